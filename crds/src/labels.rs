@@ -1,0 +1,19 @@
+//! Label and annotation keys shared by every Mākonis component.
+//!
+//! Children of Mākonis resources carry these labels so that a controller, an operator
+//! with kubectl and the portal can all find what belongs to which agency.
+
+/// The code of the agency an object belongs to (`vdi`, `nva`, …).
+pub const AGENCY: &str = "makonis.lv/agency";
+/// Marks a namespace as an agency's tenancy namespace; value [`TENANCY_AGENCY`].
+pub const TENANCY: &str = "makonis.lv/tenancy";
+/// The value of [`TENANCY`] on agency namespaces.
+pub const TENANCY_AGENCY: &str = "agency";
+/// The standard `app.kubernetes.io/managed-by` label: which controller owns the object.
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+/// The standard `kubernetes.io/metadata.name` label the API server sets on every namespace.
+pub const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
+/// Annotation with the agency's Latvian display name on its namespace.
+pub const DISPLAY_NAME_LV: &str = "makonis.lv/display-name-lv";
+/// Annotation with the agency's English display name on its namespace.
+pub const DISPLAY_NAME_EN: &str = "makonis.lv/display-name-en";

@@ -1,0 +1,10 @@
+//! API group `tenancy.makonis.lv`: agencies, the tenants of the platform.
+
+mod agency;
+mod status;
+
+pub use agency::{
+    Agency, AgencyQuota, AgencySpec, CODE_PATTERN, Contact, Directory, DisplayName, Isolation, Network, RoleGroups,
+    namespace_for_code,
+};
+pub use status::{AgencyStatus, QuotaStatus};

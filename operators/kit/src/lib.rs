@@ -1,0 +1,26 @@
+//! The operator kit: what every Mākonis controller shares.
+//!
+//! A controller is `observe (IO) → validate (pure) → build (pure) → apply (IO) → status
+//! (pure, then one patch)`. This crate holds the IO edges and the pure helpers around
+//! them, so that each domain crate only writes its own validate/build/status steps:
+//!
+//! - [`conditions`]: set conditions, keeping transition times when nothing changed;
+//! - [`apply`]: server-side apply with one field manager per controller, owner
+//!   references, pruning of children that are no longer wanted;
+//! - [`status`]: one status patch, and none when nothing changed;
+//! - [`events`]: Kubernetes Events that carry the whole error chain;
+//! - [`error`]: the bounded error `category()` used for metric labels and Event reasons;
+//! - [`metrics`]: reconcile runs, failures by category and durations;
+//! - [`finalizers`]: add and remove finalizers under the controller's explicit control;
+//! - [`crds`]: wait at start-up until the CRDs a controller needs are established;
+//! - [`server`]: `/metrics`, `/healthz` and `/readyz` on their own address.
+
+pub mod apply;
+pub mod conditions;
+pub mod crds;
+pub mod error;
+pub mod events;
+pub mod finalizers;
+pub mod metrics;
+pub mod server;
+pub mod status;

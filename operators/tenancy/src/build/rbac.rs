@@ -1,0 +1,82 @@
+//! RoleBindings from the agency's directory groups to the platform's agency roles.
+
+use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+use makonis_api::tenancy::{Agency, RoleGroups};
+
+use super::child_meta;
+use crate::config::TenancyConfig;
+
+/// A platform role within one agency.
+#[derive(Debug, Clone, Copy)]
+pub struct AgencyRole {
+    /// The ClusterRole shipped in `manifests/` that defines the role's permissions.
+    pub cluster_role: &'static str,
+    /// The RoleBinding written in each agency namespace.
+    pub binding: &'static str,
+    /// The directory group holding the role, from `spec.directory.groups`.
+    pub group: fn(&RoleGroups) -> &String,
+}
+
+/// The five agency roles, in the order of `spec.directory.groups`.
+pub const AGENCY_ROLES: [AgencyRole; 5] = [
+    AgencyRole { cluster_role: "makonis-agency-admin", binding: "makonis-admins", group: |g| &g.admins },
+    AgencyRole { cluster_role: "makonis-agency-requester", binding: "makonis-requesters", group: |g| &g.requesters },
+    AgencyRole { cluster_role: "makonis-agency-approver", binding: "makonis-approvers", group: |g| &g.approvers },
+    AgencyRole {
+        cluster_role: "makonis-agency-security-officer",
+        binding: "makonis-security-officers",
+        group: |g| &g.security_officers,
+    },
+    AgencyRole { cluster_role: "makonis-agency-viewer", binding: "makonis-viewers", group: |g| &g.viewers },
+];
+
+/// One RoleBinding per role, granting the ClusterRole in the agency namespace only.
+pub fn build_role_bindings(agency: &Agency, config: &TenancyConfig) -> Vec<RoleBinding> {
+    AGENCY_ROLES
+        .iter()
+        .map(|role| RoleBinding {
+            metadata: child_meta(agency, role.binding),
+            role_ref: RoleRef {
+                api_group: Some("rbac.authorization.k8s.io".into()),
+                kind: "ClusterRole".into(),
+                name: role.cluster_role.into(),
+            },
+            subjects: Some(vec![Subject {
+                api_group: Some("rbac.authorization.k8s.io".into()),
+                kind: "Group".into(),
+                name: format!("{}{}", config.group_prefix, (role.group)(&agency.spec.directory.groups)),
+                namespace: None,
+            }]),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::sample_agency;
+
+    #[test]
+    fn each_role_binds_its_group_to_its_cluster_role() {
+        let config = TenancyConfig { group_prefix: "ad:".into(), ..TenancyConfig::default() };
+        let bindings = build_role_bindings(&sample_agency("vdi"), &config);
+        let pairs: Vec<(&str, &str, &str)> = bindings
+            .iter()
+            .map(|b| {
+                let subject = &b.subjects.as_ref().unwrap()[0];
+                (b.metadata.name.as_deref().unwrap(), b.role_ref.name.as_str(), subject.name.as_str())
+            })
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("makonis-admins", "makonis-agency-admin", "ad:VDI-Makonis-Admins"),
+                ("makonis-requesters", "makonis-agency-requester", "ad:VDI-Makonis-Requesters"),
+                ("makonis-approvers", "makonis-agency-approver", "ad:VDI-Makonis-Approvers"),
+                ("makonis-security-officers", "makonis-agency-security-officer", "ad:VDI-Makonis-Security"),
+                ("makonis-viewers", "makonis-agency-viewer", "ad:VDI-Makonis-Viewers"),
+            ]
+        );
+        assert!(bindings.iter().all(|b| b.subjects.as_ref().unwrap()[0].kind == "Group"));
+    }
+}

@@ -1,0 +1,18 @@
+//! Settings of the tenancy controller that do not come from an Agency.
+
+/// Where the platform itself runs and how directory groups are named in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenancyConfig {
+    /// The namespace of the platform (Mākonis, monitoring): every agency admits traffic
+    /// from it.
+    pub platform_namespace: String,
+    /// Prefix the cluster's authentication puts before directory group names (the API
+    /// server's `--oidc-groups-prefix`), e.g. `ad:`; empty when there is none.
+    pub group_prefix: String,
+}
+
+impl Default for TenancyConfig {
+    fn default() -> Self {
+        Self { platform_namespace: "makonis-system".into(), group_prefix: String::new() }
+    }
+}

@@ -1,0 +1,127 @@
+//! Command-line interface: every flag also reads an environment variable.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The version line: crate version and the git commit it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("MAKONIS_GIT_COMMIT"), ")");
+
+/// Mākonis: the private cloud of Latvia's welfare sector, as code.
+///
+/// Operators reconcile agencies, services and infrastructure declared as Kubernetes
+/// resources. Every flag can also be set with the environment variable shown.
+#[derive(Debug, Parser)]
+#[command(name = "makonis", version = VERSION, propagate_version = true)]
+pub struct Cli {
+    /// Log format: `human` for a terminal, `json` for log collectors.
+    #[arg(long, global = true, env = "MAKONIS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+
+    /// Log filter, e.g. `info` or `info,makonis_tenancy=debug`.
+    #[arg(long, global = true, env = "MAKONIS_LOG", default_value = "info")]
+    pub log_level: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines with colours when writing to a terminal.
+    Human,
+    /// One JSON object per line, with span fields.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the CustomResourceDefinitions of every Mākonis kind, or write them to files.
+    ///
+    /// Without `--write`, prints all CRDs as one YAML stream, ready for
+    /// `makonis crds | kubectl apply --server-side -f -`.
+    Crds(CrdsArgs),
+    /// Run the controllers against the cluster of the current kubeconfig.
+    ///
+    /// Waits until the CRDs are installed, then reconciles until SIGTERM or Ctrl-C.
+    /// Serves `/metrics`, `/healthz` and `/readyz` on `--metrics-address`.
+    Operator(OperatorArgs),
+}
+
+/// Arguments of `makonis crds`.
+#[derive(Debug, Args)]
+pub struct CrdsArgs {
+    /// Write one file per CRD (`<plural>.<group>.yaml`) into this directory instead of
+    /// printing, removing generated files of kinds that no longer exist.
+    #[arg(long, value_name = "DIR")]
+    pub write: Option<PathBuf>,
+}
+
+/// Arguments of `makonis operator`.
+#[derive(Debug, Args)]
+pub struct OperatorArgs {
+    /// Controllers to run (comma-separated).
+    #[arg(long, env = "MAKONIS_CONTROLLERS", value_enum, value_delimiter = ',', default_value = "tenancy")]
+    pub controllers: Vec<ControllerName>,
+
+    /// Address of the operations endpoint (`/metrics`, `/healthz`, `/readyz`).
+    #[arg(long, env = "MAKONIS_METRICS_ADDRESS", default_value = "127.0.0.1:9464")]
+    pub metrics_address: SocketAddr,
+
+    /// Reconcile only Agencies whose labels match this selector (e.g. `shard=a`), to
+    /// split the work between operator instances.
+    #[arg(long, env = "MAKONIS_AGENCY_SELECTOR")]
+    pub agency_selector: Option<String>,
+
+    /// Seconds between drift checks of a healthy object when nothing announced a change.
+    #[arg(long, env = "MAKONIS_RESYNC_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub resync_seconds: u64,
+
+    /// Namespace the platform runs in; agencies admit network traffic from it.
+    #[arg(long, env = "MAKONIS_PLATFORM_NAMESPACE", default_value = "makonis-system")]
+    pub platform_namespace: String,
+
+    /// Prefix the cluster's authentication adds to directory group names (for example
+    /// the API server's `--oidc-groups-prefix`); RoleBindings name groups with it.
+    #[arg(long, env = "MAKONIS_GROUP_PREFIX", default_value = "")]
+    pub group_prefix: String,
+
+    /// Name of this instance in Events (defaults to the host name, e.g. the pod's name).
+    #[arg(long, env = "MAKONIS_INSTANCE")]
+    pub instance: Option<String>,
+}
+
+/// A controller `makonis operator` can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ControllerName {
+    /// Agencies → namespaces, quotas, limits, network policies, role bindings.
+    Tenancy,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn operator_defaults() {
+        let cli = Cli::try_parse_from(["makonis", "operator"]).unwrap();
+        let Command::Operator(args) = cli.command else { panic!("not operator") };
+        assert_eq!(args.controllers, [ControllerName::Tenancy]);
+        assert_eq!(args.resync_seconds, 300);
+        assert_eq!(args.metrics_address.to_string(), "127.0.0.1:9464");
+    }
+
+    #[test]
+    fn zero_resync_is_refused() {
+        assert!(Cli::try_parse_from(["makonis", "operator", "--resync-seconds", "0"]).is_err());
+    }
+}

@@ -1,0 +1,120 @@
+//! `makonis operator`: run the selected controllers.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use makonis_operator_kit::{
+    crds::wait_for_crds,
+    metrics::ReconcileMetrics,
+    server::{OpsState, Readiness, serve},
+};
+use makonis_tenancy::TenancyConfig;
+use prometheus::Registry;
+use tokio::sync::watch;
+
+use crate::cli::{ControllerName, OperatorArgs};
+
+/// How often the start-up check looks for missing CRDs again.
+const CRD_POLL: Duration = Duration::from_secs(5);
+
+/// Starts the operations endpoint, waits for the CRDs, then runs the controllers until
+/// SIGTERM or Ctrl-C.
+pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
+    let registry = Registry::new();
+    let metrics = ReconcileMetrics::register(&registry)?;
+    let readiness = Readiness::default();
+    let ops = OpsState { registry, readiness: readiness.clone() };
+    let address = args.metrics_address;
+    let mut server = Box::pin(server_failed(tokio::spawn(async move { serve(address, ops).await })));
+
+    let client = kube::Client::try_default().await.context(
+        "cannot build a Kubernetes client: set KUBECONFIG or run inside a cluster (tests/cluster/cluster.sh env prints the local one)",
+    )?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    });
+
+    let crds: Vec<&str> = args
+        .controllers
+        .iter()
+        .map(|c| match c {
+            ControllerName::Tenancy => "agencies.tenancy.makonis.lv",
+        })
+        .collect();
+    tokio::select! {
+        () = wait_for_crds(&client, &crds, CRD_POLL) => {}
+        () = stopped(stop_rx.clone()) => return Ok(()),
+        result = &mut server => return result,
+    }
+    readiness.set(true);
+
+    let instance = args.instance.clone().or_else(|| std::env::var("HOSTNAME").ok());
+    let mut controllers = Vec::new();
+    for controller in &args.controllers {
+        match controller {
+            ControllerName::Tenancy => {
+                let config = TenancyConfig {
+                    platform_namespace: args.platform_namespace.clone(),
+                    group_prefix: args.group_prefix.clone(),
+                };
+                let ctx = Arc::new(makonis_tenancy::Context::new(
+                    client.clone(),
+                    config,
+                    metrics.clone(),
+                    Duration::from_secs(args.resync_seconds),
+                    instance.clone(),
+                ));
+                tracing::info!(controller = "tenancy", selector = ?args.agency_selector, "starting controller");
+                controllers.push(tokio::spawn(makonis_tenancy::run(
+                    ctx,
+                    args.agency_selector.clone(),
+                    stopped(stop_rx.clone()),
+                )));
+            }
+        }
+    }
+    let all_done = futures::future::try_join_all(controllers);
+    tokio::select! {
+        done = all_done => { done.context("a controller task panicked")?; Ok(()) }
+        result = &mut server => result,
+    }
+}
+
+/// Resolves once the shutdown flag is raised.
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// Resolves with an error if the operations endpoint stops (for example: address in use).
+async fn server_failed(server: tokio::task::JoinHandle<std::io::Result<()>>) -> anyhow::Result<()> {
+    match server.await {
+        Ok(Ok(())) => anyhow::bail!("the operations endpoint stopped"),
+        Ok(Err(error)) => Err(error).context("the operations endpoint failed"),
+        Err(error) => Err(error).context("the operations endpoint panicked"),
+    }
+}
+
+/// SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the operator");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
