@@ -37,6 +37,19 @@ pub fn render_crd_files() -> Result<Vec<CrdFile>, serde_yaml_ng::Error> {
         .collect()
 }
 
+/// Every file of `crds/generated/`: the CRDs plus a `kustomization.yaml` listing them,
+/// so that `manifests/` can include the directory.
+pub fn generated_files() -> Result<Vec<CrdFile>, serde_yaml_ng::Error> {
+    let mut files = render_crd_files()?;
+    let mut kustomization =
+        format!("{HEADER}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n");
+    for file in &files {
+        kustomization.push_str(&format!("  - {}\n", file.file_name));
+    }
+    files.push(CrdFile { file_name: "kustomization.yaml".into(), yaml: kustomization });
+    Ok(files)
+}
+
 #[cfg(test)]
 mod tests {
     use std::{collections::BTreeSet, fs, path::Path};
@@ -48,7 +61,7 @@ mod tests {
     #[test]
     fn committed_crds_match_the_code() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
-        let files = render_crd_files().expect("CRDs render to YAML");
+        let files = generated_files().expect("CRDs render to YAML");
         for file in &files {
             let committed = fs::read_to_string(dir.join(&file.file_name)).unwrap_or_default();
             assert!(

@@ -11,4 +11,4 @@ pub mod tenancy;
 
 mod generated;
 
-pub use generated::{CrdFile, all_crds, render_crd_files};
+pub use generated::{CrdFile, all_crds, generated_files, render_crd_files};

@@ -6,10 +6,11 @@ use anyhow::Context as _;
 
 use crate::cli::CrdsArgs;
 
-/// Prints all CRDs as one YAML stream, or writes one file each into `--write DIR`.
+/// Prints all CRDs as one YAML stream, or writes one file each (and a
+/// `kustomization.yaml` listing them) into `--write DIR`.
 pub fn run(args: CrdsArgs) -> anyhow::Result<()> {
-    let files = makonis_api::render_crd_files().context("rendering the CRDs")?;
     let Some(dir) = args.write else {
+        let files = makonis_api::render_crd_files().context("rendering the CRDs")?;
         let mut out = std::io::stdout().lock();
         for (i, file) in files.iter().enumerate() {
             if i > 0 {
@@ -19,6 +20,7 @@ pub fn run(args: CrdsArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     };
+    let files = makonis_api::generated_files().context("rendering the CRDs")?;
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for file in &files {
         let path = dir.join(&file.file_name);
