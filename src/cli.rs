@@ -57,6 +57,10 @@ pub struct CrdsArgs {
     /// printing, removing generated files of kinds that no longer exist.
     #[arg(long, value_name = "DIR")]
     pub write: Option<PathBuf>,
+
+    /// Also write the Markdown API reference, one page per kind, into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub reference: Option<PathBuf>,
 }
 
 /// Arguments of `makonis operator`.

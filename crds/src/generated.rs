@@ -50,6 +50,16 @@ pub fn generated_files() -> Result<Vec<CrdFile>, serde_yaml_ng::Error> {
     Ok(files)
 }
 
+/// The reference pages of every kind: `(file name, Markdown)`, written to `docs/api/`.
+pub fn reference_pages() -> Vec<(String, String)> {
+    all_crds()
+        .iter()
+        .map(|crd| {
+            (format!("{}.md", crd.metadata.name.clone().unwrap_or_default()), crate::reference::render_reference(crd))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::{collections::BTreeSet, fs, path::Path};
@@ -77,6 +87,18 @@ mod tests {
             .filter(|name| name.ends_with(".yaml"))
             .collect();
         assert_eq!(on_disk, expected, "crds/generated holds files the code no longer generates");
+    }
+
+    #[test]
+    fn committed_reference_matches_the_code() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api");
+        for (name, page) in reference_pages() {
+            let committed = fs::read_to_string(dir.join(&name)).unwrap_or_default();
+            assert!(
+                committed == page,
+                "docs/api/{name} differs from the code; run `cargo run -- crds --write crds/generated --reference docs/api` and commit"
+            );
+        }
     }
 
     #[test]

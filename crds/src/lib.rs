@@ -7,8 +7,9 @@
 
 pub mod labels;
 pub mod quantity;
+pub mod reference;
 pub mod tenancy;
 
 mod generated;
 
-pub use generated::{CrdFile, all_crds, generated_files, render_crd_files};
+pub use generated::{CrdFile, all_crds, generated_files, reference_pages, render_crd_files};

@@ -6,9 +6,26 @@ use anyhow::Context as _;
 
 use crate::cli::CrdsArgs;
 
+/// Writes the API reference pages into `dir`.
+fn write_reference(dir: &Path) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, page) in makonis_api::reference_pages() {
+        let path = dir.join(name);
+        fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
 /// Prints all CRDs as one YAML stream, or writes one file each (and a
 /// `kustomization.yaml` listing them) into `--write DIR`.
 pub fn run(args: CrdsArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.reference {
+        write_reference(dir)?;
+        if args.write.is_none() {
+            return Ok(());
+        }
+    }
     let Some(dir) = args.write else {
         let files = makonis_api::render_crd_files().context("rendering the CRDs")?;
         let mut out = std::io::stdout().lock();

@@ -1,0 +1,148 @@
+//! The test control plane: an admin client, the platform installed from `crds/` and
+//! `manifests/`, and clients acting as ordinary (non-admin) identities.
+
+use std::path::PathBuf;
+
+use k8s_openapi::{
+    api::{
+        authentication::v1::{TokenRequest, TokenRequestSpec},
+        core::v1::ServiceAccount,
+    },
+    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+};
+use kube::{
+    Api, Client, Config, ResourceExt,
+    api::{DynamicObject, Patch, PatchParams, PostParams},
+    config::{KubeConfigOptions, Kubeconfig},
+    discovery::{Discovery, Scope},
+};
+use serde_json::Value;
+
+use super::{CONVERGE, wait_until};
+
+/// The ServiceAccount the tenancy operator runs as (from manifests/base/rbac).
+pub const OPERATOR_NAMESPACE: &str = "makonis-system";
+/// See [`OPERATOR_NAMESPACE`].
+pub const OPERATOR_SERVICE_ACCOUNT: &str = "makonis-tenancy-operator";
+
+/// The admin kubeconfig of the test control plane.
+pub fn admin_kubeconfig_path() -> PathBuf {
+    std::env::var_os("MAKONIS_TEST_KUBECONFIG")
+        .map(PathBuf::from)
+        .expect("MAKONIS_TEST_KUBECONFIG is not set: the integration tests need the local control plane; run ./test.sh")
+}
+
+async fn config_from(path: &PathBuf) -> Config {
+    let kubeconfig = Kubeconfig::read_from(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.expect("a usable kubeconfig")
+}
+
+/// A cluster-admin client.
+pub async fn admin_client() -> Client {
+    Client::try_from(config_from(&admin_kubeconfig_path()).await).expect("admin client")
+}
+
+/// A client that acts as `user` in `groups` (admin impersonation): RBAC decides what it
+/// may do exactly as for a real directory user.
+pub async fn client_as(user: &str, groups: &[&str]) -> Client {
+    let mut config = config_from(&admin_kubeconfig_path()).await;
+    config.auth_info.impersonate = Some(user.to_string());
+    config.auth_info.impersonate_groups = Some(groups.iter().map(|g| g.to_string()).collect());
+    Client::try_from(config).expect("impersonating client")
+}
+
+/// Applies the CRDs and `manifests/base` (namespace, RBAC, agency roles) as an
+/// administrator installing Mākonis would, and waits for the CRDs to be served.
+pub async fn install_platform(admin: &Client) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut documents = Vec::new();
+    for file in ["crds/generated/agencies.tenancy.makonis.lv.yaml", "manifests/base/namespace.yaml"]
+        .into_iter()
+        .chain(["manifests/base/rbac/tenancy-operator.yaml", "manifests/base/rbac/agency-roles.yaml"])
+    {
+        let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("reading {file}: {e}"));
+        documents.extend(yaml_documents(&text));
+    }
+    apply_documents(admin, &documents).await;
+    let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
+    wait_until("the Agency CRD to be established", CONVERGE, || async {
+        let crd = crds.get("agencies.tenancy.makonis.lv").await.map_err(|e| e.to_string())?;
+        let established = crd
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True");
+        if established { Ok(()) } else { Err("not established".into()) }
+    })
+    .await;
+}
+
+/// Every document of a YAML stream, as JSON.
+pub fn yaml_documents(text: &str) -> Vec<Value> {
+    use serde::Deserialize;
+    serde_yaml_ng::Deserializer::from_str(text)
+        .map(|doc| Value::deserialize(doc).expect("valid YAML"))
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
+/// Server-side applies `documents` with the field manager `makonis-tests`.
+pub async fn apply_documents(client: &Client, documents: &[Value]) {
+    let discovery = Discovery::new(client.clone()).run().await.expect("API discovery");
+    for document in documents {
+        let object: DynamicObject = serde_json::from_value(document.clone()).expect("a Kubernetes object");
+        let types = object.types.as_ref().expect("apiVersion and kind");
+        let (group, version) = types.api_version.split_once('/').unwrap_or(("", &types.api_version));
+        let gvk = kube::api::GroupVersionKind::gvk(group, version, &types.kind);
+        let (resource, caps) =
+            discovery.resolve_gvk(&gvk).unwrap_or_else(|| panic!("the API server does not serve {gvk:?}"));
+        let api: Api<DynamicObject> = match (caps.scope, object.namespace()) {
+            (Scope::Namespaced, Some(ns)) => Api::namespaced_with(client.clone(), &ns, &resource),
+            _ => Api::all_with(client.clone(), &resource),
+        };
+        api.patch(&object.name_any(), &PatchParams::apply("makonis-tests").force(), &Patch::Apply(document))
+            .await
+            .unwrap_or_else(|e| panic!("applying {} {}: {e}", types.kind, object.name_any()));
+    }
+}
+
+/// Writes a kubeconfig that authenticates as the ServiceAccount `namespace/name` with a
+/// token from the TokenRequest API, and returns its path. It never holds admin rights.
+pub async fn service_account_kubeconfig(admin: &Client, namespace: &str, name: &str) -> PathBuf {
+    let accounts: Api<ServiceAccount> = Api::namespaced(admin.clone(), namespace);
+    let request = TokenRequest {
+        spec: Some(TokenRequestSpec { audiences: None, expiration_seconds: Some(3600), ..TokenRequestSpec::default() }),
+        ..TokenRequest::default()
+    };
+    let token = accounts
+        .create_token_request(name, &PostParams::default(), &request)
+        .await
+        .expect("a ServiceAccount token")
+        .status
+        .expect("token status")
+        .token;
+    let admin_path = admin_kubeconfig_path();
+    let mut kubeconfig = Kubeconfig::read_from(&admin_path).expect("admin kubeconfig");
+    for auth in &mut kubeconfig.auth_infos {
+        if let Some(info) = auth.auth_info.as_mut() {
+            *info = kube::config::AuthInfo { token: token.clone().map(Into::into), ..Default::default() };
+        }
+    }
+    let path = admin_path.with_file_name(format!("kubeconfig-{namespace}-{name}-{}", std::process::id()));
+    let text = serde_yaml_ng::to_string(&kubeconfig).expect("kubeconfig serialises");
+    write_private(&path, &text);
+    path
+}
+
+fn write_private(path: &PathBuf, text: &str) {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .expect("kubeconfig file");
+    file.write_all(text.as_bytes()).expect("kubeconfig written");
+}

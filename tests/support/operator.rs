@@ -1,0 +1,133 @@
+//! The operator under test: the real `makonis` binary as a child process, running as
+//! its own ServiceAccount (never as cluster admin).
+
+use std::{
+    net::{SocketAddr, TcpListener},
+    path::Path,
+    process::Stdio,
+    time::Duration,
+};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+    process::{Child, Command},
+};
+
+use super::{agencies::TEST_LABEL, wait_until};
+
+/// A running `makonis operator`; killed when dropped.
+pub struct OperatorProcess {
+    child: Child,
+    /// Where its `/metrics`, `/healthz` and `/readyz` are served.
+    pub ops_address: SocketAddr,
+}
+
+/// How an operator under test is started.
+pub struct OperatorOptions<'a> {
+    /// Kubeconfig of the identity it runs as.
+    pub kubeconfig: &'a Path,
+    /// Only Agencies labelled with this test run are reconciled.
+    pub run: &'a str,
+    /// Seconds between drift checks.
+    pub resync_seconds: u64,
+}
+
+impl OperatorProcess {
+    /// Starts the operator and waits until `/readyz` answers 200.
+    pub async fn start(options: OperatorOptions<'_>) -> Self {
+        let ops_address = free_local_address();
+        let child = Command::new(env!("CARGO_BIN_EXE_makonis"))
+            .args(["operator", "--controllers", "tenancy", "--log-format", "json"])
+            .arg("--metrics-address")
+            .arg(ops_address.to_string())
+            .arg("--agency-selector")
+            .arg(format!("{TEST_LABEL}={}", options.run))
+            .arg("--resync-seconds")
+            .arg(options.resync_seconds.to_string())
+            .env("KUBECONFIG", options.kubeconfig)
+            .env("MAKONIS_LOG", "info,makonis_tenancy=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the makonis binary starts");
+        let mut process = Self { child, ops_address };
+        let address = process.ops_address;
+        wait_until("the operator to become ready", Duration::from_secs(60), || async move {
+            match http_get(address, "/readyz").await {
+                Ok((200, _)) => Ok(()),
+                Ok((code, body)) => Err(format!("/readyz answered {code}: {body}")),
+                Err(e) => Err(e),
+            }
+        })
+        .await;
+        assert!(process.child.try_wait().expect("child status").is_none(), "the operator exited during start-up");
+        process
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        match http_get(self.ops_address, "/metrics").await {
+            Ok((200, body)) => body,
+            other => panic!("/metrics failed: {other:?}"),
+        }
+    }
+
+    /// The value of the counter `name` with exactly `labels` (e.g. `controller="makonis-tenancy"`).
+    pub async fn counter(&self, name: &str, labels: &str) -> f64 {
+        let prefix = format!("{name}{{{labels}}} ");
+        self.metrics()
+            .await
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or(0.0)
+    }
+
+    /// The sum of every series of the metric `name`.
+    pub async fn total(&self, name: &str) -> f64 {
+        self.metrics()
+            .await
+            .lines()
+            .filter(|line| line.starts_with(name) && line[name.len()..].starts_with(['{', ' ']))
+            .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Kills the process at once (SIGKILL): no graceful shutdown, as in a node crash.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("kill the operator");
+    }
+
+    /// Stops the process with SIGTERM and waits for a clean exit.
+    pub async fn stop(mut self) {
+        let pid = self.child.id().expect("running operator");
+        let sent = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await.expect("run kill(1)");
+        assert!(sent.success(), "SIGTERM to the operator");
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the operator stops within 30 s of SIGTERM")
+            .expect("wait for the operator");
+        assert!(status.success(), "the operator exited with {status} after SIGTERM");
+    }
+}
+
+/// An unused port on 127.0.0.1.
+fn free_local_address() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free local port")
+}
+
+/// A minimal HTTP/1.0 GET against the operator's local operations endpoint.
+pub async fn http_get(address: SocketAddr, path: &str) -> Result<(u16, String), String> {
+    let mut stream = TcpStream::connect(address).await.map_err(|e| e.to_string())?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.map_err(|e| e.to_string())?;
+    let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or("no status line")?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Ok((code, body))
+}

@@ -1,0 +1,49 @@
+//! Steps most tenancy tests share: start an operator for one test run, wait for Ready.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{Api, Client};
+use makonis_api::tenancy::Agency;
+
+use super::{
+    CONVERGE,
+    cluster::{OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, install_platform, service_account_kubeconfig},
+    operator::{OperatorOptions, OperatorProcess},
+    wait_until,
+};
+
+/// Installs the platform and starts an operator, as its own ServiceAccount, that
+/// reconciles the agencies labelled with `run`.
+pub async fn start_operator(admin: &Client, run: &str, resync_seconds: u64) -> OperatorProcess {
+    install_platform(admin).await;
+    let kubeconfig = service_account_kubeconfig(admin, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT).await;
+    OperatorProcess::start(OperatorOptions { kubeconfig: &kubeconfig, run, resync_seconds }).await
+}
+
+/// The condition `type_` of the agency, if any.
+pub fn condition<'a>(agency: &'a Agency, type_: &str) -> Option<&'a Condition> {
+    agency.status.as_ref()?.conditions.iter().find(|c| c.type_ == type_)
+}
+
+/// Waits until the Agency is Ready for its current generation and returns it.
+pub async fn wait_ready(agencies: &Api<Agency>, name: &str) -> Agency {
+    wait_until(&format!("agency {name} to be Ready"), CONVERGE, || async {
+        let agency = agencies.get(name).await.map_err(|e| e.to_string())?;
+        let current = agency.status.as_ref().and_then(|s| s.observed_generation) == agency.metadata.generation;
+        match condition(&agency, "Ready") {
+            Some(c) if c.status == "True" && current => Ok(agency),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await
+}
+
+/// Waits until the Agency no longer exists.
+pub async fn wait_gone(agencies: &Api<Agency>, name: &str) {
+    wait_until(&format!("agency {name} to be gone"), CONVERGE, || async {
+        match agencies.get_opt(name).await.map_err(|e| e.to_string())? {
+            None => Ok(()),
+            Some(agency) => Err(format!("still there: {:?}", condition(&agency, "Ready"))),
+        }
+    })
+    .await
+}

@@ -1,0 +1,114 @@
+//! Tenant isolation, both ways, and the operator's least privilege — decided by the
+//! real API server's RBAC for the RoleBindings the operator wrote.
+
+mod support;
+
+use k8s_openapi::api::{
+    authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec},
+    core::v1::Pod,
+};
+use kube::{
+    Api, Client,
+    api::{ListParams, PostParams},
+};
+use makonis_api::tenancy::Agency;
+use support::{
+    agencies::{test_agency, unique_id},
+    cluster::{OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, admin_client, client_as},
+    tenancy::{start_operator, wait_ready},
+};
+
+/// Whether `user` in `groups` may `verb` the `resource` (`group`) in `namespace`.
+async fn allowed(
+    admin: &Client,
+    user: &str,
+    groups: &[String],
+    verb: &str,
+    group: &str,
+    resource: &str,
+    namespace: Option<&str>,
+) -> bool {
+    let review = SubjectAccessReview {
+        spec: SubjectAccessReviewSpec {
+            user: Some(user.into()),
+            groups: Some(groups.to_vec()),
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some(verb.into()),
+                group: Some(group.into()),
+                resource: Some(resource.into()),
+                namespace: namespace.map(Into::into),
+                ..ResourceAttributes::default()
+            }),
+            ..SubjectAccessReviewSpec::default()
+        },
+        ..SubjectAccessReview::default()
+    };
+    let api: Api<SubjectAccessReview> = Api::all(admin.clone());
+    api.create(&PostParams::default(), &review).await.expect("access review").status.expect("review status").allowed
+}
+
+#[tokio::test]
+async fn agencies_cannot_reach_each_other_and_roles_do_what_they_say() {
+    let admin = admin_client().await;
+    let run = unique_id();
+    let _operator = start_operator(&admin, &run, 300).await;
+    let agencies: Api<Agency> = Api::all(admin.clone());
+    let (a, b) = (format!("a{run}"), format!("b{run}"));
+    for code in [&a, &b] {
+        agencies.create(&PostParams::default(), &test_agency(code, &run)).await.expect("create agency");
+    }
+    for code in [&a, &b] {
+        wait_ready(&agencies, code).await;
+    }
+    let (ns_a, ns_b) = (format!("agency-{a}"), format!("agency-{b}"));
+    let group = |code: &str, role: &str| vec![format!("{}-{role}", code.to_uppercase())];
+
+    // Real requests as directory users: each viewer sees its own agency only, both ways.
+    for (own, own_ns, other_ns) in [(&a, &ns_a, &ns_b), (&b, &ns_b, &ns_a)] {
+        let viewer = client_as("viewer@lm.gov.lv", &[&group(own, "Viewers")[0]]).await;
+        Api::<Pod>::namespaced(viewer.clone(), own_ns).list(&ListParams::default()).await.expect("own agency visible");
+        let refused = Api::<Pod>::namespaced(viewer, other_ns)
+            .list(&ListParams::default())
+            .await
+            .expect_err("other agency hidden");
+        assert!(matches!(&refused, kube::Error::Api(s) if s.code == 403), "{refused}");
+    }
+
+    // Roles, as the API server's authoriser decides them.
+    let user = "someone@lm.gov.lv";
+    let cases: [(&str, &str, &str, &str, &str, bool); 12] = [
+        ("Requesters", "create", "catalog.makonis.lv", "serviceinstances", "own", true),
+        ("Requesters", "create", "catalog.makonis.lv", "serviceinstances", "other", false),
+        ("Requesters", "delete", "catalog.makonis.lv", "serviceinstances", "own", false),
+        ("Approvers", "create", "catalog.makonis.lv", "serviceinstances", "own", false),
+        ("Approvers", "list", "catalog.makonis.lv", "serviceinstances", "own", true),
+        ("Viewers", "get", "", "secrets", "own", false),
+        ("Admins", "get", "", "secrets", "own", true),
+        ("Admins", "get", "", "secrets", "other", false),
+        ("Admins", "patch", "", "resourcequotas", "own", false),
+        ("Admins", "delete", "compute.makonis.lv", "virtualmachines", "own", true),
+        ("Security", "create", "security.makonis.lv", "detectionrules", "own", true),
+        ("Security", "delete", "compute.makonis.lv", "virtualmachines", "own", false),
+    ];
+    for (role, verb, api_group, resource, whose, expected) in cases {
+        let namespace = if whose == "own" { &ns_a } else { &ns_b };
+        let got = allowed(&admin, user, &group(&a, role), verb, api_group, resource, Some(namespace)).await;
+        assert_eq!(got, expected, "{role} of {a}: {verb} {resource} in {whose} agency");
+    }
+
+    // The operator itself holds no more than it needs.
+    let operator = format!("system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT}");
+    let sa_groups = vec!["system:serviceaccounts".to_string(), format!("system:serviceaccounts:{OPERATOR_NAMESPACE}")];
+    for (verb, api_group, resource, expected) in [
+        ("list", "", "secrets", false),
+        ("get", "", "configmaps", false),
+        ("create", "rbac.authorization.k8s.io", "clusterrolebindings", false),
+        ("escalate", "rbac.authorization.k8s.io", "clusterroles", false),
+        ("create", "", "pods", false),
+        ("patch", "rbac.authorization.k8s.io", "rolebindings", true),
+        ("delete", "", "namespaces", true),
+    ] {
+        let got = allowed(&admin, &operator, &sa_groups, verb, api_group, resource, None).await;
+        assert_eq!(got, expected, "operator: {verb} {resource}");
+    }
+}

@@ -1,0 +1,92 @@
+//! Deleting an Agency never destroys data by accident: it is refused while the namespace
+//! holds workloads or data, and an empty agency is removed cleanly.
+
+mod support;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim};
+use kube::{
+    Api,
+    api::{DeleteParams, PostParams},
+};
+use makonis_api::tenancy::Agency;
+use serde_json::json;
+use support::{
+    CONVERGE,
+    agencies::{test_agency, unique_id},
+    cluster::admin_client,
+    tenancy::{condition, start_operator, wait_gone, wait_ready},
+    wait_until,
+};
+
+fn claim(name: &str) -> PersistentVolumeClaim {
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    }))
+    .unwrap()
+}
+
+async fn wait_namespace_gone(namespaces: &Api<Namespace>, name: &str) {
+    wait_until(&format!("namespace {name} to be gone"), CONVERGE, || async {
+        match namespaces.get_opt(name).await.map_err(|e| e.to_string())? {
+            None => Ok(()),
+            Some(ns) => Err(format!("phase {:?}", ns.status.and_then(|s| s.phase))),
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn agency_with_data_is_kept_until_its_namespace_is_empty() {
+    let admin = admin_client().await;
+    let run = unique_id();
+    let _operator = start_operator(&admin, &run, 300).await;
+    let code = format!("k{run}");
+    let ns = format!("agency-{code}");
+    let agencies: Api<Agency> = Api::all(admin.clone());
+    agencies.create(&PostParams::default(), &test_agency(&code, &run)).await.expect("create agency");
+    wait_ready(&agencies, &code).await;
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(admin.clone(), &ns);
+    claims.create(&PostParams::default(), &claim("records")).await.expect("create a claim");
+
+    agencies.delete(&code, &DeleteParams::default()).await.expect("delete request accepted");
+    let blocked = wait_until("removal to be refused", CONVERGE, || async {
+        let agency = agencies.get(&code).await.map_err(|e| e.to_string())?;
+        match condition(&agency, "Ready") {
+            Some(c) if c.reason == "DeletionBlocked" => Ok(c.message.clone()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert!(blocked.contains(&format!("namespace {ns} still holds 1 PersistentVolumeClaim (records)")), "{blocked}");
+
+    // Everything is still there, and the frozen quota admits no new claims.
+    let namespaces: Api<Namespace> = Api::all(admin.clone());
+    assert!(namespaces.get(&ns).await.unwrap().metadata.deletion_timestamp.is_none());
+    assert!(claims.get_opt("records").await.unwrap().is_some());
+    let refused = claims.create(&PostParams::default(), &claim("more")).await.expect_err("frozen namespace");
+    assert!(refused.to_string().contains("exceeded quota"), "{refused}");
+    // Configuration is not data: it does not block, and may still be written.
+    let config: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "settings"}})).unwrap();
+    Api::<ConfigMap>::namespaced(admin.clone(), &ns).create(&PostParams::default(), &config).await.expect("configmap");
+
+    // Once the data is moved away, the agency and its namespace go.
+    claims.delete("records", &DeleteParams::default()).await.expect("delete the claim");
+    wait_gone(&agencies, &code).await;
+    wait_namespace_gone(&namespaces, &ns).await;
+}
+
+#[tokio::test]
+async fn empty_agency_is_removed_cleanly() {
+    let admin = admin_client().await;
+    let run = unique_id();
+    let _operator = start_operator(&admin, &run, 300).await;
+    let code = format!("e{run}");
+    let agencies: Api<Agency> = Api::all(admin.clone());
+    agencies.create(&PostParams::default(), &test_agency(&code, &run)).await.expect("create agency");
+    wait_ready(&agencies, &code).await;
+    agencies.delete(&code, &DeleteParams::default()).await.expect("delete");
+    wait_gone(&agencies, &code).await;
+    wait_namespace_gone(&Api::all(admin.clone()), &format!("agency-{code}")).await;
+}
