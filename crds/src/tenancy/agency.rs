@@ -114,7 +114,8 @@ pub struct AgencyQuota {
 }
 
 /// CEL rule for a quota quantity: a well-formed quantity that is not negative.
-const NON_NEGATIVE_QUANTITY: &str = "type(self) == int ? self >= 0 : (isQuantity(self) && quantity(self).sign() >= 0)";
+const NON_NEGATIVE_QUANTITY: &str =
+    "type(self) == int ? self >= 0 : (isQuantity(self) && !quantity(self).isLessThan(quantity('0')))";
 /// Message for [`NON_NEGATIVE_QUANTITY`].
 const NON_NEGATIVE_QUANTITY_MESSAGE: &str = "must be a non-negative Kubernetes quantity such as 16, 500m, 64Gi or 2Ti";
 

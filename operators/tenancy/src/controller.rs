@@ -97,14 +97,15 @@ pub async fn run(
     let managed = watcher::Config::default().labels(&format!("{}={CONTROLLER}", labels::MANAGED_BY));
     let agency_namespaces =
         watcher::Config::default().labels(&format!("{}={}", labels::TENANCY, labels::TENANCY_AGENCY));
+    // Children are mapped to their agency by label, not by owner reference: the owner
+    // is cluster-scoped, the children namespaced, and an owner-reference mapping would
+    // look the agency up in the child's namespace.
     Controller::new(agencies, agency_watch)
-        .owns(Api::<ResourceQuota>::all(client.clone()), managed.clone())
-        .owns(Api::<LimitRange>::all(client.clone()), managed.clone())
-        .owns(Api::<NetworkPolicy>::all(client.clone()), managed.clone())
-        .owns(Api::<RoleBinding>::all(client.clone()), managed)
-        .watches(Api::<Namespace>::all(client), agency_namespaces, |namespace| {
-            namespace.labels().get(labels::AGENCY).map(|code| ObjectRef::new(code))
-        })
+        .watches(Api::<ResourceQuota>::all(client.clone()), managed.clone(), agency_of)
+        .watches(Api::<LimitRange>::all(client.clone()), managed.clone(), agency_of)
+        .watches(Api::<NetworkPolicy>::all(client.clone()), managed.clone(), agency_of)
+        .watches(Api::<RoleBinding>::all(client.clone()), managed, agency_of)
+        .watches(Api::<Namespace>::all(client), agency_namespaces, agency_of)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
@@ -113,6 +114,11 @@ pub async fn run(
             }
         })
         .await;
+}
+
+/// The Agency a child belongs to, from its `makonis.lv/agency` label.
+fn agency_of<K: Resource>(child: K) -> Option<ObjectRef<DeserializeGuard<Agency>>> {
+    child.labels().get(labels::AGENCY).map(|code| ObjectRef::new(code))
 }
 
 /// One reconcile of one Agency, timed and counted.
