@@ -33,6 +33,7 @@ tests/cluster/cluster.sh start
 cluster_dir="$(cd "$MAKONIS_CLUSTER_DIR" && pwd)"
 export MAKONIS_TEST_KUBECONFIG="$cluster_dir/kubeconfig"
 export MAKONIS_TEST_AUDIT_LOG="$cluster_dir/audit.log"
+tests/cluster/smoke.sh
 
 step "unit and integration tests"
 cargo test --locked --workspace "$@"

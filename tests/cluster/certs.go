@@ -1,0 +1,239 @@
+package main
+
+// The cluster's PKI, generated once per DIR (in DIR/pki) and reused on restart:
+//
+//	ca.crt/ca.key                       self-signed CA (client CA and serving CA)
+//	apiserver.crt/apiserver.key         serving cert: 127.0.0.1, localhost, kubernetes.default.svc…
+//	admin.crt/admin.key                 client cert CN=makonis-admin, O=system:masters
+//	controller-manager.crt/.key         client cert CN=system:kube-controller-manager
+//	sa.key/sa.pub                       RSA key pair that signs/verifies service-account tokens
+//
+// Missing files are (re)created; existing ones are never overwritten, so deleting one
+// file regenerates just that one (delete ca.* to start a new trust root: then delete the
+// other certificates too).
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// pki holds the paths of the files in DIR/pki.
+type pki struct {
+	Dir                               string
+	CACert, CAKey                     string
+	ServingCert, ServingKey           string
+	AdminCert, AdminKey               string
+	ControllerManagerCert, CMKey      string
+	ServiceAccountKey, ServiceAcctPub string
+}
+
+func newPKI(dir string) pki {
+	p := filepath.Join(dir, "pki")
+	return pki{
+		Dir:    p,
+		CACert: filepath.Join(p, "ca.crt"), CAKey: filepath.Join(p, "ca.key"),
+		ServingCert: filepath.Join(p, "apiserver.crt"), ServingKey: filepath.Join(p, "apiserver.key"),
+		AdminCert: filepath.Join(p, "admin.crt"), AdminKey: filepath.Join(p, "admin.key"),
+		ControllerManagerCert: filepath.Join(p, "controller-manager.crt"), CMKey: filepath.Join(p, "controller-manager.key"),
+		ServiceAccountKey: filepath.Join(p, "sa.key"), ServiceAcctPub: filepath.Join(p, "sa.pub"),
+	}
+}
+
+// certValidity is long on purpose: a dev/test cluster must not expire under anyone.
+const certValidity = 10 * 365 * 24 * time.Hour
+
+// ensure creates whatever is missing in the PKI directory.
+func (p pki) ensure() error {
+	if err := os.MkdirAll(p.Dir, 0o700); err != nil {
+		return err
+	}
+	caCert, caKey, err := p.ensureCA()
+	if err != nil {
+		return fmt.Errorf("CA: %w", err)
+	}
+	serving := certSpec{
+		CommonName: "kube-apiserver",
+		DNSNames: []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+			"kubernetes.default.svc.cluster", "kubernetes.default.svc.cluster.local"},
+		IPs:    []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback, net.IPv4(10, 96, 0, 1)},
+		Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	admin := certSpec{CommonName: "makonis-admin", Organization: []string{"system:masters"},
+		Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	cm := certSpec{CommonName: "system:kube-controller-manager",
+		Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	for _, c := range []struct {
+		spec      certSpec
+		cert, key string
+	}{{serving, p.ServingCert, p.ServingKey}, {admin, p.AdminCert, p.AdminKey}, {cm, p.ControllerManagerCert, p.CMKey}} {
+		if err := ensureLeaf(c.spec, c.cert, c.key, caCert, caKey); err != nil {
+			return fmt.Errorf("%s: %w", c.spec.CommonName, err)
+		}
+	}
+	if err := ensureServiceAccountKey(p.ServiceAccountKey, p.ServiceAcctPub); err != nil {
+		return fmt.Errorf("service-account key: %w", err)
+	}
+	return nil
+}
+
+type certSpec struct {
+	CommonName   string
+	Organization []string
+	DNSNames     []string
+	IPs          []net.IP
+	Usages       []x509.ExtKeyUsage
+}
+
+func (p pki) ensureCA() (*x509.Certificate, crypto.Signer, error) {
+	if exists(p.CACert) && exists(p.CAKey) {
+		cert, err := readCert(p.CACert)
+		if err != nil {
+			return nil, nil, err
+		}
+		key, err := readKey(p.CAKey)
+		return cert, key, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: "makonis-local-ca"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(certValidity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := writeKey(p.CAKey, key); err != nil {
+		return nil, nil, err
+	}
+	if err := writePEM(p.CACert, "CERTIFICATE", der, 0o644); err != nil {
+		return nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	return cert, key, err
+}
+
+func ensureLeaf(spec certSpec, certPath, keyPath string, ca *x509.Certificate, caKey crypto.Signer) error {
+	if exists(certPath) && exists(keyPath) {
+		return nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: spec.CommonName, Organization: spec.Organization},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(certValidity),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  spec.Usages,
+		DNSNames:     spec.DNSNames,
+		IPAddresses:  spec.IPs,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
+	if err != nil {
+		return err
+	}
+	if err := writeKey(keyPath, key); err != nil {
+		return err
+	}
+	return writePEM(certPath, "CERTIFICATE", der, 0o644)
+}
+
+// ensureServiceAccountKey writes an RSA key (PKCS#1) and its public key (PKIX). RSA
+// because every consumer of service-account tokens understands RS256.
+func ensureServiceAccountKey(keyPath, pubPath string) error {
+	if exists(keyPath) && exists(pubPath) {
+		return nil
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	if err := writePEM(keyPath, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key), 0o600); err != nil {
+		return err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	return writePEM(pubPath, "PUBLIC KEY", pub, 0o644)
+}
+
+func serial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+func writeKey(path string, key *ecdsa.PrivateKey) error {
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	return writePEM(path, "EC PRIVATE KEY", der, 0o600)
+}
+
+func writePEM(path, typ string, der []byte, mode os.FileMode) error {
+	return writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode)
+}
+
+func readCert(path string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("%s: no PEM certificate", path)
+	}
+	return x509.ParseCertificate(block.Bytes)
+}
+
+func readKey(path string) (crypto.Signer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("%s: no PEM key", path)
+	}
+	switch block.Type {
+	case "EC PRIVATE KEY":
+		return x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		return x509.ParsePKCS1PrivateKey(block.Bytes)
+	}
+	return nil, fmt.Errorf("%s: unexpected PEM block %q", path, block.Type)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, os.ErrNotExist)
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# smoke.sh — check that a running local cluster (cluster.sh start) is the real thing:
+# namespaces, version, namespace deletion (namespace controller), owner-reference
+# garbage collection, ResourceQuota status (quota controller), PVC protection, the
+# default ServiceAccount and kube-root-ca.crt, the audit log, and a ServiceAccount
+# kubeconfig whose rights come only from RBAC.
+#
+# Usage: tests/cluster/smoke.sh     (same MAKONIS_CLUSTER_DIR / MAKONIS_CLUSTER_PORT as cluster.sh)
+# Prints one line per check and a closing "N passed, N failed"; exits 1 if any failed.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cluster="$here/cluster.sh"
+eval "$("$cluster" env)"
+: "${KUBECONFIG:?}"
+ns="smoke-$$-$RANDOM"
+work="$(mktemp -d)"
+passed=0 failed=0
+
+k() { "$cluster" kubectl "$@"; }
+ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$1"; }
+fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; }
+check() { # check NAME COMMAND...
+    local name="$1"
+    shift
+    if "$@" > "$work/out" 2>&1; then ok "$name"; else fail "$name"; sed 's/^/     /' "$work/out"; fi
+}
+# eventually SECONDS COMMAND...: retry COMMAND until it succeeds or SECONDS pass.
+eventually() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.5
+    done
+}
+cleanup() {
+    k delete namespace "$ns" --wait=false > /dev/null 2>&1 || true
+    k delete clusterrolebinding "$ns-secrets" clusterrole/"$ns-secrets" > /dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+has_system_namespaces() {
+    local out
+    out="$(k get ns -o name)"
+    for n in default kube-system kube-public kube-node-lease; do
+        grep -qx "namespace/$n" <<< "$out" || { echo "missing namespace $n in: $out"; return 1; }
+    done
+}
+check "kubectl get ns lists default, kube-system, kube-public, kube-node-lease" has_system_namespaces
+
+want_version="$(awk '{ for (i = 1; i < NF; i++) if ($i == "k8s.io/kubernetes") { print $(i+1); exit } }' "$here/go.mod")"
+version_matches() {
+    local out
+    out="$(k version)"
+    echo "$out"
+    grep -q "Client Version: $want_version\$" <<< "$out" && grep -q "Server Version: $want_version\$" <<< "$out"
+}
+check "kubectl version: client and server are $want_version" version_matches
+
+k create namespace "$ns" > /dev/null
+sa_exists() { k get serviceaccount default -n "$ns" > /dev/null 2>&1; }
+check "serviceaccount controller: default ServiceAccount in a new namespace" eventually 60 sa_exists
+rootca_exists() { k get configmap kube-root-ca.crt -n "$ns" > /dev/null 2>&1; }
+check "root-ca publisher: kube-root-ca.crt ConfigMap in a new namespace" eventually 60 rootca_exists
+
+# Namespace controller: a deleted namespace with content disappears.
+k create namespace "$ns-gone" > /dev/null
+k create configmap filler -n "$ns-gone" --from-literal=a=b > /dev/null
+ns_gone() { ! k get namespace "$ns-gone" > /dev/null 2>&1; }
+k delete namespace "$ns-gone" --wait=false > /dev/null
+check "namespace controller: a deleted namespace is removed" eventually 90 ns_gone
+
+# Garbage collector: a dependent of a deleted owner is deleted.
+k create configmap owner -n "$ns" --from-literal=a=b > /dev/null
+owner_uid="$(k get configmap owner -n "$ns" -o jsonpath='{.metadata.uid}')"
+k apply -n "$ns" -f - > /dev/null <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: dependent
+  ownerReferences:
+  - apiVersion: v1
+    kind: ConfigMap
+    name: owner
+    uid: $owner_uid
+data: {a: b}
+EOF
+k delete configmap owner -n "$ns" > /dev/null
+dependent_gone() { ! k get configmap dependent -n "$ns" > /dev/null 2>&1; }
+check "garbage collector: dependent of a deleted owner is collected" eventually 90 dependent_gone
+
+# ResourceQuota controller: status.used is filled.
+k create quota q -n "$ns" --hard=configmaps=10,pods=5 > /dev/null
+quota_used() { [[ -n "$(k get quota q -n "$ns" -o jsonpath='{.status.used.configmaps}')" ]]; }
+check "resourcequota controller: status.used is filled" eventually 60 quota_used
+
+# PVC protection: the admission plugin adds the finalizer, the controller removes it
+# once no pod uses the claim, and the claim goes away.
+k apply -n "$ns" -f - > /dev/null <<EOF
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+EOF
+pvc_finalizer() { [[ "$(k get pvc data -n "$ns" -o jsonpath='{.metadata.finalizers}')" == *kubernetes.io/pvc-protection* ]]; }
+check "StorageObjectInUseProtection admission: PVC has the pvc-protection finalizer" pvc_finalizer
+k delete pvc data -n "$ns" --wait=false > /dev/null
+pvc_gone() { ! k get pvc data -n "$ns" > /dev/null 2>&1; }
+check "pvc-protection controller: an unused PVC is deleted" eventually 60 pvc_gone
+
+# Audit log: writes are logged (Metadata, JSON lines), reads are not.
+k create configmap audited -n "$ns" --from-literal=a=b > /dev/null
+k get configmap audited -n "$ns" > /dev/null
+audit_has_create() {
+    grep -F "\"namespace\":\"$ns\"" "$MAKONIS_CLUSTER_DIR/audit.log" | grep -F '"name":"audited"' | grep -F '"verb":"create"' | grep -qF '"level":"Metadata"'
+}
+audit_no_get() {
+    ! grep -F "\"namespace\":\"$ns\"" "$MAKONIS_CLUSTER_DIR/audit.log" | grep -F '"name":"audited"' | grep -qF '"verb":"get"'
+}
+check "audit log: a create is logged at level Metadata" eventually 10 audit_has_create
+check "audit log: a get is not logged" audit_no_get
+
+# A ServiceAccount kubeconfig has exactly the rights RBAC gives it.
+"$cluster" sa-kubeconfig "$ns" robot "$work/robot.kubeconfig" 2> /dev/null
+mode_600() { [[ "$(stat -c %a "$work/robot.kubeconfig")" == 600 ]]; }
+check "sa-kubeconfig writes the file with mode 0600" mode_600
+can_i() { "$here/../../target/cluster/bin/kubectl" --kubeconfig "$work/robot.kubeconfig" auth can-i list secrets -A 2> /dev/null || true; }
+whoami_is_sa() {
+    "$here/../../target/cluster/bin/kubectl" --kubeconfig "$work/robot.kubeconfig" auth whoami -o jsonpath='{.status.userInfo.username}' | grep -qx "system:serviceaccount:$ns:robot"
+}
+check "sa-kubeconfig authenticates as system:serviceaccount:$ns:robot" whoami_is_sa
+says() { [[ "$(can_i)" == "$1" ]]; }
+check "ServiceAccount without a binding: can-i list secrets -A = no" says no
+k create clusterrole "$ns-secrets" --verb=list --resource=secrets > /dev/null
+k create clusterrolebinding "$ns-secrets" --clusterrole="$ns-secrets" --serviceaccount="$ns:robot" > /dev/null
+check "ServiceAccount with a ClusterRoleBinding: can-i list secrets -A = yes" eventually 10 says yes
+k delete clusterrolebinding "$ns-secrets" > /dev/null
+check "binding removed: can-i list secrets -A = no again" eventually 10 says no
+
+echo "$passed passed, $failed failed"
+((failed == 0))

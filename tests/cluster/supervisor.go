@@ -1,0 +1,233 @@
+package main
+
+// `makonis-cluster run`: the supervisor. In order it
+//
+//  1. takes an exclusive lock on DIR/.lock (one supervisor per DIR);
+//  2. creates the PKI in DIR/pki once (reused on restart) and the audit policy;
+//  3. starts etcd embedded in this process (data in DIR/etcd);
+//  4. starts kube-apiserver as a child process and polls its /readyz;
+//  5. writes DIR/kubeconfig (admin) atomically, only now that the API is ready;
+//  6. starts kube-controller-manager as a second child and waits for the
+//     default ServiceAccount it creates;
+//  7. writes DIR/cluster.pid and prints "ready: KUBECONFIG=DIR/kubeconfig".
+//
+// On SIGTERM or SIGINT it stops the controller manager, then the API server (SIGTERM,
+// SIGKILL after 10 s), closes etcd, removes DIR/kubeconfig and DIR/cluster.pid and
+// exits 0. If a child or etcd dies unexpectedly it tears everything down the same way
+// and exits 1.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+)
+
+const (
+	defaultPort = 6443
+	stopGrace   = 10 * time.Second
+)
+
+// logf writes one timestamped line of the supervisor's own log to stderr.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s makonis-cluster: %s\n", time.Now().Format("2006-01-02T15:04:05.000Z07:00"), fmt.Sprintf(format, args...))
+}
+
+// runSupervisor parses `run`'s flags and runs the cluster until a signal or a failure.
+func runSupervisor(args []string) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	dir := fs.String("dir", os.Getenv("MAKONIS_CLUSTER_DIR"), "state directory (env MAKONIS_CLUSTER_DIR); required")
+	port := fs.Int("port", envInt("MAKONIS_CLUSTER_PORT", defaultPort), "kube-apiserver secure port on 127.0.0.1 (env MAKONIS_CLUSTER_PORT)")
+	readyTimeout := fs.Duration("ready-timeout", 5*time.Minute, "how long to wait for the API server and the controller manager")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dir == "" {
+		fmt.Fprintln(os.Stderr, "makonis-cluster run: --dir (or MAKONIS_CLUSTER_DIR) is required")
+		return 2
+	}
+	if *port <= 0 || *port > 65535 {
+		fmt.Fprintf(os.Stderr, "makonis-cluster run: bad port %d\n", *port)
+		return 2
+	}
+	absDir, err := filepath.Abs(*dir)
+	if err != nil {
+		logf("error: %v", err)
+		return 1
+	}
+	s := &supervisor{dir: absDir, port: *port, readyTimeout: *readyTimeout, p: newPKI(absDir)}
+	if err := s.run(); err != nil {
+		logf("stopped after an error: %v", err)
+		return 1
+	}
+	logf("stopped cleanly")
+	return 0
+}
+
+type supervisor struct {
+	dir          string
+	port         int
+	readyTimeout time.Duration
+	p            pki
+
+	etcd      *embed.Etcd
+	apiserver *child
+	cm        *child
+}
+
+func (s *supervisor) kubeconfigPath() string { return filepath.Join(s.dir, "kubeconfig") }
+func (s *supervisor) pidPath() string        { return filepath.Join(s.dir, "cluster.pid") }
+func (s *supervisor) server() string         { return "https://127.0.0.1:" + strconv.Itoa(s.port) }
+
+// run starts everything, waits for a signal or a failure, and always tears down.
+func (s *supervisor) run() (err error) {
+	// Signals first, so that a stop during start-up still tears down cleanly.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		sig := <-sigs
+		logf("received %s, stopping", sig)
+		cancel()
+	}()
+
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+	unlock, err := lockDir(s.dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// Left-overs of a supervisor that was killed: they would lie about readiness.
+	os.Remove(s.kubeconfigPath())
+	os.Remove(s.pidPath())
+	defer func() {
+		if err != nil {
+			logf("error: %v; tearing down", err)
+		}
+		s.teardown()
+	}()
+
+	if !portFree(s.port) {
+		return fmt.Errorf("port 127.0.0.1:%d is already in use (another cluster? set MAKONIS_CLUSTER_PORT)", s.port)
+	}
+	if err := s.p.ensure(); err != nil {
+		return fmt.Errorf("PKI in %s: %w", s.p.Dir, err)
+	}
+	if err := writeAuditPolicy(s.dir); err != nil {
+		return err
+	}
+
+	start := time.Now()
+	var etcdURL string
+	s.etcd, etcdURL, err = startEtcd(s.dir)
+	if err != nil {
+		return err
+	}
+	logf("etcd ready at %s (%s)", etcdURL, time.Since(start).Round(time.Millisecond))
+	if ctx.Err() != nil { // stopped while etcd was starting
+		return nil
+	}
+
+	s.apiserver, err = startChild(subAPIServer, apiServerArgs(s.dir, s.port, etcdURL, s.p), filepath.Join(s.dir, "apiserver.log"))
+	if err != nil {
+		return err
+	}
+	logf("kube-apiserver started (pid %d), waiting for %s/readyz", s.apiserver.Pid(), s.server())
+	if err := waitAPIServerReady(ctx, s.server(), s.p, s.apiserver, s.readyTimeout); err != nil {
+		return stopOrErr(ctx, err)
+	}
+	logf("kube-apiserver ready (%s)", time.Since(start).Round(time.Millisecond))
+	if err := writeKubeconfig(s.kubeconfigPath(), s.server(), "makonis-admin", s.p.CACert, s.p.AdminCert, s.p.AdminKey); err != nil {
+		return err
+	}
+
+	cmKubeconfig := filepath.Join(s.p.Dir, "controller-manager.kubeconfig")
+	if err := writeKubeconfig(cmKubeconfig, s.server(), "system:kube-controller-manager", s.p.CACert, s.p.ControllerManagerCert, s.p.CMKey); err != nil {
+		return err
+	}
+	s.cm, err = startChild(subControllerManager, controllerManagerArgs(cmKubeconfig, s.p), filepath.Join(s.dir, "controller-manager.log"))
+	if err != nil {
+		return err
+	}
+	logf("kube-controller-manager started (pid %d)", s.cm.Pid())
+	if err := waitDefaultServiceAccount(ctx, s.kubeconfigPath(), s.cm, s.readyTimeout); err != nil {
+		return stopOrErr(ctx, err)
+	}
+
+	if err := writeFileAtomic(s.pidPath(), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return err
+	}
+	logf("cluster ready in %s", time.Since(start).Round(time.Millisecond))
+	fmt.Printf("ready: KUBECONFIG=%s\n", s.kubeconfigPath())
+
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-s.apiserver.done:
+		return fmt.Errorf("kube-apiserver exited unexpectedly (%s); see %s", s.apiserver.ExitError(), s.apiserver.LogPath)
+	case <-s.cm.done:
+		return fmt.Errorf("kube-controller-manager exited unexpectedly (%s); see %s", s.cm.ExitError(), s.cm.LogPath)
+	case err := <-s.etcd.Err():
+		return fmt.Errorf("embedded etcd failed: %v; see %s", err, filepath.Join(s.dir, "etcd.log"))
+	}
+}
+
+// teardown stops whatever was started, in reverse order, and removes the files that
+// announce a running cluster.
+func (s *supervisor) teardown() {
+	os.Remove(s.kubeconfigPath())
+	if s.cm != nil {
+		s.cm.Stop(stopGrace)
+		logf("kube-controller-manager stopped")
+	}
+	if s.apiserver != nil {
+		s.apiserver.Stop(stopGrace)
+		logf("kube-apiserver stopped")
+	}
+	if s.etcd != nil {
+		s.etcd.Close()
+		logf("etcd closed")
+	}
+	os.Remove(s.pidPath())
+}
+
+// stopOrErr turns an error caused by a stop request into a clean stop.
+func stopOrErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// lockDir takes an exclusive, non-blocking flock on DIR/.lock for the process lifetime.
+func lockDir(dir string) (func(), error) {
+	path := filepath.Join(dir, ".lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another makonis-cluster is already running for %s (%s is locked)", dir, path)
+	}
+	return func() { f.Close() }, nil
+}
+
+// envInt returns the integer in environment variable name, or def when unset or bad.
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
