@@ -14,7 +14,7 @@ use tokio::{
     process::{Child, Command},
 };
 
-use super::{agencies::TEST_LABEL, wait_until};
+use super::{agencies::TEST_LABEL, cluster::admin_kubeconfig_path, wait_until};
 
 /// A running `makonis operator`; killed when dropped.
 pub struct OperatorProcess {
@@ -37,6 +37,9 @@ impl OperatorProcess {
     /// Starts the operator and waits until `/readyz` answers 200.
     pub async fn start(options: OperatorOptions<'_>) -> Self {
         let ops_address = free_local_address();
+        let log_path = admin_kubeconfig_path().with_file_name(format!("operator-{}-{}.log", options.run, ops_address.port()));
+        let log = std::fs::File::create(&log_path).expect("operator log file");
+        println!("operator for run {} logs to {}", options.run, log_path.display());
         let child = Command::new(env!("CARGO_BIN_EXE_makonis"))
             .args(["operator", "--controllers", "tenancy", "--log-format", "json"])
             .arg("--metrics-address")
@@ -49,7 +52,7 @@ impl OperatorProcess {
             .env("MAKONIS_LOG", "info,makonis_tenancy=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(log)
             .kill_on_drop(true)
             .spawn()
             .expect("the makonis binary starts");

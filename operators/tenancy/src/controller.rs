@@ -19,7 +19,12 @@ use kube::{
     Api, Client, Resource, ResourceExt,
     api::DeleteParams,
     core::DeserializeGuard,
-    runtime::{Controller, controller::Action, reflector::ObjectRef, watcher},
+    runtime::{
+        Controller,
+        controller::Action,
+        reflector::{ObjectRef, Store},
+        watcher,
+    },
 };
 use makonis_api::{labels, tenancy::Agency};
 use makonis_operator_kit::{
@@ -99,13 +104,16 @@ pub async fn run(
         watcher::Config::default().labels(&format!("{}={}", labels::TENANCY, labels::TENANCY_AGENCY));
     // Children are mapped to their agency by label, not by owner reference: the owner
     // is cluster-scoped, the children namespaced, and an owner-reference mapping would
-    // look the agency up in the child's namespace.
-    Controller::new(agencies, agency_watch)
-        .watches(Api::<ResourceQuota>::all(client.clone()), managed.clone(), agency_of)
-        .watches(Api::<LimitRange>::all(client.clone()), managed.clone(), agency_of)
-        .watches(Api::<NetworkPolicy>::all(client.clone()), managed.clone(), agency_of)
-        .watches(Api::<RoleBinding>::all(client.clone()), managed, agency_of)
-        .watches(Api::<Namespace>::all(client), agency_namespaces, agency_of)
+    // look the agency up in the child's namespace. Children of agencies this instance
+    // does not reconcile (see `selector`) are ignored.
+    let controller = Controller::new(agencies, agency_watch);
+    let store = controller.store();
+    controller
+        .watches(Api::<ResourceQuota>::all(client.clone()), managed.clone(), by_agency_label(store.clone()))
+        .watches(Api::<LimitRange>::all(client.clone()), managed.clone(), by_agency_label(store.clone()))
+        .watches(Api::<NetworkPolicy>::all(client.clone()), managed.clone(), by_agency_label(store.clone()))
+        .watches(Api::<RoleBinding>::all(client.clone()), managed, by_agency_label(store.clone()))
+        .watches(Api::<Namespace>::all(client), agency_namespaces, by_agency_label(store))
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
@@ -116,9 +124,15 @@ pub async fn run(
         .await;
 }
 
-/// The Agency a child belongs to, from its `makonis.lv/agency` label.
-fn agency_of<K: Resource>(child: K) -> Option<ObjectRef<DeserializeGuard<Agency>>> {
-    child.labels().get(labels::AGENCY).map(|code| ObjectRef::new(code))
+/// Maps a child to the Agency named by its `makonis.lv/agency` label, if this instance
+/// reconciles that Agency.
+fn by_agency_label<K: Resource>(
+    store: Store<DeserializeGuard<Agency>>,
+) -> impl Fn(K) -> Option<ObjectRef<DeserializeGuard<Agency>>> {
+    move |child| {
+        let agency = ObjectRef::new(child.labels().get(labels::AGENCY)?);
+        store.get(&agency).is_some().then_some(agency)
+    }
 }
 
 /// One reconcile of one Agency, timed and counted.
