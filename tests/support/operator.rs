@@ -37,7 +37,8 @@ impl OperatorProcess {
     /// Starts the operator and waits until `/readyz` answers 200.
     pub async fn start(options: OperatorOptions<'_>) -> Self {
         let ops_address = free_local_address();
-        let log_path = admin_kubeconfig_path().with_file_name(format!("operator-{}-{}.log", options.run, ops_address.port()));
+        let log_path =
+            admin_kubeconfig_path().with_file_name(format!("operator-{}-{}.log", options.run, ops_address.port()));
         let log = std::fs::File::create(&log_path).expect("operator log file");
         println!("operator for run {} logs to {}", options.run, log_path.display());
         let child = Command::new(env!("CARGO_BIN_EXE_makonis"))

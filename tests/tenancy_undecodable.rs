@@ -1,0 +1,92 @@
+//! One Agency the operator cannot decode (stored under a looser schema, as after a CRD
+//! downgrade) does not stop the controller: it is reported, and the others are served.
+//!
+//! This test loosens the Agency CRD for a moment, so it lives in its own test binary
+//! (test binaries run one after another); every other test re-applies the real CRD.
+
+mod support;
+
+use k8s_openapi::{
+    api::events::v1::Event, apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+};
+use kube::{
+    Api,
+    api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams},
+};
+use makonis_api::tenancy::Agency;
+use serde_json::json;
+use support::{
+    CONVERGE,
+    agencies::{test_agency, unique_id},
+    cluster::{admin_client, install_platform},
+    tenancy::{start_operator, wait_ready},
+    wait_until,
+};
+
+const CRD: &str = "agencies.tenancy.makonis.lv";
+
+#[tokio::test]
+async fn an_undecodable_agency_is_reported_and_the_rest_are_served() {
+    let admin = admin_client().await;
+    let run = unique_id();
+    let operator = start_operator(&admin, &run, 300).await;
+
+    // Loosen the schema: `isolation` accepts any string for a moment.
+    let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
+    let mut crd = serde_json::to_value(crds.get(CRD).await.unwrap()).unwrap();
+    crd["metadata"] = json!({"name": CRD});
+    crd.as_object_mut().unwrap().remove("status");
+    let isolation = &mut crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["network"]
+        ["properties"]["isolation"];
+    isolation.as_object_mut().unwrap().remove("enum");
+    crds.patch(CRD, &PatchParams::apply("makonis-tests").force(), &Patch::Apply(&crd)).await.expect("loosen the CRD");
+
+    let agencies: Api<Agency> = Api::all(admin.clone());
+    let bad = format!("u{run}");
+    let mut body = serde_json::to_value(test_agency(&bad, &run)).unwrap();
+    body["apiVersion"] = json!("tenancy.makonis.lv/v1alpha1");
+    body["kind"] = json!("Agency");
+    body["spec"]["network"] = json!({"isolation": "Open"});
+    // Untyped: our own types cannot read this object back either.
+    let untyped: Api<DynamicObject> = Api::all_with(admin.clone(), &ApiResource::erase::<Agency>(&()));
+    wait_until("the loosened schema to accept the agency", CONVERGE, || async {
+        untyped
+            .patch(&bad, &PatchParams::apply("makonis-tests"), &Patch::Apply(&body))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+    .await;
+
+    // A valid agency created afterwards is still reconciled.
+    let good = format!("g{run}");
+    agencies.create(&PostParams::default(), &test_agency(&good, &run)).await.expect("create agency");
+    wait_ready(&agencies, &good).await;
+
+    // The bad one is reported as a Warning Event and counted.
+    let events: Api<Event> = Api::namespaced(admin.clone(), "default");
+    let note = wait_until("a Warning Event about the undecodable agency", CONVERGE, || async {
+        let list = events.list(&ListParams::default()).await.map_err(|e| e.to_string())?;
+        list.items
+            .into_iter()
+            .find(|e| {
+                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(bad.as_str())
+                    && e.reason.as_deref() == Some("InvalidObject")
+            })
+            .and_then(|e| e.note)
+            .ok_or_else(|| "no event yet".to_string())
+    })
+    .await;
+    assert!(note.contains("Isolated") || note.contains("unknown variant"), "{note}");
+    let failures = operator
+        .counter(
+            "makonis_operator_reconcile_failures_total",
+            r#"category="InvalidObject",controller="makonis-tenancy""#,
+        )
+        .await;
+    assert!(failures >= 1.0, "failures counted: {failures}");
+
+    // Restore the real schema and remove the object (never reconciled, so no finalizer).
+    install_platform(&admin).await;
+    untyped.delete(&bad, &DeleteParams::default()).await.expect("delete the undecodable agency");
+}
