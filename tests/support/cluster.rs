@@ -3,12 +3,9 @@
 
 use std::path::PathBuf;
 
-use k8s_openapi::{
-    api::{
-        authentication::v1::{TokenRequest, TokenRequestSpec},
-        core::v1::ServiceAccount,
-    },
-    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+use k8s_openapi::api::{
+    authentication::v1::{TokenRequest, TokenRequestSpec},
+    core::v1::ServiceAccount,
 };
 use kube::{
     Api, Client, Config, ResourceExt,
@@ -16,6 +13,7 @@ use kube::{
     config::{KubeConfigOptions, Kubeconfig},
     discovery::{Discovery, Scope},
 };
+use makonis_operator_kit::crds::{CrdState, crd_state};
 use serde_json::Value;
 
 use super::{CONVERGE, wait_until};
@@ -64,16 +62,11 @@ pub async fn install_platform(admin: &Client) {
         documents.extend(yaml_documents(&text));
     }
     apply_documents(admin, &documents).await;
-    let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
     wait_until("the Agency CRD to be established", CONVERGE, || async {
-        let crd = crds.get("agencies.tenancy.makonis.lv").await.map_err(|e| e.to_string())?;
-        let established = crd
-            .status
-            .and_then(|s| s.conditions)
-            .unwrap_or_default()
-            .iter()
-            .any(|c| c.type_ == "Established" && c.status == "True");
-        if established { Ok(()) } else { Err("not established".into()) }
+        match crd_state(admin, "agencies.tenancy.makonis.lv").await {
+            Ok(CrdState::Established) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
     })
     .await;
 }

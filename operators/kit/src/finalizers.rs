@@ -36,8 +36,7 @@ where
     }
     let mut finalizers = object.finalizers().to_vec();
     finalizers.push(finalizer.to_string());
-    patch_finalizers(api, object, finalizers).await?;
-    metrics.record_write(controller, &K::kind(&()));
+    patch_finalizers(api, object, finalizers, controller, metrics).await?;
     Ok(true)
 }
 
@@ -56,14 +55,19 @@ where
         return Ok(false);
     }
     let finalizers: Vec<String> = object.finalizers().iter().filter(|f| *f != finalizer).cloned().collect();
-    patch_finalizers(api, object, finalizers).await?;
-    metrics.record_write(controller, &K::kind(&()));
+    patch_finalizers(api, object, finalizers, controller, metrics).await?;
     Ok(true)
 }
 
 /// Replaces the finalizer list, guarded by the resource version so that a concurrent
 /// change is never overwritten (the API answers 409 and the reconcile runs again).
-async fn patch_finalizers<K>(api: &Api<K>, object: &K, finalizers: Vec<String>) -> Result<(), ApiCallError>
+async fn patch_finalizers<K>(
+    api: &Api<K>,
+    object: &K,
+    finalizers: Vec<String>,
+    controller: &'static str,
+    metrics: &ReconcileMetrics,
+) -> Result<(), ApiCallError>
 where
     K: Resource<DynamicType = ()> + DeserializeOwned + Clone + Debug,
 {
@@ -77,5 +81,6 @@ where
         name,
         source,
     })?;
+    metrics.record_write(controller, &K::kind(&()));
     Ok(())
 }

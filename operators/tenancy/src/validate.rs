@@ -84,6 +84,34 @@ mod tests {
         assert!(validate("vdi", &spec).iter().any(|p| p.starts_with("spec.directory.groups")));
     }
 
+    /// The demo agencies in manifests/examples are valid and refer only to each other.
+    #[test]
+    fn example_agencies_are_valid() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../manifests/examples/agencies");
+        let mut agencies = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().is_some_and(|n| n != "kustomization.yaml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let agency: makonis_api::tenancy::Agency = serde_yaml_ng::from_str(&text).unwrap();
+                assert_eq!(
+                    validate(&agency.metadata.name.clone().unwrap(), &agency.spec),
+                    Vec::<String>::new(),
+                    "{path:?}"
+                );
+                agencies.push(agency);
+            }
+        }
+        assert_eq!(agencies.len(), 12, "the sector has twelve agencies");
+        let codes: BTreeSet<&str> = agencies.iter().map(|a| a.spec.code.as_str()).collect();
+        assert_eq!(codes.len(), 12, "codes are unique");
+        for agency in &agencies {
+            for allowed in &agency.spec.network.allowed_agencies {
+                assert!(codes.contains(allowed.as_str()), "{} allows unknown agency {allowed}", agency.spec.code);
+            }
+        }
+    }
+
     #[test]
     fn network_rules() {
         let mut spec = sample_spec("vdi");
