@@ -36,6 +36,9 @@ export MAKONIS_TEST_AUDIT_LOG="$cluster_dir/audit.log"
 tests/cluster/smoke.sh
 
 step "unit and integration tests"
-cargo test --locked --workspace "$@"
+results="$(mktemp)"
+cargo test --locked --workspace "$@" 2>&1 | tee "$results"
+summary="$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' "$results")"
+rm -f "$results"
 
-printf '\nAll tests passed in %ss.\n' "$((SECONDS - started))"
+printf '\nFinished in %ss.\ntests: %s\n' "$((SECONDS - started))" "$summary"
