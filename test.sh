@@ -36,9 +36,10 @@ export MAKONIS_TEST_AUDIT_LOG="$cluster_dir/audit.log"
 tests/cluster/smoke.sh
 
 step "unit and integration tests"
-results="$(mktemp)"
+results="$cluster_dir/cargo-test.log"
 cargo test --locked --workspace "$@" 2>&1 | tee "$results"
 summary="$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' "$results")"
-rm -f "$results"
+tests/cluster/cluster.sh stop
+trap - EXIT
 
 printf '\nFinished in %ss.\ntests: %s\n' "$((SECONDS - started))" "$summary"
