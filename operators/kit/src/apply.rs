@@ -38,7 +38,7 @@ pub struct Ensured<K> {
 
 /// A failed call to the Kubernetes API about one object.
 #[derive(Debug, thiserror::Error)]
-#[error("{action} {kind} {name}")]
+#[error("{action} {kind} {name}: {}", api_error_detail(error))]
 pub struct ApiCallError {
     /// What was being done: `reading`, `applying`, `deleting`, `listing`.
     pub action: &'static str,
@@ -46,14 +46,23 @@ pub struct ApiCallError {
     pub kind: String,
     /// The object's name (or the selector for a list).
     pub name: String,
-    /// The client's error.
-    #[source]
-    pub source: kube::Error,
+    /// The client's error. Its essence is part of the message (see [`api_error_detail`]),
+    /// so it is not repeated as a source.
+    pub error: kube::Error,
 }
 
 impl ErrorCategory for ApiCallError {
     fn category(&self) -> &'static str {
-        api_error_category(&self.source)
+        api_error_category(&self.error)
+    }
+}
+
+/// What a person needs from a client error: the API server's own message for refusals
+/// (`limitranges "x" is forbidden: User "…" cannot get …`), the client's otherwise.
+pub fn api_error_detail(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -100,8 +109,7 @@ impl Applier {
     {
         let api = self.api_for::<K>(desired.namespace().as_deref());
         let name = desired.name_any();
-        let fail =
-            |action, source| ApiCallError { action, kind: K::kind(&()).into_owned(), name: name.clone(), source };
+        let fail = |action, error| ApiCallError { action, kind: K::kind(&()).into_owned(), name: name.clone(), error };
         let want = serde_json::to_value(desired).map_err(|e| fail("encoding", kube::Error::SerdeError(e)))?;
         if let Some(live) = api.get_opt(&name).await.map_err(|e| fail("reading", e))? {
             let live_json = serde_json::to_value(&live).map_err(|e| fail("encoding", kube::Error::SerdeError(e)))?;
@@ -129,11 +137,11 @@ impl Applier {
     {
         let api = self.api_for::<K>(namespace);
         let kind = K::kind(&()).into_owned();
-        let live = api.list_metadata(&ListParams::default().labels(selector)).await.map_err(|source| ApiCallError {
+        let live = api.list_metadata(&ListParams::default().labels(selector)).await.map_err(|error| ApiCallError {
             action: "listing",
             kind: kind.clone(),
             name: selector.into(),
-            source,
+            error,
         })?;
         let mut deleted = Vec::new();
         for object in live.items {
@@ -144,7 +152,7 @@ impl Applier {
             match api.delete(&name, &DeleteParams::default()).await {
                 Ok(_) => {}
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
-                Err(source) => return Err(ApiCallError { action: "deleting", kind, name, source }),
+                Err(error) => return Err(ApiCallError { action: "deleting", kind, name, error }),
             }
             self.metrics.record_write(self.field_manager, &kind);
             deleted.push(name);

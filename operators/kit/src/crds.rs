@@ -29,11 +29,11 @@ pub enum CrdState {
 /// Reads the state of the CRD called `name` (e.g. `agencies.tenancy.makonis.lv`).
 pub async fn crd_state(client: &Client, name: &str) -> Result<CrdState, ApiCallError> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd = api.get_opt(name).await.map_err(|source| ApiCallError {
+    let crd = api.get_opt(name).await.map_err(|error| ApiCallError {
         action: "reading",
         kind: "CustomResourceDefinition".into(),
         name: name.into(),
-        source,
+        error,
     })?;
     Ok(match crd {
         None => CrdState::Missing,
@@ -62,7 +62,7 @@ pub async fn wait_for_crds(client: &Client, names: &[&str], interval: Duration) 
                 Ok(CrdState::Established) => {}
                 Ok(state) => pending.push((*name, state)),
                 Err(error) => {
-                    tracing::warn!(crd = name, category = api_error_category(&error.source), error = %crate::error::error_chain(&error), "cannot read CRD; retrying");
+                    tracing::warn!(crd = name, category = api_error_category(&error.error), error = %crate::error::error_chain(&error), "cannot read CRD; retrying");
                     pending.push((*name, CrdState::NotEstablished));
                 }
             }

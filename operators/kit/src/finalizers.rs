@@ -75,11 +75,11 @@ where
     let patch = json!({
         "metadata": { "resourceVersion": object.resource_version(), "finalizers": finalizers }
     });
-    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|source| ApiCallError {
+    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(|error| ApiCallError {
         action: "updating the finalizers of",
         kind: K::kind(&()).into_owned(),
         name,
-        source,
+        error,
     })?;
     metrics.record_write(controller, &K::kind(&()));
     Ok(())

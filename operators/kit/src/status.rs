@@ -38,11 +38,11 @@ where
         "status": desired,
     });
     let params = PatchParams::apply(field_manager).force();
-    api.patch_status(&name, &params, &Patch::Apply(&body)).await.map_err(|source| ApiCallError {
+    api.patch_status(&name, &params, &Patch::Apply(&body)).await.map_err(|error| ApiCallError {
         action: "updating the status of",
         kind: K::kind(&()).into_owned(),
         name,
-        source,
+        error,
     })?;
     metrics.record_write(field_manager, &K::kind(&()));
     Ok(true)

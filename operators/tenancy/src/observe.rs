@@ -12,11 +12,11 @@ use crate::removal::{DATA_HOLDING_KINDS, DataHoldingKind, NAMES_SHOWN, Namespace
 /// Finds out whether `namespace` exists, is terminating, and what data it still holds.
 pub async fn observe_namespace(client: &Client, namespace: &str) -> Result<NamespaceState, ApiCallError> {
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let live = namespaces.get_opt(namespace).await.map_err(|source| ApiCallError {
+    let live = namespaces.get_opt(namespace).await.map_err(|error| ApiCallError {
         action: "reading",
         kind: "Namespace".into(),
         name: namespace.into(),
-        source,
+        error,
     })?;
     let Some(live) = live else { return Ok(NamespaceState::Gone) };
     if live.metadata.deletion_timestamp.is_some() {
@@ -40,8 +40,8 @@ async fn count_objects(client: &Client, namespace: &str, kind: &DataHoldingKind)
         Err(kube::Error::Api(status)) if status.code == 404 => {
             return Ok(Remaining { kind: kind.kind, count: 0, names: Vec::new() });
         }
-        Err(source) => {
-            return Err(ApiCallError { action: "listing", kind: kind.kind.into(), name: namespace.into(), source });
+        Err(error) => {
+            return Err(ApiCallError { action: "listing", kind: kind.kind.into(), name: namespace.into(), error });
         }
     };
     let more = list.metadata.remaining_item_count.unwrap_or(0).max(0) as usize;

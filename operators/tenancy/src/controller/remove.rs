@@ -42,11 +42,11 @@ pub(super) async fn remove_agency(agency: &Agency, ctx: &Context) -> Result<Acti
         }
         RemovalStep::DeleteNamespace => {
             let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
-            namespaces.delete(&namespace, &DeleteParams::default()).await.map_err(|source| ApiCallError {
+            namespaces.delete(&namespace, &DeleteParams::default()).await.map_err(|error| ApiCallError {
                 action: "deleting",
                 kind: "Namespace".into(),
                 name: namespace.clone(),
-                source,
+                error,
             })?;
             ctx.metrics.record_write(CONTROLLER, "Namespace");
             let message = format!("Namespace {namespace} is empty and is being deleted.");
