@@ -1,7 +1,7 @@
 //! The test control plane: an admin client, the platform installed from `crds/` and
 //! `manifests/`, and clients acting as ordinary (non-admin) identities.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::{
     authentication::v1::{TokenRequest, TokenRequestSpec},
@@ -30,14 +30,19 @@ pub fn admin_kubeconfig_path() -> PathBuf {
         .expect("MAKONIS_TEST_KUBECONFIG is not set: the integration tests need the local control plane; run ./test.sh")
 }
 
-async fn config_from(path: &PathBuf) -> Config {
+async fn config_from(path: &Path) -> Config {
     let kubeconfig = Kubeconfig::read_from(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.expect("a usable kubeconfig")
 }
 
 /// A cluster-admin client.
 pub async fn admin_client() -> Client {
-    Client::try_from(config_from(&admin_kubeconfig_path()).await).expect("admin client")
+    client_from(&admin_kubeconfig_path()).await
+}
+
+/// A client for the kubeconfig at `path`.
+pub async fn client_from(path: &Path) -> Client {
+    Client::try_from(config_from(path).await).expect("a Kubernetes client")
 }
 
 /// A client that acts as `user` in `groups` (admin impersonation): RBAC decides what it
@@ -49,19 +54,32 @@ pub async fn client_as(user: &str, groups: &[&str]) -> Client {
     Client::try_from(config).expect("impersonating client")
 }
 
+/// The CRD manifests, relative to the repository.
+pub const CRD_FILES: [&str; 1] = ["crds/generated/agencies.tenancy.makonis.lv.yaml"];
+/// The rest of `manifests/base`: the platform namespace, the operator's RBAC, the agency roles.
+pub const PLATFORM_FILES: [&str; 3] = [
+    "manifests/base/namespace.yaml",
+    "manifests/base/rbac/tenancy-operator.yaml",
+    "manifests/base/rbac/agency-roles.yaml",
+];
+
+/// Every document of the repository's YAML files `files`.
+pub fn manifest_documents(files: &[&str]) -> Vec<Value> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    files
+        .iter()
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("reading {file}: {e}"));
+            yaml_documents(&text)
+        })
+        .collect()
+}
+
 /// Applies the CRDs and `manifests/base` (namespace, RBAC, agency roles) as an
 /// administrator installing Mākonis would, and waits for the CRDs to be served.
 pub async fn install_platform(admin: &Client) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut documents = Vec::new();
-    for file in ["crds/generated/agencies.tenancy.makonis.lv.yaml", "manifests/base/namespace.yaml"]
-        .into_iter()
-        .chain(["manifests/base/rbac/tenancy-operator.yaml", "manifests/base/rbac/agency-roles.yaml"])
-    {
-        let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("reading {file}: {e}"));
-        documents.extend(yaml_documents(&text));
-    }
-    apply_documents(admin, &documents).await;
+    apply_documents(admin, &manifest_documents(&CRD_FILES)).await;
+    apply_documents(admin, &manifest_documents(&PLATFORM_FILES)).await;
     wait_until("the Agency CRD to be established", CONVERGE, || async {
         match crd_state(admin, "agencies.tenancy.makonis.lv").await {
             Ok(CrdState::Established) => Ok(()),
@@ -103,6 +121,11 @@ pub async fn apply_documents(client: &Client, documents: &[Value]) {
 /// Writes a kubeconfig that authenticates as the ServiceAccount `namespace/name` with a
 /// token from the TokenRequest API, and returns its path. It never holds admin rights.
 pub async fn service_account_kubeconfig(admin: &Client, namespace: &str, name: &str) -> PathBuf {
+    service_account_kubeconfig_at(&admin_kubeconfig_path(), admin, namespace, name).await
+}
+
+/// [`service_account_kubeconfig`] for the cluster whose admin kubeconfig is `admin_path`.
+pub async fn service_account_kubeconfig_at(admin_path: &Path, admin: &Client, namespace: &str, name: &str) -> PathBuf {
     let accounts: Api<ServiceAccount> = Api::namespaced(admin.clone(), namespace);
     let request = TokenRequest {
         spec: Some(TokenRequestSpec { audiences: None, expiration_seconds: Some(3600), ..TokenRequestSpec::default() }),
@@ -115,8 +138,7 @@ pub async fn service_account_kubeconfig(admin: &Client, namespace: &str, name: &
         .status
         .expect("token status")
         .token;
-    let admin_path = admin_kubeconfig_path();
-    let mut kubeconfig = Kubeconfig::read_from(&admin_path).expect("admin kubeconfig");
+    let mut kubeconfig = Kubeconfig::read_from(admin_path).expect("admin kubeconfig");
     for auth in &mut kubeconfig.auth_infos {
         if let Some(info) = auth.auth_info.as_mut() {
             *info = kube::config::AuthInfo { token: token.clone().map(Into::into), ..Default::default() };

@@ -3,7 +3,7 @@
 
 use std::{
     net::{SocketAddr, TcpListener},
-    path::Path,
+    path::{Path, PathBuf},
     process::Stdio,
     time::Duration,
 };
@@ -19,6 +19,8 @@ use super::{agencies::TEST_LABEL, cluster::admin_kubeconfig_path, wait_until};
 /// A running `makonis operator`; killed when dropped.
 pub struct OperatorProcess {
     child: Child,
+    /// Where its log (JSON lines) is written.
+    pub log_path: PathBuf,
     /// Where its `/metrics`, `/healthz` and `/readyz` are served.
     pub ops_address: SocketAddr,
 }
@@ -36,6 +38,13 @@ pub struct OperatorOptions<'a> {
 impl OperatorProcess {
     /// Starts the operator and waits until `/readyz` answers 200.
     pub async fn start(options: OperatorOptions<'_>) -> Self {
+        let mut process = Self::spawn(options);
+        process.wait_ready().await;
+        process
+    }
+
+    /// Starts the operator without waiting for it to become ready.
+    pub fn spawn(options: OperatorOptions<'_>) -> Self {
         let ops_address = free_local_address();
         let log_path =
             admin_kubeconfig_path().with_file_name(format!("operator-{}-{}.log", options.run, ops_address.port()));
@@ -57,8 +66,12 @@ impl OperatorProcess {
             .kill_on_drop(true)
             .spawn()
             .expect("the makonis binary starts");
-        let mut process = Self { child, ops_address };
-        let address = process.ops_address;
+        Self { child, log_path, ops_address }
+    }
+
+    /// Waits until `/readyz` answers 200 and checks the process is still alive.
+    pub async fn wait_ready(&mut self) {
+        let address = self.ops_address;
         wait_until("the operator to become ready", Duration::from_secs(60), || async move {
             match http_get(address, "/readyz").await {
                 Ok((200, _)) => Ok(()),
@@ -67,8 +80,12 @@ impl OperatorProcess {
             }
         })
         .await;
-        assert!(process.child.try_wait().expect("child status").is_none(), "the operator exited during start-up");
-        process
+        assert!(self.child.try_wait().expect("child status").is_none(), "the operator exited during start-up");
+    }
+
+    /// What the operator has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
     /// The Prometheus text of `/metrics`.
