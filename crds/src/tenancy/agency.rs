@@ -53,7 +53,7 @@ pub struct AgencySpec {
     /// Short code of the agency, e.g. `vdi`: a DNS label of at most 20 characters.
     /// It names the namespace (`agency-<code>`) and must equal `metadata.name`.
     /// Immutable.
-    #[schemars(length(min = 1, max = 20), regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$"))]
+    #[schemars(length(min = 1, max = 20), regex(pattern = CODE_PATTERN))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("code is immutable"))]
     pub code: String,
 
@@ -189,7 +189,7 @@ pub struct Network {
     /// Codes of the agencies whose workloads may open connections to this agency's
     /// workloads. Traffic the other way needs the other agency to list this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 50), inner(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$")))]
+    #[schemars(length(max = 50), inner(regex(pattern = CODE_PATTERN)))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub allowed_agencies: Vec<String>,
 }

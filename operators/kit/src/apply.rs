@@ -96,11 +96,6 @@ impl Applier {
         Self { client, field_manager, metrics }
     }
 
-    /// The field manager name used for every write.
-    pub fn field_manager(&self) -> &'static str {
-        self.field_manager
-    }
-
     /// Makes the live object match `desired`, writing only when it does not already.
     pub async fn ensure<K>(&self, desired: &K) -> Result<Ensured<K>, ApiCallError>
     where

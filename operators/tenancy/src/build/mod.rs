@@ -22,9 +22,7 @@ use k8s_openapi::{
 use makonis_api::{labels, tenancy::Agency};
 use makonis_operator_kit::apply::controller_reference;
 
-pub use network::NETWORK_POLICY_PREFIX;
-pub use quota::{QUOTA_NAME, QuotaMode, quota_status};
-pub use rbac::{AGENCY_ROLES, AgencyRole};
+pub use quota::{QuotaMode, quota_status};
 
 use crate::config::TenancyConfig;
 
