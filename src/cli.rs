@@ -92,9 +92,24 @@ pub struct OperatorArgs {
     #[arg(long, env = "MAKONIS_GROUP_PREFIX", default_value = "")]
     pub group_prefix: String,
 
-    /// Name of this instance in Events (defaults to the host name, e.g. the pod's name).
+    /// Name of this instance in Events and in the leader lease (defaults to the host
+    /// name, which is the pod's name in a cluster).
     #[arg(long, env = "MAKONIS_INSTANCE")]
     pub instance: Option<String>,
+
+    /// Run several replicas, of which one reconciles: take a Lease in the platform
+    /// namespace before starting the controllers.
+    #[arg(long, env = "MAKONIS_LEADER_ELECTION")]
+    pub leader_election: bool,
+
+    /// Name of the Lease used for leader election.
+    #[arg(long, env = "MAKONIS_LEASE_NAME", default_value = "makonis-operator")]
+    pub lease_name: String,
+
+    /// Seconds a leader holds the lease without renewing it; a replica that dies is
+    /// replaced after at most this long (a clean shutdown hands over at once).
+    #[arg(long, env = "MAKONIS_LEASE_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=300))]
+    pub lease_seconds: u64,
 }
 
 /// A controller `makonis operator` can run.

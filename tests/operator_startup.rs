@@ -82,8 +82,12 @@ async fn operator_waits_for_missing_crds_and_says_how_to_install_them() {
     let kubeconfig =
         service_account_kubeconfig_at(admin_path, &admin, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT).await;
     let run = unique_id();
-    let mut operator =
-        OperatorProcess::spawn(OperatorOptions { kubeconfig: &kubeconfig, run: &run, resync_seconds: 300 });
+    let mut operator = OperatorProcess::spawn(OperatorOptions {
+        kubeconfig: &kubeconfig,
+        run: &run,
+        resync_seconds: 300,
+        extra_args: &[],
+    });
 
     let line = wait_until("the operator to report the missing CRD", Duration::from_secs(60), || async {
         let log = operator.log();

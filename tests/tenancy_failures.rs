@@ -62,8 +62,13 @@ async fn a_failing_reconcile_is_reported_and_recovers_once_fixed() {
         .expect("create the ServiceAccount");
     apply_documents(&admin, &[role_without_limit_ranges(&account), binding(&account, &account, &account)]).await;
     let kubeconfig = service_account_kubeconfig(&admin, OPERATOR_NAMESPACE, &account).await;
-    let _operator =
-        OperatorProcess::start(OperatorOptions { kubeconfig: &kubeconfig, run: &run, resync_seconds: 300 }).await;
+    let _operator = OperatorProcess::start(OperatorOptions {
+        kubeconfig: &kubeconfig,
+        run: &run,
+        resync_seconds: 300,
+        extra_args: &[],
+    })
+    .await;
 
     let agencies: Api<Agency> = Api::all(admin.clone());
     let code = format!("f{run}");

@@ -111,4 +111,10 @@ async fn agencies_cannot_reach_each_other_and_roles_do_what_they_say() {
         let got = allowed(&admin, &operator, &sa_groups, verb, api_group, resource, None).await;
         assert_eq!(got, expected, "operator: {verb} {resource}");
     }
+    // Its leader-election Lease, in its own namespace only.
+    for (namespace, expected) in [(OPERATOR_NAMESPACE, true), ("default", false)] {
+        let got =
+            allowed(&admin, &operator, &sa_groups, "update", "coordination.k8s.io", "leases", Some(namespace)).await;
+        assert_eq!(got, expected, "operator: update leases in {namespace}");
+    }
 }

@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context as _;
 use makonis_operator_kit::{
     crds::wait_for_crds,
+    leader::LeaderElection,
     metrics::ReconcileMetrics,
     server::{OpsState, Readiness, serve},
 };
@@ -17,13 +18,13 @@ use crate::cli::{ControllerName, OperatorArgs};
 /// How often the start-up check looks for missing CRDs again.
 const CRD_POLL: Duration = Duration::from_secs(5);
 
-/// Starts the operations endpoint, waits for the CRDs, then runs the controllers until
-/// SIGTERM or Ctrl-C.
+/// Starts the operations endpoint, waits for the CRDs, takes the leader lease when asked
+/// to, then runs the controllers until SIGTERM or Ctrl-C (or until the lease is lost).
 pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     let registry = Registry::new();
     let metrics = ReconcileMetrics::register(&registry)?;
     let readiness = Readiness::default();
-    let ops = OpsState { registry, readiness: readiness.clone() };
+    let ops = OpsState { registry: registry.clone(), readiness: readiness.clone() };
     let address = args.metrics_address;
     let mut server = Box::pin(server_failed(tokio::spawn(async move { serve(address, ops).await })));
 
@@ -52,6 +53,26 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     readiness.set(true);
 
     let instance = args.instance.clone().or_else(|| std::env::var("HOSTNAME").ok());
+    let election = if args.leader_election {
+        let identity = format!("{}-{}", instance.as_deref().unwrap_or("makonis"), std::process::id());
+        let election = LeaderElection::new(
+            client.clone(),
+            &args.platform_namespace,
+            &args.lease_name,
+            identity,
+            Duration::from_secs(args.lease_seconds),
+            &registry,
+        )?;
+        tokio::select! {
+            acquired = election.acquire() => acquired.context("taking the leader lease")?,
+            () = stopped(stop_rx.clone()) => return Ok(()),
+            result = &mut server => return result,
+        }
+        Some(election)
+    } else {
+        None
+    };
+
     let mut controllers = Vec::new();
     for controller in &args.controllers {
         match controller {
@@ -77,9 +98,22 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         }
     }
     let all_done = futures::future::try_join_all(controllers);
+    let lost = async {
+        match &election {
+            Some(election) => election.hold().await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
-        done = all_done => { done.context("a controller task panicked")?; Ok(()) }
+        done = all_done => {
+            done.context("a controller task panicked")?;
+            if let Some(election) = &election {
+                election.release().await;
+            }
+            Ok(())
+        }
         result = &mut server => result,
+        why = lost => anyhow::bail!("{why}; exiting so that a restart campaigns again"),
     }
 }
 

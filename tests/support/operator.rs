@@ -33,6 +33,8 @@ pub struct OperatorOptions<'a> {
     pub run: &'a str,
     /// Seconds between drift checks.
     pub resync_seconds: u64,
+    /// More arguments for `makonis operator`.
+    pub extra_args: &'a [&'a str],
 }
 
 impl OperatorProcess {
@@ -58,6 +60,7 @@ impl OperatorProcess {
             .arg(format!("{TEST_LABEL}={}", options.run))
             .arg("--resync-seconds")
             .arg(options.resync_seconds.to_string())
+            .args(options.extra_args)
             .env("KUBECONFIG", options.kubeconfig)
             .env("MAKONIS_LOG", "info,makonis_tenancy=debug")
             .stdin(Stdio::null())

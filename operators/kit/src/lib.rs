@@ -12,6 +12,7 @@
 //! - [`error`]: the bounded error `category()` used for metric labels and Event reasons;
 //! - [`metrics`]: reconcile runs, failures by category and durations;
 //! - [`finalizers`]: add and remove finalizers under the controller's explicit control;
+//! - [`leader`]: leader election with a Lease, so that one replica of several reconciles;
 //! - [`crds`]: wait at start-up until the CRDs a controller needs are established;
 //! - [`server`]: `/metrics`, `/healthz` and `/readyz` on their own address.
 
@@ -21,6 +22,7 @@ pub mod crds;
 pub mod error;
 pub mod events;
 pub mod finalizers;
+pub mod leader;
 pub mod metrics;
 pub mod server;
 pub mod status;
