@@ -19,8 +19,8 @@ use makonis_api::tenancy::Agency;
 use support::{
     agencies::{test_agency, unique_id},
     cluster::{
-        CRD_FILES, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, PLATFORM_FILES, admin_kubeconfig_path,
-        apply_documents, client_from, manifest_documents, service_account_kubeconfig_at,
+        OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, admin_kubeconfig_path, apply_documents, base_manifests,
+        client_from, service_account_kubeconfig_at,
     },
     operator::{OperatorOptions, OperatorProcess, http_get},
     tenancy::wait_ready,
@@ -78,7 +78,8 @@ async fn operator_waits_for_missing_crds_and_says_how_to_install_them() {
     let admin_path: &Path = &cluster.kubeconfig();
     let admin = client_from(admin_path).await;
     // Everything but the CRDs: the operator runs as its own ServiceAccount.
-    apply_documents(&admin, &manifest_documents(&PLATFORM_FILES)).await;
+    let (crds, rest) = base_manifests();
+    apply_documents(&admin, &rest).await;
     let kubeconfig =
         service_account_kubeconfig_at(admin_path, &admin, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT).await;
     let run = unique_id();
@@ -101,7 +102,7 @@ async fn operator_waits_for_missing_crds_and_says_how_to_install_them() {
     assert!(line.contains("makonis crds | kubectl apply --server-side -f -"), "says how to install: {line}");
     assert_eq!(readyz(&operator).await, 503, "unready while CRDs are missing");
 
-    apply_documents(&admin, &manifest_documents(&CRD_FILES)).await;
+    apply_documents(&admin, &crds).await;
     operator.wait_ready().await;
     let agencies: Api<Agency> = Api::all(admin.clone());
     let code = format!("p{run}");

@@ -78,15 +78,29 @@ async fn agency_with_data_is_kept_until_its_namespace_is_empty() {
 }
 
 #[tokio::test]
-async fn empty_agency_is_removed_cleanly() {
+async fn empty_agency_is_removed_cleanly_and_only_through_its_agency() {
     let admin = admin_client().await;
     let run = unique_id();
     let _operator = start_operator(&admin, &run, 300).await;
     let code = format!("e{run}");
+    let ns = format!("agency-{code}");
     let agencies: Api<Agency> = Api::all(admin.clone());
     agencies.create(&PostParams::default(), &test_agency(&code, &run)).await.expect("create agency");
     wait_ready(&agencies, &code).await;
+
+    // Even a cluster administrator cannot delete the namespace directly (asked as a dry
+    // run, so that nothing is lost while the admission policy is still being loaded).
+    let namespaces: Api<Namespace> = Api::all(admin.clone());
+    let refusal = wait_until("the admission policy to refuse", CONVERGE, || async {
+        match namespaces.delete(&ns, &DeleteParams::default().dry_run()).await {
+            Err(kube::Error::Api(status)) if status.code == 403 || status.code == 422 => Ok(status.message),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert!(refusal.contains(&format!("delete the Agency instead (kubectl delete agency {code})")), "{refusal}");
+
     agencies.delete(&code, &DeleteParams::default()).await.expect("delete");
     wait_gone(&agencies, &code).await;
-    wait_namespace_gone(&Api::all(admin.clone()), &format!("agency-{code}")).await;
+    wait_namespace_gone(&namespaces, &ns).await;
 }

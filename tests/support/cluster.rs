@@ -54,32 +54,37 @@ pub async fn client_as(user: &str, groups: &[&str]) -> Client {
     Client::try_from(config).expect("impersonating client")
 }
 
-/// The CRD manifests, relative to the repository.
-pub const CRD_FILES: [&str; 1] = ["crds/generated/agencies.tenancy.makonis.lv.yaml"];
-/// The rest of `manifests/base`: the platform namespace, the operator's RBAC, the agency roles.
-pub const PLATFORM_FILES: [&str; 3] = [
-    "manifests/base/namespace.yaml",
-    "manifests/base/rbac/tenancy-operator.yaml",
-    "manifests/base/rbac/agency-roles.yaml",
-];
+/// The documents of `manifests/base`, read as its `kustomization.yaml` lists them (one
+/// level of nested kustomizations, such as `crds/generated`): `(CRDs, everything else)`.
+/// Tests install exactly what an administrator would.
+pub fn base_manifests() -> (Vec<Value>, Vec<Value>) {
+    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("manifests/base");
+    let (mut crds, mut rest) = (Vec::new(), Vec::new());
+    for entry in kustomization_resources(&base) {
+        if entry.is_dir() {
+            crds.extend(kustomization_resources(&entry).iter().flat_map(|file| read_documents(file)));
+        } else {
+            rest.extend(read_documents(&entry));
+        }
+    }
+    (crds, rest)
+}
 
-/// Every document of the repository's YAML files `files`.
-pub fn manifest_documents(files: &[&str]) -> Vec<Value> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    files
-        .iter()
-        .flat_map(|file| {
-            let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("reading {file}: {e}"));
-            yaml_documents(&text)
-        })
-        .collect()
+fn kustomization_resources(dir: &Path) -> Vec<PathBuf> {
+    let kustomization = read_documents(&dir.join("kustomization.yaml")).remove(0);
+    kustomization["resources"].as_array().expect("resources").iter().map(|r| dir.join(r.as_str().unwrap())).collect()
+}
+
+fn read_documents(path: &Path) -> Vec<Value> {
+    yaml_documents(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display())))
 }
 
 /// Applies the CRDs and `manifests/base` (namespace, RBAC, agency roles) as an
 /// administrator installing Mākonis would, and waits for the CRDs to be served.
 pub async fn install_platform(admin: &Client) {
-    apply_documents(admin, &manifest_documents(&CRD_FILES)).await;
-    apply_documents(admin, &manifest_documents(&PLATFORM_FILES)).await;
+    let (crds, rest) = base_manifests();
+    apply_documents(admin, &crds).await;
+    apply_documents(admin, &rest).await;
     wait_until("the Agency CRD to be established", CONVERGE, || async {
         match crd_state(admin, "agencies.tenancy.makonis.lv").await {
             Ok(CrdState::Established) => Ok(()),
