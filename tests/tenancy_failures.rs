@@ -7,10 +7,10 @@ mod support;
 
 use std::time::Duration;
 
-use k8s_openapi::api::{core::v1::ServiceAccount, events::v1::Event};
+use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::{
     Api,
-    api::{DeleteParams, ListParams, PostParams},
+    api::{DeleteParams, PostParams},
 };
 use makonis_api::tenancy::Agency;
 use serde_json::{Value, json};
@@ -20,7 +20,7 @@ use support::{
         OPERATOR_NAMESPACE, admin_client, apply_documents, install_platform, service_account_kubeconfig, yaml_documents,
     },
     operator::{OperatorOptions, OperatorProcess},
-    tenancy::{condition, wait_ready},
+    tenancy::{condition, wait_for_warning, wait_ready},
     wait_until,
 };
 
@@ -93,20 +93,7 @@ async fn a_failing_reconcile_is_reported_and_recovers_once_fixed() {
     let degraded = condition(&failing, "Degraded").unwrap();
     assert!(degraded.message.contains("forbidden"), "{}", degraded.message);
 
-    let events: Api<Event> = Api::namespaced(admin.clone(), "default");
-    let note = wait_until("a Warning Event with the error chain", Duration::from_secs(60), || async {
-        let list = events.list(&ListParams::default()).await.map_err(|e| e.to_string())?;
-        list.items
-            .into_iter()
-            .find(|e| {
-                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(code.as_str())
-                    && e.type_.as_deref() == Some("Warning")
-                    && e.reason.as_deref() == Some("Forbidden")
-            })
-            .and_then(|e| e.note)
-            .ok_or_else(|| "no event yet".to_string())
-    })
-    .await;
+    let note = wait_for_warning(&admin, &code, "Forbidden").await;
     assert!(note.contains("LimitRange makonis-defaults: limitranges \"makonis-defaults\" is forbidden"), "{note}");
 
     // Grant the missing right: the next retry succeeds without anyone touching the Agency.

@@ -14,7 +14,7 @@ use support::{
     CONVERGE,
     agencies::{test_agency, unique_id},
     cluster::admin_client,
-    tenancy::{condition, start_operator, wait_gone, wait_ready},
+    tenancy::{condition, start_operator, wait_for_warning, wait_gone, wait_ready},
     wait_until,
 };
 
@@ -60,6 +60,7 @@ async fn agency_with_data_is_kept_until_its_namespace_is_empty() {
     })
     .await;
     assert!(blocked.contains(&format!("namespace {ns} still holds 1 PersistentVolumeClaim (records)")), "{blocked}");
+    wait_for_warning(&admin, &code, "DeletionBlocked").await;
 
     // Everything is still there, and the frozen quota admits no new claims.
     let namespaces: Api<Namespace> = Api::all(admin.clone());

@@ -6,12 +6,10 @@
 
 mod support;
 
-use k8s_openapi::{
-    api::events::v1::Event, apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::{
     Api,
-    api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams},
+    api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams},
 };
 use makonis_api::tenancy::Agency;
 use serde_json::json;
@@ -19,7 +17,7 @@ use support::{
     CONVERGE,
     agencies::{test_agency, unique_id},
     cluster::{admin_client, install_platform},
-    tenancy::{start_operator, wait_ready},
+    tenancy::{start_operator, wait_for_warning, wait_ready},
     wait_until,
 };
 
@@ -64,19 +62,7 @@ async fn an_undecodable_agency_is_reported_and_the_rest_are_served() {
     wait_ready(&agencies, &good).await;
 
     // The bad one is reported as a Warning Event and counted.
-    let events: Api<Event> = Api::namespaced(admin.clone(), "default");
-    let note = wait_until("a Warning Event about the undecodable agency", CONVERGE, || async {
-        let list = events.list(&ListParams::default()).await.map_err(|e| e.to_string())?;
-        list.items
-            .into_iter()
-            .find(|e| {
-                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(bad.as_str())
-                    && e.reason.as_deref() == Some("InvalidObject")
-            })
-            .and_then(|e| e.note)
-            .ok_or_else(|| "no event yet".to_string())
-    })
-    .await;
+    let note = wait_for_warning(&admin, &bad, "InvalidObject").await;
     assert!(note.contains("Isolated") || note.contains("unknown variant"), "{note}");
     let failures = operator
         .counter(

@@ -33,6 +33,12 @@ impl EventPublisher {
         self.publish(object, EventType::Warning, error.category(), action, error_chain(error)).await;
     }
 
+    /// A Warning Event that is not an error of the controller: something it refuses to do
+    /// and why (for example a deletion that would destroy data).
+    pub async fn warning(&self, object: &ObjectReference, reason: &str, action: &str, note: String) {
+        self.publish(object, EventType::Warning, reason, action, note).await;
+    }
+
     /// A Normal Event about something the controller did.
     pub async fn normal(&self, object: &ObjectReference, reason: &str, action: &str, note: String) {
         self.publish(object, EventType::Normal, reason, action, note).await;

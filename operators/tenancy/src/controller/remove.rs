@@ -36,7 +36,7 @@ pub(super) async fn remove_agency(agency: &Agency, ctx: &Context) -> Result<Acti
     match plan_removal(&namespace, &state) {
         RemovalStep::Blocked(message) => {
             if write_status(agency, api, ctx, &StatusOutcome::RemovalBlocked(message.clone())).await? {
-                ctx.events.normal(&agency.object_ref(&()), "DeletionBlocked", "Delete", message).await;
+                ctx.events.warning(&agency.object_ref(&()), "DeletionBlocked", "Delete", message).await;
             }
             Ok(Action::requeue(REMOVAL_RECHECK))
         }
