@@ -119,6 +119,15 @@ pub enum ControllerName {
     Tenancy,
 }
 
+impl ControllerName {
+    /// The CRD the controller cannot start without.
+    pub fn crd(self) -> &'static str {
+        match self {
+            ControllerName::Tenancy => "agencies.tenancy.makonis.lv",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -137,6 +146,14 @@ mod tests {
         assert_eq!(args.controllers, [ControllerName::Tenancy]);
         assert_eq!(args.resync_seconds, 300);
         assert_eq!(args.metrics_address.to_string(), "127.0.0.1:9464");
+    }
+
+    #[test]
+    fn every_controller_waits_for_a_crd_we_ship() {
+        let shipped: Vec<String> = makonis_api::all_crds().into_iter().filter_map(|c| c.metadata.name).collect();
+        for controller in ControllerName::value_variants() {
+            assert!(shipped.iter().any(|name| name == controller.crd()), "{controller:?}");
+        }
     }
 
     #[test]

@@ -38,13 +38,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         let _ = stop_tx.send(true);
     });
 
-    let crds: Vec<&str> = args
-        .controllers
-        .iter()
-        .map(|c| match c {
-            ControllerName::Tenancy => "agencies.tenancy.makonis.lv",
-        })
-        .collect();
+    let crds: Vec<&str> = args.controllers.iter().map(|c| c.crd()).collect();
     tokio::select! {
         () = wait_for_crds(&client, &crds, CRD_POLL) => {}
         () = stopped(stop_rx.clone()) => return Ok(()),
@@ -73,30 +67,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         None
     };
 
-    let mut controllers = Vec::new();
-    for controller in &args.controllers {
-        match controller {
-            ControllerName::Tenancy => {
-                let config = TenancyConfig {
-                    platform_namespace: args.platform_namespace.clone(),
-                    group_prefix: args.group_prefix.clone(),
-                };
-                let ctx = Arc::new(makonis_tenancy::Context::new(
-                    client.clone(),
-                    config,
-                    metrics.clone(),
-                    Duration::from_secs(args.resync_seconds),
-                    instance.clone(),
-                ));
-                tracing::info!(controller = "tenancy", selector = ?args.agency_selector, "starting controller");
-                controllers.push(tokio::spawn(makonis_tenancy::run(
-                    ctx,
-                    args.agency_selector.clone(),
-                    stopped(stop_rx.clone()),
-                )));
-            }
-        }
-    }
+    let controllers = start_controllers(&args, &client, &metrics, instance, &stop_rx);
     let all_done = futures::future::try_join_all(controllers);
     let lost = async {
         match &election {
@@ -115,6 +86,36 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         result = &mut server => result,
         why = lost => anyhow::bail!("{why}; exiting so that a restart campaigns again"),
     }
+}
+
+/// Spawns the selected controllers; each runs until the shutdown flag is raised.
+fn start_controllers(
+    args: &OperatorArgs,
+    client: &kube::Client,
+    metrics: &ReconcileMetrics,
+    instance: Option<String>,
+    stop: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    args.controllers
+        .iter()
+        .map(|controller| match controller {
+            ControllerName::Tenancy => {
+                let config = TenancyConfig {
+                    platform_namespace: args.platform_namespace.clone(),
+                    group_prefix: args.group_prefix.clone(),
+                };
+                let ctx = Arc::new(makonis_tenancy::Context::new(
+                    client.clone(),
+                    config,
+                    metrics.clone(),
+                    Duration::from_secs(args.resync_seconds),
+                    instance.clone(),
+                ));
+                tracing::info!(controller = "tenancy", selector = ?args.agency_selector, "starting controller");
+                tokio::spawn(makonis_tenancy::run(ctx, args.agency_selector.clone(), stopped(stop.clone())))
+            }
+        })
+        .collect()
 }
 
 /// Resolves once the shutdown flag is raised.
