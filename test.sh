@@ -35,6 +35,12 @@ export MAKONIS_TEST_KUBECONFIG="$cluster_dir/kubeconfig"
 export MAKONIS_TEST_AUDIT_LOG="$cluster_dir/audit.log"
 tests/cluster/smoke.sh
 
+step "manifests render"
+for overlay in manifests/base manifests/deploy manifests/examples/agencies; do
+    tests/cluster/cluster.sh kubectl kustomize "$overlay" > /dev/null
+    echo "ok   $overlay"
+done
+
 step "unit and integration tests"
 results="$cluster_dir/cargo-test.log"
 cargo test --locked --workspace "$@" 2>&1 | tee "$results"
