@@ -6,6 +6,9 @@ package main
 //	apiserver.crt/apiserver.key         serving cert: 127.0.0.1, localhost, kubernetes.default.svc…
 //	admin.crt/admin.key                 client cert CN=makonis-admin, O=system:masters
 //	controller-manager.crt/.key         client cert CN=system:kube-controller-manager
+//	scheduler.crt/.key                  client cert CN=system:kube-scheduler
+//	scheduler-serving.crt/.key          kube-scheduler's serving cert: 127.0.0.1, localhost
+//	kwok.crt/.key                       client cert CN=kwok-controller (RBAC: ClusterRole kwok-controller)
 //	sa.key/sa.pub                       RSA key pair that signs/verifies service-account tokens
 //
 // Missing files are (re)created; existing ones are never overwritten, so deleting one
@@ -37,6 +40,9 @@ type pki struct {
 	ServingCert, ServingKey           string
 	AdminCert, AdminKey               string
 	ControllerManagerCert, CMKey      string
+	SchedulerCert, SchedulerKey       string
+	SchedServingCert, SchedServingKey string
+	KWOKCert, KWOKKey                 string
 	ServiceAccountKey, ServiceAcctPub string
 }
 
@@ -48,6 +54,9 @@ func newPKI(dir string) pki {
 		ServingCert: filepath.Join(p, "apiserver.crt"), ServingKey: filepath.Join(p, "apiserver.key"),
 		AdminCert: filepath.Join(p, "admin.crt"), AdminKey: filepath.Join(p, "admin.key"),
 		ControllerManagerCert: filepath.Join(p, "controller-manager.crt"), CMKey: filepath.Join(p, "controller-manager.key"),
+		SchedulerCert: filepath.Join(p, "scheduler.crt"), SchedulerKey: filepath.Join(p, "scheduler.key"),
+		SchedServingCert: filepath.Join(p, "scheduler-serving.crt"), SchedServingKey: filepath.Join(p, "scheduler-serving.key"),
+		KWOKCert: filepath.Join(p, "kwok.crt"), KWOKKey: filepath.Join(p, "kwok.key"),
 		ServiceAccountKey: filepath.Join(p, "sa.key"), ServiceAcctPub: filepath.Join(p, "sa.pub"),
 	}
 }
@@ -75,10 +84,24 @@ func (p pki) ensure() error {
 		Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
 	cm := certSpec{CommonName: "system:kube-controller-manager",
 		Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	scheduler := certSpec{CommonName: schedulerUser,
+		Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	schedServing := certSpec{CommonName: "kube-scheduler", DNSNames: []string{"localhost"},
+		IPs:    []net.IP{net.IPv4(127, 0, 0, 1)},
+		Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	kwok := certSpec{CommonName: kwokUser,
+		Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
 	for _, c := range []struct {
 		spec      certSpec
 		cert, key string
-	}{{serving, p.ServingCert, p.ServingKey}, {admin, p.AdminCert, p.AdminKey}, {cm, p.ControllerManagerCert, p.CMKey}} {
+	}{
+		{serving, p.ServingCert, p.ServingKey},
+		{admin, p.AdminCert, p.AdminKey},
+		{cm, p.ControllerManagerCert, p.CMKey},
+		{scheduler, p.SchedulerCert, p.SchedulerKey},
+		{schedServing, p.SchedServingCert, p.SchedServingKey},
+		{kwok, p.KWOKCert, p.KWOKKey},
+	} {
 		if err := ensureLeaf(c.spec, c.cert, c.key, caCert, caKey); err != nil {
 			return fmt.Errorf("%s: %w", c.spec.CommonName, err)
 		}

@@ -1,7 +1,7 @@
 package main
 
-// Child processes: kube-apiserver and kube-controller-manager each run as a re-exec of
-// this binary (/proc/self/exe SUBCOMMAND ARGS...), in their own process group (so a
+// Child processes: kube-apiserver, kube-controller-manager, kube-scheduler and kwok each
+// run as a re-exec of this binary (/proc/self/exe SUBCOMMAND ARGS...), in their own process group (so a
 // terminal's Ctrl-C reaches only the supervisor, which then stops them in order), with
 // Pdeathsig=SIGKILL so they never outlive the supervisor, and with stdout and stderr
 // in DIR/<name>.log (truncated at every start).
@@ -16,15 +16,16 @@ import (
 
 // child is one running component.
 type child struct {
-	Name    string // "apiserver" or "controller-manager"
+	Name    string // "kube-apiserver", "kube-controller-manager", "kube-scheduler" or "kwok"
 	LogPath string
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited
 	err     error         // Wait's result; read only after done is closed
 }
 
-// startChild starts `self sub args...` with its output in logPath.
-func startChild(sub string, args []string, logPath string) (*child, error) {
+// startChild starts `self sub args...` with its output in logPath, in the supervisor's
+// environment plus extraEnv ("KEY=value" entries).
+func startChild(sub string, args []string, logPath string, extraEnv ...string) (*child, error) {
 	self, err := os.Executable() // for argv[0], so that ps shows which binary runs
 	if err != nil {
 		return nil, err
@@ -42,7 +43,7 @@ func startChild(sub string, args []string, logPath string) (*child, error) {
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.Stdin = nil
-	cmd.Env = os.Environ()
+	cmd.Env = append(os.Environ(), extraEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:   true,
 		Pdeathsig: syscall.SIGKILL,
@@ -50,7 +51,7 @@ func startChild(sub string, args []string, logPath string) (*child, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", sub, err)
 	}
-	c := &child{Name: sub, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
+	c := &child{Name: componentName(sub), LogPath: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		c.err = cmd.Wait()
 		close(c.done)
@@ -93,4 +94,17 @@ func (c *child) Stop(grace time.Duration) {
 	logf("%s (pid %d) did not exit %s after SIGTERM; sending SIGKILL", c.Name, c.Pid(), grace)
 	_ = c.cmd.Process.Kill()
 	<-c.done
+}
+
+// componentName names the component that subcommand sub runs.
+func componentName(sub string) string {
+	switch sub {
+	case subAPIServer:
+		return "kube-apiserver"
+	case subControllerManager:
+		return "kube-controller-manager"
+	case subScheduler:
+		return "kube-scheduler"
+	}
+	return sub
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cluster.sh — build, start and stop Mākonis's local Kubernetes control plane
-# (embedded etcd + real kube-apiserver + real kube-controller-manager, built from the
-# upstream modules in this directory). See README.md next to this file.
+# (embedded etcd + real kube-apiserver, kube-controller-manager and kube-scheduler, plus
+# KWOK's simulated nodes, built from the upstream modules in this directory). See
+# README.md next to this file.
 #
 # Usage: tests/cluster/cluster.sh COMMAND [ARGS...]
 #   build                         build target/cluster/bin/{makonis-cluster,kubectl} (cached)
@@ -149,7 +150,7 @@ ready() {
 
 print_logs() {
     local f
-    for f in supervisor.log apiserver.log controller-manager.log etcd.log; do
+    for f in supervisor.log apiserver.log controller-manager.log scheduler.log kwok.log etcd.log; do
         [[ -s "$dir/$f" ]] || continue
         printf '\n===== tail of %s =====\n' "$dir/$f" >&2
         tail -n 40 "$dir/$f" >&2
@@ -163,7 +164,7 @@ Use it:
   export PATH=$bin_dir:\$PATH
   kubectl get ns
 (or: eval "\$($here/cluster.sh env)")
-Audit log: $dir/audit.log   Logs: $dir/{supervisor,apiserver,controller-manager,etcd}.log
+Audit log: $dir/audit.log   Logs: $dir/{supervisor,apiserver,controller-manager,scheduler,kwok,etcd}.log
 Stop it:   $here/cluster.sh stop
 EOF
 }

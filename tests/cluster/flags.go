@@ -1,6 +1,6 @@
 package main
 
-// The command lines of the two children. Everything else stays at upstream defaults
+// The command lines of the children. Everything else stays at upstream defaults
 // (notably the default admission plugins: NamespaceLifecycle, ServiceAccount,
 // StorageObjectInUseProtection, ResourceQuota, ... stay on).
 
@@ -27,6 +27,23 @@ var enabledControllers = []string{
 	"persistentvolumeclaim-protection-controller", // removes the pvc-protection finalizer of unused PVCs
 	"root-ca-certificate-publisher-controller",    // kube-root-ca.crt ConfigMap in every namespace
 	"clusterrole-aggregation-controller",          // fills the aggregated admin/edit/view ClusterRoles
+	// Workloads (Pods are scheduled by kube-scheduler and "run" on KWOK's simulated nodes):
+	"deployment-controller",                  // Deployments -> ReplicaSets, rollouts, Available/Progressing
+	"replicaset-controller",                  // ReplicaSets -> Pods
+	"statefulset-controller",                 // StatefulSets -> ordered Pods
+	"daemonset-controller",                   // DaemonSets -> one Pod per (KWOK) node
+	"job-controller",                         // Jobs -> Pods, Complete/Failed
+	"cronjob-controller",                     // CronJobs -> Jobs
+	"ttl-after-finished-controller",          // deletes finished Jobs with ttlSecondsAfterFinished
+	"replicationcontroller-controller",       // legacy ReplicationControllers -> Pods
+	"disruption-controller",                  // PodDisruptionBudget status
+	"pod-garbage-collector-controller",       // deletes Pods bound to Nodes that no longer exist
+	"node-lifecycle-controller",              // removes the not-ready taint that admission puts on new Nodes; watches Node Leases
+	"endpointslice-controller",               // Service -> EndpointSlices of its ready Pods
+	"endpointslice-mirroring-controller",     // custom Endpoints -> EndpointSlices
+	"endpoints-controller",                   // Service -> (deprecated) Endpoints, still read by some clients
+	"persistentvolume-binder-controller",     // binds a PVC to a matching PV (nothing provisions PVs)
+	"persistentvolume-protection-controller", // removes the pv-protection finalizer of unbound PVs
 }
 
 // apiServerArgs returns kube-apiserver's flags.
@@ -51,6 +68,10 @@ func apiServerArgs(dir string, port int, etcdURL string, p pki) []string {
 		"--audit-log-format=json",
 		"--audit-log-mode=blocking",
 		"--audit-log-maxsize=0", // no rotation: tests read one file
+		// Reach a "kubelet" (kubectl logs/exec/port-forward) only through a Node's
+		// InternalIP. KWOK's Nodes have 127.0.0.1 and no kubelet listens there, so such a
+		// request fails at once instead of resolving a Node's made-up hostname.
+		"--kubelet-preferred-address-types=InternalIP",
 	}
 }
 
@@ -70,5 +91,34 @@ func controllerManagerArgs(kubeconfig string, p pki) []string {
 		// false they all act as system:kube-controller-manager, whose bootstrap role does not
 		// let them delete namespace content, collect garbage or publish kube-root-ca.crt.
 		"--use-service-account-credentials=true",
+	}
+}
+
+// schedulerArgs returns kube-scheduler's flags. It serves /readyz, /healthz and /livez
+// on 127.0.0.1:port with a certificate from the cluster CA; the supervisor polls
+// /readyz. Without --authentication-kubeconfig/--authorization-kubeconfig those three
+// paths (always allowed) are all it serves: /metrics answers 403.
+func schedulerArgs(kubeconfig string, port int, p pki) []string {
+	return []string{
+		"--kubeconfig=" + kubeconfig,
+		"--leader-elect=false",
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(port),
+		"--tls-cert-file=" + p.SchedServingCert,
+		"--tls-private-key-file=" + p.SchedServingKey,
+	}
+}
+
+// kwokArgs returns the KWOK controller's flags. It manages the Nodes annotated
+// kwok.x-k8s.io/node=fake, renews their Leases, and plays the stages in configPath.
+// Without --server-address and --node-port it serves nothing.
+func kwokArgs(kubeconfig, configPath string) []string {
+	return []string{
+		"--kubeconfig=" + kubeconfig,
+		"--config=" + configPath,
+		"--manage-nodes-with-annotation-selector=" + kwokNodeAnnotation + "=" + kwokNodeAnnotationValue,
+		"--node-lease-duration-seconds=" + strconv.Itoa(kwokLeaseSeconds),
+		"--node-ip=" + kwokNodeIP,
+		"--cidr=" + kwokDefaultCIDR,
 	}
 }

@@ -8,17 +8,27 @@
 # itself (kubernetes/kubernetes#79384).  For Kubernetes v1.N.P the staging modules
 # are published as v0.N.P.
 #
-# Usage:  tests/cluster/gen-replaces.sh [VERSION]      (default: the one in go.mod)
+# Usage:  tests/cluster/gen-replaces.sh [VERSION [KWOK_VERSION]]   (defaults: the ones in go.mod)
 #   e.g.  tests/cluster/gen-replaces.sh v1.37.3
+#         tests/cluster/gen-replaces.sh v1.38.0 v0.9.0
 # It downloads k8s.io/kubernetes@VERSION's go.mod through the module proxy (a no-op when
-# it is in the module cache), rewrites the require + replace block of go.mod, then runs
-# `go mod tidy` so go.sum is complete.  Commit go.mod and go.sum afterwards.
+# it is in the module cache), rewrites the require + replace block of go.mod (keeping
+# sigs.k8s.io/kwok pinned at KWOK_VERSION), then runs `go mod tidy` so go.sum is
+# complete.  Commit go.mod and go.sum afterwards.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 
 version="${1:-}"
+kwok_version="${2:-}"
+if [[ -z "$kwok_version" ]]; then
+    kwok_version="$(awk '{ for (i = 1; i < NF; i++) if ($i == "sigs.k8s.io/kwok" && $(i+1) ~ /^v0\./) { print $(i+1); exit } }' go.mod)"
+fi
+if [[ ! "$kwok_version" =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+    echo "gen-replaces.sh: KWOK version must look like v0.8.0, got '$kwok_version'" >&2
+    exit 2
+fi
 if [[ -z "$version" ]]; then
     version="$(awk '{ for (i = 1; i < NF; i++) if ($i == "k8s.io/kubernetes" && $(i+1) ~ /^v1\./) { print $(i+1); exit } }' go.mod)"
 fi
@@ -52,7 +62,10 @@ fi
     echo
     echo "go ${go_directive}"
     echo
-    echo "require k8s.io/kubernetes ${version}"
+    echo "require ("
+    printf '\tk8s.io/kubernetes %s\n' "$version"
+    printf '\tsigs.k8s.io/kwok %s\n' "$kwok_version"
+    echo ")"
     echo
     echo "replace ("
     for m in "${staging[@]}"; do
@@ -63,7 +76,7 @@ fi
 mv go.mod.new go.mod
 rm -f go.sum.tmp
 
-echo "gen-replaces.sh: k8s.io/kubernetes ${version}, ${#staging[@]} staging modules pinned at ${staging_version}, go ${go_directive}"
+echo "gen-replaces.sh: k8s.io/kubernetes ${version}, ${#staging[@]} staging modules pinned at ${staging_version}, go ${go_directive}, sigs.k8s.io/kwok ${kwok_version}"
 if compgen -G '*.go' > /dev/null; then
     go mod tidy
     echo "gen-replaces.sh: go mod tidy done; commit go.mod and go.sum"

@@ -1,13 +1,16 @@
 // Command makonis-cluster is the local Kubernetes control plane that Mākonis uses for
 // development and tests. It is one multi-call binary built from the upstream
 // Kubernetes modules (k8s.io/kubernetes and its staging modules), so the API server,
-// the controller manager and kubectl are the real upstream code at one version.
+// the controller manager, the scheduler and kubectl are the real upstream code at one
+// version; KWOK (sigs.k8s.io/kwok) simulates the kubelets of a few Nodes.
 //
 // Entry points:
 //
 //	makonis-cluster run [--dir DIR] [--port PORT]   supervisor: embedded etcd + children
 //	makonis-cluster apiserver FLAGS...              kube-apiserver (started by run)
 //	makonis-cluster controller-manager FLAGS...     kube-controller-manager (started by run)
+//	makonis-cluster scheduler FLAGS...              kube-scheduler (started by run)
+//	makonis-cluster kwok FLAGS...                   KWOK controller (started by run)
 //	makonis-cluster kubectl ARGS...                 kubectl
 //	kubectl ARGS...                                 kubectl, when invoked through a symlink
 //	makonis-cluster version                         the Kubernetes version built in
@@ -39,6 +42,10 @@ func main() {
 		os.Exit(runAPIServer(rest))
 	case subControllerManager:
 		os.Exit(runControllerManager(rest))
+	case subScheduler:
+		os.Exit(runScheduler(rest))
+	case subKWOK:
+		os.Exit(runKWOK(rest))
 	case "kubectl":
 		os.Exit(runKubectl(append([]string{"kubectl"}, rest...)))
 	case "version", "--version":
@@ -55,9 +62,11 @@ func main() {
 func usage(w *os.File) {
 	fmt.Fprint(w, `usage:
   makonis-cluster run [--dir DIR] [--port PORT]   run etcd + kube-apiserver + kube-controller-manager
+                                                  + kube-scheduler + kwok (simulated nodes)
         env fallbacks: MAKONIS_CLUSTER_DIR, MAKONIS_CLUSTER_PORT (default 6443)
   makonis-cluster kubectl ARGS...                 kubectl (also: invoke through a symlink named kubectl)
   makonis-cluster version                         print the Kubernetes version built in
-  makonis-cluster apiserver|controller-manager    internal: the children started by run
+  makonis-cluster apiserver|controller-manager|scheduler|kwok
+                                                  internal: the children started by run
 `)
 }

@@ -2,8 +2,11 @@
 # smoke.sh — check that a running local cluster (cluster.sh start) is the real thing:
 # namespaces, version, namespace deletion (namespace controller), owner-reference
 # garbage collection, ResourceQuota status (quota controller), PVC protection, the
-# default ServiceAccount and kube-root-ca.crt, the audit log, and a ServiceAccount
-# kubeconfig whose rights come only from RBAC.
+# default ServiceAccount and kube-root-ca.crt, the audit log, a ServiceAccount
+# kubeconfig whose rights come only from RBAC, and workloads on KWOK's simulated nodes
+# (kube-scheduler + the workload controllers): Deployment, Service EndpointSlices,
+# PodDisruptionBudget, Job, DaemonSet, StatefulSet, garbage collection of Pods, and
+# PV/PVC binding.
 #
 # Usage: tests/cluster/smoke.sh     (same MAKONIS_CLUSTER_DIR / MAKONIS_CLUSTER_PORT as cluster.sh)
 # Prints one line per check and a closing "N passed, N failed"; exits 1 if any failed.
@@ -35,8 +38,9 @@ eventually() {
     done
 }
 cleanup() {
-    k delete namespace "$ns" --wait=false > /dev/null 2>&1 || true
+    k delete namespace "$ns" "$ns-apps" --wait=false > /dev/null 2>&1 || true
     k delete clusterrolebinding "$ns-secrets" clusterrole/"$ns-secrets" > /dev/null 2>&1 || true
+    k delete persistentvolume "$ns-pv" --wait=false > /dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -140,6 +144,150 @@ k create clusterrolebinding "$ns-secrets" --clusterrole="$ns-secrets" --servicea
 check "ServiceAccount with a ClusterRoleBinding: can-i list secrets -A = yes" eventually 10 says yes
 k delete clusterrolebinding "$ns-secrets" > /dev/null
 check "binding removed: can-i list secrets -A = no again" eventually 10 says no
+
+# Workloads: kube-scheduler binds Pods to KWOK's simulated nodes, KWOK reports them
+# Running and Ready (no container runs, so the images need not exist), and the
+# controllers do the rest.
+kwok_nodes_ready() {
+    local n
+    for n in kwok-node-0 kwok-node-1; do
+        [[ "$(k get node "$n" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" == True ]] \
+            || { echo "node $n is not Ready"; return 1; }
+        [[ -z "$(k get node "$n" -o jsonpath='{.spec.taints}')" ]] || { echo "node $n has taints"; return 1; }
+    done
+}
+check "kwok: nodes kwok-node-0 and kwok-node-1 are Ready and untainted" kwok_nodes_ready
+
+# A namespace of their own: the ResourceQuota above allows only 5 Pods in $ns.
+apps="$ns-apps"
+k create namespace "$apps" > /dev/null
+
+k apply -n "$apps" -f - > /dev/null <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: registry.invalid/web:1, ports: [{containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web}
+spec:
+  minAvailable: 1
+  selector: {matchLabels: {app: web}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: once, image: registry.invalid/once:1}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: agent, image: registry.invalid/agent:1}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: registry.invalid/db:1}]
+EOF
+check "deployment+replicaset controllers, scheduler, kwok: a 2-replica Deployment becomes Available" \
+    k rollout status deployment/web -n "$apps" --timeout=90s
+web_pods_running() {
+    local out
+    out="$(k get pods -n "$apps" -l app=web -o jsonpath='{range .items[*]}{.metadata.name} {.status.phase} {.spec.nodeName} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}')"
+    echo "$out"
+    [[ "$(grep -c . <<< "$out")" == 2 ]] || return 1
+    ! grep -vqE '^[^ ]+ Running kwok-node-[0-9]+ True$' <<< "$out"
+}
+check "the Deployment's 2 Pods are Running and Ready on kwok nodes" eventually 30 web_pods_running
+endpoints_ready() {
+    local ips want
+    ips="$(k get endpointslices -n "$apps" -l kubernetes.io/service-name=web \
+        -o jsonpath='{range .items[*].endpoints[?(@.conditions.ready==true)]}{.addresses[0]}{"\n"}{end}' | sort)"
+    want="$(k get pods -n "$apps" -l app=web -o jsonpath='{range .items[*]}{.status.podIP}{"\n"}{end}' | sort)"
+    echo "ready endpoints: $ips; pod IPs: $want"
+    [[ -n "$want" && "$ips" == "$want" ]]
+}
+check "endpointslice controller: the Service's EndpointSlice lists both Pod IPs as ready" eventually 30 endpoints_ready
+pdb_status() {
+    local out
+    out="$(k get pdb web -n "$apps" -o jsonpath='{.status.expectedPods} {.status.currentHealthy} {.status.disruptionsAllowed}')"
+    echo "expectedPods currentHealthy disruptionsAllowed: $out"
+    [[ "$out" == "2 2 1" ]]
+}
+check "disruption controller: PodDisruptionBudget status (2 expected, 2 healthy, 1 disruption allowed)" eventually 30 pdb_status
+check "job controller + kwok: a Job completes" k wait --for=condition=Complete job/once -n "$apps" --timeout=90s
+check "daemonset controller: one Pod per kwok node, all ready" k rollout status daemonset/agent -n "$apps" --timeout=90s
+check "statefulset controller: 2 replicas ready" k rollout status statefulset/db -n "$apps" --timeout=90s
+
+# Garbage collection: deleting the Deployment removes its ReplicaSet and its Pods (the
+# garbage collector deletes them; KWOK completes the graceful deletion, as a kubelet would).
+web_pods="$(k get pods -n "$apps" -l app=web -o name)"
+k delete deployment web -n "$apps" > /dev/null
+web_gone() {
+    local left
+    left="$(k get replicasets,pods -n "$apps" -l app=web -o name)"
+    echo "had: $web_pods; left: $left"
+    [[ -n "$web_pods" && -z "$left" ]]
+}
+check "garbage collector + kwok: deleting the Deployment removes its ReplicaSet and Pods" eventually 60 web_gone
+
+# PersistentVolumes: nothing provisions them, but a PVC binds to a matching PV.
+k apply -f - > /dev/null <<EOF
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: $ns-pv, labels: {smoke: $ns}}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: ""
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: {path: /nonexistent/$ns}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: bound, namespace: $ns}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: ""
+  selector: {matchLabels: {smoke: $ns}}
+  resources: {requests: {storage: 1Gi}}
+EOF
+pvc_bound() { [[ "$(k get pvc bound -n "$ns" -o jsonpath='{.status.phase}')" == Bound ]]; }
+check "persistentvolume-binder controller: a PVC binds to a matching PV" eventually 30 pvc_bound
+k delete pvc bound -n "$ns" --wait=false > /dev/null
+k delete persistentvolume "$ns-pv" --wait=false > /dev/null
+pv_gone() { ! k get persistentvolume "$ns-pv" > /dev/null 2>&1; }
+check "pv-protection controller: the PV of a deleted claim can be deleted" eventually 60 pv_gone
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

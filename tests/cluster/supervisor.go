@@ -7,14 +7,16 @@ package main
 //  3. starts etcd embedded in this process (data in DIR/etcd);
 //  4. starts kube-apiserver as a child process and polls its /readyz;
 //  5. writes DIR/kubeconfig (admin) atomically, only now that the API is ready;
-//  6. starts kube-controller-manager as a second child and waits for the
-//     default ServiceAccount it creates;
-//  7. writes DIR/cluster.pid and prints "ready: KUBECONFIG=DIR/kubeconfig".
+//  6. starts kube-controller-manager and kube-scheduler as children; creates KWOK's
+//     RBAC and simulated Nodes (kwok.go) and starts the KWOK controller as a child;
+//  7. waits for the default ServiceAccount (the controller manager works), the
+//     scheduler's /readyz, and the KWOK Nodes being Ready, untainted and leased;
+//  8. writes DIR/cluster.pid and prints "ready: KUBECONFIG=DIR/kubeconfig".
 //
-// On SIGTERM or SIGINT it stops the controller manager, then the API server (SIGTERM,
-// SIGKILL after 10 s), closes etcd, removes DIR/kubeconfig and DIR/cluster.pid and
-// exits 0. If a child or etcd dies unexpectedly it tears everything down the same way
-// and exits 1.
+// On SIGTERM or SIGINT it stops kwok, the scheduler, the controller manager, then the
+// API server (SIGTERM, SIGKILL after 10 s each), closes etcd, removes DIR/kubeconfig and
+// DIR/cluster.pid and exits 0. If a child or etcd dies unexpectedly it tears everything
+// down the same way and exits 1.
 
 import (
 	"context"
@@ -81,6 +83,8 @@ type supervisor struct {
 	etcd      *embed.Etcd
 	apiserver *child
 	cm        *child
+	scheduler *child
+	kwok      *child
 }
 
 func (s *supervisor) kubeconfigPath() string { return filepath.Join(s.dir, "kubeconfig") }
@@ -144,7 +148,7 @@ func (s *supervisor) run() (err error) {
 		return err
 	}
 	logf("kube-apiserver started (pid %d), waiting for %s/readyz", s.apiserver.Pid(), s.server())
-	if err := waitAPIServerReady(ctx, s.server(), s.p, s.apiserver, s.readyTimeout); err != nil {
+	if err := waitAPIServerReady(ctx, s.server(), s.p, s.apiserver, s.childExited, s.readyTimeout); err != nil {
 		return stopOrErr(ctx, err)
 	}
 	logf("kube-apiserver ready (%s)", time.Since(start).Round(time.Millisecond))
@@ -161,9 +165,55 @@ func (s *supervisor) run() (err error) {
 		return err
 	}
 	logf("kube-controller-manager started (pid %d)", s.cm.Pid())
-	if err := waitDefaultServiceAccount(ctx, s.kubeconfigPath(), s.cm, s.readyTimeout); err != nil {
+
+	schedKubeconfig := filepath.Join(s.p.Dir, "scheduler.kubeconfig")
+	if err := writeKubeconfig(schedKubeconfig, s.server(), schedulerUser, s.p.CACert, s.p.SchedulerCert, s.p.SchedulerKey); err != nil {
+		return err
+	}
+	schedPorts, err := freePorts(1)
+	if err != nil {
+		return fmt.Errorf("finding a free port for kube-scheduler: %w", err)
+	}
+	s.scheduler, err = startChild(subScheduler, schedulerArgs(schedKubeconfig, schedPorts[0], s.p), filepath.Join(s.dir, "scheduler.log"))
+	if err != nil {
+		return err
+	}
+	logf("kube-scheduler started (pid %d, https://127.0.0.1:%d)", s.scheduler.Pid(), schedPorts[0])
+
+	admin, err := adminClient(s.kubeconfigPath())
+	if err != nil {
+		return err
+	}
+	if err := prepareKWOK(ctx, admin); err != nil {
+		return stopOrErr(ctx, fmt.Errorf("preparing KWOK: %w", err))
+	}
+	kwokConfig, err := writeKWOKConfig(s.dir)
+	if err != nil {
+		return err
+	}
+	kwokKubeconfig := filepath.Join(s.p.Dir, "kwok.kubeconfig")
+	if err := writeKubeconfig(kwokKubeconfig, s.server(), kwokUser, s.p.CACert, s.p.KWOKCert, s.p.KWOKKey); err != nil {
+		return err
+	}
+	s.kwok, err = startChild(subKWOK, kwokArgs(kwokKubeconfig, kwokConfig), filepath.Join(s.dir, "kwok.log"),
+		"KWOK_WORKDIR="+kwokWorkDir(s.dir))
+	if err != nil {
+		return err
+	}
+	logf("kwok started (pid %d), nodes %v", s.kwok.Pid(), kwokNodeNames())
+
+	if err := waitDefaultServiceAccount(ctx, admin, s.cm, s.childExited, s.readyTimeout); err != nil {
 		return stopOrErr(ctx, err)
 	}
+	logf("kube-controller-manager ready (%s)", time.Since(start).Round(time.Millisecond))
+	if err := waitSchedulerReady(ctx, schedPorts[0], s.p, s.scheduler, s.childExited, s.readyTimeout); err != nil {
+		return stopOrErr(ctx, err)
+	}
+	logf("kube-scheduler ready (%s)", time.Since(start).Round(time.Millisecond))
+	if err := waitKWOKNodesReady(ctx, admin, s.kwok, s.childExited, s.readyTimeout); err != nil {
+		return stopOrErr(ctx, err)
+	}
+	logf("KWOK nodes ready (%s)", time.Since(start).Round(time.Millisecond))
 
 	if err := writeFileAtomic(s.pidPath(), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return err
@@ -175,18 +225,45 @@ func (s *supervisor) run() (err error) {
 	case <-ctx.Done():
 		return nil
 	case <-s.apiserver.done:
-		return fmt.Errorf("kube-apiserver exited unexpectedly (%s); see %s", s.apiserver.ExitError(), s.apiserver.LogPath)
+		return childDied(s.apiserver)
 	case <-s.cm.done:
-		return fmt.Errorf("kube-controller-manager exited unexpectedly (%s); see %s", s.cm.ExitError(), s.cm.LogPath)
+		return childDied(s.cm)
+	case <-s.scheduler.done:
+		return childDied(s.scheduler)
+	case <-s.kwok.done:
+		return childDied(s.kwok)
 	case err := <-s.etcd.Err():
 		return fmt.Errorf("embedded etcd failed: %v; see %s", err, filepath.Join(s.dir, "etcd.log"))
 	}
+}
+
+// childExited returns an error naming the first started child that has exited.
+func (s *supervisor) childExited() error {
+	for _, c := range []*child{s.apiserver, s.cm, s.scheduler, s.kwok} {
+		if c != nil && c.Exited() {
+			return fmt.Errorf("%s exited before the cluster was ready (%s); see %s", c.Name, c.ExitError(), c.LogPath)
+		}
+	}
+	return nil
+}
+
+// childDied describes the unexpected exit of c.
+func childDied(c *child) error {
+	return fmt.Errorf("%s exited unexpectedly (%s); see %s", c.Name, c.ExitError(), c.LogPath)
 }
 
 // teardown stops whatever was started, in reverse order, and removes the files that
 // announce a running cluster.
 func (s *supervisor) teardown() {
 	os.Remove(s.kubeconfigPath())
+	if s.kwok != nil {
+		s.kwok.Stop(stopGrace)
+		logf("kwok stopped")
+	}
+	if s.scheduler != nil {
+		s.scheduler.Stop(stopGrace)
+		logf("kube-scheduler stopped")
+	}
 	if s.cm != nil {
 		s.cm.Stop(stopGrace)
 		logf("kube-controller-manager stopped")
