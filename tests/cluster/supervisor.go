@@ -256,21 +256,11 @@ func childDied(c *child) error {
 // announce a running cluster.
 func (s *supervisor) teardown() {
 	os.Remove(s.kubeconfigPath())
-	if s.kwok != nil {
-		s.kwok.Stop(stopGrace)
-		logf("kwok stopped")
-	}
-	if s.scheduler != nil {
-		s.scheduler.Stop(stopGrace)
-		logf("kube-scheduler stopped")
-	}
-	if s.cm != nil {
-		s.cm.Stop(stopGrace)
-		logf("kube-controller-manager stopped")
-	}
-	if s.apiserver != nil {
-		s.apiserver.Stop(stopGrace)
-		logf("kube-apiserver stopped")
+	for _, c := range []*child{s.kwok, s.scheduler, s.cm, s.apiserver} {
+		if c != nil {
+			c.Stop(stopGrace)
+			logf("%s stopped", c.Name)
+		}
 	}
 	if s.etcd != nil {
 		s.etcd.Close()
