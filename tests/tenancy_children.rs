@@ -15,15 +15,13 @@ use k8s_openapi::{
 };
 use kube::{
     Api,
-    api::{ListParams, Patch, PatchParams, PostParams},
+    api::{ListParams, Patch, PatchParams},
 };
-use makonis_api::tenancy::{Agency, Isolation};
+use makonis_api::tenancy::Isolation;
 use serde_json::json;
 use support::{
     CONVERGE,
-    agencies::{test_agency, unique_id},
-    cluster::admin_client,
-    tenancy::{start_operator, wait_ready},
+    tenancy::{TestRun, wait_ready},
     wait_until,
 };
 
@@ -35,14 +33,11 @@ fn policy_names(policies: &[NetworkPolicy]) -> Vec<String> {
 
 #[tokio::test]
 async fn agency_gets_every_child_and_children_follow_changes() {
-    let admin = admin_client().await;
-    let run = unique_id();
-    let _operator = start_operator(&admin, &run, 300).await;
-    let code = format!("c{run}");
+    let t = TestRun::start(300).await;
+    let (admin, agencies) = (&t.admin, &t.agencies);
+    let code = t.code("c");
     let ns = format!("agency-{code}");
-    let agencies: Api<Agency> = Api::all(admin.clone());
-    agencies.create(&PostParams::default(), &test_agency(&code, &run)).await.expect("create agency");
-    let ready = wait_ready(&agencies, &code).await;
+    let ready = t.create_ready(&code).await;
     let status = ready.status.unwrap();
     assert_eq!(status.namespace.as_deref(), Some(ns.as_str()));
     let ready_condition = status.conditions.iter().find(|c| c.type_ == "Ready").unwrap();
@@ -97,7 +92,7 @@ async fn agency_gets_every_child_and_children_follow_changes() {
         "network": {"isolation": "AllowList", "allowedAgencies": ["lm", "vsaa"]}
     }});
     agencies.patch(&code, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("patch agency");
-    wait_ready(&agencies, &code).await;
+    wait_ready(agencies, &code).await;
     let hard = quotas.get("makonis-quota").await.unwrap().spec.unwrap().hard.unwrap();
     assert_eq!((hard["requests.cpu"].0.as_str(), hard["requests.memory"].0.as_str()), ("12", "48Gi"));
     assert_eq!(bindings.get("makonis-admins").await.unwrap().subjects.unwrap()[0].name, "New-Admins");
@@ -126,7 +121,7 @@ async fn agency_gets_every_child_and_children_follow_changes() {
     // Back to Isolated: only the three base policies remain.
     let patch = json!({"spec": {"network": {"isolation": "Isolated", "allowedAgencies": null}}});
     agencies.patch(&code, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("patch agency");
-    let agency = wait_ready(&agencies, &code).await;
+    let agency = wait_ready(agencies, &code).await;
     assert_eq!(agency.spec.network.isolation, Isolation::Isolated);
     wait_until("only the base policies", CONVERGE, || async {
         let names = policy_names(&policies.list(&ListParams::default()).await.map_err(|e| e.to_string())?.items);
@@ -137,14 +132,11 @@ async fn agency_gets_every_child_and_children_follow_changes() {
 
 #[tokio::test]
 async fn drifted_children_are_put_back() {
-    let admin = admin_client().await;
-    let run = unique_id();
-    let _operator = start_operator(&admin, &run, 300).await;
-    let code = format!("d{run}");
+    let t = TestRun::start(300).await;
+    let admin = &t.admin;
+    let code = t.code("d");
     let ns = format!("agency-{code}");
-    let agencies: Api<Agency> = Api::all(admin.clone());
-    agencies.create(&PostParams::default(), &test_agency(&code, &run)).await.expect("create agency");
-    wait_ready(&agencies, &code).await;
+    t.create_ready(&code).await;
 
     // Someone edits the quota and deletes a policy by hand: the operator restores both.
     let quotas: Api<ResourceQuota> = Api::namespaced(admin.clone(), &ns);

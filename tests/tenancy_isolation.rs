@@ -11,11 +11,9 @@ use kube::{
     Api, Client,
     api::{ListParams, PostParams},
 };
-use makonis_api::tenancy::Agency;
 use support::{
-    agencies::{test_agency, unique_id},
-    cluster::{OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, admin_client, client_as},
-    tenancy::{start_operator, wait_ready},
+    cluster::{OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, client_as},
+    tenancy::{TestRun, wait_ready},
 };
 
 /// Whether `user` in `groups` may `verb` the `resource` (`group`) in `namespace`.
@@ -49,16 +47,14 @@ async fn allowed(
 
 #[tokio::test]
 async fn agencies_cannot_reach_each_other_and_roles_do_what_they_say() {
-    let admin = admin_client().await;
-    let run = unique_id();
-    let _operator = start_operator(&admin, &run, 300).await;
-    let agencies: Api<Agency> = Api::all(admin.clone());
-    let (a, b) = (format!("a{run}"), format!("b{run}"));
+    let t = TestRun::start(300).await;
+    let admin = t.admin.clone();
+    let (a, b) = (t.code("a"), t.code("b"));
     for code in [&a, &b] {
-        agencies.create(&PostParams::default(), &test_agency(code, &run)).await.expect("create agency");
+        t.create(code).await;
     }
     for code in [&a, &b] {
-        wait_ready(&agencies, code).await;
+        wait_ready(&t.agencies, code).await;
     }
     let (ns_a, ns_b) = (format!("agency-{a}"), format!("agency-{b}"));
     let group = |code: &str, role: &str| vec![format!("{}-{role}", code.to_uppercase())];

@@ -8,13 +8,10 @@ use kube::{
     Api,
     api::{DeleteParams, PostParams},
 };
-use makonis_api::tenancy::Agency;
 use serde_json::json;
 use support::{
     CONVERGE,
-    agencies::{test_agency, unique_id},
-    cluster::admin_client,
-    tenancy::{condition, start_operator, wait_for_warning, wait_gone, wait_ready},
+    tenancy::{TestRun, condition, wait_for_warning, wait_gone},
     wait_until,
 };
 
@@ -39,14 +36,11 @@ async fn wait_namespace_gone(namespaces: &Api<Namespace>, name: &str) {
 
 #[tokio::test]
 async fn agency_with_data_is_kept_until_its_namespace_is_empty() {
-    let admin = admin_client().await;
-    let run = unique_id();
-    let _operator = start_operator(&admin, &run, 300).await;
-    let code = format!("k{run}");
+    let t = TestRun::start(300).await;
+    let (admin, agencies) = (&t.admin, &t.agencies);
+    let code = t.code("k");
     let ns = format!("agency-{code}");
-    let agencies: Api<Agency> = Api::all(admin.clone());
-    agencies.create(&PostParams::default(), &test_agency(&code, &run)).await.expect("create agency");
-    wait_ready(&agencies, &code).await;
+    t.create_ready(&code).await;
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(admin.clone(), &ns);
     claims.create(&PostParams::default(), &claim("records")).await.expect("create a claim");
 
@@ -60,7 +54,7 @@ async fn agency_with_data_is_kept_until_its_namespace_is_empty() {
     })
     .await;
     assert!(blocked.contains(&format!("namespace {ns} still holds 1 PersistentVolumeClaim (records)")), "{blocked}");
-    wait_for_warning(&admin, &code, "DeletionBlocked").await;
+    wait_for_warning(admin, &code, "DeletionBlocked").await;
 
     // Everything is still there, and the frozen quota admits no new claims.
     let namespaces: Api<Namespace> = Api::all(admin.clone());
@@ -74,20 +68,17 @@ async fn agency_with_data_is_kept_until_its_namespace_is_empty() {
 
     // Once the data is moved away, the agency and its namespace go.
     claims.delete("records", &DeleteParams::default()).await.expect("delete the claim");
-    wait_gone(&agencies, &code).await;
+    wait_gone(agencies, &code).await;
     wait_namespace_gone(&namespaces, &ns).await;
 }
 
 #[tokio::test]
 async fn empty_agency_is_removed_cleanly_and_only_through_its_agency() {
-    let admin = admin_client().await;
-    let run = unique_id();
-    let _operator = start_operator(&admin, &run, 300).await;
-    let code = format!("e{run}");
+    let t = TestRun::start(300).await;
+    let (admin, agencies) = (&t.admin, &t.agencies);
+    let code = t.code("e");
     let ns = format!("agency-{code}");
-    let agencies: Api<Agency> = Api::all(admin.clone());
-    agencies.create(&PostParams::default(), &test_agency(&code, &run)).await.expect("create agency");
-    wait_ready(&agencies, &code).await;
+    t.create_ready(&code).await;
 
     // Even a cluster administrator cannot delete the namespace directly (asked as a dry
     // run, so that nothing is lost while the admission policy is still being loaded).
@@ -102,6 +93,6 @@ async fn empty_agency_is_removed_cleanly_and_only_through_its_agency() {
     assert!(refusal.contains(&format!("delete the Agency instead (kubectl delete agency {code})")), "{refusal}");
 
     agencies.delete(&code, &DeleteParams::default()).await.expect("delete");
-    wait_gone(&agencies, &code).await;
+    wait_gone(agencies, &code).await;
     wait_namespace_gone(&namespaces, &ns).await;
 }

@@ -6,14 +6,11 @@ mod support;
 
 use std::time::Duration;
 
-use kube::{Api, api::PostParams};
-use makonis_api::tenancy::Agency;
 use support::{
     CONVERGE,
-    agencies::{test_agency, unique_id},
     audit::{audit_offset, read_writes},
-    cluster::{OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, admin_client},
-    tenancy::{start_operator, wait_ready},
+    cluster::{OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT},
+    tenancy::{TestRun, wait_ready},
     wait_until,
 };
 
@@ -25,17 +22,15 @@ const WRITES: &str = "makonis_operator_api_writes_total";
 
 #[tokio::test]
 async fn idle_operator_makes_no_writes() {
-    let admin = admin_client().await;
-    let run = unique_id();
     // A drift check every second makes the steady state busy: many reconciles, no writes.
-    let operator = start_operator(&admin, &run, 1).await;
-    let agencies: Api<Agency> = Api::all(admin.clone());
-    let codes: Vec<String> = (0..AGENCIES).map(|i| format!("s{run}{i}")).collect();
+    let t = TestRun::start(1).await;
+    let (run, agencies, operator) = (&t.run, &t.agencies, &t.operator);
+    let codes: Vec<String> = (0..AGENCIES).map(|i| t.code(&format!("s{i}"))).collect();
     for code in &codes {
-        agencies.create(&PostParams::default(), &test_agency(code, &run)).await.expect("create agency");
+        t.create(code).await;
     }
     for code in &codes {
-        wait_ready(&agencies, code).await;
+        wait_ready(agencies, code).await;
         wait_until("quota usage in the status", CONVERGE, || async {
             let agency = agencies.get(code).await.map_err(|e| e.to_string())?;
             agency.status.and_then(|s| s.quota).map(|_| ()).ok_or_else(|| "no status.quota yet".to_string())
@@ -58,7 +53,7 @@ async fn idle_operator_makes_no_writes() {
     let (writes, _) = read_writes(offset);
     let ours: Vec<_> = writes
         .iter()
-        .filter(|w| w.user == operator_user && (w.name.contains(&run) || w.namespace.contains(&run)))
+        .filter(|w| w.user == operator_user && (w.name.contains(run.as_str()) || w.namespace.contains(run.as_str())))
         .collect();
     let metric_writes = operator.total(WRITES).await - writes_before;
     println!(
@@ -71,7 +66,7 @@ async fn idle_operator_makes_no_writes() {
     // The audit log is only trusted because it sees the operator's writes at all.
     let (all, _) = read_writes(0);
     assert!(
-        all.iter().any(|w| w.user == operator_user && w.name.contains(&run)),
+        all.iter().any(|w| w.user == operator_user && w.name.contains(run.as_str())),
         "no writes by the operator were ever audited"
     );
 }

@@ -9,15 +9,15 @@ mod support;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::{
     Api,
-    api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams},
+    api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams},
 };
 use makonis_api::tenancy::Agency;
 use serde_json::json;
 use support::{
     CONVERGE,
-    agencies::{test_agency, unique_id},
-    cluster::{admin_client, install_platform},
-    tenancy::{start_operator, wait_for_warning, wait_ready},
+    agencies::test_agency,
+    cluster::install_platform,
+    tenancy::{TestRun, wait_for_warning},
     wait_until,
 };
 
@@ -25,9 +25,8 @@ const CRD: &str = "agencies.tenancy.makonis.lv";
 
 #[tokio::test]
 async fn an_undecodable_agency_is_reported_and_the_rest_are_served() {
-    let admin = admin_client().await;
-    let run = unique_id();
-    let operator = start_operator(&admin, &run, 300).await;
+    let t = TestRun::start(300).await;
+    let (admin, run, operator) = (t.admin.clone(), t.run.as_str(), &t.operator);
 
     // Loosen the schema: `isolation` accepts any string for a moment.
     let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
@@ -39,9 +38,8 @@ async fn an_undecodable_agency_is_reported_and_the_rest_are_served() {
     isolation.as_object_mut().unwrap().remove("enum");
     crds.patch(CRD, &PatchParams::apply("makonis-tests").force(), &Patch::Apply(&crd)).await.expect("loosen the CRD");
 
-    let agencies: Api<Agency> = Api::all(admin.clone());
-    let bad = format!("u{run}");
-    let mut body = serde_json::to_value(test_agency(&bad, &run)).unwrap();
+    let bad = t.code("u");
+    let mut body = serde_json::to_value(test_agency(&bad, run)).unwrap();
     body["apiVersion"] = json!("tenancy.makonis.lv/v1alpha1");
     body["kind"] = json!("Agency");
     body["spec"]["network"] = json!({"isolation": "Open"});
@@ -57,9 +55,7 @@ async fn an_undecodable_agency_is_reported_and_the_rest_are_served() {
     .await;
 
     // A valid agency created afterwards is still reconciled.
-    let good = format!("g{run}");
-    agencies.create(&PostParams::default(), &test_agency(&good, &run)).await.expect("create agency");
-    wait_ready(&agencies, &good).await;
+    t.create_ready(&t.code("g")).await;
 
     // The bad one is reported as a Warning Event and counted.
     let note = wait_for_warning(&admin, &bad, "InvalidObject").await;

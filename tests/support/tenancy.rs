@@ -66,3 +66,43 @@ pub async fn wait_for_warning(admin: &Client, name: &str, reason: &str) -> Strin
     })
     .await
 }
+
+/// One test's world: a unique run id, an admin client, and an operator (as its own
+/// ServiceAccount) that reconciles only the agencies created for this run.
+pub struct TestRun {
+    /// Cluster-admin client, for setting up and inspecting.
+    pub admin: Client,
+    /// The run id; agency codes of this test contain it.
+    pub run: String,
+    /// Agencies, as the admin sees them.
+    pub agencies: Api<Agency>,
+    /// The operator under test.
+    pub operator: OperatorProcess,
+}
+
+impl TestRun {
+    /// Installs the platform and starts the run's operator.
+    pub async fn start(resync_seconds: u64) -> Self {
+        let admin = super::cluster::admin_client().await;
+        let run = super::agencies::unique_id();
+        let operator = start_operator(&admin, &run, resync_seconds).await;
+        Self { agencies: Api::all(admin.clone()), admin, run, operator }
+    }
+
+    /// An agency code unique to this run, starting with `prefix`.
+    pub fn code(&self, prefix: &str) -> String {
+        format!("{prefix}{}", self.run)
+    }
+
+    /// Creates the test agency `code` for this run.
+    pub async fn create(&self, code: &str) {
+        let agency = super::agencies::test_agency(code, &self.run);
+        self.agencies.create(&kube::api::PostParams::default(), &agency).await.expect("create agency");
+    }
+
+    /// Creates the test agency `code` and waits until it is Ready.
+    pub async fn create_ready(&self, code: &str) -> Agency {
+        self.create(code).await;
+        wait_ready(&self.agencies, code).await
+    }
+}
