@@ -65,47 +65,39 @@ async fn invalid_agencies_are_refused_with_the_field_path() {
     let message = refusal(&api, other).await;
     assert_names(&message, "spec.code", "metadata.name must equal spec.code");
 
-    // Negative and malformed quotas.
-    let mut negative = valid(&format!("q{id}"));
-    negative["spec"]["quota"]["cpu"] = json!("-2");
-    let message = refusal(&api, negative).await;
-    assert_names(&message, "spec.quota.cpu", "non-negative");
-    let mut negative_count = valid(&format!("r{id}"));
-    negative_count["spec"]["quota"]["virtualMachines"] = json!(-1);
-    let message = refusal(&api, negative_count).await;
-    assert_names(&message, "spec.quota.virtualMachines", "greater than or equal to 0");
-    let mut malformed = valid(&format!("s{id}"));
-    malformed["spec"]["quota"]["memory"] = json!("lots");
-    let message = refusal(&api, malformed).await;
-    assert_names(&message, "spec.quota.memory", "non-negative Kubernetes quantity");
+    // One field set to a bad value each: (where, value, field named, what is said).
+    let cases = [
+        ("/spec/quota/cpu", json!("-2"), "spec.quota.cpu", "non-negative"),
+        ("/spec/quota/virtualMachines", json!(-1), "spec.quota.virtualMachines", "greater than or equal to 0"),
+        ("/spec/quota/memory", json!("lots"), "spec.quota.memory", "non-negative Kubernetes quantity"),
+        ("/spec/contacts", json!([]), "spec.contacts", "at least 1"),
+        ("/spec/contacts/0/email", json!("not-an-address"), "spec.contacts[0].email", "should match"),
+        (
+            "/spec/directory/organizationalUnit",
+            json!("VDI people"),
+            "spec.directory.organizationalUnit",
+            "should match",
+        ),
+        (
+            "/spec/network",
+            json!({"isolation": "Isolated", "allowedAgencies": ["lm"]}),
+            "spec.network.allowedAgencies",
+            "only be set when isolation is AllowList",
+        ),
+        (
+            "/spec/network",
+            json!({"isolation": "AllowList"}),
+            "spec.network.allowedAgencies",
+            "needs at least one agency",
+        ),
+    ];
+    for (i, (pointer, value, field, words)) in cases.into_iter().enumerate() {
+        let mut agency = valid(&format!("v{i}x{id}"));
+        *agency.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer} exists in a valid agency")) = value;
+        assert_names(&refusal(&api, agency).await, field, words);
+    }
 
-    // No contacts.
-    let mut lonely = valid(&format!("t{id}"));
-    lonely["spec"]["contacts"] = json!([]);
-    let message = refusal(&api, lonely).await;
-    assert_names(&message, "spec.contacts", "at least 1");
-
-    // A bad e-mail address.
-    let mut mail = valid(&format!("u{id}"));
-    mail["spec"]["contacts"][0]["email"] = json!("not-an-address");
-    let message = refusal(&api, mail).await;
-    assert_names(&message, "spec.contacts[0].email", "should match");
-
-    // A directory OU that is not a DN.
-    let mut ou = valid(&format!("v{id}"));
-    ou["spec"]["directory"]["organizationalUnit"] = json!("VDI people");
-    let message = refusal(&api, ou).await;
-    assert_names(&message, "spec.directory.organizationalUnit", "should match");
-
-    // Network: an allow-list while Isolated, an empty AllowList, listing itself.
-    let mut isolated_list = valid(&format!("w{id}"));
-    isolated_list["spec"]["network"] = json!({"isolation": "Isolated", "allowedAgencies": ["lm"]});
-    let message = refusal(&api, isolated_list).await;
-    assert_names(&message, "spec.network.allowedAgencies", "only be set when isolation is AllowList");
-    let mut empty_list = valid(&format!("x{id}"));
-    empty_list["spec"]["network"] = json!({"isolation": "AllowList"});
-    let message = refusal(&api, empty_list).await;
-    assert_names(&message, "spec.network.allowedAgencies", "needs at least one agency");
+    // An agency listing itself.
     let code = format!("y{id}");
     let mut itself = valid(&code);
     itself["spec"]["network"] = json!({"isolation": "AllowList", "allowedAgencies": [code]});
