@@ -3,7 +3,10 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::tenancy::Agency;
+use crate::{
+    catalog::{CatalogItem, ServiceInstance},
+    tenancy::Agency,
+};
 
 /// First line of every generated file, so that nobody edits one by hand.
 const HEADER: &str =
@@ -11,7 +14,7 @@ const HEADER: &str =
 
 /// Every custom resource definition of Mākonis.
 pub fn all_crds() -> Vec<CustomResourceDefinition> {
-    vec![Agency::crd()]
+    vec![Agency::crd(), CatalogItem::crd(), ServiceInstance::crd()]
 }
 
 /// One generated CRD file: its name (`<plural>.<group>.yaml`) and YAML text.

@@ -5,6 +5,7 @@
 //! invalid objects. [`all_crds`] lists every definition for `makonis crds`, which writes
 //! `crds/generated/*.yaml`; a test fails when those files drift from the code.
 
+pub mod catalog;
 pub mod labels;
 pub mod quantity;
 pub mod reference;

@@ -5,6 +5,13 @@
 
 use std::fmt;
 
+/// CEL rule for a quantity field: a well-formed quantity that is not negative. (The API
+/// server's CEL has no `sign()`; comparing with `quantity('0')` works everywhere.)
+pub const NON_NEGATIVE_QUANTITY: &str =
+    "type(self) == int ? self >= 0 : (isQuantity(self) && !quantity(self).isLessThan(quantity('0')))";
+/// The message of [`NON_NEGATIVE_QUANTITY`].
+pub const NON_NEGATIVE_QUANTITY_MESSAGE: &str = "must be a non-negative Kubernetes quantity such as 16, 500m, 64Gi or 2Ti";
+
 /// A parsed quantity: `mantissa × 10^exponent`, normalised so that equal values compare
 /// equal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::AgencyStatus;
+use crate::quantity::{NON_NEGATIVE_QUANTITY, NON_NEGATIVE_QUANTITY_MESSAGE};
 
 /// A DNS label of at most 20 characters: lower-case letters, digits and inner dashes.
 pub const CODE_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$";
@@ -112,12 +113,6 @@ pub struct AgencyQuota {
     #[schemars(range(min = 0, max = 10000))]
     pub service_instances: i32,
 }
-
-/// CEL rule for a quota quantity: a well-formed quantity that is not negative.
-const NON_NEGATIVE_QUANTITY: &str =
-    "type(self) == int ? self >= 0 : (isQuantity(self) && !quantity(self).isLessThan(quantity('0')))";
-/// Message for [`NON_NEGATIVE_QUANTITY`].
-const NON_NEGATIVE_QUANTITY_MESSAGE: &str = "must be a non-negative Kubernetes quantity such as 16, 500m, 64Gi or 2Ti";
 
 /// The agency's place in Active Directory and the groups that map to platform roles.
 /// Group names are the names the cluster's authentication reports (AD group names).
