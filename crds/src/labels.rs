@@ -17,3 +17,9 @@ pub const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
 pub const DISPLAY_NAME_LV: &str = "makonis.lv/display-name-lv";
 /// Annotation with the agency's English display name on its namespace.
 pub const DISPLAY_NAME_EN: &str = "makonis.lv/display-name-en";
+/// The name of the ServiceInstance an object belongs to.
+pub const INSTANCE: &str = "makonis.lv/instance";
+/// The name of the CatalogItem an object was rendered from.
+pub const CATALOG_ITEM: &str = "makonis.lv/catalog-item";
+/// `"true"` on a resource kept after its ServiceInstance was retired.
+pub const RETAINED: &str = "makonis.lv/retained";

@@ -10,7 +10,8 @@ use std::fmt;
 pub const NON_NEGATIVE_QUANTITY: &str =
     "type(self) == int ? self >= 0 : (isQuantity(self) && !quantity(self).isLessThan(quantity('0')))";
 /// The message of [`NON_NEGATIVE_QUANTITY`].
-pub const NON_NEGATIVE_QUANTITY_MESSAGE: &str = "must be a non-negative Kubernetes quantity such as 16, 500m, 64Gi or 2Ti";
+pub const NON_NEGATIVE_QUANTITY_MESSAGE: &str =
+    "must be a non-negative Kubernetes quantity such as 16, 500m, 64Gi or 2Ti";
 
 /// A parsed quantity: `mantissa × 10^exponent`, normalised so that equal values compare
 /// equal.
@@ -90,6 +91,20 @@ impl ParsedQuantity {
     pub fn is_negative(&self) -> bool {
         self.mantissa < 0
     }
+
+    /// The value in thousandths, rounded up (as Kubernetes rounds CPU requests):
+    /// `1.5` → 1500, `64Mi` → 67108864000. `None` if it does not fit in an `i128`.
+    pub fn milli_value(&self) -> Option<i128> {
+        let exponent = self.exponent + 3;
+        if exponent >= 0 {
+            return self.mantissa.checked_mul(10i128.checked_pow(exponent.unsigned_abs())?);
+        }
+        let Some(divisor) = 10i128.checked_pow(exponent.unsigned_abs()) else {
+            return Some(if self.mantissa > 0 { 1 } else { 0 });
+        };
+        let quotient = self.mantissa / divisor;
+        Some(if self.mantissa % divisor > 0 { quotient + 1 } else { quotient })
+    }
 }
 
 /// Whether two texts are the same quantity by value (`1.5Gi` and `1536Mi` are).
@@ -112,6 +127,17 @@ mod tests {
         assert!(same_quantity("1e3", "1k"));
         assert!(same_quantity("2Ti", "2048Gi"));
         assert!(same_quantity("0", "0Gi"));
+    }
+
+    #[test]
+    fn milli_values_round_up() {
+        let milli = |text| ParsedQuantity::parse(text).unwrap().milli_value();
+        assert_eq!(milli("1.5"), Some(1500));
+        assert_eq!(milli("250m"), Some(250));
+        assert_eq!(milli("0.0001"), Some(1));
+        assert_eq!(milli("64Mi"), Some(64 * 1024 * 1024 * 1000));
+        assert_eq!(milli("0"), Some(0));
+        assert_eq!(milli("1e40"), None);
     }
 
     #[test]

@@ -15,6 +15,8 @@ use super::{ITEM_NAME_PATTERN, LocalizedTitle, PlanResources};
 /// applies the resulting resources, then reports their readiness here. Changing the plan
 /// or the parameters re-renders (a resize); deleting the instance retires it, keeping the
 /// resources the item retains.
+// Clippy reads the repeated `type_ = "string"` of the printcolumns as duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "catalog.makonis.lv",
@@ -35,7 +37,7 @@ use super::{ITEM_NAME_PATTERN, LocalizedTitle, PlanResources};
         json_path = ".status.conditions[?(@.type==\"Ready\")].reason",
         priority = 1
     ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceInstanceSpec {

@@ -1,0 +1,274 @@
+//! A catalog item checked and prepared once: its schema and templates parsed, ready to
+//! judge orders and render instances.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use makonis_api::{
+    catalog::{CatalogItemSpec, OutputValue, Plan},
+    labels,
+};
+use serde_json::Value;
+
+use crate::{
+    error::FieldError,
+    render::{
+        AgencyVars, Engine, InstanceVars, ItemVars, PlanVars, PlatformVars, RenderContext, RenderedObject,
+        parse_objects,
+    },
+    schema::ParameterSchema,
+};
+
+/// The field manager and `app.kubernetes.io/managed-by` value of the catalog controller.
+pub const MANAGER: &str = "makonis-catalog";
+
+/// A catalog item whose schema and templates parse.
+#[derive(Debug, Clone)]
+pub struct CompiledItem {
+    name: String,
+    spec: CatalogItemSpec,
+    schema: ParameterSchema,
+    engine: Engine,
+}
+
+/// An order that passed [`CompiledItem::check_order`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    /// The chosen plan.
+    pub plan: Plan,
+    /// The parameters with the schema's defaults filled in.
+    pub parameters: Value,
+}
+
+/// Everything rendered for one instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    /// The resources, in template order.
+    pub objects: Vec<RenderedObject>,
+    /// The outputs, in the item's order.
+    pub outputs: Vec<OutputValue>,
+}
+
+/// Who and where an instance is: what [`CompiledItem::render`] needs besides the order.
+#[derive(Debug, Clone)]
+pub struct InstanceRef<'a> {
+    /// The instance's name.
+    pub name: &'a str,
+    /// Its namespace (the agency's).
+    pub namespace: &'a str,
+    /// The agency's code and names.
+    pub agency: AgencyVars,
+}
+
+impl CompiledItem {
+    /// Checks an item and prepares it. Errors carry JSON pointers into the CatalogItem
+    /// (`/spec/parameters/properties/x/minimum`, `/spec/templates/2/template`); every
+    /// plan is also rendered once with the schema's defaults, so a template that refers to
+    /// an unknown variable is refused here rather than when someone orders.
+    pub fn compile(name: &str, spec: &CatalogItemSpec) -> Result<Self, Vec<FieldError>> {
+        let mut errors = duplicate_names(spec);
+        let schema = ParameterSchema::parse(&spec.parameters)
+            .map_err(|e| errors.extend(e.into_iter().map(|e| e.under("/spec/parameters"))))
+            .ok();
+        let engine = Engine::parse(&spec.templates, &spec.outputs).map_err(|e| errors.extend(e)).ok();
+        let (Some(schema), Some(engine)) = (schema, engine) else {
+            return Err(errors);
+        };
+        let item = Self { name: name.to_string(), spec: spec.clone(), schema, engine };
+        errors.extend(item.trial_render());
+        if errors.is_empty() { Ok(item) } else { Err(errors) }
+    }
+
+    /// The item's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The item as published.
+    pub fn spec(&self) -> &CatalogItemSpec {
+        &self.spec
+    }
+
+    /// The parsed parameter schema (the portal builds its order form from it).
+    pub fn schema(&self) -> &ParameterSchema {
+        &self.schema
+    }
+
+    /// The plan called `name`.
+    pub fn plan(&self, name: &str) -> Option<&Plan> {
+        self.spec.plans.iter().find(|p| p.name == name)
+    }
+
+    /// Judges an order: the plan must exist and the parameters fit the schema. Errors
+    /// point into the ServiceInstance (`/spec/plan`, `/spec/parameters/replicas`).
+    pub fn check_order(&self, plan: &str, parameters: &Value) -> Result<Order, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let chosen = self.plan(plan);
+        if chosen.is_none() {
+            let plans = self.spec.plans.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
+            errors.push(FieldError::new(
+                "/spec/plan",
+                format!("catalog item `{}` has no plan `{plan}` (plans: {plans})", self.name),
+            ));
+        }
+        let parameters = self
+            .schema
+            .validate(parameters)
+            .map_err(|e| errors.extend(e.into_iter().map(|e| e.under("/spec/parameters"))))
+            .ok();
+        match (chosen, parameters) {
+            (Some(plan), Some(parameters)) if errors.is_empty() => Ok(Order { plan: plan.clone(), parameters }),
+            _ => Err(errors),
+        }
+    }
+
+    /// Renders the resources and outputs of an instance for an order. The error names
+    /// the template or output that failed and why.
+    pub fn render(
+        &self,
+        instance: &InstanceRef<'_>,
+        order: &Order,
+        platform: &PlatformVars,
+    ) -> Result<Rendered, String> {
+        let context = self.context(instance, order, platform);
+        let tera_context = tera::Context::from_serialize(&context).map_err(|e| e.to_string())?;
+        let mut objects: Vec<RenderedObject> = Vec::new();
+        for template in &self.spec.templates {
+            let text = self
+                .engine
+                .render_template(&template.name, &tera_context)
+                .map_err(|e| format!("template `{}` failed to render: {e}", template.name))?;
+            let rendered =
+                parse_objects(&template.name, &text, instance.name, instance.namespace, &context.instance.labels)
+                    .map_err(|e| format!("template `{}`: {e}", template.name))?;
+            for object in rendered {
+                if let Some(first) = objects.iter().find(|o| o.kind == object.kind && o.name == object.name) {
+                    return Err(format!(
+                        "templates `{}` and `{}` both render {} `{}`",
+                        first.template, object.template, object.kind.kind, object.name
+                    ));
+                }
+                objects.push(object);
+            }
+        }
+        let outputs = self
+            .spec
+            .outputs
+            .iter()
+            .map(|output| {
+                let value = self
+                    .engine
+                    .render_output(&output.name, &tera_context)
+                    .map_err(|e| format!("output `{}` failed to render: {e}", output.name))?;
+                Ok(OutputValue { name: output.name.clone(), title: output.title.clone(), value: value.trim().into() })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Rendered { objects, outputs })
+    }
+
+    /// Whether resources of the template `name` are kept when an instance is retired.
+    pub fn retains(&self, template: &str) -> bool {
+        self.spec.retain_on_retire.iter().any(|t| t == template)
+    }
+
+    fn context(&self, instance: &InstanceRef<'_>, order: &Order, platform: &PlatformVars) -> RenderContext {
+        RenderContext {
+            instance: InstanceVars {
+                name: instance.name.to_string(),
+                namespace: instance.namespace.to_string(),
+                host: format!("{}.{}.{}", instance.name, instance.agency.code, platform.apps_domain),
+                credentials_secret: credentials_secret_name(instance.name),
+                labels: instance_labels(&instance.agency.code, instance.name, &self.name),
+            },
+            agency: instance.agency.clone(),
+            item: ItemVars { name: self.name.clone(), version: self.spec.version.clone() },
+            plan: PlanVars::from(&order.plan),
+            parameters: order.parameters.clone(),
+            platform: platform.clone(),
+        }
+    }
+
+    /// Renders every plan once with the schema's defaults (when those alone are valid
+    /// parameters) for a sample instance, so that broken templates are found at publish time.
+    fn trial_render(&self) -> Vec<FieldError> {
+        let Ok(parameters) = self.schema.validate(&Value::Object(Default::default())) else {
+            return Vec::new();
+        };
+        let instance = InstanceRef {
+            name: "sample",
+            namespace: "agency-sample",
+            agency: AgencyVars {
+                code: "sample".into(),
+                display_name: makonis_api::catalog::LocalizedTitle { lv: "Paraugs".into(), en: "Sample".into() },
+            },
+        };
+        let mut errors = Vec::new();
+        for (index, plan) in self.spec.plans.iter().enumerate() {
+            let order = Order { plan: plan.clone(), parameters: parameters.clone() };
+            if let Err(message) = self.render(&instance, &order, &PlatformVars::default()) {
+                let path = self.failing_path(&message).unwrap_or_else(|| format!("/spec/plans/{index}"));
+                errors.push(FieldError::new(path, format!("plan `{}` does not render: {message}", plan.name)));
+            }
+        }
+        errors
+    }
+
+    /// The path of the template or output a render error names.
+    fn failing_path(&self, message: &str) -> Option<String> {
+        let templates = self
+            .spec
+            .templates
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("template `{}`", t.name), format!("/spec/templates/{i}/template")));
+        let outputs = self
+            .spec
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (format!("output `{}`", o.name), format!("/spec/outputs/{i}/value")));
+        templates.chain(outputs).find(|(needle, _)| message.starts_with(needle.as_str())).map(|(_, path)| path)
+    }
+}
+
+/// Name of the per-instance Secret with a generated password.
+pub fn credentials_secret_name(instance: &str) -> String {
+    format!("{instance}-credentials")
+}
+
+/// The labels on every resource of an instance.
+pub fn instance_labels(agency: &str, instance: &str, item: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (labels::MANAGED_BY.to_string(), MANAGER.to_string()),
+        (labels::AGENCY.to_string(), agency.to_string()),
+        (labels::INSTANCE.to_string(), instance.to_string()),
+        (labels::CATALOG_ITEM.to_string(), item.to_string()),
+    ])
+}
+
+/// Duplicate plan, template and output names (the API server refuses them too, through
+/// list-map keys; the webhook may see an item first).
+fn duplicate_names(spec: &CatalogItemSpec) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let lists: [(&str, Vec<&str>); 3] = [
+        ("plans", spec.plans.iter().map(|p| p.name.as_str()).collect()),
+        ("templates", spec.templates.iter().map(|t| t.name.as_str()).collect()),
+        ("outputs", spec.outputs.iter().map(|o| o.name.as_str()).collect()),
+    ];
+    for (list, names) in lists {
+        let mut seen = BTreeSet::new();
+        for (index, name) in names.into_iter().enumerate() {
+            if !seen.insert(name) {
+                errors.push(FieldError::new(format!("/spec/{list}/{index}/name"), format!("duplicate name `{name}`")));
+            }
+        }
+    }
+    for (index, name) in spec.retain_on_retire.iter().enumerate() {
+        if !spec.templates.iter().any(|t| &t.name == name) {
+            errors.push(FieldError::new(
+                format!("/spec/retainOnRetire/{index}"),
+                format!("`{name}` is not the name of a template"),
+            ));
+        }
+    }
+    errors
+}

@@ -1,0 +1,91 @@
+//! The kinds of resource a catalog item may create.
+//!
+//! The controller's RBAC grants exactly these, in agency namespaces; anything else in a
+//! template is refused when the item is checked, naming the template.
+
+/// One kind a template may render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllowedKind {
+    /// The API group, empty for the core group.
+    pub group: &'static str,
+    /// The API version within the group.
+    pub version: &'static str,
+    /// The kind.
+    pub kind: &'static str,
+    /// The resource (plural) name.
+    pub plural: &'static str,
+    /// How readiness is judged (see the controller's roll-up).
+    pub readiness: Readiness,
+}
+
+impl AllowedKind {
+    /// `group/version`, or `version` for the core group, as in `apiVersion`.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() { self.version.to_string() } else { format!("{}/{}", self.group, self.version) }
+    }
+}
+
+/// How the readiness of a kind is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// Ready once it exists (configuration objects).
+    Exists,
+    /// Available replicas of the current generation (Deployment).
+    Deployment,
+    /// Ready replicas of the current revision (StatefulSet).
+    StatefulSet,
+    /// Bound to a volume (PersistentVolumeClaim).
+    Bound,
+    /// Completed (Job).
+    Job,
+    /// Its `status.conditions[Ready]` is `True` (Mākonis kinds).
+    ReadyCondition,
+}
+
+/// Every kind a catalog template may render.
+pub const ALLOWED_KINDS: &[AllowedKind] = &[
+    kind("apps", "v1", "Deployment", "deployments", Readiness::Deployment),
+    kind("apps", "v1", "StatefulSet", "statefulsets", Readiness::StatefulSet),
+    kind("", "v1", "Service", "services", Readiness::Exists),
+    kind("", "v1", "ConfigMap", "configmaps", Readiness::Exists),
+    kind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", Readiness::Bound),
+    kind("", "v1", "ServiceAccount", "serviceaccounts", Readiness::Exists),
+    kind("networking.k8s.io", "v1", "Ingress", "ingresses", Readiness::Exists),
+    kind("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", Readiness::Exists),
+    kind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", Readiness::Exists),
+    kind("batch", "v1", "CronJob", "cronjobs", Readiness::Exists),
+    kind("batch", "v1", "Job", "jobs", Readiness::Job),
+];
+
+const fn kind(
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    readiness: Readiness,
+) -> AllowedKind {
+    AllowedKind { group, version, kind, plural, readiness }
+}
+
+/// The allowed kind for an object's `apiVersion` and `kind`, if any.
+pub fn allowed_kind(api_version: &str, kind: &str) -> Option<&'static AllowedKind> {
+    ALLOWED_KINDS.iter().find(|k| k.kind == kind && k.api_version() == api_version)
+}
+
+/// The allowed kinds as `apiVersion kind` text, for error messages.
+pub fn allowed_kinds_list() -> String {
+    ALLOWED_KINDS.iter().map(|k| format!("{} {}", k.api_version(), k.kind)).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_and_grouped_kinds_are_found_by_api_version() {
+        assert_eq!(allowed_kind("v1", "Service").map(|k| k.plural), Some("services"));
+        assert_eq!(allowed_kind("apps/v1", "Deployment").map(|k| k.readiness), Some(Readiness::Deployment));
+        assert!(allowed_kind("apps/v1", "Service").is_none());
+        assert!(allowed_kind("rbac.authorization.k8s.io/v1", "ClusterRole").is_none());
+    }
+}
