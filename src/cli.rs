@@ -47,7 +47,7 @@ pub enum Command {
     ///
     /// Waits until the CRDs are installed, then reconciles until SIGTERM or Ctrl-C.
     /// Serves `/metrics`, `/healthz` and `/readyz` on `--metrics-address`.
-    Operator(OperatorArgs),
+    Operator(Box<OperatorArgs>),
 }
 
 /// Arguments of `makonis crds`.
@@ -67,7 +67,7 @@ pub struct CrdsArgs {
 #[derive(Debug, Args)]
 pub struct OperatorArgs {
     /// Controllers to run (comma-separated).
-    #[arg(long, env = "MAKONIS_CONTROLLERS", value_enum, value_delimiter = ',', default_value = "tenancy")]
+    #[arg(long, env = "MAKONIS_CONTROLLERS", value_enum, value_delimiter = ',', default_value = "tenancy,catalog")]
     pub controllers: Vec<ControllerName>,
 
     /// Address of the operations endpoint (`/metrics`, `/healthz`, `/readyz`).
@@ -110,6 +110,62 @@ pub struct OperatorArgs {
     /// replaced after at most this long (a clean shutdown hands over at once).
     #[arg(long, env = "MAKONIS_LEASE_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=300))]
     pub lease_seconds: u64,
+
+    /// Catalog: the settings templates see as `platform.*`.
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+
+    /// Catalog: the admission webhook.
+    #[command(flatten)]
+    pub webhook: WebhookArgs,
+}
+
+/// Settings of this installation that catalog templates use (`platform.*`).
+#[derive(Debug, Args)]
+pub struct PlatformArgs {
+    /// DNS domain under which instances get host names (`<instance>.<agency>.<domain>`).
+    #[arg(long, env = "MAKONIS_APPS_DOMAIN", default_value = "apps.makonis.lv")]
+    pub apps_domain: String,
+
+    /// IngressClass of the platform's ingress controller.
+    #[arg(long, env = "MAKONIS_INGRESS_CLASS", default_value = "nginx")]
+    pub ingress_class: String,
+
+    /// cert-manager ClusterIssuer that signs the instances' TLS certificates.
+    #[arg(long, env = "MAKONIS_TLS_ISSUER", default_value = "makonis-ca")]
+    pub tls_issuer: String,
+
+    /// StorageClass for instance volumes; empty uses the cluster's default class.
+    #[arg(long, env = "MAKONIS_STORAGE_CLASS", default_value = "")]
+    pub storage_class: String,
+}
+
+/// Where the catalog's validating admission webhook is served.
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    /// Serve the webhook over HTTPS on this address (e.g. `0.0.0.0:9443` in a pod,
+    /// `127.0.0.1:9443` locally). Without it, no webhook is served. It serves on every
+    /// replica, leader or not.
+    #[arg(long, env = "MAKONIS_WEBHOOK_ADDRESS")]
+    pub webhook_address: Option<SocketAddr>,
+
+    /// Host names and IP addresses the webhook's certificate is made for (comma-separated).
+    #[arg(
+        long,
+        env = "MAKONIS_WEBHOOK_HOSTS",
+        value_delimiter = ',',
+        default_value = "makonis-catalog-webhook.makonis-system.svc,127.0.0.1,localhost"
+    )]
+    pub webhook_hosts: Vec<String>,
+
+    /// Secret (in the platform namespace) holding the webhook's certificate, shared by
+    /// every replica; created when missing.
+    #[arg(long, env = "MAKONIS_WEBHOOK_SECRET", default_value = "makonis-catalog-webhook-tls")]
+    pub webhook_secret: String,
+
+    /// ValidatingWebhookConfiguration whose CA bundle the operator keeps current.
+    #[arg(long, env = "MAKONIS_WEBHOOK_CONFIGURATION", default_value = "makonis-catalog")]
+    pub webhook_configuration: String,
 }
 
 /// A controller `makonis operator` can run.
@@ -117,13 +173,20 @@ pub struct OperatorArgs {
 pub enum ControllerName {
     /// Agencies → namespaces, quotas, limits, network policies, role bindings.
     Tenancy,
+    /// ServiceInstances → the resources their CatalogItem templates.
+    Catalog,
 }
 
 impl ControllerName {
-    /// The CRD the controller cannot start without.
-    pub fn crd(self) -> &'static str {
+    /// The CRDs the controller cannot start without.
+    pub fn crds(self) -> &'static [&'static str] {
         match self {
-            ControllerName::Tenancy => "agencies.tenancy.makonis.lv",
+            ControllerName::Tenancy => &["agencies.tenancy.makonis.lv"],
+            ControllerName::Catalog => &[
+                "agencies.tenancy.makonis.lv",
+                "catalogitems.catalog.makonis.lv",
+                "serviceinstances.catalog.makonis.lv",
+            ],
         }
     }
 }
@@ -143,7 +206,9 @@ mod tests {
     fn operator_defaults() {
         let cli = Cli::try_parse_from(["makonis", "operator"]).unwrap();
         let Command::Operator(args) = cli.command else { panic!("not operator") };
-        assert_eq!(args.controllers, [ControllerName::Tenancy]);
+        assert_eq!(args.controllers, [ControllerName::Tenancy, ControllerName::Catalog]);
+        assert_eq!(args.webhook.webhook_address, None);
+        assert_eq!(args.platform.apps_domain, "apps.makonis.lv");
         assert_eq!(args.resync_seconds, 300);
         assert_eq!(args.metrics_address.to_string(), "127.0.0.1:9464");
     }
@@ -152,7 +217,9 @@ mod tests {
     fn every_controller_waits_for_a_crd_we_ship() {
         let shipped: Vec<String> = makonis_api::all_crds().into_iter().filter_map(|c| c.metadata.name).collect();
         for controller in ControllerName::value_variants() {
-            assert!(shipped.iter().any(|name| name == controller.crd()), "{controller:?}");
+            for crd in controller.crds() {
+                assert!(shipped.iter().any(|name| name == crd), "{controller:?} {crd}");
+            }
         }
     }
 

@@ -14,7 +14,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Crds(args) => commands::crds::run(args),
         Command::Operator(args) => {
-            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(commands::operator::run(args))
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(commands::operator::run(*args))
         }
     }
 }

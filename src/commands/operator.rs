@@ -3,6 +3,8 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use makonis_catalog::render::PlatformVars;
+use makonis_catalog_operator::{CatalogConfig, CatalogController};
 use makonis_operator_kit::{
     crds::wait_for_crds,
     leader::LeaderElection,
@@ -38,13 +40,16 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         let _ = stop_tx.send(true);
     });
 
-    let crds: Vec<&str> = args.controllers.iter().map(|c| c.crd()).collect();
+    let mut crds: Vec<&str> = args.controllers.iter().flat_map(|c| c.crds().iter().copied()).collect();
+    crds.dedup();
     tokio::select! {
         () = wait_for_crds(&client, &crds, CRD_POLL) => {}
         () = stopped(stop_rx.clone()) => return Ok(()),
         result = &mut server => return result,
     }
     readiness.set(true);
+
+    let mut webhook = Box::pin(webhook_task(&args, &client));
 
     let instance = args.instance.clone().or_else(|| std::env::var("HOSTNAME").ok());
     let election = if args.leader_election {
@@ -61,6 +66,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
             acquired = election.acquire() => acquired.context("taking the leader lease")?,
             () = stopped(stop_rx.clone()) => return Ok(()),
             result = &mut server => return result,
+            result = &mut webhook => return result,
         }
         Some(election)
     } else {
@@ -84,6 +90,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
             Ok(())
         }
         result = &mut server => result,
+        result = &mut webhook => result,
         why = lost => anyhow::bail!("{why}; exiting so that a restart campaigns again"),
     }
 }
@@ -114,8 +121,51 @@ fn start_controllers(
                 tracing::info!(controller = "tenancy", selector = ?args.agency_selector, "starting controller");
                 tokio::spawn(makonis_tenancy::run(ctx, args.agency_selector.clone(), stopped(stop.clone())))
             }
+            ControllerName::Catalog => {
+                let controller = CatalogController::new(
+                    client.clone(),
+                    CatalogConfig { platform: platform_vars(args) },
+                    metrics.clone(),
+                    Duration::from_secs(args.resync_seconds),
+                    instance.clone(),
+                    stopped(stop.clone()),
+                );
+                tracing::info!(controller = "catalog", "starting controller");
+                tokio::spawn(controller.run())
+            }
         })
         .collect()
+}
+
+/// Serves the catalog's admission webhook when the catalog controller is selected and
+/// `--webhook-address` is set; otherwise never resolves. Resolves with an error if it
+/// cannot serve.
+async fn webhook_task(args: &OperatorArgs, client: &kube::Client) -> anyhow::Result<()> {
+    let Some(address) = args.webhook.webhook_address.filter(|_| args.controllers.contains(&ControllerName::Catalog))
+    else {
+        return std::future::pending().await;
+    };
+    let settings = makonis_catalog_operator::webhook::WebhookSettings {
+        address,
+        namespace: args.platform_namespace.clone(),
+        secret: args.webhook.webhook_secret.clone(),
+        hosts: args.webhook.webhook_hosts.clone(),
+        configuration: args.webhook.webhook_configuration.clone(),
+    };
+    makonis_catalog_operator::webhook::run(client.clone(), settings, platform_vars(args))
+        .await
+        .context("the admission webhook failed")?;
+    anyhow::bail!("the admission webhook stopped")
+}
+
+/// The `platform.*` template variables from the flags.
+fn platform_vars(args: &OperatorArgs) -> PlatformVars {
+    PlatformVars {
+        apps_domain: args.platform.apps_domain.clone(),
+        ingress_class: args.platform.ingress_class.clone(),
+        tls_issuer: args.platform.tls_issuer.clone(),
+        storage_class: args.platform.storage_class.clone(),
+    }
 }
 
 /// Resolves once the shutdown flag is raised.

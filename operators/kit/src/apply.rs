@@ -10,7 +10,7 @@ use std::{collections::BTreeSet, fmt::Debug};
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, apimachinery::pkg::apis::meta::v1::OwnerReference};
 use kube::{
     Api, Client, Resource, ResourceExt,
-    api::{DeleteParams, ListParams, Patch, PatchParams},
+    api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams},
 };
 use makonis_api::quantity::same_quantity;
 use serde::{Serialize, de::DeserializeOwned};
@@ -115,6 +115,34 @@ impl Applier {
         let params = PatchParams::apply(self.field_manager).force();
         let object = api.patch(&name, &params, &Patch::Apply(&want)).await.map_err(|e| fail("applying", e))?;
         self.metrics.record_write(self.field_manager, &K::kind(&()));
+        Ok(Ensured { outcome: Outcome::Applied, object })
+    }
+
+    /// Makes a live object of a kind known only at run time match `desired`, comparing
+    /// with `live` (the caller's watch cache) instead of reading it: nothing is sent when
+    /// `live` already has every field `desired` sets.
+    pub async fn ensure_dynamic(
+        &self,
+        resource: &ApiResource,
+        desired: &Value,
+        live: Option<&DynamicObject>,
+    ) -> Result<Ensured<DynamicObject>, ApiCallError> {
+        let name = desired.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let namespace = desired.pointer("/metadata/namespace").and_then(Value::as_str);
+        let fail = |action, error| ApiCallError { action, kind: resource.kind.clone(), name: name.clone(), error };
+        if let Some(live) = live {
+            let live_json = serde_json::to_value(live).map_err(|e| fail("encoding", kube::Error::SerdeError(e)))?;
+            if object_covers(&live_json, desired) {
+                return Ok(Ensured { outcome: Outcome::Unchanged, object: live.clone() });
+            }
+        }
+        let api: Api<DynamicObject> = match namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, resource),
+            None => Api::all_with(self.client.clone(), resource),
+        };
+        let params = PatchParams::apply(self.field_manager).force();
+        let object = api.patch(&name, &params, &Patch::Apply(desired)).await.map_err(|e| fail("applying", e))?;
+        self.metrics.record_write(self.field_manager, &resource.kind);
         Ok(Ensured { outcome: Outcome::Applied, object })
     }
 

@@ -1,0 +1,85 @@
+//! The per-instance Secret with a generated password, created once and never rewritten.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::{ByteString, api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::ObjectMeta};
+use kube::{Api, Resource, ResourceExt, api::PostParams, runtime::reflector::ObjectRef};
+use makonis_api::catalog::ServiceInstance;
+use makonis_catalog::{
+    MANAGER,
+    item::{credentials_secret_name, instance_labels},
+};
+use makonis_operator_kit::apply::ApiCallError;
+
+use super::Context;
+use crate::error::Error;
+
+/// Characters of generated passwords: letters and digits, safe in every connection string.
+const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+/// Length of generated passwords (about 190 bits).
+const PASSWORD_LENGTH: usize = 33;
+
+/// Creates the instance's credentials Secret if it does not exist. An existing Secret of
+/// that name (for example one retained from an earlier instance of the same name) is
+/// kept as it is, so retained data stays reachable.
+pub async fn ensure_credentials(instance: &ServiceInstance, ctx: &Context) -> Result<(), Error> {
+    let namespace = instance.namespace().unwrap_or_default();
+    let name = credentials_secret_name(&instance.name_any());
+    if ctx.stores.secrets.get(&ObjectRef::new(&name).within(&namespace)).is_some() {
+        return Ok(());
+    }
+    let agency = namespace.strip_prefix("agency-").unwrap_or(&namespace);
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(namespace.clone()),
+            labels: Some(instance_labels(agency, &instance.name_any(), &instance.spec.catalog_item)),
+            owner_references: instance.controller_owner_ref(&()).map(|owner| vec![owner]),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([(
+            "password".to_string(),
+            ByteString(password().map_err(|e| Error::Random(e.to_string()))?.into_bytes()),
+        )])),
+        type_: Some("Opaque".into()),
+        ..Default::default()
+    };
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    match api.create(&PostParams { field_manager: Some(MANAGER.into()), ..Default::default() }, &secret).await {
+        Ok(_) => {
+            ctx.metrics.record_write(MANAGER, "Secret");
+            Ok(())
+        }
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+        Err(error) => Err(ApiCallError { action: "creating", kind: "Secret".into(), name, error }.into()),
+    }
+}
+
+/// A random password from [`ALPHABET`], without modulo bias.
+fn password() -> Result<String, getrandom::Error> {
+    let mut password = String::with_capacity(PASSWORD_LENGTH);
+    let limit = u8::MAX - (u8::MAX % ALPHABET.len() as u8);
+    while password.len() < PASSWORD_LENGTH {
+        let mut bytes = [0u8; 64];
+        getrandom::fill(&mut bytes)?;
+        for byte in bytes.into_iter().filter(|b| *b < limit) {
+            if password.len() < PASSWORD_LENGTH {
+                password.push(ALPHABET[byte as usize % ALPHABET.len()] as char);
+            }
+        }
+    }
+    Ok(password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_long_distinct_and_from_the_alphabet() {
+        let (a, b) = (password().unwrap(), password().unwrap());
+        assert_eq!(a.len(), PASSWORD_LENGTH);
+        assert_ne!(a, b);
+        assert!(a.bytes().all(|c| ALPHABET.contains(&c)));
+    }
+}

@@ -1,0 +1,146 @@
+//! Provisioning an instance: decide, apply what differs, prune, roll readiness up.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::{
+    Resource, ResourceExt,
+    api::{DeleteParams, DynamicObject},
+    runtime::controller::Action,
+};
+use makonis_api::catalog::{ChildStatus, ServiceInstance};
+use makonis_catalog::{MANAGER, Rendered, render::RenderedObject};
+use makonis_operator_kit::{
+    apply::ApiCallError,
+    error::{ErrorCategory, error_chain},
+    finalizers::add_finalizer,
+    status::apply_status_if_changed,
+};
+use serde_json::{Value, json};
+
+use super::{Context, FINALIZER, QUOTA_RECHECK, credentials::ensure_credentials, instance_api};
+use crate::{
+    decide::Decision,
+    error::Error,
+    judge::judge,
+    readiness::{ChildState, child_state},
+    status::{ObservedChild, Outcome, desired_status},
+    stores::api_resource,
+};
+
+/// Annotation naming the template a resource was rendered from (used on retire).
+pub const TEMPLATE_ANNOTATION: &str = "catalog.makonis.lv/template";
+
+/// One reconcile of a live instance.
+pub async fn provision(instance: &ServiceInstance, ctx: &Context) -> Result<Action, Error> {
+    let api = instance_api(ctx, instance);
+    add_finalizer(&api, instance, FINALIZER, MANAGER, &ctx.metrics).await?;
+    match judge(&ctx.stores.view, &ctx.compiled, &ctx.config.platform, instance) {
+        Decision::Refuse(refusal) => {
+            let requeue = if refusal.reason == "QuotaExceeded" { QUOTA_RECHECK } else { ctx.resync };
+            if write_status(instance, ctx, &Outcome::Refused(refusal.clone())).await? {
+                ctx.events.warning(&instance.object_ref(&()), refusal.reason, "Provision", refusal.message).await;
+            }
+            Ok(Action::requeue(requeue))
+        }
+        Decision::Provision { rendered, admitted } => match apply(instance, &rendered, ctx).await {
+            Ok(children) => {
+                let freed = instance.status.as_ref().and_then(|s| s.admitted.as_ref()) != Some(&admitted);
+                write_status(instance, ctx, &Outcome::Applied { children, outputs: rendered.outputs, admitted })
+                    .await?;
+                if freed {
+                    ctx.recheck_quota_refusals(&instance.namespace().unwrap_or_default());
+                }
+                Ok(Action::requeue(ctx.resync))
+            }
+            Err(error) => {
+                let outcome = Outcome::Failed { category: error.category(), message: error_chain(&error) };
+                write_status(instance, ctx, &outcome).await?;
+                ctx.events.warn(&instance.object_ref(&()), "Provision", &error).await;
+                Err(error)
+            }
+        },
+    }
+}
+
+/// Applies the credentials and every rendered resource, prunes what is no longer
+/// rendered, and reports each resource's readiness.
+async fn apply(instance: &ServiceInstance, rendered: &Rendered, ctx: &Context) -> Result<Vec<ObservedChild>, Error> {
+    let namespace = instance.namespace().unwrap_or_default();
+    ensure_credentials(instance, ctx).await?;
+    let owner = instance.controller_owner_ref(&()).map(|owner| vec![owner]);
+    let mut observed = Vec::with_capacity(rendered.objects.len());
+    for object in &rendered.objects {
+        let desired = with_owner(object, &owner);
+        let live = ctx.stores.child(object.kind, &namespace, &object.name);
+        let resource = api_resource(object.kind);
+        let ensured = ctx.applier.ensure_dynamic(&resource, &desired, live.as_deref()).await?;
+        observed.push(observe(object, &ensured.object));
+    }
+    prune(instance, rendered, ctx).await?;
+    Ok(observed)
+}
+
+/// The rendered object with the instance as its controlling owner and its template noted.
+fn with_owner(
+    object: &RenderedObject,
+    owner: &Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>>,
+) -> Value {
+    let mut desired = object.object.clone();
+    if let Some(metadata) = desired.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.insert("ownerReferences".into(), json!(owner));
+        let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
+        if let Some(annotations) = annotations.as_object_mut() {
+            annotations.insert(TEMPLATE_ANNOTATION.into(), json!(object.template));
+        }
+    }
+    desired
+}
+
+fn observe(object: &RenderedObject, live: &DynamicObject) -> ObservedChild {
+    let live = serde_json::to_value(live).unwrap_or(Value::Null);
+    let (ready, failed, message) = match child_state(object.kind.readiness, &live) {
+        ChildState::Ready => (true, false, None),
+        ChildState::Pending(why) => (false, false, Some(why)),
+        ChildState::Failed(why) => (false, true, Some(why)),
+    };
+    ObservedChild {
+        status: ChildStatus {
+            api_version: object.kind.api_version(),
+            kind: object.kind.kind.to_string(),
+            name: object.name.clone(),
+            ready,
+            message,
+        },
+        failed,
+    }
+}
+
+/// Deletes the instance's resources that are no longer rendered (after a plan or
+/// parameter change, or a changed item).
+async fn prune(instance: &ServiceInstance, rendered: &Rendered, ctx: &Context) -> Result<(), Error> {
+    let namespace = instance.namespace().unwrap_or_default();
+    let wanted: BTreeSet<(&str, &str)> = rendered.objects.iter().map(|o| (o.kind.kind, o.name.as_str())).collect();
+    for (kind, live) in ctx.stores.children_of(&namespace, &instance.name_any()) {
+        let name = live.name_any();
+        if wanted.contains(&(kind.kind, name.as_str())) || live.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let api = kube::Api::<DynamicObject>::namespaced_with(ctx.client.clone(), &namespace, &api_resource(kind));
+        match api.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => continue,
+            Err(error) => return Err(ApiCallError { action: "deleting", kind: kind.kind.into(), name, error }.into()),
+        }
+        ctx.metrics.record_write(MANAGER, kind.kind);
+        tracing::info!(kind = kind.kind, name, "pruned a resource no longer rendered");
+    }
+    Ok(())
+}
+
+/// Patches the status for `outcome` if it differs; returns whether it did.
+pub(super) async fn write_status(instance: &ServiceInstance, ctx: &Context, outcome: &Outcome) -> Result<bool, Error> {
+    let desired = desired_status(instance, outcome, Timestamp::now());
+    let api = instance_api(ctx, instance);
+    Ok(apply_status_if_changed(&api, instance, instance.status.as_ref(), &desired, MANAGER, &ctx.metrics).await?)
+}

@@ -1,0 +1,35 @@
+//! The decision about one instance, with its inputs read from the watch caches. Shared
+//! by the controller and the admission webhook.
+
+use kube::ResourceExt;
+use makonis_api::catalog::ServiceInstance;
+use makonis_catalog::render::PlatformVars;
+
+use crate::{
+    compiled::CompiledItems,
+    decide::{Decision, Inputs, ItemLookup, claim_of, decide},
+    stores::CatalogView,
+};
+
+/// Decides about `instance` with what the caches hold now.
+pub fn judge(
+    view: &CatalogView,
+    compiled: &CompiledItems,
+    platform: &PlatformVars,
+    instance: &ServiceInstance,
+) -> Decision {
+    let namespace = instance.namespace().unwrap_or_default();
+    let item = view.item(&instance.spec.catalog_item).map(|item| compiled.get(&item));
+    let lookup = match &item {
+        None => ItemLookup::Missing,
+        Some(Err(problems)) => ItemLookup::Invalid(problems),
+        Some(Ok(item)) => ItemLookup::Found(item),
+    };
+    let agency = view.agency_of_namespace(&namespace);
+    let others: Vec<_> = view
+        .instances_in(&namespace, &instance.name_any())
+        .iter()
+        .map(|other| claim_of(other, view.item(&other.spec.catalog_item).as_deref().map(|i| &i.spec)))
+        .collect();
+    decide(&Inputs { instance, item: lookup, agency: agency.as_deref(), others: &others, platform })
+}

@@ -1,0 +1,21 @@
+//! The catalog controller: turns each `ServiceInstance` into the resources its
+//! `CatalogItem` templates, and serves the admission webhook that refuses invalid items
+//! and orders before they are stored.
+//!
+//! The judging (parameters, quota, rendering) is pure and shared by the controller and
+//! the webhook ([`decide`]); readiness roll-up ([`readiness`]) and the status
+//! ([`status`]) are pure too. The IO lives in [`controller`] and [`webhook`].
+
+pub mod compiled;
+pub mod config;
+pub mod controller;
+pub mod decide;
+pub mod error;
+pub mod judge;
+pub mod readiness;
+pub mod status;
+pub mod stores;
+pub mod webhook;
+
+pub use config::CatalogConfig;
+pub use controller::{CatalogController, Context, FINALIZER};

@@ -1,0 +1,137 @@
+//! The ServiceInstance's status from what a reconcile found and did (pure).
+
+use k8s_openapi::jiff::Timestamp;
+use makonis_api::catalog::{AdmittedPlan, ChildStatus, OutputValue, Phase, ServiceInstance, ServiceInstanceStatus};
+use makonis_operator_kit::conditions::{DesiredCondition, merge_conditions};
+
+use crate::decide::Refusal;
+
+/// What a reconcile ended with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The order was refused; nothing was changed.
+    Refused(Refusal),
+    /// The resources are applied; their readiness is in `children`.
+    Applied {
+        /// Every resource with its readiness.
+        children: Vec<ObservedChild>,
+        /// The rendered outputs.
+        outputs: Vec<OutputValue>,
+        /// The plan now held.
+        admitted: AdmittedPlan,
+    },
+    /// A step failed (an API error); retried with back-off.
+    Failed {
+        /// The bounded error category.
+        category: &'static str,
+        /// The error chain.
+        message: String,
+    },
+    /// The instance is being retired; `retained` are kept.
+    Retiring {
+        /// The resources that are kept.
+        retained: Vec<ChildStatus>,
+    },
+}
+
+/// One resource as the roll-up sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedChild {
+    /// What the status reports about it.
+    pub status: ChildStatus,
+    /// Whether it failed (rather than still being on its way).
+    pub failed: bool,
+}
+
+/// The status the instance should have after `outcome`.
+pub fn desired_status(instance: &ServiceInstance, outcome: &Outcome, now: Timestamp) -> ServiceInstanceStatus {
+    let previous = instance.status.clone().unwrap_or_default();
+    let generation = instance.metadata.generation;
+    let was_up = matches!(previous.phase, Some(Phase::Ready | Phase::Degraded));
+    let same_spec = previous.observed_generation == generation;
+    let mut status = ServiceInstanceStatus { observed_generation: generation, ..previous.clone() };
+    let (phase, ready, degraded) = match outcome {
+        Outcome::Refused(refusal) => {
+            let running = previous.admitted.is_some();
+            let message = if running {
+                format!("The change was not applied; the instance keeps running as before. {}", refusal.message)
+            } else {
+                refusal.message.clone()
+            };
+            (
+                if running { Phase::Degraded } else { Phase::Failed },
+                DesiredCondition::falsy("Ready", refusal.reason, message),
+                DesiredCondition::falsy("Degraded", refusal.reason, "The order is refused; nothing was changed."),
+            )
+        }
+        Outcome::Applied { children, outputs, admitted } => {
+            status.children = children.iter().map(|c| c.status.clone()).collect();
+            status.outputs = outputs.clone();
+            status.admitted = Some(admitted.clone());
+            let failed: Vec<_> = children.iter().filter(|c| c.failed).map(|c| &c.status).collect();
+            let waiting: Vec<_> = children.iter().filter(|c| !c.status.ready).map(|c| &c.status).collect();
+            if let Some(first) = failed.first() {
+                (
+                    if was_up { Phase::Degraded } else { Phase::Failed },
+                    DesiredCondition::falsy("Ready", "ResourceFailed", describe(&failed, first)),
+                    DesiredCondition::truthy("Degraded", "ResourceFailed", describe(&failed, first)),
+                )
+            } else if let Some(first) = waiting.first() {
+                (
+                    if was_up && same_spec { Phase::Degraded } else { Phase::Provisioning },
+                    DesiredCondition::falsy("Ready", "Provisioning", describe(&waiting, first)),
+                    DesiredCondition::falsy("Degraded", "Provisioning", "The last reconcile succeeded."),
+                )
+            } else {
+                (
+                    Phase::Ready,
+                    DesiredCondition::truthy("Ready", "Ready", format!("All {} resources are ready.", children.len())),
+                    DesiredCondition::falsy("Degraded", "Ready", "The last reconcile succeeded."),
+                )
+            }
+        }
+        Outcome::Failed { category, message } => (
+            if was_up { Phase::Degraded } else { previous.phase.unwrap_or(Phase::Provisioning) },
+            DesiredCondition::falsy(
+                "Ready",
+                category,
+                format!("The last reconcile failed: {message}. It is retried with back-off; see the Events."),
+            ),
+            DesiredCondition::truthy("Degraded", category, message.clone()),
+        ),
+        Outcome::Retiring { retained } => {
+            status.retained = retained.clone();
+            let kept = if retained.is_empty() {
+                "Nothing is retained.".to_string()
+            } else {
+                format!("Kept (labelled makonis.lv/retained=true): {}.", list(retained))
+            };
+            (
+                Phase::Retiring,
+                DesiredCondition::falsy("Ready", "Retiring", format!("The instance is being retired. {kept}")),
+                DesiredCondition::falsy("Degraded", "Retiring", "Retirement is proceeding."),
+            )
+        }
+    };
+    status.phase = Some(phase);
+    status.conditions = merge_conditions(&previous.conditions, [ready, degraded], generation, now);
+    status
+}
+
+/// "Deployment dms: 1 of 2 replicas available (and 1 more not ready: PersistentVolumeClaim dms-data)".
+fn describe(children: &[&ChildStatus], first: &ChildStatus) -> String {
+    let what = first.message.as_deref().unwrap_or("not ready");
+    let more = match children.len() {
+        1 => String::new(),
+        n => format!(" (and {} more not ready: {})", n - 1, list_refs(&children[1..])),
+    };
+    format!("{} {}: {what}{more}", first.kind, first.name)
+}
+
+fn list(children: &[ChildStatus]) -> String {
+    list_refs(&children.iter().collect::<Vec<_>>())
+}
+
+fn list_refs(children: &[&ChildStatus]) -> String {
+    children.iter().map(|c| format!("{} {}", c.kind, c.name)).collect::<Vec<_>>().join(", ")
+}
