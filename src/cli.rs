@@ -79,6 +79,11 @@ pub struct OperatorArgs {
     #[arg(long, env = "MAKONIS_AGENCY_SELECTOR")]
     pub agency_selector: Option<String>,
 
+    /// Reconcile only ServiceInstances whose labels match this selector, to split the
+    /// work between operator instances (the webhook still judges every order).
+    #[arg(long, env = "MAKONIS_INSTANCE_SELECTOR")]
+    pub instance_selector: Option<String>,
+
     /// Seconds between drift checks of a healthy object when nothing announced a change.
     #[arg(long, env = "MAKONIS_RESYNC_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub resync_seconds: u64,

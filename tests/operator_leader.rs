@@ -42,7 +42,13 @@ async fn one_replica_leads_and_another_takes_over() {
     let run = unique_id();
     let lease = format!("makonis-test-{run}");
     let args = ["--leader-election", "--lease-name", &lease, "--lease-seconds", "3"];
-    let options = || OperatorOptions { kubeconfig: &kubeconfig, run: &run, resync_seconds: 300, extra_args: &args };
+    let options = || OperatorOptions {
+        kubeconfig: &kubeconfig,
+        controllers: "tenancy",
+        run: &run,
+        resync_seconds: 300,
+        extra_args: &args,
+    };
     let mut replicas = vec![OperatorProcess::start(options()).await, OperatorProcess::start(options()).await];
 
     let leader = wait_until("exactly one leader", Duration::from_secs(30), || async {

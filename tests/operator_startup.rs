@@ -84,6 +84,7 @@ async fn operator_waits_for_missing_crds_and_says_how_to_install_them() {
         service_account_kubeconfig_at(admin_path, &admin, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT).await;
     let run = unique_id();
     let mut operator = OperatorProcess::spawn(OperatorOptions {
+        controllers: "tenancy",
         kubeconfig: &kubeconfig,
         run: &run,
         resync_seconds: 300,

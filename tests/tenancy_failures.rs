@@ -63,6 +63,7 @@ async fn a_failing_reconcile_is_reported_and_recovers_once_fixed() {
     apply_documents(&admin, &[role_without_limit_ranges(&account), binding(&account, &account, &account)]).await;
     let kubeconfig = service_account_kubeconfig(&admin, OPERATOR_NAMESPACE, &account).await;
     let _operator = OperatorProcess::start(OperatorOptions {
+        controllers: "tenancy",
         kubeconfig: &kubeconfig,
         run: &run,
         resync_seconds: 300,

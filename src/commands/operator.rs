@@ -128,9 +128,10 @@ fn start_controllers(
                     metrics.clone(),
                     Duration::from_secs(args.resync_seconds),
                     instance.clone(),
+                    args.instance_selector.as_deref(),
                     stopped(stop.clone()),
                 );
-                tracing::info!(controller = "catalog", "starting controller");
+                tracing::info!(controller = "catalog", selector = ?args.instance_selector, "starting controller");
                 tokio::spawn(controller.run())
             }
         })

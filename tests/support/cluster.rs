@@ -85,13 +85,15 @@ pub async fn install_platform(admin: &Client) {
     let (crds, rest) = base_manifests();
     apply_documents(admin, &crds).await;
     apply_documents(admin, &rest).await;
-    wait_until("the Agency CRD to be established", CONVERGE, || async {
-        match crd_state(admin, "agencies.tenancy.makonis.lv").await {
-            Ok(CrdState::Established) => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
+    for name in crds.iter().filter_map(|crd| crd["metadata"]["name"].as_str()) {
+        wait_until(&format!("the CRD {name} to be established"), CONVERGE, || async {
+            match crd_state(admin, name).await {
+                Ok(CrdState::Established) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await;
+    }
 }
 
 /// Every document of a YAML stream, as JSON.

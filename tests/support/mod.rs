@@ -9,6 +9,7 @@
 
 pub mod agencies;
 pub mod audit;
+pub mod catalog;
 pub mod cluster;
 pub mod operator;
 pub mod tenancy;

@@ -29,7 +29,9 @@ pub struct OperatorProcess {
 pub struct OperatorOptions<'a> {
     /// Kubeconfig of the identity it runs as.
     pub kubeconfig: &'a Path,
-    /// Only Agencies labelled with this test run are reconciled.
+    /// Controllers to run, e.g. `tenancy` or `catalog`.
+    pub controllers: &'a str,
+    /// Only Agencies and ServiceInstances labelled with this test run are reconciled.
     pub run: &'a str,
     /// Seconds between drift checks.
     pub resync_seconds: u64,
@@ -53,16 +55,18 @@ impl OperatorProcess {
         let log = std::fs::File::create(&log_path).expect("operator log file");
         println!("operator for run {} logs to {}", options.run, log_path.display());
         let child = Command::new(env!("CARGO_BIN_EXE_makonis"))
-            .args(["operator", "--controllers", "tenancy", "--log-format", "json"])
+            .args(["operator", "--controllers", options.controllers, "--log-format", "json"])
             .arg("--metrics-address")
             .arg(ops_address.to_string())
             .arg("--agency-selector")
+            .arg(format!("{TEST_LABEL}={}", options.run))
+            .arg("--instance-selector")
             .arg(format!("{TEST_LABEL}={}", options.run))
             .arg("--resync-seconds")
             .arg(options.resync_seconds.to_string())
             .args(options.extra_args)
             .env("KUBECONFIG", options.kubeconfig)
-            .env("MAKONIS_LOG", "info,makonis_tenancy=debug")
+            .env("MAKONIS_LOG", "info,makonis_tenancy=debug,makonis_catalog_operator=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -138,7 +142,7 @@ impl OperatorProcess {
 }
 
 /// An unused port on 127.0.0.1.
-fn free_local_address() -> SocketAddr {
+pub fn free_local_address() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free local port")
 }
 

@@ -16,7 +16,14 @@ use super::{
 pub async fn start_operator(admin: &Client, run: &str, resync_seconds: u64) -> OperatorProcess {
     install_platform(admin).await;
     let kubeconfig = service_account_kubeconfig(admin, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT).await;
-    OperatorProcess::start(OperatorOptions { kubeconfig: &kubeconfig, run, resync_seconds, extra_args: &[] }).await
+    OperatorProcess::start(OperatorOptions {
+        kubeconfig: &kubeconfig,
+        controllers: "tenancy",
+        run,
+        resync_seconds,
+        extra_args: &[],
+    })
+    .await
 }
 
 /// The condition `type_` of the agency, if any.

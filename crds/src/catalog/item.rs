@@ -38,8 +38,7 @@ const LOCAL_NAME_PATTERN: &str = ITEM_NAME_PATTERN;
     printcolumn(name = "Approval", type_ = "string", json_path = ".spec.approval", priority = 1),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new("size(self.metadata.name) <= 40")
-        .message("a catalog item's name is at most 40 characters")
-        .field_path(".metadata.name"),
+        .message("metadata.name: a catalog item's name is at most 40 characters"),
 )]
 #[x_kube(validation = Rule::new("!has(self.retainOnRetire) || self.retainOnRetire.all(r, self.templates.exists(t, t.name == r))")
     .message("every name in retainOnRetire must be the name of a template")

@@ -48,6 +48,8 @@ pub const FINALIZER: &str = "catalog.makonis.lv/retire";
 
 /// How long to wait before retrying a failed reconcile.
 const RETRY_AFTER: Duration = Duration::from_secs(15);
+/// How soon a reconcile that lost a race with a newer version runs again.
+const CONFLICT_RETRY: Duration = Duration::from_secs(1);
 /// How often an instance refused for quota is checked again (a freed quota also
 /// triggers it at once).
 const QUOTA_RECHECK: Duration = Duration::from_secs(60);
@@ -89,13 +91,15 @@ pub struct CatalogController {
 
 impl CatalogController {
     /// Sets up the watches. `resync` is how often a healthy instance is checked for
-    /// drift even when nothing announced a change.
+    /// drift even when nothing announced a change; `selector` restricts the controller to
+    /// the instances whose labels match.
     pub fn new(
         client: Client,
         config: CatalogConfig,
         metrics: ReconcileMetrics,
         resync: Duration,
         instance: Option<String>,
+        selector: Option<&str>,
         shutdown: impl Future<Output = ()> + Send + Sync + 'static,
     ) -> Self {
         let managed = watcher::Config::default().labels(&format!("{}={MANAGER}", labels::MANAGED_BY));
@@ -112,7 +116,11 @@ impl CatalogController {
             children.insert(kind.kind, store);
             child_streams.push((stream, resource));
         }
-        let controller = Controller::new(Api::<ServiceInstance>::all(client.clone()), watcher::Config::default());
+        let mut instance_watch = watcher::Config::default();
+        if let Some(selector) = selector {
+            instance_watch = instance_watch.labels(selector);
+        }
+        let controller = Controller::new(Api::<ServiceInstance>::all(client.clone()), instance_watch);
         let instances = controller.store();
         let (nudge, nudged) = mpsc::unbounded_channel();
         let view = CatalogView { items, agencies, instances: instances.clone() };
@@ -216,6 +224,12 @@ async fn reconcile(instance: Arc<ServiceInstance>, ctx: Arc<Context>) -> Result<
 }
 
 fn error_policy(_instance: Arc<ServiceInstance>, error: &Error, _ctx: Arc<Context>) -> Action {
+    if error.category() == "Conflict" {
+        // The cache was behind the API server (usually our own status write); the next
+        // event brings the fresh object.
+        tracing::debug!(error = %error_chain(error), "reconcile raced a newer version; retrying");
+        return Action::requeue(CONFLICT_RETRY);
+    }
     tracing::warn!(category = error.category(), error = %error_chain(error), "reconcile failed; retrying");
     Action::requeue(RETRY_AFTER)
 }
