@@ -46,6 +46,9 @@ pub struct CatalogRun {
     pub catalog: OperatorProcess,
     /// The name of this run's webhook registration.
     pub webhook: String,
+    /// Where the catalog operator serves the webhook.
+    webhook_address: std::net::SocketAddr,
+    resync_seconds: u64,
 }
 
 impl CatalogRun {
@@ -60,7 +63,16 @@ impl CatalogRun {
         let address = free_local_address();
         register_webhook(&admin, &run, &webhook, address.port()).await;
         let catalog = start_catalog_operator(&admin, &run, &webhook, address, resync_seconds).await;
-        Self { admin, run, tenancy, catalog, webhook }
+        Self { admin, run, tenancy, catalog, webhook, webhook_address: address, resync_seconds }
+    }
+
+    /// Kills the catalog operator (SIGKILL, no clean-up) and starts a new one in its
+    /// place, serving the webhook on the same address.
+    pub async fn kill_and_restart_catalog(self) -> Self {
+        let Self { admin, run, tenancy, catalog, webhook, webhook_address, resync_seconds } = self;
+        catalog.kill().await;
+        let catalog = start_catalog_operator(&admin, &run, &webhook, webhook_address, resync_seconds).await;
+        Self { admin, run, tenancy, catalog, webhook, webhook_address, resync_seconds }
     }
 
     /// Creates an agency for this run (quota: 8 CPU, 32Gi memory, 1Ti storage, 5
