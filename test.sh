@@ -36,7 +36,7 @@ export MAKONIS_TEST_AUDIT_LOG="$cluster_dir/audit.log"
 tests/cluster/smoke.sh
 
 step "manifests render"
-for overlay in manifests/base manifests/deploy manifests/examples/agencies; do
+for overlay in manifests/base manifests/deploy manifests/local manifests/examples/agencies; do
     tests/cluster/cluster.sh kubectl kustomize "$overlay" > /dev/null
     echo "ok   $overlay"
 done

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use makonis_catalog::render::PlatformVars;
 use makonis_catalog_operator::{CatalogConfig, CatalogController};
 use makonis_operator_kit::{
+    client::{ApiRequestMetrics, counted_client},
     crds::wait_for_crds,
     leader::LeaderElection,
     metrics::ReconcileMetrics,
@@ -30,9 +31,10 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     let address = args.metrics_address;
     let mut server = Box::pin(server_failed(tokio::spawn(async move { serve(address, ops).await })));
 
-    let client = kube::Client::try_default().await.context(
+    let config = kube::Config::infer().await.context(
         "cannot build a Kubernetes client: set KUBECONFIG or run inside a cluster (tests/cluster/cluster.sh env prints the local one)",
     )?;
+    let client = counted_client(config, ApiRequestMetrics::register(&registry)?)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -80,9 +80,17 @@ impl CatalogRun {
     /// instances (until then the API server refuses orders: "status unknown for quota");
     /// returns its namespace.
     pub async fn agency(&self, prefix: &str) -> String {
+        self.agency_with(prefix, |_| ()).await
+    }
+
+    /// Like [`Self::agency`], with the test agency changed by `adjust` first (a larger
+    /// quota, for example).
+    pub async fn agency_with(&self, prefix: &str, adjust: impl FnOnce(&mut Agency)) -> String {
         let code = format!("{prefix}{}", self.run);
         let agencies: Api<Agency> = Api::all(self.admin.clone());
-        agencies.create(&PostParams::default(), &test_agency(&code, &self.run)).await.expect("create agency");
+        let mut agency = test_agency(&code, &self.run);
+        adjust(&mut agency);
+        agencies.create(&PostParams::default(), &agency).await.expect("create agency");
         let namespace = wait_ready(&agencies, &code).await.namespace_name();
         let quotas: Api<ResourceQuota> = Api::namespaced(self.admin.clone(), &namespace);
         wait_until("the quota controller to count service instances", Duration::from_secs(90), || async {

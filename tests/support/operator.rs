@@ -90,6 +90,11 @@ impl OperatorProcess {
         assert!(self.child.try_wait().expect("child status").is_none(), "the operator exited during start-up");
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the operator is running")
+    }
+
     /// What the operator has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()

@@ -17,6 +17,7 @@
 //! - [`server`]: `/metrics`, `/healthz` and `/readyz` on their own address.
 
 pub mod apply;
+pub mod client;
 pub mod conditions;
 pub mod crds;
 pub mod error;
