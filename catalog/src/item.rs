@@ -15,7 +15,7 @@ use crate::{
         AgencyVars, Engine, InstanceVars, ItemVars, PlanVars, PlatformVars, RenderContext, RenderedObject,
         parse_objects,
     },
-    schema::ParameterSchema,
+    schema::{Kind, ParameterSchema},
 };
 
 /// The field manager and `app.kubernetes.io/managed-by` value of the catalog controller.
@@ -187,10 +187,12 @@ impl CompiledItem {
         }
     }
 
-    /// Renders every plan once with the schema's defaults (when those alone are valid
-    /// parameters) for a sample instance, so that broken templates are found at publish time.
+    /// Renders every plan once for a sample instance, so that broken templates are found
+    /// at publish time. The sample parameters are the schema's defaults plus the first of
+    /// the `examples` of each required parameter without a default; when those are not
+    /// valid parameters, there is no trial.
     fn trial_render(&self) -> Vec<FieldError> {
-        let Ok(parameters) = self.schema.validate(&Value::Object(Default::default())) else {
+        let Ok(parameters) = self.schema.validate(&self.sample_parameters()) else {
             return Vec::new();
         };
         let instance = InstanceRef {
@@ -210,6 +212,20 @@ impl CompiledItem {
             }
         }
         errors
+    }
+
+    /// The first example of every required top-level parameter that has no default.
+    fn sample_parameters(&self) -> Value {
+        let mut sample = serde_json::Map::new();
+        if let Kind::Object(rules) = &self.schema.root().kind {
+            for name in &rules.required {
+                let node = rules.properties.get(name);
+                if let Some(example) = node.filter(|n| n.default.is_none()).and_then(|n| n.examples.first()) {
+                    sample.insert(name.clone(), example.clone());
+                }
+            }
+        }
+        Value::Object(sample)
     }
 
     /// The path of the template or output a render error names.
@@ -271,4 +287,89 @@ fn duplicate_names(spec: &CatalogItemSpec) -> Vec<FieldError> {
         }
     }
     errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(parameters: &str, template: &str) -> CatalogItemSpec {
+        let yaml = format!(
+            r#"
+title: {{lv: T, en: T}}
+description: {{lv: T, en: T}}
+category: WebHosting
+owner: {{team: T, email: t@lm.gov.lv}}
+icon: globe
+version: 1.0.0
+parameters: {parameters}
+plans:
+  - name: small
+    title: {{lv: M, en: S}}
+    resources: {{cpu: "1", memory: 1Gi, storage: "0", replicas: 1}}
+    monthlyPriceEur: "1.00"
+    sla:
+      availabilityPercent: 99
+      supportHours: 24x7
+      incidentTargets:
+        p1: {{response: 1h, restore: 4h}}
+        p2: {{response: 1h, restore: 4h}}
+        p3: {{response: 1h, restore: 4h}}
+        p4: {{response: 1h, restore: 4h}}
+      rpo: 1d
+      rto: 1d
+templates:
+  - name: config
+    template: {template:?}
+"#
+        );
+        serde_yaml_ng::from_str(&yaml).unwrap()
+    }
+
+    const REQUIRED_WITH_EXAMPLE: &str = r#"{type: object, required: [email], properties: {email: {type: string, title: E, x-title-lv: E, format: email, examples: [a@b.lv]}}}"#;
+
+    #[test]
+    fn trial_render_uses_examples_of_required_parameters() {
+        let broken = spec(REQUIRED_WITH_EXAMPLE, "{{ parameters.emial }}");
+        let errors = CompiledItem::compile("x", &broken).unwrap_err();
+        assert_eq!(errors[0].path, "/spec/templates/0/template");
+        assert!(errors[0].message.contains("plan `small` does not render"), "{}", errors[0].message);
+        let fine = spec(
+            REQUIRED_WITH_EXAMPLE,
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ instance.name }}'}\ndata: {e: {{ parameters.email | json_encode() }}}",
+        );
+        assert!(CompiledItem::compile("x", &fine).is_ok());
+    }
+
+    #[test]
+    fn orders_are_judged_with_pointers_into_the_instance() {
+        let item = CompiledItem::compile("x", &spec(REQUIRED_WITH_EXAMPLE, "")).unwrap();
+        let errors = item.check_order("xl", &serde_json::json!({"email": "nope"})).unwrap_err();
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "/spec/plan: catalog item `x` has no plan `xl` (plans: small)",
+                "/spec/parameters/email: must be a valid e-mail address"
+            ]
+        );
+        let order = item.check_order("small", &serde_json::json!({"email": "a@b.lv"})).unwrap();
+        assert_eq!(order.plan.name, "small");
+    }
+
+    #[test]
+    fn duplicate_names_and_unknown_retained_templates_are_refused() {
+        let mut doubled = spec(r#"{type: object}"#, "");
+        doubled.templates.push(doubled.templates[0].clone());
+        doubled.retain_on_retire = vec!["data".into()];
+        let errors = CompiledItem::compile("x", &doubled).unwrap_err();
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "/spec/templates/1/name: duplicate name `config`",
+                "/spec/retainOnRetire/0: `data` is not the name of a template"
+            ]
+        );
+    }
 }

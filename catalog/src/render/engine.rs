@@ -1,6 +1,6 @@
 //! The Tera engine holding one item's templates and outputs, parsed once.
 
-use std::error::Error as _;
+use std::{collections::HashMap, error::Error as _};
 
 use makonis_api::catalog::{Output, Template};
 use tera::{Context, Tera};
@@ -29,6 +29,10 @@ impl Engine {
     pub fn parse(templates: &[Template], outputs: &[Output]) -> Result<Self, Vec<FieldError>> {
         let mut tera = Tera::default();
         tera.autoescape_on(vec![]);
+        // Tera always offers `get_env`; templates must not read the controller's environment.
+        tera.register_function("get_env", |_: &HashMap<String, tera::Value>| -> tera::Result<tera::Value> {
+            Err(tera::Error::msg("get_env is not available in catalog templates"))
+        });
         let mut errors = Vec::new();
         let sources = templates
             .iter()
@@ -95,6 +99,13 @@ mod tests {
         context.insert("instance", &serde_json::json!({"name": "web"}));
         let message = engine.render_template("t", &context).unwrap_err();
         assert!(message.contains("instance.nmae"), "{message}");
+    }
+
+    #[test]
+    fn templates_cannot_read_the_environment() {
+        let engine = Engine::parse(&[template("t", "{{ get_env(name=\"HOME\") }}")], &[]).unwrap();
+        let message = engine.render_template("t", &Context::new()).unwrap_err();
+        assert!(message.contains("get_env is not available"), "{message}");
     }
 
     #[test]
