@@ -1,0 +1,65 @@
+//! The sector's catalog as shipped: `catalog/items/*.yaml` is accepted by the API server
+//! and the webhook, and an order of every item, in its smallest plan, becomes Ready on
+//! the local control plane (workloads scheduled onto simulated nodes, volumes bound).
+
+mod support;
+
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use kube::{Api, api::PostParams};
+use makonis_api::catalog::{CatalogItem, Phase, ServiceInstance};
+use serde_json::json;
+use support::{
+    agencies::TEST_LABEL,
+    catalog::{CatalogRun, wait_phase},
+    cluster::{apply_documents, yaml_documents},
+};
+
+#[tokio::test]
+async fn every_catalog_item_can_be_ordered_and_becomes_ready() {
+    let run = CatalogRun::start(300).await;
+    let namespace = run
+        .agency_with("sector", |agency| {
+            let quota = &mut agency.spec.quota;
+            quota.cpu = Quantity("64".into());
+            quota.memory = Quantity("256Gi".into());
+            quota.storage = Quantity("10Ti".into());
+            quota.service_instances = 10;
+        })
+        .await;
+
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog/items");
+    let mut files: Vec<_> = std::fs::read_dir(&directory).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut items = Vec::new();
+    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "yaml")) {
+        for mut document in yaml_documents(&std::fs::read_to_string(file).unwrap()) {
+            // Labelled so that this run's webhook judges them too.
+            document["metadata"]["labels"][TEST_LABEL] = json!(run.run);
+            items.push(serde_json::from_value::<CatalogItem>(document.clone()).expect("a CatalogItem"));
+            apply_documents(&run.admin, &[document]).await;
+        }
+    }
+    assert_eq!(items.len(), 6, "the sector's catalog has six items");
+
+    let instances: Api<ServiceInstance> = Api::namespaced(run.admin.clone(), &namespace);
+    for item in &items {
+        let name = item.metadata.name.clone().unwrap();
+        let smallest = &item.spec.plans[0].name;
+        let parameters = match name.as_str() {
+            "open-data" => json!({"contactEmail": "atvertie.dati@vdi.gov.lv"}),
+            _ => json!({}),
+        };
+        let order = run.instance(&namespace, &format!("{name}-1"), &name, smallest, parameters);
+        instances.create(&PostParams::default(), &order).await.unwrap_or_else(|e| panic!("ordering {name}: {e}"));
+    }
+    for item in &items {
+        let name = format!("{}-1", item.metadata.name.as_deref().unwrap());
+        let ready = wait_phase(&instances, &name, Phase::Ready, Duration::from_secs(120)).await;
+        let status = ready.status.unwrap();
+        println!("{name}: {} resources Ready; outputs: {:?}", status.children.len(), status.outputs);
+        assert!(!status.outputs.is_empty(), "{name} shows its user something");
+    }
+    run.finish().await;
+}
