@@ -9,6 +9,7 @@ package main
 //	scheduler.crt/.key                  client cert CN=system:kube-scheduler
 //	scheduler-serving.crt/.key          kube-scheduler's serving cert: 127.0.0.1, localhost
 //	kwok.crt/.key                       client cert CN=kwok-controller (RBAC: ClusterRole kwok-controller)
+//	volume-provisioner.crt/.key         client cert CN=makonis-volume-provisioner (RBAC: ClusterRole makonis-volume-provisioner)
 //	sa.key/sa.pub                       RSA key pair that signs/verifies service-account tokens
 //
 // Missing files are (re)created; existing ones are never overwritten, so deleting one
@@ -43,6 +44,7 @@ type pki struct {
 	SchedulerCert, SchedulerKey       string
 	SchedServingCert, SchedServingKey string
 	KWOKCert, KWOKKey                 string
+	ProvisionerCert, ProvisionerKey   string
 	ServiceAccountKey, ServiceAcctPub string
 }
 
@@ -57,6 +59,7 @@ func newPKI(dir string) pki {
 		SchedulerCert: filepath.Join(p, "scheduler.crt"), SchedulerKey: filepath.Join(p, "scheduler.key"),
 		SchedServingCert: filepath.Join(p, "scheduler-serving.crt"), SchedServingKey: filepath.Join(p, "scheduler-serving.key"),
 		KWOKCert: filepath.Join(p, "kwok.crt"), KWOKKey: filepath.Join(p, "kwok.key"),
+		ProvisionerCert: filepath.Join(p, "volume-provisioner.crt"), ProvisionerKey: filepath.Join(p, "volume-provisioner.key"),
 		ServiceAccountKey: filepath.Join(p, "sa.key"), ServiceAcctPub: filepath.Join(p, "sa.pub"),
 	}
 }
@@ -91,6 +94,8 @@ func (p pki) ensure() error {
 		Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	kwok := certSpec{CommonName: kwokUser,
 		Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	provisioner := certSpec{CommonName: provisionerUser,
+		Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
 	for _, c := range []struct {
 		spec      certSpec
 		cert, key string
@@ -101,6 +106,7 @@ func (p pki) ensure() error {
 		{scheduler, p.SchedulerCert, p.SchedulerKey},
 		{schedServing, p.SchedServingCert, p.SchedServingKey},
 		{kwok, p.KWOKCert, p.KWOKKey},
+		{provisioner, p.ProvisionerCert, p.ProvisionerKey},
 	} {
 		if err := ensureLeaf(c.spec, c.cert, c.key, caCert, caKey); err != nil {
 			return fmt.Errorf("%s: %w", c.spec.CommonName, err)

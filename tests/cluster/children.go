@@ -1,10 +1,11 @@
 package main
 
-// Child processes: kube-apiserver, kube-controller-manager, kube-scheduler and kwok each
-// run as a re-exec of this binary (/proc/self/exe SUBCOMMAND ARGS...), in their own process group (so a
-// terminal's Ctrl-C reaches only the supervisor, which then stops them in order), with
-// Pdeathsig=SIGKILL so they never outlive the supervisor, and with stdout and stderr
-// in DIR/<name>.log (truncated at every start).
+// Child processes: kube-apiserver, kube-controller-manager, kube-scheduler, kwok and
+// volume-provisioner each run as a re-exec of this binary (/proc/self/exe SUBCOMMAND
+// ARGS...), in their own process group (so a terminal's Ctrl-C reaches only the
+// supervisor, which then stops them in order), with Pdeathsig=SIGKILL so they never
+// outlive the supervisor, and with stdout and stderr in DIR/<name>.log (truncated at
+// every start).
 
 import (
 	"fmt"
@@ -16,7 +17,7 @@ import (
 
 // child is one running component.
 type child struct {
-	Name    string // "kube-apiserver", "kube-controller-manager", "kube-scheduler" or "kwok"
+	Name    string // "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok" or "volume-provisioner"
 	LogPath string
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited

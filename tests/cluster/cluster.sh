@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # cluster.sh — build, start and stop Mākonis's local Kubernetes control plane
 # (embedded etcd + real kube-apiserver, kube-controller-manager and kube-scheduler, plus
-# KWOK's simulated nodes, built from the upstream modules in this directory). See
-# README.md next to this file.
+# KWOK's simulated nodes and a simulated volume provisioner, built from the upstream
+# modules in this directory). See README.md next to this file.
 #
 # Usage: tests/cluster/cluster.sh COMMAND [ARGS...]
 #   build                         build target/cluster/bin/{makonis-cluster,kubectl} (cached)
 #   start                         build if needed, start the cluster for DIR, wait until ready
 #   stop                          stop the cluster for DIR (no-op if none is running)
 #   status                        say whether DIR's cluster runs (exit 0 ready, 1 starting, 3 stopped)
+#                                 and list its components (child processes) with their pids
 #   env                           print export lines: eval "$(tests/cluster/cluster.sh env)"
 #   kubectl ARGS...               run the built kubectl against DIR's cluster
 #   sa-kubeconfig NS SA OUTFILE   write a kubeconfig (mode 0600) that acts as ServiceAccount NS/SA
@@ -150,7 +151,7 @@ ready() {
 
 print_logs() {
     local f
-    for f in supervisor.log apiserver.log controller-manager.log scheduler.log kwok.log etcd.log; do
+    for f in supervisor.log apiserver.log controller-manager.log scheduler.log kwok.log volume-provisioner.log etcd.log; do
         [[ -s "$dir/$f" ]] || continue
         printf '\n===== tail of %s =====\n' "$dir/$f" >&2
         tail -n 40 "$dir/$f" >&2
@@ -164,7 +165,7 @@ Use it:
   export PATH=$bin_dir:\$PATH
   kubectl get ns
 (or: eval "\$($here/cluster.sh env)")
-Audit log: $dir/audit.log   Logs: $dir/{supervisor,apiserver,controller-manager,scheduler,kwok,etcd}.log
+Audit log: $dir/audit.log   Logs: $dir/{supervisor,apiserver,controller-manager,scheduler,kwok,volume-provisioner,etcd}.log
 Stop it:   $here/cluster.sh stop
 EOF
 }
@@ -243,6 +244,31 @@ cmd_stop() {
     log "stop: stopped"
 }
 
+# components PID: one line per child process of supervisor PID (etcd runs inside the
+# supervisor itself): its component name and pid, and for the volume provisioner
+# whether it has reported ready.
+components() {
+    local cpid sub name note
+    # shellcheck disable=SC2034 # exe: the binary's path, not needed
+    while read -r cpid exe sub _; do
+        case "$sub" in
+            apiserver) name=kube-apiserver ;;
+            controller-manager) name=kube-controller-manager ;;
+            scheduler) name=kube-scheduler ;;
+            *) name="$sub" ;;
+        esac
+        note=""
+        if [[ "$sub" == volume-provisioner ]]; then
+            if [[ -f "$dir/volume-provisioner.ready" ]]; then
+                note=" (ready; StorageClass makonis-simulated, volumes in $dir/volumes)"
+            else
+                note=" (not ready yet)"
+            fi
+        fi
+        printf '  %-24s pid %s%s\n' "$name" "$cpid" "$note"
+    done < <(ps --ppid "$1" -o pid=,args= 2>/dev/null)
+}
+
 cmd_status() {
     local pid
     if ! pid="$(supervisor_pid)"; then
@@ -251,9 +277,11 @@ cmd_status() {
     fi
     if ready; then
         echo "ready: pid $pid, dir $dir, KUBECONFIG=$kubeconfig, $("$kubectl_bin" --kubeconfig "$kubeconfig" config view -o jsonpath='{.clusters[0].cluster.server}')"
+        components "$pid"
         return 0
     fi
     echo "starting: pid $pid, dir $dir (not ready yet)"
+    components "$pid"
     return 1
 }
 

@@ -4,7 +4,8 @@ package main
 // children.go). kube-apiserver, kube-controller-manager and kube-scheduler do exactly what
 // upstream's cmd/kube-apiserver, cmd/kube-controller-manager and cmd/kube-scheduler main
 // packages do; kwok does what sigs.k8s.io/kwok's cmd/kwok main package does. Each gets
-// the arguments given after its subcommand name.
+// the arguments given after its subcommand name. The fifth child, volume-provisioner,
+// is this module's own (provisioner.go).
 
 import (
 	"os"
@@ -29,6 +30,7 @@ const (
 	subControllerManager = "controller-manager"
 	subScheduler         = "scheduler"
 	subKWOK              = "kwok"
+	subVolumeProvisioner = "volume-provisioner" // provisioner.go
 )
 
 // runAPIServer runs upstream kube-apiserver with args and returns its exit code.

@@ -14,6 +14,22 @@ const (
 	// serviceAccountIssuer is also the audience of tokens from `kubectl create token`.
 	serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 	serviceClusterIPs    = "10.96.0.0/16"
+
+	// Client rate limits towards kube-apiserver of the controller manager, the scheduler
+	// and the volume provisioner. Upstream's defaults (controller manager 20 QPS / burst
+	// 30, scheduler 50 / 100) are client-side token buckets meant to protect a shared
+	// production apiserver; here they are the bottleneck when a benchmark creates
+	// 1,000 Deployments or StatefulSets at once (each object costs the controllers
+	// several writes: ReplicaSet, Pods, status updates, and the scheduler one binding
+	// per Pod). The apiserver stays protected by API Priority and Fairness, which is on.
+	// With --use-service-account-credentials every controller has its own client, and
+	// so its own bucket of this size.
+	clientQPS   = "500"
+	clientBurst = "1000"
+	// concurrentWorkloadSyncs is the number of workers of the Deployment, ReplicaSet and
+	// StatefulSet controllers (upstream: 5 each): more objects reconciled in parallel
+	// while many are created at once; each worker mostly waits on the apiserver.
+	concurrentWorkloadSyncs = "20"
 )
 
 // enabledControllers are the only controllers kube-controller-manager runs (names as
@@ -42,7 +58,7 @@ var enabledControllers = []string{
 	"endpointslice-controller",               // Service -> EndpointSlices of its ready Pods
 	"endpointslice-mirroring-controller",     // custom Endpoints -> EndpointSlices
 	"endpoints-controller",                   // Service -> (deprecated) Endpoints, still read by some clients
-	"persistentvolume-binder-controller",     // binds a PVC to a matching PV (nothing provisions PVs)
+	"persistentvolume-binder-controller",     // binds PVCs and PVs; marks claims of makonis-simulated for the volume-provisioner
 	"persistentvolume-protection-controller", // removes the pv-protection finalizer of unbound PVs
 }
 
@@ -91,6 +107,12 @@ func controllerManagerArgs(kubeconfig string, p pki) []string {
 		// false they all act as system:kube-controller-manager, whose bootstrap role does not
 		// let them delete namespace content, collect garbage or publish kube-root-ca.crt.
 		"--use-service-account-credentials=true",
+		// Throughput for benchmarks; see clientQPS and concurrentWorkloadSyncs.
+		"--kube-api-qps=" + clientQPS,
+		"--kube-api-burst=" + clientBurst,
+		"--concurrent-deployment-syncs=" + concurrentWorkloadSyncs,
+		"--concurrent-replicaset-syncs=" + concurrentWorkloadSyncs,
+		"--concurrent-statefulset-syncs=" + concurrentWorkloadSyncs,
 	}
 }
 
@@ -106,12 +128,20 @@ func schedulerArgs(kubeconfig string, port int, p pki) []string {
 		"--secure-port=" + strconv.Itoa(port),
 		"--tls-cert-file=" + p.SchedServingCert,
 		"--tls-private-key-file=" + p.SchedServingKey,
+		// Throughput for benchmarks (upstream default 50 QPS / burst 100; one binding per
+		// Pod plus events); see clientQPS. Still flags in 1.37, in the same "deprecated"
+		// group as --kubeconfig above: they only apply without --config, so no
+		// KubeSchedulerConfiguration file is needed.
+		"--kube-api-qps=" + clientQPS,
+		"--kube-api-burst=" + clientBurst,
 	}
 }
 
 // kwokArgs returns the KWOK controller's flags. It manages the Nodes annotated
 // kwok.x-k8s.io/node=fake, renews their Leases, and plays the stages in configPath.
-// Without --server-address and --node-port it serves nothing.
+// Without --server-address and --node-port it serves nothing. There is no QPS flag to
+// raise: KWOK's client has no client-side rate limit at all (sigs.k8s.io/kwok
+// pkg/utils/client/clientset.go sets flowcontrol.NewFakeAlwaysRateLimiter()).
 func kwokArgs(kubeconfig, configPath string) []string {
 	return []string{
 		"--kubeconfig=" + kubeconfig,
@@ -120,5 +150,16 @@ func kwokArgs(kubeconfig, configPath string) []string {
 		"--node-lease-duration-seconds=" + strconv.Itoa(kwokLeaseSeconds),
 		"--node-ip=" + kwokNodeIP,
 		"--cidr=" + kwokDefaultCIDR,
+	}
+}
+
+// volumeProvisionerArgs returns the volume provisioner's flags (provisioner.go).
+func volumeProvisionerArgs(kubeconfig, dir string) []string {
+	return []string{
+		"--kubeconfig=" + kubeconfig,
+		"--volumes-dir=" + volumesDir(dir),
+		"--ready-file=" + provisionerReadyFile(dir),
+		"--kube-api-qps=" + clientQPS,
+		"--kube-api-burst=" + clientBurst,
 	}
 }

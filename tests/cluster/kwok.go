@@ -9,7 +9,9 @@ package main
 //     of KWOK's own kustomize/rbac/role.yaml) for the user kwok-controller, the CN of
 //     DIR/pki/kwok.crt;
 //   - creates the Nodes kwok-node-0..N-1 that are missing (annotation
-//     kwok.x-k8s.io/node=fake, no taints, capacity 32 CPU / 256Gi / 110 pods);
+//     kwok.x-k8s.io/node=fake, no taints, capacity 1000 CPU / 4Ti / 2000 pods, podCIDR
+//     a /20), and sets that capacity on existing ones (a Node of an older DIR has a
+//     /24 podCIDR, which cannot change: it gets at most 254 pods);
 //   - deletes their Leases in kube-node-lease: a Lease left by the previous run's KWOK
 //     would keep the new one (another holder identity) off the Node until it expires;
 //   - writes DIR/kwok/kwok.yaml, KWOK's default stages (what `kwokctl` configures):
@@ -19,7 +21,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,9 +54,22 @@ const (
 	// where no kubelet listens, so nothing that tries to reach a "kubelet" leaves the machine.
 	kwokNodeIP = "127.0.0.1"
 	// kwokDefaultCIDR gives Pod IPs on a KWOK-managed Node without spec.podCIDR; the
-	// supervisor's Nodes have 10.244.<i>.0/24. Pod IPs are made up: nothing answers there.
+	// supervisor's Nodes have 10.244.<16*i>.0/20 (a DIR created before: 10.244.<i>.0/24).
+	// Pod IPs are made up: nothing answers there.
 	kwokDefaultCIDR = "10.244.255.0/24"
-	schedulerUser   = "system:kube-scheduler"
+	// Capacity (= allocatable) of each simulated Node: generous on purpose, nothing is
+	// consumed. A benchmark that creates 1,000 Deployments or StatefulSets needs room
+	// for 1,000+ Pods, with requests: with the former 32 CPU / 256Gi / 110 pods per Node
+	// only 220 of 1,000 one-replica Deployments ever became Available (the other Pods
+	// stayed Pending, unschedulable). Each Pod also takes one made-up IP of its Node's
+	// podCIDR, and KWOK's IP pool does not stop at the end of the CIDR, so the pods
+	// capacity never exceeds the podCIDR's addresses: a /20 (4,094) for new Nodes.
+	kwokNodeCPU       = "1000"
+	kwokNodeMemory    = "4Ti"
+	kwokNodeEphemeral = "10Ti"
+	kwokNodePods      = 2000
+	kwokNodeCIDRBits  = 20
+	schedulerUser     = "system:kube-scheduler"
 )
 
 // kwokNodeNames returns the names of the simulated Nodes.
@@ -120,13 +137,9 @@ func kwokClusterRoleBinding() *rbacv1.ClusterRoleBinding {
 // node-initialize stage then adds the conditions (Ready), nodeInfo and phase.
 func kwokNode(i int) *corev1.Node {
 	name := kwokNodePrefix + strconv.Itoa(i)
-	resources := corev1.ResourceList{
-		corev1.ResourceCPU:              resource.MustParse("32"),
-		corev1.ResourceMemory:           resource.MustParse("256Gi"),
-		corev1.ResourcePods:             resource.MustParse("110"),
-		corev1.ResourceEphemeralStorage: resource.MustParse("1Ti"),
-	}
-	cidr := fmt.Sprintf("10.244.%d.0/24", i)
+	// 10.244.0.0/20, 10.244.16.0/20, ...: room for 16 Nodes below kwokDefaultCIDR.
+	cidr := fmt.Sprintf("10.244.%d.0/%d", i<<(24-kwokNodeCIDRBits), kwokNodeCIDRBits)
+	resources, _ := kwokNodeResources(cidr)
 	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name,
@@ -153,6 +166,63 @@ func kwokNode(i int) *corev1.Node {
 	}
 }
 
+// kwokNodeResources is the capacity (and allocatable) of a simulated Node with podCIDR
+// cidr, and whether the CIDR lowered the number of pods below kwokNodePods.
+func kwokNodeResources(cidr string) (corev1.ResourceList, bool) {
+	pods, limited := kwokNodePods, false
+	if _, ipnet, err := net.ParseCIDR(cidr); err == nil {
+		ones, bits := ipnet.Mask.Size()
+		if bits-ones < 31 {
+			if usable := 1<<(bits-ones) - 2; usable < pods {
+				pods, limited = usable, true
+			}
+		}
+	}
+	return corev1.ResourceList{
+		corev1.ResourceCPU:              resource.MustParse(kwokNodeCPU),
+		corev1.ResourceMemory:           resource.MustParse(kwokNodeMemory),
+		corev1.ResourcePods:             *resource.NewQuantity(int64(pods), resource.DecimalSI),
+		corev1.ResourceEphemeralStorage: resource.MustParse(kwokNodeEphemeral),
+	}, limited
+}
+
+// ensureKWOKNodeCapacity sets the capacity and allocatable of an existing simulated
+// Node (created by an older version, or changed by hand) to kwokNodeResources; KWOK's
+// stages keep whatever the Node status has.
+func ensureKWOKNodeCapacity(ctx context.Context, cs kubernetes.Interface, name string) error {
+	n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	want, limited := kwokNodeResources(n.Spec.PodCIDR)
+	if sameResources(n.Status.Capacity, want) && sameResources(n.Status.Allocatable, want) {
+		return nil
+	}
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{"capacity": want, "allocatable": want}})
+	if err != nil {
+		return err
+	}
+	if _, err := cs.CoreV1().Nodes().PatchStatus(ctx, name, patch); err != nil {
+		return err
+	}
+	q := want[corev1.ResourcePods]
+	logf("Node %s: capacity set to %s CPU, %s memory, %s pods", name, kwokNodeCPU, kwokNodeMemory, q.String())
+	if limited {
+		logf("Node %s has podCIDR %s (from an older DIR; it cannot change): at most %s pods; delete DIR for Nodes with %d", name, n.Spec.PodCIDR, q.String(), kwokNodePods)
+	}
+	return nil
+}
+
+// sameResources reports whether have has want's quantities (other resources ignored).
+func sameResources(have, want corev1.ResourceList) bool {
+	for k, w := range want {
+		if h, ok := have[k]; !ok || h.Cmp(w) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // prepareKWOK creates KWOK's RBAC and the Nodes it simulates, and deletes stale Leases.
 func prepareKWOK(ctx context.Context, cs kubernetes.Interface) error {
 	rbac := cs.RbacV1()
@@ -164,10 +234,14 @@ func prepareKWOK(ctx context.Context, cs kubernetes.Interface) error {
 	}
 	for i := range kwokNodeCount {
 		n := kwokNode(i)
-		if _, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating Node %s: %w", n.Name, err)
+		_, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			err = ensureKWOKNodeCapacity(ctx, cs, n.Name)
 		}
-		err := cs.CoordinationV1().Leases(corev1.NamespaceNodeLease).Delete(ctx, n.Name, metav1.DeleteOptions{})
+		if err != nil {
+			return fmt.Errorf("creating Node %s or setting its capacity: %w", n.Name, err)
+		}
+		err = cs.CoordinationV1().Leases(corev1.NamespaceNodeLease).Delete(ctx, n.Name, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("deleting the stale Lease of Node %s: %w", n.Name, err)
 		}

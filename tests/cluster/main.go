@@ -2,7 +2,8 @@
 // development and tests. It is one multi-call binary built from the upstream
 // Kubernetes modules (k8s.io/kubernetes and its staging modules), so the API server,
 // the controller manager, the scheduler and kubectl are the real upstream code at one
-// version; KWOK (sigs.k8s.io/kwok) simulates the kubelets of a few Nodes.
+// version; KWOK (sigs.k8s.io/kwok) simulates the kubelets of a few Nodes, and the
+// volume provisioner (provisioner.go) simulates dynamic provisioning of volumes.
 //
 // Entry points:
 //
@@ -11,6 +12,7 @@
 //	makonis-cluster controller-manager FLAGS...     kube-controller-manager (started by run)
 //	makonis-cluster scheduler FLAGS...              kube-scheduler (started by run)
 //	makonis-cluster kwok FLAGS...                   KWOK controller (started by run)
+//	makonis-cluster volume-provisioner FLAGS...     simulated volume provisioner (started by run)
 //	makonis-cluster kubectl ARGS...                 kubectl
 //	kubectl ARGS...                                 kubectl, when invoked through a symlink
 //	makonis-cluster version                         the Kubernetes version built in
@@ -46,6 +48,8 @@ func main() {
 		os.Exit(runScheduler(rest))
 	case subKWOK:
 		os.Exit(runKWOK(rest))
+	case subVolumeProvisioner:
+		os.Exit(runVolumeProvisioner(rest))
 	case "kubectl":
 		os.Exit(runKubectl(append([]string{"kubectl"}, rest...)))
 	case "version", "--version":
@@ -63,10 +67,11 @@ func usage(w *os.File) {
 	fmt.Fprint(w, `usage:
   makonis-cluster run [--dir DIR] [--port PORT]   run etcd + kube-apiserver + kube-controller-manager
                                                   + kube-scheduler + kwok (simulated nodes)
+                                                  + volume-provisioner (simulated volumes)
         env fallbacks: MAKONIS_CLUSTER_DIR, MAKONIS_CLUSTER_PORT (default 6443)
   makonis-cluster kubectl ARGS...                 kubectl (also: invoke through a symlink named kubectl)
   makonis-cluster version                         print the Kubernetes version built in
-  makonis-cluster apiserver|controller-manager|scheduler|kwok
+  makonis-cluster apiserver|controller-manager|scheduler|kwok|volume-provisioner
                                                   internal: the children started by run
 `)
 }

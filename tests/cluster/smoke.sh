@@ -5,8 +5,10 @@
 # default ServiceAccount and kube-root-ca.crt, the audit log, a ServiceAccount
 # kubeconfig whose rights come only from RBAC, and workloads on KWOK's simulated nodes
 # (kube-scheduler + the workload controllers): Deployment, Service EndpointSlices,
-# PodDisruptionBudget, Job, DaemonSet, StatefulSet, garbage collection of Pods, and
-# PV/PVC binding.
+# PodDisruptionBudget, Job, DaemonSet, StatefulSet, garbage collection of Pods,
+# PV/PVC binding, and the simulated volume provisioner (default StorageClass
+# makonis-simulated: provisioning, expansion, StatefulSet volumeClaimTemplates,
+# reclaim policies Delete and Retain).
 #
 # Usage: tests/cluster/smoke.sh     (same MAKONIS_CLUSTER_DIR / MAKONIS_CLUSTER_PORT as cluster.sh)
 # Prints one line per check and a closing "N passed, N failed"; exits 1 if any failed.
@@ -37,10 +39,13 @@ eventually() {
         sleep 0.5
     done
 }
+kept_pv="" # the Retain volume of the provisioner checks, deleted by cleanup if still there
 cleanup() {
-    k delete namespace "$ns" "$ns-apps" --wait=false > /dev/null 2>&1 || true
+    k delete namespace "$ns" "$ns-apps" "$ns-vol" --wait=false > /dev/null 2>&1 || true
     k delete clusterrolebinding "$ns-secrets" clusterrole/"$ns-secrets" > /dev/null 2>&1 || true
+    k delete storageclass "$ns-retain" > /dev/null 2>&1 || true
     k delete persistentvolume "$ns-pv" --wait=false > /dev/null 2>&1 || true
+    [[ -z "$kept_pv" ]] || k delete persistentvolume "$kept_pv" --wait=false > /dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -261,7 +266,8 @@ web_gone() {
 }
 check "garbage collector + kwok: deleting the Deployment removes its ReplicaSet and Pods" eventually 60 web_gone
 
-# PersistentVolumes: nothing provisions them, but a PVC binds to a matching PV.
+# Static PersistentVolumes: a PVC with storageClassName "" is never provisioned, but it
+# binds to a matching PV.
 k apply -f - > /dev/null <<EOF
 apiVersion: v1
 kind: PersistentVolume
@@ -288,6 +294,128 @@ k delete pvc bound -n "$ns" --wait=false > /dev/null
 k delete persistentvolume "$ns-pv" --wait=false > /dev/null
 pv_gone() { ! k get persistentvolume "$ns-pv" > /dev/null 2>&1; }
 check "pv-protection controller: the PV of a deleted claim can be deleted" eventually 60 pv_gone
+
+# The simulated volume provisioner (child volume-provisioner) and StorageClass
+# makonis-simulated, the default class. Nothing is stored: a volume is a PV object plus
+# an empty directory DIR/volumes/<pv name>.
+vol="$ns-vol"
+volumes="$(realpath -s -m "$MAKONIS_CLUSTER_DIR/volumes")" # cleaned as Go's filepath.Abs does
+class_is_default() {
+    local out
+    out="$(k get storageclass makonis-simulated -o jsonpath='{.metadata.annotations.storageclass\.kubernetes\.io/is-default-class} {.provisioner} {.volumeBindingMode} {.reclaimPolicy} {.allowVolumeExpansion}')"
+    echo "$out"
+    [[ "$out" == "true makonis.lv/simulated-volumes Immediate Delete true" ]]
+}
+check "StorageClass makonis-simulated: default, makonis.lv/simulated-volumes, Immediate, Delete, expandable" class_is_default
+k create namespace "$vol" > /dev/null
+k apply -f - > /dev/null <<EOF
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: $ns-retain}
+provisioner: makonis.lv/simulated-volumes
+reclaimPolicy: Retain
+volumeBindingMode: Immediate
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: claim, namespace: $vol}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: kept, namespace: $vol}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: $ns-retain
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: store, namespace: $vol}
+spec:
+  replicas: 1
+  serviceName: store
+  selector: {matchLabels: {app: store}}
+  persistentVolumeClaimRetentionPolicy: {whenDeleted: Delete, whenScaled: Retain}
+  template:
+    metadata: {labels: {app: store}}
+    spec:
+      containers:
+      - name: store
+        image: registry.invalid/store:1
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 512Mi}}
+EOF
+# claim_field CLAIM JSONPATH: fields of a claim in $vol.
+claim_field() { k get pvc "$1" -n "$vol" -o jsonpath="$2"; }
+claim_bound() { [[ "$(claim_field "$1" '{.status.phase}')" == Bound ]]; }
+check "volume-provisioner + binder: a 1Gi PVC without storageClassName becomes Bound" eventually 60 claim_bound claim
+claim_uid="$(claim_field claim '{.metadata.uid}')"
+claim_pv="pvc-$claim_uid"
+provisioned_pv() {
+    local got want
+    got="$(claim_field claim '{.spec.storageClassName} {.spec.volumeName} {.status.capacity.storage}')
+$(k get pv "$claim_pv" -o jsonpath='{.spec.capacity.storage} {.spec.accessModes[*]} {.spec.claimRef.namespace}/{.spec.claimRef.name} {.spec.claimRef.uid} {.spec.storageClassName} {.spec.persistentVolumeReclaimPolicy} {.metadata.annotations.pv\.kubernetes\.io/provisioned-by} {.spec.hostPath.path}')"
+    want="makonis-simulated $claim_pv 1Gi
+1Gi ReadWriteOnce $vol/claim $claim_uid makonis-simulated Delete makonis.lv/simulated-volumes $volumes/$claim_pv"
+    printf 'got:\n%s\nwant:\n%s\n' "$got" "$want"
+    [[ "$got" == "$want" && -d "$volumes/$claim_pv" ]]
+}
+check "its PV pvc-<claim uid>: 1Gi, RWO, claimRef with the uid, Delete, provisioned-by, a directory" provisioned_pv
+check "volume-provisioner: a claim of a Retain class becomes Bound" eventually 60 claim_bound kept
+kept_pv="$(claim_field kept '{.spec.volumeName}')"
+
+k patch pvc claim -n "$vol" -p '{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}' > /dev/null
+expanded() {
+    local got
+    got="$(k get pv "$claim_pv" -o jsonpath='{.spec.capacity.storage}') $(claim_field claim '{.status.capacity.storage}')"
+    echo "PV capacity, claim status.capacity: $got"
+    [[ "$got" == "2Gi 2Gi" ]]
+}
+check "volume-provisioner: expanding the claim to 2Gi grows its PV and status.capacity" eventually 30 expanded
+
+store_ready() {
+    local got
+    got="$(k get statefulset store -n "$vol" -o jsonpath='{.status.readyReplicas}') $(claim_field data-store-0 '{.status.phase}')"
+    echo "readyReplicas, claim data-store-0: $got"
+    [[ "$got" == "1 Bound" ]]
+}
+check "StatefulSet with a volumeClaimTemplate: data-store-0 Bound, readyReplicas 1" eventually 90 store_ready
+store_pv="$(claim_field data-store-0 '{.spec.volumeName}')"
+
+# Deleting the claims and the StatefulSet (whose retention policy deletes its claim)
+# releases the volumes: the provisioner deletes those with reclaim policy Delete, and
+# their directories, and keeps the Retain one.
+k delete pvc claim kept -n "$vol" --wait=false > /dev/null
+k delete statefulset store -n "$vol" --wait=false > /dev/null
+volumes_gone() {
+    local left="" pv
+    for pv in "$claim_pv" "${store_pv:-no-volume-of-data-store-0}"; do
+        if k get pv "$pv" > /dev/null 2>&1; then left+=" pv/$pv"; fi
+        if [[ -e "$volumes/$pv" ]]; then left+=" $volumes/$pv"; fi
+    done
+    if k get pvc data-store-0 -n "$vol" > /dev/null 2>&1; then left+=" pvc/data-store-0"; fi
+    echo "left:$left"
+    [[ -z "$left" ]]
+}
+check "volume-provisioner: the PVs and directories of the deleted claim and StatefulSet are deleted" eventually 90 volumes_gone
+kept_released() {
+    local got
+    got="$(k get pv "$kept_pv" -o jsonpath='{.status.phase} {.spec.persistentVolumeReclaimPolicy}')"
+    echo "PV $kept_pv: $got"
+    [[ "$got" == "Released Retain" && -d "$volumes/$kept_pv" ]]
+}
+check "reclaim policy Retain: the Released PV and its directory are kept" eventually 30 kept_released
+k delete pv "$kept_pv" --wait=false > /dev/null
+kept_gone() { ! k get pv "$kept_pv" > /dev/null 2>&1 && [[ ! -e "$volumes/$kept_pv" ]]; }
+check "volume-provisioner: deleting a retained PV by hand removes its directory" eventually 30 kept_gone
+k delete storageclass "$ns-retain" > /dev/null
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -9,11 +9,15 @@ package main
 //  5. writes DIR/kubeconfig (admin) atomically, only now that the API is ready;
 //  6. starts kube-controller-manager and kube-scheduler as children; creates KWOK's
 //     RBAC and simulated Nodes (kwok.go) and starts the KWOK controller as a child;
+//     creates the volume provisioner's RBAC and StorageClass (volumes.go) and starts
+//     it as a child (provisioner.go);
 //  7. waits for the default ServiceAccount (the controller manager works), the
-//     scheduler's /readyz, and the KWOK Nodes being Ready, untainted and leased;
+//     scheduler's /readyz, the KWOK Nodes being Ready, untainted and leased, and the
+//     volume provisioner's ready file;
 //  8. writes DIR/cluster.pid and prints "ready: KUBECONFIG=DIR/kubeconfig".
 //
-// On SIGTERM or SIGINT it stops kwok, the scheduler, the controller manager, then the
+// On SIGTERM or SIGINT it stops the volume provisioner, kwok, the scheduler, the
+// controller manager, then the
 // API server (SIGTERM, SIGKILL after 10 s each), closes etcd, removes DIR/kubeconfig and
 // DIR/cluster.pid and exits 0. If a child or etcd dies unexpectedly it tears everything
 // down the same way and exits 1.
@@ -80,11 +84,12 @@ type supervisor struct {
 	readyTimeout time.Duration
 	p            pki
 
-	etcd      *embed.Etcd
-	apiserver *child
-	cm        *child
-	scheduler *child
-	kwok      *child
+	etcd        *embed.Etcd
+	apiserver   *child
+	cm          *child
+	scheduler   *child
+	kwok        *child
+	provisioner *child
 }
 
 func (s *supervisor) kubeconfigPath() string { return filepath.Join(s.dir, "kubeconfig") }
@@ -202,6 +207,19 @@ func (s *supervisor) run() (err error) {
 	}
 	logf("kwok started (pid %d), nodes %v", s.kwok.Pid(), kwokNodeNames())
 
+	if err := prepareVolumeProvisioner(ctx, admin, s.dir); err != nil {
+		return stopOrErr(ctx, fmt.Errorf("preparing the volume provisioner: %w", err))
+	}
+	provKubeconfig := filepath.Join(s.p.Dir, "volume-provisioner.kubeconfig")
+	if err := writeKubeconfig(provKubeconfig, s.server(), provisionerUser, s.p.CACert, s.p.ProvisionerCert, s.p.ProvisionerKey); err != nil {
+		return err
+	}
+	s.provisioner, err = startChild(subVolumeProvisioner, volumeProvisionerArgs(provKubeconfig, s.dir), filepath.Join(s.dir, "volume-provisioner.log"))
+	if err != nil {
+		return err
+	}
+	logf("volume-provisioner started (pid %d), StorageClass %s (default), volumes in %s", s.provisioner.Pid(), simulatedStorageClass, volumesDir(s.dir))
+
 	if err := waitDefaultServiceAccount(ctx, admin, s.cm, s.childExited, s.readyTimeout); err != nil {
 		return stopOrErr(ctx, err)
 	}
@@ -214,6 +232,10 @@ func (s *supervisor) run() (err error) {
 		return stopOrErr(ctx, err)
 	}
 	logf("KWOK nodes ready (%s)", time.Since(start).Round(time.Millisecond))
+	if err := waitVolumeProvisionerReady(ctx, provisionerReadyFile(s.dir), s.provisioner, s.childExited, s.readyTimeout); err != nil {
+		return stopOrErr(ctx, err)
+	}
+	logf("volume-provisioner ready (%s)", time.Since(start).Round(time.Millisecond))
 
 	if err := writeFileAtomic(s.pidPath(), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return err
@@ -232,6 +254,8 @@ func (s *supervisor) run() (err error) {
 		return childDied(s.scheduler)
 	case <-s.kwok.done:
 		return childDied(s.kwok)
+	case <-s.provisioner.done:
+		return childDied(s.provisioner)
 	case err := <-s.etcd.Err():
 		return fmt.Errorf("embedded etcd failed: %v; see %s", err, filepath.Join(s.dir, "etcd.log"))
 	}
@@ -239,7 +263,7 @@ func (s *supervisor) run() (err error) {
 
 // childExited returns an error naming the first started child that has exited.
 func (s *supervisor) childExited() error {
-	for _, c := range []*child{s.apiserver, s.cm, s.scheduler, s.kwok} {
+	for _, c := range []*child{s.apiserver, s.cm, s.scheduler, s.kwok, s.provisioner} {
 		if c != nil && c.Exited() {
 			return fmt.Errorf("%s exited before the cluster was ready (%s); see %s", c.Name, c.ExitError(), c.LogPath)
 		}
@@ -256,7 +280,7 @@ func childDied(c *child) error {
 // announce a running cluster.
 func (s *supervisor) teardown() {
 	os.Remove(s.kubeconfigPath())
-	for _, c := range []*child{s.kwok, s.scheduler, s.cm, s.apiserver} {
+	for _, c := range []*child{s.provisioner, s.kwok, s.scheduler, s.cm, s.apiserver} {
 		if c != nil {
 			c.Stop(stopGrace)
 			logf("%s stopped", c.Name)
