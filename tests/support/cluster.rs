@@ -84,7 +84,6 @@ fn read_documents(path: &Path) -> Vec<Value> {
 pub async fn install_platform(admin: &Client) {
     let (crds, rest) = base_manifests();
     apply_documents(admin, &crds).await;
-    apply_documents(admin, &rest).await;
     for name in crds.iter().filter_map(|crd| crd["metadata"]["name"].as_str()) {
         wait_until(&format!("the CRD {name} to be established"), CONVERGE, || async {
             match crd_state(admin, name).await {
@@ -94,6 +93,7 @@ pub async fn install_platform(admin: &Client) {
         })
         .await;
     }
+    apply_documents(admin, &rest).await;
 }
 
 /// Every document of a YAML stream, as JSON.
@@ -107,7 +107,12 @@ pub fn yaml_documents(text: &str) -> Vec<Value> {
 
 /// Server-side applies `documents` with the field manager `makonis-tests`.
 pub async fn apply_documents(client: &Client, documents: &[Value]) {
-    let discovery = Discovery::new(client.clone()).run().await.expect("API discovery");
+    // Right after a CRD is created its group can be listed before its version is served
+    // (404): discover again until the API server's view is consistent.
+    let discovery = wait_until("API discovery", CONVERGE, || async {
+        Discovery::new(client.clone()).run().await.map_err(|e| e.to_string())
+    })
+    .await;
     for document in documents {
         let object: DynamicObject = serde_json::from_value(document.clone()).expect("a Kubernetes object");
         let types = object.types.as_ref().expect("apiVersion and kind");
