@@ -16,7 +16,7 @@ use kube::{
     Api, Client, Resource, ResourceExt,
     runtime::{
         Controller, WatchStreamExt,
-        controller::Action,
+        controller::{self, Action},
         reflector::{self, ObjectRef, Store, store::Writer},
         watcher,
     },
@@ -48,6 +48,10 @@ pub const FINALIZER: &str = "catalog.makonis.lv/retire";
 
 /// How long to wait before retrying a failed reconcile.
 const RETRY_AFTER: Duration = Duration::from_secs(15);
+/// How long events about one instance are gathered before it is reconciled: a new
+/// instance's children report progress in bursts (created, scheduled, available, bound),
+/// and one reconcile per burst does the work of several.
+const DEBOUNCE: Duration = Duration::from_millis(500);
 /// How soon a reconcile that lost a race with a newer version runs again.
 const CONFLICT_RETRY: Duration = Duration::from_secs(1);
 /// How often an instance refused for quota is checked again (a freed quota also
@@ -120,7 +124,8 @@ impl CatalogController {
         if let Some(selector) = selector {
             instance_watch = instance_watch.labels(selector);
         }
-        let controller = Controller::new(Api::<ServiceInstance>::all(client.clone()), instance_watch);
+        let controller = Controller::new(Api::<ServiceInstance>::all(client.clone()), instance_watch)
+            .with_config(controller::Config::default().debounce(DEBOUNCE));
         let instances = controller.store();
         let (nudge, nudged) = mpsc::unbounded_channel();
         let view = CatalogView { items, agencies, instances: instances.clone() };
