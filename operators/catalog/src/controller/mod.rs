@@ -124,9 +124,10 @@ impl CatalogController {
         if let Some(selector) = selector {
             instance_watch = instance_watch.labels(selector);
         }
-        let controller = Controller::new(Api::<ServiceInstance>::all(client.clone()), instance_watch)
+        let (instances, instances_stream) =
+            cached(Api::<ServiceInstance>::all(client.clone()), instance_watch, Writer::default());
+        let controller = Controller::for_stream(instances_stream, instances.clone())
             .with_config(controller::Config::default().debounce(DEBOUNCE));
-        let instances = controller.store();
         let (nudge, nudged) = mpsc::unbounded_channel();
         let view = CatalogView { items, agencies, instances: instances.clone() };
         let stores = Stores { view, secrets, children: Arc::new(children) };
@@ -168,6 +169,8 @@ impl CatalogController {
 }
 
 /// A watch of `api` feeding the cache behind `writer`, and the stream that drives it.
+/// Objects are cached without their `managedFields`, which nothing here reads and which
+/// are often as large as the rest of the object.
 fn cached<K>(
     api: Api<K>,
     config: watcher::Config,
@@ -178,7 +181,8 @@ where
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
     let store = writer.as_reader();
-    let stream = reflector::reflector(writer, watcher(api, config)).default_backoff().touched_objects();
+    let watch = watcher(api, config).modify(|object: &mut K| object.managed_fields_mut().clear()).default_backoff();
+    let stream = reflector::reflector(writer, watch).touched_objects();
     (store, stream)
 }
 
