@@ -51,20 +51,12 @@ pub struct ServiceInstanceSpec {
     /// The order's parameters, checked against the item's parameter schema; omitted
     /// values take the schema's defaults.
     #[serde(default = "empty_object")]
-    #[schemars(schema_with = "free_form_object")]
+    #[schemars(schema_with = "super::free_form_object")]
     pub parameters: Value,
 }
 
 fn empty_object() -> Value {
     Value::Object(Default::default())
-}
-
-/// Schema of a free-form JSON object that the API server keeps as it is.
-fn free_form_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "type": "object",
-        "x-kubernetes-preserve-unknown-fields": true,
-    })
 }
 
 /// What the catalog controller last observed and did for an instance.

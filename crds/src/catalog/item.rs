@@ -70,7 +70,7 @@ pub struct CatalogItemSpec {
     /// titles and descriptions in Latvian and English). The single source of validation
     /// for the controller, the admission webhook and the portal's order form.
     #[serde(default = "empty_object_schema")]
-    #[schemars(schema_with = "free_form_object")]
+    #[schemars(schema_with = "super::free_form_object")]
     pub parameters: Value,
     /// The plans an agency chooses from (sizes), each with resources, price and SLA.
     #[schemars(length(min = 1, max = 10))]
@@ -102,14 +102,6 @@ pub struct CatalogItemSpec {
 
 fn empty_object_schema() -> Value {
     serde_json::json!({"type": "object"})
-}
-
-/// Schema of a free-form JSON object that the API server keeps as it is.
-fn free_form_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "type": "object",
-        "x-kubernetes-preserve-unknown-fields": true,
-    })
 }
 
 /// The catalog section an item is listed under.
@@ -156,7 +148,7 @@ pub struct Plan {
     /// Plan-specific values the templates use (sizes of each component, limits), e.g.
     /// `appCpu: 500m`, `dbStorage: 20Gi`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(schema_with = "free_form_object")]
+    #[schemars(schema_with = "super::free_form_object")]
     pub settings: BTreeMap<String, Value>,
     /// Price per month in euro without VAT, with at most two decimals, e.g. `"120.00"`.
     #[schemars(regex(pattern = r"^[0-9]{1,7}(\.[0-9]{1,2})?$"))]

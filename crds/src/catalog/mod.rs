@@ -17,3 +17,12 @@ pub use item::{
 };
 pub use sla::{IncidentTarget, IncidentTargets, MaintenanceWindow, Sla, SlaWindow, SupportHours, Weekday};
 pub use text::{LocalizedText, LocalizedTitle};
+
+/// Schema of a free-form JSON object that the API server keeps as it is (parameter
+/// schemas, parameters, plan settings).
+fn free_form_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": true,
+    })
+}
