@@ -227,7 +227,8 @@ async fn converge(run: &CatalogRun, namespaces: &[String], item: &str, instances
 
 fn report(scenario: &str, instances: usize, result: &Convergence, before: &str, after: &str, cpu: &[(String, f64)]) {
     let delta = |name: &str, labels: &str| metric_sum(after, name, labels) - metric_sum(before, name, labels);
-    let per_instance = |class: &str| delta("makonis_operator_api_requests_total", &format!("class=\"{class}\"")) / instances as f64;
+    let per_instance =
+        |class: &str| delta("makonis_operator_api_requests_total", &format!("class=\"{class}\"")) / instances as f64;
     let reconciles = delta("makonis_operator_reconcile_total", CATALOG);
     let buckets = bucket_deltas(before, after);
     let percentile = |q: f64| {
@@ -277,7 +278,8 @@ fn processes(run: &CatalogRun) -> Vec<(String, u32)> {
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name, which is in parentheses and may contain spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -305,7 +307,9 @@ fn bucket_deltas(before: &str, after: &str) -> Vec<(f64, f64)> {
             .collect()
     };
     let (b, a) = (parse(before), parse(after));
-    a.iter().map(|(bound, count)| (*bound, count - b.iter().find(|(x, _)| x == bound).map_or(0.0, |(_, c)| *c))).collect()
+    a.iter()
+        .map(|(bound, count)| (*bound, count - b.iter().find(|(x, _)| x == bound).map_or(0.0, |(_, c)| *c)))
+        .collect()
 }
 
 /// The `q` quantile, interpolated linearly within its bucket (the lower bound of the

@@ -165,6 +165,12 @@ impl CompiledItem {
         Ok(Rendered { objects, outputs })
     }
 
+    /// Whether the item's templates use the per-instance credentials Secret
+    /// (`instance.credentialsSecret`); only then does the controller create one.
+    pub fn uses_credentials(&self) -> bool {
+        self.spec.templates.iter().any(|t| t.template.contains("instance.credentialsSecret"))
+    }
+
     /// Whether resources of the template `name` are kept when an instance is retired.
     pub fn retains(&self, template: &str) -> bool {
         self.spec.retain_on_retire.iter().any(|t| t == template)
@@ -339,6 +345,17 @@ templates:
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ instance.name }}'}\ndata: {e: {{ parameters.email | json_encode() }}}",
         );
         assert!(CompiledItem::compile("x", &fine).is_ok());
+    }
+
+    #[test]
+    fn credentials_are_wanted_only_when_a_template_refers_to_them() {
+        let without = CompiledItem::compile("x", &spec(r#"{type: object}"#, "")).unwrap();
+        assert!(!without.uses_credentials());
+        let with = spec(
+            r#"{type: object}"#,
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ instance.name }}'}\ndata: {s: '{{ instance.credentialsSecret }}'}",
+        );
+        assert!(CompiledItem::compile("x", &with).unwrap().uses_credentials());
     }
 
     #[test]

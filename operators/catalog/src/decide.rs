@@ -23,6 +23,8 @@ pub enum Decision {
         rendered: Rendered,
         /// The plan and totals the instance holds quota for.
         admitted: AdmittedPlan,
+        /// Whether the templates refer to the instance's credentials Secret.
+        credentials: bool,
     },
 }
 
@@ -141,7 +143,7 @@ fn try_decide(inputs: &Inputs<'_>) -> Result<Decision, Refusal> {
     let rendered = item
         .render(&reference, &order, inputs.platform)
         .map_err(|e| Refusal::new("RenderFailed", format!("catalog item `{item_name}`: {e}")))?;
-    Ok(Decision::Provision { rendered, admitted })
+    Ok(Decision::Provision { rendered, admitted, credentials: item.uses_credentials() })
 }
 
 /// An instance's place in the creation order; one not created yet (an admission

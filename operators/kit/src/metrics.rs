@@ -35,7 +35,7 @@ impl ReconcileMetrics {
                 "makonis_operator_reconcile_duration_seconds",
                 "Time one reconcile took, by controller.",
             )
-            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
             &["controller"],
         )?;
         let writes = IntCounterVec::new(

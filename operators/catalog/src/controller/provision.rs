@@ -43,31 +43,40 @@ pub async fn provision(instance: &ServiceInstance, ctx: &Context) -> Result<Acti
             }
             Ok(Action::requeue(requeue))
         }
-        Decision::Provision { rendered, admitted } => match apply(instance, &rendered, ctx).await {
-            Ok(children) => {
-                let freed = instance.status.as_ref().and_then(|s| s.admitted.as_ref()) != Some(&admitted);
-                write_status(instance, ctx, &Outcome::Applied { children, outputs: rendered.outputs, admitted })
-                    .await?;
-                if freed {
-                    ctx.recheck_quota_refusals(&instance.namespace().unwrap_or_default());
+        Decision::Provision { rendered, admitted, credentials } => {
+            match apply(instance, &rendered, credentials, ctx).await {
+                Ok(children) => {
+                    let freed = instance.status.as_ref().and_then(|s| s.admitted.as_ref()) != Some(&admitted);
+                    write_status(instance, ctx, &Outcome::Applied { children, outputs: rendered.outputs, admitted })
+                        .await?;
+                    if freed {
+                        ctx.recheck_quota_refusals(&instance.namespace().unwrap_or_default());
+                    }
+                    Ok(Action::requeue(ctx.resync))
                 }
-                Ok(Action::requeue(ctx.resync))
+                Err(error) => {
+                    let outcome = Outcome::Failed { category: error.category(), message: error_chain(&error) };
+                    write_status(instance, ctx, &outcome).await?;
+                    ctx.events.warn(&instance.object_ref(&()), "Provision", &error).await;
+                    Err(error)
+                }
             }
-            Err(error) => {
-                let outcome = Outcome::Failed { category: error.category(), message: error_chain(&error) };
-                write_status(instance, ctx, &outcome).await?;
-                ctx.events.warn(&instance.object_ref(&()), "Provision", &error).await;
-                Err(error)
-            }
-        },
+        }
     }
 }
 
-/// Applies the credentials and every rendered resource, prunes what is no longer
-/// rendered, and reports each resource's readiness.
-async fn apply(instance: &ServiceInstance, rendered: &Rendered, ctx: &Context) -> Result<Vec<ObservedChild>, Error> {
+/// Creates the credentials (when the templates use them), applies every rendered
+/// resource, prunes what is no longer rendered, and reports each resource's readiness.
+async fn apply(
+    instance: &ServiceInstance,
+    rendered: &Rendered,
+    credentials: bool,
+    ctx: &Context,
+) -> Result<Vec<ObservedChild>, Error> {
     let namespace = instance.namespace().unwrap_or_default();
-    ensure_credentials(instance, ctx).await?;
+    if credentials {
+        ensure_credentials(instance, ctx).await?;
+    }
     let owner = instance.controller_owner_ref(&()).map(|owner| vec![owner]);
     let mut observed = Vec::with_capacity(rendered.objects.len());
     for object in &rendered.objects {
