@@ -2,7 +2,7 @@
 //! by the controller and the admission webhook.
 
 use kube::ResourceExt;
-use makonis_api::catalog::ServiceInstance;
+use makonis_api::catalog::{CatalogItem, ServiceInstance};
 use makonis_catalog::render::PlatformVars;
 
 use crate::{
@@ -18,8 +18,20 @@ pub fn judge(
     platform: &PlatformVars,
     instance: &ServiceInstance,
 ) -> Decision {
+    judge_with_item(view, compiled, platform, instance, view.item(&instance.spec.catalog_item).as_deref())
+}
+
+/// Decides about `instance` with `item` as its catalog item (for example one just read
+/// from the API server because the cache had not seen it yet) and the rest from the caches.
+pub fn judge_with_item(
+    view: &CatalogView,
+    compiled: &CompiledItems,
+    platform: &PlatformVars,
+    instance: &ServiceInstance,
+    item: Option<&CatalogItem>,
+) -> Decision {
     let namespace = instance.namespace().unwrap_or_default();
-    let item = view.item(&instance.spec.catalog_item).map(|item| compiled.get(&item));
+    let item = item.map(|item| compiled.get(item));
     let lookup = match &item {
         None => ItemLookup::Missing,
         Some(Err(problems)) => ItemLookup::Invalid(problems),

@@ -45,6 +45,8 @@ pub struct WebhookSettings {
 /// What the webhook judges with: its own caches (it serves on every replica, not only
 /// the leader), compiled items and the platform settings.
 pub struct WebhookContext {
+    /// A client, to confirm with the API server before refusing an unknown item.
+    pub client: Client,
     /// Items, agencies and instances.
     pub view: CatalogView,
     /// Items compiled once per generation.
@@ -64,7 +66,7 @@ pub fn app(ctx: Arc<WebhookContext>) -> Router {
 /// Sets up the certificate, publishes its CA and serves until the task is dropped.
 pub async fn run(client: Client, settings: WebhookSettings, platform: PlatformVars) -> anyhow::Result<()> {
     let (view, drive_caches) = CatalogView::watch(&client);
-    let ctx = Arc::new(WebhookContext { view, compiled: CompiledItems::default(), platform });
+    let ctx = Arc::new(WebhookContext { client: client.clone(), view, compiled: CompiledItems::default(), platform });
     let material = tls::ensure_tls(&client, &settings.namespace, &settings.secret, &settings.hosts).await?;
     let config = server::server_config(&material)?;
     let listener = server::bind(settings.address).await?;

@@ -3,12 +3,18 @@
 
 use std::time::Duration;
 
-use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
+use kube::{
+    Api,
+    core::admission::{AdmissionRequest, AdmissionResponse, Operation},
+};
 use makonis_api::catalog::{CatalogItem, ServiceInstance};
 use makonis_catalog::{CompiledItem, error::join};
 
 use super::WebhookContext;
-use crate::{decide::Decision, judge::judge};
+use crate::{
+    decide::Decision,
+    judge::{judge, judge_with_item},
+};
 
 /// How long a request may wait for the caches to finish their first listing.
 const CACHE_WAIT: Duration = Duration::from_secs(5);
@@ -39,7 +45,15 @@ pub async fn review_instance(ctx: &WebhookContext, request: &AdmissionRequest<Se
     if instance.metadata.name.is_none() {
         instance.metadata.name = Some(request.name.clone());
     }
-    match judge(&ctx.view, &ctx.compiled, &ctx.platform, &instance) {
+    let mut decision = judge(&ctx.view, &ctx.compiled, &ctx.platform, &instance);
+    if matches!(&decision, Decision::Refuse(refusal) if refusal.reason == "NoSuchCatalogItem") {
+        // The cache may not have seen an item published a moment ago: ask the API server
+        // before refusing.
+        if let Ok(Some(item)) = Api::<CatalogItem>::all(ctx.client.clone()).get_opt(&instance.spec.catalog_item).await {
+            decision = judge_with_item(&ctx.view, &ctx.compiled, &ctx.platform, &instance, Some(&item));
+        }
+    }
+    match decision {
         Decision::Provision { .. } => response,
         Decision::Refuse(refusal) => response.deny(format!("{}: {}", refusal.reason, refusal.message)),
     }
