@@ -172,3 +172,119 @@ pub fn claim_of(instance: &ServiceInstance, item: Option<&CatalogItemSpec>) -> C
         .and_then(|plan| Units::of_plan(&plan.resources).ok());
     Claim { order: creation_order(instance), holding, request }
 }
+
+#[cfg(test)]
+mod tests {
+    use makonis_api::catalog::ServiceInstanceStatus;
+    use serde_json::json;
+
+    use super::*;
+    use crate::test_support::{agency, instance, item};
+
+    fn decide_for(instance: &ServiceInstance, item: ItemLookup<'_>, others: &[Claim]) -> Decision {
+        let agency = agency();
+        decide(&Inputs { instance, item, agency: Some(&agency), others, platform: &PlatformVars::default() })
+    }
+
+    fn refusal(decision: Decision) -> (&'static str, String) {
+        match decision {
+            Decision::Refuse(refusal) => (refusal.reason, refusal.message),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_order_is_rendered_with_defaults_and_the_plan_admitted() {
+        let item = item();
+        let Decision::Provision { rendered, admitted, credentials } =
+            decide_for(&instance("web", "small", json!({}), 1), ItemLookup::Found(&item), &[])
+        else {
+            panic!("refused")
+        };
+        assert_eq!(rendered.objects[0].object["data"]["greeting"], "Sveiki");
+        assert_eq!(rendered.objects[0].object["metadata"]["namespace"], "agency-vdi");
+        assert_eq!(admitted.plan, "small");
+        assert!(!credentials);
+    }
+
+    #[test]
+    fn refusals_name_the_field_and_say_what_to_do() {
+        let item = item();
+        let (reason, message) = refusal(decide_for(&instance("web", "small", json!({}), 1), ItemLookup::Missing, &[]));
+        assert_eq!(reason, "NoSuchCatalogItem");
+        assert!(message.starts_with("/spec/catalogItem: no catalog item `web` is published"), "{message}");
+        let problems = [FieldError::new("/spec/templates/0/template", "`config` does not parse")];
+        let (reason, message) =
+            refusal(decide_for(&instance("web", "small", json!({}), 1), ItemLookup::Invalid(&problems), &[]));
+        assert_eq!(reason, "InvalidCatalogItem");
+        assert!(message.ends_with("/spec/templates/0/template: `config` does not parse"), "{message}");
+        let (reason, message) = refusal(decide_for(
+            &instance("web", "xl", json!({"greeting": "far too long a greeting"}), 1),
+            ItemLookup::Found(&item),
+            &[],
+        ));
+        assert_eq!(reason, "InvalidOrder");
+        assert_eq!(
+            message,
+            "/spec/plan: catalog item `web` has no plan `xl` (plans: small, big); /spec/parameters/greeting: must be at most 10 characters long"
+        );
+    }
+
+    #[test]
+    fn orders_outside_an_agency_namespace_are_refused() {
+        let item = item();
+        let mut order = instance("web", "small", json!({}), 1);
+        order.metadata.namespace = Some("default".into());
+        let decision = decide(&Inputs {
+            instance: &order,
+            item: ItemLookup::Found(&item),
+            agency: None,
+            others: &[],
+            platform: &PlatformVars::default(),
+        });
+        assert_eq!(refusal(decision).0, "NotAnAgencyNamespace");
+    }
+
+    #[test]
+    fn quota_counts_holders_and_earlier_undecided_orders() {
+        let item = item();
+        let spec = &item.spec().plans;
+        let units = |plan: usize| Units::of_plan(&spec[plan].resources).ok();
+        // Holds 6 CPUs (big); an earlier undecided order asks for 1; 1 of 8 is left.
+        let others = [
+            claim_of(&held("a", 1), Some(item.spec())),
+            Claim { order: creation_order(&instance("b", "small", json!({}), 2)), holding: None, request: units(0) },
+        ];
+        assert_eq!(used_by_others(&creation_order(&instance("c", "small", json!({}), 3)), &others).cpu, 7000);
+        let (reason, message) =
+            refusal(decide_for(&instance("c", "big", json!({}), 3), ItemLookup::Found(&item), &others));
+        assert_eq!(reason, "QuotaExceeded");
+        assert!(message.contains("the plan needs 6 cpu but only 1 of the agency's 8 is left"), "{message}");
+        assert!(matches!(
+            decide_for(&instance("c", "small", json!({}), 3), ItemLookup::Found(&item), &others),
+            Decision::Provision { .. }
+        ));
+    }
+
+    #[test]
+    fn an_instance_keeps_what_it_holds_even_when_quota_shrank() {
+        let item = item();
+        let mut running = held("a", 1);
+        running.metadata.name = Some("a".into());
+        // Another instance holds 6 CPUs too: 12 of 8 are in use, but `a` holds its 6 already.
+        let others = [claim_of(&held("b", 2), Some(item.spec()))];
+        assert!(matches!(decide_for(&running, ItemLookup::Found(&item), &others), Decision::Provision { .. }));
+    }
+
+    /// An instance of plan `big` that was admitted with it.
+    fn held(name: &str, second: u32) -> ServiceInstance {
+        let mut instance = instance(name, "big", json!({}), second);
+        let plan = item().plan("big").unwrap().clone();
+        instance.status = Some(ServiceInstanceStatus {
+            phase: Some(makonis_api::catalog::Phase::Ready),
+            admitted: Some(AdmittedPlan { plan: plan.name, resources: plan.resources }),
+            ..Default::default()
+        });
+        instance
+    }
+}

@@ -17,5 +17,8 @@ pub mod status;
 pub mod stores;
 pub mod webhook;
 
+#[cfg(test)]
+mod test_support;
+
 pub use config::CatalogConfig;
 pub use controller::{CatalogController, Context, FINALIZER};

@@ -135,3 +135,114 @@ fn list(children: &[ChildStatus]) -> String {
 fn list_refs(children: &[&ChildStatus]) -> String {
     children.iter().map(|c| format!("{} {}", c.kind, c.name)).collect::<Vec<_>>().join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use makonis_api::catalog::PlanResources;
+    use serde_json::json;
+
+    use super::*;
+    use crate::test_support::instance;
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_second(seconds).unwrap()
+    }
+
+    fn child(name: &str, ready: bool, failed: bool, message: Option<&str>) -> ObservedChild {
+        ObservedChild {
+            status: ChildStatus {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                name: name.into(),
+                ready,
+                message: message.map(Into::into),
+            },
+            failed,
+        }
+    }
+
+    fn applied(children: Vec<ObservedChild>) -> Outcome {
+        Outcome::Applied {
+            children,
+            outputs: Vec::new(),
+            admitted: AdmittedPlan { plan: "small".into(), resources: PlanResources::default() },
+        }
+    }
+
+    fn ready(status: &ServiceInstanceStatus) -> (&str, &str, &str) {
+        let c = status.conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+        (c.status.as_str(), c.reason.as_str(), c.message.as_str())
+    }
+
+    #[test]
+    fn the_roll_up_names_the_child_that_is_not_ready() {
+        let mut web = instance("web", "small", json!({}), 1);
+        let waiting = applied(vec![
+            child("web", false, false, Some("0 of 2 replicas available, 2 updated")),
+            child("web-db", false, false, None),
+            child("web-cache", true, false, None),
+        ]);
+        let status = desired_status(&web, &waiting, at(10));
+        assert_eq!(status.phase, Some(Phase::Provisioning));
+        assert_eq!(
+            ready(&status),
+            (
+                "False",
+                "Provisioning",
+                "Deployment web: 0 of 2 replicas available, 2 updated (and 1 more not ready: Deployment web-db)"
+            )
+        );
+        assert_eq!(status.observed_generation, Some(1));
+        web.status = Some(status);
+        let status = desired_status(&web, &applied(vec![child("web", true, false, None)]), at(20));
+        assert_eq!(status.phase, Some(Phase::Ready));
+        assert_eq!(ready(&status), ("True", "Ready", "All 1 resources are ready."));
+        web.status = Some(status);
+        let failed = applied(vec![child("web", false, true, Some("cannot create its Pods: exceeded quota"))]);
+        let status = desired_status(&web, &failed, at(30));
+        assert_eq!(status.phase, Some(Phase::Degraded), "it was Ready before");
+        assert_eq!(
+            ready(&status),
+            ("False", "ResourceFailed", "Deployment web: cannot create its Pods: exceeded quota")
+        );
+    }
+
+    #[test]
+    fn a_refused_change_keeps_a_running_instance_degraded_not_failed() {
+        let refusal = Refusal { reason: "QuotaExceeded", message: "/spec/plan: too big".into() };
+        let fresh = instance("web", "big", json!({}), 1);
+        let status = desired_status(&fresh, &Outcome::Refused(refusal.clone()), at(10));
+        assert_eq!((status.phase, ready(&status).2), (Some(Phase::Failed), "/spec/plan: too big"));
+        let mut running = instance("web", "big", json!({}), 1);
+        running.status = Some(desired_status(&running, &applied(vec![child("web", true, false, None)]), at(5)));
+        let status = desired_status(&running, &Outcome::Refused(refusal), at(10));
+        assert_eq!(status.phase, Some(Phase::Degraded));
+        assert!(ready(&status).2.starts_with("The change was not applied"), "{}", ready(&status).2);
+        assert_eq!(status.admitted.map(|a| a.plan), Some("small".to_string()), "still holds its old plan");
+    }
+
+    #[test]
+    fn retiring_reports_what_is_kept() {
+        let web = instance("web", "small", json!({}), 1);
+        let kept = vec![ChildStatus {
+            api_version: "v1".into(),
+            kind: "PersistentVolumeClaim".into(),
+            name: "web-data".into(),
+            ready: true,
+            message: None,
+        }];
+        let status = desired_status(&web, &Outcome::Retiring { retained: kept }, at(10));
+        assert_eq!(status.phase, Some(Phase::Retiring));
+        assert!(
+            ready(&status).2.ends_with("Kept (labelled makonis.lv/retained=true): PersistentVolumeClaim web-data.")
+        );
+    }
+
+    #[test]
+    fn unchanged_outcomes_keep_their_transition_times() {
+        let mut web = instance("web", "small", json!({}), 1);
+        web.status = Some(desired_status(&web, &applied(vec![child("web", true, false, None)]), at(10)));
+        let again = desired_status(&web, &applied(vec![child("web", true, false, None)]), at(99));
+        assert_eq!(Some(&again), web.status.as_ref(), "the same outcome gives the same status: no write");
+    }
+}

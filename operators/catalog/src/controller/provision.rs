@@ -86,8 +86,24 @@ async fn apply(
         let ensured = ctx.applier.ensure_dynamic(&resource, &desired, live.as_deref()).await?;
         observed.push(observe(object, &ensured.object));
     }
-    prune(instance, rendered, ctx).await?;
+    if may_have_leftovers(instance, rendered) {
+        prune(instance, rendered, ctx).await?;
+    }
     Ok(observed)
+}
+
+/// Whether resources of the instance may exist that are no longer rendered: unless the
+/// last status was written for this generation and lists exactly what is rendered now,
+/// the caches are searched (a search over every cached child, so skipped when it cannot
+/// find anything).
+fn may_have_leftovers(instance: &ServiceInstance, rendered: &Rendered) -> bool {
+    let Some(status) = instance.status.as_ref().filter(|s| s.observed_generation == instance.metadata.generation)
+    else {
+        return true;
+    };
+    let listed: BTreeSet<(&str, &str)> = status.children.iter().map(|c| (c.kind.as_str(), c.name.as_str())).collect();
+    let now: BTreeSet<(&str, &str)> = rendered.objects.iter().map(|o| (o.kind.kind, o.name.as_str())).collect();
+    listed != now
 }
 
 /// The rendered object with the instance as its controlling owner and its template noted.
@@ -152,4 +168,52 @@ pub(super) async fn write_status(instance: &ServiceInstance, ctx: &Context, outc
     let desired = desired_status(instance, outcome, Timestamp::now());
     let api = instance_api(ctx, instance);
     Ok(apply_status_if_changed(&api, instance, instance.status.as_ref(), &desired, MANAGER, &ctx.metrics).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use makonis_api::catalog::{ServiceInstanceSpec, ServiceInstanceStatus};
+    use makonis_catalog::render::allowed_kind;
+
+    use super::*;
+
+    fn rendered(names: &[&str]) -> Rendered {
+        let kind = allowed_kind("v1", "ConfigMap").unwrap();
+        let objects = names
+            .iter()
+            .map(|name| RenderedObject { template: "t".into(), kind, name: name.to_string(), object: json!({}) })
+            .collect();
+        Rendered { objects, outputs: Vec::new() }
+    }
+
+    fn instance(generation: i64, observed: Option<i64>, children: &[&str]) -> ServiceInstance {
+        let mut instance = ServiceInstance::new(
+            "web",
+            ServiceInstanceSpec { catalog_item: "x".into(), plan: "small".into(), parameters: json!({}) },
+        );
+        instance.metadata.generation = Some(generation);
+        instance.status = observed.map(|observed| ServiceInstanceStatus {
+            observed_generation: Some(observed),
+            children: children
+                .iter()
+                .map(|name| ChildStatus {
+                    api_version: "v1".into(),
+                    kind: "ConfigMap".into(),
+                    name: name.to_string(),
+                    ready: true,
+                    message: None,
+                })
+                .collect(),
+            ..Default::default()
+        });
+        instance
+    }
+
+    #[test]
+    fn leftovers_are_searched_for_after_any_change() {
+        assert!(may_have_leftovers(&instance(1, None, &[]), &rendered(&["web"])), "never reconciled");
+        assert!(may_have_leftovers(&instance(2, Some(1), &["web"]), &rendered(&["web"])), "new generation");
+        assert!(may_have_leftovers(&instance(2, Some(2), &["web", "web-pdb"]), &rendered(&["web"])), "fewer rendered");
+        assert!(!may_have_leftovers(&instance(2, Some(2), &["web"]), &rendered(&["web"])), "nothing changed");
+    }
 }
