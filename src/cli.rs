@@ -97,6 +97,11 @@ pub struct OperatorArgs {
     #[arg(long, env = "MAKONIS_GROUP_PREFIX", default_value = "")]
     pub group_prefix: String,
 
+    /// Tenancy: the catalog operator's ServiceAccount in the platform namespace, bound in
+    /// every agency namespace to the Secrets rights of instance credentials.
+    #[arg(long, env = "MAKONIS_CATALOG_SERVICE_ACCOUNT", default_value = "makonis-catalog-operator")]
+    pub catalog_service_account: String,
+
     /// Name of this instance in Events and in the leader lease (defaults to the host
     /// name, which is the pod's name in a cluster).
     #[arg(long, env = "MAKONIS_INSTANCE")]

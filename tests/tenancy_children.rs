@@ -83,7 +83,11 @@ async fn agency_gets_every_child_and_children_follow_changes() {
     let admins = bindings.get("makonis-admins").await.unwrap();
     assert_eq!(admins.role_ref.name, "makonis-agency-admin");
     assert_eq!(admins.subjects.unwrap()[0].name, format!("{}-Admins", code.to_uppercase()));
-    assert_eq!(bindings.list(&ListParams::default()).await.unwrap().items.len(), 5);
+    assert_eq!(
+        bindings.list(&ListParams::default()).await.unwrap().items.len(),
+        6,
+        "five roles and the catalog operator"
+    );
 
     // Change quota, a group and the network allow-list: the children follow.
     let patch = json!({"spec": {

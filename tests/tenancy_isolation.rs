@@ -107,6 +107,19 @@ async fn agencies_cannot_reach_each_other_and_roles_do_what_they_say() {
         let got = allowed(&admin, &operator, &sa_groups, verb, api_group, resource, None).await;
         assert_eq!(got, expected, "operator: {verb} {resource}");
     }
+    // The catalog operator reads and creates Secrets only in agency namespaces, where the
+    // tenancy controller binds that right.
+    let catalog = format!("system:serviceaccount:{OPERATOR_NAMESPACE}:makonis-catalog-operator");
+    for (verb, namespace, expected) in [
+        ("get", Some(ns_a.as_str()), true),
+        ("create", Some(ns_b.as_str()), true),
+        ("get", Some("kube-system"), false),
+        ("list", None, false),
+        ("watch", None, false),
+    ] {
+        let got = allowed(&admin, &catalog, &sa_groups, verb, "", "secrets", namespace).await;
+        assert_eq!(got, expected, "catalog operator: {verb} secrets in {namespace:?}");
+    }
     // Its leader-election Lease, in its own namespace only.
     for (namespace, expected) in [(OPERATOR_NAMESPACE, true), ("default", false)] {
         let got =

@@ -112,6 +112,7 @@ fn start_controllers(
                 let config = TenancyConfig {
                     platform_namespace: args.platform_namespace.clone(),
                     group_prefix: args.group_prefix.clone(),
+                    catalog_service_account: args.catalog_service_account.clone(),
                 };
                 let ctx = Arc::new(makonis_tenancy::Context::new(
                     client.clone(),

@@ -199,13 +199,13 @@ async fn start_catalog_operator(
     resync_seconds: u64,
 ) -> OperatorProcess {
     let kubeconfig = service_account_kubeconfig(admin, OPERATOR_NAMESPACE, CATALOG_SERVICE_ACCOUNT).await;
+    // Every run shares the certificate Secret of manifests/ (its RBAC names it); each
+    // run's registration gets its CA.
     let args = [
         "--webhook-address".to_string(),
         address.to_string(),
         "--webhook-configuration".to_string(),
         webhook.to_string(),
-        "--webhook-secret".to_string(),
-        format!("makonis-catalog-webhook-tls-{run}"),
     ];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let operator = OperatorProcess::start(OperatorOptions {

@@ -4,7 +4,6 @@
 use std::{collections::HashMap, sync::Arc};
 
 use futures::{FutureExt, Stream, StreamExt, future::BoxFuture};
-use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, ResourceExt,
     api::{ApiResource, DynamicObject, GroupVersionKind},
@@ -41,8 +40,6 @@ pub struct CatalogView {
 pub struct Stores {
     /// Items, agencies and instances.
     pub view: CatalogView,
-    /// Per-instance credential Secrets, labelled as managed by the catalog.
-    pub secrets: Store<Secret>,
     /// The catalog's children, per kind name (`Deployment`, …).
     pub children: Arc<HashMap<&'static str, Store<DynamicObject>>>,
 }

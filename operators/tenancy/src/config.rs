@@ -9,10 +9,18 @@ pub struct TenancyConfig {
     /// Prefix the cluster's authentication puts before directory group names (the API
     /// server's `--oidc-groups-prefix`), e.g. `ad:`; empty when there is none.
     pub group_prefix: String,
+    /// The catalog operator's ServiceAccount (in the platform namespace). It is granted,
+    /// in each agency namespace only, the Secrets rights it needs for the credentials of
+    /// the agency's service instances.
+    pub catalog_service_account: String,
 }
 
 impl Default for TenancyConfig {
     fn default() -> Self {
-        Self { platform_namespace: "makonis-system".into(), group_prefix: String::new() }
+        Self {
+            platform_namespace: "makonis-system".into(),
+            group_prefix: String::new(),
+            catalog_service_account: "makonis-catalog-operator".into(),
+        }
     }
 }

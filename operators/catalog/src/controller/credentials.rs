@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::{ByteString, api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::ObjectMeta};
-use kube::{Api, Resource, ResourceExt, api::PostParams, runtime::reflector::ObjectRef};
+use kube::{Api, Resource, ResourceExt, api::PostParams};
 use makonis_api::catalog::ServiceInstance;
 use makonis_catalog::{
     MANAGER,
@@ -22,10 +22,13 @@ const PASSWORD_LENGTH: usize = 33;
 /// Creates the instance's credentials Secret if it does not exist. An existing Secret of
 /// that name (for example one retained from an earlier instance of the same name) is
 /// kept as it is, so retained data stays reachable.
+///
+/// Secrets are read one by one rather than watched: the operator may touch Secrets only in
+/// agency namespaces (a RoleBinding there), and a watch would need that right everywhere.
 pub async fn ensure_credentials(instance: &ServiceInstance, ctx: &Context) -> Result<(), Error> {
     let namespace = instance.namespace().unwrap_or_default();
     let name = credentials_secret_name(&instance.name_any());
-    if ctx.stores.secrets.get(&ObjectRef::new(&name).within(&namespace)).is_some() {
+    if credentials_exist(instance, ctx).await? {
         return Ok(());
     }
     let agency = namespace.strip_prefix("agency-").unwrap_or(&namespace);
@@ -52,6 +55,16 @@ pub async fn ensure_credentials(instance: &ServiceInstance, ctx: &Context) -> Re
         }
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
         Err(error) => Err(ApiCallError { action: "creating", kind: "Secret".into(), name, error }.into()),
+    }
+}
+
+/// Whether the instance's credentials Secret exists.
+pub async fn credentials_exist(instance: &ServiceInstance, ctx: &Context) -> Result<bool, Error> {
+    let name = credentials_secret_name(&instance.name_any());
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &instance.namespace().unwrap_or_default());
+    match api.get_metadata_opt(&name).await {
+        Ok(found) => Ok(found.is_some()),
+        Err(error) => Err(ApiCallError { action: "reading", kind: "Secret".into(), name, error }.into()),
     }
 }
 

@@ -11,7 +11,6 @@ mod retire;
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use futures::{FutureExt, Stream, StreamExt, future::BoxFuture};
-use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, Resource, ResourceExt,
     runtime::{
@@ -111,7 +110,6 @@ impl CatalogController {
             cached(Api::<CatalogItem>::all(client.clone()), watcher::Config::default(), Writer::default());
         let (agencies, agencies_stream) =
             cached(Api::<Agency>::all(client.clone()), watcher::Config::default(), Writer::default());
-        let (secrets, secrets_stream) = cached(Api::<Secret>::all(client.clone()), managed.clone(), Writer::default());
         let mut children = HashMap::new();
         let mut child_streams = Vec::new();
         for kind in ALLOWED_KINDS {
@@ -130,7 +128,7 @@ impl CatalogController {
             .with_config(controller::Config::default().debounce(DEBOUNCE));
         let (nudge, nudged) = mpsc::unbounded_channel();
         let view = CatalogView { items, agencies, instances: instances.clone() };
-        let stores = Stores { view, secrets, children: Arc::new(children) };
+        let stores = Stores { view, children: Arc::new(children) };
         let context = Arc::new(Context {
             applier: Applier::new(client.clone(), MANAGER, metrics.clone()),
             events: EventPublisher::new(client.clone(), MANAGER, instance),
@@ -145,7 +143,6 @@ impl CatalogController {
         let mut controller = controller
             .watches_stream(items_stream, by_item(instances.clone()))
             .watches_stream(agencies_stream, by_agency(instances))
-            .owns_stream(secrets_stream)
             .reconcile_on(receiver_stream(nudged));
         for (stream, resource) in child_streams {
             controller = controller.owns_stream_with(stream, resource);

@@ -11,7 +11,7 @@
 use kube::{
     Api, Resource, ResourceExt,
     api::{DynamicObject, Patch, PatchParams},
-    runtime::{controller::Action, reflector::ObjectRef},
+    runtime::controller::Action,
 };
 use makonis_api::{
     catalog::{ChildStatus, ServiceInstance},
@@ -21,7 +21,10 @@ use makonis_catalog::{MANAGER, item::credentials_secret_name, render::AllowedKin
 use makonis_operator_kit::{apply::ApiCallError, finalizers::remove_finalizer};
 use serde_json::json;
 
-use super::{Context, FINALIZER, instance_api, provision::TEMPLATE_ANNOTATION, provision::write_status};
+use super::{
+    Context, FINALIZER, credentials::credentials_exist, instance_api, provision::TEMPLATE_ANNOTATION,
+    provision::write_status,
+};
 use crate::{error::Error, status::Outcome, stores::api_resource};
 
 /// One reconcile of an instance being deleted.
@@ -35,8 +38,8 @@ pub async fn retire(instance: &ServiceInstance, ctx: &Context) -> Result<Action,
     let mut report: Vec<ChildStatus> =
         kept.iter().map(|(kind, object)| child_status(kind.api_version(), kind.kind, &object.name_any())).collect();
     let secret_name = credentials_secret_name(&name);
-    let secret = ctx.stores.secrets.get(&ObjectRef::new(&secret_name).within(&namespace));
-    if !kept.is_empty() && secret.is_some() {
+    let keep_secret = !kept.is_empty() && credentials_exist(instance, ctx).await?;
+    if keep_secret {
         report.push(child_status("v1".into(), "Secret", &secret_name));
     }
     write_status(instance, ctx, &Outcome::Retiring { retained: report.clone() }).await?;
@@ -44,7 +47,7 @@ pub async fn retire(instance: &ServiceInstance, ctx: &Context) -> Result<Action,
         let api = Api::<DynamicObject>::namespaced_with(ctx.client.clone(), &namespace, &api_resource(kind));
         release(&api, kind.kind, &object.name_any(), ctx).await?;
     }
-    if !kept.is_empty() && secret.is_some() {
+    if keep_secret {
         let api = Api::<DynamicObject>::namespaced_with(
             ctx.client.clone(),
             &namespace,

@@ -30,8 +30,29 @@ pub const AGENCY_ROLES: [AgencyRole; 5] = [
     AgencyRole { cluster_role: "makonis-agency-viewer", binding: "makonis-viewers", group: |g| &g.viewers },
 ];
 
-/// One RoleBinding per role, granting the ClusterRole in the agency namespace only.
+/// The ClusterRole with the catalog operator's rights on Secrets (the credentials of
+/// service instances), bound in agency namespaces only, never cluster-wide.
+pub const CATALOG_SECRETS_ROLE: &str = "makonis-catalog-instance-secrets";
+/// The RoleBinding of [`CATALOG_SECRETS_ROLE`] in each agency namespace.
+pub const CATALOG_SECRETS_BINDING: &str = "makonis-catalog-operator";
+
+/// One RoleBinding per role, granting the ClusterRole in the agency namespace only, and
+/// the catalog operator's binding for the credentials of the agency's instances.
 pub fn build_role_bindings(agency: &Agency, config: &TenancyConfig) -> Vec<RoleBinding> {
+    let catalog = RoleBinding {
+        metadata: child_meta(agency, CATALOG_SECRETS_BINDING),
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            kind: "ClusterRole".into(),
+            name: CATALOG_SECRETS_ROLE.into(),
+        },
+        subjects: Some(vec![Subject {
+            api_group: None,
+            kind: "ServiceAccount".into(),
+            name: config.catalog_service_account.clone(),
+            namespace: Some(config.platform_namespace.clone()),
+        }]),
+    };
     AGENCY_ROLES
         .iter()
         .map(|role| RoleBinding {
@@ -48,6 +69,7 @@ pub fn build_role_bindings(agency: &Agency, config: &TenancyConfig) -> Vec<RoleB
                 namespace: None,
             }]),
         })
+        .chain([catalog])
         .collect()
 }
 
@@ -75,8 +97,11 @@ mod tests {
                 ("makonis-approvers", "makonis-agency-approver", "ad:VDI-Makonis-Approvers"),
                 ("makonis-security-officers", "makonis-agency-security-officer", "ad:VDI-Makonis-Security"),
                 ("makonis-viewers", "makonis-agency-viewer", "ad:VDI-Makonis-Viewers"),
+                ("makonis-catalog-operator", "makonis-catalog-instance-secrets", "makonis-catalog-operator"),
             ]
         );
-        assert!(bindings.iter().all(|b| b.subjects.as_ref().unwrap()[0].kind == "Group"));
+        assert!(bindings[..5].iter().all(|b| b.subjects.as_ref().unwrap()[0].kind == "Group"));
+        let catalog = &bindings[5].subjects.as_ref().unwrap()[0];
+        assert_eq!((catalog.kind.as_str(), catalog.namespace.as_deref()), ("ServiceAccount", Some("makonis-system")));
     }
 }
