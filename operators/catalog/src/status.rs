@@ -1,5 +1,7 @@
 //! The ServiceInstance's status from what a reconcile found and did (pure).
 
+use std::time::Duration;
+
 use k8s_openapi::jiff::Timestamp;
 use makonis_api::catalog::{AdmittedPlan, ChildStatus, OutputValue, Phase, ServiceInstance, ServiceInstanceStatus};
 use makonis_operator_kit::conditions::{DesiredCondition, merge_conditions};
@@ -41,6 +43,40 @@ pub struct ObservedChild {
     pub status: ChildStatus,
     /// Whether it failed (rather than still being on its way).
     pub failed: bool,
+}
+
+/// For how long after an instance starts provisioning its progress messages ("0 of 1
+/// replicas available", "waiting for a volume") are not written: a new instance's
+/// resources usually become ready within seconds, and writing every step would double
+/// the API writes of an order. Phase changes and errors are always written at once.
+pub const PROGRESS_QUIET: Duration = Duration::from_secs(5);
+
+/// How long to hold back writing `desired`: `Some` when it differs from `previous` only
+/// in the progress of a provisioning instance (which resource is waited for, and why)
+/// and provisioning began less than [`PROGRESS_QUIET`] ago.
+pub fn hold_back(
+    previous: Option<&ServiceInstanceStatus>,
+    desired: &ServiceInstanceStatus,
+    now: Timestamp,
+) -> Option<Duration> {
+    let previous = previous?;
+    if previous.phase != Some(Phase::Provisioning) || desired.phase != Some(Phase::Provisioning) {
+        return None;
+    }
+    let without_progress = |status: &ServiceInstanceStatus| {
+        let mut status = status.clone();
+        status.children.clear();
+        for condition in &mut status.conditions {
+            condition.message.clear();
+        }
+        status
+    };
+    if without_progress(previous) != without_progress(desired) {
+        return None;
+    }
+    let since = previous.conditions.iter().find(|c| c.type_ == "Ready")?.last_transition_time.0;
+    let elapsed = Duration::from_secs(now.as_second().saturating_sub(since.as_second()).max(0) as u64);
+    PROGRESS_QUIET.checked_sub(elapsed).filter(|left| !left.is_zero())
 }
 
 /// The status the instance should have after `outcome`.
@@ -236,6 +272,22 @@ mod tests {
         assert!(
             ready(&status).2.ends_with("Kept (labelled makonis.lv/retained=true): PersistentVolumeClaim web-data.")
         );
+    }
+
+    #[test]
+    fn progress_messages_wait_for_the_quiet_period_but_phase_changes_do_not() {
+        let mut web = instance("web", "small", json!({}), 1);
+        let first = applied(vec![child("web", false, false, Some("waiting for a volume"))]);
+        web.status = Some(desired_status(&web, &first, at(100)));
+        let progress =
+            desired_status(&web, &applied(vec![child("web", false, false, Some("0 of 1 replicas"))]), at(102));
+        assert_eq!(hold_back(web.status.as_ref(), &progress, at(102)), Some(Duration::from_secs(3)));
+        assert_eq!(hold_back(web.status.as_ref(), &progress, at(105)), None, "the quiet period is over");
+        let done = desired_status(&web, &applied(vec![child("web", true, false, None)]), at(102));
+        assert_eq!(hold_back(web.status.as_ref(), &done, at(102)), None, "Ready is written at once");
+        let failed = desired_status(&web, &applied(vec![child("web", false, true, Some("lost"))]), at(102));
+        assert_eq!(hold_back(web.status.as_ref(), &failed, at(102)), None, "failures are written at once");
+        assert_eq!(hold_back(None, &progress, at(102)), None, "the first status is written at once");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::{
     error::Error,
     judge::judge,
     readiness::{ChildState, child_state},
-    status::{ObservedChild, Outcome, desired_status},
+    status::{ObservedChild, Outcome, desired_status, hold_back},
     stores::api_resource,
 };
 
@@ -47,8 +47,13 @@ pub async fn provision(instance: &ServiceInstance, ctx: &Context) -> Result<Acti
             match apply(instance, &rendered, credentials, ctx).await {
                 Ok(children) => {
                     let freed = instance.status.as_ref().and_then(|s| s.admitted.as_ref()) != Some(&admitted);
-                    write_status(instance, ctx, &Outcome::Applied { children, outputs: rendered.outputs, admitted })
-                        .await?;
+                    let outcome = Outcome::Applied { children, outputs: rendered.outputs, admitted };
+                    let now = Timestamp::now();
+                    let desired = desired_status(instance, &outcome, now);
+                    if let Some(wait) = hold_back(instance.status.as_ref(), &desired, now) {
+                        return Ok(Action::requeue(wait));
+                    }
+                    write_desired(instance, ctx, &desired).await?;
                     if freed {
                         ctx.recheck_quota_refusals(&instance.namespace().unwrap_or_default());
                     }
@@ -165,9 +170,17 @@ async fn prune(instance: &ServiceInstance, rendered: &Rendered, ctx: &Context) -
 
 /// Patches the status for `outcome` if it differs; returns whether it did.
 pub(super) async fn write_status(instance: &ServiceInstance, ctx: &Context, outcome: &Outcome) -> Result<bool, Error> {
-    let desired = desired_status(instance, outcome, Timestamp::now());
+    write_desired(instance, ctx, &desired_status(instance, outcome, Timestamp::now())).await
+}
+
+/// Patches the status to `desired` if it differs; returns whether it did.
+async fn write_desired(
+    instance: &ServiceInstance,
+    ctx: &Context,
+    desired: &makonis_api::catalog::ServiceInstanceStatus,
+) -> Result<bool, Error> {
     let api = instance_api(ctx, instance);
-    Ok(apply_status_if_changed(&api, instance, instance.status.as_ref(), &desired, MANAGER, &ctx.metrics).await?)
+    Ok(apply_status_if_changed(&api, instance, instance.status.as_ref(), desired, MANAGER, &ctx.metrics).await?)
 }
 
 #[cfg(test)]
