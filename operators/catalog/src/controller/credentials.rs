@@ -1,6 +1,10 @@
 //! The per-instance Secret with a generated password, created once and never rewritten.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use k8s_openapi::{ByteString, api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::ObjectMeta};
 use kube::{Api, Resource, ResourceExt, api::PostParams};
@@ -25,10 +29,18 @@ const PASSWORD_LENGTH: usize = 33;
 ///
 /// Secrets are read one by one rather than watched: the operator may touch Secrets only in
 /// agency namespaces (a RoleBinding there), and a watch would need that right everywhere.
+///
+/// A Secret found or created is not read again for `resync`: each reconcile of the
+/// instance would otherwise cost a read.
 pub async fn ensure_credentials(instance: &ServiceInstance, ctx: &Context) -> Result<(), Error> {
     let namespace = instance.namespace().unwrap_or_default();
     let name = credentials_secret_name(&instance.name_any());
+    let uid = instance.uid().unwrap_or_default();
+    if ctx.credentials.confirmed_within(&uid, ctx.resync) {
+        return Ok(());
+    }
     if credentials_exist(instance, ctx).await? {
+        ctx.credentials.confirm(uid);
         return Ok(());
     }
     let agency = namespace.strip_prefix("agency-").unwrap_or(&namespace);
@@ -51,10 +63,38 @@ pub async fn ensure_credentials(instance: &ServiceInstance, ctx: &Context) -> Re
     match api.create(&PostParams { field_manager: Some(MANAGER.into()), ..Default::default() }, &secret).await {
         Ok(_) => {
             ctx.metrics.record_write(MANAGER, "Secret");
+            ctx.credentials.confirm(uid);
             Ok(())
         }
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
         Err(error) => Err(ApiCallError { action: "creating", kind: "Secret".into(), name, error }.into()),
+    }
+}
+
+/// The instances whose credentials Secret was last seen to exist, and when.
+#[derive(Default)]
+pub struct ConfirmedCredentials {
+    seen: Mutex<HashMap<String, Instant>>,
+}
+
+impl ConfirmedCredentials {
+    /// Whether the Secret of the instance with `uid` was seen less than `age` ago.
+    fn confirmed_within(&self, uid: &str, age: Duration) -> bool {
+        self.lock().get(uid).is_some_and(|seen| seen.elapsed() < age)
+    }
+
+    /// Notes that the Secret of the instance with `uid` exists now.
+    fn confirm(&self, uid: String) {
+        self.lock().insert(uid, Instant::now());
+    }
+
+    /// Forgets the instance with `uid` (it is retired).
+    pub fn forget(&self, uid: &str) {
+        self.lock().remove(uid);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -94,5 +134,21 @@ mod tests {
         assert_eq!(a.len(), PASSWORD_LENGTH);
         assert_ne!(a, b);
         assert!(a.bytes().all(|c| ALPHABET.contains(&c)));
+    }
+}
+
+#[cfg(test)]
+mod confirmed_tests {
+    use super::*;
+
+    #[test]
+    fn confirmations_expire_and_can_be_forgotten() {
+        let confirmed = ConfirmedCredentials::default();
+        assert!(!confirmed.confirmed_within("a", Duration::from_secs(60)));
+        confirmed.confirm("a".into());
+        assert!(confirmed.confirmed_within("a", Duration::from_secs(60)));
+        assert!(!confirmed.confirmed_within("a", Duration::ZERO));
+        confirmed.forget("a");
+        assert!(!confirmed.confirmed_within("a", Duration::from_secs(60)));
     }
 }

@@ -68,6 +68,7 @@ pub struct Context {
     metrics: ReconcileMetrics,
     resync: Duration,
     nudge: mpsc::UnboundedSender<ObjectRef<ServiceInstance>>,
+    credentials: credentials::ConfirmedCredentials,
 }
 
 impl Context {
@@ -139,6 +140,7 @@ impl CatalogController {
             metrics,
             resync,
             nudge,
+            credentials: Default::default(),
         });
         let mut controller = controller
             .watches_stream(items_stream, by_item(instances.clone()))

@@ -66,6 +66,7 @@ pub async fn retire(instance: &ServiceInstance, ctx: &Context) -> Result<Action,
     };
     ctx.events.normal(&instance.object_ref(&()), "Retired", "Retire", note).await;
     remove_finalizer(&instance_api(ctx, instance), instance, FINALIZER, MANAGER, &ctx.metrics).await?;
+    ctx.credentials.forget(&instance.uid().unwrap_or_default());
     ctx.recheck_quota_refusals(&namespace);
     Ok(Action::await_change())
 }
