@@ -1,8 +1,9 @@
 //! The catalog controller: the IO around the pure steps.
 //!
 //! `observe (watch caches) → decide (pure) → apply (only what differs) → status (pure,
-//! then one patch when it changed)`. Every child is read from a watch cache, so a
-//! reconcile that finds nothing to do sends no request at all.
+//! then one patch when it changed)`. Every child is read from a watch cache, and the
+//! credentials Secret (which the operator may not watch) is read by name at most once per
+//! resync, so a reconcile that finds nothing to do sends no request at all.
 
 mod credentials;
 mod provision;
