@@ -103,19 +103,11 @@ impl Applier {
         K::Scope: ScopedApi,
     {
         let api = self.api_for::<K>(desired.namespace().as_deref());
-        let name = desired.name_any();
-        let fail = |action, error| ApiCallError { action, kind: K::kind(&()).into_owned(), name: name.clone(), error };
-        let want = serde_json::to_value(desired).map_err(|e| fail("encoding", kube::Error::SerdeError(e)))?;
-        if let Some(live) = api.get_opt(&name).await.map_err(|e| fail("reading", e))? {
-            let live_json = serde_json::to_value(&live).map_err(|e| fail("encoding", kube::Error::SerdeError(e)))?;
-            if object_covers(&live_json, &want) {
-                return Ok(Ensured { outcome: Outcome::Unchanged, object: live });
-            }
-        }
-        let params = PatchParams::apply(self.field_manager).force();
-        let object = api.patch(&name, &params, &Patch::Apply(&want)).await.map_err(|e| fail("applying", e))?;
-        self.metrics.record_write(self.field_manager, &K::kind(&()));
-        Ok(Ensured { outcome: Outcome::Applied, object })
+        let (kind, name) = (K::kind(&()), desired.name_any());
+        let want = serde_json::to_value(desired)
+            .map_err(|e| call_error("encoding", &kind, &name, kube::Error::SerdeError(e)))?;
+        let live = api.get_opt(&name).await.map_err(|e| call_error("reading", &kind, &name, e))?;
+        self.apply_unless_covered(&api, &kind, &name, &want, live).await
     }
 
     /// Makes a live object of a kind known only at run time match `desired`, comparing
@@ -127,22 +119,37 @@ impl Applier {
         desired: &Value,
         live: Option<&DynamicObject>,
     ) -> Result<Ensured<DynamicObject>, ApiCallError> {
-        let name = desired.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-        let namespace = desired.pointer("/metadata/namespace").and_then(Value::as_str);
-        let fail = |action, error| ApiCallError { action, kind: resource.kind.clone(), name: name.clone(), error };
-        if let Some(live) = live {
-            let live_json = serde_json::to_value(live).map_err(|e| fail("encoding", kube::Error::SerdeError(e)))?;
-            if object_covers(&live_json, desired) {
-                return Ok(Ensured { outcome: Outcome::Unchanged, object: live.clone() });
-            }
-        }
-        let api: Api<DynamicObject> = match namespace {
+        let name = desired.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+        let api: Api<DynamicObject> = match desired.pointer("/metadata/namespace").and_then(Value::as_str) {
             Some(ns) => Api::namespaced_with(self.client.clone(), ns, resource),
             None => Api::all_with(self.client.clone(), resource),
         };
+        self.apply_unless_covered(&api, &resource.kind, name, desired, live.cloned()).await
+    }
+
+    /// Server-side applies `want` unless `live` already covers it.
+    async fn apply_unless_covered<K>(
+        &self,
+        api: &Api<K>,
+        kind: &str,
+        name: &str,
+        want: &Value,
+        live: Option<K>,
+    ) -> Result<Ensured<K>, ApiCallError>
+    where
+        K: Serialize + DeserializeOwned + Clone + Debug,
+    {
+        if let Some(live) = live {
+            let live_json = serde_json::to_value(&live)
+                .map_err(|e| call_error("encoding", kind, name, kube::Error::SerdeError(e)))?;
+            if object_covers(&live_json, want) {
+                return Ok(Ensured { outcome: Outcome::Unchanged, object: live });
+            }
+        }
         let params = PatchParams::apply(self.field_manager).force();
-        let object = api.patch(&name, &params, &Patch::Apply(desired)).await.map_err(|e| fail("applying", e))?;
-        self.metrics.record_write(self.field_manager, &resource.kind);
+        let object =
+            api.patch(name, &params, &Patch::Apply(want)).await.map_err(|e| call_error("applying", kind, name, e))?;
+        self.metrics.record_write(self.field_manager, kind);
         Ok(Ensured { outcome: Outcome::Applied, object })
     }
 
@@ -190,6 +197,11 @@ impl Applier {
     {
         K::Scope::api(self.client.clone(), namespace)
     }
+}
+
+/// The error of a failed call about the object `kind`/`name`.
+fn call_error(action: &'static str, kind: &str, name: &str, error: kube::Error) -> ApiCallError {
+    ApiCallError { action, kind: kind.to_string(), name: name.to_string(), error }
 }
 
 /// Builds the right [`Api`] for a kind from its scope: namespaced kinds need a namespace,
