@@ -7,13 +7,13 @@ use std::{
 };
 
 use k8s_openapi::{ByteString, api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::ObjectMeta};
-use kube::{Api, Resource, ResourceExt, api::PostParams};
+use kube::{Api, ResourceExt, api::PostParams};
 use makonis_api::catalog::ServiceInstance;
 use makonis_catalog::{
     MANAGER,
     item::{credentials_secret_name, instance_labels},
 };
-use makonis_operator_kit::apply::ApiCallError;
+use makonis_operator_kit::apply::{ApiCallError, controller_reference};
 
 use super::Context;
 use crate::error::Error;
@@ -49,7 +49,7 @@ pub async fn ensure_credentials(instance: &ServiceInstance, ctx: &Context) -> Re
             name: Some(name.clone()),
             namespace: Some(namespace.clone()),
             labels: Some(instance_labels(agency, &instance.name_any(), &instance.spec.catalog_item)),
-            owner_references: instance.controller_owner_ref(&()).map(|owner| vec![owner]),
+            owner_references: controller_reference(instance).map(|owner| vec![owner]),
             ..Default::default()
         },
         data: Some(BTreeMap::from([(

@@ -11,7 +11,7 @@ use kube::{
 use makonis_api::catalog::{ChildStatus, ServiceInstance};
 use makonis_catalog::{MANAGER, Rendered, render::RenderedObject};
 use makonis_operator_kit::{
-    apply::ApiCallError,
+    apply::{ApiCallError, controller_reference},
     error::{ErrorCategory, error_chain},
     finalizers::add_finalizer,
     status::apply_status_if_changed,
@@ -82,7 +82,7 @@ async fn apply(
     if credentials {
         ensure_credentials(instance, ctx).await?;
     }
-    let owner = instance.controller_owner_ref(&()).map(|owner| vec![owner]);
+    let owner = controller_reference(instance).map(|owner| vec![owner]);
     let mut observed = Vec::with_capacity(rendered.objects.len());
     for object in &rendered.objects {
         let desired = with_owner(object, &owner);
