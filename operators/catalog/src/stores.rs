@@ -5,11 +5,11 @@ use std::{collections::HashMap, sync::Arc};
 
 use futures::{FutureExt, Stream, StreamExt, future::BoxFuture};
 use kube::{
-    Api, Client, ResourceExt,
+    Api, Client, Resource, ResourceExt,
     api::{ApiResource, DynamicObject, GroupVersionKind},
     runtime::{
         WatchStreamExt,
-        reflector::{self, ObjectRef, Store},
+        reflector::{self, ObjectRef, Store, store::Writer},
         watcher,
     },
 };
@@ -48,25 +48,14 @@ impl CatalogView {
     /// A view with its own watches, and the future that drives them (for the webhook,
     /// which serves on every replica, leader or not).
     pub fn watch(client: &Client) -> (Self, BoxFuture<'static, ()>) {
-        let (items, items_writer) = reflector::store();
-        let (agencies, agencies_writer) = reflector::store();
-        let (instances, instances_writer) = reflector::store();
-        let drive = futures::future::join3(
-            drain(reflector::reflector(
-                items_writer,
-                watcher(Api::<CatalogItem>::all(client.clone()), watcher::Config::default()).default_backoff(),
-            )),
-            drain(reflector::reflector(
-                agencies_writer,
-                watcher(Api::<Agency>::all(client.clone()), watcher::Config::default()).default_backoff(),
-            )),
-            drain(reflector::reflector(
-                instances_writer,
-                watcher(Api::<ServiceInstance>::all(client.clone()), watcher::Config::default()).default_backoff(),
-            )),
-        )
-        .map(|_| ())
-        .boxed();
+        let all = watcher::Config::default;
+        let (items, items_stream) = cached(Api::<CatalogItem>::all(client.clone()), all(), Writer::default());
+        let (agencies, agencies_stream) = cached(Api::<Agency>::all(client.clone()), all(), Writer::default());
+        let (instances, instances_stream) =
+            cached(Api::<ServiceInstance>::all(client.clone()), all(), Writer::default());
+        let drive = futures::future::join3(drain(items_stream), drain(agencies_stream), drain(instances_stream))
+            .map(|_| ())
+            .boxed();
         (Self { items, agencies, instances }, drive)
     }
 
@@ -121,6 +110,24 @@ impl Stores {
 /// A dynamic API for one allowed kind in every namespace.
 pub fn child_api(client: &Client, kind: &AllowedKind) -> Api<DynamicObject> {
     Api::all_with(client.clone(), &api_resource(kind))
+}
+
+/// A watch of `api` feeding the cache behind `writer`, and the stream that drives it.
+/// Objects are cached without their `managedFields`, which nothing here reads and which
+/// are often as large as the rest of the object.
+pub fn cached<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    writer: Writer<K>,
+) -> (Store<K>, impl Stream<Item = Result<K, watcher::Error>> + Send + 'static)
+where
+    K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    let store = writer.as_reader();
+    let watch = watcher(api, config).modify(|object: &mut K| object.managed_fields_mut().clear()).default_backoff();
+    let stream = reflector::reflector(writer, watch).touched_objects();
+    (store, stream)
 }
 
 /// Drives a watch stream, logging errors (the watcher retries with back-off).

@@ -13,11 +13,11 @@ use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use futures::{FutureExt, Stream, StreamExt, future::BoxFuture};
 use kube::{
-    Api, Client, Resource, ResourceExt,
+    Api, Client, ResourceExt,
     runtime::{
-        Controller, WatchStreamExt,
+        Controller,
         controller::{self, Action},
-        reflector::{self, ObjectRef, Store, store::Writer},
+        reflector::{ObjectRef, Store, store::Writer},
         watcher,
     },
 };
@@ -40,7 +40,7 @@ use crate::{
     compiled::CompiledItems,
     config::CatalogConfig,
     error::Error,
-    stores::{CatalogView, Stores, api_resource, child_api},
+    stores::{CatalogView, Stores, api_resource, cached, child_api},
 };
 
 /// The finalizer that lets an instance release its retained resources before it goes.
@@ -166,24 +166,6 @@ impl CatalogController {
     pub async fn run(self) {
         self.future.await;
     }
-}
-
-/// A watch of `api` feeding the cache behind `writer`, and the stream that drives it.
-/// Objects are cached without their `managedFields`, which nothing here reads and which
-/// are often as large as the rest of the object.
-fn cached<K>(
-    api: Api<K>,
-    config: watcher::Config,
-    writer: Writer<K>,
-) -> (Store<K>, impl Stream<Item = Result<K, watcher::Error>> + Send + 'static)
-where
-    K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone,
-{
-    let store = writer.as_reader();
-    let watch = watcher(api, config).modify(|object: &mut K| object.managed_fields_mut().clear()).default_backoff();
-    let stream = reflector::reflector(writer, watch).touched_objects();
-    (store, stream)
 }
 
 fn receiver_stream<T: Send + 'static>(mut receiver: mpsc::UnboundedReceiver<T>) -> impl Stream<Item = T> + Send {
