@@ -17,13 +17,8 @@ cargo build --locked --release --bin makonis
 cargo bench --locked --no-run --bench catalog_convergence
 
 printf '==> a fresh local control plane\n'
-tests/cluster/cluster.sh stop
-rm -rf "$MAKONIS_CLUSTER_DIR"
-trap 'tests/cluster/cluster.sh stop' EXIT
-tests/cluster/cluster.sh start
-cluster_dir="$(cd "$MAKONIS_CLUSTER_DIR" && pwd)"
-export MAKONIS_TEST_KUBECONFIG="$cluster_dir/kubeconfig"
-export MAKONIS_TEST_AUDIT_LOG="$cluster_dir/audit.log"
+# shellcheck source=tests/cluster/fresh.sh
+. tests/cluster/fresh.sh
 
 printf '==> catalog convergence\n'
 cargo bench --locked --bench catalog_convergence

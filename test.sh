@@ -26,13 +26,8 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "local control plane"
 export MAKONIS_CLUSTER_DIR="${MAKONIS_TEST_CLUSTER_DIR:-target/cluster/test}"
 export MAKONIS_CLUSTER_PORT="${MAKONIS_TEST_CLUSTER_PORT:-16443}"
-tests/cluster/cluster.sh stop
-rm -rf "$MAKONIS_CLUSTER_DIR"
-trap 'tests/cluster/cluster.sh stop' EXIT
-tests/cluster/cluster.sh start
-cluster_dir="$(cd "$MAKONIS_CLUSTER_DIR" && pwd)"
-export MAKONIS_TEST_KUBECONFIG="$cluster_dir/kubeconfig"
-export MAKONIS_TEST_AUDIT_LOG="$cluster_dir/audit.log"
+# shellcheck source=tests/cluster/fresh.sh
+. tests/cluster/fresh.sh
 tests/cluster/smoke.sh
 
 step "manifests render"
