@@ -1,0 +1,1 @@
+//! Sign-in against the directory (placeholder until written).

@@ -1,0 +1,33 @@
+//! Who a user is: identities from the directory (LDAP / Active Directory) or from local
+//! accounts, and the roles their groups give them.
+
+pub mod ldap;
+
+use serde::{Deserialize, Serialize};
+
+/// Where an identity was established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentitySource {
+    /// A bind against the directory (LDAP or Active Directory).
+    Directory,
+    /// A local account of the portal (embedded default and break-glass admins).
+    Local,
+    /// An API token, acting for the identity that created it.
+    Token,
+}
+
+/// A signed-in user: who they are and the directory groups they belong to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The login name, e.g. `janis.berzins` (lower case).
+    pub username: String,
+    /// The name shown on pages, e.g. `Jānis Bērziņš`.
+    pub display_name: String,
+    /// E-mail address, when the directory has one.
+    pub email: Option<String>,
+    /// Names (CN) of the groups the user is a member of, e.g. `VDI-Requesters`.
+    pub groups: Vec<String>,
+    /// How the identity was established.
+    pub source: IdentitySource,
+}

@@ -1,0 +1,7 @@
+//! The self-service portal of Mākonis: agencies browse the catalog, order services,
+//! approve orders and follow their services; platform staff oversee agencies, the catalog
+//! and every request. Server-rendered pages (tera) and a JSON API share one set of
+//! handlers' logic and one authorisation; state lives in SQL (sqlx: SQLite or PostgreSQL)
+//! and in Kubernetes.
+
+pub mod identity;
