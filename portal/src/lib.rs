@@ -5,3 +5,5 @@
 //! and in Kubernetes.
 
 pub mod identity;
+pub mod store;
+pub mod workflow;

@@ -1,6 +1,7 @@
 //! Who a user is: identities from the directory (LDAP / Active Directory) or from local
 //! accounts, and the roles their groups give them.
 
+pub mod access;
 pub mod ldap;
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,222 @@
+//! The portal's storage on both databases it supports: SQLite (the embedded default) and
+//! a real PostgreSQL server. Every test runs the same steps on each.
+
+mod support;
+
+use std::sync::Arc;
+
+use makonis_api::catalog::Approval;
+use makonis_portal::{
+    identity::{Identity, IdentitySource},
+    store::{
+        Backend,
+        accounts::Account,
+        audit::{AuditEvent, AuditQuery},
+        requests::{NewEvent, NewRequest, RequestFilter},
+        sessions::Session,
+    },
+    workflow::{RequestKind, RequestState, Reservation},
+};
+use serde_json::json;
+use support::both_stores;
+
+fn new_request(agency: &str, instance: &str, cpu: i64) -> NewRequest {
+    NewRequest {
+        agency: agency.into(),
+        kind: RequestKind::Order,
+        catalog_item: "dms".into(),
+        plan: "small".into(),
+        parameters: json!({"title": "Lietvedība"}),
+        instance: instance.into(),
+        requester: "anna".into(),
+        requester_name: "Anna Bērziņa".into(),
+        approval: Approval::AgencyApproverThenPlatform,
+        state: RequestState::AwaitingAgency,
+        reservation: Reservation { cpu, memory: 0, storage: 0 },
+        monthly_price: "120.00".into(),
+    }
+}
+
+fn identity(username: &str) -> Identity {
+    Identity {
+        username: username.into(),
+        display_name: "Jānis".into(),
+        email: None,
+        groups: vec!["VDI-Approvers".into()],
+        source: IdentitySource::Local,
+    }
+}
+
+#[tokio::test]
+async fn a_request_is_numbered_per_agency_and_keeps_its_timeline() {
+    for (db, store) in both_stores().await {
+        let first =
+            store.create_request(&new_request("vdi", "dms-1", 1000), 10, |_| Ok::<_, ()>(())).await.unwrap().unwrap();
+        let second =
+            store.create_request(&new_request("vdi", "dms-2", 1000), 11, |_| Ok::<_, ()>(())).await.unwrap().unwrap();
+        let other =
+            store.create_request(&new_request("lm", "dms-1", 1000), 12, |_| Ok::<_, ()>(())).await.unwrap().unwrap();
+        assert_eq!((first.id.as_str(), second.id.as_str(), other.id.as_str()), ("vdi-1", "vdi-2", "lm-1"), "{db}");
+        assert_eq!(first.parameters, json!({"title": "Lietvedība"}), "{db}");
+        assert_eq!(first.approval, Approval::AgencyApproverThenPlatform, "{db}");
+
+        let approve = NewEvent { actor: "janis", actor_name: "Jānis", event: "approved", comment: "labi" };
+        let moved = store
+            .transition("vdi-1", &[RequestState::AwaitingAgency], RequestState::AwaitingPlatform, &approve, "", 20)
+            .await
+            .unwrap()
+            .expect("moved");
+        assert_eq!(moved.state, RequestState::AwaitingPlatform, "{db}");
+        let again = store
+            .transition("vdi-1", &[RequestState::AwaitingAgency], RequestState::Rejected, &approve, "", 21)
+            .await
+            .unwrap();
+        assert_eq!(again, None, "{db}: a request moves on only from the states named");
+
+        let timeline = store.request_events("vdi-1").await.unwrap();
+        let events: Vec<_> = timeline.iter().map(|e| (e.seq, e.event.as_str(), e.comment.as_str())).collect();
+        assert_eq!(events, [(1, "submitted", ""), (2, "approved", "labi")], "{db}");
+
+        let mine = store
+            .requests(&RequestFilter { agencies: Some(vec!["vdi".into()]), limit: 50, ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(mine.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["vdi-2", "vdi-1"], "{db}");
+        let waiting = store
+            .requests(&RequestFilter {
+                states: Some(vec![RequestState::AwaitingPlatform]),
+                limit: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(waiting.len(), 1, "{db}");
+        let none = store.requests(&RequestFilter { agencies: Some(vec![]), limit: 50, ..Default::default() }).await;
+        assert!(none.unwrap().is_empty(), "{db}: no agencies means no requests, not all of them");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_requests_cannot_together_take_more_than_the_quota() {
+    for (db, store) in both_stores().await {
+        let store = Arc::new(store);
+        // The quota holds 4 cores; 12 simultaneous orders of 1 core each.
+        let tasks: Vec<_> = (0..12)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    let request = new_request("vdi", &format!("web-{i}"), 1000);
+                    store
+                        .create_request(&request, 100 + i, |pending| {
+                            let used: i64 = pending.iter().map(|p| p.reservation.cpu).sum();
+                            if used + 1000 <= 4000 { Ok(()) } else { Err(used) }
+                        })
+                        .await
+                        .expect("storage works")
+                })
+            })
+            .collect();
+        let mut granted = 0;
+        for task in tasks {
+            if task.await.unwrap().is_ok() {
+                granted += 1;
+            }
+        }
+        assert_eq!(granted, 4, "{db}: exactly the quota's worth of orders is granted");
+        let all = store.requests(&RequestFilter { limit: 100, ..Default::default() }).await.unwrap();
+        assert_eq!(all.len(), 4, "{db}: refused orders leave no rows");
+    }
+}
+
+#[tokio::test]
+async fn sessions_expire_and_end() {
+    for (db, store) in both_stores().await {
+        let session = Session { identity: identity("janis"), csrf_token: "csrf".into(), expires_at: 1_000 };
+        store.create_session("token-1", &session, "127.0.0.1", 0).await.unwrap();
+        assert_eq!(store.session("token-1", 999).await.unwrap(), Some(session.clone()), "{db}");
+        assert_eq!(store.session("token-1", 1_000).await.unwrap(), None, "{db}: expired");
+        assert_eq!(store.session("token-2", 0).await.unwrap(), None, "{db}: unknown");
+        assert_eq!(store.purge_sessions(1_000).await.unwrap(), 1, "{db}");
+        store.create_session("token-3", &session, "127.0.0.1", 0).await.unwrap();
+        store.delete_session("token-3").await.unwrap();
+        assert_eq!(store.session("token-3", 0).await.unwrap(), None, "{db}: signed out");
+    }
+}
+
+#[tokio::test]
+async fn tokens_act_for_their_owner_until_revoked_or_expired() {
+    for (db, store) in both_stores().await {
+        let (info, secret) = store.create_token(&identity("janis"), "ci", 0, 1_000).await.unwrap();
+        assert!(secret.starts_with("mkt_") && secret.contains(&info.id), "{db}");
+        let acting = store.token_identity(&secret, 10).await.unwrap().expect("a live token");
+        assert_eq!((acting.username.as_str(), acting.source), ("janis", IdentitySource::Token), "{db}");
+        assert_eq!(store.token_identity(&secret, 1_000).await.unwrap(), None, "{db}: expired");
+        assert_eq!(store.token_identity("mkt_x.y", 10).await.unwrap(), None, "{db}: unknown");
+        assert!(!store.revoke_token("anna", &info.id, 20).await.unwrap(), "{db}: only the owner revokes");
+        assert!(store.revoke_token("janis", &info.id, 20).await.unwrap(), "{db}");
+        assert_eq!(store.token_identity(&secret, 30).await.unwrap(), None, "{db}: revoked");
+        assert_eq!(store.tokens_of("janis").await.unwrap()[0].revoked_at, Some(20), "{db}");
+    }
+}
+
+#[tokio::test]
+async fn the_audit_trail_is_listed_per_agency_newest_first() {
+    for (db, store) in both_stores().await {
+        for (at, agency, action) in
+            [(1, Some("vdi"), "order"), (2, Some("lm"), "order"), (3, None, "sign_in"), (4, Some("vdi"), "approve")]
+        {
+            let event = AuditEvent {
+                at,
+                actor: "anna".into(),
+                agency: agency.map(Into::into),
+                action: action.into(),
+                object: "request".into(),
+                outcome: "success".into(),
+                source_ip: "127.0.0.1".into(),
+                detail: String::new(),
+            };
+            store.audit(&event).await.unwrap();
+        }
+        let vdi = store
+            .audit_events(&AuditQuery { agencies: Some(vec!["vdi".into()]), limit: 10, ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(vdi.iter().map(|e| e.at).collect::<Vec<_>>(), [4, 1], "{db}");
+        let all = store.audit_events(&AuditQuery { limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(all.len(), 4, "{db}");
+        let paged = store.audit_events(&AuditQuery { before: Some(3), limit: 1, ..Default::default() }).await.unwrap();
+        assert_eq!(paged.iter().map(|e| e.at).collect::<Vec<_>>(), [2], "{db}");
+        let none = store.audit_events(&AuditQuery { agencies: Some(vec![]), limit: 10, ..Default::default() }).await;
+        assert!(none.unwrap().is_empty(), "{db}");
+    }
+}
+
+#[tokio::test]
+async fn accounts_and_preferences_are_kept() {
+    for (db, store) in both_stores().await {
+        let account = Account {
+            username: "admin".into(),
+            password_hash: "$argon2id$…".into(),
+            display_name: "Platformas administrators".into(),
+            email: Some("admin@lm.test".into()),
+            groups: vec!["Makonis-Platform-Admins".into()],
+        };
+        store.put_account(&account, 0).await.unwrap();
+        store.put_account(&account, 1).await.unwrap();
+        assert_eq!(store.account("admin").await.unwrap(), Some(account), "{db}");
+        assert_eq!(store.account_count().await.unwrap(), 1, "{db}");
+        assert_eq!(store.language("admin").await.unwrap(), None, "{db}");
+        store.set_language("admin", "en").await.unwrap();
+        store.set_language("admin", "lv").await.unwrap();
+        assert_eq!(store.language("admin").await.unwrap().as_deref(), Some("lv"), "{db}");
+    }
+}
+
+#[tokio::test]
+async fn the_store_reports_its_backend_and_answers_pings() {
+    for (db, store) in both_stores().await {
+        store.ping().await.unwrap();
+        let expected = if db == "sqlite" { Backend::Sqlite } else { Backend::Postgres };
+        assert_eq!(store.backend(), expected);
+    }
+}
