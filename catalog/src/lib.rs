@@ -5,6 +5,7 @@
 //! The catalog controller, its admission webhook and the portal all call these functions,
 //! so an order is judged the same way wherever it is checked.
 
+pub mod compiled;
 pub mod error;
 pub mod item;
 pub mod quota;

@@ -3,10 +3,9 @@
 
 use kube::ResourceExt;
 use makonis_api::catalog::{CatalogItem, ServiceInstance};
-use makonis_catalog::render::PlatformVars;
+use makonis_catalog::{compiled::CompiledItems, render::PlatformVars};
 
 use crate::{
-    compiled::CompiledItems,
     decide::{Decision, Inputs, ItemLookup, claim_of, decide},
     stores::CatalogView,
 };

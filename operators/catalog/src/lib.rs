@@ -6,7 +6,6 @@
 //! the webhook ([`decide`]); readiness roll-up ([`readiness`]) and the status
 //! ([`status`]) are pure too. The IO lives in [`controller`] and [`webhook`].
 
-pub mod compiled;
 pub mod config;
 pub mod controller;
 pub mod decide;

@@ -3,13 +3,12 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use futures::{FutureExt, Stream, StreamExt, future::BoxFuture};
+use futures::{FutureExt, future::BoxFuture};
 use kube::{
-    Api, Client, Resource, ResourceExt,
+    Api, Client, ResourceExt,
     api::{ApiResource, DynamicObject, GroupVersionKind},
     runtime::{
-        WatchStreamExt,
-        reflector::{self, ObjectRef, Store, store::Writer},
+        reflector::{ObjectRef, Store, store::Writer},
         watcher,
     },
 };
@@ -18,6 +17,7 @@ use makonis_api::{
     tenancy::Agency,
 };
 use makonis_catalog::render::{ALLOWED_KINDS, AllowedKind};
+use makonis_operator_kit::watch::{cached, drain};
 
 /// The API resource of an allowed kind, for dynamic clients.
 pub fn api_resource(kind: &AllowedKind) -> ApiResource {
@@ -110,33 +110,4 @@ impl Stores {
 /// A dynamic API for one allowed kind in every namespace.
 pub fn child_api(client: &Client, kind: &AllowedKind) -> Api<DynamicObject> {
     Api::all_with(client.clone(), &api_resource(kind))
-}
-
-/// A watch of `api` feeding the cache behind `writer`, and the stream that drives it.
-/// Objects are cached without their `managedFields`, which nothing here reads and which
-/// are often as large as the rest of the object.
-pub fn cached<K>(
-    api: Api<K>,
-    config: watcher::Config,
-    writer: Writer<K>,
-) -> (Store<K>, impl Stream<Item = Result<K, watcher::Error>> + Send + 'static)
-where
-    K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone,
-{
-    let store = writer.as_reader();
-    let watch = watcher(api, config).modify(|object: &mut K| object.managed_fields_mut().clear()).default_backoff();
-    let stream = reflector::reflector(writer, watch).touched_objects();
-    (store, stream)
-}
-
-/// Drives a watch stream, logging errors (the watcher retries with back-off).
-async fn drain<T, E: std::fmt::Display>(stream: impl Stream<Item = Result<T, E>>) {
-    stream
-        .for_each(|event| async move {
-            if let Err(error) = event {
-                tracing::warn!(%error, "catalog watch failed; retrying");
-            }
-        })
-        .await;
 }

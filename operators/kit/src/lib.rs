@@ -14,7 +14,8 @@
 //! - [`finalizers`]: add and remove finalizers under the controller's explicit control;
 //! - [`leader`]: leader election with a Lease, so that one replica of several reconciles;
 //! - [`crds`]: wait at start-up until the CRDs a controller needs are established;
-//! - [`server`]: `/metrics`, `/healthz` and `/readyz` on their own address.
+//! - [`server`]: `/metrics`, `/healthz` and `/readyz` on their own address;
+//! - [`watch`]: watch caches without `managedFields`, driven with logged retries.
 
 pub mod apply;
 pub mod client;
@@ -27,3 +28,4 @@ pub mod leader;
 pub mod metrics;
 pub mod server;
 pub mod status;
+pub mod watch;

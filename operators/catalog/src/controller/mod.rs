@@ -26,21 +26,21 @@ use makonis_api::{
     labels,
     tenancy::Agency,
 };
-use makonis_catalog::{MANAGER, render::ALLOWED_KINDS};
+use makonis_catalog::{MANAGER, compiled::CompiledItems, render::ALLOWED_KINDS};
 use makonis_operator_kit::{
     apply::Applier,
     error::{ErrorCategory, error_chain},
     events::EventPublisher,
     metrics::ReconcileMetrics,
+    watch::cached,
 };
 use tokio::sync::mpsc;
 use tracing::{Instrument, info_span};
 
 use crate::{
-    compiled::CompiledItems,
     config::CatalogConfig,
     error::Error,
-    stores::{CatalogView, Stores, api_resource, cached, child_api},
+    stores::{CatalogView, Stores, api_resource, child_api},
 };
 
 /// The finalizer that lets an instance release its retained resources before it goes.

@@ -22,7 +22,9 @@ use makonis_operator_kit::error::error_chain;
 
 use makonis_catalog::render::PlatformVars;
 
-use crate::{compiled::CompiledItems, stores::CatalogView};
+use makonis_catalog::compiled::CompiledItems;
+
+use crate::stores::CatalogView;
 
 /// How often the CA bundle of the webhook configuration is checked (and repaired).
 const CA_BUNDLE_RECHECK: Duration = Duration::from_secs(60);

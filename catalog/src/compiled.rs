@@ -1,13 +1,14 @@
-//! Catalog items compiled once per generation and shared by every reconcile.
+//! Catalog items compiled once per generation and shared by every reader (the
+//! controller's reconciles, the webhook, the portal's pages).
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
 };
 
-use kube::ResourceExt;
 use makonis_api::catalog::CatalogItem;
-use makonis_catalog::{CompiledItem, FieldError};
+
+use crate::{CompiledItem, FieldError};
 
 /// An item compiled, or the problems that stop it from compiling.
 pub type Compiled = Result<Arc<CompiledItem>, Arc<Vec<FieldError>>>;
@@ -28,8 +29,8 @@ pub struct CompiledItems {
 impl CompiledItems {
     /// The compiled form of `item`, compiling it if this generation was not seen yet.
     pub fn get(&self, item: &CatalogItem) -> Compiled {
-        let name = item.name_any();
-        let uid = item.uid().unwrap_or_default();
+        let name = item.metadata.name.clone().unwrap_or_default();
+        let uid = item.metadata.uid.clone().unwrap_or_default();
         let generation = item.metadata.generation;
         let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(entry) = entries.get(&name)

@@ -1,0 +1,41 @@
+//! Watch caches: a reflector whose objects are kept without `managedFields`, and a
+//! driver that logs watch errors while the watcher retries.
+
+use futures::{Stream, StreamExt};
+use kube::{
+    Api, Resource, ResourceExt,
+    runtime::{
+        WatchStreamExt,
+        reflector::{self, Store, store::Writer},
+        watcher,
+    },
+};
+
+/// A watch of `api` feeding the cache behind `writer`, and the stream that drives it.
+/// Objects are cached without their `managedFields`, which nothing here reads and which
+/// are often as large as the rest of the object.
+pub fn cached<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    writer: Writer<K>,
+) -> (Store<K>, impl Stream<Item = Result<K, watcher::Error>> + Send + 'static)
+where
+    K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    let store = writer.as_reader();
+    let watch = watcher(api, config).modify(|object: &mut K| object.managed_fields_mut().clear()).default_backoff();
+    let stream = reflector::reflector(writer, watch).touched_objects();
+    (store, stream)
+}
+
+/// Drives a watch stream, logging errors (the watcher retries with back-off).
+pub async fn drain<T, E: std::fmt::Display>(stream: impl Stream<Item = Result<T, E>>) {
+    stream
+        .for_each(|event| async move {
+            if let Err(error) = event {
+                tracing::warn!(%error, "watch failed; retrying");
+            }
+        })
+        .await;
+}
