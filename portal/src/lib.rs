@@ -4,6 +4,9 @@
 //! handlers' logic and one authorisation; state lives in SQL (sqlx: SQLite or PostgreSQL)
 //! and in Kubernetes.
 
+pub mod actions;
+pub mod cluster;
+pub mod context;
 pub mod identity;
 pub mod store;
 pub mod workflow;

@@ -3,6 +3,8 @@
 
 pub mod access;
 pub mod ldap;
+pub mod password;
+pub mod ratelimit;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,59 @@
+//! Why an action did not happen, with a stable code for the API.
+
+use makonis_catalog::FieldError;
+
+use crate::store::StoreError;
+
+/// Why an action did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// Not signed in, or the credentials are wrong.
+    #[error("not signed in")]
+    Unauthenticated,
+    /// Signed in, but not allowed.
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    /// No such thing (or not visible to the user: the same answer, by design).
+    #[error("not found")]
+    NotFound,
+    /// The input has problems, each tied to a field.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The agency's quota has no room.
+    #[error("{0}")]
+    Quota(String),
+    /// The thing changed meanwhile or conflicts with another.
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts; retry after this many seconds.
+    #[error("too many attempts")]
+    RateLimited(u64),
+    /// The directory cannot be asked right now.
+    #[error("the directory is unreachable")]
+    DirectoryUnavailable,
+    /// Storage failed (logged with a reference; users see only the reference).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ActionError {
+    /// A stable code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Invalid(_) => "invalid",
+            Self::Quota(_) => "quota_exceeded",
+            Self::Conflict(_) => "conflict",
+            Self::RateLimited(_) => "rate_limited",
+            Self::DirectoryUnavailable => "directory_unavailable",
+            Self::Store(_) => "internal",
+        }
+    }
+}
+
+/// One field problem.
+pub fn field(path: &str, message: impl Into<String>) -> ActionError {
+    ActionError::Invalid(vec![FieldError::new(path, message)])
+}

@@ -1,0 +1,62 @@
+//! What users do, shared by the pages and the JSON API: each action checks access,
+//! validates with the catalog core, writes SQL and the audit trail. Handlers only
+//! translate between HTTP and these functions.
+
+pub mod decide;
+pub mod error;
+pub mod order;
+pub mod retire;
+pub mod sign_in;
+
+pub use error::ActionError;
+
+use crate::{
+    context::Context,
+    identity::{Identity, access::Access},
+    store::{audit::AuditEvent, now_ms},
+};
+
+/// Who acts, with what access, from where.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The signed-in identity.
+    pub identity: Identity,
+    /// What it may do.
+    pub access: Access,
+    /// The client's address.
+    pub source_ip: String,
+}
+
+impl Actor {
+    /// The actor for `identity`, with access from the cluster view's agencies now.
+    pub fn new(context: &Context, identity: Identity, source_ip: String) -> Self {
+        let access = Access::of(&identity, &context.view.agency_groups(), &context.config.platform_groups);
+        Self { identity, access, source_ip }
+    }
+}
+
+/// Records `event`; a failure to record is logged as an error, and never turns a
+/// completed action into an error page.
+pub async fn record(context: &Context, event: AuditEvent) {
+    if let Err(error) = context.store.audit(&event).await {
+        tracing::error!(%error, action = event.action, object = event.object, "recording an audit event failed");
+    }
+}
+
+impl Actor {
+    /// Records what this actor did to `object` in `agency`, and how it ended
+    /// (`success`, `denied`, `failure`).
+    pub async fn audit(&self, context: &Context, agency: Option<&str>, action: &str, object: &str, outcome: &str, detail: &str) {
+        let event = AuditEvent {
+            at: now_ms(),
+            actor: self.identity.username.clone(),
+            agency: agency.map(str::to_string),
+            action: action.to_string(),
+            object: object.to_string(),
+            outcome: outcome.to_string(),
+            source_ip: self.source_ip.clone(),
+            detail: detail.to_string(),
+        };
+        record(context, event).await;
+    }
+}

@@ -1,0 +1,70 @@
+//! The portal's one state: storage, the cluster view, configuration and the few shared
+//! mutable parts. Handlers and the background worker receive it explicitly.
+
+use std::{sync::Mutex, time::Duration};
+
+use tokio::sync::Notify;
+
+use crate::{
+    cluster::ClusterView,
+    identity::{access::PlatformGroups, ldap::DirectoryConfig, ratelimit::LoginLimiter},
+    store::Store,
+};
+
+/// How the portal is set up.
+#[derive(Debug, Clone)]
+pub struct PortalConfig {
+    /// The directory users sign in against; `None` for local accounts only.
+    pub directory: Option<DirectoryConfig>,
+    /// The groups that hold the platform roles.
+    pub platform_groups: PlatformGroups,
+    /// How long a session lasts.
+    pub session_ttl: Duration,
+    /// Whether cookies carry `Secure` (off only for plain-HTTP development).
+    pub secure_cookies: bool,
+    /// Failed sign-ins allowed per address and per username in `login_window`.
+    pub login_max_failures: usize,
+    /// The sliding window of the sign-in limit.
+    pub login_window: Duration,
+}
+
+impl Default for PortalConfig {
+    fn default() -> Self {
+        Self {
+            directory: None,
+            platform_groups: PlatformGroups {
+                admins: "Makonis-Platform-Admins".into(),
+                operators: "Makonis-Platform-Operators".into(),
+            },
+            session_ttl: Duration::from_secs(8 * 3600),
+            secure_cookies: true,
+            login_max_failures: 5,
+            login_window: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Everything a handler or the worker needs.
+pub struct Context {
+    /// SQL storage.
+    pub store: Store,
+    /// Agencies, items and instances.
+    pub view: ClusterView,
+    /// The Kubernetes client the worker applies with; `None` when the portal runs without
+    /// a cluster (handler tests): granted requests then wait in `approved`.
+    pub client: Option<kube::Client>,
+    /// Configuration.
+    pub config: PortalConfig,
+    /// Sign-in failures.
+    pub limiter: Mutex<LoginLimiter>,
+    /// Wakes the worker when a request was granted.
+    pub granted: Notify,
+}
+
+impl Context {
+    /// A context over `store` and `view`.
+    pub fn new(store: Store, view: ClusterView, client: Option<kube::Client>, config: PortalConfig) -> Self {
+        let limiter = LoginLimiter::new(config.login_max_failures, config.login_window.as_millis() as i64);
+        Self { store, view, client, config, limiter: Mutex::new(limiter), granted: Notify::new() }
+    }
+}
