@@ -48,6 +48,13 @@ pub enum Command {
     /// Waits until the CRDs are installed, then reconciles until SIGTERM or Ctrl-C.
     /// Serves `/metrics`, `/healthz` and `/readyz` on `--metrics-address`.
     Operator(Box<OperatorArgs>),
+    /// Serve the self-service portal and its JSON API.
+    ///
+    /// Reads agencies, catalog items and instances from the cluster of the current
+    /// kubeconfig, keeps requests, sessions and the audit trail in SQL, and applies
+    /// granted orders as ServiceInstances. Serves `/healthz`, `/readyz` and `/metrics`
+    /// on the same address.
+    Portal(Box<PortalArgs>),
 }
 
 /// Arguments of `makonis crds`.
@@ -237,4 +244,90 @@ mod tests {
     fn zero_resync_is_refused() {
         assert!(Cli::try_parse_from(["makonis", "operator", "--resync-seconds", "0"]).is_err());
     }
+}
+
+/// Arguments of `makonis portal`.
+#[derive(Debug, Args)]
+pub struct PortalArgs {
+    /// Address to serve on. Put a TLS-terminating ingress in front of it whenever a
+    /// network is crossed.
+    #[arg(long, env = "MAKONIS_PORTAL_ADDRESS", default_value = "127.0.0.1:8080")]
+    pub address: SocketAddr,
+
+    /// Database: `sqlite://FILE` (the embedded default) or `postgres://USER@HOST/DB`
+    /// for production; the schema is migrated at start-up.
+    #[arg(long, env = "MAKONIS_DATABASE_URL", default_value = "sqlite://makonis-data/portal.db")]
+    pub database_url: String,
+
+    /// Secret (`NAMESPACE/NAME`) whose key `accounts.yaml` lists local accounts
+    /// (`username`, `displayName`, `email`, `groups`, `password`); they are created or
+    /// updated at start-up, passwords stored only as argon2 hashes.
+    #[arg(long, env = "MAKONIS_PORTAL_ACCOUNTS_SECRET")]
+    pub accounts_secret: Option<String>,
+
+    /// Directory group whose members are platform administrators.
+    #[arg(long, env = "MAKONIS_PLATFORM_ADMIN_GROUP", default_value = "Makonis-Platform-Admins")]
+    pub platform_admin_group: String,
+
+    /// Directory group whose members are platform operators.
+    #[arg(long, env = "MAKONIS_PLATFORM_OPERATOR_GROUP", default_value = "Makonis-Platform-Operators")]
+    pub platform_operator_group: String,
+
+    /// Hours a session lasts.
+    #[arg(long, env = "MAKONIS_SESSION_HOURS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=168))]
+    pub session_hours: u64,
+
+    /// Send cookies without `Secure`, for plain-HTTP development only.
+    #[arg(long, env = "MAKONIS_INSECURE_COOKIES")]
+    pub insecure_cookies: bool,
+
+    /// The directory users sign in against.
+    #[command(flatten)]
+    pub directory: DirectoryArgs,
+}
+
+/// Which directory software is on the other end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirectoryKind {
+    /// Microsoft Active Directory or Samba AD (sAMAccountName, nested groups).
+    ActiveDirectory,
+    /// OpenLDAP (uid, groupOfNames).
+    Openldap,
+}
+
+/// The LDAP / Active Directory sign-in.
+#[derive(Debug, Args)]
+pub struct DirectoryArgs {
+    /// URL of the directory, `ldaps://host:636` or `ldap://host:389` (with
+    /// `--ldap-start-tls`). Without it only local accounts sign in.
+    #[arg(long, env = "MAKONIS_LDAP_URL")]
+    pub ldap_url: Option<String>,
+
+    /// Directory software.
+    #[arg(long, env = "MAKONIS_LDAP_KIND", value_enum, default_value_t = DirectoryKind::ActiveDirectory)]
+    pub ldap_kind: DirectoryKind,
+
+    /// Upgrade an `ldap://` connection with StartTLS.
+    #[arg(long, env = "MAKONIS_LDAP_START_TLS")]
+    pub ldap_start_tls: bool,
+
+    /// PEM file of the CA that signed the directory's certificate (default: system roots).
+    #[arg(long, env = "MAKONIS_LDAP_CA_FILE")]
+    pub ldap_ca_file: Option<PathBuf>,
+
+    /// Distinguished name of the service account that looks users up.
+    #[arg(long, env = "MAKONIS_LDAP_BIND_DN")]
+    pub ldap_bind_dn: Option<String>,
+
+    /// File holding the service account's password (mount it from a Kubernetes Secret).
+    #[arg(long, env = "MAKONIS_LDAP_BIND_PASSWORD_FILE")]
+    pub ldap_bind_password_file: Option<PathBuf>,
+
+    /// Where users are searched, e.g. `DC=lm,DC=gov,DC=lv`.
+    #[arg(long, env = "MAKONIS_LDAP_USER_BASE", default_value = "")]
+    pub ldap_user_base: String,
+
+    /// Where groups are searched (default: the user base).
+    #[arg(long, env = "MAKONIS_LDAP_GROUP_BASE")]
+    pub ldap_group_base: Option<String>,
 }

@@ -16,5 +16,8 @@ fn main() -> anyhow::Result<()> {
         Command::Operator(args) => {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(commands::operator::run(*args))
         }
+        Command::Portal(args) => {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(commands::portal::run(*args))
+        }
     }
 }

@@ -7,6 +7,10 @@
 pub mod actions;
 pub mod cluster;
 pub mod context;
+pub mod form;
+pub mod i18n;
 pub mod identity;
 pub mod store;
+pub mod web;
+pub mod worker;
 pub mod workflow;

@@ -2,3 +2,4 @@
 
 pub mod crds;
 pub mod operator;
+pub mod portal;

@@ -187,7 +187,7 @@ async fn server_failed(server: tokio::task::JoinHandle<std::io::Result<()>>) -> 
 }
 
 /// SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

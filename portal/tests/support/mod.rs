@@ -29,3 +29,5 @@ pub async fn postgres_store() -> Store {
 pub async fn both_stores() -> Vec<(&'static str, Store)> {
     vec![("sqlite", sqlite_store().await), ("postgres", postgres_store().await)]
 }
+
+pub mod portal;

@@ -1,0 +1,75 @@
+//! The HTTP face of the portal: server-rendered pages, the JSON API, live updates
+//! (server-sent events), static assets and the operational endpoints, in one router.
+
+pub mod api;
+pub mod assets;
+pub mod cookies;
+pub mod error;
+pub mod live;
+pub mod ops;
+pub mod pages;
+pub mod render;
+pub mod viewer;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    middleware,
+    routing::{get, post},
+};
+
+use crate::context::Context;
+pub use render::Templates;
+
+/// What every handler receives. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage, cluster view, configuration.
+    pub context: Arc<Context>,
+    /// The compiled templates.
+    pub templates: Arc<Templates>,
+    /// The portal's metrics.
+    pub metrics: Arc<ops::Metrics>,
+}
+
+/// The portal's router: pages, API, assets and operational endpoints.
+pub fn app(state: AppState) -> Router {
+    let pages = Router::new()
+        .route("/", get(pages::catalog::home))
+        .route("/login", get(pages::session::login_form).post(pages::session::login))
+        .route("/logout", post(pages::session::logout))
+        .route("/language", post(pages::session::language))
+        .route("/catalog", get(pages::catalog::list))
+        .route("/catalog/{item}", get(pages::catalog::item))
+        .route("/catalog/{item}/order", get(pages::order::form).post(pages::order::post))
+        .route("/requests", get(pages::requests::list))
+        .route("/requests/{id}", get(pages::requests::show))
+        .route("/requests/{id}/approve", post(pages::requests::approve))
+        .route("/requests/{id}/reject", post(pages::requests::reject))
+        .route("/requests/{id}/cancel", post(pages::requests::cancel))
+        .route("/approvals", get(pages::requests::approvals))
+        .route("/services", get(pages::services::list))
+        .route("/services/{agency}/{name}", get(pages::services::show))
+        .route("/services/{agency}/{name}/resize", post(pages::services::resize))
+        .route("/services/{agency}/{name}/retire", post(pages::services::retire))
+        .route("/services/{agency}/{name}/events", get(live::instance_events))
+        .route("/admin/agencies", get(pages::admin::agencies))
+        .route("/admin/items", get(pages::admin::items))
+        .route("/audit", get(pages::audit::list))
+        .route("/tokens", get(pages::tokens::list).post(pages::tokens::create))
+        .route("/tokens/{id}/revoke", post(pages::tokens::revoke));
+    let api = api::router();
+    Router::new()
+        .merge(pages)
+        .nest("/api", api)
+        .route("/static/{file}", get(assets::serve))
+        .layer(middleware::from_fn_with_state(state.clone(), viewer::resolve))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), ops::observe))
+        .layer(DefaultBodyLimit::max(viewer::MAX_FORM_BYTES))
+        .with_state(state)
+}

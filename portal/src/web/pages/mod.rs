@@ -1,0 +1,39 @@
+//! The server-rendered pages, one module per area.
+
+pub mod admin;
+pub mod audit;
+pub mod catalog;
+pub mod order;
+pub mod requests;
+pub mod services;
+pub mod session;
+pub mod tokens;
+
+use axum::response::{IntoResponse, Redirect, Response};
+
+/// A redirect after a successful form post (303: the browser follows with GET).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// `next` if it is a path of this portal, otherwise `/catalog` (no open redirects).
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_string(),
+        _ => "/catalog".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(local_path(Some("/requests/vdi-1")), "/requests/vdi-1");
+        assert_eq!(local_path(Some("//evil.example")), "/catalog");
+        assert_eq!(local_path(Some("https://evil.example")), "/catalog");
+        assert_eq!(local_path(Some("/\\evil.example")), "/catalog");
+        assert_eq!(local_path(None), "/catalog");
+    }
+}

@@ -1,0 +1,214 @@
+//! My services: the agency's instances with status and outputs, and the day-2 actions
+//! resize (a new request through the same approvals) and retire.
+
+use axum::{
+    Form,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::Response,
+};
+use kube::ResourceExt;
+use makonis_api::catalog::ServiceInstance;
+use serde::{Deserialize, Serialize};
+use tera::Context as TeraContext;
+
+use super::see_other;
+use crate::{
+    actions::{
+        ActionError, Actor,
+        order::{OrderInput, preview, submit},
+        retire::{retire as retire_instance, retained_templates},
+    },
+    cluster::InstanceSummary,
+    store::requests::RequestFilter,
+    web::{AppState, error::WebError, viewer::Viewer},
+    workflow::RequestKind,
+};
+
+/// A row of the services list.
+#[derive(Debug, Serialize)]
+pub struct ServiceRow {
+    /// The agency's code.
+    pub agency: String,
+    /// The instance's name.
+    pub name: String,
+    /// The catalog item.
+    pub item: String,
+    /// The item's title, per language.
+    pub title: Option<makonis_api::catalog::LocalizedTitle>,
+    /// The plan.
+    pub plan: String,
+    /// Status.
+    pub status: InstanceSummary,
+}
+
+/// The row of `instance` of agency `agency`.
+pub fn row(state: &AppState, agency: &str, instance: &ServiceInstance) -> ServiceRow {
+    ServiceRow {
+        agency: agency.to_string(),
+        name: instance.name_any(),
+        item: instance.spec.catalog_item.clone(),
+        title: state.context.view.item(&instance.spec.catalog_item).map(|i| i.spec.title.clone()),
+        plan: instance.spec.plan.clone(),
+        status: InstanceSummary::of(instance),
+    }
+}
+
+/// The list's filter.
+#[derive(Debug, Default, Deserialize)]
+pub struct AgencyFilter {
+    agency: Option<String>,
+}
+
+/// The services `actor` may see, optionally of one agency.
+pub fn visible_services(state: &AppState, actor: &Actor, agency: Option<&str>) -> Vec<ServiceRow> {
+    let agencies: Vec<String> = state.context.view.agencies().iter().map(|a| a.spec.code.clone()).collect();
+    actor
+        .access
+        .visible(agencies.iter().map(String::as_str))
+        .into_iter()
+        .filter(|code| agency.is_none_or(|wanted| wanted == code))
+        .flat_map(|code| {
+            state.context.view.instances_of(&code).into_iter().map(move |i| (code.clone(), i)).collect::<Vec<_>>()
+        })
+        .map(|(code, instance)| row(state, &code, &instance))
+        .collect()
+}
+
+/// `GET /services`.
+pub async fn list(State(state): State<AppState>, viewer: Viewer, Query(filter): Query<AgencyFilter>) -> Result<Response, WebError> {
+    let actor = viewer.signed_in()?;
+    let agency = filter.agency.filter(|a| !a.is_empty());
+    let services = visible_services(&state, actor, agency.as_deref());
+    let visible: Vec<_> = state
+        .context
+        .view
+        .agencies()
+        .iter()
+        .filter(|a| actor.access.sees(&a.spec.code))
+        .map(|a| serde_json::json!({"code": a.spec.code, "lv": a.spec.display_name.lv, "en": a.spec.display_name.en}))
+        .collect();
+    let mut context = TeraContext::new();
+    context.insert("services", &services);
+    context.insert("agencies", &visible);
+    context.insert("agency", &agency);
+    Ok(state.templates.page(&viewer, StatusCode::OK, "services.html", context))
+}
+
+async fn service_page(
+    state: &AppState,
+    viewer: &Viewer,
+    agency: &str,
+    name: &str,
+    status: StatusCode,
+    problem: Option<String>,
+) -> Result<Response, WebError> {
+    let actor = viewer.signed_in()?;
+    if !actor.access.sees(agency) {
+        return Err(WebError::NotFound);
+    }
+    let instance = state.context.view.instance(agency, name).ok_or(WebError::NotFound)?;
+    let item = state.context.view.item(&instance.spec.catalog_item);
+    let history = state
+        .context
+        .store
+        .requests(&RequestFilter {
+            agencies: Some(vec![agency.to_string()]),
+            instance: Some(name.to_string()),
+            limit: 50,
+            ..Default::default()
+        })
+        .await?;
+    let mut context = TeraContext::new();
+    context.insert("service", &row(state, agency, &instance));
+    context.insert("children", &instance.status.as_ref().map(|s| s.children.clone()).unwrap_or_default());
+    context.insert("plans", &item.as_ref().map(|i| i.spec.plans.clone()).unwrap_or_default());
+    context.insert("retained", &retained_templates(&state.context, &instance));
+    context.insert("history", &history);
+    context.insert("may_change", &actor.access.may_order(agency));
+    context.insert("problem", &problem);
+    Ok(state.templates.page(viewer, status, "service.html", context))
+}
+
+/// `GET /services/{agency}/{name}`.
+pub async fn show(State(state): State<AppState>, viewer: Viewer, Path((agency, name)): Path<(String, String)>) -> Result<Response, WebError> {
+    service_page(&state, &viewer, &agency, &name, StatusCode::OK, None).await
+}
+
+/// The resize form's fields.
+#[derive(Debug, Deserialize)]
+pub struct ResizeForm {
+    plan: String,
+    #[serde(default)]
+    action: String,
+}
+
+/// `POST /services/{agency}/{name}/resize`: `action=submit` submits a resize request;
+/// anything else shows whether it fits.
+pub async fn resize(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((agency, name)): Path<(String, String)>,
+    Form(form): Form<ResizeForm>,
+) -> Result<Response, WebError> {
+    let actor = viewer.signed_in()?;
+    let instance = match state.context.view.instance(&agency, &name) {
+        Some(instance) if actor.access.sees(&agency) => instance,
+        _ => return Err(WebError::NotFound),
+    };
+    let input = OrderInput {
+        agency: agency.clone(),
+        catalog_item: instance.spec.catalog_item.clone(),
+        plan: form.plan.clone(),
+        instance: name.clone(),
+        parameters: instance.spec.parameters.clone(),
+    };
+    let outcome = if form.action == "submit" {
+        submit(&state.context, actor, &input, RequestKind::Resize).await.map(|r| Some(r.id))
+    } else {
+        preview(&state.context, actor, &input, RequestKind::Resize).await.and_then(|p| match p.refusal {
+            Some(refusal) => Err(ActionError::Quota(refusal)),
+            None => Ok(None),
+        })
+    };
+    match outcome {
+        Ok(Some(id)) => Ok(see_other(&format!("/requests/{id}"))),
+        Ok(None) => service_page(&state, &viewer, &agency, &name, StatusCode::OK, None).await,
+        Err(ActionError::Invalid(errors)) => {
+            let message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            service_page(&state, &viewer, &agency, &name, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await
+        }
+        Err(ActionError::Quota(message)) | Err(ActionError::Conflict(message)) | Err(ActionError::Forbidden(message)) => {
+            service_page(&state, &viewer, &agency, &name, StatusCode::CONFLICT, Some(message)).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The retire form's fields.
+#[derive(Debug, Deserialize)]
+pub struct RetireForm {
+    #[serde(default)]
+    confirmation: String,
+}
+
+/// `POST /services/{agency}/{name}/retire`.
+pub async fn retire(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((agency, name)): Path<(String, String)>,
+    Form(form): Form<RetireForm>,
+) -> Result<Response, WebError> {
+    let actor = viewer.signed_in()?;
+    match retire_instance(&state.context, actor, &agency, &name, &form.confirmation).await {
+        Ok(request) => Ok(see_other(&format!("/requests/{}", request.id))),
+        Err(ActionError::Invalid(errors)) => {
+            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
+            service_page(&state, &viewer, &agency, &name, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await
+        }
+        Err(ActionError::Conflict(message)) | Err(ActionError::Forbidden(message)) => {
+            service_page(&state, &viewer, &agency, &name, StatusCode::CONFLICT, Some(message)).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}

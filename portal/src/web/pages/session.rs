@@ -1,0 +1,158 @@
+//! Signing in and out, and choosing the language.
+
+use axum::{
+    Form,
+    extract::{Query, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use tera::Context as TeraContext;
+
+use super::{local_path, see_other};
+use crate::{
+    actions::{ActionError, sign_in::sign_in},
+    i18n::Lang,
+    store::{now_ms, random_id, sessions::Session},
+    web::{
+        AppState, cookies,
+        error::WebError,
+        viewer::{CSRF_FIELD, Viewer},
+    },
+};
+
+/// `?next=` of the sign-in page.
+#[derive(Debug, Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+/// The sign-in form's fields.
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+fn login_page(
+    state: &AppState,
+    viewer: &Viewer,
+    status: StatusCode,
+    username: &str,
+    next: &str,
+    problem: Option<(&str, String)>,
+) -> Response {
+    let token = random_id(16);
+    let mut context = TeraContext::new();
+    context.insert("username", username);
+    context.insert("next", next);
+    context.insert("login_csrf", &token);
+    context.insert("csrf_field", CSRF_FIELD);
+    context.insert("problem", &problem.as_ref().map(|(code, _)| *code));
+    context.insert("problem_detail", &problem.map(|(_, detail)| detail).unwrap_or_default());
+    context.insert("directory", &state.context.config.directory.is_some());
+    let mut response = state.templates.page(viewer, status, "login.html", context);
+    let cookie = cookies::set(cookies::LOGIN_CSRF, &token, 3600, state.context.config.secure_cookies);
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// `GET /login`.
+pub async fn login_form(State(state): State<AppState>, viewer: Viewer, Query(query): Query<Next>) -> Response {
+    let next = local_path(query.next.as_deref());
+    if viewer.actor.is_some() {
+        return see_other(&next);
+    }
+    login_page(&state, &viewer, StatusCode::OK, "", &next, None)
+}
+
+/// `POST /login`: on success a new session and back to where the user was going; on
+/// failure the form again with the username kept and the reason.
+pub async fn login(State(state): State<AppState>, viewer: Viewer, Form(form): Form<Credentials>) -> Response {
+    let next = local_path(form.next.as_deref());
+    let context = &state.context;
+    let identity = match sign_in(context, &form.username, &form.password, &viewer.source_ip).await {
+        Ok(identity) => identity,
+        Err(error) => {
+            let (status, code, detail) = match &error {
+                ActionError::RateLimited(seconds) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", seconds.to_string()),
+                ActionError::DirectoryUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "directory_unavailable", String::new()),
+                ActionError::Store(_) => return WebError::from(error).into_response(),
+                _ => (StatusCode::UNAUTHORIZED, "invalid", String::new()),
+            };
+            let username: String = form.username.chars().take(256).collect();
+            return login_page(&state, &viewer, status, &username, &next, Some((code, detail)));
+        }
+    };
+    let token = random_id(32);
+    let now = now_ms();
+    let ttl = context.config.session_ttl;
+    let session = Session {
+        identity: identity.clone(),
+        csrf_token: random_id(16),
+        expires_at: now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2),
+    };
+    if let Err(error) = context.store.create_session(&token, &session, &viewer.source_ip, now).await {
+        return WebError::from(error).into_response();
+    }
+    let secure = context.config.secure_cookies;
+    let mut response = see_other(&next);
+    let headers = response.headers_mut();
+    let mut add = |cookie: String| {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    };
+    add(cookies::set(cookies::SESSION, &token, ttl.as_secs(), secure));
+    add(cookies::set(cookies::LOGIN_CSRF, "", 0, secure));
+    if let Ok(Some(lang)) = context.store.language(&identity.username).await {
+        add(cookies::set(cookies::LANGUAGE, &lang, 365 * 24 * 3600, secure));
+    }
+    response
+}
+
+/// `POST /logout`.
+pub async fn logout(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
+    if let Some(token) = &viewer.session_token {
+        state.context.store.delete_session(token).await?;
+    }
+    if let Some(actor) = &viewer.actor {
+        actor.audit(&state.context, None, "sign_out", "session", "success", "").await;
+    }
+    let mut response = see_other("/login");
+    let cookie = cookies::set(cookies::SESSION, "", 0, state.context.config.secure_cookies);
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// The language form's fields.
+#[derive(Debug, Deserialize)]
+pub struct LanguageChoice {
+    lang: String,
+    next: Option<String>,
+}
+
+/// `POST /language`: remembers the choice in a cookie, and for a signed-in user also in
+/// their preferences.
+pub async fn language(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<LanguageChoice>,
+) -> Result<Response, WebError> {
+    let lang = Lang::parse(&form.lang)
+        .ok_or_else(|| WebError::Invalid(vec![makonis_catalog::FieldError::new("lang", "must be lv or en")]))?;
+    if let Some(actor) = &viewer.actor {
+        state.context.store.set_language(&actor.identity.username, lang.code()).await?;
+    }
+    let mut response = see_other(&local_path(form.next.as_deref()));
+    let cookie = cookies::set(cookies::LANGUAGE, lang.code(), 365 * 24 * 3600, state.context.config.secure_cookies);
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response.into_response())
+}

@@ -1,0 +1,113 @@
+//! The portal's background work: apply granted requests to the cluster, and move
+//! applied requests on as their instances become ready, fail or disappear. Several
+//! replicas may run it at once: applying is idempotent (server-side apply) and every
+//! state change is conditional on the state it starts from.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::{
+    cluster::{
+        apply::{api_message, apply_instance, retire_instance},
+        follow::next_state,
+    },
+    context::Context,
+    store::{
+        StoreError, now_ms,
+        requests::{NewEvent, Request, RequestFilter},
+    },
+    workflow::{RequestKind, RequestState},
+};
+
+/// The platform's name in timelines.
+const PLATFORM: &str = "makonis";
+
+/// How often everything in flight is looked at even without a change.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(10);
+
+async fn in_flight(context: &Context) -> Result<Vec<Request>, StoreError> {
+    context
+        .store
+        .requests(&RequestFilter {
+            states: Some(vec![RequestState::Approved, RequestState::Provisioning, RequestState::Retiring]),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+}
+
+async fn record(context: &Context, request: &Request, to: RequestState, event: &str, message: &str) -> Result<(), StoreError> {
+    let entry = NewEvent { actor: PLATFORM, actor_name: "Mākonis", event, comment: message };
+    context.store.transition(&request.id, &[request.state], to, &entry, message, now_ms()).await?;
+    Ok(())
+}
+
+/// Applies one granted request and records the outcome; a transient failure is left
+/// for the next sweep.
+async fn apply(context: &Context, client: &kube::Client, request: &Request) -> Result<(), StoreError> {
+    let result = match request.kind {
+        RequestKind::Order | RequestKind::Resize => apply_instance(client, request).await,
+        RequestKind::Retire => retire_instance(client, request).await,
+    };
+    match result {
+        Ok(()) => {
+            let to = if request.kind == RequestKind::Retire { RequestState::Retiring } else { RequestState::Provisioning };
+            record(context, request, to, to.as_str(), "").await
+        }
+        Err(kube::Error::Api(status)) if status.code < 500 => {
+            let message = api_message(&kube::Error::Api(status));
+            tracing::warn!(request = request.id, message, "the cluster refused a granted request");
+            record(context, request, RequestState::Failed, "failed", &message).await
+        }
+        Err(error) => {
+            tracing::warn!(request = request.id, %error, "applying a granted request failed; retrying");
+            Ok(())
+        }
+    }
+}
+
+/// Moves an applied request on if its instance says so.
+async fn follow(context: &Context, request: &Request) -> Result<(), StoreError> {
+    let instance = context.view.instance(&request.agency, &request.instance);
+    if let Some((to, message)) = next_state(request.kind, request.state, instance.as_deref()) {
+        record(context, request, to, to.as_str(), &message).await?;
+    }
+    Ok(())
+}
+
+/// One pass over everything in flight.
+pub async fn sweep(context: &Context) -> Result<(), StoreError> {
+    for request in in_flight(context).await? {
+        match (request.state, &context.client) {
+            (RequestState::Approved, Some(client)) => apply(context, client, &request).await?,
+            (RequestState::Approved, None) => {}
+            _ => follow(context, &request).await?,
+        }
+    }
+    Ok(())
+}
+
+/// Runs until the process ends: a sweep on every grant, every instance change and every
+/// [`SWEEP_INTERVAL`].
+pub async fn run(context: Arc<Context>) {
+    if !context.view.wait_until_ready().await {
+        tracing::error!("the cluster caches never filled; the worker stops");
+        return;
+    }
+    let mut changes = context.view.subscribe();
+    loop {
+        if let Err(error) = sweep(&context).await {
+            tracing::error!(%error, "the request worker could not read or write the database; retrying");
+        }
+        tokio::select! {
+            () = context.granted.notified() => {}
+            change = changes.recv() => {
+                if matches!(change, Err(RecvError::Closed)) {
+                    return;
+                }
+            }
+            () = tokio::time::sleep(SWEEP_INTERVAL) => {}
+        }
+    }
+}

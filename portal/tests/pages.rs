@@ -1,0 +1,162 @@
+//! The portal's pages through its real router: sign-in, sessions and CSRF, the catalog,
+//! ordering with review and quota reservation, approvals and the audit trail. Runs on
+//! SQLite; the storage tests cover PostgreSQL.
+
+mod support;
+
+use axum::http::StatusCode;
+use support::{
+    portal::{PASSWORD, TestPortal},
+    sqlite_store,
+};
+
+async fn portal() -> TestPortal {
+    TestPortal::new(sqlite_store().await, Vec::new()).await
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_secure_session_cookie_and_wrong_passwords_keep_the_username() {
+    let portal = portal().await;
+    let wrong = portal.try_sign_in("anna", "nepareizi").await.unwrap_err();
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains(r#"value="anna""#), "the username is kept");
+    assert!(wrong.body.contains("Nepareizs lietotājvārds vai parole") || wrong.body.contains("Wrong username"), "{}", wrong.body);
+
+    let form = portal.get(None, "/login").await;
+    let csrf = support::portal::cookie_value(&form.headers, "makonis_login").unwrap();
+    let body = serde_urlencoded::to_string([("_csrf", csrf.as_str()), ("username", "Anna"), ("password", PASSWORD)]).unwrap();
+    let answer = portal.post_raw(Some(&format!("makonis_login={csrf}")), "/login", &body).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let cookie = answer.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).find(|c| c.starts_with("makonis_session=")).unwrap();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_send_the_browser_to_sign_in_and_back() {
+    let portal = portal().await;
+    let answer = portal.get(None, "/requests?scope=mine").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.location(), "/login?next=%2Frequests%3Fscope%3Dmine");
+    let api = portal.get(None, "/api/v1/requests").await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(api.json()["code"], "unauthenticated");
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_rate_limited() {
+    let portal = portal().await;
+    for _ in 0..5 {
+        assert_eq!(portal.try_sign_in("janis", "x").await.unwrap_err().status, StatusCode::UNAUTHORIZED);
+    }
+    let limited = portal.try_sign_in("janis", PASSWORD).await.unwrap_err();
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+}
+
+#[tokio::test]
+async fn forms_without_the_sessions_csrf_token_are_refused() {
+    let portal = portal().await;
+    let anna = portal.sign_in("anna").await;
+    let missing = portal.post_raw(Some(&anna.cookie), "/tokens", "name=x&days=5").await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    let wrong = portal.post_raw(Some(&anna.cookie), "/tokens", "_csrf=0000&name=x&days=5").await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let login_without_cookie = portal.post_raw(None, "/login", "_csrf=abc&username=anna&password=x").await;
+    assert_eq!(login_without_cookie.status, StatusCode::FORBIDDEN, "the sign-in form is protected too");
+    let right = portal.post(&anna, "/tokens", &[("name", "x"), ("days", "5")]).await;
+    assert_eq!(right.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_catalog_lists_searches_and_compares_plans_in_both_languages() {
+    let portal = portal().await;
+    let anna = portal.sign_in("anna").await;
+    let page = portal.get(Some(&anna), "/catalog").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(r#"<html lang="lv">"#));
+    assert!(page.body.contains("/catalog/dms") && page.body.contains("/catalog/open-data"));
+    let search = portal.get(Some(&anna), "/catalog?q=atvērtie+dati").await;
+    assert!(search.body.contains("/catalog/open-data") && !search.body.contains("/catalog/dms\""), "{}", search.body);
+
+    let english = portal.post(&anna, "/language", &[("lang", "en"), ("next", "/catalog/dms")]).await;
+    assert_eq!(english.status, StatusCode::SEE_OTHER);
+    let cookie = format!("{}; makonis_lang=en", anna.cookie);
+    let item = portal.get(Some(&support::portal::Browser { cookie, csrf: anna.csrf.clone() }), "/catalog/dms").await;
+    assert_eq!(item.status, StatusCode::OK);
+    assert!(item.body.contains(r#"<html lang="en">"#));
+    assert!(item.body.contains("Plans side by side"));
+    assert_eq!(portal.context.store.language("anna").await.unwrap().as_deref(), Some("en"), "the choice is remembered");
+}
+
+#[tokio::test]
+async fn an_order_is_reviewed_submitted_approved_in_two_stages_and_audited() {
+    let portal = portal().await;
+    let anna = portal.sign_in("anna").await;
+    let form = portal.get(Some(&anna), "/catalog/dms/order?plan=small").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains(r#"name="instance""#) && form.body.contains(r#"value="dms""#));
+
+    let bad = portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "small"), ("instance", "Ne Derīgs")], "review").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(r#"aria-invalid="true""#) && bad.body.contains("lower-case letters"), "{}", bad.body);
+
+    let order = [("agency", "vdi"), ("plan", "small"), ("instance", "lietvediba")];
+    let review = portal.order(&anna, "dms", &order, "review").await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+    assert!(review.body.contains("1350m") && review.body.contains(r#"value="submit""#), "the quota impact and a submit button");
+
+    let submitted = portal.order(&anna, "dms", &order, "submit").await;
+    assert_eq!(submitted.status, StatusCode::SEE_OTHER, "{}", submitted.body);
+    assert_eq!(submitted.location(), "/requests/vdi-1");
+
+    let own = portal.post(&anna, "/requests/vdi-1/approve", &[("comment", "")]).await;
+    assert_eq!(own.status, StatusCode::CONFLICT);
+
+    let janis = portal.sign_in("janis").await;
+    let inbox = portal.get(Some(&janis), "/approvals").await;
+    assert!(inbox.body.contains("/requests/vdi-1"));
+    let no_reason = portal.post(&janis, "/requests/vdi-1/reject", &[("comment", " ")]).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY, "a rejection says why");
+    let approved = portal.post(&janis, "/requests/vdi-1/approve", &[("comment", "Atbalstu")]).await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER);
+    let request = portal.context.store.request("vdi-1").await.unwrap().unwrap();
+    assert_eq!(request.state.as_str(), "awaiting_platform", "dms needs the platform's approval too");
+
+    let janis_again = portal.post(&janis, "/requests/vdi-1/approve", &[("comment", "")]).await;
+    assert_eq!(janis_again.status, StatusCode::CONFLICT, "the agency stage is done");
+    let operator = portal.sign_in("operator").await;
+    let done = portal.post(&operator, "/requests/vdi-1/approve", &[("comment", "")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let request = portal.context.store.request("vdi-1").await.unwrap().unwrap();
+    assert_eq!(request.state.as_str(), "approved");
+
+    let page = portal.get(Some(&anna), "/requests/vdi-1").await;
+    for text in ["Atbalstu", "Jānis Kalniņš", "Oskars Operators"] {
+        assert!(page.body.contains(text), "the timeline shows {text}");
+    }
+    let admin = portal.sign_in("admin").await;
+    let audit = portal.get(Some(&admin), "/audit?agency=vdi").await;
+    for action in ["order", "approve"] {
+        assert!(audit.body.contains(&format!("<td>{action}</td>")), "audited: {action}");
+    }
+    assert!(audit.body.contains("192.0.2.7"), "with the source address");
+}
+
+#[tokio::test]
+async fn pending_orders_reserve_quota_so_together_they_cannot_exceed_it() {
+    let portal = portal().await;
+    let anna = portal.sign_in("anna").await;
+    // VDI's quota has 12Ti of storage; a large DMS needs 2848Gi.
+    for n in 1..=4 {
+        let name = format!("dms-{n}");
+        let answer = portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "large"), ("instance", &name)], "submit").await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "order {n}: {}", answer.body);
+    }
+    let fifth = portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "large"), ("instance", "dms-5")], "submit").await;
+    assert_eq!(fifth.status, StatusCode::CONFLICT);
+    let message = "the plan needs 2848Gi storage but only 896Gi of the agency&#x27;s 12Ti is left";
+    assert!(fifth.body.contains(message), "{}", fifth.body);
+    let taken = portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "small"), ("instance", "dms-1")], "review").await;
+    assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY, "a pending order's name is taken");
+}
