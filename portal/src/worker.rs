@@ -37,7 +37,13 @@ async fn in_flight(context: &Context) -> Result<Vec<Request>, StoreError> {
         .await
 }
 
-async fn record(context: &Context, request: &Request, to: RequestState, event: &str, message: &str) -> Result<(), StoreError> {
+async fn record(
+    context: &Context,
+    request: &Request,
+    to: RequestState,
+    event: &str,
+    message: &str,
+) -> Result<(), StoreError> {
     let entry = NewEvent { actor: PLATFORM, actor_name: "Mākonis", event, comment: message };
     context.store.transition(&request.id, &[request.state], to, &entry, message, now_ms()).await?;
     Ok(())
@@ -52,7 +58,8 @@ async fn apply(context: &Context, client: &kube::Client, request: &Request) -> R
     };
     match result {
         Ok(()) => {
-            let to = if request.kind == RequestKind::Retire { RequestState::Retiring } else { RequestState::Provisioning };
+            let to =
+                if request.kind == RequestKind::Retire { RequestState::Retiring } else { RequestState::Provisioning };
             record(context, request, to, to.as_str(), "").await
         }
         Err(kube::Error::Api(status)) if status.code < 500 => {

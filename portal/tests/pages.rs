@@ -20,14 +20,25 @@ async fn signing_in_sets_a_secure_session_cookie_and_wrong_passwords_keep_the_us
     let wrong = portal.try_sign_in("anna", "nepareizi").await.unwrap_err();
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.body.contains(r#"value="anna""#), "the username is kept");
-    assert!(wrong.body.contains("Nepareizs lietotājvārds vai parole") || wrong.body.contains("Wrong username"), "{}", wrong.body);
+    assert!(
+        wrong.body.contains("Nepareizs lietotājvārds vai parole") || wrong.body.contains("Wrong username"),
+        "{}",
+        wrong.body
+    );
 
     let form = portal.get(None, "/login").await;
     let csrf = support::portal::cookie_value(&form.headers, "makonis_login").unwrap();
-    let body = serde_urlencoded::to_string([("_csrf", csrf.as_str()), ("username", "Anna"), ("password", PASSWORD)]).unwrap();
+    let body =
+        serde_urlencoded::to_string([("_csrf", csrf.as_str()), ("username", "Anna"), ("password", PASSWORD)]).unwrap();
     let answer = portal.post_raw(Some(&format!("makonis_login={csrf}")), "/login", &body).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
-    let cookie = answer.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).find(|c| c.starts_with("makonis_session=")).unwrap();
+    let cookie = answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("makonis_session="))
+        .unwrap();
     for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
     }
@@ -97,14 +108,18 @@ async fn an_order_is_reviewed_submitted_approved_in_two_stages_and_audited() {
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
     assert!(form.body.contains(r#"name="instance""#) && form.body.contains(r#"value="dms""#));
 
-    let bad = portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "small"), ("instance", "Ne Derīgs")], "review").await;
+    let bad =
+        portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "small"), ("instance", "Ne Derīgs")], "review").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains(r#"aria-invalid="true""#) && bad.body.contains("lower-case letters"), "{}", bad.body);
 
     let order = [("agency", "vdi"), ("plan", "small"), ("instance", "lietvediba")];
     let review = portal.order(&anna, "dms", &order, "review").await;
     assert_eq!(review.status, StatusCode::OK, "{}", review.body);
-    assert!(review.body.contains("1350m") && review.body.contains(r#"value="submit""#), "the quota impact and a submit button");
+    assert!(
+        review.body.contains("1350m") && review.body.contains(r#"value="submit""#),
+        "the quota impact and a submit button"
+    );
 
     let submitted = portal.order(&anna, "dms", &order, "submit").await;
     assert_eq!(submitted.status, StatusCode::SEE_OTHER, "{}", submitted.body);
@@ -150,13 +165,16 @@ async fn pending_orders_reserve_quota_so_together_they_cannot_exceed_it() {
     // VDI's quota has 12Ti of storage; a large DMS needs 2848Gi.
     for n in 1..=4 {
         let name = format!("dms-{n}");
-        let answer = portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "large"), ("instance", &name)], "submit").await;
+        let answer =
+            portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "large"), ("instance", &name)], "submit").await;
         assert_eq!(answer.status, StatusCode::SEE_OTHER, "order {n}: {}", answer.body);
     }
-    let fifth = portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "large"), ("instance", "dms-5")], "submit").await;
+    let fifth =
+        portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "large"), ("instance", "dms-5")], "submit").await;
     assert_eq!(fifth.status, StatusCode::CONFLICT);
     let message = "the plan needs 2848Gi storage but only 896Gi of the agency&#x27;s 12Ti is left";
     assert!(fifth.body.contains(message), "{}", fifth.body);
-    let taken = portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "small"), ("instance", "dms-1")], "review").await;
+    let taken =
+        portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "small"), ("instance", "dms-1")], "review").await;
     assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY, "a pending order's name is taken");
 }

@@ -9,11 +9,7 @@ use makonis_operator_kit::crds::wait_for_crds;
 use makonis_portal::{
     cluster::ClusterView,
     context::{Context, PortalConfig},
-    identity::{
-        access::PlatformGroups,
-        ldap::DirectoryConfig,
-        password::hash_password,
-    },
+    identity::{access::PlatformGroups, ldap::DirectoryConfig, password::hash_password},
     store::{Store, accounts::Account, now_ms},
     web::{AppState, Templates, app, ops::Metrics},
     worker,
@@ -89,9 +85,9 @@ async fn bootstrap_accounts(client: &Client, store: &Store, reference: &str) -> 
 
 /// Serves the portal until SIGTERM or Ctrl-C.
 pub async fn run(args: PortalArgs) -> anyhow::Result<()> {
-    let config = kube::Config::infer().await.context(
-        "no Kubernetes configuration: set KUBECONFIG, or run in a pod with a ServiceAccount",
-    )?;
+    let config = kube::Config::infer()
+        .await
+        .context("no Kubernetes configuration: set KUBECONFIG, or run in a pod with a ServiceAccount")?;
     let client = Client::try_from(config)?;
     if let Some(path) = args.database_url.strip_prefix("sqlite://")
         && let Some(parent) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent()
@@ -113,7 +109,10 @@ pub async fn run(args: PortalArgs) -> anyhow::Result<()> {
     tokio::spawn(drive);
     let portal_config = PortalConfig {
         directory: directory(&args.directory)?,
-        platform_groups: PlatformGroups { admins: args.platform_admin_group.clone(), operators: args.platform_operator_group.clone() },
+        platform_groups: PlatformGroups {
+            admins: args.platform_admin_group.clone(),
+            operators: args.platform_operator_group.clone(),
+        },
         session_ttl: Duration::from_secs(args.session_hours * 3600),
         secure_cookies: !args.insecure_cookies,
         ..PortalConfig::default()
@@ -123,7 +122,8 @@ pub async fn run(args: PortalArgs) -> anyhow::Result<()> {
     tokio::spawn(purge_sessions(Arc::clone(&context)));
     let templates = Arc::new(Templates::embedded().context("compiling the portal's templates")?);
     let state = AppState { context, templates, metrics: Arc::new(Metrics::new()?) };
-    let listener = tokio::net::TcpListener::bind(args.address).await.with_context(|| format!("binding {}", args.address))?;
+    let listener =
+        tokio::net::TcpListener::bind(args.address).await.with_context(|| format!("binding {}", args.address))?;
     tracing::info!(address = %args.address, "portal serving at http://{}/", args.address);
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(crate::commands::operator::shutdown_signal())

@@ -51,7 +51,13 @@ pub async fn decide(
         Verdict::Reject => "reject",
     };
     let object = format!("request {id}");
-    let stage = match approval_stage(&actor.access, &actor.identity.username, &request.agency, &request.requester, request.state) {
+    let stage = match approval_stage(
+        &actor.access,
+        &actor.identity.username,
+        &request.agency,
+        &request.requester,
+        request.state,
+    ) {
         Ok(stage) => stage,
         Err(denied) => {
             actor.audit(context, Some(&request.agency), action, &object, "denied", denied.code()).await;
@@ -96,8 +102,12 @@ pub async fn cancel(context: &Context, actor: &Actor, id: &str) -> Result<Reques
         actor.audit(context, Some(&request.agency), "cancel", &object, "denied", "not the requester").await;
         return Err(ActionError::Forbidden("only the requester withdraws a request".into()));
     }
-    let event =
-        NewEvent { actor: &actor.identity.username, actor_name: &actor.identity.display_name, event: "cancelled", comment: "" };
+    let event = NewEvent {
+        actor: &actor.identity.username,
+        actor_name: &actor.identity.display_name,
+        event: "cancelled",
+        comment: "",
+    };
     let waiting = [RequestState::AwaitingAgency, RequestState::AwaitingPlatform];
     match context.store.transition(id, &waiting, RequestState::Cancelled, &event, "", now_ms()).await? {
         Some(moved) => {

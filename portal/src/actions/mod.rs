@@ -46,7 +46,15 @@ pub async fn record(context: &Context, event: AuditEvent) {
 impl Actor {
     /// Records what this actor did to `object` in `agency`, and how it ended
     /// (`success`, `denied`, `failure`).
-    pub async fn audit(&self, context: &Context, agency: Option<&str>, action: &str, object: &str, outcome: &str, detail: &str) {
+    pub async fn audit(
+        &self,
+        context: &Context,
+        agency: Option<&str>,
+        action: &str,
+        object: &str,
+        outcome: &str,
+        detail: &str,
+    ) {
         let event = AuditEvent {
             at: now_ms(),
             actor: self.identity.username.clone(),

@@ -14,9 +14,7 @@ use crate::{
         now_ms,
         requests::{NewRequest, PendingReservation, Request},
     },
-    workflow::{
-        ImpactLine, QuotaRefusal, RequestKind, Reservation, Usage, check_reservation, first_state, impact,
-    },
+    workflow::{ImpactLine, QuotaRefusal, RequestKind, Reservation, Usage, check_reservation, first_state, impact},
 };
 
 /// The longest instance name: children's names are built from it.
@@ -126,7 +124,10 @@ fn check(
             let taken = context.view.instance(&input.agency, &input.instance).is_some()
                 || pending.iter().any(|p| p.kind == RequestKind::Order && p.instance == input.instance);
             if taken {
-                return Err(field("instance", format!("agency {} already has a service called {}", input.agency, input.instance)));
+                return Err(field(
+                    "instance",
+                    format!("agency {} already has a service called {}", input.agency, input.instance),
+                ));
             }
             (input.catalog_item.clone(), None)
         }
@@ -137,9 +138,10 @@ fn check(
         }
     };
     let compiled = usable(context.view.compiled(&item_name))?;
-    let order = compiled.check_order(&input.plan, &input.parameters).map_err(|e| ActionError::Invalid(order_paths(e)))?;
+    let order =
+        compiled.check_order(&input.plan, &input.parameters).map_err(|e| ActionError::Invalid(order_paths(e)))?;
     let item = context.view.item(&item_name).ok_or(ActionError::NotFound)?;
-    let need = Units::of_plan(&order.plan.resources).map_err(|e| ActionError::Conflict(e))?;
+    let need = Units::of_plan(&order.plan.resources).map_err(ActionError::Conflict)?;
     let held = current.and_then(|r| Units::of_plan(&r).ok()).unwrap_or_default();
     let reservation = match kind {
         RequestKind::Order => Reservation::of(need),
@@ -166,7 +168,12 @@ fn check(
 }
 
 /// Checks an order or resize and shows what it would cost, without submitting it.
-pub async fn preview(context: &Context, actor: &Actor, input: &OrderInput, kind: RequestKind) -> Result<Preview, ActionError> {
+pub async fn preview(
+    context: &Context,
+    actor: &Actor,
+    input: &OrderInput,
+    kind: RequestKind,
+) -> Result<Preview, ActionError> {
     let pending = context
         .store
         .requests(&crate::store::requests::RequestFilter {
@@ -188,13 +195,27 @@ pub async fn preview(context: &Context, actor: &Actor, input: &OrderInput, kind:
 
 /// Submits an order or resize as a request. The quota check is repeated while the
 /// agency's requests are held, so concurrent submissions cannot overbook.
-pub async fn submit(context: &Context, actor: &Actor, input: &OrderInput, kind: RequestKind) -> Result<Request, ActionError> {
+pub async fn submit(
+    context: &Context,
+    actor: &Actor,
+    input: &OrderInput,
+    kind: RequestKind,
+) -> Result<Request, ActionError> {
     let at = now_ms();
     let first = preview(context, actor, input, kind).await;
     let first = match first {
         Ok(preview) => preview,
         Err(error) => {
-            actor.audit(context, Some(&input.agency), kind.as_str(), &format!("instance {}", input.instance), "denied", &error.to_string()).await;
+            actor
+                .audit(
+                    context,
+                    Some(&input.agency),
+                    kind.as_str(),
+                    &format!("instance {}", input.instance),
+                    "denied",
+                    &error.to_string(),
+                )
+                .await;
             return Err(error);
         }
     };
@@ -222,7 +243,16 @@ pub async fn submit(context: &Context, actor: &Actor, input: &OrderInput, kind: 
     let object = format!("instance {}", input.instance);
     match created {
         Ok(request) => {
-            actor.audit(context, Some(&input.agency), kind.as_str(), &format!("request {}", request.id), "success", &object).await;
+            actor
+                .audit(
+                    context,
+                    Some(&input.agency),
+                    kind.as_str(),
+                    &format!("request {}", request.id),
+                    "success",
+                    &object,
+                )
+                .await;
             if request.state == crate::workflow::RequestState::Approved {
                 context.granted.notify_one();
             }

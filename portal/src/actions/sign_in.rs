@@ -16,7 +16,8 @@ use crate::{
 pub const MAX_CREDENTIAL: usize = 256;
 
 async fn check(context: &Context, username: &str, password: &str) -> Result<Identity, ActionError> {
-    if username.is_empty() || password.is_empty() || username.len() > MAX_CREDENTIAL || password.len() > MAX_CREDENTIAL {
+    if username.is_empty() || password.is_empty() || username.len() > MAX_CREDENTIAL || password.len() > MAX_CREDENTIAL
+    {
         return Err(ActionError::Unauthenticated);
     }
     if let Some(account) = context.store.account(username).await? {
@@ -46,7 +47,12 @@ async fn check(context: &Context, username: &str, password: &str) -> Result<Iden
 }
 
 /// Checks `username` and `password` from `source_ip`; the identity on success.
-pub async fn sign_in(context: &Context, username: &str, password: &str, source_ip: &str) -> Result<Identity, ActionError> {
+pub async fn sign_in(
+    context: &Context,
+    username: &str,
+    password: &str,
+    source_ip: &str,
+) -> Result<Identity, ActionError> {
     let username = username.trim().to_lowercase();
     let now = now_ms();
     let blocked = context.limiter.lock().unwrap_or_else(|p| p.into_inner()).blocked_for(source_ip, &username, now);

@@ -22,12 +22,8 @@ pub fn next_state(
             if status.observed_generation != instance.metadata.generation {
                 return None;
             }
-            let message = status
-                .conditions
-                .iter()
-                .find(|c| c.type_ == "Ready")
-                .map(|c| c.message.clone())
-                .unwrap_or_default();
+            let message =
+                status.conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default();
             match status.phase? {
                 Phase::Ready => Some((RequestState::Ready, message)),
                 Phase::Failed => Some((RequestState::Failed, message)),

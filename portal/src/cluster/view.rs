@@ -64,7 +64,10 @@ impl InstanceSummary {
         let current = status.and_then(|s| s.observed_generation) == instance.metadata.generation;
         let outputs = status
             .map(|s| {
-                s.outputs.iter().map(|o| (o.name.clone(), o.title.lv.clone(), o.title.en.clone(), o.value.clone())).collect()
+                s.outputs
+                    .iter()
+                    .map(|o| (o.name.clone(), o.title.lv.clone(), o.title.en.clone(), o.value.clone()))
+                    .collect()
             })
             .unwrap_or_default();
         Self { phase, message, current, outputs }
@@ -109,7 +112,8 @@ impl ClusterView {
         let changes = view.changes.clone();
         let instances_stream = instances_stream.map(move |event| {
             if let Ok(instance) = &event {
-                let key = InstanceKey { namespace: instance.namespace().unwrap_or_default(), name: instance.name_any() };
+                let key =
+                    InstanceKey { namespace: instance.namespace().unwrap_or_default(), name: instance.name_any() };
                 let _ = changes.send(key);
             }
             event
@@ -191,8 +195,12 @@ impl ClusterView {
     /// The instances of agency `code`, by name.
     pub fn instances_of(&self, code: &str) -> Vec<Arc<ServiceInstance>> {
         let namespace = namespace_for_code(code);
-        let mut all: Vec<_> =
-            self.instances.state().into_iter().filter(|i| i.namespace().as_deref() == Some(namespace.as_str())).collect();
+        let mut all: Vec<_> = self
+            .instances
+            .state()
+            .into_iter()
+            .filter(|i| i.namespace().as_deref() == Some(namespace.as_str()))
+            .collect();
         all.sort_by_key(|i| i.name_any());
         all
     }

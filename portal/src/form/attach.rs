@@ -3,9 +3,9 @@
 use makonis_catalog::FieldError;
 
 use super::field::{Field, FormError, Input};
-use crate::i18n::Lang;
 use super::localize::localize;
 use super::texts;
+use crate::i18n::Lang;
 
 /// Attaches each error, in `lang`, to the field at its pointer (an error inside a list
 /// written one per line to that list, naming the line); returns those that no field shows.

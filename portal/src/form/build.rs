@@ -7,10 +7,10 @@ use serde_json::Value;
 
 use super::constraints;
 use super::field::{Choice, Constraints, Field, Input};
-use crate::i18n::Lang;
 use super::style::{ListStyle, list_style};
 use super::text::show;
 use super::texts;
+use crate::i18n::Lang;
 
 /// Empty items offered after the items of a list of groups, for adding new ones (a page
 /// without scripts cannot add them on demand).

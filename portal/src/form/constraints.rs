@@ -7,10 +7,10 @@ use makonis_catalog::schema::{ArrayRules, Kind, NumberRules, SchemaNode, StringR
 use serde_json::Number;
 
 use super::field::Constraints;
-use crate::i18n::Lang;
 use super::pattern::html_pattern;
 use super::text;
 use super::texts::{self, Bound, Unit};
+use crate::i18n::Lang;
 
 /// The constraints of a single-line or long text field.
 pub(super) fn string(rules: &StringRules, lang: Lang) -> Constraints {

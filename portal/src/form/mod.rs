@@ -49,8 +49,8 @@ use makonis_catalog::schema::ParameterSchema;
 use serde_json::Value;
 
 pub use self::field::{Choice, Constraints, Field, Form, FormError, Input};
-pub use crate::i18n::Lang;
 pub use self::localize::localize;
+pub use crate::i18n::Lang;
 
 /// Builds the form of `schema` in `lang`, showing `values` (the schema's defaults where a
 /// value is absent) and `errors`: each next to the field at its pointer, or in

@@ -34,7 +34,10 @@ mod tests {
 
     #[test]
     fn cookies_are_http_only_and_same_site() {
-        assert_eq!(set(SESSION, "t", 60, true), "makonis_session=t; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure");
+        assert_eq!(
+            set(SESSION, "t", 60, true),
+            "makonis_session=t; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
+        );
         assert!(!set(LANGUAGE, "lv", 0, false).contains("Secure"));
     }
 }

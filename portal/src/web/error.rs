@@ -109,7 +109,9 @@ impl WebError {
     /// The message shown to people (English for the API; pages translate by code).
     pub fn public_message(&self, reference: &str) -> String {
         match self {
-            Self::Internal(_) => format!("something went wrong on our side; the error was logged with reference {reference}"),
+            Self::Internal(_) => {
+                format!("something went wrong on our side; the error was logged with reference {reference}")
+            }
             other => other.to_string(),
         }
     }

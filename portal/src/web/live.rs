@@ -28,26 +28,31 @@ fn status_event(view: &ClusterView, agency: &str, name: &str) -> Event {
 
 /// The stream of `status` events for one instance: the current status at once, then one
 /// per change (a `null` status when the instance is gone).
-pub fn instance_stream(view: ClusterView, agency: String, name: String) -> impl Stream<Item = Result<Event, Infallible>> {
+pub fn instance_stream(
+    view: ClusterView,
+    agency: String,
+    name: String,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     let key = InstanceKey { namespace: namespace_for_code(&agency), name: name.clone() };
     let first = status_event(&view, &agency, &name);
     let changes = view.subscribe();
-    let rest = stream::unfold((view, changes, key, agency, name), |(view, mut changes, key, agency, name)| async move {
-        loop {
-            match changes.recv().await {
-                Ok(changed) if changed == key => {
-                    let event = status_event(&view, &agency, &name);
-                    return Some((Ok(event), (view, changes, key, agency, name)));
+    let rest =
+        stream::unfold((view, changes, key, agency, name), |(view, mut changes, key, agency, name)| async move {
+            loop {
+                match changes.recv().await {
+                    Ok(changed) if changed == key => {
+                        let event = status_event(&view, &agency, &name);
+                        return Some((Ok(event), (view, changes, key, agency, name)));
+                    }
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(_)) => {
+                        let event = status_event(&view, &agency, &name);
+                        return Some((Ok(event), (view, changes, key, agency, name)));
+                    }
+                    Err(RecvError::Closed) => return None,
                 }
-                Ok(_) => continue,
-                Err(RecvError::Lagged(_)) => {
-                    let event = status_event(&view, &agency, &name);
-                    return Some((Ok(event), (view, changes, key, agency, name)));
-                }
-                Err(RecvError::Closed) => return None,
             }
-        }
-    });
+        });
     stream::once(async move { Ok(first) }).chain(rest)
 }
 

@@ -30,8 +30,11 @@ impl Metrics {
             &["route", "method", "status"],
         )?;
         let duration = HistogramVec::new(
-            HistogramOpts::new("makonis_portal_http_request_duration_seconds", "Time to answer HTTP requests, by route")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "makonis_portal_http_request_duration_seconds",
+                "Time to answer HTTP requests, by route",
+            )
+            .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
             &["route", "method"],
         )?;
         registry.register(Box::new(requests.clone()))?;
@@ -43,7 +46,8 @@ impl Metrics {
 /// Counts and times each request under its route pattern (bounded labels: never the
 /// raw path).
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route =
+        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = request.method().as_str().to_string();
     let started = Instant::now();
     let response = next.run(request).await;

@@ -113,6 +113,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// The tera filter `iso_time`: Unix milliseconds as an ISO 8601 time with the Riga
 /// offset, for `<time datetime>`.
 fn iso_time(value: &tera::Value, _: &std::collections::HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
-    let ms = value.as_i64().ok_or_else(|| tera::Error::msg(format!("iso_time: {value} is not a number of milliseconds")))?;
+    let ms =
+        value.as_i64().ok_or_else(|| tera::Error::msg(format!("iso_time: {value} is not a number of milliseconds")))?;
     Ok(tera::Value::from(i18n::format::riga_offset_iso(ms)))
 }

@@ -16,12 +16,7 @@ use super::{
     AppState, cookies,
     error::{PageFailure, WebError},
 };
-use crate::{
-    actions::Actor,
-    context::Context,
-    i18n::Lang,
-    store::now_ms,
-};
+use crate::{actions::Actor, context::Context, i18n::Lang, store::now_ms};
 
 /// The largest form body the CSRF check reads.
 pub const MAX_FORM_BYTES: usize = 256 * 1024;
@@ -57,7 +52,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Viewer>().cloned().ok_or(WebError::Internal("the viewer middleware is not installed".into()))
+        parts
+            .extensions
+            .get::<Viewer>()
+            .cloned()
+            .ok_or(WebError::Internal("the viewer middleware is not installed".into()))
     }
 }
 
@@ -72,16 +71,20 @@ fn source_ip(parts: &Parts) -> String {
 
 fn language(headers: &HeaderMap) -> Lang {
     let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    cookies::get(cookie, cookies::LANGUAGE)
-        .and_then(Lang::parse)
-        .unwrap_or_else(|| {
-            Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or(""))
-        })
+    cookies::get(cookie, cookies::LANGUAGE).and_then(Lang::parse).unwrap_or_else(|| {
+        Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or(""))
+    })
 }
 
-async fn identify(context: &Context, headers: &HeaderMap, ip: &str) -> Result<(Option<Actor>, Option<String>, Option<String>, bool), WebError> {
+async fn identify(
+    context: &Context,
+    headers: &HeaderMap,
+    ip: &str,
+) -> Result<(Option<Actor>, Option<String>, Option<String>, bool), WebError> {
     let now = now_ms();
-    if let Some(bearer) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
+    if let Some(bearer) =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+    {
         let identity = context.store.token_identity(bearer.trim(), now).await?.ok_or(WebError::BadToken)?;
         return Ok((Some(Actor::new(context, identity, ip.to_string())), None, None, true));
     }
@@ -102,7 +105,11 @@ async fn identify(context: &Context, headers: &HeaderMap, ip: &str) -> Result<(O
 
 /// The value of `name` in a form-encoded body.
 fn form_value(body: &[u8], name: &str) -> Option<String> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).ok()?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 /// Constant-time comparison of two tokens.

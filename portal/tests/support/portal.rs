@@ -184,14 +184,22 @@ impl TestPortal {
 
     /// Signs in through the login form, as a browser would.
     pub async fn sign_in(&self, username: &str) -> Browser {
-        self.try_sign_in(username, PASSWORD).await.unwrap_or_else(|answer| panic!("{username} could not sign in: {answer:?}"))
+        self.try_sign_in(username, PASSWORD)
+            .await
+            .unwrap_or_else(|answer| panic!("{username} could not sign in: {answer:?}"))
     }
 
     /// Signs in, or the failed answer.
     pub async fn try_sign_in(&self, username: &str, password: &str) -> Result<Browser, Answer> {
         let form = self.get(None, "/login").await;
         let login_csrf = cookie_value(&form.headers, "makonis_login").expect("the login form sets its CSRF cookie");
-        let body = serde_urlencoded::to_string([("_csrf", login_csrf.as_str()), ("username", username), ("password", password), ("next", "/catalog")]).unwrap();
+        let body = serde_urlencoded::to_string([
+            ("_csrf", login_csrf.as_str()),
+            ("username", username),
+            ("password", password),
+            ("next", "/catalog"),
+        ])
+        .unwrap();
         let answer = self.post_raw(Some(&format!("makonis_login={login_csrf}")), "/login", &body).await;
         if answer.status != StatusCode::SEE_OTHER {
             return Err(answer);
@@ -237,16 +245,17 @@ pub fn prefilled(html: &str) -> Vec<(String, String)> {
     };
     let bare = |tag: &str, name: &str| regex::Regex::new(&format!(r"\s{name}[\s>]")).unwrap().is_match(tag);
     let mut pairs = Vec::new();
-    let controls = regex::Regex::new(r"(?s)<input\b[^>]*>|<textarea\b[^>]*>.*?</textarea>|<select\b[^>]*>.*?</select>").unwrap();
+    let selected = regex::Regex::new(r#"<option value="([^"]*)"[^>]*\sselected"#).unwrap();
+    let first_option = regex::Regex::new(r#"<option value="([^"]*)""#).unwrap();
+    let controls =
+        regex::Regex::new(r"(?s)<input\b[^>]*>|<textarea\b[^>]*>.*?</textarea>|<select\b[^>]*>.*?</select>").unwrap();
     for control in controls.find_iter(html).map(|m| m.as_str()) {
         let Some(name) = attr(control, "name") else { continue };
         if control.starts_with("<textarea") {
             let text = control.split_once('>').map(|(_, rest)| rest.trim_end_matches("</textarea>")).unwrap_or("");
             pairs.push((name, unescape(text)));
         } else if control.starts_with("<select") {
-            let option = regex::Regex::new(r#"<option value="([^"]*)"[^>]*\sselected"#).unwrap();
-            let first = regex::Regex::new(r#"<option value="([^"]*)""#).unwrap();
-            if let Some(value) = option.captures(control).or_else(|| first.captures(control)) {
+            if let Some(value) = selected.captures(control).or_else(|| first_option.captures(control)) {
                 pairs.push((name, unescape(&value[1])));
             }
         } else {
@@ -280,6 +289,11 @@ impl TestPortal {
         pairs.extend(changes.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         pairs.push(("action".into(), action.into()));
         pairs.push(("_csrf".into(), browser.csrf.clone()));
-        self.post_raw(Some(&browser.cookie), &format!("/catalog/{item}/order"), &serde_urlencoded::to_string(&pairs).unwrap()).await
+        self.post_raw(
+            Some(&browser.cookie),
+            &format!("/catalog/{item}/order"),
+            &serde_urlencoded::to_string(&pairs).unwrap(),
+        )
+        .await
     }
 }

@@ -23,9 +23,10 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(Self(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(WebError::Invalid(vec![FieldError::new("", "send the body as JSON (Content-Type: application/json)")]))
-            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(WebError::Invalid(vec![FieldError::new(
+                "",
+                "send the body as JSON (Content-Type: application/json)",
+            )])),
             Err(rejection) => Err(WebError::Invalid(vec![FieldError::new("", rejection.body_text())])),
         }
     }

@@ -10,5 +10,6 @@ pub const DOCUMENT: &str = include_str!("../../../api/openapi.json");
 
 /// `GET /api/openapi.json`.
 pub async fn document() -> Response {
-    ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "public, max-age=3600")], DOCUMENT).into_response()
+    ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "public, max-age=3600")], DOCUMENT)
+        .into_response()
 }

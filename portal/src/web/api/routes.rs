@@ -43,7 +43,8 @@ fn api_paths(error: ActionError) -> WebError {
             errors
                 .into_iter()
                 .map(|e| {
-                    let path = if e.path.starts_with('/') { format!("/parameters{}", e.path) } else { format!("/{}", e.path) };
+                    let path =
+                        if e.path.starts_with('/') { format!("/parameters{}", e.path) } else { format!("/{}", e.path) };
                     FieldError::new(path, e.message)
                 })
                 .collect(),
@@ -59,7 +60,11 @@ fn signed_in(viewer: &Viewer) -> Result<&Actor, WebError> {
 /// `GET /api/v1/catalog?q=&category=`.
 pub async fn catalog(State(state): State<AppState>, viewer: Viewer, Query(filter): Query<CatalogFilter>) -> ApiResult {
     signed_in(&viewer)?;
-    let items = summaries(&state.context.view.items(), filter.q.as_deref().unwrap_or(""), filter.category.as_deref().unwrap_or(""));
+    let items = summaries(
+        &state.context.view.items(),
+        filter.q.as_deref().unwrap_or(""),
+        filter.category.as_deref().unwrap_or(""),
+    );
     Ok(Json(json!({ "items": items })).into_response())
 }
 
@@ -100,11 +105,17 @@ pub struct RequestsFilter {
 }
 
 /// `GET /api/v1/requests`.
-pub async fn requests(State(state): State<AppState>, viewer: Viewer, Query(filter): Query<RequestsFilter>) -> ApiResult {
+pub async fn requests(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(filter): Query<RequestsFilter>,
+) -> ApiResult {
     let actor = signed_in(&viewer)?;
     let states = match filter.state.as_deref() {
         None | Some("") => None,
-        Some(name) => Some(vec![name.parse::<RequestState>().map_err(|e| WebError::Invalid(vec![FieldError::new("state", e)]))?]),
+        Some(name) => {
+            Some(vec![name.parse::<RequestState>().map_err(|e| WebError::Invalid(vec![FieldError::new("state", e)]))?])
+        }
     };
     let list = state
         .context
@@ -135,13 +146,20 @@ pub struct CreateRequest {
 }
 
 /// `POST /api/v1/requests`: orders (or, with `"kind": "resize"`, resizes) an instance.
-pub async fn create_request(State(state): State<AppState>, viewer: Viewer, ApiJson(body): ApiJson<CreateRequest>) -> ApiResult {
+pub async fn create_request(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ApiJson(body): ApiJson<CreateRequest>,
+) -> ApiResult {
     let actor = signed_in(&viewer)?;
     let kind = match body.kind.as_deref() {
         None | Some("order") => RequestKind::Order,
         Some("resize") => RequestKind::Resize,
         Some(other) => {
-            return Err(WebError::Invalid(vec![FieldError::new("/kind", format!("must be order or resize, not {other}"))]));
+            return Err(WebError::Invalid(vec![FieldError::new(
+                "/kind",
+                format!("must be order or resize, not {other}"),
+            )]));
         }
     };
     let input = OrderInput {
@@ -178,12 +196,22 @@ async fn decided(state: &AppState, viewer: &Viewer, id: &str, verdict: Verdict, 
 }
 
 /// `POST /api/v1/requests/{id}/approve`.
-pub async fn approve(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>, ApiJson(body): ApiJson<Decision>) -> ApiResult {
+pub async fn approve(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Decision>,
+) -> ApiResult {
     decided(&state, &viewer, &id, Verdict::Approve, body).await
 }
 
 /// `POST /api/v1/requests/{id}/reject`.
-pub async fn reject(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>, ApiJson(body): ApiJson<Decision>) -> ApiResult {
+pub async fn reject(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Decision>,
+) -> ApiResult {
     decided(&state, &viewer, &id, Verdict::Reject, body).await
 }
 
@@ -201,14 +229,22 @@ pub struct ServicesFilter {
 }
 
 /// `GET /api/v1/services`.
-pub async fn services(State(state): State<AppState>, viewer: Viewer, Query(filter): Query<ServicesFilter>) -> ApiResult {
+pub async fn services(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(filter): Query<ServicesFilter>,
+) -> ApiResult {
     let actor = signed_in(&viewer)?;
     let list = visible_services(&state, actor, filter.agency.as_deref().filter(|a| !a.is_empty()));
     Ok(Json(json!({ "services": list })).into_response())
 }
 
 /// `GET /api/v1/services/{agency}/{name}`.
-pub async fn service(State(state): State<AppState>, viewer: Viewer, Path((agency, name)): Path<(String, String)>) -> ApiResult {
+pub async fn service(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((agency, name)): Path<(String, String)>,
+) -> ApiResult {
     let actor = signed_in(&viewer)?;
     if !actor.access.sees(&agency) {
         return Err(WebError::NotFound);
@@ -233,7 +269,8 @@ pub async fn retire(
     ApiJson(body): ApiJson<Retirement>,
 ) -> ApiResult {
     let actor = signed_in(&viewer)?;
-    let request = retire_instance(&state.context, actor, &agency, &name, &body.confirmation).await.map_err(api_paths)?;
+    let request =
+        retire_instance(&state.context, actor, &agency, &name, &body.confirmation).await.map_err(api_paths)?;
     Ok((StatusCode::CREATED, Json(json!({ "request": request }))).into_response())
 }
 

@@ -16,7 +16,11 @@ use crate::{
 
 fn platform(viewer: &Viewer) -> Result<&Actor, WebError> {
     let actor = viewer.signed_in()?;
-    if actor.access.is_platform() { Ok(actor) } else { Err(WebError::Forbidden("this page is for the platform's staff".into())) }
+    if actor.access.is_platform() {
+        Ok(actor)
+    } else {
+        Err(WebError::Forbidden("this page is for the platform's staff".into()))
+    }
 }
 
 /// One agency's line on the admin page.
@@ -59,10 +63,14 @@ pub async fn agency_rows(state: &AppState) -> Result<Vec<AgencyRow>, WebError> {
                 .collect();
             let usage = state.context.view.usage(code, &mine);
             let limit = Units::of_quota(&agency.spec.quota).unwrap_or_default();
-            let quota = [("cpu", usage.used.cpu, limit.cpu), ("memory", usage.used.memory, limit.memory), ("storage", usage.used.storage, limit.storage)]
-                .into_iter()
-                .map(|(r, used, limit)| [r.to_string(), format_amount(r, used), format_amount(r, limit)])
-                .collect();
+            let quota = [
+                ("cpu", usage.used.cpu, limit.cpu),
+                ("memory", usage.used.memory, limit.memory),
+                ("storage", usage.used.storage, limit.storage),
+            ]
+            .into_iter()
+            .map(|(r, used, limit)| [r.to_string(), format_amount(r, used), format_amount(r, limit)])
+            .collect();
             AgencyRow {
                 code: code.clone(),
                 name: agency.spec.display_name.clone(),

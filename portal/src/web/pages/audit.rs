@@ -51,7 +51,11 @@ pub async fn entries(state: &AppState, actor: &Actor, filter: &AuditFilter) -> R
 }
 
 /// `GET /audit`.
-pub async fn list(State(state): State<AppState>, viewer: Viewer, Query(filter): Query<AuditFilter>) -> Result<Response, WebError> {
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(filter): Query<AuditFilter>,
+) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     let events = entries(&state, actor, &filter).await?;
     let mut context = TeraContext::new();

@@ -111,7 +111,11 @@ pub fn summaries(items: &[Arc<CatalogItem>], query: &str, category: &str) -> Vec
 }
 
 /// `GET /catalog`.
-pub async fn list(State(state): State<AppState>, viewer: Viewer, Query(filter): Query<Filter>) -> Result<Response, WebError> {
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(filter): Query<Filter>,
+) -> Result<Response, WebError> {
     viewer.signed_in()?;
     let query: String = filter.q.unwrap_or_default().chars().take(200).collect();
     let category = filter.category.unwrap_or_default();
@@ -135,7 +139,11 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer, Query(filter): 
 }
 
 /// `GET /catalog/{item}`.
-pub async fn item(State(state): State<AppState>, viewer: Viewer, Path(name): Path<String>) -> Result<Response, WebError> {
+pub async fn item(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     let item = state.context.view.item(&name).ok_or(WebError::NotFound)?;
     let orderable = matches!(state.context.view.compiled(&name), Some(Ok(_)));

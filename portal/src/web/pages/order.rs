@@ -57,8 +57,16 @@ struct OrderForm<'a> {
     message: Option<String>,
 }
 
-fn form_page(state: &AppState, viewer: &Viewer, actor: &Actor, item: &CompiledItem, status: StatusCode, order: &OrderForm<'_>) -> Response {
-    let (top, parameter_errors): (Vec<_>, Vec<_>) = order.errors.iter().cloned().partition(|e| !e.path.starts_with('/'));
+fn form_page(
+    state: &AppState,
+    viewer: &Viewer,
+    actor: &Actor,
+    item: &CompiledItem,
+    status: StatusCode,
+    order: &OrderForm<'_>,
+) -> Response {
+    let (top, parameter_errors): (Vec<_>, Vec<_>) =
+        order.errors.iter().cloned().partition(|e| !e.path.starts_with('/'));
     let top: std::collections::BTreeMap<_, _> = top.into_iter().map(|e| (e.path, e.message)).collect();
     let fields = form::build(item.schema(), order.parameters, &parameter_errors, viewer.lang);
     let mut context = TeraContext::new();
@@ -106,7 +114,14 @@ pub async fn form(
         .or_else(|| item.spec().plans.first().map(|p| p.name.clone()))
         .unwrap_or_default();
     let instance = free_name(&state, &agency, &name);
-    let order = OrderForm { agency: &agency, plan: &plan, instance: &instance, parameters: &json!({}), errors: &[], message: None };
+    let order = OrderForm {
+        agency: &agency,
+        plan: &plan,
+        instance: &instance,
+        parameters: &json!({}),
+        errors: &[],
+        message: None,
+    };
     Ok(form_page(&state, &viewer, actor, &item, StatusCode::OK, &order))
 }
 
@@ -114,7 +129,14 @@ fn value_of<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("")
 }
 
-fn review_page(state: &AppState, viewer: &Viewer, item: &CompiledItem, input: &OrderInput, pairs: &[(String, String)], preview: &Preview) -> Response {
+fn review_page(
+    state: &AppState,
+    viewer: &Viewer,
+    item: &CompiledItem,
+    input: &OrderInput,
+    pairs: &[(String, String)],
+    preview: &Preview,
+) -> Response {
     let fields = form::build(item.schema(), &preview.parameters, &[], viewer.lang);
     let hidden: Vec<_> = pairs.iter().filter(|(k, _)| k != "action" && k != crate::web::viewer::CSRF_FIELD).collect();
     let mut context = TeraContext::new();
@@ -169,7 +191,9 @@ pub async fn post(
         return Ok(again(&[], None, StatusCode::OK));
     }
     let outcome = if action == "submit" {
-        submit(&state.context, actor, &input, RequestKind::Order).await.map(|request| see_other(&format!("/requests/{}", request.id)))
+        submit(&state.context, actor, &input, RequestKind::Order)
+            .await
+            .map(|request| see_other(&format!("/requests/{}", request.id)))
     } else {
         preview(&state.context, actor, &input, RequestKind::Order)
             .await

@@ -31,15 +31,15 @@ pub struct ListFilter {
 
 /// The agencies whose requests `actor` may list (`None`: all, for platform staff).
 pub fn visible_agencies(actor: &Actor) -> Option<Vec<String>> {
-    if actor.access.is_platform() {
-        None
-    } else {
-        Some(actor.access.agencies.keys().cloned().collect())
-    }
+    if actor.access.is_platform() { None } else { Some(actor.access.agencies.keys().cloned().collect()) }
 }
 
 /// `GET /requests`.
-pub async fn list(State(state): State<AppState>, viewer: Viewer, Query(filter): Query<ListFilter>) -> Result<Response, WebError> {
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(filter): Query<ListFilter>,
+) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     let mine = filter.scope.as_deref() == Some("mine");
     let only_state = filter.state.as_deref().and_then(|s| s.parse::<RequestState>().ok());
@@ -72,12 +72,25 @@ struct Powers {
 }
 
 fn powers(actor: &Actor, request: &Request) -> Powers {
-    let stage = approval_stage(&actor.access, &actor.identity.username, &request.agency, &request.requester, request.state);
+    let stage =
+        approval_stage(&actor.access, &actor.identity.username, &request.agency, &request.requester, request.state);
     let own = request.requester.eq_ignore_ascii_case(&actor.identity.username);
-    Powers { decide: stage.is_ok(), stage: stage.ok().map(|s| s.as_str()), own, cancel: own && request.state.is_pending() }
+    Powers {
+        decide: stage.is_ok(),
+        stage: stage.ok().map(|s| s.as_str()),
+        own,
+        cancel: own && request.state.is_pending(),
+    }
 }
 
-async fn request_page(state: &AppState, viewer: &Viewer, actor: &Actor, id: &str, status: StatusCode, problem: Option<String>) -> Result<Response, WebError> {
+async fn request_page(
+    state: &AppState,
+    viewer: &Viewer,
+    actor: &Actor,
+    id: &str,
+    status: StatusCode,
+    problem: Option<String>,
+) -> Result<Response, WebError> {
     let request = visible_request(&state.context, actor, id).await?;
     let events = state.context.store.request_events(id).await?;
     let instance = state.context.view.instance(&request.agency, &request.instance);
@@ -89,7 +102,10 @@ async fn request_page(state: &AppState, viewer: &Viewer, actor: &Actor, id: &str
     context.insert("item", &state.context.view.item(&request.catalog_item).map(|i| i.spec.title.clone()));
     context.insert("agency", &state.context.view.agency(&request.agency).map(|a| a.spec.display_name.clone()));
     context.insert("problem", &problem);
-    context.insert("live", &matches!(request.state, RequestState::Provisioning | RequestState::Retiring | RequestState::Approved));
+    context.insert(
+        "live",
+        &matches!(request.state, RequestState::Provisioning | RequestState::Retiring | RequestState::Approved),
+    );
     Ok(state.templates.page(viewer, status, "request.html", context))
 }
 
@@ -106,7 +122,12 @@ pub struct DecisionForm {
     comment: String,
 }
 
-async fn decided(state: &AppState, viewer: &Viewer, id: &str, outcome: Result<Request, ActionError>) -> Result<Response, WebError> {
+async fn decided(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    outcome: Result<Request, ActionError>,
+) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     match outcome {
         Ok(_) => Ok(see_other(&format!("/requests/{id}"))),
@@ -122,21 +143,35 @@ async fn decided(state: &AppState, viewer: &Viewer, id: &str, outcome: Result<Re
 }
 
 /// `POST /requests/{id}/approve`.
-pub async fn approve(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>, Form(form): Form<DecisionForm>) -> Result<Response, WebError> {
+pub async fn approve(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     let outcome = decide(&state.context, actor, &id, Verdict::Approve, &form.comment).await;
     decided(&state, &viewer, &id, outcome).await
 }
 
 /// `POST /requests/{id}/reject`.
-pub async fn reject(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>, Form(form): Form<DecisionForm>) -> Result<Response, WebError> {
+pub async fn reject(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     let outcome = decide(&state.context, actor, &id, Verdict::Reject, &form.comment).await;
     decided(&state, &viewer, &id, outcome).await
 }
 
 /// `POST /requests/{id}/cancel`.
-pub async fn cancel(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> Result<Response, WebError> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     let outcome = cancel_request(&state.context, actor, &id).await;
     decided(&state, &viewer, &id, outcome).await
@@ -154,7 +189,8 @@ pub async fn inbox(state: &AppState, actor: &Actor) -> Result<Vec<Request>, WebE
             ..Default::default()
         })
         .await?;
-    waiting.retain(|r| approval_stage(&actor.access, &actor.identity.username, &r.agency, &r.requester, r.state).is_ok());
+    waiting
+        .retain(|r| approval_stage(&actor.access, &actor.identity.username, &r.agency, &r.requester, r.state).is_ok());
     waiting.reverse();
     Ok(waiting)
 }

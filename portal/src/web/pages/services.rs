@@ -17,7 +17,7 @@ use crate::{
     actions::{
         ActionError, Actor,
         order::{OrderInput, preview, submit},
-        retire::{retire as retire_instance, retained_templates},
+        retire::{retained_templates, retire as retire_instance},
     },
     cluster::InstanceSummary,
     store::requests::RequestFilter,
@@ -76,7 +76,11 @@ pub fn visible_services(state: &AppState, actor: &Actor, agency: Option<&str>) -
 }
 
 /// `GET /services`.
-pub async fn list(State(state): State<AppState>, viewer: Viewer, Query(filter): Query<AgencyFilter>) -> Result<Response, WebError> {
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(filter): Query<AgencyFilter>,
+) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     let agency = filter.agency.filter(|a| !a.is_empty());
     let services = visible_services(&state, actor, agency.as_deref());
@@ -131,7 +135,11 @@ async fn service_page(
 }
 
 /// `GET /services/{agency}/{name}`.
-pub async fn show(State(state): State<AppState>, viewer: Viewer, Path((agency, name)): Path<(String, String)>) -> Result<Response, WebError> {
+pub async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((agency, name)): Path<(String, String)>,
+) -> Result<Response, WebError> {
     service_page(&state, &viewer, &agency, &name, StatusCode::OK, None).await
 }
 
@@ -178,7 +186,9 @@ pub async fn resize(
             let message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
             service_page(&state, &viewer, &agency, &name, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await
         }
-        Err(ActionError::Quota(message)) | Err(ActionError::Conflict(message)) | Err(ActionError::Forbidden(message)) => {
+        Err(ActionError::Quota(message))
+        | Err(ActionError::Conflict(message))
+        | Err(ActionError::Forbidden(message)) => {
             service_page(&state, &viewer, &agency, &name, StatusCode::CONFLICT, Some(message)).await
         }
         Err(other) => Err(other.into()),

@@ -78,8 +78,12 @@ pub async fn login(State(state): State<AppState>, viewer: Viewer, Form(form): Fo
         Ok(identity) => identity,
         Err(error) => {
             let (status, code, detail) = match &error {
-                ActionError::RateLimited(seconds) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", seconds.to_string()),
-                ActionError::DirectoryUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "directory_unavailable", String::new()),
+                ActionError::RateLimited(seconds) => {
+                    (StatusCode::TOO_MANY_REQUESTS, "rate_limited", seconds.to_string())
+                }
+                ActionError::DirectoryUnavailable => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "directory_unavailable", String::new())
+                }
                 ActionError::Store(_) => return WebError::from(error).into_response(),
                 _ => (StatusCode::UNAUTHORIZED, "invalid", String::new()),
             };

@@ -19,7 +19,13 @@ use crate::{
 /// The longest a token may live.
 pub const MAX_DAYS: i64 = 365;
 
-async fn page(state: &AppState, viewer: &Viewer, status: StatusCode, secret: Option<String>, problem: Option<&str>) -> Result<Response, WebError> {
+async fn page(
+    state: &AppState,
+    viewer: &Viewer,
+    status: StatusCode,
+    secret: Option<String>,
+    problem: Option<&str>,
+) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     let tokens = state.context.store.tokens_of(&actor.identity.username).await?;
     let mut context = TeraContext::new();
@@ -45,7 +51,11 @@ pub struct NewToken {
 }
 
 /// `POST /tokens`: creates a token and shows its secret once.
-pub async fn create(State(state): State<AppState>, viewer: Viewer, Form(form): Form<NewToken>) -> Result<Response, WebError> {
+pub async fn create(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<NewToken>,
+) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     if actor.identity.source == crate::identity::IdentitySource::Token {
         return Err(WebError::Forbidden("a token cannot create tokens".into()));
@@ -62,7 +72,11 @@ pub async fn create(State(state): State<AppState>, viewer: Viewer, Form(form): F
 }
 
 /// `POST /tokens/{id}/revoke`.
-pub async fn revoke(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> Result<Response, WebError> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     if !state.context.store.revoke_token(&actor.identity.username, &id, now_ms()).await? {
         return Err(WebError::NotFound);
