@@ -3,14 +3,16 @@
 # plane, installs the CRDs, RBAC and the catalog's webhook registration, starts the
 # tenancy and catalog operators (each under its own ServiceAccount), creates the twelve
 # demo agencies, publishes the sector's catalog, orders a few services and waits until
-# they are Ready. Then it keeps the operators in the foreground; Ctrl-C stops them and the
+# they are Ready, then starts the self-service portal with demo users and prints its URL
+# and their passwords. Everything stays in the foreground; Ctrl-C stops it and the
 # control plane (their data stays in target/cluster/dev for the next run).
 #
 # Usage: ./run.sh
 # Environment: MAKONIS_CLUSTER_PORT (default 6443), MAKONIS_METRICS_ADDRESS (tenancy
 #              operator, default 127.0.0.1:9464), MAKONIS_CATALOG_METRICS_ADDRESS
-#              (default 127.0.0.1:9465), MAKONIS_LOG (default info). The catalog's
-#              webhook listens on 127.0.0.1:9443, where manifests/local registers it.
+#              (default 127.0.0.1:9465), MAKONIS_PORTAL_ADDRESS (default 127.0.0.1:8080),
+#              MAKONIS_LOG (default info). The catalog's webhook listens on
+#              127.0.0.1:9443, where manifests/local registers it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -19,6 +21,7 @@ export MAKONIS_CLUSTER_DIR="target/cluster/dev"
 export MAKONIS_CLUSTER_PORT="${MAKONIS_CLUSTER_PORT:-6443}"
 metrics_address="${MAKONIS_METRICS_ADDRESS:-127.0.0.1:9464}"
 catalog_metrics_address="${MAKONIS_CATALOG_METRICS_ADDRESS:-127.0.0.1:9465}"
+portal_address="${MAKONIS_PORTAL_ADDRESS:-127.0.0.1:8080}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -30,62 +33,24 @@ step "starting the local control plane"
 tests/cluster/cluster.sh start
 eval "$(tests/cluster/cluster.sh env)"
 
-operator_pids=()
+# shellcheck source=tests/platform.sh
+. tests/platform.sh
 cleanup() {
     trap - EXIT INT TERM
-    for pid in "${operator_pids[@]}"; do
-        if kill -0 "$pid" 2> /dev/null; then
-            kill -TERM "$pid" 2> /dev/null || true
-            wait "$pid" 2> /dev/null || true
-        fi
-    done
+    platform_stop
     tests/cluster/cluster.sh stop
 }
 trap cleanup EXIT INT TERM
 
 step "installing the CRDs, the platform namespace, RBAC and the catalog's webhook registration"
-kubectl apply --server-side --force-conflicts -k manifests/local
-kubectl wait --for=condition=Established --timeout=60s \
-    crd/agencies.tenancy.makonis.lv crd/catalogitems.catalog.makonis.lv crd/serviceinstances.catalog.makonis.lv
+platform_install
 
-# start_operator NAME SERVICE_ACCOUNT ARGS...: runs `makonis operator ARGS` in the
-# background as the ServiceAccount makonis-system/SERVICE_ACCOUNT (a token from the
-# TokenRequest API, never admin rights), logging to $MAKONIS_CLUSTER_DIR/NAME.log.
-start_operator() {
-    local name="$1" account="$2"
-    shift 2
-    local kubeconfig="$MAKONIS_CLUSTER_DIR/$name.kubeconfig"
-    tests/cluster/cluster.sh sa-kubeconfig makonis-system "$account" "$kubeconfig"
-    KUBECONFIG="$kubeconfig" "$makonis" operator "$@" > "$MAKONIS_CLUSTER_DIR/$name.log" 2>&1 &
-    operator_pids+=("$!")
-}
+step "starting the tenancy and catalog operators, each as its own ServiceAccount"
+platform_operators "$metrics_address" "$catalog_metrics_address"
 
-step "starting the tenancy operator as ServiceAccount makonis-system/makonis-tenancy-operator"
-start_operator tenancy-operator makonis-tenancy-operator --controllers tenancy --metrics-address "$metrics_address"
-
-step "starting the catalog operator as ServiceAccount makonis-system/makonis-catalog-operator"
-start_operator catalog-operator makonis-catalog-operator --controllers catalog \
-    --metrics-address "$catalog_metrics_address" --webhook-address 127.0.0.1:9443
-printf 'waiting for the webhook to publish its CA bundle '
-until [[ -n "$(kubectl get validatingwebhookconfiguration makonis-catalog \
-    -o jsonpath='{.webhooks[0].clientConfig.caBundle}' 2> /dev/null)" ]]; do
-    if ! kill -0 "${operator_pids[1]}" 2> /dev/null; then
-        printf '\nthe catalog operator exited:\n'
-        tail -20 "$MAKONIS_CLUSTER_DIR/catalog-operator.log"
-        exit 1
-    fi
-    printf '.'
-    sleep 0.5
-done
-echo " ok"
-
-step "creating the twelve demo agencies"
-kubectl apply --server-side -k manifests/examples/agencies
-kubectl wait --for=condition=Ready --timeout=120s agency --all
+step "creating the twelve demo agencies and publishing the sector's catalog"
+platform_agencies_and_catalog
 kubectl get agencies
-
-step "publishing the sector's catalog"
-kubectl apply --server-side -f catalog/items/
 kubectl get catalogitems
 
 step "ordering demo services"
@@ -108,6 +73,11 @@ done
 kubectl wait --for=jsonpath='{.status.phase}'=Ready --timeout=180s -A serviceinstances --all
 kubectl get serviceinstances -A
 
+step "starting the self-service portal as ServiceAccount makonis-system/makonis-portal"
+accounts="$MAKONIS_CLUSTER_DIR/demo-accounts.txt"
+platform_demo_accounts "$accounts"
+platform_portal "$portal_address"
+
 cat << EOF
 
 Mākonis is running.
@@ -121,8 +91,12 @@ Mākonis is running.
   Operator metrics:      http://$metrics_address/metrics (tenancy), http://$catalog_metrics_address/metrics (catalog)
   Operator logs:         $MAKONIS_CLUSTER_DIR/tenancy-operator.log, $MAKONIS_CLUSTER_DIR/catalog-operator.log
   API server audit log:  $MAKONIS_CLUSTER_DIR/audit.log
-  The self-service portal is not part of this release yet; services are ordered with kubectl.
+  Portal log:            $MAKONIS_CLUSTER_DIR/portal.log
 
-Press Ctrl-C to stop the operators and the control plane.
+The self-service portal: http://$portal_address/
+Demo users (also in $accounts; new passwords on every start):
+$(cat "$accounts")
+
+Press Ctrl-C to stop the portal, the operators and the control plane.
 EOF
-wait -n "${operator_pids[@]}"
+wait -n "${platform_pids[@]}"

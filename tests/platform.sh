@@ -1,0 +1,125 @@
+# shellcheck shell=bash
+# Sourced by run.sh and the browser tests: brings Mākonis up on a running local control
+# plane (kubectl and KUBECONFIG from `tests/cluster/cluster.sh env`), each component as
+# its own ServiceAccount with a token from the TokenRequest API, never admin rights.
+# Logs go to $MAKONIS_CLUSTER_DIR/<component>.log; platform_stop stops what was started.
+#
+# Needs: $makonis (the built binary), $MAKONIS_CLUSTER_DIR.
+
+platform_pids=()
+
+# platform_install: CRDs, the platform namespace, RBAC and the webhook registration at
+# 127.0.0.1:9443 (manifests/local).
+platform_install() {
+    kubectl apply --server-side --force-conflicts -k manifests/local
+    kubectl wait --for=condition=Established --timeout=60s \
+        crd/agencies.tenancy.makonis.lv crd/catalogitems.catalog.makonis.lv crd/serviceinstances.catalog.makonis.lv
+}
+
+# platform_start NAME SERVICE_ACCOUNT ARGS...: runs `makonis ARGS` in the background as
+# the ServiceAccount makonis-system/SERVICE_ACCOUNT, logging to $MAKONIS_CLUSTER_DIR/NAME.log.
+platform_start() {
+    local name="$1" account="$2"
+    shift 2
+    local kubeconfig="$MAKONIS_CLUSTER_DIR/$name.kubeconfig"
+    tests/cluster/cluster.sh sa-kubeconfig makonis-system "$account" "$kubeconfig"
+    KUBECONFIG="$kubeconfig" "$makonis" "$@" > "$MAKONIS_CLUSTER_DIR/$name.log" 2>&1 &
+    platform_pids+=("$!")
+}
+
+# platform_wait_until NAME PID DESCRIPTION COMMAND...: polls COMMAND until it succeeds,
+# failing with the component's last log lines if it exits first.
+platform_wait_until() {
+    local name="$1" pid="$2" what="$3"
+    shift 3
+    printf 'waiting for %s ' "$what"
+    until "$@" > /dev/null 2>&1; do
+        if ! kill -0 "$pid" 2> /dev/null; then
+            printf '\n%s exited:\n' "$name"
+            tail -20 "$MAKONIS_CLUSTER_DIR/$name.log"
+            return 1
+        fi
+        printf '.'
+        sleep 0.5
+    done
+    echo " ok"
+}
+
+webhook_has_ca() {
+    [[ -n "$(kubectl get validatingwebhookconfiguration makonis-catalog \
+        -o jsonpath='{.webhooks[0].clientConfig.caBundle}' 2> /dev/null)" ]]
+}
+
+# platform_operators: the tenancy and catalog operators (metrics on the given addresses),
+# waiting until the webhook has published its CA bundle.
+platform_operators() {
+    local tenancy_metrics="$1" catalog_metrics="$2"
+    platform_start tenancy-operator makonis-tenancy-operator operator --controllers tenancy \
+        --metrics-address "$tenancy_metrics"
+    platform_start catalog-operator makonis-catalog-operator operator --controllers catalog \
+        --metrics-address "$catalog_metrics" --webhook-address 127.0.0.1:9443
+    platform_wait_until catalog-operator "${platform_pids[-1]}" "the webhook to publish its CA bundle" webhook_has_ca
+}
+
+# platform_agencies_and_catalog: the twelve demo agencies (until Ready) and the catalog.
+platform_agencies_and_catalog() {
+    kubectl apply --server-side -k manifests/examples/agencies
+    kubectl wait --for=condition=Ready --timeout=120s agency --all
+    kubectl apply --server-side -f catalog/items/
+}
+
+# platform_demo_accounts FILE: writes the portal's demo accounts (a requester and an
+# approver for every agency, a platform administrator), each with a fresh random
+# password, to FILE as a table for people, and stores them in the Secret
+# makonis-system/makonis-portal-accounts the portal reads.
+platform_demo_accounts() {
+    local table="$1" yaml="$MAKONIS_CLUSTER_DIR/accounts.yaml" code name
+    (umask 077 && : > "$yaml" && : > "$table")
+    printf '%-22s %-20s %s\n' "USER" "PASSWORD" "ROLE" > "$table"
+    platform_account "$yaml" "$table" admin "Platformas administrators" Makonis-Platform-Admins "platform administrator"
+    for code in $(kubectl get agencies -o jsonpath='{range .items[*]}{.spec.code}{"\n"}{end}'); do
+        name="$(kubectl get agency "$code" -o jsonpath='{.spec.displayName.lv}')"
+        platform_account "$yaml" "$table" "$code-requester" "$name: pieprasītājs" "$(kubectl get agency "$code" -o jsonpath='{.spec.directory.groups.requesters}')" "requester, $code"
+        platform_account "$yaml" "$table" "$code-approver" "$name: apstiprinātājs" "$(kubectl get agency "$code" -o jsonpath='{.spec.directory.groups.approvers}')" "approver, $code"
+    done
+    kubectl create secret generic makonis-portal-accounts -n makonis-system --from-file=accounts.yaml="$yaml" \
+        --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f - > /dev/null
+    rm -f "$yaml"
+}
+
+# platform_account YAML TABLE USERNAME DISPLAY_NAME GROUP ROLE: one demo account with a
+# fresh random password, appended to the accounts YAML and to the table for people.
+platform_account() {
+    local yaml="$1" table="$2" password name="${4//\\/\\\\}"
+    name="${name//\"/\\\"}"
+    password="$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | head -c 14)"
+    printf -- '- username: %s\n  displayName: "%s"\n  groups: ["%s"]\n  password: "%s"\n' "$3" "$name" "$5" "$password" >> "$yaml"
+    printf '%-22s %-20s %s\n' "$3" "$password" "$6" >> "$table"
+}
+
+portal_ready() {
+    curl -fsS "http://$1/readyz"
+}
+
+# platform_portal ADDRESS [ARGS...]: the portal on ADDRESS with SQLite in
+# $MAKONIS_CLUSTER_DIR and the demo accounts, waiting until it is ready.
+platform_portal() {
+    local address="$1"
+    shift
+    platform_start portal makonis-portal portal --address "$address" \
+        --database-url "sqlite://$MAKONIS_CLUSTER_DIR/portal.db" \
+        --accounts-secret makonis-system/makonis-portal-accounts "$@"
+    platform_wait_until portal "${platform_pids[-1]}" "the portal" portal_ready "$address"
+}
+
+# platform_stop: stops every component started here (SIGTERM, then waits).
+platform_stop() {
+    local pid
+    for pid in "${platform_pids[@]}"; do
+        if kill -0 "$pid" 2> /dev/null; then
+            kill -TERM "$pid" 2> /dev/null || true
+            wait "$pid" 2> /dev/null || true
+        fi
+    done
+    platform_pids=()
+}
