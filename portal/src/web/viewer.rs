@@ -129,8 +129,11 @@ pub async fn resolve(State(state): State<AppState>, request: Request, next: Next
         Err(error) => return error.into_response_for(lang, parts.uri.path()),
     };
     let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    // Choosing the language before signing in changes nothing but a cookie of the same
+    // browser, so it needs no token (an anonymous page has none to give).
+    let anonymous_language = actor.is_none() && parts.uri.path() == "/language";
     let mut body = body;
-    if unsafe_method && !via_token {
+    if unsafe_method && !via_token && !anonymous_language {
         let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
             Ok(bytes) => bytes,
             Err(_) => return WebError::TooLarge.into_response_for(lang, parts.uri.path()),
