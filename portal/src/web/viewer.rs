@@ -119,7 +119,7 @@ fn same_token(a: &str, b: &str) -> bool {
 
 /// Resolves the [`Viewer`] and enforces CSRF protection on unsafe methods: a form
 /// posted with a session must carry the session's token (`_csrf`), the sign-in form
-/// the token of its cookie; requests with an API token need none (nothing ambient).
+/// the token of its cookie.
 pub async fn resolve(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let ip = source_ip(&parts);
@@ -128,12 +128,13 @@ pub async fn resolve(State(state): State<AppState>, request: Request, next: Next
         Ok(found) => found,
         Err(error) => return error.into_response_for(lang, parts.uri.path()),
     };
+    // Forms posted with a session cookie (ambient authority a forged form could borrow)
+    // and the sign-in form (so no one can sign a victim in as themselves) need a token;
+    // API tokens are never ambient, and anonymous posts elsewhere have nothing to abuse.
     let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-    // Choosing the language before signing in changes nothing but a cookie of the same
-    // browser, so it needs no token (an anonymous page has none to give).
-    let anonymous_language = actor.is_none() && parts.uri.path() == "/language";
+    let needs_token = unsafe_method && !via_token && (csrf.is_some() || parts.uri.path() == "/login");
     let mut body = body;
-    if unsafe_method && !via_token && !anonymous_language {
+    if needs_token {
         let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
             Ok(bytes) => bytes,
             Err(_) => return WebError::TooLarge.into_response_for(lang, parts.uri.path()),
