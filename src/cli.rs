@@ -277,6 +277,11 @@ pub struct PortalArgs {
     #[arg(long, env = "MAKONIS_SESSION_HOURS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=168))]
     pub session_hours: u64,
 
+    /// A label (`KEY=VALUE`, repeatable) put on every instance the portal applies, e.g.
+    /// to hand them to a catalog operator started with `--instance-selector`.
+    #[arg(long = "instance-label", env = "MAKONIS_PORTAL_INSTANCE_LABELS", value_delimiter = ',', value_parser = parse_label)]
+    pub instance_labels: Vec<(String, String)>,
+
     /// Send cookies without `Secure`, for plain-HTTP development only.
     #[arg(long, env = "MAKONIS_INSECURE_COOKIES")]
     pub insecure_cookies: bool,
@@ -330,4 +335,12 @@ pub struct DirectoryArgs {
     /// Where groups are searched (default: the user base).
     #[arg(long, env = "MAKONIS_LDAP_GROUP_BASE")]
     pub ldap_group_base: Option<String>,
+}
+
+/// Parses `KEY=VALUE`.
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
 }

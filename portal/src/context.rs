@@ -1,7 +1,7 @@
 //! The portal's one state: storage, the cluster view, configuration and the few shared
 //! mutable parts. Handlers and the background worker receive it explicitly.
 
-use std::{sync::Mutex, time::Duration};
+use std::{collections::BTreeMap, sync::Mutex, time::Duration};
 
 use tokio::sync::Notify;
 
@@ -26,6 +26,9 @@ pub struct PortalConfig {
     pub login_max_failures: usize,
     /// The sliding window of the sign-in limit.
     pub login_window: Duration,
+    /// Labels put on every instance the portal applies, e.g. to hand them to a catalog
+    /// operator started with `--instance-selector`.
+    pub instance_labels: BTreeMap<String, String>,
 }
 
 impl Default for PortalConfig {
@@ -40,6 +43,7 @@ impl Default for PortalConfig {
             secure_cookies: true,
             login_max_failures: 5,
             login_window: Duration::from_secs(300),
+            instance_labels: BTreeMap::new(),
         }
     }
 }

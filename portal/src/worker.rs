@@ -53,7 +53,9 @@ async fn record(
 /// for the next sweep.
 async fn apply(context: &Context, client: &kube::Client, request: &Request) -> Result<(), StoreError> {
     let result = match request.kind {
-        RequestKind::Order | RequestKind::Resize => apply_instance(client, request).await,
+        RequestKind::Order | RequestKind::Resize => {
+            apply_instance(client, request, &context.config.instance_labels).await
+        }
         RequestKind::Retire => retire_instance(client, request).await,
     };
     match result {

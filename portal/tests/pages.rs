@@ -178,3 +178,59 @@ async fn pending_orders_reserve_quota_so_together_they_cannot_exceed_it() {
         portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "small"), ("instance", "dms-1")], "review").await;
     assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY, "a pending order's name is taken");
 }
+
+fn ready_instance(agency: &str, name: &str, plan: &str) -> makonis_api::catalog::ServiceInstance {
+    use makonis_api::catalog::{AdmittedPlan, OutputValue, Phase, ServiceInstance, ServiceInstanceSpec, ServiceInstanceStatus};
+    let item = support::portal::items().into_iter().find(|i| i.metadata.name.as_deref() == Some("postgresql")).unwrap();
+    let resources = item.spec.plans.iter().find(|p| p.name == plan).unwrap().resources.clone();
+    let mut instance = ServiceInstance::new(
+        name,
+        ServiceInstanceSpec { catalog_item: "postgresql".into(), plan: plan.into(), parameters: serde_json::json!({}) },
+    );
+    instance.metadata.namespace = Some(format!("agency-{agency}"));
+    instance.metadata.generation = Some(1);
+    instance.status = Some(ServiceInstanceStatus {
+        phase: Some(Phase::Ready),
+        observed_generation: Some(1),
+        admitted: Some(AdmittedPlan { plan: plan.into(), resources }),
+        outputs: vec![OutputValue {
+            name: "host".into(),
+            title: makonis_api::catalog::LocalizedTitle { lv: "Servera adrese".into(), en: "Host".into() },
+            value: format!("{name}.agency-{agency}.svc"),
+        }],
+        ..Default::default()
+    });
+    instance
+}
+
+#[tokio::test]
+async fn my_services_show_status_and_outputs_and_offer_resize_and_retire() {
+    let portal = TestPortal::new(sqlite_store().await, vec![ready_instance("vdi", "pensijas", "small")]).await;
+    let anna = portal.sign_in("anna").await;
+    let list = portal.get(Some(&anna), "/services").await;
+    assert!(list.body.contains("/services/vdi/pensijas") && list.body.contains("phase-Ready"), "{}", list.body);
+    let page = portal.get(Some(&anna), "/services/vdi/pensijas").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for text in ["pensijas.agency-vdi.svc", "Servera adrese", r#"action="/services/vdi/pensijas/resize""#, "data"] {
+        assert!(page.body.contains(text), "the service page shows {text}");
+    }
+
+    let resize = portal.post(&anna, "/services/vdi/pensijas/resize", &[("plan", "standard"), ("action", "submit")]).await;
+    assert_eq!(resize.status, StatusCode::SEE_OTHER, "{}", resize.body);
+    let request = portal.context.store.request("vdi-1").await.unwrap().unwrap();
+    assert_eq!((request.kind.as_str(), request.plan.as_str(), request.state.as_str()), ("resize", "standard", "awaiting_agency"));
+    assert!(request.reservation.cpu > 0, "a resize reserves what it adds");
+
+    let unconfirmed = portal.post(&anna, "/services/vdi/pensijas/retire", &[("confirmation", "pensija")]).await;
+    assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let retire = portal.post(&anna, "/services/vdi/pensijas/retire", &[("confirmation", "pensijas")]).await;
+    assert_eq!(retire.location(), "/requests/vdi-2");
+    let request = portal.context.store.request("vdi-2").await.unwrap().unwrap();
+    assert_eq!((request.kind.as_str(), request.state.as_str()), ("retire", "approved"), "a retirement needs no approval");
+    let twice = portal.post(&anna, "/services/vdi/pensijas/retire", &[("confirmation", "pensijas")]).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+
+    let janis = portal.sign_in("janis").await;
+    let viewer_page = portal.get(Some(&janis), "/services/vdi/pensijas").await;
+    assert!(!viewer_page.body.contains("/retire\""), "an approver does not get the retire form");
+}

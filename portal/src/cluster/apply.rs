@@ -2,6 +2,8 @@
 //! as the agency's ServiceInstance under the portal's own field manager; a retirement
 //! deletes it (the catalog controller then keeps the item's retained data).
 
+use std::collections::BTreeMap;
+
 use kube::{
     Api, Client,
     api::{DeleteParams, Patch, PatchParams},
@@ -18,14 +20,15 @@ pub const REQUEST_ANNOTATION: &str = "portal.makonis.lv/request";
 /// Annotation naming who asked for it.
 pub const REQUESTED_BY_ANNOTATION: &str = "portal.makonis.lv/requested-by";
 
-/// The ServiceInstance a granted order or resize asks for.
-pub fn desired_instance(request: &Request) -> serde_json::Value {
+/// The ServiceInstance a granted order or resize asks for, with `labels`.
+pub fn desired_instance(request: &Request, labels: &BTreeMap<String, String>) -> serde_json::Value {
     json!({
         "apiVersion": "catalog.makonis.lv/v1alpha1",
         "kind": "ServiceInstance",
         "metadata": {
             "name": request.instance,
             "namespace": namespace_for_code(&request.agency),
+            "labels": labels,
             "annotations": {
                 REQUEST_ANNOTATION: request.id,
                 REQUESTED_BY_ANNOTATION: request.requester,
@@ -41,10 +44,14 @@ pub fn desired_instance(request: &Request) -> serde_json::Value {
 
 /// Applies the instance `request` asks for. Admission refusals come back as errors
 /// whose message is the webhook's (field path included).
-pub async fn apply_instance(client: &Client, request: &Request) -> Result<(), kube::Error> {
+pub async fn apply_instance(
+    client: &Client,
+    request: &Request,
+    labels: &BTreeMap<String, String>,
+) -> Result<(), kube::Error> {
     let api: Api<ServiceInstance> = Api::namespaced(client.clone(), &namespace_for_code(&request.agency));
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    api.patch(&request.instance, &params, &Patch::Apply(desired_instance(request))).await?;
+    api.patch(&request.instance, &params, &Patch::Apply(desired_instance(request, labels))).await?;
     Ok(())
 }
 

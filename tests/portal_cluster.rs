@@ -1,0 +1,143 @@
+//! The portal against the real control plane: a granted order is applied by the portal's
+//! worker (as the portal's own ServiceAccount) and followed until Ready; an order the
+//! catalog's webhook refuses at apply time fails with the webhook's words; an instance
+//! created with kubectl appears in the portal's view; a retirement removes the instance.
+
+mod support;
+
+use std::{sync::Arc, time::Duration};
+
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use kube::{
+    Api,
+    api::{Patch, PatchParams, PostParams},
+};
+use makonis_api::{
+    catalog::{Approval, ServiceInstance},
+    tenancy::Agency,
+};
+use makonis_portal::{
+    actions::{
+        Actor,
+        decide::{Verdict, decide},
+        order::{OrderInput, submit},
+        retire::retire,
+    },
+    cluster::ClusterView,
+    context::{Context, PortalConfig},
+    identity::{Identity, IdentitySource},
+    store::{Store, random_id},
+    worker,
+};
+use serde_json::json;
+use support::{
+    CONVERGE,
+    agencies::TEST_LABEL,
+    catalog::{CatalogRun, test_item},
+    cluster::client_as,
+    wait_until,
+};
+
+fn identity(username: &str, group: String) -> Identity {
+    Identity {
+        username: username.into(),
+        display_name: username.into(),
+        email: None,
+        groups: vec![group],
+        source: IdentitySource::Local,
+    }
+}
+
+async fn wait_state(context: &Context, id: &str, state: &str) -> makonis_portal::store::requests::Request {
+    wait_until(&format!("request {id} to be {state}"), CONVERGE, || async {
+        let request = context.store.request(id).await.map_err(|e| e.to_string())?.ok_or("no request")?;
+        if request.state.as_str() == state { Ok(request) } else { Err(format!("{} ({})", request.state, request.message)) }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn granted_orders_are_applied_followed_and_retired_by_the_portal() {
+    let run = CatalogRun::start(300).await;
+    let namespace = run.agency("portal").await;
+    let code = namespace.trim_start_matches("agency-").to_string();
+    let item = run.item_name("web");
+    let mut published = test_item(&item);
+    published.spec.approval = Approval::AgencyApprover;
+    run.publish(published).await.expect("publish the test item");
+
+    let portal_client = client_as(
+        "system:serviceaccount:makonis-system:makonis-portal",
+        &["system:serviceaccounts", "system:serviceaccounts:makonis-system", "system:authenticated"],
+    )
+    .await;
+    let (view, drive) = ClusterView::watch(&portal_client);
+    let driver = tokio::spawn(drive);
+    let dir = std::env::temp_dir().join(format!("makonis-portal-cluster-{}", random_id(4)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::connect(&format!("sqlite://{}/portal.db", dir.display())).await.unwrap();
+    let config = PortalConfig { instance_labels: [(TEST_LABEL.to_string(), run.run.clone())].into(), ..PortalConfig::default() };
+    let context = Arc::new(Context::new(store, view, Some(portal_client), config));
+    let worker = tokio::spawn(worker::run(Arc::clone(&context)));
+    let group = code.to_uppercase();
+    wait_until("the portal to see the agency and the item", CONVERGE, || async {
+        match (context.view.agency(&code), context.view.compiled(&item)) {
+            (Some(_), Some(Ok(_))) => Ok(()),
+            _ => Err("not yet".to_string()),
+        }
+    })
+    .await;
+    let requester = Actor::new(&context, identity("anna", format!("{group}-Requesters")), "127.0.0.1".into());
+    let approver = Actor::new(&context, identity("janis", format!("{group}-Approvers")), "127.0.0.1".into());
+
+    // Ordered, approved, applied by the worker as the portal's ServiceAccount, Ready.
+    let input = OrderInput {
+        agency: code.clone(),
+        catalog_item: item.clone(),
+        plan: "small".into(),
+        instance: "vietne".into(),
+        parameters: json!({"greeting": "Sveiki"}),
+    };
+    let request = submit(&context, &requester, &input, makonis_portal::workflow::RequestKind::Order).await.expect("submitted");
+    decide(&context, &approver, &request.id, Verdict::Approve, "").await.expect("approved");
+    let ready = wait_state(&context, &request.id, "ready").await;
+    assert!(ready.message.contains("ready"), "{}", ready.message);
+    let instances: Api<ServiceInstance> = Api::namespaced(run.admin.clone(), &namespace);
+    let applied = instances.get("vietne").await.unwrap();
+    let managers: Vec<_> = applied.metadata.managed_fields.iter().flatten().filter_map(|m| m.manager.clone()).collect();
+    assert!(managers.contains(&"makonis-portal".to_string()), "applied with the portal's field manager: {managers:?}");
+    assert_eq!(applied.metadata.annotations.as_ref().unwrap()["portal.makonis.lv/request"], request.id);
+
+    // An instance created with kubectl shows up in the portal's view.
+    let by_hand = run.instance(&namespace, "ar-roku", &item, "small", json!({}));
+    instances.create(&PostParams::default(), &by_hand).await.expect("kubectl-style order");
+    wait_until("the portal to see the kubectl-made instance", CONVERGE, || async {
+        context.view.instance(&code, "ar-roku").map(|_| ()).ok_or_else(|| "not yet".to_string())
+    })
+    .await;
+
+    // The quota shrinks after approval was asked: the webhook refuses the apply, and
+    // the request fails with its words instead of hanging.
+    let second = OrderInput { instance: "otra".into(), plan: "large".into(), ..input.clone() };
+    let waiting = submit(&context, &requester, &second, makonis_portal::workflow::RequestKind::Order).await.expect("submitted");
+    let agencies: Api<Agency> = Api::all(run.admin.clone());
+    let shrink = json!({"spec": {"quota": {"cpu": Quantity("1".into())}}});
+    agencies.patch(&code, &PatchParams::default(), &Patch::Merge(&shrink)).await.unwrap();
+    wait_until("the catalog to see the smaller quota", Duration::from_secs(30), || async {
+        let cpu = context.view.agency(&code).map(|a| a.spec.quota.cpu.0.clone()).unwrap_or_default();
+        if cpu == "1" { Ok(()) } else { Err(cpu) }
+    })
+    .await;
+    decide(&context, &approver, &waiting.id, Verdict::Approve, "").await.expect("approved");
+    let failed = wait_state(&context, &waiting.id, "failed").await;
+    assert!(failed.message.contains("QuotaExceeded"), "the webhook's refusal: {}", failed.message);
+
+    // Retired: the worker deletes the instance and the request ends when it is gone.
+    let gone = retire(&context, &requester, &code, "vietne", "vietne").await.expect("retire");
+    wait_state(&context, &gone.id, "retired").await;
+    assert!(instances.get_opt("vietne").await.unwrap().is_none());
+
+    worker.abort();
+    driver.abort();
+    run.finish().await;
+}
