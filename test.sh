@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Mākonis: formatting, lints, the CRD and API-reference drift checks,
-# unit tests, and the integration tests against a real local Kubernetes control plane
-# (started here from a clean state and stopped at the end).
+# unit tests, the integration tests against a real local Kubernetes control plane and
+# real PostgreSQL, Samba AD and OpenLDAP servers (all started here from a clean state and
+# stopped at the end), and the portal's tests in a real Chromium.
 #
 # Usage: ./test.sh [extra cargo test arguments, e.g. a test name]
 # Environment: MAKONIS_TEST_CLUSTER_DIR (default target/cluster/test),
@@ -10,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 started=$SECONDS
 
-tests/setup.sh
+tests/setup.sh --tests
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -30,6 +31,20 @@ export MAKONIS_CLUSTER_PORT="${MAKONIS_TEST_CLUSTER_PORT:-16443}"
 . tests/cluster/fresh.sh
 tests/cluster/smoke.sh
 
+step "PostgreSQL, Samba AD and OpenLDAP for the portal's tests"
+stop_servers() {
+    tests/db/postgres.sh stop || true
+    tests/directory/samba.sh stop || true
+    tests/directory/openldap.sh stop || true
+}
+trap 'stop_servers; tests/cluster/cluster.sh stop' EXIT
+tests/db/postgres.sh stop
+rm -rf target/db/postgres
+for server in tests/db/postgres.sh tests/directory/samba.sh tests/directory/openldap.sh; do
+    "$server" start
+    eval "$("$server" env)"
+done
+
 step "manifests render"
 for overlay in manifests/base manifests/deploy manifests/local manifests/examples/agencies; do
     tests/cluster/cluster.sh kubectl kustomize "$overlay" > /dev/null
@@ -40,7 +55,12 @@ step "unit and integration tests"
 results="$cluster_dir/cargo-test.log"
 cargo test --locked --workspace "$@" 2>&1 | tee "$results"
 summary="$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' "$results")"
+stop_servers
 tests/cluster/cluster.sh stop
 trap - EXIT
 
-printf '\nFinished in %ss.\ntests: %s\n' "$((SECONDS - started))" "$summary"
+step "the portal in a real browser (its own control plane)"
+tests/browser/run.sh 2>&1 | tee "$cluster_dir/browser.log"
+browser="$(sed -n 's/^browser tests: //p' "$cluster_dir/browser.log" | tail -1)"
+
+printf '\nFinished in %ss.\ntests: %s\nbrowser tests: %s\n' "$((SECONDS - started))" "$summary" "$browser"

@@ -51,7 +51,11 @@ fn identity(username: &str, group: String) -> Identity {
 async fn wait_state(context: &Context, id: &str, state: &str) -> makonis_portal::store::requests::Request {
     wait_until(&format!("request {id} to be {state}"), CONVERGE, || async {
         let request = context.store.request(id).await.map_err(|e| e.to_string())?.ok_or("no request")?;
-        if request.state.as_str() == state { Ok(request) } else { Err(format!("{} ({})", request.state, request.message)) }
+        if request.state.as_str() == state {
+            Ok(request)
+        } else {
+            Err(format!("{} ({})", request.state, request.message))
+        }
     })
     .await
 }
@@ -76,7 +80,8 @@ async fn granted_orders_are_applied_followed_and_retired_by_the_portal() {
     let dir = std::env::temp_dir().join(format!("makonis-portal-cluster-{}", random_id(4)));
     std::fs::create_dir_all(&dir).unwrap();
     let store = Store::connect(&format!("sqlite://{}/portal.db", dir.display())).await.unwrap();
-    let config = PortalConfig { instance_labels: [(TEST_LABEL.to_string(), run.run.clone())].into(), ..PortalConfig::default() };
+    let config =
+        PortalConfig { instance_labels: [(TEST_LABEL.to_string(), run.run.clone())].into(), ..PortalConfig::default() };
     let context = Arc::new(Context::new(store, view, Some(portal_client), config));
     let worker = tokio::spawn(worker::run(Arc::clone(&context)));
     let group = code.to_uppercase();
@@ -98,7 +103,8 @@ async fn granted_orders_are_applied_followed_and_retired_by_the_portal() {
         instance: "vietne".into(),
         parameters: json!({"greeting": "Sveiki"}),
     };
-    let request = submit(&context, &requester, &input, makonis_portal::workflow::RequestKind::Order).await.expect("submitted");
+    let request =
+        submit(&context, &requester, &input, makonis_portal::workflow::RequestKind::Order).await.expect("submitted");
     decide(&context, &approver, &request.id, Verdict::Approve, "").await.expect("approved");
     let ready = wait_state(&context, &request.id, "ready").await;
     assert!(ready.message.contains("ready"), "{}", ready.message);
@@ -119,7 +125,8 @@ async fn granted_orders_are_applied_followed_and_retired_by_the_portal() {
     // The quota shrinks after approval was asked: the webhook refuses the apply, and
     // the request fails with its words instead of hanging.
     let second = OrderInput { instance: "otra".into(), plan: "large".into(), ..input.clone() };
-    let waiting = submit(&context, &requester, &second, makonis_portal::workflow::RequestKind::Order).await.expect("submitted");
+    let waiting =
+        submit(&context, &requester, &second, makonis_portal::workflow::RequestKind::Order).await.expect("submitted");
     let agencies: Api<Agency> = Api::all(run.admin.clone());
     let shrink = json!({"spec": {"quota": {"cpu": Quantity("1".into())}}});
     agencies.patch(&code, &PatchParams::default(), &Patch::Merge(&shrink)).await.unwrap();

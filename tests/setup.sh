@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Checks (and where possible installs) what building and testing Mākonis needs on a
-# fresh machine. Idempotent; run by ./run.sh and ./test.sh.
+# fresh machine. Idempotent; run by ./run.sh, and by ./test.sh with --tests.
 #
 # Needs: Rust (cargo with rustfmt and clippy, 1.89 or newer) and Go (1.26 or newer; the
-# Kubernetes modules require it). Both come with our machines; nothing is downloaded
-# here except crates and Go modules from their registries.
+# Kubernetes modules require it). Both come with our machines. With --tests it also
+# installs, from Debian's packages when missing, the real servers the tests talk to
+# (PostgreSQL, Samba AD, OpenLDAP), Chromium for the browser tests and wrk for the
+# benchmarks; Node.js and npm must be there (they come with our machines).
+#
+# Usage: tests/setup.sh [--tests]
 set -euo pipefail
 
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
@@ -19,3 +23,28 @@ go_version="$(go env GOVERSION)"
     || die "Go $go_version is too old: Kubernetes v1.37 needs Go 1.26 or newer"
 
 printf 'setup: %s, %s\n' "$(cargo --version)" "$go_version"
+
+[[ "${1:-}" == "--tests" ]] || exit 0
+
+# Debian packages the tests need, each with a file that tells whether it is installed.
+packages=()
+need() { [[ -e "$1" ]] || packages+=("${@:2}"); }
+need /usr/sbin/samba samba winbind krb5-user ldb-tools
+need /usr/bin/ldapsearch ldap-utils
+need /usr/sbin/slapd slapd
+need /usr/bin/openssl openssl
+need /usr/bin/chromium chromium chromium-driver
+need /usr/bin/wrk wrk
+need /usr/bin/curl curl
+compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || packages+=(postgresql)
+if ((${#packages[@]})); then
+    command -v apt-get > /dev/null || die "missing: ${packages[*]} (install them from your distribution)"
+    sudo=()
+    ((EUID == 0)) || sudo=(sudo)
+    printf 'setup: installing %s\n' "${packages[*]}"
+    echo "slapd slapd/no_configuration boolean true" | "${sudo[@]}" debconf-set-selections
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q > /dev/null
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" > /dev/null \
+        || die "apt-get install ${packages[*]} failed"
+fi
+command -v node > /dev/null && command -v npm > /dev/null || die "node and npm are missing: install Node.js 20 or newer"

@@ -8,6 +8,8 @@
 //! cargo test -p makonis-portal --test directory
 //! ```
 
+mod support;
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -329,4 +331,33 @@ async fn a_server_that_never_answers_is_unreachable_after_the_timeout() {
         assert!(started.elapsed() < Duration::from_secs(2), "{url} took {:?}", started.elapsed());
     }
     silent.abort();
+}
+
+/// Signing in to the portal itself against Samba AD: the sign-in form, a session, and the
+/// directory's (nested) groups deciding access; a wrong password and an unreachable
+/// directory answer with the form again, the username kept.
+#[tokio::test]
+async fn the_portal_signs_in_against_active_directory_and_maps_its_groups() {
+    let mut config = makonis_portal::context::PortalConfig { directory: Some(samba()), ..Default::default() };
+    config.platform_groups.operators = "VDI-Staff".into();
+    let portal = support::portal::TestPortal::with_config(support::sqlite_store().await, Vec::new(), config).await;
+    let anna = portal.try_sign_in("anna.requester", "Parole-123!").await.expect("Anna signs in with her AD password");
+    let admin = portal.get(Some(&anna), "/admin/agencies").await;
+    assert_eq!(
+        admin.status,
+        axum::http::StatusCode::OK,
+        "VDI-Staff (through VDI-Requesters) is the platform operators' group"
+    );
+    let janis = portal.try_sign_in("janis.approver", "Parole-123!").await.expect("Jānis signs in");
+    assert_eq!(portal.get(Some(&janis), "/admin/agencies").await.status, axum::http::StatusCode::FORBIDDEN);
+    let wrong = portal.try_sign_in("anna.requester", "nepareizi").await.unwrap_err();
+    assert_eq!(wrong.status, axum::http::StatusCode::UNAUTHORIZED);
+
+    let mut down = samba();
+    down.url = "ldaps://127.0.0.1:1".into();
+    let config = makonis_portal::context::PortalConfig { directory: Some(down), ..Default::default() };
+    let portal = support::portal::TestPortal::with_config(support::sqlite_store().await, Vec::new(), config).await;
+    let unreachable = portal.try_sign_in("anna.requester", "Parole-123!").await.unwrap_err();
+    assert_eq!(unreachable.status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
+    assert!(unreachable.body.contains(r#"value="anna.requester""#), "what the user typed is kept");
 }

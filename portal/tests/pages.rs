@@ -180,7 +180,9 @@ async fn pending_orders_reserve_quota_so_together_they_cannot_exceed_it() {
 }
 
 fn ready_instance(agency: &str, name: &str, plan: &str) -> makonis_api::catalog::ServiceInstance {
-    use makonis_api::catalog::{AdmittedPlan, OutputValue, Phase, ServiceInstance, ServiceInstanceSpec, ServiceInstanceStatus};
+    use makonis_api::catalog::{
+        AdmittedPlan, OutputValue, Phase, ServiceInstance, ServiceInstanceSpec, ServiceInstanceStatus,
+    };
     let item = support::portal::items().into_iter().find(|i| i.metadata.name.as_deref() == Some("postgresql")).unwrap();
     let resources = item.spec.plans.iter().find(|p| p.name == plan).unwrap().resources.clone();
     let mut instance = ServiceInstance::new(
@@ -215,10 +217,14 @@ async fn my_services_show_status_and_outputs_and_offer_resize_and_retire() {
         assert!(page.body.contains(text), "the service page shows {text}");
     }
 
-    let resize = portal.post(&anna, "/services/vdi/pensijas/resize", &[("plan", "standard"), ("action", "submit")]).await;
+    let resize =
+        portal.post(&anna, "/services/vdi/pensijas/resize", &[("plan", "standard"), ("action", "submit")]).await;
     assert_eq!(resize.status, StatusCode::SEE_OTHER, "{}", resize.body);
     let request = portal.context.store.request("vdi-1").await.unwrap().unwrap();
-    assert_eq!((request.kind.as_str(), request.plan.as_str(), request.state.as_str()), ("resize", "standard", "awaiting_agency"));
+    assert_eq!(
+        (request.kind.as_str(), request.plan.as_str(), request.state.as_str()),
+        ("resize", "standard", "awaiting_agency")
+    );
     assert!(request.reservation.cpu > 0, "a resize reserves what it adds");
 
     let unconfirmed = portal.post(&anna, "/services/vdi/pensijas/retire", &[("confirmation", "pensija")]).await;
@@ -226,7 +232,11 @@ async fn my_services_show_status_and_outputs_and_offer_resize_and_retire() {
     let retire = portal.post(&anna, "/services/vdi/pensijas/retire", &[("confirmation", "pensijas")]).await;
     assert_eq!(retire.location(), "/requests/vdi-2");
     let request = portal.context.store.request("vdi-2").await.unwrap().unwrap();
-    assert_eq!((request.kind.as_str(), request.state.as_str()), ("retire", "approved"), "a retirement needs no approval");
+    assert_eq!(
+        (request.kind.as_str(), request.state.as_str()),
+        ("retire", "approved"),
+        "a retirement needs no approval"
+    );
     let twice = portal.post(&anna, "/services/vdi/pensijas/retire", &[("confirmation", "pensijas")]).await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
 

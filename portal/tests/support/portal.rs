@@ -110,6 +110,11 @@ impl TestPortal {
     /// A portal over `store` with the demo agencies, the catalog, `instances`, and the
     /// test accounts.
     pub async fn new(store: Store, instances: Vec<ServiceInstance>) -> Self {
+        Self::with_config(store, instances, PortalConfig::default()).await
+    }
+
+    /// Like [`Self::new`], with `config` (a directory to sign in against, say).
+    pub async fn with_config(store: Store, instances: Vec<ServiceInstance>, config: PortalConfig) -> Self {
         let hash = hash_password(PASSWORD);
         for (username, name, groups) in ACCOUNTS {
             let account = Account {
@@ -122,7 +127,7 @@ impl TestPortal {
             store.put_account(&account, 0).await.unwrap();
         }
         let view = ClusterView::of_objects(agencies(), items(), instances);
-        let context = Arc::new(Context::new(store, view, None, PortalConfig::default()));
+        let context = Arc::new(Context::new(store, view, None, config));
         let state = AppState {
             context: Arc::clone(&context),
             templates: Arc::new(Templates::embedded().expect("the templates compile")),
