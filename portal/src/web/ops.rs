@@ -11,6 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use tracing::Instrument;
 
 use super::AppState;
 
@@ -50,7 +51,8 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = request.method().as_str().to_string();
     let started = Instant::now();
-    let response = next.run(request).await;
+    let span = tracing::info_span!("http", method, route);
+    let response = next.run(request).instrument(span).await;
     let class = format!("{}xx", response.status().as_u16() / 100);
     state.metrics.requests.with_label_values(&[&route, &method, &class]).inc();
     state.metrics.duration.with_label_values(&[&route, &method]).observe(started.elapsed().as_secs_f64());

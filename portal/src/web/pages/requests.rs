@@ -144,25 +144,33 @@ async fn decided(
 
 /// `POST /requests/{id}/approve`.
 pub async fn approve(
-    State(state): State<AppState>,
+    state: State<AppState>,
     viewer: Viewer,
-    Path(id): Path<String>,
-    Form(form): Form<DecisionForm>,
+    id: Path<String>,
+    form: Form<DecisionForm>,
 ) -> Result<Response, WebError> {
-    let actor = viewer.signed_in()?;
-    let outcome = decide(&state.context, actor, &id, Verdict::Approve, &form.comment).await;
-    decided(&state, &viewer, &id, outcome).await
+    judge(state, viewer, id, form, Verdict::Approve).await
 }
 
 /// `POST /requests/{id}/reject`.
 pub async fn reject(
+    state: State<AppState>,
+    viewer: Viewer,
+    id: Path<String>,
+    form: Form<DecisionForm>,
+) -> Result<Response, WebError> {
+    judge(state, viewer, id, form, Verdict::Reject).await
+}
+
+async fn judge(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
     Form(form): Form<DecisionForm>,
+    verdict: Verdict,
 ) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
-    let outcome = decide(&state.context, actor, &id, Verdict::Reject, &form.comment).await;
+    let outcome = decide(&state.context, actor, &id, verdict, &form.comment).await;
     decided(&state, &viewer, &id, outcome).await
 }
 
