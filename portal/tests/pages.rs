@@ -1,11 +1,12 @@
 //! The portal's pages through its real router: sign-in, sessions and CSRF, the catalog,
-//! ordering with review and quota reservation, approvals and the audit trail. Runs on
-//! SQLite; the storage tests cover PostgreSQL.
+//! ordering with review and quota reservation, approvals and the audit trail. The order
+//! flow and the quota reservation run on SQLite and on PostgreSQL.
 
 mod support;
 
 use axum::http::StatusCode;
 use support::{
+    both_stores,
     portal::{PASSWORD, TestPortal},
     sqlite_store,
 };
@@ -102,81 +103,89 @@ async fn the_catalog_lists_searches_and_compares_plans_in_both_languages() {
 
 #[tokio::test]
 async fn an_order_is_reviewed_submitted_approved_in_two_stages_and_audited() {
-    let portal = portal().await;
-    let anna = portal.sign_in("anna").await;
-    let form = portal.get(Some(&anna), "/catalog/dms/order?plan=small").await;
-    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
-    assert!(form.body.contains(r#"name="instance""#) && form.body.contains(r#"value="dms""#));
+    for (db, store) in both_stores().await {
+        let portal = TestPortal::new(store, Vec::new()).await;
+        eprintln!("on {db}");
+        let anna = portal.sign_in("anna").await;
+        let form = portal.get(Some(&anna), "/catalog/dms/order?plan=small").await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        assert!(form.body.contains(r#"name="instance""#) && form.body.contains(r#"value="dms""#));
 
-    let bad =
-        portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "small"), ("instance", "Ne Derīgs")], "review").await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.body.contains(r#"aria-invalid="true""#) && bad.body.contains("lower-case letters"), "{}", bad.body);
+        let bad = portal
+            .order(&anna, "dms", &[("agency", "vdi"), ("plan", "small"), ("instance", "Ne Derīgs")], "review")
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains(r#"aria-invalid="true""#) && bad.body.contains("lower-case letters"), "{}", bad.body);
 
-    let order = [("agency", "vdi"), ("plan", "small"), ("instance", "lietvediba")];
-    let review = portal.order(&anna, "dms", &order, "review").await;
-    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
-    assert!(
-        review.body.contains("1350m") && review.body.contains(r#"value="submit""#),
-        "the quota impact and a submit button"
-    );
+        let order = [("agency", "vdi"), ("plan", "small"), ("instance", "lietvediba")];
+        let review = portal.order(&anna, "dms", &order, "review").await;
+        assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+        assert!(
+            review.body.contains("1350m") && review.body.contains(r#"value="submit""#),
+            "the quota impact and a submit button"
+        );
 
-    let submitted = portal.order(&anna, "dms", &order, "submit").await;
-    assert_eq!(submitted.status, StatusCode::SEE_OTHER, "{}", submitted.body);
-    assert_eq!(submitted.location(), "/requests/vdi-1");
+        let submitted = portal.order(&anna, "dms", &order, "submit").await;
+        assert_eq!(submitted.status, StatusCode::SEE_OTHER, "{}", submitted.body);
+        assert_eq!(submitted.location(), "/requests/vdi-1");
 
-    let own = portal.post(&anna, "/requests/vdi-1/approve", &[("comment", "")]).await;
-    assert_eq!(own.status, StatusCode::CONFLICT);
+        let own = portal.post(&anna, "/requests/vdi-1/approve", &[("comment", "")]).await;
+        assert_eq!(own.status, StatusCode::CONFLICT);
 
-    let janis = portal.sign_in("janis").await;
-    let inbox = portal.get(Some(&janis), "/approvals").await;
-    assert!(inbox.body.contains("/requests/vdi-1"));
-    let no_reason = portal.post(&janis, "/requests/vdi-1/reject", &[("comment", " ")]).await;
-    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY, "a rejection says why");
-    let approved = portal.post(&janis, "/requests/vdi-1/approve", &[("comment", "Atbalstu")]).await;
-    assert_eq!(approved.status, StatusCode::SEE_OTHER);
-    let request = portal.context.store.request("vdi-1").await.unwrap().unwrap();
-    assert_eq!(request.state.as_str(), "awaiting_platform", "dms needs the platform's approval too");
+        let janis = portal.sign_in("janis").await;
+        let inbox = portal.get(Some(&janis), "/approvals").await;
+        assert!(inbox.body.contains("/requests/vdi-1"));
+        let no_reason = portal.post(&janis, "/requests/vdi-1/reject", &[("comment", " ")]).await;
+        assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY, "a rejection says why");
+        let approved = portal.post(&janis, "/requests/vdi-1/approve", &[("comment", "Atbalstu")]).await;
+        assert_eq!(approved.status, StatusCode::SEE_OTHER);
+        let request = portal.context.store.request("vdi-1").await.unwrap().unwrap();
+        assert_eq!(request.state.as_str(), "awaiting_platform", "dms needs the platform's approval too");
 
-    let janis_again = portal.post(&janis, "/requests/vdi-1/approve", &[("comment", "")]).await;
-    assert_eq!(janis_again.status, StatusCode::CONFLICT, "the agency stage is done");
-    let operator = portal.sign_in("operator").await;
-    let done = portal.post(&operator, "/requests/vdi-1/approve", &[("comment", "")]).await;
-    assert_eq!(done.status, StatusCode::SEE_OTHER);
-    let request = portal.context.store.request("vdi-1").await.unwrap().unwrap();
-    assert_eq!(request.state.as_str(), "approved");
+        let janis_again = portal.post(&janis, "/requests/vdi-1/approve", &[("comment", "")]).await;
+        assert_eq!(janis_again.status, StatusCode::CONFLICT, "the agency stage is done");
+        let operator = portal.sign_in("operator").await;
+        let done = portal.post(&operator, "/requests/vdi-1/approve", &[("comment", "")]).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER);
+        let request = portal.context.store.request("vdi-1").await.unwrap().unwrap();
+        assert_eq!(request.state.as_str(), "approved");
 
-    let page = portal.get(Some(&anna), "/requests/vdi-1").await;
-    for text in ["Atbalstu", "Jānis Kalniņš", "Oskars Operators"] {
-        assert!(page.body.contains(text), "the timeline shows {text}");
+        let page = portal.get(Some(&anna), "/requests/vdi-1").await;
+        for text in ["Atbalstu", "Jānis Kalniņš", "Oskars Operators"] {
+            assert!(page.body.contains(text), "the timeline shows {text}");
+        }
+        let admin = portal.sign_in("admin").await;
+        let audit = portal.get(Some(&admin), "/audit?agency=vdi").await;
+        for action in ["order", "approve"] {
+            assert!(audit.body.contains(&format!("<td>{action}</td>")), "audited: {action}");
+        }
+        assert!(audit.body.contains("192.0.2.7"), "with the source address");
     }
-    let admin = portal.sign_in("admin").await;
-    let audit = portal.get(Some(&admin), "/audit?agency=vdi").await;
-    for action in ["order", "approve"] {
-        assert!(audit.body.contains(&format!("<td>{action}</td>")), "audited: {action}");
-    }
-    assert!(audit.body.contains("192.0.2.7"), "with the source address");
 }
 
 #[tokio::test]
 async fn pending_orders_reserve_quota_so_together_they_cannot_exceed_it() {
-    let portal = portal().await;
-    let anna = portal.sign_in("anna").await;
-    // VDI's quota has 12Ti of storage; a large DMS needs 2848Gi.
-    for n in 1..=4 {
-        let name = format!("dms-{n}");
-        let answer =
-            portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "large"), ("instance", &name)], "submit").await;
-        assert_eq!(answer.status, StatusCode::SEE_OTHER, "order {n}: {}", answer.body);
+    for (db, store) in both_stores().await {
+        let portal = TestPortal::new(store, Vec::new()).await;
+        eprintln!("on {db}");
+        let anna = portal.sign_in("anna").await;
+        // VDI's quota has 12Ti of storage; a large DMS needs 2848Gi.
+        for n in 1..=4 {
+            let name = format!("dms-{n}");
+            let answer = portal
+                .order(&anna, "dms", &[("agency", "vdi"), ("plan", "large"), ("instance", &name)], "submit")
+                .await;
+            assert_eq!(answer.status, StatusCode::SEE_OTHER, "order {n}: {}", answer.body);
+        }
+        let fifth =
+            portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "large"), ("instance", "dms-5")], "submit").await;
+        assert_eq!(fifth.status, StatusCode::CONFLICT);
+        let message = "the plan needs 2848Gi storage but only 896Gi of the agency&#x27;s 12Ti is left";
+        assert!(fifth.body.contains(message), "{}", fifth.body);
+        let taken =
+            portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "small"), ("instance", "dms-1")], "review").await;
+        assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY, "a pending order's name is taken");
     }
-    let fifth =
-        portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "large"), ("instance", "dms-5")], "submit").await;
-    assert_eq!(fifth.status, StatusCode::CONFLICT);
-    let message = "the plan needs 2848Gi storage but only 896Gi of the agency&#x27;s 12Ti is left";
-    assert!(fifth.body.contains(message), "{}", fifth.body);
-    let taken =
-        portal.order(&anna, "dms", &[("agency", "vdi"), ("plan", "small"), ("instance", "dms-1")], "review").await;
-    assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY, "a pending order's name is taken");
 }
 
 fn ready_instance(agency: &str, name: &str, plan: &str) -> makonis_api::catalog::ServiceInstance {
