@@ -59,7 +59,7 @@ async function pageOf(who, lang = 'lv') {
   return sessions.get(key);
 }
 
-/** The request id shown in the request page's h1 ("Pieprasījums vdi-3"). */
+/** The id of the request whose page is open (/requests/vdi-3 → vdi-3). */
 function requestIdOf(page) {
   const match = /\/requests\/([^/?#]+)$/.exec(new URL(page.url()).pathname);
   assert.ok(match, `on a request page, not ${page.url()}`);

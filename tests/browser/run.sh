@@ -34,12 +34,37 @@ catalog_metrics=127.0.0.1:19465
 portal_address=127.0.0.1:18080
 chromium="${MAKONIS_CHROMIUM:-/usr/bin/chromium}"
 
+# shellcheck source=tests/platform.sh
+. tests/platform.sh
+test_pid="" cluster_started="" summary=""
+# Everything this script started stops on every exit path; the summary line comes last.
+on_exit() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [[ -n "$test_pid" ]] && kill -0 "$test_pid" 2> /dev/null; then
+        kill -TERM "$test_pid" 2> /dev/null || true
+        wait "$test_pid" 2> /dev/null || true
+    fi
+    platform_stop
+    [[ -z "$cluster_started" ]] || tests/cluster/cluster.sh stop || true
+    if [[ -z "$summary" ]]; then
+        summary="browser tests: 0 passed, 1 failed"
+        ((status != 0)) || status=1
+    fi
+    printf '%s\n' "$summary"
+    exit "$status"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 step "checking the tools"
 [[ -x "$chromium" ]] || die "Chromium is missing ($chromium): apt-get install chromium"
 command -v node > /dev/null || die "Node.js is missing: install Node 20 or newer (apt-get install nodejs npm)"
 command -v npm > /dev/null || die "npm is missing: apt-get install npm"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 ((node_major >= 20)) || die "Node $(node --version) is too old: the tests need Node 20 or newer"
+tests/cluster/cluster.sh stop 2> /dev/null # our own control plane, left by an interrupted run
 for address in 127.0.0.1:9443 "127.0.0.1:$MAKONIS_CLUSTER_PORT" "$tenancy_metrics" "$catalog_metrics" "$portal_address"; do
     if [[ -n "$(ss -Hltn "sport = :${address##*:}" 2> /dev/null)" ]]; then
         die "port ${address##*:} is in use (another Mākonis platform or test run?); stop it first"
@@ -67,29 +92,6 @@ else
 fi
 
 step "starting a fresh control plane in $MAKONIS_CLUSTER_DIR (port $MAKONIS_CLUSTER_PORT)"
-# shellcheck source=tests/platform.sh
-. tests/platform.sh
-test_pid="" cluster_started="" summary=""
-# Everything this script started stops on every exit path; the summary line comes last.
-on_exit() {
-    local status=$?
-    trap - EXIT INT TERM
-    if [[ -n "$test_pid" ]] && kill -0 "$test_pid" 2> /dev/null; then
-        kill -TERM "$test_pid" 2> /dev/null || true
-        wait "$test_pid" 2> /dev/null || true
-    fi
-    platform_stop
-    [[ -z "$cluster_started" ]] || tests/cluster/cluster.sh stop || true
-    if [[ -z "$summary" ]]; then
-        summary="browser tests: 0 passed, 1 failed"
-        ((status != 0)) || status=1
-    fi
-    printf '%s\n' "$summary"
-    exit "$status"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 tests/cluster/cluster.sh stop
 rm -rf "$MAKONIS_CLUSTER_DIR"
 cluster_started=1
@@ -128,13 +130,14 @@ platform_portal "$portal_address"
 step "running the browser tests"
 results="$MAKONIS_CLUSTER_DIR/browser-results.tap"
 export MAKONIS_PORTAL_URL="http://$portal_address"
-export MAKONIS_ACCOUNTS="$accounts" # absolute: cluster.sh env made the directory so
+export MAKONIS_ACCOUNTS="$accounts" # an absolute path: `cluster.sh env` exports one
 export MAKONIS_CHROMIUM="$chromium"
 export MAKONIS_BROWSER_ARTIFACTS="$MAKONIS_CLUSTER_DIR/browser-artifacts"
 set +e
 (
     cd tests/browser
-    exec node --test --test-concurrency=1 \
+    # The whole run is bounded: a browser that hangs cannot keep the script waiting.
+    exec timeout --signal=TERM --kill-after=30 1200 node --test --test-concurrency=1 \
         --test-reporter=spec --test-reporter-destination=stdout \
         --test-reporter=tap --test-reporter-destination="$results" \
         "$@" ./*.test.mjs

@@ -50,10 +50,13 @@ export function readAccounts(file = process.env.MAKONIS_ACCOUNTS) {
  * script errors, and the pages of all of them can be photographed when a test fails.
  */
 export class Browser {
-  /** @param {import('playwright-core').Browser} browser */
-  constructor(browser) {
+  /**
+   * @param {import('playwright-core').Browser} browser
+   * @param {Map<string, string>} accounts
+   */
+  constructor(browser, accounts) {
     this.browser = browser;
-    this.accounts = readAccounts();
+    this.accounts = accounts;
     /** Every request any page made: { url, page }. */
     this.requests = [];
     /** Uncaught script errors: { message, page }. */
@@ -65,6 +68,7 @@ export class Browser {
    * fresh temporary profile (user-data dir) and removes it on close.
    */
   static async launch() {
+    const accounts = readAccounts();
     const browser = await chromium.launch({
       executablePath: process.env.MAKONIS_CHROMIUM ?? '/usr/bin/chromium',
       headless: true,
@@ -77,7 +81,7 @@ export class Browser {
         '--no-first-run',
       ],
     });
-    return new Browser(browser);
+    return new Browser(browser, accounts);
   }
 
   /**
