@@ -64,7 +64,7 @@ async fn apply(context: &Context, client: &kube::Client, request: &Request) -> R
                 if request.kind == RequestKind::Retire { RequestState::Retiring } else { RequestState::Provisioning };
             record(context, request, to, to.as_str(), "").await
         }
-        Err(kube::Error::Api(status)) if status.code < 500 => {
+        Err(kube::Error::Api(status)) if status.code < 500 && !transient(&status) => {
             let message = api_message(&kube::Error::Api(status));
             tracing::warn!(request = request.id, message, "the cluster refused a granted request");
             record(context, request, RequestState::Failed, "failed", &message).await
@@ -74,6 +74,13 @@ async fn apply(context: &Context, client: &kube::Client, request: &Request) -> R
             Ok(())
         }
     }
+}
+
+/// Whether the API server's refusal will pass by itself: the quota controller has not
+/// counted the agency's instances yet (right after an agency or the CRD appears), the
+/// object is being changed concurrently, or the server asks to slow down.
+fn transient(status: &kube::core::Status) -> bool {
+    status.code == 409 || status.code == 429 || status.message.contains("status unknown for quota")
 }
 
 /// Moves an applied request on if its instance says so.

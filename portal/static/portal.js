@@ -18,13 +18,20 @@ function followStatus(element) {
     if (!status && !seen) return;
     const phase = status ? status.phase : "gone";
     const label = element.dataset[`label${phase.charAt(0).toUpperCase()}${phase.slice(1).toLowerCase()}`] || phase;
-    const message = status && status.message ? ` — ${status.message}` : "";
+    // The platform's own status messages are in English: marked so, for screen readers.
+    const parts = [];
+    if (status && status.message) {
+      const message = document.createElement("span");
+      message.lang = "en";
+      message.textContent = status.message;
+      parts.push(" — ", message);
+    }
     if (badge) {
       badge.className = `badge phase-${phase}`;
       badge.textContent = label;
-      element.replaceChildren(badge, message);
+      element.replaceChildren(badge, ...parts);
     } else {
-      element.textContent = `${label}${message}`;
+      element.replaceChildren(label, ...parts);
     }
     element.dataset.phase = phase;
     seen = true;

@@ -115,7 +115,7 @@ async fn an_order_is_reviewed_submitted_approved_in_two_stages_and_audited() {
             .order(&anna, "dms", &[("agency", "vdi"), ("plan", "small"), ("instance", "Ne Derīgs")], "review")
             .await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(bad.body.contains(r#"aria-invalid="true""#) && bad.body.contains("lower-case letters"), "{}", bad.body);
+        assert!(bad.body.contains(r#"aria-invalid="true""#) && bad.body.contains("mazos burtus"), "{}", bad.body);
 
         let order = [("agency", "vdi"), ("plan", "small"), ("instance", "lietvediba")];
         let review = portal.order(&anna, "dms", &order, "review").await;
@@ -252,4 +252,20 @@ async fn my_services_show_status_and_outputs_and_offer_resize_and_retire() {
     let janis = portal.sign_in("janis").await;
     let viewer_page = portal.get(Some(&janis), "/services/vdi/pensijas").await;
     assert!(!viewer_page.body.contains("/retire\""), "an approver does not get the retire form");
+}
+
+#[tokio::test]
+async fn unknown_addresses_get_the_portals_404_page_and_every_answer_has_security_headers() {
+    let portal = portal().await;
+    let anna = portal.sign_in("anna").await;
+    let page = portal.get(Some(&anna), "/no-such-page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.body.contains("<h1>Nav atrasts</h1>"), "{}", page.body);
+    let api = portal.get(Some(&anna), "/api/v1/no-such-thing").await;
+    assert_eq!((api.status, api.json()["code"].clone()), (StatusCode::NOT_FOUND, serde_json::json!("not_found")));
+    for answer in [&page, &api] {
+        let csp = answer.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(answer.headers.get("x-content-type-options").unwrap(), "nosniff");
+    }
 }

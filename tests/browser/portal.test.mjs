@@ -353,15 +353,11 @@ describe('accessibility in Latvian: axe (no serious or critical), one h1, skip l
       await checkPage(page, 'lv', t);
     });
   }
-  test(
-    'an unknown address shows the portal\u2019s own 404 page',
-    { todo: 'the router has no fallback: an unknown path answers 404 with an empty body (a Rust change)' },
-    async (t) => {
-      const page = await pageOf('vdi-requester', 'lv');
-      await goto(page, '/no-such-page', 404);
-      await checkPage(page, 'lv', t);
-    },
-  );
+  test('an unknown address shows the portal\u2019s own 404 page', async (t) => {
+    const page = await pageOf('vdi-requester', 'lv');
+    await goto(page, '/no-such-page', 404);
+    await checkPage(page, 'lv', t);
+  });
 });
 
 describe('accessibility in English (chosen with the header\u2019s switch): axe, one h1, skip link, lang="en"', () => {

@@ -56,6 +56,14 @@ pub struct Preview {
     pub reservation: Reservation,
 }
 
+/// What an instance name must be (the API's words; pages show the `order.error.*`
+/// message of the user's language instead).
+pub const INSTANCE_NAME_RULE: &str =
+    "must be 1–40 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen";
+
+/// Why an instance name cannot be used: the agency already has (or has ordered) one.
+pub const INSTANCE_NAME_TAKEN: &str = "the agency already has or has ordered a service with this name";
+
 /// Whether `name` is a usable instance name (a DNS label of at most 40 characters).
 pub fn check_instance_name(name: &str) -> Result<(), ActionError> {
     let valid = !name.is_empty()
@@ -63,16 +71,7 @@ pub fn check_instance_name(name: &str) -> Result<(), ActionError> {
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && !name.ends_with('-')
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if valid {
-        Ok(())
-    } else {
-        Err(field(
-            "instance",
-            format!(
-                "must be 1–{MAX_INSTANCE_NAME} lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen"
-            ),
-        ))
-    }
+    if valid { Ok(()) } else { Err(field("instance", INSTANCE_NAME_RULE)) }
 }
 
 /// Moves the catalog core's ServiceInstance paths to the order's: `/spec/plan` → `plan`,
@@ -124,10 +123,7 @@ fn check(
             let taken = context.view.instance(&input.agency, &input.instance).is_some()
                 || pending.iter().any(|p| p.kind == RequestKind::Order && p.instance == input.instance);
             if taken {
-                return Err(field(
-                    "instance",
-                    format!("agency {} already has a service called {}", input.agency, input.instance),
-                ));
+                return Err(field("instance", INSTANCE_NAME_TAKEN));
             }
             (input.catalog_item.clone(), None)
         }

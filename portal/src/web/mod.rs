@@ -59,7 +59,8 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/items", get(pages::admin::items))
         .route("/audit", get(pages::audit::list))
         .route("/tokens", get(pages::tokens::list).post(pages::tokens::create))
-        .route("/tokens/{id}/revoke", post(pages::tokens::revoke));
+        .route("/tokens/{id}/revoke", post(pages::tokens::revoke))
+        .fallback(pages::not_found);
     let api = api::router();
     Router::new()
         .merge(pages)
@@ -70,6 +71,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .layer(middleware::from_fn_with_state(state.clone(), ops::observe))
+        .layer(middleware::from_fn(ops::security_headers))
         .layer(DefaultBodyLimit::max(viewer::MAX_FORM_BYTES))
         .with_state(state)
 }

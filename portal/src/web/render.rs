@@ -88,6 +88,7 @@ impl Templates {
         context.insert("lang", viewer.lang.code());
         context.insert("nav", &nav);
         context.insert("csrf", viewer.csrf.as_deref().unwrap_or(""));
+        context.insert("here", &viewer.path);
         context.insert("assets", &super::assets::VERSION.as_str());
         match self.tera.render(template, &context) {
             Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),

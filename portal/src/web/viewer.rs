@@ -39,6 +39,8 @@ pub struct Viewer {
     pub session_token: Option<String>,
     /// The client's address.
     pub source_ip: String,
+    /// The path and query of the page asked for (where the language switch returns to).
+    pub path: String,
 }
 
 impl Viewer {
@@ -157,9 +159,9 @@ pub async fn resolve(State(state): State<AppState>, request: Request, next: Next
         }
         body = Body::from(bytes);
     }
-    let viewer = Viewer { actor, lang, csrf, session_token, source_ip: ip };
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let viewer = Viewer { actor, lang, csrf, session_token, source_ip: ip, path: format!("{path}{query}") };
     parts.extensions.insert(viewer.clone());
     let response = next.run(Request::from_parts(parts, body)).await;
     match response.extensions().get::<PageFailure>() {

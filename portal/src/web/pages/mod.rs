@@ -11,6 +11,11 @@ pub mod tokens;
 
 use axum::response::{IntoResponse, Redirect, Response};
 
+/// Any path the portal does not have: the 404 page (JSON under `/api/`).
+pub async fn not_found() -> crate::web::error::WebError {
+    crate::web::error::WebError::NotFound
+}
+
 /// A redirect after a successful form post (303: the browser follows with GET).
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()

@@ -16,9 +16,10 @@ use super::{catalog::ItemSummary, see_other};
 use crate::{
     actions::{
         ActionError, Actor,
-        order::{MAX_INSTANCE_NAME, OrderInput, Preview, preview, submit},
+        order::{INSTANCE_NAME_RULE, INSTANCE_NAME_TAKEN, MAX_INSTANCE_NAME, OrderInput, Preview, preview, submit},
     },
     form,
+    i18n::{Lang, Messages},
     web::{AppState, error::WebError, viewer::Viewer},
     workflow::RequestKind,
 };
@@ -67,7 +68,9 @@ fn form_page(
 ) -> Response {
     let (top, parameter_errors): (Vec<_>, Vec<_>) =
         order.errors.iter().cloned().partition(|e| !e.path.starts_with('/'));
-    let top: std::collections::BTreeMap<_, _> = top.into_iter().map(|e| (e.path, e.message)).collect();
+    let messages = state.templates.messages();
+    let top: std::collections::BTreeMap<_, _> =
+        top.into_iter().map(|e| (e.path.clone(), localize_order_error(&e, viewer.lang, messages))).collect();
     let fields = form::build(item.schema(), order.parameters, &parameter_errors, viewer.lang);
     let mut context = TeraContext::new();
     let spec_item = state.context.view.item(item.name());
@@ -81,6 +84,16 @@ fn form_page(
     context.insert("top_errors", &top);
     context.insert("message", &order.message);
     state.templates.page(viewer, status, "order.html", context)
+}
+
+/// An order's own problem in the user's language: the instance-name rules have messages
+/// of their own; the catalog core's (schema, plan) go through the form's translations.
+fn localize_order_error(error: &FieldError, lang: Lang, messages: &Messages) -> String {
+    match error.message.as_str() {
+        INSTANCE_NAME_RULE => messages.get(lang, "order.error.instance_name").to_string(),
+        INSTANCE_NAME_TAKEN => messages.get(lang, "order.error.instance_taken").to_string(),
+        _ => form::localize(error, lang),
+    }
 }
 
 /// The agencies the actor may order for, with their names.
