@@ -38,35 +38,35 @@ pub struct InstanceKey {
     pub name: String,
 }
 
-/// What a page shows of an instance's status.
+/// What a page shows of an instance's status, borrowed from the cached instance.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct InstanceSummary {
+pub struct InstanceSummary<'a> {
     /// `Provisioning`, `Ready`, `Degraded`, `Failed`, `Retiring`, or `Pending` before the
     /// controller has seen it.
-    pub phase: String,
+    pub phase: &'static str,
     /// The `Ready` condition's message.
-    pub message: String,
+    pub message: &'a str,
     /// Whether the controller has caught up with the latest spec.
     pub current: bool,
     /// Outputs (name, Latvian title, English title, value).
-    pub outputs: Vec<(String, String, String, String)>,
+    pub outputs: Vec<(&'a str, &'a str, &'a str, &'a str)>,
 }
 
-impl InstanceSummary {
+impl<'a> InstanceSummary<'a> {
     /// The summary of `instance`.
-    pub fn of(instance: &ServiceInstance) -> Self {
+    pub fn of(instance: &'a ServiceInstance) -> Self {
         let status = instance.status.as_ref();
-        let phase = status.and_then(|s| s.phase).map(phase_name).unwrap_or("Pending").to_string();
+        let phase = status.and_then(|s| s.phase).map(phase_name).unwrap_or("Pending");
         let message = status
             .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
-            .map(|c| c.message.clone())
+            .map(|c| c.message.as_str())
             .unwrap_or_default();
         let current = status.and_then(|s| s.observed_generation) == instance.metadata.generation;
         let outputs = status
             .map(|s| {
                 s.outputs
                     .iter()
-                    .map(|o| (o.name.clone(), o.title.lv.clone(), o.title.en.clone(), o.value.clone()))
+                    .map(|o| (o.name.as_str(), o.title.lv.as_str(), o.title.en.as_str(), o.value.as_str()))
                     .collect()
             })
             .unwrap_or_default();
@@ -199,15 +199,26 @@ impl ClusterView {
             .instances
             .state()
             .into_iter()
-            .filter(|i| i.namespace().as_deref() == Some(namespace.as_str()))
+            .filter(|i| i.metadata.namespace.as_deref() == Some(namespace.as_str()))
             .collect();
-        all.sort_by_key(|i| i.name_any());
+        all.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         all
     }
 
-    /// Every instance (platform views).
-    pub fn all_instances(&self) -> Vec<Arc<ServiceInstance>> {
-        self.instances.state()
+    /// The instances of the agencies `wanted` says yes to, with their agency's code, by
+    /// agency and name: one pass over the cache, however many agencies.
+    pub fn instances_where(&self, wanted: impl Fn(&str) -> bool) -> Vec<(String, Arc<ServiceInstance>)> {
+        let mut all: Vec<_> = self
+            .instances
+            .state()
+            .into_iter()
+            .filter_map(|i| {
+                let code = i.metadata.namespace.as_deref()?.strip_prefix("agency-")?.to_string();
+                wanted(&code).then_some((code, i))
+            })
+            .collect();
+        all.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.metadata.name.cmp(&y.metadata.name)));
+        all
     }
 
     /// Agency `code`'s instance `name`.

@@ -21,7 +21,8 @@ use super::{AppState, error::WebError, viewer::Viewer};
 use crate::cluster::{ClusterView, InstanceKey, InstanceSummary};
 
 fn status_event(view: &ClusterView, agency: &str, name: &str) -> Event {
-    let summary = view.instance(agency, name).map(|i| InstanceSummary::of(&i));
+    let instance = view.instance(agency, name);
+    let summary = instance.as_deref().map(InstanceSummary::of);
     let data = serde_json::to_string(&summary).unwrap_or_else(|_| "null".into());
     Event::default().event("status").data(data)
 }

@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use makonis_catalog::FieldError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::body::ApiJson;
@@ -27,7 +27,7 @@ use crate::{
             audit::{AuditFilter, entries},
             catalog::{ItemSummary, summaries},
             requests::visible_agencies,
-            services::{row, visible_services},
+            services::{ServiceRow, Services, row},
         },
         viewer::Viewer,
     },
@@ -222,6 +222,12 @@ pub async fn cancel(State(state): State<AppState>, viewer: Viewer, Path(id): Pat
     Ok(Json(json!({ "request": request })).into_response())
 }
 
+/// The body of the services list, serialised straight from the rows.
+#[derive(Serialize)]
+struct ServiceList<'a> {
+    services: Vec<ServiceRow<'a>>,
+}
+
 /// Filter of the services list.
 #[derive(Debug, Deserialize)]
 pub struct ServicesFilter {
@@ -235,8 +241,8 @@ pub async fn services(
     Query(filter): Query<ServicesFilter>,
 ) -> ApiResult {
     let actor = signed_in(&viewer)?;
-    let list = visible_services(&state, actor, filter.agency.as_deref().filter(|a| !a.is_empty()));
-    Ok(Json(json!({ "services": list })).into_response())
+    let services = Services::visible(&state, actor, filter.agency.as_deref().filter(|a| !a.is_empty()));
+    Ok(Json(ServiceList { services: services.rows() }).into_response())
 }
 
 /// `GET /api/v1/services/{agency}/{name}`.
@@ -250,8 +256,11 @@ pub async fn service(
         return Err(WebError::NotFound);
     }
     let instance = state.context.view.instance(&agency, &name).ok_or(WebError::NotFound)?;
-    let children = instance.status.as_ref().map(|s| s.children.clone()).unwrap_or_default();
-    Ok(Json(json!({ "service": row(&state, &agency, &instance), "parameters": instance.spec.parameters, "children": children })).into_response())
+    let item = state.context.view.item(&instance.spec.catalog_item);
+    let children = instance.status.as_ref().map(|s| s.children.as_slice()).unwrap_or_default();
+    let service = row(&agency, &instance, item.as_deref());
+    Ok(Json(json!({ "service": service, "parameters": instance.spec.parameters, "children": children }))
+        .into_response())
 }
 
 /// The body of a retirement.

@@ -7,8 +7,10 @@ use axum::{
     http::StatusCode,
     response::Response,
 };
+use std::{collections::HashMap, sync::Arc};
+
 use kube::ResourceExt;
-use makonis_api::catalog::ServiceInstance;
+use makonis_api::catalog::{CatalogItem, LocalizedTitle, ServiceInstance};
 use serde::{Deserialize, Serialize};
 use tera::Context as TeraContext;
 
@@ -25,31 +27,31 @@ use crate::{
     workflow::RequestKind,
 };
 
-/// A row of the services list.
+/// A row of the services list, borrowed from the cached instance and item.
 #[derive(Debug, Serialize)]
-pub struct ServiceRow {
+pub struct ServiceRow<'a> {
     /// The agency's code.
-    pub agency: String,
+    pub agency: &'a str,
     /// The instance's name.
-    pub name: String,
+    pub name: &'a str,
     /// The catalog item.
-    pub item: String,
+    pub item: &'a str,
     /// The item's title, per language.
-    pub title: Option<makonis_api::catalog::LocalizedTitle>,
+    pub title: Option<&'a LocalizedTitle>,
     /// The plan.
-    pub plan: String,
+    pub plan: &'a str,
     /// Status.
-    pub status: InstanceSummary,
+    pub status: InstanceSummary<'a>,
 }
 
-/// The row of `instance` of agency `agency`.
-pub fn row(state: &AppState, agency: &str, instance: &ServiceInstance) -> ServiceRow {
+/// The row of `instance` of agency `agency`, whose item (if published) is `item`.
+pub fn row<'a>(agency: &'a str, instance: &'a ServiceInstance, item: Option<&'a CatalogItem>) -> ServiceRow<'a> {
     ServiceRow {
-        agency: agency.to_string(),
-        name: instance.name_any(),
-        item: instance.spec.catalog_item.clone(),
-        title: state.context.view.item(&instance.spec.catalog_item).map(|i| i.spec.title.clone()),
-        plan: instance.spec.plan.clone(),
+        agency,
+        name: instance.metadata.name.as_deref().unwrap_or_default(),
+        item: &instance.spec.catalog_item,
+        title: item.map(|i| &i.spec.title),
+        plan: &instance.spec.plan,
         status: InstanceSummary::of(instance),
     }
 }
@@ -60,19 +62,30 @@ pub struct AgencyFilter {
     agency: Option<String>,
 }
 
-/// The services `actor` may see, optionally of one agency.
-pub fn visible_services(state: &AppState, actor: &Actor, agency: Option<&str>) -> Vec<ServiceRow> {
-    let agencies: Vec<String> = state.context.view.agencies().iter().map(|a| a.spec.code.clone()).collect();
-    actor
-        .access
-        .visible(agencies.iter().map(String::as_str))
-        .into_iter()
-        .filter(|code| agency.is_none_or(|wanted| wanted == code))
-        .flat_map(|code| {
-            state.context.view.instances_of(&code).into_iter().map(move |i| (code.clone(), i)).collect::<Vec<_>>()
-        })
-        .map(|(code, instance)| row(state, &code, &instance))
-        .collect()
+/// The services an actor may see, with the catalog items they name, read from the caches
+/// once; [`Services::rows`] borrows from it.
+pub struct Services {
+    instances: Vec<(String, Arc<ServiceInstance>)>,
+    items: HashMap<String, Arc<CatalogItem>>,
+}
+
+impl Services {
+    /// The services `actor` may see, optionally of one agency only.
+    pub fn visible(state: &AppState, actor: &Actor, agency: Option<&str>) -> Self {
+        let view = &state.context.view;
+        let instances =
+            view.instances_where(|code| actor.access.sees(code) && agency.is_none_or(|wanted| wanted == code));
+        let items = view.items().into_iter().map(|item| (item.name_any(), item)).collect();
+        Self { instances, items }
+    }
+
+    /// The rows, by agency and name.
+    pub fn rows(&self) -> Vec<ServiceRow<'_>> {
+        self.instances
+            .iter()
+            .map(|(code, instance)| row(code, instance, self.items.get(&instance.spec.catalog_item).map(Arc::as_ref)))
+            .collect()
+    }
 }
 
 /// `GET /services`.
@@ -83,7 +96,7 @@ pub async fn list(
 ) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     let agency = filter.agency.filter(|a| !a.is_empty());
-    let services = visible_services(&state, actor, agency.as_deref());
+    let services = Services::visible(&state, actor, agency.as_deref());
     let visible: Vec<_> = state
         .context
         .view
@@ -93,7 +106,7 @@ pub async fn list(
         .map(|a| serde_json::json!({"code": a.spec.code, "lv": a.spec.display_name.lv, "en": a.spec.display_name.en}))
         .collect();
     let mut context = TeraContext::new();
-    context.insert("services", &services);
+    context.insert("services", &services.rows());
     context.insert("agencies", &visible);
     context.insert("agency", &agency);
     Ok(state.templates.page(&viewer, StatusCode::OK, "services.html", context))
@@ -124,7 +137,7 @@ async fn service_page(
         })
         .await?;
     let mut context = TeraContext::new();
-    context.insert("service", &row(state, agency, &instance));
+    context.insert("service", &row(agency, &instance, item.as_deref()));
     context.insert("children", &instance.status.as_ref().map(|s| s.children.clone()).unwrap_or_default());
     context.insert("plans", &item.as_ref().map(|i| i.spec.plans.clone()).unwrap_or_default());
     context.insert("retained", &retained_templates(&state.context, &instance));
