@@ -5,4 +5,4 @@ pub mod apply;
 pub mod follow;
 pub mod view;
 
-pub use view::{ClusterView, InstanceKey, InstanceSummary};
+pub use view::{ClusterView, InstanceKey, InstanceSummary, Outputs};

@@ -12,7 +12,7 @@ use kube::{
     },
 };
 use makonis_api::{
-    catalog::{CatalogItem, Phase, ServiceInstance},
+    catalog::{CatalogItem, OutputValue, Phase, ServiceInstance},
     tenancy::{Agency, namespace_for_code},
 };
 use makonis_catalog::{
@@ -48,8 +48,19 @@ pub struct InstanceSummary<'a> {
     pub message: &'a str,
     /// Whether the controller has caught up with the latest spec.
     pub current: bool,
-    /// Outputs (name, Latvian title, English title, value).
-    pub outputs: Vec<(&'a str, &'a str, &'a str, &'a str)>,
+    /// Outputs, each serialised as `[name, Latvian title, English title, value]`.
+    pub outputs: Outputs<'a>,
+}
+
+/// An instance's outputs, serialised as `[name, Latvian title, English title, value]`
+/// arrays straight from the cached status (lists of thousands of instances copy nothing).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outputs<'a>(pub &'a [OutputValue]);
+
+impl Serialize for Outputs<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|o| (&o.name, &o.title.lv, &o.title.en, &o.value)))
+    }
 }
 
 impl<'a> InstanceSummary<'a> {
@@ -62,14 +73,7 @@ impl<'a> InstanceSummary<'a> {
             .map(|c| c.message.as_str())
             .unwrap_or_default();
         let current = status.and_then(|s| s.observed_generation) == instance.metadata.generation;
-        let outputs = status
-            .map(|s| {
-                s.outputs
-                    .iter()
-                    .map(|o| (o.name.as_str(), o.title.lv.as_str(), o.title.en.as_str(), o.value.as_str()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let outputs = Outputs(status.map(|s| s.outputs.as_slice()).unwrap_or_default());
         Self { phase, message, current, outputs }
     }
 }
