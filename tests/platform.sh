@@ -19,6 +19,7 @@ platform_install() {
 # platform_start NAME SERVICE_ACCOUNT ARGS...: runs `makonis ARGS` in the background as
 # the ServiceAccount makonis-system/SERVICE_ACCOUNT, logging to $MAKONIS_CLUSTER_DIR/NAME.log.
 platform_start() {
+    : "${makonis:?tests/platform.sh needs \$makonis, the path of the built makonis binary}"
     local name="$1" account="$2"
     shift 2
     local kubeconfig="$MAKONIS_CLUSTER_DIR/$name.kubeconfig"

@@ -47,4 +47,6 @@ if ((${#packages[@]})); then
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" > /dev/null \
         || die "apt-get install ${packages[*]} failed"
 fi
-command -v node > /dev/null && command -v npm > /dev/null || die "node and npm are missing: install Node.js 20 or newer"
+if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+    die "node and npm are missing: install Node.js 20 or newer"
+fi

@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 port="${MAKONIS_POSTGRES_PORT:-55432}"
 dir="$PWD/target/db/postgres"
-bin="$(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -1)"
+bin="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 [[ -x "$bin/initdb" ]] || { echo "postgres.sh: PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
 
 as_owner() {

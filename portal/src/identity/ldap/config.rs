@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::DirectoryError;
-use super::filter::USERNAME_PLACEHOLDER;
+
+/// The placeholder of the user filter that the login name replaces.
+pub(super) const USERNAME_PLACEHOLDER: &str = "{username}";
 
 /// The kind of directory server; it decides attribute names and how groups are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

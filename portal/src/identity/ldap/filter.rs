@@ -3,10 +3,7 @@
 
 use ldap3::ldap_escape;
 
-use super::config::DirectoryFlavour;
-
-/// The placeholder of the user filter that the login name replaces.
-pub(super) const USERNAME_PLACEHOLDER: &str = "{username}";
+use super::config::{DirectoryFlavour, USERNAME_PLACEHOLDER};
 
 /// The longest accepted login name.
 const MAX_USERNAME_LEN: usize = 64;
