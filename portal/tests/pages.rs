@@ -220,6 +220,11 @@ async fn my_services_show_status_and_outputs_and_offer_resize_and_retire() {
     let anna = portal.sign_in("anna").await;
     let list = portal.get(Some(&anna), "/services").await;
     assert!(list.body.contains("/services/vdi/pensijas") && list.body.contains("phase-Ready"), "{}", list.body);
+    assert!(
+        list.body.contains("Jūsu iestādes kvota") && list.body.contains("1 no 25"),
+        "the agency's quota and use: {}",
+        list.body
+    );
     let page = portal.get(Some(&anna), "/services/vdi/pensijas").await;
     assert_eq!(page.status, StatusCode::OK);
     for text in ["pensijas.agency-vdi.svc", "Servera adrese", r#"action="/services/vdi/pensijas/resize""#, "data"] {

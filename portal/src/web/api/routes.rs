@@ -92,7 +92,8 @@ pub async fn item(State(state): State<AppState>, viewer: Viewer, Path(name): Pat
 /// `GET /api/v1/agencies`: the agencies the caller sees, with their use of the quota.
 pub async fn agencies(State(state): State<AppState>, viewer: Viewer) -> ApiResult {
     let actor = signed_in(&viewer)?;
-    let rows: Vec<_> = agency_rows(&state).await?.into_iter().filter(|a| actor.access.sees(&a.code)).collect();
+    let only = (!actor.access.is_platform()).then(|| actor.access.agencies.keys().cloned().collect());
+    let rows = agency_rows(&state, only).await?;
     Ok(Json(json!({ "agencies": rows })).into_response())
 }
 

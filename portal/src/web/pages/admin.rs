@@ -38,12 +38,14 @@ pub struct AgencyRow {
     pub pending: usize,
 }
 
-/// Every agency with its use, for platform staff.
-pub async fn agency_rows(state: &AppState) -> Result<Vec<AgencyRow>, WebError> {
+/// The agencies `only` names (every agency when `None`) with their use: what their
+/// instances hold and their pending requests reserve.
+pub async fn agency_rows(state: &AppState, only: Option<Vec<String>>) -> Result<Vec<AgencyRow>, WebError> {
     let pending = state
         .context
         .store
         .requests(&RequestFilter {
+            agencies: only.clone(),
             states: Some(vec![RequestState::AwaitingAgency, RequestState::AwaitingPlatform, RequestState::Approved]),
             limit: 10_000,
             ..Default::default()
@@ -54,6 +56,7 @@ pub async fn agency_rows(state: &AppState) -> Result<Vec<AgencyRow>, WebError> {
         .view
         .agencies()
         .iter()
+        .filter(|agency| only.as_ref().is_none_or(|codes| codes.contains(&agency.spec.code)))
         .map(|agency| {
             let code = &agency.spec.code;
             let mine: Vec<_> = pending
@@ -86,7 +89,7 @@ pub async fn agency_rows(state: &AppState) -> Result<Vec<AgencyRow>, WebError> {
 pub async fn agencies(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
     platform(&viewer)?;
     let mut context = TeraContext::new();
-    context.insert("agencies", &agency_rows(&state).await?);
+    context.insert("agencies", &agency_rows(&state, None).await?);
     Ok(state.templates.page(&viewer, StatusCode::OK, "admin_agencies.html", context))
 }
 

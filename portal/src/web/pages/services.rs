@@ -105,8 +105,15 @@ pub async fn list(
         .filter(|a| actor.access.sees(&a.spec.code))
         .map(|a| serde_json::json!({"code": a.spec.code, "lv": a.spec.display_name.lv, "en": a.spec.display_name.en}))
         .collect();
+    // Agency staff see their quota here; platform staff have the agencies page.
+    let quota = if actor.access.is_platform() {
+        Vec::new()
+    } else {
+        super::admin::agency_rows(&state, Some(actor.access.agencies.keys().cloned().collect())).await?
+    };
     let mut context = TeraContext::new();
     context.insert("services", &services.rows());
+    context.insert("quota", &quota);
     context.insert("agencies", &visible);
     context.insert("agency", &agency);
     Ok(state.templates.page(&viewer, StatusCode::OK, "services.html", context))
