@@ -702,7 +702,6 @@ impl<'a> Order<'a> {
         let plan = self.item.spec.plans.iter().find(|p| p.name == self.plan).context("the instance's plan")?;
         let approval = self.item.spec.approval;
         let new = NewRequest {
-            agency: self.code.to_string(),
             kind,
             catalog_item: self.item.metadata.name.clone().unwrap_or_default(),
             plan: plan.name.clone(),
@@ -715,7 +714,8 @@ impl<'a> Order<'a> {
             reservation: Reservation::of(Units::of_plan(&plan.resources).map_err(anyhow::Error::msg)?),
             monthly_price: plan.monthly_price_eur.clone(),
         };
-        let request = store.create_request(&new, at, |_| Ok::<(), ()>(())).await?.map_err(|()| anyhow!("refused"))?;
+        let request =
+            store.create_request(self.code, at, |_| Ok::<_, ()>(new)).await?.map_err(|()| anyhow!("refused"))?;
         let mut state = request.state;
         let mut events = 1;
         let mut at = at;

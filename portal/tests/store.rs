@@ -20,9 +20,8 @@ use makonis_portal::{
 use serde_json::json;
 use support::both_stores;
 
-fn new_request(agency: &str, instance: &str, cpu: i64) -> NewRequest {
+fn new_request(instance: &str, cpu: i64) -> NewRequest {
     NewRequest {
-        agency: agency.into(),
         kind: RequestKind::Order,
         catalog_item: "dms".into(),
         plan: "small".into(),
@@ -51,11 +50,10 @@ fn identity(username: &str) -> Identity {
 async fn a_request_is_numbered_per_agency_and_keeps_its_timeline() {
     for (db, store) in both_stores().await {
         let first =
-            store.create_request(&new_request("vdi", "dms-1", 1000), 10, |_| Ok::<_, ()>(())).await.unwrap().unwrap();
+            store.create_request("vdi", 10, |_| Ok::<_, ()>(new_request("dms-1", 1000))).await.unwrap().unwrap();
         let second =
-            store.create_request(&new_request("vdi", "dms-2", 1000), 11, |_| Ok::<_, ()>(())).await.unwrap().unwrap();
-        let other =
-            store.create_request(&new_request("lm", "dms-1", 1000), 12, |_| Ok::<_, ()>(())).await.unwrap().unwrap();
+            store.create_request("vdi", 11, |_| Ok::<_, ()>(new_request("dms-2", 1000))).await.unwrap().unwrap();
+        let other = store.create_request("lm", 12, |_| Ok::<_, ()>(new_request("dms-1", 1000))).await.unwrap().unwrap();
         assert_eq!((first.id.as_str(), second.id.as_str(), other.id.as_str()), ("vdi-1", "vdi-2", "lm-1"), "{db}");
         assert_eq!(first.parameters, json!({"title": "Lietvedība"}), "{db}");
         assert_eq!(first.approval, Approval::AgencyApproverThenPlatform, "{db}");
@@ -105,11 +103,11 @@ async fn concurrent_requests_cannot_together_take_more_than_the_quota() {
             .map(|i| {
                 let store = Arc::clone(&store);
                 tokio::spawn(async move {
-                    let request = new_request("vdi", &format!("web-{i}"), 1000);
+                    let request = new_request(&format!("web-{i}"), 1000);
                     store
-                        .create_request(&request, 100 + i, |pending| {
+                        .create_request("vdi", 100 + i, |pending| {
                             let used: i64 = pending.iter().map(|p| p.reservation.cpu).sum();
-                            if used + 1000 <= 4000 { Ok(()) } else { Err(used) }
+                            if used + 1000 <= 4000 { Ok(request) } else { Err(used) }
                         })
                         .await
                         .expect("storage works")

@@ -14,7 +14,9 @@ use crate::{
         now_ms,
         requests::{NewRequest, PendingReservation, Request},
     },
-    workflow::{ImpactLine, QuotaRefusal, RequestKind, Reservation, Usage, check_reservation, first_state, impact},
+    workflow::{
+        ImpactLine, QuotaRefusal, RequestKind, RequestState, Reservation, Usage, check_reservation, first_state, impact,
+    },
 };
 
 /// The longest instance name: children's names are built from it.
@@ -170,86 +172,57 @@ pub async fn preview(
     input: &OrderInput,
     kind: RequestKind,
 ) -> Result<Preview, ActionError> {
-    let pending = context
-        .store
-        .requests(&crate::store::requests::RequestFilter {
-            agencies: Some(vec![input.agency.clone()]),
-            states: Some(vec![
-                crate::workflow::RequestState::AwaitingAgency,
-                crate::workflow::RequestState::AwaitingPlatform,
-                crate::workflow::RequestState::Approved,
-            ]),
-            limit: 10_000,
-            ..Default::default()
-        })
-        .await?
-        .into_iter()
-        .map(|r| PendingReservation { kind: r.kind, instance: r.instance, reservation: r.reservation })
-        .collect::<Vec<_>>();
+    if !actor.access.sees(&input.agency) {
+        return Err(ActionError::NotFound);
+    }
+    let pending = context.store.reservations(Some(std::slice::from_ref(&input.agency))).await?;
     check(context, actor, input, kind, &pending)
 }
 
-/// Submits an order or resize as a request. The quota check is repeated while the
-/// agency's requests are held, so concurrent submissions cannot overbook.
+/// The request a checked order makes, or the quota refusal.
+fn request_of(actor: &Actor, input: &OrderInput, preview: Preview) -> Result<NewRequest, ActionError> {
+    if let Some(refusal) = preview.refusal {
+        return Err(ActionError::Quota(refusal));
+    }
+    Ok(NewRequest {
+        kind: preview.kind,
+        catalog_item: preview.item.metadata.name.clone().unwrap_or_default(),
+        plan: preview.plan.name,
+        parameters: preview.parameters,
+        instance: input.instance.clone(),
+        requester: actor.identity.username.clone(),
+        requester_name: actor.identity.display_name.clone(),
+        approval: preview.approval,
+        state: first_state(preview.approval),
+        reservation: preview.reservation,
+        monthly_price: preview.plan.monthly_price_eur,
+    })
+}
+
+/// Submits an order or resize as a request. The whole check runs while the agency's
+/// requests are held, so concurrent submissions cannot overbook.
 pub async fn submit(
     context: &Context,
     actor: &Actor,
     input: &OrderInput,
     kind: RequestKind,
 ) -> Result<Request, ActionError> {
-    let at = now_ms();
-    let first = preview(context, actor, input, kind).await;
-    let first = match first {
-        Ok(preview) => preview,
-        Err(error) => {
-            actor
-                .audit(
-                    context,
-                    Some(&input.agency),
-                    kind.as_str(),
-                    &format!("instance {}", input.instance),
-                    "denied",
-                    &error.to_string(),
-                )
-                .await;
-            return Err(error);
-        }
-    };
-    let new = NewRequest {
-        agency: input.agency.clone(),
-        kind,
-        catalog_item: first.item.metadata.name.clone().unwrap_or_default(),
-        plan: first.plan.name.clone(),
-        parameters: first.parameters.clone(),
-        instance: input.instance.clone(),
-        requester: actor.identity.username.clone(),
-        requester_name: actor.identity.display_name.clone(),
-        approval: first.approval,
-        state: first_state(first.approval),
-        reservation: first.reservation,
-        monthly_price: first.plan.monthly_price_eur.clone(),
-    };
-    let created = context
-        .store
-        .create_request(&new, at, |pending| match check(context, actor, input, kind, pending) {
-            Ok(preview) => preview.refusal.map_or(Ok(()), |refusal| Err(ActionError::Quota(refusal))),
-            Err(error) => Err(error),
-        })
-        .await?;
     let object = format!("instance {}", input.instance);
+    let created = if actor.access.sees(&input.agency) {
+        context
+            .store
+            .create_request(&input.agency, now_ms(), |pending| {
+                check(context, actor, input, kind, pending).and_then(|preview| request_of(actor, input, preview))
+            })
+            .await?
+    } else {
+        Err(ActionError::NotFound)
+    };
     match created {
         Ok(request) => {
-            actor
-                .audit(
-                    context,
-                    Some(&input.agency),
-                    kind.as_str(),
-                    &format!("request {}", request.id),
-                    "success",
-                    &object,
-                )
-                .await;
-            if request.state == crate::workflow::RequestState::Approved {
+            let target = format!("request {}", request.id);
+            actor.audit(context, Some(&input.agency), kind.as_str(), &target, "success", &object).await;
+            if request.state == RequestState::Approved {
                 context.granted.notify_one();
             }
             Ok(request)

@@ -40,7 +40,6 @@ pub async fn retire(
         return Err(field("confirmation", format!("type the service's name, {name}, to confirm")));
     }
     let new = NewRequest {
-        agency: agency.to_string(),
         kind: RequestKind::Retire,
         catalog_item: instance.spec.catalog_item.clone(),
         plan: instance.spec.plan.clone(),
@@ -55,20 +54,16 @@ pub async fn retire(
     };
     let created = context
         .store
-        .create_request(&new, now_ms(), |pending| {
+        .create_request(agency, now_ms(), |pending| {
             if pending.iter().any(|p| p.kind == RequestKind::Retire && p.instance == name) {
                 Err(ActionError::Conflict(format!("{name} is already being retired")))
             } else {
-                Ok(())
+                Ok(new)
             }
         })
         .await?;
-    match created {
-        Ok(request) => {
-            actor.audit(context, Some(agency), "retire", &format!("request {}", request.id), "success", &object).await;
-            context.granted.notify_one();
-            Ok(request)
-        }
-        Err(error) => Err(error),
-    }
+    let request = created?;
+    actor.audit(context, Some(agency), "retire", &format!("request {}", request.id), "success", &object).await;
+    context.granted.notify_one();
+    Ok(request)
 }

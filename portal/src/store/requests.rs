@@ -49,11 +49,10 @@ pub struct Request {
     pub updated_at: i64,
 }
 
-/// What is needed to create a request (the number and id are given by the store).
+/// What is needed to create a request (the agency is named to the store separately; the
+/// number and id are given by the store).
 #[derive(Debug, Clone)]
 pub struct NewRequest {
-    /// The agency's code.
-    pub agency: String,
     /// Order, resize or retire.
     pub kind: RequestKind,
     /// The catalog item.
@@ -111,6 +110,8 @@ pub struct NewEvent<'a> {
 /// A request that reserves quota, as the quota check sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingReservation {
+    /// The agency's code.
+    pub agency: String,
     /// Order or resize.
     pub kind: RequestKind,
     /// The instance it is for.
@@ -206,63 +207,88 @@ async fn add_event(
     Ok(())
 }
 
+/// What the requests of `agencies` (all when `None`) reserve, read on `conn` (inside a
+/// transaction when creating a request).
+async fn reservations_in(
+    conn: &mut sqlx::AnyConnection,
+    agencies: Option<&[String]>,
+) -> Result<Vec<PendingReservation>, StoreError> {
+    let mut sql = format!(
+        "SELECT agency, kind, instance, cpu_milli, memory_milli, storage_milli FROM requests WHERE state IN ({})",
+        state_list(&RequestState::RESERVING)
+    );
+    if let Some(agencies) = agencies {
+        if agencies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<_> = (1..=agencies.len()).map(|n| format!("${n}")).collect();
+        sql.push_str(&format!(" AND agency IN ({})", marks.join(", ")));
+    }
+    let mut query = sqlx::query(&sql);
+    for agency in agencies.into_iter().flatten() {
+        query = query.bind(agency);
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.iter()
+        .map(|row| {
+            let kind: String = row.try_get("kind")?;
+            Ok(PendingReservation {
+                agency: row.try_get("agency")?,
+                kind: kind.parse().map_err(|e| corrupt("request kind", e))?,
+                instance: row.try_get("instance")?,
+                reservation: Reservation {
+                    cpu: row.try_get("cpu_milli")?,
+                    memory: row.try_get("memory_milli")?,
+                    storage: row.try_get("storage_milli")?,
+                },
+            })
+        })
+        .collect()
+}
+
 impl Store {
-    /// Creates a request unless `check` refuses it. `check` sees the agency's requests
-    /// that reserve quota, read while the agency's counter row is held, so no other
-    /// request of the agency can be created between the check and the insert.
+    /// What the requests of `agencies` (every agency when `None`) reserve now.
+    pub async fn reservations(&self, agencies: Option<&[String]>) -> Result<Vec<PendingReservation>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        reservations_in(&mut conn, agencies).await
+    }
+
+    /// Creates the request `build` makes, unless it refuses. `build` sees what agency
+    /// `agency`'s requests reserve, read while the agency's counter row is held, so no
+    /// other request of the agency can be created between its check and the insert.
     pub async fn create_request<E>(
         &self,
-        new: &NewRequest,
+        agency: &str,
         at: i64,
-        check: impl FnOnce(&[PendingReservation]) -> Result<(), E>,
+        build: impl FnOnce(&[PendingReservation]) -> Result<NewRequest, E>,
     ) -> Result<Result<Request, E>, StoreError> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("INSERT INTO agency_counters (agency, last_number) VALUES ($1, 0) ON CONFLICT (agency) DO NOTHING")
-            .bind(&new.agency)
+            .bind(agency)
             .execute(&mut *tx)
             .await?;
         let number: i64 = sqlx::query(
             "UPDATE agency_counters SET last_number = last_number + 1 WHERE agency = $1 RETURNING last_number",
         )
-        .bind(&new.agency)
+        .bind(agency)
         .fetch_one(&mut *tx)
         .await?
         .try_get("last_number")?;
-        let holding = [RequestState::AwaitingAgency, RequestState::AwaitingPlatform, RequestState::Approved];
-        let rows = sqlx::query(&format!(
-            "SELECT kind, instance, cpu_milli, memory_milli, storage_milli FROM requests \
-             WHERE agency = $1 AND state IN ({})",
-            state_list(&holding)
-        ))
-        .bind(&new.agency)
-        .fetch_all(&mut *tx)
-        .await?;
-        let pending = rows
-            .iter()
-            .map(|row| {
-                let kind: String = row.try_get("kind")?;
-                Ok(PendingReservation {
-                    kind: kind.parse().map_err(|e| corrupt("request kind", e))?,
-                    instance: row.try_get("instance")?,
-                    reservation: Reservation {
-                        cpu: row.try_get("cpu_milli")?,
-                        memory: row.try_get("memory_milli")?,
-                        storage: row.try_get("storage_milli")?,
-                    },
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        if let Err(refusal) = check(&pending) {
-            tx.rollback().await?;
-            return Ok(Err(refusal));
-        }
-        let id = format!("{}-{number}", new.agency);
+        let pending = reservations_in(&mut tx, Some(&[agency.to_string()])).await?;
+        let new = match build(&pending) {
+            Ok(new) => new,
+            Err(refusal) => {
+                tx.rollback().await?;
+                return Ok(Err(refusal));
+            }
+        };
+        let id = format!("{agency}-{number}");
         let parameters = serde_json::to_string(&new.parameters).map_err(|e| corrupt("request parameters", e))?;
         sqlx::query(&format!(
             "INSERT INTO requests ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         ))
         .bind(&id)
-        .bind(&new.agency)
+        .bind(agency)
         .bind(number)
         .bind(new.kind.as_str())
         .bind(&new.catalog_item)
@@ -286,7 +312,25 @@ impl Store {
             NewEvent { actor: &new.requester, actor_name: &new.requester_name, event: "submitted", comment: "" };
         add_event(&mut tx, &id, at, &submitted).await?;
         tx.commit().await?;
-        Ok(Ok(self.request(&id).await?.ok_or_else(|| corrupt("request", "vanished after insert"))?))
+        Ok(Ok(Request {
+            id,
+            agency: agency.to_string(),
+            number,
+            kind: new.kind,
+            catalog_item: new.catalog_item,
+            plan: new.plan,
+            parameters: new.parameters,
+            instance: new.instance,
+            requester: new.requester,
+            requester_name: new.requester_name,
+            approval: new.approval,
+            state: new.state,
+            reservation: new.reservation,
+            monthly_price: new.monthly_price,
+            message: String::new(),
+            created_at: at,
+            updated_at: at,
+        }))
     }
 
     /// The request `id`.

@@ -6,5 +6,7 @@ pub mod reservation;
 pub mod state;
 
 pub use approval::{ApprovalStage, Denied, approval_stage, first_state, state_after_approval};
-pub use reservation::{ImpactLine, QuotaRefusal, Reservation, Usage, check_reservation, impact};
+pub use reservation::{
+    ImpactLine, QuotaRefusal, Reservation, Usage, UsageLine, check_reservation, impact, usage_lines,
+};
 pub use state::{RequestKind, RequestState};

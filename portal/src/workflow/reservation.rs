@@ -119,22 +119,50 @@ pub struct ImpactLine {
     pub over: bool,
 }
 
+/// `(resource, limit, used, need)` for CPU, memory and storage.
+fn per_resource(limit: Units, used: Units, need: Units) -> [(&'static str, i128, i128, i128); 3] {
+    [
+        ("cpu", limit.cpu, used.cpu, need.cpu),
+        ("memory", limit.memory, used.memory, need.memory),
+        ("storage", limit.storage, used.storage, need.storage),
+    ]
+}
+
 /// The quota summary shown before an order is submitted.
 pub fn impact(limit: Units, usage: &Usage, need: Units) -> Vec<ImpactLine> {
-    [
-        ("cpu", limit.cpu, usage.used.cpu, need.cpu),
-        ("memory", limit.memory, usage.used.memory, need.memory),
-        ("storage", limit.storage, usage.used.storage, need.storage),
-    ]
-    .into_iter()
-    .map(|(resource, limit, used, need)| ImpactLine {
-        resource,
-        limit: format_amount(resource, limit),
-        used: format_amount(resource, used),
-        after: format_amount(resource, used + need),
-        over: need > 0 && used + need > limit,
-    })
-    .collect()
+    per_resource(limit, usage.used, need)
+        .into_iter()
+        .map(|(resource, limit, used, need)| ImpactLine {
+            resource,
+            limit: format_amount(resource, limit),
+            used: format_amount(resource, used),
+            after: format_amount(resource, used + need),
+            over: need > 0 && used + need > limit,
+        })
+        .collect()
+}
+
+/// One resource of an agency's quota as a person reads it: used or reserved, and the limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UsageLine {
+    /// `cpu`, `memory` or `storage`.
+    pub resource: &'static str,
+    /// Held by instances or reserved by waiting requests.
+    pub used: String,
+    /// The agency's limit.
+    pub limit: String,
+}
+
+/// What an agency's quota carries, per resource.
+pub fn usage_lines(limit: Units, usage: &Usage) -> Vec<UsageLine> {
+    per_resource(limit, usage.used, Units::default())
+        .into_iter()
+        .map(|(resource, limit, used, _)| UsageLine {
+            resource,
+            used: format_amount(resource, used),
+            limit: format_amount(resource, limit),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -174,6 +202,15 @@ mod tests {
         let growth = Reservation::growth(units(2, 8, 50), units(4, 4, 50));
         assert_eq!(growth.units(), units(2, 0, 0));
         assert_eq!(Reservation::of(units(1, 2, 3)).units(), units(1, 2, 3));
+    }
+
+    #[test]
+    fn usage_lines_show_what_is_used_of_each_limit() {
+        let mut usage = Usage::default();
+        usage.add_instance(units(6, 4, 10));
+        let lines = usage_lines(units(8, 32, 100), &usage);
+        let shown: Vec<_> = lines.iter().map(|l| (l.resource, l.used.as_str(), l.limit.as_str())).collect();
+        assert_eq!(shown, [("cpu", "6", "8"), ("memory", "4Gi", "32Gi"), ("storage", "10Gi", "100Gi")]);
     }
 
     #[test]

@@ -73,15 +73,16 @@ impl RequestState {
         }
     }
 
+    /// The states that wait for a decision.
+    pub const WAITING: [RequestState; 2] = [Self::AwaitingAgency, Self::AwaitingPlatform];
+
+    /// The states whose quota the request itself holds (it waits, or was granted but not
+    /// applied yet, so no instance counts it).
+    pub const RESERVING: [RequestState; 3] = [Self::AwaitingAgency, Self::AwaitingPlatform, Self::Approved];
+
     /// Whether the request still waits for a decision.
     pub fn is_pending(self) -> bool {
-        matches!(self, Self::AwaitingAgency | Self::AwaitingPlatform)
-    }
-
-    /// Whether the request's quota is still held by the request itself (the instance
-    /// does not count it yet).
-    pub fn reserves_quota(self) -> bool {
-        matches!(self, Self::AwaitingAgency | Self::AwaitingPlatform | Self::Approved)
+        Self::WAITING.contains(&self)
     }
 }
 
@@ -134,8 +135,18 @@ mod tests {
     }
 
     #[test]
-    fn only_undecided_and_unapplied_requests_hold_quota() {
-        let holding: Vec<_> = RequestState::ALL.into_iter().filter(|s| s.reserves_quota()).collect();
-        assert_eq!(holding, [RequestState::AwaitingAgency, RequestState::AwaitingPlatform, RequestState::Approved]);
+    fn every_waiting_request_holds_quota_and_no_applied_or_ended_one_does() {
+        assert!(RequestState::WAITING.iter().all(|s| RequestState::RESERVING.contains(s)));
+        for ended in [
+            RequestState::Rejected,
+            RequestState::Cancelled,
+            RequestState::Provisioning,
+            RequestState::Ready,
+            RequestState::Failed,
+            RequestState::Retiring,
+            RequestState::Retired,
+        ] {
+            assert!(!RequestState::RESERVING.contains(&ended) && !ended.is_pending(), "{ended}");
+        }
     }
 }

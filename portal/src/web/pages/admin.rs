@@ -2,16 +2,15 @@
 
 use axum::{extract::State, http::StatusCode, response::Response};
 use kube::ResourceExt;
-use makonis_catalog::quota::{Units, format_amount};
+use makonis_catalog::quota::Units;
 use serde::Serialize;
 use serde_json::json;
 use tera::Context as TeraContext;
 
 use crate::{
     actions::Actor,
-    store::requests::{PendingReservation, RequestFilter},
     web::{AppState, error::WebError, viewer::Viewer},
-    workflow::RequestState,
+    workflow::{UsageLine, usage_lines},
 };
 
 fn platform(viewer: &Viewer) -> Result<&Actor, WebError> {
@@ -30,8 +29,8 @@ pub struct AgencyRow {
     pub code: String,
     /// Names.
     pub name: makonis_api::tenancy::DisplayName,
-    /// `[resource, used or reserved, limit]`.
-    pub quota: Vec<[String; 3]>,
+    /// CPU, memory and storage: used or reserved, and the limit.
+    pub quota: Vec<UsageLine>,
     /// Instances (and pending orders) against the limit.
     pub instances: [u32; 2],
     /// Pending requests.
@@ -41,16 +40,7 @@ pub struct AgencyRow {
 /// The agencies `only` names (every agency when `None`) with their use: what their
 /// instances hold and their pending requests reserve.
 pub async fn agency_rows(state: &AppState, only: Option<Vec<String>>) -> Result<Vec<AgencyRow>, WebError> {
-    let pending = state
-        .context
-        .store
-        .requests(&RequestFilter {
-            agencies: only.clone(),
-            states: Some(vec![RequestState::AwaitingAgency, RequestState::AwaitingPlatform, RequestState::Approved]),
-            limit: 10_000,
-            ..Default::default()
-        })
-        .await?;
+    let pending = state.context.store.reservations(only.as_deref()).await?;
     Ok(state
         .context
         .view
@@ -59,21 +49,10 @@ pub async fn agency_rows(state: &AppState, only: Option<Vec<String>>) -> Result<
         .filter(|agency| only.as_ref().is_none_or(|codes| codes.contains(&agency.spec.code)))
         .map(|agency| {
             let code = &agency.spec.code;
-            let mine: Vec<_> = pending
-                .iter()
-                .filter(|r| &r.agency == code)
-                .map(|r| PendingReservation { kind: r.kind, instance: r.instance.clone(), reservation: r.reservation })
-                .collect();
+            let mine: Vec<_> = pending.iter().filter(|r| &r.agency == code).cloned().collect();
             let usage = state.context.view.usage(code, &mine);
             let limit = Units::of_quota(&agency.spec.quota).unwrap_or_default();
-            let quota = [
-                ("cpu", usage.used.cpu, limit.cpu),
-                ("memory", usage.used.memory, limit.memory),
-                ("storage", usage.used.storage, limit.storage),
-            ]
-            .into_iter()
-            .map(|(r, used, limit)| [r.to_string(), format_amount(r, used), format_amount(r, limit)])
-            .collect();
+            let quota = usage_lines(limit, &usage);
             AgencyRow {
                 code: code.clone(),
                 name: agency.spec.display_name.clone(),
