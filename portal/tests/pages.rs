@@ -130,7 +130,7 @@ async fn an_order_is_reviewed_submitted_approved_in_two_stages_and_audited() {
         assert_eq!(submitted.location(), "/requests/vdi-1");
 
         let own = portal.post(&anna, "/requests/vdi-1/approve", &[("comment", "")]).await;
-        assert_eq!(own.status, StatusCode::CONFLICT);
+        assert_eq!(own.status, StatusCode::FORBIDDEN);
 
         let janis = portal.sign_in("janis").await;
         let inbox = portal.get(Some(&janis), "/approvals").await;
@@ -143,7 +143,7 @@ async fn an_order_is_reviewed_submitted_approved_in_two_stages_and_audited() {
         assert_eq!(request.state.as_str(), "awaiting_platform", "dms needs the platform's approval too");
 
         let janis_again = portal.post(&janis, "/requests/vdi-1/approve", &[("comment", "")]).await;
-        assert_eq!(janis_again.status, StatusCode::CONFLICT, "the agency stage is done");
+        assert_eq!(janis_again.status, StatusCode::FORBIDDEN, "the agency stage is done");
         let operator = portal.sign_in("operator").await;
         let done = portal.post(&operator, "/requests/vdi-1/approve", &[("comment", "")]).await;
         assert_eq!(done.status, StatusCode::SEE_OTHER);

@@ -92,8 +92,7 @@ pub async fn item(State(state): State<AppState>, viewer: Viewer, Path(name): Pat
 /// `GET /api/v1/agencies`: the agencies the caller sees, with their use of the quota.
 pub async fn agencies(State(state): State<AppState>, viewer: Viewer) -> ApiResult {
     let actor = signed_in(&viewer)?;
-    let only = (!actor.access.is_platform()).then(|| actor.access.agencies.keys().cloned().collect());
-    let rows = agency_rows(&state, only).await?;
+    let rows = agency_rows(&state, visible_agencies(actor)).await?;
     Ok(Json(json!({ "agencies": rows })).into_response())
 }
 

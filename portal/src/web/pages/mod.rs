@@ -9,11 +9,30 @@ pub mod services;
 pub mod session;
 pub mod tokens;
 
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+
+use crate::{actions::ActionError, web::error::WebError};
 
 /// Any path the portal does not have: the 404 page (JSON under `/api/`).
-pub async fn not_found() -> crate::web::error::WebError {
-    crate::web::error::WebError::NotFound
+pub async fn not_found() -> WebError {
+    WebError::NotFound
+}
+
+/// How a page shows an action's refusal above itself again: the status and the words.
+/// Anything that is not a refusal (not found, storage) becomes an error page.
+pub fn refusal(error: ActionError) -> Result<(StatusCode, String), WebError> {
+    match error {
+        ActionError::Invalid(errors) => {
+            let words = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, words))
+        }
+        ActionError::Forbidden(words) => Ok((StatusCode::FORBIDDEN, words)),
+        ActionError::Quota(words) | ActionError::Conflict(words) => Ok((StatusCode::CONFLICT, words)),
+        other => Err(other.into()),
+    }
 }
 
 /// A redirect after a successful form post (303: the browser follows with GET).

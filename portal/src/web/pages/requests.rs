@@ -9,7 +9,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use tera::Context as TeraContext;
 
-use super::see_other;
+use super::{refusal, see_other};
 use crate::{
     actions::{
         ActionError, Actor,
@@ -131,14 +131,10 @@ async fn decided(
     let actor = viewer.signed_in()?;
     match outcome {
         Ok(_) => Ok(see_other(&format!("/requests/{id}"))),
-        Err(ActionError::Invalid(errors)) => {
-            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
-            request_page(state, viewer, actor, id, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await
+        Err(error) => {
+            let (status, words) = refusal(error)?;
+            request_page(state, viewer, actor, id, status, Some(words)).await
         }
-        Err(ActionError::Conflict(message)) | Err(ActionError::Forbidden(message)) => {
-            request_page(state, viewer, actor, id, StatusCode::CONFLICT, Some(message)).await
-        }
-        Err(other) => Err(other.into()),
     }
 }
 

@@ -14,7 +14,7 @@ use makonis_api::catalog::{CatalogItem, LocalizedTitle, ServiceInstance};
 use serde::{Deserialize, Serialize};
 use tera::Context as TeraContext;
 
-use super::see_other;
+use super::{refusal, requests::visible_agencies, see_other};
 use crate::{
     actions::{
         ActionError, Actor,
@@ -106,10 +106,9 @@ pub async fn list(
         .map(|a| serde_json::json!({"code": a.spec.code, "lv": a.spec.display_name.lv, "en": a.spec.display_name.en}))
         .collect();
     // Agency staff see their quota here; platform staff have the agencies page.
-    let quota = if actor.access.is_platform() {
-        Vec::new()
-    } else {
-        super::admin::agency_rows(&state, Some(actor.access.agencies.keys().cloned().collect())).await?
+    let quota = match visible_agencies(actor) {
+        Some(own) => super::admin::agency_rows(&state, Some(own)).await?,
+        None => Vec::new(),
     };
     let mut context = TeraContext::new();
     context.insert("services", &services.rows());
@@ -202,16 +201,10 @@ pub async fn resize(
     match outcome {
         Ok(Some(id)) => Ok(see_other(&format!("/requests/{id}"))),
         Ok(None) => service_page(&state, &viewer, &agency, &name, StatusCode::OK, None).await,
-        Err(ActionError::Invalid(errors)) => {
-            let message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-            service_page(&state, &viewer, &agency, &name, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await
+        Err(error) => {
+            let (status, words) = refusal(error)?;
+            service_page(&state, &viewer, &agency, &name, status, Some(words)).await
         }
-        Err(ActionError::Quota(message))
-        | Err(ActionError::Conflict(message))
-        | Err(ActionError::Forbidden(message)) => {
-            service_page(&state, &viewer, &agency, &name, StatusCode::CONFLICT, Some(message)).await
-        }
-        Err(other) => Err(other.into()),
     }
 }
 
@@ -232,13 +225,9 @@ pub async fn retire(
     let actor = viewer.signed_in()?;
     match retire_instance(&state.context, actor, &agency, &name, &form.confirmation).await {
         Ok(request) => Ok(see_other(&format!("/requests/{}", request.id))),
-        Err(ActionError::Invalid(errors)) => {
-            let message = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
-            service_page(&state, &viewer, &agency, &name, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await
+        Err(error) => {
+            let (status, words) = refusal(error)?;
+            service_page(&state, &viewer, &agency, &name, status, Some(words)).await
         }
-        Err(ActionError::Conflict(message)) | Err(ActionError::Forbidden(message)) => {
-            service_page(&state, &viewer, &agency, &name, StatusCode::CONFLICT, Some(message)).await
-        }
-        Err(other) => Err(other.into()),
     }
 }
