@@ -54,22 +54,7 @@ kubectl get agencies
 kubectl get catalogitems
 
 step "ordering demo services"
-# Until kube-controller-manager's quota controller has discovered the ServiceInstance
-# kind and counted each agency's instances (up to a minute or two after the CRD first
-# appears), the API server refuses orders with "status unknown for quota"; retry until then.
-printf 'waiting for the quota controller to count service instances '
-for attempt in $(seq 1 360); do
-    if out="$(kubectl apply --server-side -k manifests/examples/orders 2>&1)"; then
-        printf ' ok\n%s\n' "$out"
-        break
-    fi
-    if ! grep -q "status unknown for quota" <<< "$out" || ((attempt == 360)); then
-        printf '\n%s\n' "$out"
-        exit 1
-    fi
-    printf '.'
-    sleep 0.5
-done
+platform_demo_orders
 kubectl wait --for=jsonpath='{.status.phase}'=Ready --timeout=180s -A serviceinstances --all
 kubectl get serviceinstances -A
 

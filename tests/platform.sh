@@ -69,6 +69,27 @@ platform_agencies_and_catalog() {
     kubectl apply --server-side -f catalog/items/
 }
 
+# platform_demo_orders: orders the demo services (manifests/examples/orders). Until
+# kube-controller-manager's quota controller has discovered the ServiceInstance kind and
+# counted each agency's instances (up to a minute or two after the CRD first appears),
+# the API server refuses orders with "status unknown for quota"; this retries until then.
+platform_demo_orders() {
+    local attempt out
+    printf 'waiting for the quota controller to count service instances '
+    for attempt in $(seq 1 360); do
+        if out="$(kubectl apply --server-side -k manifests/examples/orders 2>&1)"; then
+            printf ' ok\n%s\n' "$out"
+            return 0
+        fi
+        if ! grep -q "status unknown for quota" <<< "$out" || ((attempt == 360)); then
+            printf '\n%s\n' "$out"
+            return 1
+        fi
+        printf '.'
+        sleep 0.5
+    done
+}
+
 # platform_demo_accounts FILE: writes the portal's demo accounts (a requester and an
 # approver for every agency, a platform administrator), each with a fresh random
 # password, to FILE as a table for people, and stores them in the Secret

@@ -122,6 +122,8 @@ pub async fn run(context: Arc<Context>) {
                 if matches!(change, Err(RecvError::Closed)) {
                     return;
                 }
+                // A rollout changes many instances at once: one sweep covers them all.
+                while changes.try_recv().is_ok() {}
             }
             () = tokio::time::sleep(SWEEP_INTERVAL) => {}
         }

@@ -106,21 +106,9 @@ step "creating the demo agencies and publishing the catalog"
 platform_agencies_and_catalog
 
 step "ordering the demo services (waiting for the quota controller to count them)"
-# Until kube-controller-manager's quota controller has counted ServiceInstances in the
-# agencies' ResourceQuotas, the API server refuses orders with "status unknown for
-# quota"; the portal's worker would record such a refusal as a failed request. Once the
-# demo orders go through, the tests' own orders will too.
-for attempt in $(seq 1 360); do
-    if out="$(kubectl apply --server-side -k manifests/examples/orders 2>&1)"; then
-        printf '%s\n' "$out"
-        break
-    fi
-    if ! grep -q "status unknown for quota" <<< "$out" || ((attempt == 360)); then
-        printf '%s\n' "$out"
-        die "the demo orders were refused"
-    fi
-    sleep 0.5
-done
+# Once the demo orders go through, the quota controller counts instances and the tests'
+# own orders are admitted too.
+platform_demo_orders || die "the demo orders were refused"
 
 step "starting the portal on $portal_address with the demo accounts"
 accounts="$MAKONIS_CLUSTER_DIR/demo-accounts.txt"
