@@ -5,6 +5,7 @@ use kube::CustomResourceExt;
 
 use crate::{
     catalog::{CatalogItem, ServiceInstance},
+    compute::{Backup, BackupPolicy, HostPool, Restore, VirtualMachine, Volume},
     tenancy::Agency,
 };
 
@@ -14,7 +15,17 @@ const HEADER: &str =
 
 /// Every custom resource definition of Mākonis.
 pub fn all_crds() -> Vec<CustomResourceDefinition> {
-    vec![Agency::crd(), CatalogItem::crd(), ServiceInstance::crd()]
+    vec![
+        Agency::crd(),
+        CatalogItem::crd(),
+        ServiceInstance::crd(),
+        HostPool::crd(),
+        VirtualMachine::crd(),
+        Volume::crd(),
+        BackupPolicy::crd(),
+        Backup::crd(),
+        Restore::crd(),
+    ]
 }
 
 /// One generated CRD file: its name (`<plural>.<group>.yaml`) and YAML text.

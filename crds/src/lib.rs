@@ -6,6 +6,7 @@
 //! `crds/generated/*.yaml`; a test fails when those files drift from the code.
 
 pub mod catalog;
+pub mod compute;
 pub mod labels;
 pub mod quantity;
 pub mod reference;

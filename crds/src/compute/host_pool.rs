@@ -1,0 +1,206 @@
+//! The `HostPool` kind: a set of libvirt hypervisors that virtual machines are placed on.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{LIBVIRT_NAME_PATTERN, OBJECT_NAME_PATTERN};
+
+/// Hypervisor hosts reached through libvirt, with their capacity and over-commit.
+///
+/// The compute controller connects to every host, reports what it can reach and how
+/// much room is left, and places virtual machines that name this pool on a reachable
+/// host outside maintenance with room for them.
+#[allow(clippy::duplicated_attributes)]
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "compute.makonis.lv",
+    version = "v1alpha1",
+    kind = "HostPool",
+    plural = "hostpools",
+    singular = "hostpool",
+    shortname = "hp",
+    category = "makonis",
+    status = "HostPoolStatus",
+    printcolumn(name = "Hosts", type_ = "integer", json_path = ".status.hostCount"),
+    printcolumn(name = "Reachable", type_ = "integer", json_path = ".status.reachableCount"),
+    printcolumn(name = "VMs", type_ = "integer", json_path = ".status.virtualMachines"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(
+        name = "Message",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].message",
+        priority = 1
+    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[x_kube(validation = Rule::new("self.hosts.all(h, self.hosts.exists_one(o, o.name == h.name))")
+    .message("host names must be unique within the pool")
+    .field_path(".hosts"))]
+#[x_kube(validation = Rule::new("self.storageTiers.all(t, self.storageTiers.exists_one(o, o.name == t.name))")
+    .message("storage tier names must be unique within the pool")
+    .field_path(".storageTiers"))]
+#[serde(rename_all = "camelCase")]
+pub struct HostPoolSpec {
+    /// The hypervisors of the pool.
+    #[schemars(length(min = 1, max = 256))]
+    pub hosts: Vec<HostSpec>,
+    /// Secret (in the platform namespace) with the credentials for the hosts' libvirt
+    /// connections: `username` and `password` for SASL, or `ca.pem`, `clientcert.pem`
+    /// and `clientkey.pem` for `qemu+tls://`. Omit for local connections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret: Option<SecretReference>,
+    /// How far vCPUs and memory may be over-committed on every host of the pool.
+    #[serde(default)]
+    pub overcommit: Overcommit,
+    /// The storage tiers volumes may ask for, each a libvirt storage pool present on
+    /// every host.
+    #[schemars(length(min = 1, max = 16))]
+    pub storage_tiers: Vec<StorageTier>,
+}
+
+/// One hypervisor host.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct HostSpec {
+    /// The host's name within the pool, e.g. `kvm-01`.
+    #[schemars(length(min = 1, max = 63), regex(pattern = OBJECT_NAME_PATTERN))]
+    pub name: String,
+    /// The libvirt connection URI: `qemu+tls://kvm-01.dc.lm.gov.lv/system` in production,
+    /// `qemu:///session` for a local user session, `test:///default` for the test
+    /// hypervisor.
+    #[schemars(length(min = 1, max = 1024), regex(pattern = r"^[a-z0-9+]+://"))]
+    pub uri: String,
+    /// Labels that virtual machines can ask for in `spec.placement.labels`, e.g.
+    /// `zone: dc1`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// A host in maintenance keeps its virtual machines but gets no new ones.
+    #[serde(default)]
+    pub maintenance: bool,
+    /// What the host offers, when it should be less than libvirt reports (for example
+    /// to keep room for the hypervisor itself). Omit to use what libvirt reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<HostCapacity>,
+}
+
+/// vCPUs and memory of a host.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct HostCapacity {
+    /// Logical CPUs.
+    #[schemars(range(min = 0, max = 100000))]
+    pub vcpus: i32,
+    /// Memory in bytes.
+    pub memory_bytes: i64,
+}
+
+/// Over-commit ratios, in percent of the physical capacity.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Overcommit {
+    /// vCPUs that may be allocated per 100 logical CPUs (400 = 4 vCPUs per CPU).
+    #[serde(default = "default_cpu_percent")]
+    #[schemars(range(min = 100, max = 2000))]
+    pub cpu_percent: i32,
+    /// Memory that may be allocated per 100 bytes of memory (100 = no over-commit).
+    #[serde(default = "default_memory_percent")]
+    #[schemars(range(min = 50, max = 200))]
+    pub memory_percent: i32,
+}
+
+impl Default for Overcommit {
+    fn default() -> Self {
+        Self { cpu_percent: default_cpu_percent(), memory_percent: default_memory_percent() }
+    }
+}
+
+fn default_cpu_percent() -> i32 {
+    400
+}
+
+fn default_memory_percent() -> i32 {
+    100
+}
+
+/// A storage tier: a name volumes ask for, and the libvirt storage pool that holds it.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageTier {
+    /// The tier's name, e.g. `standard` or `fast`.
+    #[schemars(length(min = 1, max = 63), regex(pattern = OBJECT_NAME_PATTERN))]
+    pub name: String,
+    /// The libvirt storage pool of the tier on every host, e.g. `default`.
+    #[schemars(regex(pattern = LIBVIRT_NAME_PATTERN))]
+    pub storage_pool: String,
+}
+
+/// A Secret by namespace and name.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SecretReference {
+    /// The Secret's namespace.
+    #[schemars(length(min = 1, max = 63))]
+    pub namespace: String,
+    /// The Secret's name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
+/// What the compute controller last observed of the pool's hosts.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct HostPoolStatus {
+    /// `Ready`: every host is reachable (otherwise the message names those that are not).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    /// The `metadata.generation` of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Number of hosts in the pool.
+    #[serde(default)]
+    pub host_count: i32,
+    /// Number of hosts that answered the last check.
+    #[serde(default)]
+    pub reachable_count: i32,
+    /// Number of virtual machines placed in the pool.
+    #[serde(default)]
+    pub virtual_machines: i32,
+    /// Each host as last checked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostStatus>,
+}
+
+/// One host as last checked.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct HostStatus {
+    /// The host's name.
+    pub name: String,
+    /// Whether libvirt answered at the last check.
+    pub reachable: bool,
+    /// Why the host is not reachable, or what it is (`QEMU 7.2.0, libvirt 9.0.0`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    /// The libvirt version of the host, e.g. `9.0.0`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub libvirt_version: String,
+    /// Whether the host is in maintenance (from the spec).
+    #[serde(default)]
+    pub maintenance: bool,
+    /// Physical capacity (or the spec's override).
+    #[serde(default)]
+    pub capacity: HostCapacity,
+    /// What the virtual machines placed on the host hold.
+    #[serde(default)]
+    pub allocated: HostCapacity,
+    /// What is left for new virtual machines, over-commit included.
+    #[serde(default)]
+    pub free: HostCapacity,
+    /// When the host was last checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_checked: Option<Time>,
+}
