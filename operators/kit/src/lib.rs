@@ -15,7 +15,8 @@
 //! - [`leader`]: leader election with a Lease, so that one replica of several reconciles;
 //! - [`crds`]: wait at start-up until the CRDs a controller needs are established;
 //! - [`server`]: `/metrics`, `/healthz` and `/readyz` on their own address;
-//! - [`watch`]: watch caches without `managedFields`, driven with logged retries.
+//! - [`watch`]: watch caches without `managedFields`, driven with logged retries;
+//! - [`webhook`]: validating admission webhooks over TLS with a self-managed certificate.
 
 pub mod apply;
 pub mod client;
@@ -29,3 +30,4 @@ pub mod metrics;
 pub mod server;
 pub mod status;
 pub mod watch;
+pub mod webhook;

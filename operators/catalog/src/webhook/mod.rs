@@ -4,13 +4,11 @@
 //! the same messages; `POST /validate/catalogitems` refuses items whose schema or
 //! templates are broken. The API server calls both as registered by the
 //! ValidatingWebhookConfiguration in `manifests/`, whose CA bundle the operator keeps
-//! current (see [`tls`]).
+//! current (see `makonis_operator_kit::webhook`).
 
 mod review;
-mod server;
-pub mod tls;
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::post};
 use kube::{
@@ -18,31 +16,14 @@ use kube::{
     core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview},
 };
 use makonis_api::catalog::{CatalogItem, ServiceInstance};
-use makonis_operator_kit::error::error_chain;
+pub use makonis_operator_kit::webhook::WebhookSettings;
+use makonis_operator_kit::webhook::serve;
 
 use makonis_catalog::render::PlatformVars;
 
-use makonis_catalog::compiled::CompiledItems;
+use makonis_catalog::{MANAGER, compiled::CompiledItems};
 
 use crate::stores::CatalogView;
-
-/// How often the CA bundle of the webhook configuration is checked (and repaired).
-const CA_BUNDLE_RECHECK: Duration = Duration::from_secs(60);
-
-/// Where and how the webhook is served.
-#[derive(Debug, Clone)]
-pub struct WebhookSettings {
-    /// Address to listen on, e.g. `0.0.0.0:9443` in a pod or `127.0.0.1:9443` locally.
-    pub address: SocketAddr,
-    /// Namespace of the certificate Secret (the platform namespace).
-    pub namespace: String,
-    /// Name of the certificate Secret.
-    pub secret: String,
-    /// Host names and IP addresses the certificate is valid for.
-    pub hosts: Vec<String>,
-    /// Name of the ValidatingWebhookConfiguration whose CA bundle is kept current.
-    pub configuration: String,
-}
 
 /// What the webhook judges with: its own caches (it serves on every replica, not only
 /// the leader), compiled items and the platform settings.
@@ -65,30 +46,12 @@ pub fn app(ctx: Arc<WebhookContext>) -> Router {
         .with_state(ctx)
 }
 
-/// Sets up the certificate, publishes its CA and serves until the task is dropped.
+/// Serves the catalog's webhook with `settings` until the task is dropped.
 pub async fn run(client: Client, settings: WebhookSettings, platform: PlatformVars) -> anyhow::Result<()> {
     let (view, drive_caches) = CatalogView::watch(&client);
     let ctx = Arc::new(WebhookContext { client: client.clone(), view, compiled: CompiledItems::default(), platform });
-    let material = tls::ensure_tls(&client, &settings.namespace, &settings.secret, &settings.hosts).await?;
-    let config = server::server_config(&material)?;
-    let listener = server::bind(settings.address).await?;
-    tracing::info!(address = %settings.address, hosts = ?settings.hosts, "serving the admission webhook");
-    let keep_bundle = async {
-        loop {
-            match tls::publish_ca_bundle(&client, &settings.configuration, &material.ca_pem).await {
-                Ok(true) => tracing::info!(configuration = settings.configuration, "published the webhook's CA bundle"),
-                Ok(false) => {}
-                Err(error) => tracing::warn!(
-                    error = %error_chain(&error),
-                    "cannot publish the webhook's CA bundle; the API server will not trust the webhook until the ValidatingWebhookConfiguration from manifests/ is applied"
-                ),
-            }
-            tokio::time::sleep(CA_BUNDLE_RECHECK).await;
-        }
-    };
     tokio::select! {
-        () = server::serve_tls(listener, config, app(ctx)) => Ok(()),
-        () = keep_bundle => Ok(()),
+        result = serve(client, settings, MANAGER, app(ctx)) => Ok(result?),
         () = drive_caches => anyhow::bail!("the webhook's watches ended"),
     }
 }

@@ -7,14 +7,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::apply::ApiCallError;
 use k8s_openapi::{
     ByteString,
     api::{admissionregistration::v1::ValidatingWebhookConfiguration, core::v1::Secret},
     apimachinery::pkg::apis::meta::v1::ObjectMeta,
 };
 use kube::{Api, Client, api::PostParams};
-use makonis_catalog::MANAGER;
-use makonis_operator_kit::apply::ApiCallError;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 
 /// How long generated certificates are valid.
@@ -90,6 +89,7 @@ pub async fn ensure_tls(
     namespace: &str,
     name: &str,
     hosts: &[String],
+    manager: &str,
 ) -> Result<TlsMaterial, TlsError> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let fail = |action, error| ApiCallError { action, kind: "Secret".into(), name: name.into(), error };
@@ -102,7 +102,7 @@ pub async fn ensure_tls(
     let secret = to_secret(name, namespace, hosts, &material);
     match existing {
         None => {
-            match api.create(&PostParams { field_manager: Some(MANAGER.into()), ..Default::default() }, &secret).await {
+            match api.create(&PostParams { field_manager: Some(manager.into()), ..Default::default() }, &secret).await {
                 Ok(_) => Ok(material),
                 Err(kube::Error::Api(status)) if status.code == 409 => {
                     let raced = api.get(name).await.map_err(|e| fail("reading", e))?;
@@ -112,7 +112,7 @@ pub async fn ensure_tls(
             }
         }
         Some(_) => {
-            api.replace(name, &PostParams { field_manager: Some(MANAGER.into()), ..Default::default() }, &secret)
+            api.replace(name, &PostParams { field_manager: Some(manager.into()), ..Default::default() }, &secret)
                 .await
                 .map_err(|e| fail("replacing", e))?;
             Ok(material)
@@ -159,7 +159,7 @@ fn usable(secret: &Secret, hosts: &[String], now: k8s_openapi::jiff::Timestamp) 
 
 /// Sets the CA bundle of every webhook in the configuration `name` to `ca_pem`, writing
 /// only when one differs (guarded by the resource version). Returns whether it wrote.
-pub async fn publish_ca_bundle(client: &Client, name: &str, ca_pem: &str) -> Result<bool, ApiCallError> {
+pub async fn publish_ca_bundle(client: &Client, name: &str, ca_pem: &str, manager: &str) -> Result<bool, ApiCallError> {
     let api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
     let fail = |action, error| ApiCallError {
         action,
@@ -177,7 +177,7 @@ pub async fn publish_ca_bundle(client: &Client, name: &str, ca_pem: &str) -> Res
         }
     }
     if changed {
-        api.replace(name, &PostParams { field_manager: Some(MANAGER.into()), ..Default::default() }, &configuration)
+        api.replace(name, &PostParams { field_manager: Some(manager.into()), ..Default::default() }, &configuration)
             .await
             .map_err(|e| fail("updating", e))?;
     }
