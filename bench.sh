@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Benchmarks Mākonis with optimised builds: the portal under load (in-process, no cluster),
-# then the catalog on a fresh local control plane of its own (target/cluster/bench).
-# Prints the numbers; docs/benchmarks.md records them.
+# then the catalog and the compute operator on a fresh local control plane of their own
+# (target/cluster/bench; the compute part also starts the test QEMU session daemon,
+# tests/compute/session.sh). Prints the numbers; docs/benchmarks.md records them.
 #
-# Usage: ./bench.sh [portal|catalog]   (default: both)
+# Usage: ./bench.sh [portal|catalog|compute]   (default: all three)
 # Environment: MAKONIS_BENCH_SECONDS (default 10, per route of the portal benchmark),
 #              MAKONIS_BENCH_INSTANCES (default 1000), MAKONIS_BENCH_STEADY_SECONDS
-#              (default 60), MAKONIS_BENCH_CLUSTER_PORT (default 18543).
+#              (default 60), MAKONIS_BENCH_VMS (default 200), MAKONIS_BENCH_VM_TIMEOUT
+#              (default 600 s), MAKONIS_BENCH_CLUSTER_PORT (default 18543).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 which="${1:-all}"
 case "$which" in
-    all | portal | catalog) ;;
-    *) printf 'usage: ./bench.sh [portal|catalog]\n' >&2; exit 2 ;;
+    all | portal | catalog | compute) ;;
+    *) printf 'usage: ./bench.sh [portal|catalog|compute]\n' >&2; exit 2 ;;
 esac
 
 tests/setup.sh
@@ -21,7 +23,7 @@ export MAKONIS_CLUSTER_DIR="target/cluster/bench"
 export MAKONIS_CLUSTER_PORT="${MAKONIS_BENCH_CLUSTER_PORT:-18543}"
 
 # The portal benchmark loads the portal with wrk (the Debian package).
-if [[ "$which" != catalog ]] && ! command -v wrk > /dev/null; then
+if [[ "$which" == all || "$which" == portal ]] && ! command -v wrk > /dev/null; then
     if [[ "$EUID" -eq 0 ]] && command -v apt-get > /dev/null; then
         printf '==> installing wrk\n'
         apt-get install -y --no-install-recommends wrk > /dev/null \
@@ -34,14 +36,19 @@ fi
 printf '==> building (release)\n'
 if [[ "$which" != portal ]]; then
     cargo build --locked --release --bin makonis
+fi
+if [[ "$which" == all || "$which" == catalog ]]; then
     cargo bench --locked --no-run --bench catalog_convergence
 fi
-if [[ "$which" != catalog ]]; then
+if [[ "$which" == all || "$which" == compute ]]; then
+    cargo bench --locked --no-run --bench compute_load
+fi
+if [[ "$which" == all || "$which" == portal ]]; then
     cargo bench --locked --no-run --bench portal_load
 fi
 
 # Before the control plane starts, so that nothing else competes for the cores.
-if [[ "$which" != catalog ]]; then
+if [[ "$which" == all || "$which" == portal ]]; then
     printf '==> portal under load\n'
     cargo bench --locked --bench portal_load
 fi
@@ -51,6 +58,19 @@ if [[ "$which" != portal ]]; then
     # shellcheck source=tests/cluster/fresh.sh
     . tests/cluster/fresh.sh
 
-    printf '==> catalog convergence\n'
-    cargo bench --locked --bench catalog_convergence
+    if [[ "$which" != compute ]]; then
+        printf '==> catalog convergence\n'
+        cargo bench --locked --bench catalog_convergence
+    fi
+
+    if [[ "$which" != catalog ]]; then
+        printf '==> the test QEMU session daemon\n'
+        tests/compute/session.sh start
+        # fresh.sh's trap stops the control plane; stop the session daemon as well.
+        trap 'tests/compute/session.sh stop || true; tests/cluster/cluster.sh stop' EXIT
+        eval "$(tests/compute/session.sh env)"
+
+        printf '==> compute: placement and backup throughput\n'
+        cargo bench --locked --bench compute_load
+    fi
 fi

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Sets up and runs Mākonis locally: builds everything, starts the local Kubernetes control
-# plane, installs the CRDs, RBAC and the catalog's webhook registration, starts the
-# tenancy and catalog operators (each under its own ServiceAccount), creates the twelve
+# plane, installs the CRDs, RBAC and the webhook registrations, starts the tenancy,
+# catalog and compute operators (each under its own ServiceAccount), creates the twelve
 # demo agencies, publishes the sector's catalog, orders a few services and waits until
-# they are Ready, then starts the self-service portal with demo users and prints its URL
+# they are Ready, creates a host pool on libvirt's test hypervisor with a demo virtual
+# machine, then starts the self-service portal with demo users and prints its URL
 # and their passwords. Everything stays in the foreground; Ctrl-C stops it and the
 # control plane (their data stays in target/cluster/dev for the next run).
 #
 # Usage: ./run.sh
 # Environment: MAKONIS_CLUSTER_PORT (default 6443), MAKONIS_METRICS_ADDRESS (tenancy
 #              operator, default 127.0.0.1:9464), MAKONIS_CATALOG_METRICS_ADDRESS
-#              (default 127.0.0.1:9465), MAKONIS_PORTAL_ADDRESS (default 127.0.0.1:8080),
+#              (default 127.0.0.1:9465), MAKONIS_COMPUTE_METRICS_ADDRESS (default
+#              127.0.0.1:9466), MAKONIS_PORTAL_ADDRESS (default 127.0.0.1:8080),
 #              MAKONIS_LOG (default info). The catalog's webhook listens on
-#              127.0.0.1:9443, where manifests/local registers it.
+#              127.0.0.1:9443 and the compute one on 127.0.0.1:9444, where
+#              manifests/local registers them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -21,6 +24,7 @@ export MAKONIS_CLUSTER_DIR="target/cluster/dev"
 export MAKONIS_CLUSTER_PORT="${MAKONIS_CLUSTER_PORT:-6443}"
 metrics_address="${MAKONIS_METRICS_ADDRESS:-127.0.0.1:9464}"
 catalog_metrics_address="${MAKONIS_CATALOG_METRICS_ADDRESS:-127.0.0.1:9465}"
+compute_metrics_address="${MAKONIS_COMPUTE_METRICS_ADDRESS:-127.0.0.1:9466}"
 portal_address="${MAKONIS_PORTAL_ADDRESS:-127.0.0.1:8080}"
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -42,11 +46,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-step "installing the CRDs, the platform namespace, RBAC and the catalog's webhook registration"
+step "installing the CRDs, the platform namespace, RBAC and the webhook registrations"
 platform_install
 
-step "starting the tenancy and catalog operators, each as its own ServiceAccount"
-platform_operators "$metrics_address" "$catalog_metrics_address"
+step "starting the tenancy, catalog and compute operators, each as its own ServiceAccount"
+platform_operators "$metrics_address" "$catalog_metrics_address" "$compute_metrics_address"
 
 step "creating the twelve demo agencies and publishing the sector's catalog"
 platform_agencies_and_catalog
@@ -57,6 +61,11 @@ step "ordering demo services"
 platform_demo_orders
 kubectl wait --for=jsonpath='{.status.phase}'=Ready --timeout=180s -A serviceinstances --all
 kubectl get serviceinstances -A
+
+step "creating a host pool on the test hypervisor and a demo virtual machine"
+platform_demo_compute
+kubectl get hostpools
+kubectl get vm,volume,backup -A
 
 step "starting the self-service portal as ServiceAccount makonis-system/makonis-portal"
 accounts="$MAKONIS_CLUSTER_DIR/demo-accounts.txt"
@@ -72,9 +81,12 @@ Mākonis is running.
                          kubectl get si -A                     # ordered services and their phase
                          kubectl describe si -n agency-vdi atvertie-dati
                          kubectl get deploy,sts,svc,pvc,ingress -n agency-vdi -l makonis.lv/instance=atvertie-dati
+                         kubectl get hostpools                 # hypervisor hosts, reachable, room
+                         kubectl get vm,volume,backup -A       # virtual machines, disks, backups
   Order a service:       docs/agency-guide.md ("Ordering a service"); the catalog: docs/catalog/
-  Operator metrics:      http://$metrics_address/metrics (tenancy), http://$catalog_metrics_address/metrics (catalog)
-  Operator logs:         $MAKONIS_CLUSTER_DIR/tenancy-operator.log, $MAKONIS_CLUSTER_DIR/catalog-operator.log
+  Operator metrics:      http://$metrics_address/metrics (tenancy), http://$catalog_metrics_address/metrics (catalog),
+                         http://$compute_metrics_address/metrics (compute)
+  Operator logs:         $MAKONIS_CLUSTER_DIR/{tenancy,catalog,compute}-operator.log
   API server audit log:  $MAKONIS_CLUSTER_DIR/audit.log
   Portal log:            $MAKONIS_CLUSTER_DIR/portal.log
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of Mākonis: formatting, lints, the CRD and API-reference drift checks,
 # unit tests, the integration tests against a real local Kubernetes control plane and
-# real PostgreSQL, Samba AD and OpenLDAP servers (all started here from a clean state and
-# stopped at the end), and the portal's tests in a real Chromium.
+# real PostgreSQL, Samba AD and OpenLDAP servers and an unprivileged libvirt session
+# running real QEMU guests (all started here from a clean state and stopped at the end),
+# and the portal's tests in a real Chromium.
 #
 # Usage: ./test.sh [extra cargo test arguments, e.g. a test name]
 # Environment: MAKONIS_TEST_CLUSTER_DIR (default target/cluster/test),
@@ -31,16 +32,19 @@ export MAKONIS_CLUSTER_PORT="${MAKONIS_TEST_CLUSTER_PORT:-16443}"
 . tests/cluster/fresh.sh
 tests/cluster/smoke.sh
 
-step "PostgreSQL, Samba AD and OpenLDAP for the portal's tests"
+step "PostgreSQL, Samba AD and OpenLDAP for the portal's tests, a libvirt session for the compute tests"
 stop_servers() {
     tests/db/postgres.sh stop || true
     tests/directory/samba.sh stop || true
     tests/directory/openldap.sh stop || true
+    tests/compute/session.sh stop || true
 }
 trap 'stop_servers; tests/cluster/cluster.sh stop' EXIT
 tests/db/postgres.sh stop
 rm -rf target/db/postgres
-for server in tests/db/postgres.sh tests/directory/samba.sh tests/directory/openldap.sh; do
+tests/compute/session.sh stop
+rm -rf target/compute/session
+for server in tests/db/postgres.sh tests/directory/samba.sh tests/directory/openldap.sh tests/compute/session.sh; do
     "$server" start
     eval "$("$server" env)"
 done

@@ -91,6 +91,12 @@ pub struct OperatorArgs {
     #[arg(long, env = "MAKONIS_INSTANCE_SELECTOR")]
     pub instance_selector: Option<String>,
 
+    /// Reconcile only compute objects (host pools, machines, volumes, backups, policies,
+    /// restores) whose labels match this selector, to split the work between operator
+    /// instances. Quota and placement still count every object.
+    #[arg(long, env = "MAKONIS_COMPUTE_SELECTOR")]
+    pub compute_selector: Option<String>,
+
     /// Seconds between drift checks of a healthy object when nothing announced a change.
     #[arg(long, env = "MAKONIS_RESYNC_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub resync_seconds: u64,
@@ -132,9 +138,14 @@ pub struct OperatorArgs {
     #[command(flatten)]
     pub platform: PlatformArgs,
 
-    /// Catalog: the admission webhook.
+    /// Catalog or compute: the admission webhook.
     #[command(flatten)]
     pub webhook: WebhookArgs,
+
+    /// Compute: where the TLS files of host pools' credential Secrets are written for
+    /// libvirt (`pkipath`), one directory per pool, readable by the operator only.
+    #[arg(long, env = "MAKONIS_LIBVIRT_PKI_DIR", default_value = "/var/lib/makonis/libvirt-pki")]
+    pub libvirt_pki_dir: PathBuf,
 }
 
 /// Settings of this installation that catalog templates use (`platform.*`).
@@ -155,9 +166,22 @@ pub struct PlatformArgs {
     /// StorageClass for instance volumes; empty uses the cluster's default class.
     #[arg(long, env = "MAKONIS_STORAGE_CLASS", default_value = "")]
     pub storage_class: String,
+
+    /// HostPool that catalog virtual machines are placed in.
+    #[arg(long, env = "MAKONIS_HOST_POOL", default_value = "local")]
+    pub host_pool: String,
+
+    /// Host (of that pool) whose storage pool receives catalog machines' backups.
+    #[arg(long, env = "MAKONIS_BACKUP_HOST", default_value = "local")]
+    pub backup_host: String,
+
+    /// libvirt storage pool on the backup host that receives the backups.
+    #[arg(long, env = "MAKONIS_BACKUP_STORAGE_POOL", default_value = "backup")]
+    pub backup_storage_pool: String,
 }
 
-/// Where the catalog's validating admission webhook is served.
+/// Where the validating admission webhook of the selected controller (catalog or
+/// compute) is served. One process serves one controller's webhook.
 #[derive(Debug, Args)]
 pub struct WebhookArgs {
     /// Serve the webhook over HTTPS on this address (e.g. `0.0.0.0:9443` in a pod,
@@ -166,23 +190,21 @@ pub struct WebhookArgs {
     #[arg(long, env = "MAKONIS_WEBHOOK_ADDRESS")]
     pub webhook_address: Option<SocketAddr>,
 
-    /// Host names and IP addresses the webhook's certificate is made for (comma-separated).
-    #[arg(
-        long,
-        env = "MAKONIS_WEBHOOK_HOSTS",
-        value_delimiter = ',',
-        default_value = "makonis-catalog-webhook.makonis-system.svc,127.0.0.1,localhost"
-    )]
+    /// Host names and IP addresses the webhook's certificate is made for
+    /// (comma-separated). Default: `makonis-<controller>-webhook.makonis-system.svc`,
+    /// `127.0.0.1` and `localhost`.
+    #[arg(long, env = "MAKONIS_WEBHOOK_HOSTS", value_delimiter = ',')]
     pub webhook_hosts: Vec<String>,
 
     /// Secret (in the platform namespace) holding the webhook's certificate, shared by
-    /// every replica; created when missing.
-    #[arg(long, env = "MAKONIS_WEBHOOK_SECRET", default_value = "makonis-catalog-webhook-tls")]
-    pub webhook_secret: String,
+    /// every replica; created when missing. Default: `makonis-<controller>-webhook-tls`.
+    #[arg(long, env = "MAKONIS_WEBHOOK_SECRET")]
+    pub webhook_secret: Option<String>,
 
     /// ValidatingWebhookConfiguration whose CA bundle the operator keeps current.
-    #[arg(long, env = "MAKONIS_WEBHOOK_CONFIGURATION", default_value = "makonis-catalog")]
-    pub webhook_configuration: String,
+    /// Default: `makonis-<controller>`.
+    #[arg(long, env = "MAKONIS_WEBHOOK_CONFIGURATION")]
+    pub webhook_configuration: Option<String>,
 }
 
 /// A controller `makonis operator` can run.
@@ -192,9 +214,21 @@ pub enum ControllerName {
     Tenancy,
     /// ServiceInstances → the resources their CatalogItem templates.
     Catalog,
+    /// HostPools, VirtualMachines, Volumes, BackupPolicies, Backups and Restores →
+    /// libvirt domains, volumes and backups.
+    Compute,
 }
 
 impl ControllerName {
+    /// The controller's name in flags and default resource names.
+    pub fn name(self) -> &'static str {
+        match self {
+            ControllerName::Tenancy => "tenancy",
+            ControllerName::Catalog => "catalog",
+            ControllerName::Compute => "compute",
+        }
+    }
+
     /// The CRDs the controller cannot start without.
     pub fn crds(self) -> &'static [&'static str] {
         match self {
@@ -203,6 +237,18 @@ impl ControllerName {
                 "agencies.tenancy.makonis.lv",
                 "catalogitems.catalog.makonis.lv",
                 "serviceinstances.catalog.makonis.lv",
+                "virtualmachines.compute.makonis.lv",
+                "volumes.compute.makonis.lv",
+                "backuppolicies.compute.makonis.lv",
+            ],
+            ControllerName::Compute => &[
+                "agencies.tenancy.makonis.lv",
+                "hostpools.compute.makonis.lv",
+                "virtualmachines.compute.makonis.lv",
+                "volumes.compute.makonis.lv",
+                "backuppolicies.compute.makonis.lv",
+                "backups.compute.makonis.lv",
+                "restores.compute.makonis.lv",
             ],
         }
     }

@@ -13,7 +13,9 @@ platform_pids=()
 platform_install() {
     kubectl apply --server-side --force-conflicts -k manifests/local
     kubectl wait --for=condition=Established --timeout=60s \
-        crd/agencies.tenancy.makonis.lv crd/catalogitems.catalog.makonis.lv crd/serviceinstances.catalog.makonis.lv
+        crd/agencies.tenancy.makonis.lv crd/catalogitems.catalog.makonis.lv crd/serviceinstances.catalog.makonis.lv \
+        crd/hostpools.compute.makonis.lv crd/virtualmachines.compute.makonis.lv crd/volumes.compute.makonis.lv \
+        crd/backuppolicies.compute.makonis.lv crd/backups.compute.makonis.lv crd/restores.compute.makonis.lv
 }
 
 # platform_start NAME SERVICE_ACCOUNT ARGS...: runs `makonis ARGS` in the background as
@@ -51,15 +53,34 @@ webhook_has_ca() {
         -o jsonpath='{.webhooks[0].clientConfig.caBundle}' 2> /dev/null)" ]]
 }
 
-# platform_operators: the tenancy and catalog operators (metrics on the given addresses),
-# waiting until the webhook has published its CA bundle.
+compute_webhook_has_ca() {
+    [[ -n "$(kubectl get validatingwebhookconfiguration makonis-compute \
+        -o jsonpath='{.webhooks[0].clientConfig.caBundle}' 2> /dev/null)" ]]
+}
+
+# platform_operators TENANCY CATALOG COMPUTE: the tenancy, catalog and compute operators
+# (metrics on the given addresses), waiting until both webhooks have published their CA
+# bundles. The catalog's webhook listens on 127.0.0.1:9443, the compute one on :9444.
 platform_operators() {
-    local tenancy_metrics="$1" catalog_metrics="$2"
+    local tenancy_metrics="$1" catalog_metrics="$2" compute_metrics="$3"
     platform_start tenancy-operator makonis-tenancy-operator operator --controllers tenancy \
         --metrics-address "$tenancy_metrics"
     platform_start catalog-operator makonis-catalog-operator operator --controllers catalog \
         --metrics-address "$catalog_metrics" --webhook-address 127.0.0.1:9443
     platform_wait_until catalog-operator "${platform_pids[-1]}" "the webhook to publish its CA bundle" webhook_has_ca
+    platform_start compute-operator makonis-compute-operator operator --controllers compute \
+        --metrics-address "$compute_metrics" --webhook-address 127.0.0.1:9444 \
+        --libvirt-pki-dir "$MAKONIS_CLUSTER_DIR/libvirt-pki"
+    platform_wait_until compute-operator "${platform_pids[-1]}" "the compute webhook to publish its CA bundle" \
+        compute_webhook_has_ca
+}
+
+# platform_demo_compute: the local host pool on the test hypervisor and a demo virtual
+# machine, waiting until it runs.
+platform_demo_compute() {
+    sed "s|@REPO@|$PWD|" manifests/examples/compute/host-pool.yaml | kubectl apply --server-side -f -
+    kubectl apply --server-side -f manifests/examples/compute/demo-vm.yaml
+    kubectl wait --for=jsonpath='{.status.phase}'=Running --timeout=120s -n agency-vdi virtualmachine/demo-vm
 }
 
 # platform_agencies_and_catalog: the twelve demo agencies (until Ready) and the catalog.

@@ -3,10 +3,12 @@
 # fresh machine. Idempotent; run by ./run.sh, and by ./test.sh with --tests.
 #
 # Needs: Rust (cargo with rustfmt and clippy, 1.89 or newer) and Go (1.26 or newer; the
-# Kubernetes modules require it). Both come with our machines. With --tests it also
-# installs, from Debian's packages when missing, the real servers the tests talk to
-# (PostgreSQL, Samba AD, OpenLDAP), Chromium for the browser tests and wrk for the
-# benchmarks; Node.js and npm must be there (they come with our machines).
+# Kubernetes modules require it). Both come with our machines. Installs, from Debian's
+# packages when missing, libvirt's development files (the compute operator links
+# libvirt). With --tests it also installs the real servers the tests talk to (PostgreSQL,
+# Samba AD, OpenLDAP, libvirt's daemon with QEMU), Chromium for the browser tests, wrk for
+# the benchmarks and genisoimage (to read cloud-init seed images back); Node.js and npm
+# must be there (they come with our machines).
 #
 # Usage: tests/setup.sh [--tests]
 set -euo pipefail
@@ -24,11 +26,29 @@ go_version="$(go env GOVERSION)"
 
 printf 'setup: %s, %s\n' "$(cargo --version)" "$go_version"
 
-[[ "${1:-}" == "--tests" ]] || exit 0
-
-# Debian packages the tests need, each with a file that tells whether it is installed.
+# Debian packages, each with a file that tells whether it is installed.
 packages=()
 need() { [[ -e "$1" ]] || packages+=("${@:2}"); }
+# install: installs what need() collected.
+install() {
+    ((${#packages[@]})) || return 0
+    command -v apt-get > /dev/null || die "missing: ${packages[*]} (install them from your distribution)"
+    sudo=()
+    ((EUID == 0)) || sudo=(sudo)
+    printf 'setup: installing %s\n' "${packages[*]}"
+    echo "slapd slapd/no_configuration boolean true" | "${sudo[@]}" debconf-set-selections
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q > /dev/null
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" \
+        > /dev/null || die "apt-get install ${packages[*]} failed"
+    packages=()
+}
+
+need /usr/bin/pkg-config pkg-config
+need /usr/include/libvirt/libvirt.h libvirt-dev
+install
+
+[[ "${1:-}" == "--tests" ]] || exit 0
+
 need /usr/sbin/samba samba winbind krb5-user ldb-tools
 need /usr/bin/ldapsearch ldap-utils
 need /usr/sbin/slapd slapd
@@ -36,17 +56,13 @@ need /usr/bin/openssl openssl
 need /usr/bin/chromium chromium chromium-driver
 need /usr/bin/wrk wrk
 need /usr/bin/curl curl
+need /usr/sbin/libvirtd libvirt-daemon libvirt-daemon-driver-qemu
+need /usr/bin/virsh libvirt-clients
+need /usr/bin/qemu-system-x86_64 qemu-system-x86
+need /usr/bin/qemu-img qemu-utils
+need /usr/bin/isoinfo genisoimage
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || packages+=(postgresql)
-if ((${#packages[@]})); then
-    command -v apt-get > /dev/null || die "missing: ${packages[*]} (install them from your distribution)"
-    sudo=()
-    ((EUID == 0)) || sudo=(sudo)
-    printf 'setup: installing %s\n' "${packages[*]}"
-    echo "slapd slapd/no_configuration boolean true" | "${sudo[@]}" debconf-set-selections
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q > /dev/null
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" > /dev/null \
-        || die "apt-get install ${packages[*]} failed"
-fi
+install
 if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
     die "node and npm are missing: install Node.js 20 or newer"
 fi

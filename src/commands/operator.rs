@@ -5,12 +5,14 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context as _;
 use makonis_catalog::render::PlatformVars;
 use makonis_catalog_operator::{CatalogConfig, CatalogController};
+use makonis_compute::{ComputeConfig, ComputeController};
 use makonis_operator_kit::{
     client::{ApiRequestMetrics, counted_client},
     crds::wait_for_crds,
     leader::LeaderElection,
     metrics::ReconcileMetrics,
     server::{OpsState, Readiness, serve},
+    webhook::WebhookSettings,
 };
 use makonis_tenancy::TenancyConfig;
 use prometheus::Registry;
@@ -137,29 +139,83 @@ fn start_controllers(
                 tracing::info!(controller = "catalog", selector = ?args.instance_selector, "starting controller");
                 tokio::spawn(controller.run())
             }
+            ControllerName::Compute => {
+                let config = ComputeConfig {
+                    platform_namespace: args.platform_namespace.clone(),
+                    runner: runner_identity(instance.as_deref()),
+                    pki_root: args.libvirt_pki_dir.clone(),
+                };
+                let controller = ComputeController::new(
+                    client.clone(),
+                    config,
+                    metrics.clone(),
+                    Duration::from_secs(args.resync_seconds),
+                    instance.clone(),
+                    args.compute_selector.as_deref(),
+                    stopped(stop.clone()),
+                );
+                tracing::info!(controller = "compute", selector = ?args.compute_selector, "starting controller");
+                tokio::spawn(controller.run())
+            }
         })
         .collect()
 }
 
-/// Serves the catalog's admission webhook when the catalog controller is selected and
+/// Serves the admission webhook of the selected controller (catalog or compute) when
 /// `--webhook-address` is set; otherwise never resolves. Resolves with an error if it
 /// cannot serve.
 async fn webhook_task(args: &OperatorArgs, client: &kube::Client) -> anyhow::Result<()> {
-    let Some(address) = args.webhook.webhook_address.filter(|_| args.controllers.contains(&ControllerName::Catalog))
-    else {
+    let Some(address) = args.webhook.webhook_address else {
         return std::future::pending().await;
     };
-    let settings = makonis_catalog_operator::webhook::WebhookSettings {
+    let with_webhook: Vec<ControllerName> = args
+        .controllers
+        .iter()
+        .copied()
+        .filter(|c| matches!(c, ControllerName::Catalog | ControllerName::Compute))
+        .collect();
+    let controller = match with_webhook.as_slice() {
+        [] => return std::future::pending().await,
+        [one] => *one,
+        _ => anyhow::bail!(
+            "--webhook-address serves one controller's webhook, but both catalog and compute are selected; run them as separate processes"
+        ),
+    };
+    let name = controller.name();
+    let hosts = if args.webhook.webhook_hosts.is_empty() {
+        vec![format!("makonis-{name}-webhook.{}.svc", args.platform_namespace), "127.0.0.1".into(), "localhost".into()]
+    } else {
+        args.webhook.webhook_hosts.clone()
+    };
+    let settings = WebhookSettings {
         address,
         namespace: args.platform_namespace.clone(),
-        secret: args.webhook.webhook_secret.clone(),
-        hosts: args.webhook.webhook_hosts.clone(),
-        configuration: args.webhook.webhook_configuration.clone(),
+        secret: args.webhook.webhook_secret.clone().unwrap_or_else(|| format!("makonis-{name}-webhook-tls")),
+        hosts,
+        configuration: args.webhook.webhook_configuration.clone().unwrap_or_else(|| format!("makonis-{name}")),
     };
-    makonis_catalog_operator::webhook::run(client.clone(), settings, platform_vars(args))
-        .await
-        .context("the admission webhook failed")?;
+    match controller {
+        ControllerName::Compute => makonis_compute::webhook::run(client.clone(), settings)
+            .await
+            .map_err(|error| anyhow::anyhow!(error))
+            .context("the compute admission webhook failed")?,
+        _ => makonis_catalog_operator::webhook::run(client.clone(), settings, platform_vars(args))
+            .await
+            .context("the catalog admission webhook failed")?,
+    }
     anyhow::bail!("the admission webhook stopped")
+}
+
+/// This process, as a backup's runner: a run marked with another runner was
+/// interrupted. The instance name plus the process id and start time, so a restart
+/// of the same pod is a new runner.
+fn runner_identity(instance: Option<&str>) -> String {
+    format!(
+        "{}/{}/{}",
+        instance.unwrap_or("makonis"),
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    )
 }
 
 /// The `platform.*` template variables from the flags.
@@ -169,6 +225,9 @@ fn platform_vars(args: &OperatorArgs) -> PlatformVars {
         ingress_class: args.platform.ingress_class.clone(),
         tls_issuer: args.platform.tls_issuer.clone(),
         storage_class: args.platform.storage_class.clone(),
+        host_pool: args.platform.host_pool.clone(),
+        backup_host: args.platform.backup_host.clone(),
+        backup_storage_pool: args.platform.backup_storage_pool.clone(),
     }
 }
 

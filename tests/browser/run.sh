@@ -31,6 +31,7 @@ export MAKONIS_CLUSTER_DIR="target/cluster/browser"
 export MAKONIS_CLUSTER_PORT=16543
 tenancy_metrics=127.0.0.1:19464
 catalog_metrics=127.0.0.1:19465
+compute_metrics=127.0.0.1:19466
 portal_address=127.0.0.1:18080
 chromium="${MAKONIS_CHROMIUM:-/usr/bin/chromium}"
 
@@ -65,7 +66,7 @@ command -v npm > /dev/null || die "npm is missing: apt-get install npm"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 ((node_major >= 20)) || die "Node $(node --version) is too old: the tests need Node 20 or newer"
 tests/cluster/cluster.sh stop 2> /dev/null # our own control plane, left by an interrupted run
-for address in 127.0.0.1:9443 "127.0.0.1:$MAKONIS_CLUSTER_PORT" "$tenancy_metrics" "$catalog_metrics" "$portal_address"; do
+for address in 127.0.0.1:9443 127.0.0.1:9444 "127.0.0.1:$MAKONIS_CLUSTER_PORT" "$tenancy_metrics" "$catalog_metrics" "$compute_metrics" "$portal_address"; do
     if [[ -n "$(ss -Hltn "sport = :${address##*:}" 2> /dev/null)" ]]; then
         die "port ${address##*:} is in use (another Mākonis platform or test run?); stop it first"
     fi
@@ -100,7 +101,7 @@ eval "$(tests/cluster/cluster.sh env)"
 
 step "installing the platform and starting the operators"
 platform_install
-platform_operators "$tenancy_metrics" "$catalog_metrics"
+platform_operators "$tenancy_metrics" "$catalog_metrics" "$compute_metrics"
 
 step "creating the demo agencies and publishing the catalog"
 platform_agencies_and_catalog

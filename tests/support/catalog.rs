@@ -4,11 +4,7 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::{
-    admissionregistration::v1::ValidatingWebhookConfiguration,
-    core::v1::ResourceQuota,
-    rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject},
-};
+use k8s_openapi::api::{admissionregistration::v1::ValidatingWebhookConfiguration, core::v1::ResourceQuota};
 use kube::{
     Api, Client,
     api::{DeleteParams, ObjectMeta, PostParams},
@@ -17,15 +13,16 @@ use makonis_api::{
     catalog::{CatalogItem, Phase, ServiceInstance, ServiceInstanceSpec},
     tenancy::Agency,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{
     CONVERGE,
     agencies::{TEST_LABEL, test_agency, unique_id},
-    cluster::{OPERATOR_NAMESPACE, admin_client, install_platform, service_account_kubeconfig, yaml_documents},
+    cluster::{OPERATOR_NAMESPACE, admin_client, install_platform, service_account_kubeconfig},
     operator::{OperatorOptions, OperatorProcess, free_local_address},
     tenancy::{start_operator, wait_ready},
     wait_until,
+    webhook::register_webhook,
 };
 
 /// The ResourceQuota key that counts an agency's instances.
@@ -61,7 +58,7 @@ impl CatalogRun {
         let tenancy = start_operator(&admin, &run, resync_seconds).await;
         let webhook = format!("makonis-catalog-{run}");
         let address = free_local_address();
-        register_webhook(&admin, &run, &webhook, address.port()).await;
+        register_webhook(&admin, &run, &webhook, address.port(), "catalog-webhook.yaml", CATALOG_SERVICE_ACCOUNT).await;
         let catalog = start_catalog_operator(&admin, &run, &webhook, address, resync_seconds).await;
         Self { admin, run, tenancy, catalog, webhook, webhook_address: address, resync_seconds }
     }
@@ -142,53 +139,6 @@ impl CatalogRun {
         self.catalog.stop().await;
         self.tenancy.stop().await;
     }
-}
-
-/// Registers the webhook of manifests/webhook for this run: its URL is the run's
-/// operator, and it judges only objects labelled with the run. The catalog operator's
-/// ServiceAccount may update exactly this registration (as it may `makonis-catalog`).
-async fn register_webhook(admin: &Client, run: &str, name: &str, port: u16) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/webhook/catalog-webhook.yaml");
-    let documents = yaml_documents(&std::fs::read_to_string(path).expect("webhook manifest"));
-    let mut configuration = documents.into_iter().find(|d| d["kind"] == "ValidatingWebhookConfiguration").unwrap();
-    configuration["metadata"] = json!({"name": name});
-    for hook in configuration["webhooks"].as_array_mut().unwrap() {
-        let path = hook["clientConfig"]["service"]["path"].as_str().unwrap().to_string();
-        hook["clientConfig"] = json!({"url": format!("https://127.0.0.1:{port}{path}")});
-        hook["objectSelector"] = json!({"matchLabels": {TEST_LABEL: run}});
-    }
-    let configuration: ValidatingWebhookConfiguration = serde_json::from_value(configuration).unwrap();
-    Api::<ValidatingWebhookConfiguration>::all(admin.clone())
-        .create(&PostParams::default(), &configuration)
-        .await
-        .expect("register the run's webhook");
-    let role = ClusterRole {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
-        rules: Some(vec![PolicyRule {
-            api_groups: Some(vec!["admissionregistration.k8s.io".into()]),
-            resources: Some(vec!["validatingwebhookconfigurations".into()]),
-            resource_names: Some(vec![name.into()]),
-            verbs: vec!["get".into(), "update".into()],
-            ..Default::default()
-        }]),
-        ..Default::default()
-    };
-    let binding = ClusterRoleBinding {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
-        role_ref: RoleRef {
-            api_group: Some("rbac.authorization.k8s.io".into()),
-            kind: "ClusterRole".into(),
-            name: name.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: CATALOG_SERVICE_ACCOUNT.into(),
-            namespace: Some(OPERATOR_NAMESPACE.into()),
-            ..Default::default()
-        }]),
-    };
-    Api::<ClusterRole>::all(admin.clone()).create(&PostParams::default(), &role).await.expect("webhook role");
-    Api::<ClusterRoleBinding>::all(admin.clone()).create(&PostParams::default(), &binding).await.expect("binding");
 }
 
 async fn start_catalog_operator(

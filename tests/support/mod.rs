@@ -11,8 +11,10 @@ pub mod agencies;
 pub mod audit;
 pub mod catalog;
 pub mod cluster;
+pub mod compute;
 pub mod operator;
 pub mod tenancy;
+pub mod webhook;
 
 use std::{future::Future, time::Duration};
 
