@@ -3,7 +3,8 @@
 //! `catalog/golden/<item>/<plan>.yaml` says; and the rendered objects keep the catalog's
 //! rules (valid Kubernetes objects without unknown fields, plan totals cover what the
 //! templates request, probes, limits, TLS, disruption budgets, references that resolve,
-//! volumes retained on retirement, no YAML injection through parameters). Invalid orders
+//! volumes retained on retirement, virtual machines in the platform's host pool, no YAML
+//! injection through parameters). Invalid orders
 //! are refused with JSON pointers; every item has a page in `docs/catalog/` that documents
 //! its plans, prices and parameters, and the example orders there are valid.
 //!
@@ -66,7 +67,8 @@ fn with_sample(item: &str, extra: Value) -> Value {
 
 /// Parameter sets beyond the defaults, each rendered with one plan and kept as a golden
 /// file: they exercise the templates' optional branches (own host names, e-address,
-/// source-range limits, environment variables, a database client, custom datasets).
+/// source-range limits, environment variables, a database client, custom datasets, a
+/// virtual machine's SSH key and data disk).
 fn variants() -> Vec<(&'static str, &'static str, &'static str, Value)> {
     vec![
         (
@@ -124,6 +126,17 @@ fn variants() -> Vec<(&'static str, &'static str, &'static str, Value)> {
                     "theme": "SOCI",
                     "sourceView": "accidents_at_work"
                 }]
+            }),
+        ),
+        (
+            "virtual-machine",
+            "ssh-and-data-disk",
+            "medium",
+            json!({
+                "hostname": "lietvediba-1",
+                "image": "ubuntu-24.04",
+                "sshAuthorizedKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0b2tlbmtleWZvcnRlc3RzMDEyMzQ1Njc4OWFiY2Rl admin@vdi.gov.lv",
+                "extraDiskSize": 100
             }),
         ),
         (
@@ -399,9 +412,11 @@ fn pod_template(object: &RenderedObject) -> Option<&Value> {
     }
 }
 
-/// Replicas a workload runs at once: `spec.replicas` (default 1), 1 for a job.
+/// Replicas a workload runs at once: `spec.replicas` (default 1), 1 for a job or a
+/// virtual machine.
 fn replicas(object: &RenderedObject) -> i64 {
     match kind(object) {
+        "VirtualMachine" => 1,
         "Deployment" | "StatefulSet" => object.object.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1),
         "CronJob" => object.object.pointer("/spec/jobTemplate/spec/parallelism").and_then(Value::as_i64).unwrap_or(1),
         _ => object.object.pointer("/spec/parallelism").and_then(Value::as_i64).unwrap_or(1),
@@ -451,6 +466,15 @@ fn pod_label_sets(rendered: &Rendered) -> Vec<(String, BTreeMap<&str, &str>)> {
         .collect()
 }
 
+/// Templates whose volumes are sized by the order rather than by the plan: the virtual
+/// machine's optional data disk (`extraDiskSize`, 0–2000 GiB). Their size is not in the
+/// plan's totals, so the agency's quota does not count it either.
+const ORDERED_SIZE: &[(&str, &str)] = &[("virtual-machine", "data-disk")];
+
+fn ordered_size(item: &str, template: &str) -> bool {
+    ORDERED_SIZE.contains(&(item, template))
+}
+
 #[test]
 fn plan_totals_cover_what_the_templates_request() {
     let items = load_items();
@@ -471,6 +495,20 @@ fn plan_totals_cover_what_the_templates_request() {
                 let size = object.object.pointer("/spec/resources/requests/storage").expect("a claim requests storage");
                 storage += milli(size, &format!("{}: PVC {}", case.label, object.name));
             }
+            let what = format!("{}: {} {}", case.label, kind(object), object.name);
+            if kind(object) == "VirtualMachine" {
+                let vcpus = object.object.pointer("/spec/vcpus").and_then(Value::as_i64).expect("a machine has vCPUs");
+                cpu += i128::from(vcpus) * 1000;
+                memory += milli(object.object.pointer("/spec/memory").expect("a machine has memory"), &what);
+                for disk in object.object.pointer("/spec/disks").and_then(Value::as_array).into_iter().flatten() {
+                    if let Some(size) = disk.pointer("/inline/size") {
+                        storage += milli(size, &what);
+                    }
+                }
+            }
+            if kind(object) == "Volume" && !ordered_size(&case.loaded.name, &object.template) {
+                storage += milli(object.object.pointer("/spec/size").expect("a volume has a size"), &what);
+            }
         }
         let plan = &case.order.plan.resources;
         let limits = [("cpu", cpu, &plan.cpu), ("memory", memory, &plan.memory), ("storage", storage, &plan.storage)];
@@ -487,7 +525,7 @@ fn plan_totals_cover_what_the_templates_request() {
             .rendered
             .objects
             .iter()
-            .filter(|o| matches!(kind(o), "Deployment" | "StatefulSet"))
+            .filter(|o| matches!(kind(o), "Deployment" | "StatefulSet" | "VirtualMachine"))
             .map(replicas)
             .max()
             .unwrap_or(0);
@@ -614,7 +652,8 @@ fn every_ingress_has_tls_from_the_platform_issuer() {
 
 /// Selectors select pods that exist, and names refer to objects the instance renders:
 /// Service selectors, NetworkPolicy and PodDisruptionBudget pod selectors, Ingress
-/// backends, claims, ConfigMaps and Secrets.
+/// backends, claims, ConfigMaps and Secrets; virtual machines' volumes, and backup
+/// policies' machine selectors.
 #[test]
 fn references_between_rendered_objects_resolve() {
     let items = load_items();
@@ -736,8 +775,38 @@ fn references_between_rendered_objects_resolve() {
                 }
             }
         }
+        failures.extend(compute_references(rendered).into_iter().map(|m| format!("{}: {m}", case.label)));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The references among compute objects: a machine's `volume` disks are rendered
+/// Volumes, every Volume is some machine's disk, and every BackupPolicy selects a machine
+/// by labels it carries (the controller's labels included).
+fn compute_references(rendered: &Rendered) -> Vec<String> {
+    let mut failures = Vec::new();
+    let volumes: BTreeSet<&str> = of_kind(rendered, "Volume").map(|v| v.name.as_str()).collect();
+    let mut used = BTreeSet::new();
+    for machine in of_kind(rendered, "VirtualMachine") {
+        for disk in machine.object.pointer("/spec/disks").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(volume) = disk.get("volume").and_then(Value::as_str) {
+                used.insert(volume);
+                if !volumes.contains(volume) {
+                    failures.push(format!("VirtualMachine {}: Volume `{volume}` is not rendered", machine.name));
+                }
+            }
+        }
+    }
+    for volume in volumes.difference(&used) {
+        failures.push(format!("Volume {volume} is no virtual machine's disk"));
+    }
+    for policy in of_kind(rendered, "BackupPolicy") {
+        let selector = labels_at(&policy.object, "/spec/virtualMachineSelector/matchLabels");
+        if !of_kind(rendered, "VirtualMachine").any(|m| selects(&selector, &labels_at(&m.object, "/metadata/labels"))) {
+            failures.push(format!("BackupPolicy {}: selector {selector:?} matches no virtual machine", policy.name));
+        }
+    }
+    failures
 }
 
 /// Every rendered object deserialises into its typed Kubernetes struct and serialises back
@@ -746,6 +815,7 @@ fn references_between_rendered_objects_resolve() {
 #[test]
 fn rendered_objects_are_valid_kubernetes_objects() {
     use k8s_openapi::api::{apps, batch, core, networking, policy};
+    use makonis_api::compute;
     fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(object: &Value) -> Result<Value, String> {
         let typed: T = serde_json::from_value(object.clone()).map_err(|e| e.to_string())?;
         serde_json::to_value(typed).map_err(|e| e.to_string())
@@ -767,6 +837,9 @@ fn rendered_objects_are_valid_kubernetes_objects() {
                 "PodDisruptionBudget" => round_trip::<policy::v1::PodDisruptionBudget>(value),
                 "CronJob" => round_trip::<batch::v1::CronJob>(value),
                 "Job" => round_trip::<batch::v1::Job>(value),
+                "VirtualMachine" => round_trip::<compute::VirtualMachine>(value),
+                "Volume" => round_trip::<compute::Volume>(value),
+                "BackupPolicy" => round_trip::<compute::BackupPolicy>(value),
                 other => Err(format!("no typed check for {other}")),
             };
             let what = format!("{}: {} {}", case.label, kind(object), object.name);
@@ -813,7 +886,7 @@ fn retained_templates_hold_data_volumes_only() {
         let retained = &case.loaded.item.spec.retain_on_retire;
         for object in &case.rendered.objects {
             let is_retained = retained.contains(&object.template);
-            if is_retained && kind(object) != "PersistentVolumeClaim" {
+            if is_retained && !matches!(kind(object), "PersistentVolumeClaim" | "Volume") {
                 failures.push(format!(
                     "{}: retained template `{}` renders {} {}: only volumes are kept on retirement",
                     case.label,
@@ -826,7 +899,8 @@ fn retained_templates_hold_data_volumes_only() {
         if of_kind(&case.rendered, "StatefulSet").any(|s| s.object.pointer("/spec/volumeClaimTemplates").is_some()) {
             failures.push(format!("{}: data must be standalone claims, not volumeClaimTemplates", case.label));
         }
-        let has_data = of_kind(&case.rendered, "PersistentVolumeClaim").next().is_some();
+        let has_data =
+            of_kind(&case.rendered, "PersistentVolumeClaim").chain(of_kind(&case.rendered, "Volume")).next().is_some();
         if has_data && retained.is_empty() {
             failures.push(format!("{}: the item keeps volumes but retains none on retirement", case.label));
         }
@@ -875,6 +949,68 @@ fn storage_class_is_set_only_when_the_platform_names_one() {
             }
         }
     }
+}
+
+#[test]
+fn virtual_machines_use_the_platform_host_pool_and_backup_target() {
+    let items = load_items();
+    let platform = PlatformVars {
+        host_pool: "dc1".into(),
+        backup_host: "kvm-backup-1".into(),
+        backup_storage_pool: "nightly".into(),
+        ..PlatformVars::default()
+    };
+    let mut machines = 0;
+    for loaded in &items {
+        for plan in &loaded.item.spec.plans {
+            let parameters = match loaded.name.as_str() {
+                "virtual-machine" => json!({"extraDiskSize": 10}),
+                other => sample_parameters(other),
+            };
+            let (_, rendered) = render_with(loaded, &plan.name, &parameters, &platform);
+            let what = format!("{}/{}", loaded.name, plan.name);
+            for object in of_kind(&rendered, "VirtualMachine").chain(of_kind(&rendered, "Volume")) {
+                assert_eq!(object.object.pointer("/spec/hostPool"), Some(&json!("dc1")), "{what}: {}", object.name);
+            }
+            for policy in of_kind(&rendered, "BackupPolicy") {
+                assert_eq!(
+                    policy.object.pointer("/spec/target"),
+                    Some(&json!({"hostPool": "dc1", "host": "kvm-backup-1", "storagePool": "nightly"})),
+                    "{what}: {} ignores the platform's backup target",
+                    policy.name
+                );
+            }
+            let count = of_kind(&rendered, "VirtualMachine").count();
+            if count > 0 {
+                assert_eq!(of_kind(&rendered, "BackupPolicy").count(), 1, "{what}: a machine without backups");
+                assert_eq!(of_kind(&rendered, "Volume").count(), 1, "{what}: the data disk is missing");
+            }
+            machines += count;
+        }
+    }
+    assert_eq!(machines, 3, "the virtual-machine item renders one machine per plan");
+}
+
+#[test]
+fn a_virtual_machine_has_a_data_disk_only_when_ordered() {
+    let items = load_items();
+    let loaded = items.iter().find(|l| l.name == "virtual-machine").expect("virtual-machine item");
+    let names = |r: &Rendered| r.objects.iter().map(|o| format!("{} {}", kind(o), o.name)).collect::<Vec<_>>();
+    let (_, without) = render_with(loaded, "small", &json!({}), &PlatformVars::default());
+    assert_eq!(names(&without), ["VirtualMachine sample", "BackupPolicy sample"]);
+    let disks = without.objects[0].object.pointer("/spec/disks").and_then(Value::as_array).expect("disks");
+    assert_eq!(disks.len(), 1, "only the system disk");
+    let (_, with) = render_with(loaded, "large", &json!({"extraDiskSize": 500}), &PlatformVars::default());
+    assert_eq!(names(&with), ["VirtualMachine sample", "Volume sample-data", "BackupPolicy sample"]);
+    let volume = of_kind(&with, "Volume").next().expect("the data disk");
+    assert_eq!(volume.object.pointer("/spec/size"), Some(&json!("500Gi")));
+    assert_eq!(volume.object.pointer("/spec/reclaimPolicy"), Some(&json!("Retain")));
+    assert!(loaded.compiled.retains(&volume.template), "the data disk is kept when the instance is retired");
+    let vm = of_kind(&with, "VirtualMachine").next().expect("the machine");
+    assert_eq!(vm.object.pointer("/spec/vcpus"), Some(&json!(8)));
+    assert_eq!(vm.object.pointer("/spec/memory"), Some(&json!("32Gi")));
+    assert_eq!(vm.object.pointer("/spec/disks/0/inline/size"), Some(&json!("200Gi")));
+    assert_eq!(vm.object.pointer("/spec/disks/1"), Some(&json!({"name": "data", "volume": "sample-data"})));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -939,6 +1075,21 @@ fn invalid_orders_are_refused_with_json_pointers() {
 
     let errors = refused(&items, "sris", "small", json!({"internalSourceRanges": ["10.0.0.0/33"]}));
     assert_refused_at(&errors, "/spec/parameters/internalSourceRanges/0");
+
+    let errors = refused(
+        &items,
+        "virtual-machine",
+        "small",
+        json!({"hostname": "Lietvediba_1", "image": "windows-2022", "extraDiskSize": 2001}),
+    );
+    assert_refused_at(&errors, "/spec/parameters/hostname");
+    assert_refused_at(&errors, "/spec/parameters/image");
+    assert_refused_at(&errors, "/spec/parameters/extraDiskSize");
+    let errors = refused(&items, "virtual-machine", "small", json!({"sshAuthorizedKey": "my password"}));
+    assert_refused_at(&errors, "/spec/parameters/sshAuthorizedKey");
+    let two_keys = "ssh-ed25519 AAAAC3Nza a@b\nssh-ed25519 AAAAC3Nzb c@d";
+    let errors = refused(&items, "virtual-machine", "small", json!({"sshAuthorizedKey": two_keys}));
+    assert_refused_at(&errors, "/spec/parameters/sshAuthorizedKey");
 }
 
 /// A parameter value cannot add objects or fields: strings reach the YAML JSON-encoded.
@@ -967,6 +1118,17 @@ fn parameter_values_cannot_inject_yaml() {
         .find_map(|c| c.object.pointer("/data/index.html").and_then(Value::as_str).map(str::to_owned))
         .expect("a landing page");
     assert!(!page.contains("<script>"), "the landing page escapes HTML");
+
+    let machine = items.iter().find(|l| l.name == "virtual-machine").expect("virtual-machine item");
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA== evil\" #x: {{ instance.name }} 'runcmd': [rm]";
+    let (_, rendered) = render_with(machine, "small", &json!({"sshAuthorizedKey": key}), &PlatformVars::default());
+    let vm = of_kind(&rendered, "VirtualMachine").next().expect("a VirtualMachine");
+    let user_data = vm.object.pointer("/spec/cloudInit/userData").and_then(Value::as_str).expect("user data");
+    assert!(user_data.starts_with("#cloud-config\n"), "{user_data}");
+    let cloud_config: Value = serde_yaml_ng::from_str(user_data).expect("the user data is YAML");
+    assert_eq!(cloud_config["ssh_authorized_keys"], json!([key]), "the key arrives exactly as given");
+    assert_eq!(cloud_config["hostname"], INSTANCE, "the host name defaults to the instance's name");
+    assert!(cloud_config.get("runcmd").is_none(), "a key cannot add cloud-init modules");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -90,6 +90,12 @@ pub struct PlatformVars {
     pub tls_issuer: String,
     /// StorageClass for volumes; empty means the cluster's default class.
     pub storage_class: String,
+    /// `HostPool` that virtual machines and their volumes are placed in, e.g. `local`.
+    pub host_pool: String,
+    /// Host (of the host pool) whose storage pool receives virtual machines' backups.
+    pub backup_host: String,
+    /// libvirt storage pool on the backup host that receives the backups, e.g. `backup`.
+    pub backup_storage_pool: String,
 }
 
 impl Default for PlatformVars {
@@ -99,6 +105,37 @@ impl Default for PlatformVars {
             ingress_class: "nginx".into(),
             tls_issuer: "makonis-ca".into(),
             storage_class: String::new(),
+            host_pool: "local".into(),
+            backup_host: "local".into(),
+            backup_storage_pool: "backup".into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Templates read the platform's settings by these names (`platform.hostPool`, …).
+    #[test]
+    fn platform_vars_reach_templates_in_camel_case() {
+        let platform = PlatformVars {
+            host_pool: "dc1".into(),
+            backup_host: "kvm-backup-1".into(),
+            backup_storage_pool: "nightly".into(),
+            ..PlatformVars::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&platform).unwrap(),
+            serde_json::json!({
+                "appsDomain": "apps.makonis.lv",
+                "ingressClass": "nginx",
+                "tlsIssuer": "makonis-ca",
+                "storageClass": "",
+                "hostPool": "dc1",
+                "backupHost": "kvm-backup-1",
+                "backupStoragePool": "nightly",
+            })
+        );
     }
 }

@@ -38,7 +38,8 @@ pub enum Readiness {
     Bound,
     /// Completed (Job).
     Job,
-    /// Its `status.conditions[Ready]` is `True` (Mākonis kinds).
+    /// Its `status.conditions[Ready]` is `True` for the current generation (Mākonis
+    /// kinds); a `status.phase` of `Failed` is a failure, not a wait.
     ReadyCondition,
 }
 
@@ -55,7 +56,13 @@ pub const ALLOWED_KINDS: &[AllowedKind] = &[
     kind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", Readiness::Exists),
     kind("batch", "v1", "CronJob", "cronjobs", Readiness::Exists),
     kind("batch", "v1", "Job", "jobs", Readiness::Job),
+    kind(COMPUTE, "v1alpha1", "VirtualMachine", "virtualmachines", Readiness::ReadyCondition),
+    kind(COMPUTE, "v1alpha1", "Volume", "volumes", Readiness::ReadyCondition),
+    kind(COMPUTE, "v1alpha1", "BackupPolicy", "backuppolicies", Readiness::ReadyCondition),
 ];
+
+/// The API group of virtual machines, their disks and backups.
+const COMPUTE: &str = makonis_api::compute::GROUP;
 
 const fn kind(
     group: &'static str,
@@ -87,5 +94,39 @@ mod tests {
         assert_eq!(allowed_kind("apps/v1", "Deployment").map(|k| k.readiness), Some(Readiness::Deployment));
         assert!(allowed_kind("apps/v1", "Service").is_none());
         assert!(allowed_kind("rbac.authorization.k8s.io/v1", "ClusterRole").is_none());
+    }
+
+    #[test]
+    fn compute_kinds_are_judged_by_their_ready_condition() {
+        for (kind, plural) in
+            [("VirtualMachine", "virtualmachines"), ("Volume", "volumes"), ("BackupPolicy", "backuppolicies")]
+        {
+            let allowed = allowed_kind("compute.makonis.lv/v1alpha1", kind).unwrap_or_else(|| panic!("{kind}"));
+            assert_eq!(allowed.plural, plural);
+            assert_eq!(allowed.readiness, Readiness::ReadyCondition);
+        }
+        assert!(allowed_kind("compute.makonis.lv/v1", "VirtualMachine").is_none());
+        // Cluster-scoped and per-run kinds stay the compute controller's own business.
+        for kind in ["HostPool", "Backup", "Restore"] {
+            assert!(allowed_kind("compute.makonis.lv/v1alpha1", kind).is_none(), "{kind}");
+        }
+    }
+
+    /// Every allowed kind of ours names a namespaced CRD by its group, a served version,
+    /// its kind and its plural, so the controller's watches and applies find it.
+    #[test]
+    fn makonis_kinds_match_their_crds() {
+        let crds = makonis_api::all_crds();
+        let ours = ALLOWED_KINDS.iter().filter(|k| k.group.ends_with("makonis.lv")).collect::<Vec<_>>();
+        assert_eq!(ours.len(), 3);
+        for kind in ours {
+            let crd = crds
+                .iter()
+                .find(|c| c.spec.group == kind.group && c.spec.names.kind == kind.kind)
+                .unwrap_or_else(|| panic!("no CRD for {}", kind.kind));
+            assert_eq!(crd.spec.names.plural, kind.plural, "{}", kind.kind);
+            assert_eq!(crd.spec.scope, "Namespaced", "{}", kind.kind);
+            assert!(crd.spec.versions.iter().any(|v| v.name == kind.version && v.served), "{}", kind.kind);
+        }
     }
 }

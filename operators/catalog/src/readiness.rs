@@ -23,11 +23,7 @@ pub fn child_state(readiness: Readiness, object: &Value) -> ChildState {
         Readiness::StatefulSet => stateful_set(object),
         Readiness::Bound => claim(object),
         Readiness::Job => job(object),
-        Readiness::ReadyCondition => match condition(object, "Ready") {
-            Some(("True", _, _)) => ChildState::Ready,
-            Some((_, reason, message)) => ChildState::Pending(format!("{reason}: {message}")),
-            None => ChildState::Pending("no Ready condition reported yet".into()),
-        },
+        Readiness::ReadyCondition => ready_condition(object),
     };
     match (by_kind, condition(object, "Ready")) {
         (ChildState::Ready, Some((status, reason, message))) if status != "True" => {
@@ -96,6 +92,28 @@ fn claim(object: &Value) -> ChildState {
         Some("Bound") => ChildState::Ready,
         Some("Lost") => ChildState::Failed("its volume is lost".into()),
         _ => ChildState::Pending("waiting for a volume to be provisioned and bound".into()),
+    }
+}
+
+/// A Mākonis kind (a virtual machine, a volume, a backup policy): ready when its `Ready`
+/// condition is `True` for the current generation. Otherwise the condition's message is
+/// what the user reads (e.g. "no host can take 8 vCPU …"); a `Failed` phase will not
+/// recover by waiting.
+fn ready_condition(object: &Value) -> ChildState {
+    let Some((status, reason, message)) = condition(object, "Ready") else {
+        return ChildState::Pending("no Ready condition reported yet".into());
+    };
+    let why = if message.is_empty() { reason } else { message };
+    if object.pointer("/status/phase").and_then(Value::as_str) == Some("Failed") {
+        return ChildState::Failed(why.to_string());
+    }
+    if not_observed_yet(object) {
+        return ChildState::Pending("the change is not applied yet".into());
+    }
+    match status {
+        "True" => ChildState::Ready,
+        _ if why.is_empty() => ChildState::Pending("not ready yet".into()),
+        _ => ChildState::Pending(why.to_string()),
     }
 }
 
@@ -169,5 +187,50 @@ mod tests {
         let not_ready = json!({"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Placing", "message": "no host has room"}]}});
         assert_eq!(child_state(Readiness::Exists, &not_ready), ChildState::Pending("Placing: no host has room".into()));
         assert_eq!(child_state(Readiness::Exists, &json!({})), ChildState::Ready);
+    }
+
+    fn compute(generation: i64, observed: i64, phase: &str, status: &str, reason: &str, message: &str) -> Value {
+        json!({"metadata": {"generation": generation}, "status": {"phase": phase, "observedGeneration": observed,
+            "conditions": [{"type": "Ready", "status": status, "reason": reason, "message": message}]}})
+    }
+
+    #[test]
+    fn virtual_machine_is_ready_when_its_ready_condition_is_true_for_its_generation() {
+        let running = compute(2, 2, "Running", "True", "Running", "running on kvm-1");
+        assert_eq!(child_state(Readiness::ReadyCondition, &running), ChildState::Ready);
+        // A Ready condition about the previous spec (e.g. before a plan change) does not count.
+        let stale = compute(3, 2, "Running", "True", "Running", "running on kvm-1");
+        assert_eq!(
+            child_state(Readiness::ReadyCondition, &stale),
+            ChildState::Pending("the change is not applied yet".into())
+        );
+        let no_status = json!({"metadata": {"generation": 1}});
+        assert_eq!(
+            child_state(Readiness::ReadyCondition, &no_status),
+            ChildState::Pending("no Ready condition reported yet".into())
+        );
+    }
+
+    #[test]
+    fn a_compute_child_that_is_not_ready_shows_its_condition_message() {
+        let placing = compute(1, 1, "Pending", "False", "NoHostWithRoom", "no host can take 8 vCPU and 32Gi memory");
+        assert_eq!(
+            child_state(Readiness::ReadyCondition, &placing),
+            ChildState::Pending("no host can take 8 vCPU and 32Gi memory".into())
+        );
+        let unreachable = compute(1, 1, "HostUnreachable", "Unknown", "HostUnreachable", "");
+        assert_eq!(child_state(Readiness::ReadyCondition, &unreachable), ChildState::Pending("HostUnreachable".into()));
+        let failed = compute(1, 1, "Failed", "False", "ImageNotFound", "image debian-12.qcow2 is not in pool images");
+        assert_eq!(
+            child_state(Readiness::ReadyCondition, &failed),
+            ChildState::Failed("image debian-12.qcow2 is not in pool images".into())
+        );
+        // A backup policy has no phase: its condition alone decides.
+        let policy = json!({"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "BackupFailed",
+            "message": "backup of sample-root failed: storage pool backup is full"}]}});
+        assert_eq!(
+            child_state(Readiness::ReadyCondition, &policy),
+            ChildState::Pending("backup of sample-root failed: storage pool backup is full".into())
+        );
     }
 }

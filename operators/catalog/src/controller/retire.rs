@@ -72,7 +72,7 @@ pub async fn retire(instance: &ServiceInstance, ctx: &Context) -> Result<Action,
 }
 
 /// The instance's resources that are kept: those of the item's `retainOnRetire`
-/// templates, or every claim when the item is gone.
+/// templates, or every claim and compute volume when the item is gone.
 fn retained_children(
     instance: &ServiceInstance,
     ctx: &Context,
@@ -86,7 +86,7 @@ fn retained_children(
                 .annotations()
                 .get(TEMPLATE_ANNOTATION)
                 .is_some_and(|template| item.spec.retain_on_retire.contains(template)),
-            None => kind.kind == "PersistentVolumeClaim",
+            None => matches!(kind.kind, "PersistentVolumeClaim" | "Volume"),
         })
         .collect()
 }
