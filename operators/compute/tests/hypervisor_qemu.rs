@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use makonis_compute::hypervisor::{
     DiskSpec, DomainSpec, Hypervisor, NetworkSpec, PowerState, VolumeFormat, VolumeSource, VolumeSpec, checksum_volume,
-    copy_volume, freeze_disk, thaw_disk, verify_volume,
+    copy_volume, freeze_disk, stream_volume, thaw_disk, verify_volume,
 };
 use sha2::{Digest, Sha256};
 
@@ -163,10 +163,17 @@ fn backup_and_restore_of_a_running_guest() {
     assert_eq!(frozen.base_path(), root_volume.path);
     assert_eq!(live_source(host.uri(), &domain, "vda"), frozen.overlay_path());
     assert!(freeze_disk(&host, &domain, "vda").unwrap_err().to_string().contains("already frozen"));
+    // Through libvirt's streams (the path between two machines)…
     let mut reports = Vec::new();
-    let copied = copy_volume(&host, &pool, &root, &host, BACKUP_POOL, &backup, &mut |n| reports.push(n)).unwrap();
+    let copied = stream_volume(&host, &pool, &root, &host, BACKUP_POOL, &backup, &mut |n| reports.push(n)).unwrap();
     assert_eq!((copied.bytes, copied.sha256.as_str()), (size, expected.as_str()));
     assert_eq!(reports.last(), Some(&size));
+    // …and on this host's files (the session is local): the same bytes either way.
+    let local_copy = format!("{backup}.local");
+    let local = copy_volume(&host, &pool, &root, &host, BACKUP_POOL, &local_copy, &mut |_| {}).unwrap();
+    assert_eq!((local.bytes, local.sha256.as_str()), (size, expected.as_str()));
+    assert_eq!(checksum_volume(&host, BACKUP_POOL, &local_copy).unwrap().sha256, expected);
+    host.delete_volume(BACKUP_POOL, &local_copy).unwrap();
     let overlay = frozen.overlay_path().to_string();
     thaw_disk(&host, frozen).unwrap();
     assert_eq!(live_source(host.uri(), &domain, "vda"), root_volume.path);

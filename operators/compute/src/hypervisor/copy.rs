@@ -4,7 +4,9 @@
 //! A copy runs three stages at once on a small ring of large buffers: a reader thread drains
 //! the download stream, the calling thread feeds the upload stream (and reports progress), and
 //! a hasher thread digests each buffer after it was sent and hands it back to the reader. The
-//! copy therefore runs at about the speed of its slowest stage.
+//! copy therefore runs at about the speed of its slowest stage. When both volumes are on the
+//! machine the operator runs on, the copy and checksum take the host-local path instead
+//! (see [`super::local`]).
 
 use std::panic::resume_unwind;
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -16,6 +18,7 @@ use virt::stream::Stream;
 
 use super::HypervisorError;
 use super::connection::Hypervisor;
+use super::local;
 use super::volume::{VolumeFormat, VolumeSource, VolumeSpec};
 
 /// Size of one pipeline buffer; libvirt moves at most 256 KiB per stream message, so one
@@ -146,7 +149,8 @@ fn pump(
 /// of pool `target_pool` on `target` (possibly the same host), hashing the bytes with SHA-256
 /// on the way. The target is created raw with the source's capacity; an existing target (a
 /// restore in place) must be raw and exactly as large. `progress` receives the bytes copied so
-/// far, every few MiB and at the end.
+/// far, every few MiB and at the end. When both hosts are this machine, the copy takes the
+/// host-local path; otherwise it streams through libvirt.
 pub fn copy_volume(
     source: &Hypervisor,
     source_pool: &str,
@@ -155,6 +159,34 @@ pub fn copy_volume(
     target_pool: &str,
     target_name: &str,
     progress: &mut dyn FnMut(u64),
+) -> Result<CopyReport, HypervisorError> {
+    transfer(source, source_pool, source_name, target, target_pool, target_name, progress, true)
+}
+
+/// [`copy_volume`] through libvirt's streams even when both hosts are this machine: the
+/// path every copy between two machines takes.
+pub fn stream_volume(
+    source: &Hypervisor,
+    source_pool: &str,
+    source_name: &str,
+    target: &Hypervisor,
+    target_pool: &str,
+    target_name: &str,
+    progress: &mut dyn FnMut(u64),
+) -> Result<CopyReport, HypervisorError> {
+    transfer(source, source_pool, source_name, target, target_pool, target_name, progress, false)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn transfer(
+    source: &Hypervisor,
+    source_pool: &str,
+    source_name: &str,
+    target: &Hypervisor,
+    target_pool: &str,
+    target_name: &str,
+    progress: &mut dyn FnMut(u64),
+    allow_local: bool,
 ) -> Result<CopyReport, HypervisorError> {
     let from = format!("{source_name} of pool {source_pool}");
     let to = format!("{target_name} of pool {target_pool}");
@@ -188,6 +220,19 @@ pub fn copy_volume(
             },
         )?,
     };
+    if allow_local
+        && local::is_local(source.uri())
+        && local::is_local(target.uri())
+        && let Some((from_file, to_file)) = local::open_pair(&source_info.path, &target_info.path)
+    {
+        let report = local::copy(from_file, to_file, capacity).map_err(|source| HypervisorError::Io {
+            uri: target.shown_uri().to_string(),
+            volume: format!("{target_pool}/{target_name}"),
+            source,
+        })?;
+        progress(report.bytes);
+        return Ok(report);
+    }
     let (target_volume, _) = target.require_volume(target_pool, &target_info.name)?;
 
     let download_fail = |e| source.fail(format!("download volume {from}"), e);
@@ -238,6 +283,16 @@ pub fn copy_volume(
 pub fn checksum_volume(host: &Hypervisor, pool: &str, name: &str) -> Result<CopyReport, HypervisorError> {
     let what = format!("{name} of pool {pool}");
     let (volume, info) = host.require_volume(pool, name)?;
+    if local::is_local(host.uri())
+        && info.format == VolumeFormat::Raw
+        && let Ok(file) = std::fs::File::open(&info.path)
+    {
+        return local::hash(file, info.capacity_bytes).map_err(|source| HypervisorError::Io {
+            uri: host.shown_uri().to_string(),
+            volume: format!("{pool}/{name}"),
+            source,
+        });
+    }
     let fail = |e| host.fail(format!("download volume {what}"), e);
     let download = Stream::new(host.conn(), 0).map_err(fail)?;
     volume.download(&download, 0, 0, 0).map_err(fail)?;

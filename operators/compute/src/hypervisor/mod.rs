@@ -9,12 +9,13 @@
 mod connection;
 mod copy;
 mod domain;
+mod local;
 mod snapshot;
 mod volume;
 mod xml;
 
 pub use connection::{Credentials, HostFacts, Hypervisor};
-pub use copy::{CopyReport, checksum_volume, copy_volume, verify_volume};
+pub use copy::{CopyReport, checksum_volume, copy_volume, stream_volume, verify_volume};
 pub use domain::{DiskSpec, DomainInfo, DomainSpec, NetworkSpec, PowerState};
 pub use snapshot::{FrozenDisk, freeze_disk, thaw_disk};
 pub use volume::{PoolInfo, VolumeFormat, VolumeInfo, VolumeSource, VolumeSpec};
@@ -83,8 +84,9 @@ pub enum HypervisorError {
         /// What differs.
         problem: String,
     },
-    /// Reading local data for an upload failed.
-    #[error("reading the data for volume {volume} on {uri} failed: {source}")]
+    /// Reading or writing volume data failed: the reader of an upload, or a copy or
+    /// checksum on the operator's own host.
+    #[error("reading or writing the data of volume {volume} on {uri} failed: {source}")]
     Io {
         /// The host's URI, password removed.
         uri: String,
