@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
-use kube::{Api, ResourceExt, runtime::controller::Action};
+use kube::{Api, Resource, ResourceExt, runtime::controller::Action};
 use makonis_api::compute::{Backup, BackupLocation, BackupPhase, BackupPolicy, BackupStatus, BackupTarget, HostPool};
 use makonis_operator_kit::{
     apply::ApiCallError,
@@ -58,12 +58,11 @@ pub async fn reconcile(backup: Arc<Backup>, ctx: Arc<Context>) -> Result<Action,
                 delete_data(&ctx, &namespace, &backup, location).await?;
             }
             let runner = current.runner.clone().unwrap_or_default();
-            let failed = finished(
-                &backup,
-                Err(format!(
-                    "interrupted: the operator ({runner}) stopped during the run; the partial data was removed and the backup is not usable. The policy's next run makes a new one."
-                )),
+            let why = format!(
+                "interrupted: the operator ({runner}) stopped during the run; the partial data was removed and the backup is not usable. The policy's next run makes a new one."
             );
+            ctx.events.warning(&backup.object_ref(&()), "BackupInterrupted", "Backup", why.clone()).await;
+            let failed = finished(&backup, Err(why));
             status::write(&ctx, &api, &*backup, backup.status.as_ref(), &failed).await?;
             Ok(Action::await_change())
         }
@@ -216,74 +215,116 @@ struct Done {
 }
 
 impl Job {
+    /// Copies (from a frozen disk when the machine runs), marks the backup `Verifying`,
+    /// reads it back, and writes the manifest last. Whatever fails removes what was
+    /// written.
     async fn run(self, ctx: &Context, backup: &Backup) -> Result<Done, String> {
         let source = ctx.hosts.dedicated(&self.source_pool, &self.source_host).await.map_err(|e| error_chain(&e))?;
         let target = ctx.hosts.dedicated(&self.target_pool, &self.location.host).await.map_err(|e| error_chain(&e))?;
+        let location = self.location.clone();
+        let copy = {
+            let (target, location) = (target.clone(), location.clone());
+            move || -> Result<hypervisor::CopyReport, HypervisorError> {
+                let frozen = match &self.running_domain {
+                    Some((domain, target_dev)) => Some(hypervisor::freeze_disk(&source, domain, target_dev)?),
+                    None => None,
+                };
+                let copied = hypervisor::copy_volume(
+                    &source,
+                    &self.source_storage,
+                    &self.source_name,
+                    &target,
+                    &location.storage_pool,
+                    &location.volume_name,
+                    &mut |_| {},
+                );
+                if let Some(frozen) = frozen {
+                    hypervisor::thaw_disk(&source, frozen)?;
+                }
+                copied
+            }
+        };
+        let copied = blocking(copy).await;
+        let copied = match copied {
+            Ok(copied) => copied,
+            Err(error) => return Err(discard(&target, &location, error).await),
+        };
+        if self.verify {
+            mark_verifying(ctx, backup).await;
+            let (check, place, expected) = (target.clone(), location.clone(), copied.sha256.clone());
+            let verified =
+                blocking(move || hypervisor::verify_volume(&check, &place.storage_pool, &place.volume_name, &expected))
+                    .await;
+            if let Err(error) = verified {
+                return Err(discard(&target, &location, error).await);
+            }
+        }
         let manifest = naming::backup_manifest_name(
             &backup.namespace().unwrap_or_default(),
             &backup.name_any(),
             &backup.uid().unwrap_or_default(),
         );
-        let created = Timestamp::now().to_string();
-        let source_name = backup.spec.volume.clone();
-        let work = move || -> Result<Done, HypervisorError> {
-            let frozen = match &self.running_domain {
-                Some((domain, target_dev)) => Some(hypervisor::freeze_disk(&source, domain, target_dev)?),
-                None => None,
-            };
-            let copied = hypervisor::copy_volume(
-                &source,
-                &self.source_storage,
-                &self.source_name,
-                &target,
-                &self.location.storage_pool,
-                &self.location.volume_name,
-                &mut |_| {},
-            );
-            if let Some(frozen) = frozen {
-                hypervisor::thaw_disk(&source, frozen)?;
-            }
-            let copied = match copied {
-                Ok(copied) => copied,
-                Err(error) => {
-                    let _ = target.delete_volume(&self.location.storage_pool, &self.location.volume_name);
-                    return Err(error);
-                }
-            };
-            if self.verify
-                && let Err(error) = hypervisor::verify_volume(
-                    &target,
-                    &self.location.storage_pool,
-                    &self.location.volume_name,
-                    &copied.sha256,
-                )
-            {
-                let _ = target.delete_volume(&self.location.storage_pool, &self.location.volume_name);
-                return Err(error);
-            }
-            let text = serde_json::json!({
-                "volume": source_name,
-                "data": self.location.volume_name,
-                "bytes": copied.bytes,
-                "sha256": copied.sha256,
-                "verified": self.verify,
-                "written": created,
-            })
-            .to_string();
+        let text = serde_json::json!({
+            "volume": backup.spec.volume,
+            "data": location.volume_name,
+            "bytes": copied.bytes,
+            "sha256": copied.sha256,
+            "verified": self.verify,
+            "written": Timestamp::now().to_string(),
+        })
+        .to_string();
+        let (writer, place) = (target.clone(), location.clone());
+        let written = blocking(move || {
             let spec = hypervisor::VolumeSpec {
                 name: manifest.clone(),
                 capacity_bytes: text.len() as u64,
                 format: hypervisor::VolumeFormat::Raw,
                 source: hypervisor::VolumeSource::Empty,
             };
-            target.create_volume(&self.location.storage_pool, &spec)?;
-            target.upload(&self.location.storage_pool, &manifest, &mut text.as_bytes())?;
-            Ok(Done { bytes: copied.bytes, sha256: copied.sha256 })
-        };
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| format!("the backup task ended abnormally: {e}"))?
-            .map_err(|e| error_chain(&e))
+            writer.create_volume(&place.storage_pool, &spec)?;
+            writer.upload(&place.storage_pool, &manifest, &mut text.as_bytes()).map(|_| ())
+        })
+        .await;
+        match written {
+            Ok(()) => Ok(Done { bytes: copied.bytes, sha256: copied.sha256 }),
+            Err(error) => Err(discard(&target, &location, error).await),
+        }
+    }
+}
+
+/// Runs a libvirt call on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, HypervisorError> + Send + 'static,
+) -> Result<T, HypervisorError> {
+    tokio::task::spawn_blocking(call).await.unwrap_or_else(|e| {
+        Err(HypervisorError::Io {
+            uri: String::new(),
+            volume: String::new(),
+            source: std::io::Error::other(format!("the backup task ended abnormally: {e}")),
+        })
+    })
+}
+
+/// Removes what a failed run wrote and returns why it failed.
+async fn discard(target: &Arc<hypervisor::Hypervisor>, location: &BackupLocation, error: HypervisorError) -> String {
+    let (target, location) = (target.clone(), location.clone());
+    let _ = blocking(move || target.delete_volume(&location.storage_pool, &location.volume_name)).await;
+    error_chain(&error)
+}
+
+/// Marks the backup `Verifying` (best effort: the outcome is written at the end anyway).
+async fn mark_verifying(ctx: &Context, backup: &Backup) {
+    let api: Api<Backup> = Api::namespaced(ctx.client.clone(), &backup.namespace().unwrap_or_default());
+    let Ok(fresh) = api.get(&backup.name_any()).await else { return };
+    let mut status = fresh.status.clone().unwrap_or_default();
+    status.phase = Some(BackupPhase::Verifying);
+    status.conditions = status::conditions(
+        &status.conditions,
+        vec![DesiredCondition::falsy("Ready", "Verifying", "reading the backup back to compare its SHA-256")],
+        fresh.metadata.generation,
+    );
+    if let Err(error) = status::write(ctx, &api, &fresh, fresh.status.as_ref(), &status).await {
+        tracing::debug!(error = %error_chain(&error), "cannot mark the backup Verifying");
     }
 }
 
@@ -299,6 +340,14 @@ async fn write_result(
         name: backup.name_any(),
         error,
     })?;
+    let reference = fresh.object_ref(&());
+    match &result {
+        Ok(done) => {
+            let note = format!("{} bytes, SHA-256 {}", done.bytes, done.sha256);
+            ctx.events.normal(&reference, "BackupCompleted", "Backup", note).await;
+        }
+        Err(why) => ctx.events.warning(&reference, "BackupFailed", "Backup", why.clone()).await,
+    }
     let desired = finished(&fresh, result.map(|done| (done.bytes, done.sha256)));
     status::write(ctx, api, &fresh, fresh.status.as_ref(), &desired).await?;
     Ok(())
