@@ -172,6 +172,12 @@ impl Hypervisor {
         })
     }
 
+    /// Whether the host runs x86_64 guests with KVM (hardware acceleration); without it,
+    /// guests are emulated in software (tests, nested setups).
+    pub fn offers_kvm(&self) -> bool {
+        self.conn.capabilities().is_ok_and(|caps| caps.contains("<domain type='kvm'"))
+    }
+
     /// The libvirt connection, for the other modules.
     pub(crate) fn conn(&self) -> &Connect {
         &self.conn

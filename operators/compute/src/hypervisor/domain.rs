@@ -187,7 +187,7 @@ impl Hypervisor {
             }
             None => None,
         };
-        let xml = domain_xml(spec, uuid.as_deref());
+        let xml = domain_xml(spec, uuid.as_deref(), self.offers_kvm());
         let domain = self.conn().define_domain_xml(&xml).map_err(|e| self.fail(format!("define domain {name}"), e))?;
         self.describe(&domain)
     }

@@ -127,12 +127,13 @@ fn format_name(format: VolumeFormat) -> &'static str {
     }
 }
 
-/// The libvirt domain XML for `spec`: a software-emulated (`type='qemu'`) x86_64 HVM guest with
+/// The libvirt domain XML for `spec`: an x86_64 HVM guest, hardware-accelerated (`type='kvm'`)
+/// when `kvm` says the host offers it and software-emulated (`type='qemu'`) otherwise, with
 /// virtio disks and NICs, an optional read-only SATA CD-ROM, a serial console on a pty, no
 /// graphics, `on_crash` destroy, title "namespace/name" and our `<mk:vm>` metadata. `uuid`
 /// keeps the identity of an existing domain when it is redefined.
-pub fn domain_xml(spec: &DomainSpec, uuid: Option<&str>) -> String {
-    let mut xml = String::from("<domain type='qemu'>\n");
+pub fn domain_xml(spec: &DomainSpec, uuid: Option<&str>, kvm: bool) -> String {
+    let mut xml = String::from(if kvm { "<domain type='kvm'>\n" } else { "<domain type='qemu'>\n" });
     let _ = writeln!(xml, "  <name>{}</name>", escape(&spec.name));
     if let Some(uuid) = uuid {
         let _ = writeln!(xml, "  <uuid>{}</uuid>", escape(uuid));
@@ -318,8 +319,9 @@ mod tests {
 
     #[test]
     fn domain_xml_escapes_everything() {
-        let xml = domain_xml(&spec(), Some("0f6f5a3e-8d0b-4c1e-9b5a-2f3c4d5e6f70"));
+        let xml = domain_xml(&spec(), Some("0f6f5a3e-8d0b-4c1e-9b5a-2f3c4d5e6f70"), false);
         assert!(xml.starts_with("<domain type='qemu'>"));
+        assert!(domain_xml(&spec(), None, true).starts_with("<domain type='kvm'>"), "KVM where the host has it");
         assert!(xml.contains("<title>team-a/web &lt;1&gt; &amp; &quot;co&quot;</title>"), "{xml}");
         assert!(xml.contains("uid=\"6f1c-&lt;&amp;&gt;&quot;&apos;\""), "{xml}");
         assert!(xml.contains("<source file='/pool/web-1&apos;s root.img'/>"), "{xml}");
@@ -330,7 +332,7 @@ mod tests {
 
     #[test]
     fn domain_xml_devices_and_sizes() {
-        let xml = domain_xml(&spec(), None);
+        let xml = domain_xml(&spec(), None, false);
         assert!(!xml.contains("<uuid>"));
         assert!(xml.contains("<memory unit='KiB'>524289</memory>"), "rounds up to whole KiB");
         assert!(xml.contains("<vcpu placement='static'>2</vcpu>"));
@@ -346,7 +348,7 @@ mod tests {
     #[test]
     fn metadata_round_trip() {
         let spec = spec();
-        let xml = domain_xml(&spec, None);
+        let xml = domain_xml(&spec, None, false);
         assert_eq!(owner_uid(&xml).as_deref(), Some(spec.owner_uid.as_str()));
         // As libvirt may print it back: another prefix, single quotes, attributes reordered.
         let reformatted = "<domain><name>x</name><metadata>\n<other:x xmlns:other='urn:x' uid='nope'/>\n\
