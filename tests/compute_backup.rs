@@ -249,6 +249,18 @@ async fn a_backup_cut_short_by_a_dying_operator_is_never_complete() {
         v.status.as_ref().and_then(|s| s.phase) == Some(VolumePhase::Available)
     })
     .await;
+    // A running guest, to see that a restarted operator defines nothing twice.
+    let steady: VirtualMachine = run.object(json!({
+        "apiVersion": "compute.makonis.lv/v1alpha1", "kind": "VirtualMachine",
+        "metadata": {"name": "steady"},
+        "spec": {"hostPool": pool, "vcpus": 1, "memory": "64Mi", "networks": [{"kind": "User"}]}
+    }));
+    run.create_in(&namespace, &steady).await.expect("create the guest");
+    let is_running = |m: &VirtualMachine| m.status.as_ref().and_then(|s| s.phase) == Some(VmPhase::Running);
+    let before =
+        run.machine_until(&namespace, "steady", "the guest to run", Duration::from_secs(120), is_running).await;
+    let uuid = before.status.clone().unwrap().domain_uuid.expect("the domain's UUID");
+
     let backups: Api<Backup> = Api::namespaced(run.admin.clone(), &namespace);
     run.create_in(&namespace, &backup(&run, "cut", "big", &pool)).await.expect("create the backup");
     let running = wait_backup(&backups, "cut", BackupPhase::Running, CONVERGE).await;
@@ -262,6 +274,19 @@ async fn a_backup_cut_short_by_a_dying_operator_is_never_complete() {
     assert!(message.starts_with("interrupted"), "{message}");
     let left = with_session(move |hv| hv.list_volumes(&backup_pool).unwrap()).await;
     assert!(!left.contains(&data_name), "the partial data was removed: {left:?}");
+
+    let machines: Api<VirtualMachine> = Api::namespaced(run.admin.clone(), &namespace);
+    machines
+        .patch("steady", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"touched": "yes"}}})))
+        .await
+        .expect("touch the guest, so the new operator reconciles it");
+    let after = run.machine_until(&namespace, "steady", "the guest to be seen again", CONVERGE, is_running).await;
+    assert_eq!(after.status.unwrap().domain_uuid.as_deref(), Some(uuid.as_str()), "the same domain, not a new one");
+    let domain = format!("{namespace}.steady");
+    let same_name =
+        with_session(move |hv| hv.list_managed_domains().unwrap().into_iter().filter(|d| d.name == domain).count())
+            .await;
+    assert_eq!(same_name, 1, "one domain of that name on the host");
 
     run.create_in(&namespace, &backup(&run, "again", "big", &pool)).await.expect("create the backup");
     let again = wait_backup(&backups, "again", BackupPhase::Completed, Duration::from_secs(120)).await;

@@ -214,3 +214,63 @@ async fn an_unreachable_host_gets_no_machines_and_its_machines_say_so() {
     pools.patch(&pool.name_any(), &PatchParams::default(), &Patch::Merge(back)).await.unwrap();
     run.finish().await;
 }
+
+/// The API server's message for a refused create or update, or a panic if it was not.
+fn refusal<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> String {
+    match result {
+        Err(kube::Error::Api(status)) => status.message,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn invalid_specs_are_refused_at_admission_with_the_field_path() {
+    let run = ComputeRun::start(300).await;
+    let pool = run.host_pool("admit", json!([{"name": "hv", "uri": test_hypervisor_uri()}]), None).await;
+    let pool_name = pool.name_any();
+    let namespace = run.agency("ad", |_| ()).await;
+
+    let zero = refusal(run.create_in(&namespace, &machine(&run, "zero", &pool_name, 0, "1Gi", json!({}))).await);
+    assert!(zero.contains("spec.vcpus"), "{zero}");
+    let nowhere = refusal(run.create_in(&namespace, &machine(&run, "lost", "no-such-pool", 1, "1Gi", json!({}))).await);
+    assert!(nowhere.contains("spec.hostPool: HostPool no-such-pool does not exist"), "{nowhere}");
+    let tier = json!({"disks": [{"name": "root", "inline": {"size": "1Gi", "tier": "gold"}}]});
+    let gold = refusal(run.create_in(&namespace, &machine(&run, "gold", &pool_name, 1, "1Gi", tier)).await);
+    assert!(
+        gold.contains("spec.disks[0].inline.tier: HostPool") && gold.contains("has no storage tier gold"),
+        "{gold}"
+    );
+
+    let schedule: makonis_api::compute::BackupPolicy = run.object(json!({
+        "apiVersion": "compute.makonis.lv/v1alpha1", "kind": "BackupPolicy",
+        "metadata": {"name": "nightly"},
+        "spec": {"volumeSelector": {}, "schedule": "30 25 * * *", "retention": {"keepDaily": 7},
+                 "target": {"hostPool": pool_name, "host": "hv", "storagePool": "backup"}}
+    }));
+    let hour = refusal(run.create_in(&namespace, &schedule).await);
+    assert!(hour.contains("spec.schedule: field 2 (hour): 25 is outside 0–23"), "{hour}");
+
+    let data: Volume = run.object(json!({
+        "apiVersion": "compute.makonis.lv/v1alpha1", "kind": "Volume",
+        "metadata": {"name": "data"}, "spec": {"hostPool": pool_name, "size": "2Gi", "reclaimPolicy": "Delete"}
+    }));
+    run.create_in(&namespace, &data).await.expect("a valid volume");
+    let volumes: Api<Volume> = Api::namespaced(run.admin.clone(), &namespace);
+    let shrink = json!({"spec": {"size": "1Gi"}});
+    let smaller = refusal(volumes.patch("data", &PatchParams::default(), &Patch::Merge(shrink)).await);
+    assert!(smaller.contains("spec.size") && smaller.contains("can grow but not shrink"), "{smaller}");
+
+    let user = json!({"disks": [{"name": "data", "volume": "data"}]});
+    run.create_in(&namespace, &machine(&run, "user", &pool_name, 1, "1Gi", user)).await.expect("a valid machine");
+    run.machine_until(&namespace, "user", "the machine to run", CONVERGE, |m| {
+        m.status.as_ref().and_then(|s| s.phase) == Some(VmPhase::Running)
+    })
+    .await;
+    let in_use = refusal(volumes.delete("data", &DeleteParams::default()).await);
+    assert!(in_use.contains("Volume data is used by VirtualMachine user"), "{in_use}");
+    assert!(volumes.get_opt("data").await.unwrap().is_some(), "the volume and its data are still there");
+    let pools: Api<HostPool> = Api::all(run.admin.clone());
+    let held = refusal(pools.delete(&pool_name, &DeleteParams::default()).await);
+    assert!(held.contains("still holds 1 virtual machines and 1 volumes"), "{held}");
+    run.finish().await;
+}

@@ -78,8 +78,8 @@ pub struct BackupStatus {
     /// When the backup was verified and completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_time: Option<Time>,
-    /// How the consistent point was taken: `snapshot of the running machine` or
-    /// `volume not in use`.
+    /// How the consistent point was taken: `disk snapshot of the running domain <name>`
+    /// or `volume not used by a running machine`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistency: Option<String>,
     /// Bytes written (the volume's full size).

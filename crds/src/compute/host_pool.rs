@@ -49,7 +49,7 @@ pub struct HostPoolSpec {
     #[schemars(length(min = 1, max = 256))]
     pub hosts: Vec<HostSpec>,
     /// Secret (in the platform namespace) with the credentials for the hosts' libvirt
-    /// connections: `username` and `password` for SASL, or `ca.pem`, `clientcert.pem`
+    /// connections: `username` and `password` for SASL, or `cacert.pem`, `clientcert.pem`
     /// and `clientkey.pem` for `qemu+tls://`. Omit for local connections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret: Option<SecretReference>,
@@ -200,7 +200,8 @@ pub struct HostStatus {
     /// What is left for new virtual machines, over-commit included.
     #[serde(default)]
     pub free: HostCapacity,
-    /// When the host was last checked.
+    /// When the host's state last changed (checks that find the same state are not
+    /// written, to spare the API server; the host is checked every 30 seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_checked: Option<Time>,
 }

@@ -149,7 +149,7 @@ pub struct ImageSource {
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeStatus {
-    /// `Pending`, `Available`, `InUse`, `Resizing` or `Failed`.
+    /// `Pending`, `Available`, `InUse` or `Failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<VolumePhase>,
     /// `Ready` (the disk exists with the asked size) with a reason and a human message.

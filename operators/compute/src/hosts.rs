@@ -1,9 +1,10 @@
 //! Open libvirt connections, one per host, shared by every controller.
 //!
 //! libvirt calls block, so each runs on a blocking thread. A connection that fails as
-//! unreachable is dropped and opened again at the next call. (The `test:///default`
-//! hypervisor keeps its state per connection, so keeping connections open is also what
-//! makes the test hypervisor behave like a real one across reconciles.)
+//! unreachable is dropped and opened again at the next call. (A test hypervisor from a
+//! file, `test:///path/host.xml`, keeps its state per connection, so keeping connections
+//! open is also what makes it behave like a real host across reconciles;
+//! `test:///default` is shared by every connection of the process.)
 
 use std::{
     collections::HashMap,

@@ -1,6 +1,6 @@
 //! The compute admission webhook: refusals that need other objects (the host pool, its
-//! hosts and tiers, whether a volume is in use) or our own parsers (the backup
-//! schedule). Rules the API server can check alone are CEL in the CRDs.
+//! hosts and tiers, whether a volume is in use, whether a host pool still holds
+//! machines) or our own parsers (the backup schedule). Rules the API server can check alone are CEL in the CRDs.
 //!
 //! `POST /validate/compute` judges every compute kind; the ValidatingWebhookConfiguration
 //! `makonis-compute` in `manifests/` registers it, and the operator keeps its CA bundle
@@ -81,6 +81,16 @@ async fn judge(state: &WebhookState, request: &AdmissionRequest<DynamicObject>) 
     let allowed = AdmissionResponse::from(request);
     let namespace = request.namespace.clone().unwrap_or_default();
     if request.operation == Operation::Delete {
+        if request.kind.kind == "HostPool" {
+            let machines = views.machines.state().iter().filter(|m| m.spec.host_pool == request.name).count();
+            let volumes = views.volumes.state().iter().filter(|v| v.spec.host_pool == request.name).count();
+            if machines + volumes > 0 {
+                return allowed.deny(format!(
+                    "HostPool {} still holds {machines} virtual machines and {volumes} volumes; delete them first (their domains and data live on its hosts)",
+                    request.name
+                ));
+            }
+        }
         if request.kind.kind == "Volume"
             && let Some(machine) = views.user_of(&namespace, &request.name)
         {
