@@ -7,11 +7,9 @@ use kube::{Api, ResourceExt, runtime::controller::Action};
 use makonis_api::compute::{HostCapacity, HostPool, HostPoolStatus, HostStatus};
 use makonis_operator_kit::{conditions::DesiredCondition, error::error_chain};
 
-use super::{Context, machine::allocations, status};
+use super::{Context, PROBE_INTERVAL, machine::allocations, status};
 use crate::{error::Error, hypervisor::HostFacts};
 
-/// How often hosts are checked.
-pub const PROBE_INTERVAL: Duration = Duration::from_secs(30);
 /// How long one host may take to answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 

@@ -132,7 +132,7 @@ pub async fn reconcile(machine: Arc<VirtualMachine>, ctx: Arc<Context>) -> Resul
             (outcome, requeue)
         }
         Err(error) if error.category() == "unreachable" => {
-            (Outcome::unreachable(&machine, &error_chain(&error)), super::host_pool::PROBE_INTERVAL)
+            (Outcome::unreachable(&machine, &error_chain(&error)), super::PROBE_INTERVAL)
         }
         Err(Error::Hypervisor(error)) => {
             // Said on the machine too; the error is still returned for the Event and retry.
@@ -180,7 +180,7 @@ impl Outcome {
             "HostUnreachable",
             format!(
                 "host {host} does not answer ({why}); the machine is left where it is and is checked again every {} s",
-                super::host_pool::PROBE_INTERVAL.as_secs()
+                super::PROBE_INTERVAL.as_secs()
             ),
             machine,
         )

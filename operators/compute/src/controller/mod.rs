@@ -42,6 +42,8 @@ use makonis_operator_kit::{
 
 use crate::{MANAGER, config::ComputeConfig, error::Error, hosts::Hosts};
 
+/// How often hosts are checked (and machines on an unreachable host looked at again).
+const PROBE_INTERVAL: Duration = Duration::from_secs(30);
 /// How long to wait before retrying a failed reconcile.
 const RETRY_AFTER: Duration = Duration::from_secs(15);
 /// How soon a reconcile that lost a race with a newer version runs again.

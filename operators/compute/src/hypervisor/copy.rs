@@ -19,39 +19,13 @@ use virt::stream::Stream;
 use super::HypervisorError;
 use super::connection::Hypervisor;
 use super::local;
-use super::volume::{VolumeFormat, VolumeSource, VolumeSpec};
+use super::spec::{CopyReport, VolumeFormat, VolumeSource, VolumeSpec};
+use super::stream::{CHUNK, send_all};
 
-/// Size of one pipeline buffer; libvirt moves at most 256 KiB per stream message, so one
-/// buffer gathers many messages and each stage wakes up rarely.
-pub(crate) const CHUNK: usize = 4 << 20;
-/// Bytes per stream message: libvirt's stream payload limit (VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX).
-/// Larger sends are accepted but the daemon handles them several times slower.
-const MESSAGE: usize = 256 << 10;
 /// Buffers in flight between the three stages.
 const BUFFERS: usize = 6;
 /// Bytes between two progress reports.
 const PROGRESS_STEP: u64 = 8 << 20;
-
-/// The outcome of a copy or checksum.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CopyReport {
-    /// Bytes streamed.
-    pub bytes: u64,
-    /// SHA-256 of those bytes, lowercase hex.
-    pub sha256: String,
-}
-
-/// Sends all of `data`, whatever the stream takes per call.
-pub(crate) fn send_all(stream: &Stream, mut data: &[u8]) -> Result<(), VirtError> {
-    while !data.is_empty() {
-        let sent = stream.send(&data[..data.len().min(MESSAGE)])?;
-        if sent <= 0 {
-            return Err(VirtError::last_error());
-        }
-        data = &data[sent as usize..];
-    }
-    Ok(())
-}
 
 /// Fills `buffer` from `stream`; fewer bytes only at the end of the stream (0 at its end).
 fn receive_full(stream: &Stream, buffer: &mut [u8]) -> Result<usize, VirtError> {

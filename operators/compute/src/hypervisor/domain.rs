@@ -11,86 +11,11 @@ use virt::sys;
 
 use super::HypervisorError;
 use super::connection::{Hypervisor, has_code};
-use super::volume::VolumeFormat;
+use super::spec::{DomainInfo, DomainSpec, PowerState};
 use super::xml::{domain_xml, has_nvram, owner_uid};
 
 /// How often [`Hypervisor::stop_domain`] checks whether the guest has powered off.
 const STOP_POLL: Duration = Duration::from_millis(200);
-
-/// The desired shape of a Mākonis virtual machine on a host.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DomainSpec {
-    /// libvirt domain name, unique on the host.
-    pub name: String,
-    /// UID of the owning Kubernetes object; guards against taking over another VM's domain.
-    pub owner_uid: String,
-    /// Namespace of the owning object.
-    pub owner_namespace: String,
-    /// Name of the owning object.
-    pub owner_name: String,
-    /// Virtual CPUs.
-    pub vcpus: u32,
-    /// Memory in bytes (rounded up to whole KiB).
-    pub memory_bytes: u64,
-    /// Disks, attached as virtio in this order.
-    pub disks: Vec<DiskSpec>,
-    /// Network interfaces (virtio).
-    pub networks: Vec<NetworkSpec>,
-    /// Path of a seed ISO volume, attached read-only as SATA CD-ROM `sda`.
-    pub cdrom: Option<String>,
-}
-
-/// One virtio disk of a domain.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DiskSpec {
-    /// Path of the volume (see [`super::VolumeInfo::path`]).
-    pub path: String,
-    /// How qemu reads the file.
-    pub format: VolumeFormat,
-    /// Guest device, e.g. "vda".
-    pub target: String,
-}
-
-/// One network interface of a domain.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NetworkSpec {
-    /// Attached to the libvirt network of this name.
-    Network(String),
-    /// qemu user-mode networking (no privileges needed; for `qemu:///session`).
-    User,
-}
-
-/// The power state of a domain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PowerState {
-    /// Running (or blocked on a resource).
-    Running,
-    /// Paused by an administrator or libvirt, or suspended by the guest.
-    Paused,
-    /// Not running.
-    ShutOff,
-    /// Crashed (and not restarted).
-    Crashed,
-    /// Anything else, e.g. in the middle of shutting down.
-    Other,
-}
-
-/// A domain as found on a host.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DomainInfo {
-    /// libvirt domain name.
-    pub name: String,
-    /// libvirt domain UUID.
-    pub uuid: String,
-    /// Power state.
-    pub state: PowerState,
-    /// UID of the owning object from our metadata; `None` for domains Mākonis does not manage.
-    pub owner_uid: Option<String>,
-    /// Virtual CPUs.
-    pub vcpus: u32,
-    /// Maximum memory in bytes.
-    pub memory_bytes: u64,
-}
 
 fn power_state(state: virt::domain::DomainStateEnum) -> PowerState {
     match state {

@@ -19,7 +19,7 @@ use std::{
 
 use sha2::{Digest, Sha256};
 
-use super::copy::CopyReport;
+use super::spec::CopyReport;
 
 /// Size of the reads of the hashing thread.
 const HASH_CHUNK: usize = 8 << 20;

@@ -11,14 +11,18 @@ mod copy;
 mod domain;
 mod local;
 mod snapshot;
+mod spec;
+mod stream;
 mod volume;
 mod xml;
 
 pub use connection::{Credentials, HostFacts, Hypervisor};
-pub use copy::{CopyReport, checksum_volume, copy_volume, stream_volume, verify_volume};
-pub use domain::{DiskSpec, DomainInfo, DomainSpec, NetworkSpec, PowerState};
+pub use copy::{checksum_volume, copy_volume, stream_volume, verify_volume};
 pub use snapshot::{FrozenDisk, freeze_disk, thaw_disk};
-pub use volume::{PoolInfo, VolumeFormat, VolumeInfo, VolumeSource, VolumeSpec};
+pub use spec::{
+    CopyReport, DiskSpec, DomainInfo, DomainSpec, NetworkSpec, PoolInfo, PowerState, VolumeFormat, VolumeInfo,
+    VolumeSource, VolumeSpec,
+};
 pub use xml::{METADATA_NAMESPACE, domain_xml, owner_uid, pool_dir_xml, snapshot_xml, volume_xml};
 
 /// Why a hypervisor call failed. Every message names the host URI (without any password) and

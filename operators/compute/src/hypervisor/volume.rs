@@ -11,78 +11,9 @@ use virt::sys;
 
 use super::HypervisorError;
 use super::connection::{Hypervisor, has_code};
-use super::copy::{CHUNK, send_all};
+use super::spec::{PoolInfo, VolumeFormat, VolumeInfo, VolumeSource, VolumeSpec};
+use super::stream::{CHUNK, send_all};
 use super::xml::{pool_dir_xml, pool_path, volume_format, volume_xml};
-
-/// How a volume's bytes are laid out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VolumeFormat {
-    /// The guest's disk byte for byte (also anything libvirt reports that is not qcow2).
-    Raw,
-    /// A qcow2 image.
-    Qcow2,
-}
-
-/// A storage pool's state and space.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PoolInfo {
-    /// Pool name.
-    pub name: String,
-    /// Size of the underlying storage in bytes.
-    pub capacity_bytes: u64,
-    /// Bytes allocated to volumes.
-    pub allocation_bytes: u64,
-    /// Bytes still free for new volumes.
-    pub available_bytes: u64,
-    /// Target directory (or device) of the pool, when it has one.
-    pub path: Option<String>,
-    /// Whether the pool is started.
-    pub active: bool,
-}
-
-/// A storage volume.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VolumeInfo {
-    /// Volume name, unique in its pool.
-    pub name: String,
-    /// Host-wide unique key.
-    pub key: String,
-    /// Path for a domain's disk source.
-    pub path: String,
-    /// Size the guest sees, in bytes.
-    pub capacity_bytes: u64,
-    /// Bytes allocated on the host.
-    pub allocation_bytes: u64,
-    /// Layout.
-    pub format: VolumeFormat,
-}
-
-/// Where a new volume's content comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum VolumeSource {
-    /// Zeros.
-    Empty,
-    /// A copy of another volume of the same host (any pool), converted to the new format.
-    Clone {
-        /// The source volume's pool.
-        pool: String,
-        /// The source volume's name.
-        name: String,
-    },
-}
-
-/// A volume to create.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VolumeSpec {
-    /// Volume name.
-    pub name: String,
-    /// Size in bytes; a clone of a smaller volume is grown to it.
-    pub capacity_bytes: u64,
-    /// Layout.
-    pub format: VolumeFormat,
-    /// Initial content.
-    pub source: VolumeSource,
-}
 
 /// `bytes` for people: "10 GiB", "1.5 GiB", "64 MiB", "4096 bytes".
 fn human_size(bytes: u64) -> String {

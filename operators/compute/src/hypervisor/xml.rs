@@ -3,8 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::domain::{DomainSpec, NetworkSpec};
-use super::volume::VolumeFormat;
+use super::spec::{DomainSpec, NetworkSpec, VolumeFormat};
 
 /// The XML namespace of the `<mk:vm>` element in every Mākonis domain's `<metadata>`.
 pub const METADATA_NAMESPACE: &str = "https://makonis.lv/xmlns/compute/v1";
@@ -297,7 +296,7 @@ pub(crate) fn has_nvram(domain_xml: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::domain::DiskSpec;
+    use super::super::spec::DiskSpec;
     use super::*;
 
     fn spec() -> DomainSpec {
