@@ -181,6 +181,9 @@ async fn a_backup_of_a_running_guest_restores_to_identical_bytes() {
     .await;
     assert!(listed.contains(&location.volume_name), "the data is in the backup pool: {listed:?}");
     assert!(listed.iter().any(|n| n.ends_with(".manifest.json")), "its manifest was written last: {listed:?}");
+    let completed = run.operator.counter("makonis_compute_backups_total", r#"outcome="completed""#).await;
+    assert_eq!(completed, 1.0, "the operator counts the completed backup");
+    assert_eq!(run.operator.total("makonis_compute_backup_bytes_total").await, (32 * MIB) as f64);
 
     // Destroy the data: stop the guest and overwrite the disk with zeros.
     let machines: Api<VirtualMachine> = Api::namespaced(run.admin.clone(), &namespace);
@@ -209,6 +212,7 @@ async fn a_backup_of_a_running_guest_restores_to_identical_bytes() {
     }));
     run.create_in(&namespace, &in_place).await.expect("create the restore");
     let restored = wait_restore(&restores, "in-place").await;
+    assert_eq!(run.operator.counter("makonis_compute_restores_total", r#"outcome="completed""#).await, 1.0);
     assert_eq!(restored.status.unwrap().sha256.as_deref(), Some(expected.as_str()));
     let now = with_session({
         let (target, name) = (storage_pool.clone(), libvirt_name.clone());
@@ -274,6 +278,8 @@ async fn a_backup_cut_short_by_a_dying_operator_is_never_complete() {
     assert!(message.starts_with("interrupted"), "{message}");
     let left = with_session(move |hv| hv.list_volumes(&backup_pool).unwrap()).await;
     assert!(!left.contains(&data_name), "the partial data was removed: {left:?}");
+    let interrupted = run.operator.counter("makonis_compute_backups_total", r#"outcome="interrupted""#).await;
+    assert_eq!(interrupted, 1.0, "the new operator counts the interrupted run");
 
     let machines: Api<VirtualMachine> = Api::namespaced(run.admin.clone(), &namespace);
     machines

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context as _;
 use makonis_catalog::render::PlatformVars;
 use makonis_catalog_operator::{CatalogConfig, CatalogController};
-use makonis_compute::{ComputeConfig, ComputeController};
+use makonis_compute::{ComputeConfig, ComputeController, ComputeMetrics};
 use makonis_operator_kit::{
     client::{ApiRequestMetrics, counted_client},
     crds::wait_for_crds,
@@ -28,6 +28,10 @@ const CRD_POLL: Duration = Duration::from_secs(5);
 pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     let registry = Registry::new();
     let metrics = ReconcileMetrics::register(&registry)?;
+    let compute_metrics = match args.controllers.contains(&ControllerName::Compute) {
+        true => Some(ComputeMetrics::register(&registry)?),
+        false => None,
+    };
     let readiness = Readiness::default();
     let ops = OpsState { registry: registry.clone(), readiness: readiness.clone() };
     let address = args.metrics_address;
@@ -77,7 +81,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         None
     };
 
-    let controllers = start_controllers(&args, &client, &metrics, instance, &stop_rx);
+    let controllers = start_controllers(&args, &client, &metrics, compute_metrics.as_ref(), instance, &stop_rx);
     let all_done = futures::future::try_join_all(controllers);
     let lost = async {
         match &election {
@@ -104,6 +108,7 @@ fn start_controllers(
     args: &OperatorArgs,
     client: &kube::Client,
     metrics: &ReconcileMetrics,
+    compute_metrics: Option<&ComputeMetrics>,
     instance: Option<String>,
     stop: &watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
@@ -144,14 +149,15 @@ fn start_controllers(
                     platform_namespace: args.platform_namespace.clone(),
                     runner: runner_identity(instance.as_deref()),
                     pki_root: args.libvirt_pki_dir.clone(),
+                    selector: args.compute_selector.clone(),
                 };
                 let controller = ComputeController::new(
                     client.clone(),
                     config,
                     metrics.clone(),
+                    compute_metrics.cloned().expect("registered when the compute controller is selected"),
                     Duration::from_secs(args.resync_seconds),
                     instance.clone(),
-                    args.compute_selector.as_deref(),
                     stopped(stop.clone()),
                 );
                 tracing::info!(controller = "compute", selector = ?args.compute_selector, "starting controller");

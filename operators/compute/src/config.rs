@@ -10,4 +10,7 @@ pub struct ComputeConfig {
     pub runner: String,
     /// Where connection certificates from credential Secrets are written (`pkipath`).
     pub pki_root: std::path::PathBuf,
+    /// Only objects whose labels match this selector are reconciled (to split the work
+    /// between instances); quota and placement still count every object.
+    pub selector: Option<String>,
 }

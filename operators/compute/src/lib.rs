@@ -6,8 +6,8 @@
 //! (cron in Europe/Riga), [`retention`] (which backups to keep), [`cloudinit`] (the
 //! NoCloud seed disk) and [`naming`] (libvirt names). The IO edges are [`hypervisor`]
 //! (libvirt through the `virt` crate, synchronous, run on blocking threads), [`hosts`]
-//! (one open connection per host) and the controllers in [`controller`]; the admission
-//! checks that need other objects are in [`webhook`].
+//! (one open connection per host) and the controllers in [`controller`], with their
+//! [`metrics`]; the admission checks that need other objects are in [`webhook`].
 
 pub mod cloudinit;
 pub mod config;
@@ -15,6 +15,7 @@ pub mod controller;
 pub mod error;
 pub mod hosts;
 pub mod hypervisor;
+pub mod metrics;
 pub mod naming;
 pub mod placement;
 pub mod quota;
@@ -24,6 +25,7 @@ pub mod webhook;
 
 pub use config::ComputeConfig;
 pub use controller::{ComputeController, Context};
+pub use metrics::ComputeMetrics;
 
 /// The field manager and `app.kubernetes.io/managed-by` value of the compute controllers.
 pub const MANAGER: &str = "makonis-compute";

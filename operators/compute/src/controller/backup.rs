@@ -62,6 +62,7 @@ pub async fn reconcile(backup: Arc<Backup>, ctx: Arc<Context>) -> Result<Action,
                 "interrupted: the operator ({runner}) stopped during the run; the partial data was removed and the backup is not usable. The policy's next run makes a new one."
             );
             ctx.events.warning(&backup.object_ref(&()), "BackupInterrupted", "Backup", why.clone()).await;
+            ctx.compute_metrics.record_backup("interrupted", None, 0);
             let failed = finished(&backup, Err(why));
             status::write(&ctx, &api, &*backup, backup.status.as_ref(), &failed).await?;
             Ok(Action::await_change())
@@ -341,6 +342,15 @@ async fn write_result(
         error,
     })?;
     let reference = fresh.object_ref(&());
+    let elapsed = fresh
+        .status
+        .as_ref()
+        .and_then(|s| s.start_time.as_ref())
+        .and_then(|start| std::time::Duration::try_from(Timestamp::now().duration_since(start.0)).ok());
+    match &result {
+        Ok(done) => ctx.compute_metrics.record_backup("completed", elapsed, done.bytes),
+        Err(_) => ctx.compute_metrics.record_backup("failed", elapsed, 0),
+    }
     match &result {
         Ok(done) => {
             let note = format!("{} bytes, SHA-256 {}", done.bytes, done.sha256);

@@ -28,6 +28,8 @@ pub async fn reconcile(pool: Arc<HostPool>, ctx: Arc<Context>) -> Result<Action,
         hosts.push(host_status(host, facts, held.vcpus, held.memory_bytes, &pool.spec.overcommit));
     }
     let machines = ctx.views.machines.state().iter().filter(|m| m.spec.host_pool == pool.name_any()).count();
+    let reachable = hosts.iter().filter(|h| h.reachable).count() as i64;
+    ctx.compute_metrics.set_hosts(&pool.name_any(), reachable, hosts.len() as i64 - reachable);
     let desired = pool_status(&pool, hosts, machines);
     let api: Api<HostPool> = Api::all(ctx.client.clone());
     status::write(&ctx, &api, &*pool, pool.status.as_ref(), &desired).await?;

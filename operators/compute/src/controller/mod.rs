@@ -40,7 +40,7 @@ use makonis_operator_kit::{
     watch::{cached, drain},
 };
 
-use crate::{MANAGER, config::ComputeConfig, error::Error, hosts::Hosts};
+use crate::{MANAGER, config::ComputeConfig, error::Error, hosts::Hosts, metrics::ComputeMetrics};
 
 /// How often hosts are checked (and machines on an unreachable host looked at again).
 const PROBE_INTERVAL: Duration = Duration::from_secs(30);
@@ -163,6 +163,7 @@ pub struct Context {
     views: Views,
     events: EventPublisher,
     metrics: ReconcileMetrics,
+    compute_metrics: ComputeMetrics,
     resync: Duration,
     /// Placement claims by machine UID, until the machine's status shows them.
     claims: Mutex<HashMap<String, Claim>>,
@@ -179,16 +180,14 @@ pub struct ComputeController {
 
 impl ComputeController {
     /// Sets up the watches and the six controllers. `resync` is how often a healthy
-    /// object is checked for drift when nothing announced a change; `selector`
-    /// restricts the controllers to objects whose labels match (to split the work
-    /// between instances). Quota and placement always count every object.
+    /// object is checked for drift when nothing announced a change.
     pub fn new(
         client: Client,
         config: ComputeConfig,
         metrics: ReconcileMetrics,
+        compute_metrics: ComputeMetrics,
         resync: Duration,
         instance: Option<String>,
-        selector: Option<&str>,
         shutdown: impl Future<Output = ()> + Send + Sync + 'static,
     ) -> Self {
         let (views, drive_views) = Views::watch(&client);
@@ -199,6 +198,7 @@ impl ComputeController {
             config,
             views,
             metrics,
+            compute_metrics,
             resync,
             claims: Mutex::default(),
             placing: tokio::sync::Mutex::new(()),
@@ -206,7 +206,8 @@ impl ComputeController {
         });
         let shutdown = shutdown.shared();
         let all = watcher::Config::default;
-        let selected = || match selector {
+        let selector = ctx.config.selector.clone();
+        let selected = || match &selector {
             Some(selector) => watcher::Config::default().labels(selector),
             None => watcher::Config::default(),
         };

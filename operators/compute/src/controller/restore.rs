@@ -36,6 +36,11 @@ pub async fn reconcile(restore: Arc<Restore>, ctx: Arc<Context>) -> Result<Actio
     let step = advance(&restore, &namespace, &ctx).await?;
     let desired = restore_status(&restore, step);
     status::write(&ctx, &api, &*restore, restore.status.as_ref(), &desired).await?;
+    match desired.phase {
+        Some(RestorePhase::Completed) => ctx.compute_metrics.record_restore("completed"),
+        Some(RestorePhase::Failed) => ctx.compute_metrics.record_restore("failed"),
+        _ => {}
+    }
     Ok(match desired.phase {
         Some(RestorePhase::Completed | RestorePhase::Failed) => Action::await_change(),
         _ => Action::requeue(RECHECK),
