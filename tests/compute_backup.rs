@@ -248,7 +248,9 @@ async fn a_backup_cut_short_by_a_dying_operator_is_never_complete() {
     let run = ComputeRun::start(300).await;
     let pool = session_pool(&run).await;
     let namespace = run.agency("ki", |_| ()).await;
-    run.create_in(&namespace, &volume(&run, "big", &pool, "768Mi")).await.expect("create the volume");
+    // Large enough that the copy takes seconds even on the host-local path, so that the
+    // kill lands while the backup runs.
+    run.create_in(&namespace, &volume(&run, "big", &pool, "4Gi")).await.expect("create the volume");
     run.volume_until(&namespace, "big", "the volume to be created", |v| {
         v.status.as_ref().and_then(|s| s.phase) == Some(VolumePhase::Available)
     })

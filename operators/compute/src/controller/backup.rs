@@ -36,7 +36,7 @@ pub async fn reconcile(backup: Arc<Backup>, ctx: Arc<Context>) -> Result<Action,
     let api: Api<Backup> = Api::namespaced(ctx.client.clone(), &namespace);
     let current = backup.status.clone().unwrap_or_default();
     if backup.metadata.deletion_timestamp.is_some() {
-        if running_here(&ctx, &backup) {
+        if ctx.jobs.lock().expect("jobs lock").contains(&backup.uid().unwrap_or_default()) {
             return Ok(Action::requeue(RUNNING_RECHECK));
         }
         if let Some(location) = &current.location {
@@ -50,10 +50,27 @@ pub async fn reconcile(backup: Arc<Backup>, ctx: Arc<Context>) -> Result<Action,
     }
     match current.phase {
         Some(BackupPhase::Completed | BackupPhase::Failed) => Ok(Action::await_change()),
-        Some(BackupPhase::Running | BackupPhase::Verifying) if running_here(&ctx, &backup) => {
+        // This process's run: still copying, or its result is on its way to the API server.
+        Some(BackupPhase::Running | BackupPhase::Verifying)
+            if current.runner.as_deref() == Some(&ctx.config.runner) =>
+        {
             Ok(Action::requeue(RUNNING_RECHECK))
         }
         Some(BackupPhase::Running | BackupPhase::Verifying) => {
+            // Another process's run. The cache may lag behind its last write: only a run
+            // the API server still shows as running was interrupted.
+            let fresh = api.get_opt(&backup.name_any()).await.map_err(|error| ApiCallError {
+                action: "reading",
+                kind: "Backup".into(),
+                name: backup.name_any(),
+                error,
+            })?;
+            let still_running = fresh.as_ref().and_then(|b| b.status.as_ref()).is_some_and(|s| {
+                matches!(s.phase, Some(BackupPhase::Running | BackupPhase::Verifying)) && s.runner == current.runner
+            });
+            if !still_running {
+                return Ok(Action::await_change());
+            }
             if let Some(location) = &current.location {
                 delete_data(&ctx, &namespace, &backup, location).await?;
             }
@@ -69,11 +86,6 @@ pub async fn reconcile(backup: Arc<Backup>, ctx: Arc<Context>) -> Result<Action,
         }
         Some(BackupPhase::Pending) | None => start(&backup, &namespace, &api, &ctx).await,
     }
-}
-
-fn running_here(ctx: &Context, backup: &Backup) -> bool {
-    ctx.jobs.lock().expect("jobs lock").contains(&backup.uid().unwrap_or_default())
-        && backup.status.as_ref().and_then(|s| s.runner.as_deref()) == Some(ctx.config.runner.as_str())
 }
 
 /// Resolves the source and target; when both are there, marks the backup `Running`
@@ -131,11 +143,7 @@ async fn start(backup: &Arc<Backup>, namespace: &str, api: &Api<Backup>, ctx: &A
         volume_name: naming::backup_data_name(namespace, &backup.name_any(), &backup.uid().unwrap_or_default()),
     };
     let machine = ctx.views.user_of(namespace, &backup.spec.volume);
-    let running_domain = machine.as_ref().and_then(|m| {
-        let running = m.status.as_ref()?.power_state.as_deref() == Some("Running");
-        let index = super::machine::volume_names(m).iter().position(|v| *v == backup.spec.volume)?;
-        running.then(|| (naming::domain_name(namespace, &m.name_any()), naming::disk_target(index)))
-    });
+    let running_domain = machine.as_ref().and_then(|m| super::machine::running_disk(m, namespace, &backup.spec.volume));
     let mut running = backup.status.clone().unwrap_or_default();
     running.phase = Some(BackupPhase::Running);
     running.runner = Some(ctx.config.runner.clone());
@@ -168,12 +176,11 @@ async fn start(backup: &Arc<Backup>, namespace: &str, api: &Api<Backup>, ctx: &A
         verify: backup.spec.verify,
     };
     let (ctx, backup) = (ctx.clone(), backup.clone());
+    let started = std::time::Instant::now();
     tokio::spawn(async move {
         let result = job.run(&ctx, &backup).await;
         let api: Api<Backup> = Api::namespaced(ctx.client.clone(), &backup.namespace().unwrap_or_default());
-        if let Err(error) = write_result(&ctx, &api, &backup, result).await {
-            tracing::warn!(error = %error_chain(&error), backup = %backup.name_any(), "cannot record the end of a backup");
-        }
+        record_result(&ctx, &api, &backup, started.elapsed(), result).await;
         ctx.jobs.lock().expect("jobs lock").remove(&backup.uid().unwrap_or_default());
     });
     Ok(Action::requeue(RUNNING_RECHECK))
@@ -223,6 +230,11 @@ impl Job {
         let source = ctx.hosts.dedicated(&self.source_pool, &self.source_host).await.map_err(|e| error_chain(&e))?;
         let target = ctx.hosts.dedicated(&self.target_pool, &self.location.host).await.map_err(|e| error_chain(&e))?;
         let location = self.location.clone();
+        let manifest = naming::backup_manifest_name(
+            &backup.namespace().unwrap_or_default(),
+            &backup.name_any(),
+            &backup.uid().unwrap_or_default(),
+        );
         let copy = {
             let (target, location) = (target.clone(), location.clone());
             move || -> Result<hypervisor::CopyReport, HypervisorError> {
@@ -248,7 +260,7 @@ impl Job {
         let copied = blocking(copy).await;
         let copied = match copied {
             Ok(copied) => copied,
-            Err(error) => return Err(discard(&target, &location, error).await),
+            Err(error) => return Err(discard(&target, &location, &manifest, error).await),
         };
         if self.verify {
             mark_verifying(ctx, backup).await;
@@ -257,14 +269,9 @@ impl Job {
                 blocking(move || hypervisor::verify_volume(&check, &place.storage_pool, &place.volume_name, &expected))
                     .await;
             if let Err(error) = verified {
-                return Err(discard(&target, &location, error).await);
+                return Err(discard(&target, &location, &manifest, error).await);
             }
         }
-        let manifest = naming::backup_manifest_name(
-            &backup.namespace().unwrap_or_default(),
-            &backup.name_any(),
-            &backup.uid().unwrap_or_default(),
-        );
         let text = serde_json::json!({
             "volume": backup.spec.volume,
             "data": location.volume_name,
@@ -274,21 +281,21 @@ impl Job {
             "written": Timestamp::now().to_string(),
         })
         .to_string();
-        let (writer, place) = (target.clone(), location.clone());
+        let (writer, place, name) = (target.clone(), location.clone(), manifest.clone());
         let written = blocking(move || {
             let spec = hypervisor::VolumeSpec {
-                name: manifest.clone(),
+                name: name.clone(),
                 capacity_bytes: text.len() as u64,
                 format: hypervisor::VolumeFormat::Raw,
                 source: hypervisor::VolumeSource::Empty,
             };
             writer.create_volume(&place.storage_pool, &spec)?;
-            writer.upload(&place.storage_pool, &manifest, &mut text.as_bytes()).map(|_| ())
+            writer.upload(&place.storage_pool, &name, &mut text.as_bytes()).map(|_| ())
         })
         .await;
         match written {
             Ok(()) => Ok(Done { bytes: copied.bytes, sha256: copied.sha256 }),
-            Err(error) => Err(discard(&target, &location, error).await),
+            Err(error) => Err(discard(&target, &location, &manifest, error).await),
         }
     }
 }
@@ -306,10 +313,20 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
-/// Removes what a failed run wrote and returns why it failed.
-async fn discard(target: &Arc<hypervisor::Hypervisor>, location: &BackupLocation, error: HypervisorError) -> String {
-    let (target, location) = (target.clone(), location.clone());
-    let _ = blocking(move || target.delete_volume(&location.storage_pool, &location.volume_name)).await;
+/// Removes what a failed run wrote (a half-written manifest included, so that nothing
+/// looks committed) and returns why it failed.
+async fn discard(
+    target: &Arc<hypervisor::Hypervisor>,
+    location: &BackupLocation,
+    manifest: &str,
+    error: HypervisorError,
+) -> String {
+    let (target, location, manifest) = (target.clone(), location.clone(), manifest.to_string());
+    let _ = blocking(move || {
+        target.delete_volume(&location.storage_pool, &manifest)?;
+        target.delete_volume(&location.storage_pool, &location.volume_name)
+    })
+    .await;
     error_chain(&error)
 }
 
@@ -329,11 +346,53 @@ async fn mark_verifying(ctx: &Context, backup: &Backup) {
     }
 }
 
+/// How often, and how far apart, the end of a run is offered to the API server.
+const RESULT_ATTEMPTS: u32 = 12;
+const RESULT_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Records the end of a run: metrics, an Event and the status. The status write is
+/// retried: a completed backup whose status stayed `Running` would be taken for an
+/// interrupted one by the next operator, and its data removed.
+async fn record_result(
+    ctx: &Context,
+    api: &Api<Backup>,
+    backup: &Backup,
+    elapsed: std::time::Duration,
+    result: Result<Done, String>,
+) {
+    let reference = backup.object_ref(&());
+    let elapsed = Some(elapsed);
+    match &result {
+        Ok(done) => {
+            ctx.compute_metrics.record_backup("completed", elapsed, done.bytes);
+            let note = format!("{} bytes, SHA-256 {}", done.bytes, done.sha256);
+            ctx.events.normal(&reference, "BackupCompleted", "Backup", note).await;
+        }
+        Err(why) => {
+            ctx.compute_metrics.record_backup("failed", elapsed, 0);
+            ctx.events.warning(&reference, "BackupFailed", "Backup", why.clone()).await;
+        }
+    }
+    let outcome = result.map(|done| (done.bytes, done.sha256));
+    for attempt in 1..=RESULT_ATTEMPTS {
+        match write_result(ctx, api, backup, outcome.clone()).await {
+            Ok(()) => return,
+            Err(error) => tracing::warn!(
+                attempt,
+                error = %error_chain(&error),
+                backup = %backup.name_any(),
+                "cannot record the end of a backup yet; retrying"
+            ),
+        }
+        tokio::time::sleep(RESULT_RETRY).await;
+    }
+}
+
 async fn write_result(
     ctx: &Context,
     api: &Api<Backup>,
     backup: &Backup,
-    result: Result<Done, String>,
+    result: Result<(u64, String), String>,
 ) -> Result<(), Error> {
     let fresh = api.get(&backup.name_any()).await.map_err(|error| ApiCallError {
         action: "reading",
@@ -341,24 +400,7 @@ async fn write_result(
         name: backup.name_any(),
         error,
     })?;
-    let reference = fresh.object_ref(&());
-    let elapsed = fresh
-        .status
-        .as_ref()
-        .and_then(|s| s.start_time.as_ref())
-        .and_then(|start| std::time::Duration::try_from(Timestamp::now().duration_since(start.0)).ok());
-    match &result {
-        Ok(done) => ctx.compute_metrics.record_backup("completed", elapsed, done.bytes),
-        Err(_) => ctx.compute_metrics.record_backup("failed", elapsed, 0),
-    }
-    match &result {
-        Ok(done) => {
-            let note = format!("{} bytes, SHA-256 {}", done.bytes, done.sha256);
-            ctx.events.normal(&reference, "BackupCompleted", "Backup", note).await;
-        }
-        Err(why) => ctx.events.warning(&reference, "BackupFailed", "Backup", why.clone()).await,
-    }
-    let desired = finished(&fresh, result.map(|done| (done.bytes, done.sha256)));
+    let desired = finished(&fresh, result);
     status::write(ctx, api, &fresh, fresh.status.as_ref(), &desired).await?;
     Ok(())
 }

@@ -52,6 +52,40 @@ pub fn volume_names(machine: &VirtualMachine) -> Vec<String> {
         .collect()
 }
 
+/// Whether libvirt last reported the machine's domain as running.
+pub fn is_running(machine: &VirtualMachine) -> bool {
+    machine.status.as_ref().and_then(|s| s.power_state.as_deref()) == Some(power_state_name(PowerState::Running))
+}
+
+/// Whether libvirt last reported the machine's domain as shut off.
+pub fn is_shut_off(machine: &VirtualMachine) -> bool {
+    machine.status.as_ref().and_then(|s| s.power_state.as_deref()) == Some(power_state_name(PowerState::ShutOff))
+}
+
+/// The running domain and guest device that use `volume`, if its machine runs: what a
+/// disk snapshot or an online resize needs.
+pub fn running_disk(machine: &VirtualMachine, namespace: &str, volume: &str) -> Option<(String, String)> {
+    let index = volume_names(machine).iter().position(|v| v == volume)?;
+    is_running(machine).then(|| (naming::domain_name(namespace, &machine.name_any()), naming::disk_target(index)))
+}
+
+/// The name a power state has in `status.powerState`.
+fn power_state_name(state: PowerState) -> &'static str {
+    match state {
+        PowerState::Running => "Running",
+        PowerState::Paused => "Paused",
+        PowerState::ShutOff => "ShutOff",
+        PowerState::Crashed => "Crashed",
+        PowerState::Other => "Other",
+    }
+}
+
+/// The libvirt storage pool that holds the machines' cloud-init seed disks on each host:
+/// the pool's first storage tier.
+fn seed_storage_pool(pool: &HostPool) -> String {
+    pool.spec.storage_tiers.first().map(|t| t.storage_pool.clone()).unwrap_or_default()
+}
+
 /// What the machines of one host hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Allocation {
@@ -61,8 +95,6 @@ pub struct Allocation {
     pub memory_bytes: i64,
     /// Anti-affinity groups present.
     pub groups: BTreeSet<String>,
-    /// Number of machines.
-    pub machines: i64,
 }
 
 /// What the machines of `pool` hold on each host: from their status, and from claims
@@ -74,7 +106,6 @@ pub fn allocations(ctx: &Context, pool: &str) -> BTreeMap<String, Allocation> {
         let entry = by_host.entry(host.to_string()).or_default();
         entry.vcpus += vcpus;
         entry.memory_bytes += memory;
-        entry.machines += 1;
         entry.groups.extend(group.cloned());
     };
     for machine in ctx.views.machines.state() {
@@ -204,8 +235,8 @@ async fn provision(machine: &VirtualMachine, namespace: &str, ctx: &Context) -> 
             Err((reason, message)) => return Ok(Outcome::waiting(VmPhase::Pending, reason, message, machine)),
         },
     };
-    let placed = Outcome::waiting(VmPhase::Provisioning, "Provisioning", "", machine);
-    let placement_reason = placed.placement_reason.or_else(|| claimed_reason(ctx, machine));
+    let placement_reason =
+        machine.status.as_ref().and_then(|s| s.placement_reason.clone()).or_else(|| claimed_reason(ctx, machine));
     if let Some(host_status) = pool.status.as_ref().and_then(|s| s.hosts.iter().find(|h| h.name == host))
         && !host_status.reachable
     {
@@ -253,10 +284,7 @@ async fn provision(machine: &VirtualMachine, namespace: &str, ctx: &Context) -> 
         };
         disks.push(hypervisor::DiskSpec {
             path,
-            format: match volume.spec.format {
-                makonis_api::compute::VolumeFormat::Raw => hypervisor::VolumeFormat::Raw,
-                makonis_api::compute::VolumeFormat::Qcow2 => hypervisor::VolumeFormat::Qcow2,
-            },
+            format: super::volume::disk_format(volume.spec.format),
             target: naming::disk_target(index),
         });
     }
@@ -530,7 +558,7 @@ async fn seed_disk(
     };
     let instance_id = format!("{}-{}", machine.uid().unwrap_or_default(), machine.metadata.generation.unwrap_or(0));
     let image = cloudinit::nocloud_iso(&cloudinit::meta_data(&instance_id, &machine.name_any()), &user_data, None);
-    let storage_pool = pool.spec.storage_tiers.first().map(|t| t.storage_pool.clone()).unwrap_or_default();
+    let storage_pool = seed_storage_pool(pool);
     let name = naming::seed_name(namespace, &machine.name_any(), &machine.uid().unwrap_or_default());
     let domain = naming::domain_name(namespace, &machine.name_any());
     ctx.hosts
@@ -569,7 +597,7 @@ async fn remove(machine: &VirtualMachine, api: &Api<VirtualMachine>, ctx: &Conte
     if let (Some(host), Some(pool)) = (host, ctx.views.pool(&machine.spec.host_pool)) {
         let domain = naming::domain_name(&namespace, &machine.name_any());
         let seed = naming::seed_name(&namespace, &machine.name_any(), &machine.uid().unwrap_or_default());
-        let storage_pool = pool.spec.storage_tiers.first().map(|t| t.storage_pool.clone()).unwrap_or_default();
+        let storage_pool = seed_storage_pool(&pool);
         let uid = machine.uid().unwrap_or_default();
         ctx.hosts
             .call(&pool, &host, move |hv| {
@@ -599,7 +627,6 @@ async fn remove(machine: &VirtualMachine, api: &Api<VirtualMachine>, ctx: &Conte
 fn machine_status(machine: &VirtualMachine, outcome: Outcome) -> VirtualMachineStatus {
     let previous = machine.status.clone().unwrap_or_default();
     let generation = machine.metadata.generation;
-    let ready = matches!(outcome.phase, VmPhase::Running | VmPhase::Stopped);
     let scheduled = match &outcome.host {
         Some(host) => DesiredCondition::truthy(
             "Scheduled",
@@ -608,10 +635,11 @@ fn machine_status(machine: &VirtualMachine, outcome: Outcome) -> VirtualMachineS
         ),
         None => DesiredCondition::falsy("Scheduled", outcome.reason, outcome.message.clone()),
     };
-    let ready = if ready {
-        DesiredCondition::truthy("Ready", outcome.reason, outcome.message.clone())
-    } else {
-        DesiredCondition::falsy("Ready", outcome.reason, outcome.message.clone())
+    let ready = DesiredCondition {
+        type_: "Ready",
+        status: matches!(outcome.phase, VmPhase::Running | VmPhase::Stopped),
+        reason: outcome.reason,
+        message: outcome.message.clone(),
     };
     let allocated =
         outcome.host.as_ref().map(|_| HostCapacity { vcpus: machine.spec.vcpus, memory_bytes: memory_bytes(machine) });
@@ -624,7 +652,7 @@ fn machine_status(machine: &VirtualMachine, outcome: Outcome) -> VirtualMachineS
             .as_ref()
             .map(|_| naming::domain_name(&machine.namespace().unwrap_or_default(), &machine.name_any())),
         domain_uuid: outcome.domain.as_ref().map(|d| d.uuid.clone()).or(previous.domain_uuid),
-        power_state: outcome.domain.as_ref().map(|d| format!("{:?}", d.state)).or(previous.power_state),
+        power_state: outcome.domain.as_ref().map(|d| power_state_name(d.state).to_string()).or(previous.power_state),
         addresses: if outcome.domain.is_some() { outcome.addresses } else { previous.addresses },
         host: outcome.host,
         placement_reason: outcome.placement_reason,

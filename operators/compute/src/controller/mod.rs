@@ -167,7 +167,10 @@ pub struct Context {
     resync: Duration,
     /// Placement claims by machine UID, until the machine's status shows them.
     claims: Mutex<HashMap<String, Claim>>,
-    /// Held while a machine is being placed.
+    /// Storage claimed by volumes being created, by volume UID: `(namespace, bytes)`,
+    /// until the volume's status shows it was created.
+    storage_claims: Mutex<HashMap<String, (String, i64)>>,
+    /// Held while a machine is placed or a volume's storage is claimed.
     placing: tokio::sync::Mutex<()>,
     /// UIDs of backups and restores that run in this process now.
     jobs: Mutex<HashSet<String>>,
@@ -201,6 +204,7 @@ impl ComputeController {
             compute_metrics,
             resync,
             claims: Mutex::default(),
+            storage_claims: Mutex::default(),
             placing: tokio::sync::Mutex::new(()),
             jobs: Mutex::default(),
         });

@@ -176,18 +176,17 @@ async fn in_place(backup: &Backup, namespace: &str, ctx: &Context) -> Result<Ste
             format!("Volume {} no longer exists; restore to a new volume instead", backup.spec.volume),
         ));
     };
-    if let Some(machine) = ctx.views.user_of(namespace, &volume.name_any()) {
-        let off = machine.status.as_ref().and_then(|s| s.power_state.as_deref()) == Some("ShutOff");
-        if machine.spec.power_state != WantedPower::Stopped || !off {
-            return Ok(Step::Waiting(
-                "MachineRunning",
-                format!(
-                    "Volume {} is used by VirtualMachine {}, which must be stopped first: set its spec.powerState to Stopped",
-                    volume.name_any(),
-                    machine.name_any()
-                ),
-            ));
-        }
+    if let Some(machine) = ctx.views.user_of(namespace, &volume.name_any())
+        && (machine.spec.power_state != WantedPower::Stopped || !super::machine::is_shut_off(&machine))
+    {
+        return Ok(Step::Waiting(
+            "MachineRunning",
+            format!(
+                "Volume {} is used by VirtualMachine {}, which must be stopped first: set its spec.powerState to Stopped",
+                volume.name_any(),
+                machine.name_any()
+            ),
+        ));
     }
     let volume_status = volume.status.clone().unwrap_or_default();
     let backup_status = backup.status.clone().unwrap_or_default();

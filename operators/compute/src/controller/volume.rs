@@ -123,18 +123,19 @@ async fn provision(volume: &Volume, namespace: &str, ctx: &Context) -> Result<Ou
     let info = match existing {
         Some(info) => info,
         None => {
-            if let Some(agency) = ctx.views.agency_of(namespace) {
-                let limits = Limits::of(&agency.spec.quota).map_err(Error::Quota)?;
-                if let Err(message) = quota::volume_fits(&limits, namespace_storage(ctx, namespace, volume), size) {
-                    return Ok(placed(
-                        VolumePhase::Pending,
-                        "QuotaExceeded",
-                        format!("{message}; free storage or ask for a larger quota"),
-                        None,
-                    ));
-                }
+            if let Err(message) = claim_storage(ctx, namespace, volume, size).await? {
+                return Ok(placed(
+                    VolumePhase::Pending,
+                    "QuotaExceeded",
+                    format!("{message}; free storage or ask for a larger quota"),
+                    None,
+                ));
             }
-            match create(volume, namespace, &libvirt_name, &storage_pool, &pool, &host, size, ctx).await? {
+            let created = create(volume, namespace, &libvirt_name, &storage_pool, &pool, &host, size, ctx).await;
+            if !matches!(created, Ok(Ok(_))) {
+                ctx.storage_claims.lock().expect("storage claims lock").remove(&volume.uid().unwrap_or_default());
+            }
+            match created? {
                 Ok(info) => info,
                 Err((reason, message)) => {
                     let phase = if reason == "SourceNotReady" { VolumePhase::Pending } else { VolumePhase::Failed };
@@ -144,11 +145,7 @@ async fn provision(volume: &Volume, namespace: &str, ctx: &Context) -> Result<Ou
         }
     };
     let info = if (info.capacity_bytes as i64) < size {
-        let attached = user.as_ref().and_then(|machine| {
-            let running = machine.status.as_ref()?.power_state.as_deref() == Some("Running");
-            let index = super::machine::volume_names(machine).iter().position(|v| *v == name)?;
-            running.then(|| (naming::domain_name(namespace, &machine.name_any()), naming::disk_target(index)))
-        });
+        let attached = user.as_ref().and_then(|machine| super::machine::running_disk(machine, namespace, &name));
         let (pool_name, volume_name) = (storage_pool.clone(), libvirt_name.clone());
         ctx.hosts
             .call(&pool, &host, move |hv| {
@@ -174,14 +171,48 @@ async fn provision(volume: &Volume, namespace: &str, ctx: &Context) -> Result<Ou
     Ok(placed(phase, if phase == VolumePhase::InUse { "InUse" } else { "Available" }, message, Some(info)))
 }
 
-/// Storage the namespace's other created volumes hold.
-fn namespace_storage(ctx: &Context, namespace: &str, except: &Volume) -> i64 {
-    ctx.views
+/// The hypervisor's name for a volume's format.
+pub fn disk_format(format: makonis_api::compute::VolumeFormat) -> hypervisor::VolumeFormat {
+    match format {
+        makonis_api::compute::VolumeFormat::Raw => hypervisor::VolumeFormat::Raw,
+        makonis_api::compute::VolumeFormat::Qcow2 => hypervisor::VolumeFormat::Qcow2,
+    }
+}
+
+/// Claims `size` bytes of the agency's storage for `volume` before it is created, so
+/// that volumes created at the same moment never both take the last of the quota. The
+/// inner error says why it does not fit. Namespaces of no agency have no quota.
+async fn claim_storage(
+    ctx: &Context,
+    namespace: &str,
+    volume: &Volume,
+    size: i64,
+) -> Result<Result<(), String>, Error> {
+    let Some(agency) = ctx.views.agency_of(namespace) else {
+        return Ok(Ok(()));
+    };
+    let limits = Limits::of(&agency.spec.quota).map_err(Error::Quota)?;
+    let _placing = ctx.placing.lock().await;
+    let uid = volume.uid().unwrap_or_default();
+    let created: Vec<Arc<Volume>> = ctx
+        .views
         .volumes_in(namespace)
+        .into_iter()
+        .filter(|v| v.status.as_ref().is_some_and(|s| s.volume_name.is_some()))
+        .collect();
+    let mut claims = ctx.storage_claims.lock().expect("storage claims lock");
+    claims.retain(|claimed, _| !created.iter().any(|v| v.uid().as_deref() == Some(claimed.as_str())));
+    let used: i64 = created
         .iter()
-        .filter(|v| v.uid() != except.uid() && v.status.as_ref().is_some_and(|s| s.volume_name.is_some()))
+        .filter(|v| v.uid().as_deref() != Some(uid.as_str()))
         .map(|v| quota::bytes(&v.spec.size.0).unwrap_or(0) as i64)
-        .sum()
+        .chain(claims.iter().filter(|(claimed, (ns, _))| **claimed != uid && ns == namespace).map(|(_, (_, b))| *b))
+        .sum();
+    if let Err(message) = quota::volume_fits(&limits, used, size) {
+        return Ok(Err(message));
+    }
+    claims.insert(uid, (namespace.to_string(), size));
+    Ok(Ok(()))
 }
 
 /// Creates the libvirt volume from the volume's source. The inner error is a condition
@@ -197,10 +228,7 @@ async fn create(
     size: i64,
     ctx: &Context,
 ) -> Result<Result<VolumeInfo, Refusal>, Error> {
-    let format = match volume.spec.format {
-        makonis_api::compute::VolumeFormat::Raw => hypervisor::VolumeFormat::Raw,
-        makonis_api::compute::VolumeFormat::Qcow2 => hypervisor::VolumeFormat::Qcow2,
-    };
+    let format = disk_format(volume.spec.format);
     let source = volume.spec.source.clone().unwrap_or(makonis_api::compute::VolumeSource {
         image: None,
         volume: None,
@@ -279,6 +307,7 @@ async fn remove(volume: &Volume, api: &Api<Volume>, ctx: &Context) -> Result<Act
             }
         }
     }
+    ctx.storage_claims.lock().expect("storage claims lock").remove(&volume.uid().unwrap_or_default());
     remove_finalizer(api, volume, FINALIZER, MANAGER, &ctx.metrics).await?;
     Ok(Action::await_change())
 }
@@ -286,11 +315,11 @@ async fn remove(volume: &Volume, api: &Api<Volume>, ctx: &Context) -> Result<Act
 fn volume_status(volume: &Volume, namespace: &str, ctx: &Context, outcome: Outcome) -> VolumeStatus {
     let previous = volume.status.clone().unwrap_or_default();
     let generation = volume.metadata.generation;
-    let ready = matches!(outcome.phase, VolumePhase::Available | VolumePhase::InUse);
-    let condition = if ready {
-        DesiredCondition::truthy("Ready", outcome.reason, outcome.message)
-    } else {
-        DesiredCondition::falsy("Ready", outcome.reason, outcome.message)
+    let condition = DesiredCondition {
+        type_: "Ready",
+        status: matches!(outcome.phase, VolumePhase::Available | VolumePhase::InUse),
+        reason: outcome.reason,
+        message: outcome.message,
     };
     let info = outcome.info;
     VolumeStatus {
