@@ -65,11 +65,14 @@ pub async fn reconcile(policy: Arc<BackupPolicy>, ctx: Arc<Context>) -> Result<A
         .unwrap_or(now);
     let mut last_schedule_time = previous.last_schedule_time.clone();
     let mut message = String::new();
-    if !policy.spec.suspend && schedule.next_after(since, &zone).is_some_and(|due| due <= now) {
+    let due = latest_due(&schedule, since, now, &zone).filter(|_| !policy.spec.suspend);
+    if let Some(due) = due {
         let volumes = selected_volumes(&policy, &namespace, &ctx);
         let backups: Api<Backup> = Api::namespaced(ctx.client.clone(), &namespace);
         for volume in &volumes {
-            let backup = new_backup(&policy, volume, now);
+            // Named after the run it belongs to: a reconcile that sees the policy before
+            // its own status write creates the same names, and nothing runs twice.
+            let backup = new_backup(&policy, volume, due);
             match backups.create(&Default::default(), &backup).await {
                 Ok(_) => ctx.metrics.record_write(MANAGER, "Backup"),
                 Err(kube::Error::Api(response)) if response.code == 409 => {}
@@ -157,6 +160,18 @@ pub async fn reconcile(policy: Arc<BackupPolicy>, ctx: Arc<Context>) -> Result<A
     Ok(Action::requeue(wait))
 }
 
+/// The newest time the schedule names after `since` and not after `now`: after a pause
+/// (the operator was down) only the latest missed run is made.
+fn latest_due(schedule: &Schedule, since: Timestamp, now: Timestamp, zone: &TimeZone) -> Option<Timestamp> {
+    let mut due = None;
+    let mut after = since;
+    while let Some(next) = schedule.next_after(after, zone).filter(|next| *next <= now) {
+        due = Some(next);
+        after = next;
+    }
+    due
+}
+
 /// The volumes the policy selects: every volume of the selected machines, and the
 /// selected volumes, each once, by name.
 fn selected_volumes(policy: &BackupPolicy, namespace: &str, ctx: &Context) -> BTreeSet<String> {
@@ -178,8 +193,8 @@ fn selected_volumes(policy: &BackupPolicy, namespace: &str, ctx: &Context) -> BT
     names
 }
 
-/// A Backup of `volume` for the run at `at`: named `<policy>-<yyyymmddhhmm>-<hash>`, so
-/// a run that is retried creates the same names.
+/// A Backup of `volume` for the run scheduled at `at`: named
+/// `<policy>-<yyyymmddhhmm>-<hash>`, so a run that is retried creates the same names.
 fn new_backup(policy: &BackupPolicy, volume: &str, at: Timestamp) -> Backup {
     use sha2::{Digest, Sha256};
     let stamp = at.strftime("%Y%m%d%H%M").to_string();
@@ -305,6 +320,17 @@ mod tests {
         let mut doomed = to_delete(&backups, &retention, &riga);
         doomed.sort();
         assert_eq!(doomed, vec!["f1".to_string(), "f2".to_string()]);
+    }
+
+    #[test]
+    fn after_a_pause_only_the_latest_missed_run_is_due() {
+        let riga = TimeZone::get("Europe/Riga").unwrap();
+        let nightly = Schedule::parse("30 1 * * *").unwrap();
+        let since: Timestamp = "2026-11-20T00:00:00Z".parse().unwrap();
+        let now: Timestamp = "2026-11-28T08:00:00Z".parse().unwrap();
+        let expected: Timestamp = "2026-11-27T23:30:00Z".parse().unwrap();
+        assert_eq!(latest_due(&nightly, since, now, &riga), Some(expected), "01:30 in Riga on 28 November");
+        assert_eq!(latest_due(&nightly, expected, now, &riga), None, "that run is done; the next is tomorrow");
     }
 
     #[test]
