@@ -4,7 +4,8 @@
 # catalog and compute operators (each under its own ServiceAccount), creates the twelve
 # demo agencies, publishes the sector's catalog, orders a few services and waits until
 # they are Ready, creates a host pool on libvirt's test hypervisor with a demo virtual
-# machine, then starts the self-service portal with demo users and prints its URL
+# machine, then starts the self-service portal with demo users and the SLO engine
+# (probing the demo services through the control plane's stand-in ingress), prints its URL
 # and their passwords. Everything stays in the foreground; Ctrl-C stops it and the
 # control plane (their data stays in target/cluster/dev for the next run).
 #
@@ -12,7 +13,8 @@
 # Environment: MAKONIS_CLUSTER_PORT (default 6443), MAKONIS_METRICS_ADDRESS (tenancy
 #              operator, default 127.0.0.1:9464), MAKONIS_CATALOG_METRICS_ADDRESS
 #              (default 127.0.0.1:9465), MAKONIS_COMPUTE_METRICS_ADDRESS (default
-#              127.0.0.1:9466), MAKONIS_PORTAL_ADDRESS (default 127.0.0.1:8080),
+#              127.0.0.1:9466), MAKONIS_SLO_METRICS_ADDRESS (default 127.0.0.1:9467),
+#              MAKONIS_PORTAL_ADDRESS (default 127.0.0.1:8080),
 #              MAKONIS_LOG (default info). The catalog's webhook listens on
 #              127.0.0.1:9443 and the compute one on 127.0.0.1:9444, where
 #              manifests/local registers them.
@@ -25,6 +27,7 @@ export MAKONIS_CLUSTER_PORT="${MAKONIS_CLUSTER_PORT:-6443}"
 metrics_address="${MAKONIS_METRICS_ADDRESS:-127.0.0.1:9464}"
 catalog_metrics_address="${MAKONIS_CATALOG_METRICS_ADDRESS:-127.0.0.1:9465}"
 compute_metrics_address="${MAKONIS_COMPUTE_METRICS_ADDRESS:-127.0.0.1:9466}"
+slo_metrics_address="${MAKONIS_SLO_METRICS_ADDRESS:-127.0.0.1:9467}"
 portal_address="${MAKONIS_PORTAL_ADDRESS:-127.0.0.1:8080}"
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -72,6 +75,10 @@ accounts="$MAKONIS_CLUSTER_DIR/demo-accounts.txt"
 platform_demo_accounts "$accounts"
 platform_portal "$portal_address"
 
+step "starting the SLO engine as ServiceAccount makonis-system/makonis-slo"
+platform_slo "$slo_metrics_address" "$portal_address"
+kubectl get probes,slo -A
+
 cat << EOF
 
 Mākonis is running.
@@ -83,10 +90,12 @@ Mākonis is running.
                          kubectl get deploy,sts,svc,pvc,ingress -n agency-vdi -l makonis.lv/instance=atvertie-dati
                          kubectl get hostpools                 # hypervisor hosts, reachable, room
                          kubectl get vm,volume,backup -A       # virtual machines, disks, backups
+                         kubectl get probes,slo -A             # what is measured, availability, state
   Order a service:       docs/agency-guide.md ("Ordering a service"); the catalog: docs/catalog/
   Operator metrics:      http://$metrics_address/metrics (tenancy), http://$catalog_metrics_address/metrics (catalog),
-                         http://$compute_metrics_address/metrics (compute)
-  Operator logs:         $MAKONIS_CLUSTER_DIR/{tenancy,catalog,compute}-operator.log
+                         http://$compute_metrics_address/metrics (compute), http://$slo_metrics_address/metrics (SLO engine)
+  Operator logs:         $MAKONIS_CLUSTER_DIR/{tenancy,catalog,compute}-operator.log, slo.log
+  SLA report:            http://$portal_address/reports/sla
   API server audit log:  $MAKONIS_CLUSTER_DIR/audit.log
   Portal log:            $MAKONIS_CLUSTER_DIR/portal.log
 

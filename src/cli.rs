@@ -55,6 +55,10 @@ pub enum Command {
     /// granted orders as ServiceInstances. Serves `/healthz`, `/readyz` and `/metrics`
     /// on the same address.
     Portal(Box<PortalArgs>),
+    /// Measure the SLAs: run every Probe, keep the outage ledger, evaluate every
+    /// ServiceLevelObjective, open incidents on burn-rate alerts; or export the
+    /// objectives as OpenSLO.
+    Slo(SloArgs),
 }
 
 /// Arguments of `makonis crds`.
@@ -240,6 +244,8 @@ impl ControllerName {
                 "virtualmachines.compute.makonis.lv",
                 "volumes.compute.makonis.lv",
                 "backuppolicies.compute.makonis.lv",
+                "probes.slo.makonis.lv",
+                "servicelevelobjectives.slo.makonis.lv",
             ],
             ControllerName::Compute => &[
                 "agencies.tenancy.makonis.lv",
@@ -389,4 +395,86 @@ fn parse_label(text: &str) -> Result<(String, String), String> {
         Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
         _ => Err(format!("`{text}` is not KEY=VALUE")),
     }
+}
+
+/// Arguments of `makonis slo`.
+#[derive(Debug, Args)]
+pub struct SloArgs {
+    #[command(subcommand)]
+    pub command: SloCommand,
+}
+
+/// What `makonis slo` does.
+#[derive(Debug, Subcommand)]
+pub enum SloCommand {
+    /// Run the SLO engine against the cluster of the current kubeconfig until SIGTERM or
+    /// Ctrl-C. Serves `/metrics`, `/healthz` and `/readyz` on `--metrics-address`.
+    Run(Box<SloRunArgs>),
+    /// Print the cluster's ServiceLevelObjectives as OpenSLO v1 YAML documents.
+    ExportOpenslo(SloExportArgs),
+}
+
+/// Arguments of `makonis slo run`.
+#[derive(Debug, Args)]
+pub struct SloRunArgs {
+    /// Address of the operations endpoint (`/metrics`, `/healthz`, `/readyz`).
+    #[arg(long, env = "MAKONIS_SLO_METRICS_ADDRESS", default_value = "127.0.0.1:9467")]
+    pub metrics_address: SocketAddr,
+
+    /// The portal's database, where the SLA ledger lives: `sqlite://path/portal.db` or
+    /// `postgres://…`. The schema is brought up to date at start.
+    #[arg(long, env = "MAKONIS_DATABASE_URL", default_value = "sqlite://makonis-data/portal.db")]
+    pub database_url: String,
+
+    /// Probe runs in flight at most at once.
+    #[arg(long, env = "MAKONIS_SLO_MAX_CONCURRENT_PROBES", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_concurrent_probes: u64,
+
+    /// Seconds between evaluations of every objective (outages also trigger one).
+    #[arg(long, env = "MAKONIS_SLO_EVALUATION_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub evaluation_seconds: u64,
+
+    /// Extra days off declared by the government (`YYYY-MM-DD`, repeat or comma-separate),
+    /// besides the public holidays in law.
+    #[arg(long = "extra-day-off", env = "MAKONIS_SLO_EXTRA_DAYS_OFF", value_delimiter = ',', value_name = "DATE")]
+    pub extra_days_off: Vec<jiff::civil::Date>,
+
+    /// PEM file of CAs trusted for HTTPS probes besides the web PKI (repeatable).
+    #[arg(long = "probe-ca-file", env = "MAKONIS_SLO_PROBE_CA_FILES", value_delimiter = ',', value_name = "FILE")]
+    pub probe_ca_files: Vec<PathBuf>,
+
+    /// Probe hosts matching PATTERN at ADDRESS instead of their DNS answer, e.g.
+    /// `*.apps.makonis.lv=10.0.0.5:443` (the ingress); repeatable.
+    #[arg(long = "resolve", env = "MAKONIS_SLO_RESOLVE", value_delimiter = ',', value_name = "PATTERN=ADDRESS")]
+    pub resolve: Vec<makonis_slo::probe::ResolveOverride>,
+
+    /// The Prometheus that objectives with a `prometheus` indicator query, e.g.
+    /// `http://prometheus.monitoring:9090`.
+    #[arg(long, env = "MAKONIS_SLO_PROMETHEUS_URL")]
+    pub prometheus_url: Option<String>,
+
+    /// Namespace of Mākonis itself: the platform's own objectives and the engine's
+    /// PrometheusRule live here, and its leader Lease.
+    #[arg(long, env = "MAKONIS_PLATFORM_NAMESPACE", default_value = "makonis-system")]
+    pub platform_namespace: String,
+
+    /// Take a Lease before running, so that only one of several replicas probes.
+    #[arg(long, env = "MAKONIS_LEADER_ELECTION")]
+    pub leader_election: bool,
+
+    /// Name of the Lease.
+    #[arg(long, env = "MAKONIS_SLO_LEASE_NAME", default_value = "makonis-slo")]
+    pub lease_name: String,
+
+    /// Seconds a Lease is held without renewal.
+    #[arg(long, env = "MAKONIS_LEASE_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=300))]
+    pub lease_seconds: u64,
+}
+
+/// Arguments of `makonis slo export-openslo`.
+#[derive(Debug, Args)]
+pub struct SloExportArgs {
+    /// Only this namespace's objectives (default: every namespace).
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
 }

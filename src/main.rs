@@ -19,5 +19,8 @@ fn main() -> anyhow::Result<()> {
         Command::Portal(args) => {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(commands::portal::run(*args))
         }
+        Command::Slo(args) => {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(commands::slo::run(args))
+        }
     }
 }

@@ -15,7 +15,8 @@ platform_install() {
     kubectl wait --for=condition=Established --timeout=60s \
         crd/agencies.tenancy.makonis.lv crd/catalogitems.catalog.makonis.lv crd/serviceinstances.catalog.makonis.lv \
         crd/hostpools.compute.makonis.lv crd/virtualmachines.compute.makonis.lv crd/volumes.compute.makonis.lv \
-        crd/backuppolicies.compute.makonis.lv crd/backups.compute.makonis.lv crd/restores.compute.makonis.lv
+        crd/backuppolicies.compute.makonis.lv crd/backups.compute.makonis.lv crd/restores.compute.makonis.lv \
+        crd/probes.slo.makonis.lv crd/servicelevelobjectives.slo.makonis.lv
 }
 
 # platform_start NAME SERVICE_ACCOUNT ARGS...: runs `makonis ARGS` in the background as
@@ -153,6 +154,21 @@ platform_portal() {
         --database-url "sqlite://$MAKONIS_CLUSTER_DIR/portal.db" \
         --accounts-secret makonis-system/makonis-portal-accounts "$@"
     platform_wait_until portal "${platform_pids[-1]}" "the portal" portal_ready "$address"
+}
+
+# platform_slo METRICS PORTAL: the SLO engine (metrics on METRICS) with the ledger in the
+# portal's SQLite database, probing the instances' hosts through the local control
+# plane's stand-in ingress (there is no real data plane), and the platform's own
+# objective for the portal at PORTAL (manifests/examples/slo/platform.yaml).
+platform_slo() {
+    local metrics="$1" portal="$2"
+    : "${MAKONIS_CLUSTER_INGRESS:?platform_slo needs the stand-in ingress (tests/cluster/cluster.sh env)}"
+    platform_start slo makonis-slo slo run --metrics-address "$metrics" \
+        --database-url "sqlite://$MAKONIS_CLUSTER_DIR/portal.db" --evaluation-seconds 10 \
+        --resolve "*.apps.makonis.lv=$MAKONIS_CLUSTER_INGRESS" --resolve "*.svc=$MAKONIS_CLUSTER_INGRESS" \
+        --probe-ca-file "$MAKONIS_CLUSTER_INGRESS_CA"
+    platform_wait_until slo "${platform_pids[-1]}" "the SLO engine" curl -fsS "http://$metrics/readyz"
+    sed "s|@PORTAL@|$portal|" manifests/examples/slo/platform.yaml | kubectl apply --server-side -f -
 }
 
 # platform_stop: stops every component started here (SIGTERM, then waits).

@@ -6,9 +6,10 @@
 # Kubernetes modules require it). Both come with our machines. Installs, from Debian's
 # packages when missing, libvirt's development files (the compute operator links
 # libvirt). With --tests it also installs the real servers the tests talk to (PostgreSQL,
-# Samba AD, OpenLDAP, libvirt's daemon with QEMU), Chromium for the browser tests, wrk for
-# the benchmarks and genisoimage (to read cloud-init seed images back); Node.js and npm
-# must be there (they come with our machines).
+# Samba AD, OpenLDAP, libvirt's daemon with QEMU, Prometheus with the blackbox exporter),
+# Chromium for the browser tests, wrk for the benchmarks and genisoimage (to read
+# cloud-init seed images back); Node.js and npm must be there (they come with our
+# machines).
 #
 # Usage: tests/setup.sh [--tests]
 set -euo pipefail
@@ -61,6 +62,8 @@ need /usr/bin/virsh libvirt-clients
 need /usr/bin/qemu-system-x86_64 qemu-system-x86
 need /usr/bin/qemu-img qemu-utils
 need /usr/bin/isoinfo genisoimage
+need /usr/bin/prometheus prometheus
+need /usr/bin/prometheus-blackbox-exporter prometheus-blackbox-exporter
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || packages+=(postgresql)
 install
 if ! command -v node > /dev/null || ! command -v npm > /dev/null; then

@@ -10,6 +10,7 @@ use makonis_api::{
 use serde_json::Value;
 
 use crate::{
+    measure::{Measured, measurement},
     error::FieldError,
     render::{
         AgencyVars, Engine, InstanceVars, ItemVars, PlanVars, PlatformVars, RenderContext, RenderedObject,
@@ -161,7 +162,24 @@ impl CompiledItem {
                     .map_err(|e| format!("output `{}` failed to render: {e}", output.name))?;
                 Ok(OutputValue { name: output.name.clone(), title: output.title.clone(), value: value.trim().into() })
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<Vec<_>, String>>()?;
+        if let Some(probe) = &self.spec.probe {
+            let measured = Measured {
+                instance: instance.name,
+                namespace: instance.namespace,
+                labels: &context.instance.labels,
+                service: format!("{} ({})", self.spec.title.lv, order.plan.name),
+            };
+            for object in measurement(&measured, probe, &order.plan, &outputs)? {
+                if let Some(first) = objects.iter().find(|o| o.kind == object.kind && o.name == object.name) {
+                    return Err(format!(
+                        "template `{}` renders {} `{}`, which the platform creates to measure the SLA",
+                        first.template, object.kind.kind, object.name
+                    ));
+                }
+                objects.push(object);
+            }
+        }
         Ok(Rendered { objects, outputs })
     }
 

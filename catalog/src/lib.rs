@@ -8,6 +8,7 @@
 pub mod compiled;
 pub mod error;
 pub mod item;
+pub mod measure;
 pub mod quota;
 pub mod render;
 pub mod schema;

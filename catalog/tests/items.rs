@@ -840,6 +840,8 @@ fn rendered_objects_are_valid_kubernetes_objects() {
                 "VirtualMachine" => round_trip::<compute::VirtualMachine>(value),
                 "Volume" => round_trip::<compute::Volume>(value),
                 "BackupPolicy" => round_trip::<compute::BackupPolicy>(value),
+                "Probe" => round_trip::<makonis_api::slo::Probe>(value),
+                "ServiceLevelObjective" => round_trip::<makonis_api::slo::ServiceLevelObjective>(value),
                 other => Err(format!("no typed check for {other}")),
             };
             let what = format!("{}: {} {}", case.label, kind(object), object.name);

@@ -6,6 +6,7 @@ use kube::CustomResourceExt;
 use crate::{
     catalog::{CatalogItem, ServiceInstance},
     compute::{Backup, BackupPolicy, HostPool, Restore, VirtualMachine, Volume},
+    slo::{Probe, ServiceLevelObjective},
     tenancy::Agency,
 };
 
@@ -25,6 +26,8 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         BackupPolicy::crd(),
         Backup::crd(),
         Restore::crd(),
+        ServiceLevelObjective::crd(),
+        Probe::crd(),
     ]
 }
 

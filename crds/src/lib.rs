@@ -10,6 +10,7 @@ pub mod compute;
 pub mod labels;
 pub mod quantity;
 pub mod reference;
+pub mod slo;
 pub mod tenancy;
 
 mod generated;

@@ -3,3 +3,4 @@
 pub mod crds;
 pub mod operator;
 pub mod portal;
+pub mod slo;

@@ -29,9 +29,11 @@ die() {
 
 export MAKONIS_CLUSTER_DIR="target/cluster/browser"
 export MAKONIS_CLUSTER_PORT=16543
+export MAKONIS_CLUSTER_INGRESS_PORT=18743 # the default (port + 2000) is the benchmark's API server
 tenancy_metrics=127.0.0.1:19464
 catalog_metrics=127.0.0.1:19465
 compute_metrics=127.0.0.1:19466
+slo_metrics=127.0.0.1:19467
 portal_address=127.0.0.1:18080
 chromium="${MAKONIS_CHROMIUM:-/usr/bin/chromium}"
 
@@ -66,7 +68,7 @@ command -v npm > /dev/null || die "npm is missing: apt-get install npm"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 ((node_major >= 20)) || die "Node $(node --version) is too old: the tests need Node 20 or newer"
 tests/cluster/cluster.sh stop 2> /dev/null # our own control plane, left by an interrupted run
-for address in 127.0.0.1:9443 127.0.0.1:9444 "127.0.0.1:$MAKONIS_CLUSTER_PORT" "$tenancy_metrics" "$catalog_metrics" "$compute_metrics" "$portal_address"; do
+for address in 127.0.0.1:9443 127.0.0.1:9444 "127.0.0.1:$MAKONIS_CLUSTER_PORT" "$tenancy_metrics" "$catalog_metrics" "$compute_metrics" "$slo_metrics" "$portal_address" "127.0.0.1:$MAKONIS_CLUSTER_INGRESS_PORT"; do
     if [[ -n "$(ss -Hltn "sport = :${address##*:}" 2> /dev/null)" ]]; then
         die "port ${address##*:} is in use (another Mākonis platform or test run?); stop it first"
     fi
@@ -86,7 +88,7 @@ fi
 step "building makonis (if missing or older than its sources)"
 makonis="$PWD/target/debug/makonis"
 if [[ ! -x "$makonis" ]] ||
-    [[ -n "$(find Cargo.toml Cargo.lock build.rs src crds catalog operators portal -type f -newer "$makonis" -print -quit)" ]]; then
+    [[ -n "$(find Cargo.toml Cargo.lock build.rs src crds catalog operators portal monitoring -type f -newer "$makonis" -print -quit)" ]]; then
     cargo build --locked --bin makonis
 else
     echo "up to date ($makonis)"
@@ -115,6 +117,9 @@ step "starting the portal on $portal_address with the demo accounts"
 accounts="$MAKONIS_CLUSTER_DIR/demo-accounts.txt"
 platform_demo_accounts "$accounts"
 platform_portal "$portal_address"
+
+step "starting the SLO engine"
+platform_slo "$slo_metrics" "$portal_address"
 
 step "running the browser tests"
 results="$MAKONIS_CLUSTER_DIR/browser-results.tap"

@@ -11,6 +11,9 @@ package main
 //	kwok.crt/.key                       client cert CN=kwok-controller (RBAC: ClusterRole kwok-controller)
 //	volume-provisioner.crt/.key         client cert CN=makonis-volume-provisioner (RBAC: ClusterRole makonis-volume-provisioner)
 //	sa.key/sa.pub                       RSA key pair that signs/verifies service-account tokens
+//	ingress-ca.crt/ingress-ca.key       a second CA, of the stand-in ingress only (ingress.go): it
+//	                                    issues the ingress's serving certs on the fly; its cert is
+//	                                    copied to DIR/ingress-ca.pem for the clients that probe it
 //
 // Missing files are (re)created; existing ones are never overwritten, so deleting one
 // file regenerates just that one (delete ca.* to start a new trust root: then delete the
@@ -46,6 +49,7 @@ type pki struct {
 	KWOKCert, KWOKKey                 string
 	ProvisionerCert, ProvisionerKey   string
 	ServiceAccountKey, ServiceAcctPub string
+	IngressCACert, IngressCAKey       string
 }
 
 func newPKI(dir string) pki {
@@ -61,6 +65,7 @@ func newPKI(dir string) pki {
 		KWOKCert: filepath.Join(p, "kwok.crt"), KWOKKey: filepath.Join(p, "kwok.key"),
 		ProvisionerCert: filepath.Join(p, "volume-provisioner.crt"), ProvisionerKey: filepath.Join(p, "volume-provisioner.key"),
 		ServiceAccountKey: filepath.Join(p, "sa.key"), ServiceAcctPub: filepath.Join(p, "sa.pub"),
+		IngressCACert: filepath.Join(p, "ingress-ca.crt"), IngressCAKey: filepath.Join(p, "ingress-ca.key"),
 	}
 }
 
@@ -72,9 +77,14 @@ func (p pki) ensure() error {
 	if err := os.MkdirAll(p.Dir, 0o700); err != nil {
 		return err
 	}
-	caCert, caKey, err := p.ensureCA()
+	caCert, caKey, err := ensureCA(p.CACert, p.CAKey, "makonis-local-ca")
 	if err != nil {
 		return fmt.Errorf("CA: %w", err)
+	}
+	// A CA of its own for the stand-in ingress: whoever trusts it for probes trusts
+	// nothing of the API server, and its key signs nothing else.
+	if _, _, err := ensureCA(p.IngressCACert, p.IngressCAKey, "makonis-local-ingress-ca"); err != nil {
+		return fmt.Errorf("ingress CA: %w", err)
 	}
 	serving := certSpec{
 		CommonName: "kube-apiserver",
@@ -126,13 +136,14 @@ type certSpec struct {
 	Usages       []x509.ExtKeyUsage
 }
 
-func (p pki) ensureCA() (*x509.Certificate, crypto.Signer, error) {
-	if exists(p.CACert) && exists(p.CAKey) {
-		cert, err := readCert(p.CACert)
+// ensureCA loads the self-signed CA certPath/keyPath, or creates it (common name cn).
+func ensureCA(certPath, keyPath, cn string) (*x509.Certificate, crypto.Signer, error) {
+	if exists(certPath) && exists(keyPath) {
+		cert, err := readCert(certPath)
 		if err != nil {
 			return nil, nil, err
 		}
-		key, err := readKey(p.CAKey)
+		key, err := readKey(keyPath)
 		return cert, key, err
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -142,7 +153,7 @@ func (p pki) ensureCA() (*x509.Certificate, crypto.Signer, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "makonis-local-ca"},
+		Subject:               pkix.Name{CommonName: cn},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(certValidity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign,
@@ -153,10 +164,10 @@ func (p pki) ensureCA() (*x509.Certificate, crypto.Signer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := writeKey(p.CAKey, key); err != nil {
+	if err := writeKey(keyPath, key); err != nil {
 		return nil, nil, err
 	}
-	if err := writePEM(p.CACert, "CERTIFICATE", der, 0o644); err != nil {
+	if err := writePEM(certPath, "CERTIFICATE", der, 0o644); err != nil {
 		return nil, nil, err
 	}
 	cert, err := x509.ParseCertificate(der)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # cluster.sh — build, start and stop Mākonis's local Kubernetes control plane
 # (embedded etcd + real kube-apiserver, kube-controller-manager and kube-scheduler, plus
-# KWOK's simulated nodes and a simulated volume provisioner, built from the upstream
-# modules in this directory). See README.md next to this file.
+# KWOK's simulated nodes, a simulated volume provisioner and a stand-in HTTPS ingress,
+# built from the upstream modules in this directory). See README.md next to this file.
 #
 # Usage: tests/cluster/cluster.sh COMMAND [ARGS...]
 #   build                         build target/cluster/bin/{makonis-cluster,kubectl} (cached)
@@ -18,6 +18,8 @@
 #   MAKONIS_CLUSTER_DIR            state directory (default <repo>/target/cluster/dev;
 #                                  a relative path is taken relative to <repo>)
 #   MAKONIS_CLUSTER_PORT           kube-apiserver port on 127.0.0.1 (default 6443)
+#   MAKONIS_CLUSTER_INGRESS_PORT   stand-in ingress (HTTPS) port on 127.0.0.1
+#                                  (default MAKONIS_CLUSTER_PORT + 2000, e.g. 8443)
 #   MAKONIS_CLUSTER_START_TIMEOUT  seconds `start` waits for readiness (default 180)
 #   MAKONIS_SA_TOKEN_DURATION      lifetime of sa-kubeconfig's token (default 24h)
 set -euo pipefail
@@ -31,6 +33,7 @@ kubectl_bin="$bin_dir/kubectl"
 dir="${MAKONIS_CLUSTER_DIR:-$repo/target/cluster/dev}"
 [[ "$dir" == /* ]] || dir="$repo/$dir"
 port="${MAKONIS_CLUSTER_PORT:-6443}"
+ingress_port="${MAKONIS_CLUSTER_INGRESS_PORT:-$((port + 2000))}" # the rule of ingress.go
 start_timeout="${MAKONIS_CLUSTER_START_TIMEOUT:-180}"
 
 kubeconfig="$dir/kubeconfig"
@@ -149,6 +152,17 @@ ready() {
     [[ "$(KUBECONFIG="$kubeconfig" "$kubectl_bin" get --raw /readyz --request-timeout=5s 2>/dev/null)" == ok ]]
 }
 
+# ingress_addr: 127.0.0.1:PORT of the stand-in ingress: as the running supervisor logged
+# it (it may have been started with another MAKONIS_CLUSTER_INGRESS_PORT), else the
+# port this script would start it on.
+ingress_addr() {
+    local addr=""
+    if supervisor_pid > /dev/null; then
+        addr="$(sed -n 's|.* makonis-cluster: ingress started in the supervisor: https://\([0-9.:]*\),.*|\1|p' "$dir/supervisor.log" 2>/dev/null | tail -n 1)"
+    fi
+    printf '%s\n' "${addr:-127.0.0.1:$ingress_port}"
+}
+
 print_logs() {
     local f
     for f in supervisor.log apiserver.log controller-manager.log scheduler.log kwok.log volume-provisioner.log etcd.log; do
@@ -159,12 +173,16 @@ print_logs() {
 }
 
 print_usage_hint() {
+    local addr
+    addr="$(ingress_addr)"
     cat <<EOF
 Use it:
   export KUBECONFIG=$kubeconfig
   export PATH=$bin_dir:\$PATH
   kubectl get ns
 (or: eval "\$($here/cluster.sh env)")
+Ingress:   https://$addr for every Ingress host (CA $dir/ingress-ca.pem), e.g.
+  curl --cacert $dir/ingress-ca.pem --resolve HOST:${addr##*:}:127.0.0.1 https://HOST:${addr##*:}/
 Audit log: $dir/audit.log   Logs: $dir/{supervisor,apiserver,controller-manager,scheduler,kwok,volume-provisioner,etcd}.log
 Stop it:   $here/cluster.sh stop
 EOF
@@ -208,8 +226,8 @@ cmd_start() {
         log "start: a supervisor (pid $pid) is already starting for $dir; waiting for it"
     else
         rm -f "$pid_file" "$launch_pid_file"
-        log "start: starting the cluster in $dir on 127.0.0.1:$port"
-        setsid nohup "$bin" run --dir "$dir" --port "$port" > "$dir/supervisor.log" 2>&1 < /dev/null &
+        log "start: starting the cluster in $dir on 127.0.0.1:$port (ingress 127.0.0.1:$ingress_port)"
+        setsid nohup "$bin" run --dir "$dir" --port "$port" --ingress-port "$ingress_port" > "$dir/supervisor.log" 2>&1 < /dev/null &
         pid=$!
         printf '%s\n' "$pid" > "$launch_pid_file"
     fi
@@ -244,9 +262,9 @@ cmd_stop() {
     log "stop: stopped"
 }
 
-# components PID: one line per child process of supervisor PID (etcd runs inside the
-# supervisor itself): its component name and pid, and for the volume provisioner
-# whether it has reported ready.
+# components PID: one line per child process of supervisor PID: its component name and
+# pid, and for the volume provisioner whether it has reported ready; then the
+# ingress, which runs inside the supervisor itself (as etcd does, which is not listed).
 components() {
     local cpid sub name note
     # shellcheck disable=SC2034 # exe: the binary's path, not needed
@@ -267,6 +285,12 @@ components() {
         fi
         printf '  %-24s pid %s%s\n' "$name" "$cpid" "$note"
     done < <(ps --ppid "$1" -o pid=,args= 2>/dev/null)
+    if grep -q ' makonis-cluster: ingress ready' "$dir/supervisor.log" 2>/dev/null; then
+        note="ready; https://$(ingress_addr), CA $dir/ingress-ca.pem"
+    else
+        note="not ready yet; https://$(ingress_addr)"
+    fi
+    printf '  %-24s in the supervisor (%s)\n' ingress "$note"
 }
 
 cmd_status() {
@@ -291,6 +315,8 @@ cmd_env() {
     printf 'export PATH=%q:"$PATH"\n' "$bin_dir"
     printf 'export MAKONIS_CLUSTER_DIR=%q\n' "$dir"
     printf 'export MAKONIS_CLUSTER_PORT=%q\n' "$port"
+    printf 'export MAKONIS_CLUSTER_INGRESS=%q\n' "$(ingress_addr)"
+    printf 'export MAKONIS_CLUSTER_INGRESS_CA=%q\n' "$dir/ingress-ca.pem"
 }
 
 cmd_kubectl() {

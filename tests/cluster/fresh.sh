@@ -10,3 +10,5 @@ tests/cluster/cluster.sh start
 cluster_dir="$(cd "$MAKONIS_CLUSTER_DIR" && pwd)"
 export MAKONIS_TEST_KUBECONFIG="$cluster_dir/kubeconfig"
 export MAKONIS_TEST_AUDIT_LOG="$cluster_dir/audit.log"
+# The stand-in ingress of this cluster, for the SLO tests' probes.
+eval "$(tests/cluster/cluster.sh env | grep '^export MAKONIS_CLUSTER_INGRESS')"

@@ -3,11 +3,14 @@
 // Kubernetes modules (k8s.io/kubernetes and its staging modules), so the API server,
 // the controller manager, the scheduler and kubectl are the real upstream code at one
 // version; KWOK (sigs.k8s.io/kwok) simulates the kubelets of a few Nodes, and the
-// volume provisioner (provisioner.go) simulates dynamic provisioning of volumes.
+// volume provisioner (provisioner.go) simulates dynamic provisioning of volumes, and a
+// stand-in ingress (ingress.go, inside the supervisor) answers HTTPS for the hosts of
+// the cluster's Ingress objects.
 //
 // Entry points:
 //
-//	makonis-cluster run [--dir DIR] [--port PORT]   supervisor: embedded etcd + children
+//	makonis-cluster run [--dir DIR] [--port PORT] [--ingress-port PORT]
+//	                                                supervisor: embedded etcd + children + ingress
 //	makonis-cluster apiserver FLAGS...              kube-apiserver (started by run)
 //	makonis-cluster controller-manager FLAGS...     kube-controller-manager (started by run)
 //	makonis-cluster scheduler FLAGS...              kube-scheduler (started by run)
@@ -65,10 +68,13 @@ func main() {
 
 func usage(w *os.File) {
 	fmt.Fprint(w, `usage:
-  makonis-cluster run [--dir DIR] [--port PORT]   run etcd + kube-apiserver + kube-controller-manager
+  makonis-cluster run [--dir DIR] [--port PORT] [--ingress-port PORT]
+                                                  run etcd + kube-apiserver + kube-controller-manager
                                                   + kube-scheduler + kwok (simulated nodes)
                                                   + volume-provisioner (simulated volumes)
-        env fallbacks: MAKONIS_CLUSTER_DIR, MAKONIS_CLUSTER_PORT (default 6443)
+                                                  + the stand-in ingress (HTTPS, in the supervisor)
+        env fallbacks: MAKONIS_CLUSTER_DIR, MAKONIS_CLUSTER_PORT (default 6443),
+                       MAKONIS_CLUSTER_INGRESS_PORT (default: the port + 2000)
   makonis-cluster kubectl ARGS...                 kubectl (also: invoke through a symlink named kubectl)
   makonis-cluster version                         print the Kubernetes version built in
   makonis-cluster apiserver|controller-manager|scheduler|kwok|volume-provisioner

@@ -6,11 +6,13 @@
 # kubeconfig whose rights come only from RBAC, and workloads on KWOK's simulated nodes
 # (kube-scheduler + the workload controllers): Deployment, Service EndpointSlices,
 # PodDisruptionBudget, Job, DaemonSet, StatefulSet, garbage collection of Pods,
-# PV/PVC binding, and the simulated volume provisioner (default StorageClass
+# PV/PVC binding, the simulated volume provisioner (default StorageClass
 # makonis-simulated: provisioning, expansion, StatefulSet volumeClaimTemplates,
-# reclaim policies Delete and Retain).
+# reclaim policies Delete and Retain), and the stand-in ingress (HTTPS on
+# MAKONIS_CLUSTER_INGRESS: 200 with ready replicas, 503 scaled to 0, 404 unknown host).
 #
-# Usage: tests/cluster/smoke.sh     (same MAKONIS_CLUSTER_DIR / MAKONIS_CLUSTER_PORT as cluster.sh)
+# Usage: tests/cluster/smoke.sh     (same MAKONIS_CLUSTER_DIR / MAKONIS_CLUSTER_PORT /
+#                                    MAKONIS_CLUSTER_INGRESS_PORT as cluster.sh; needs curl)
 # Prints one line per check and a closing "N passed, N failed"; exits 1 if any failed.
 set -euo pipefail
 
@@ -253,6 +255,65 @@ check "disruption controller: PodDisruptionBudget status (2 expected, 2 healthy,
 check "job controller + kwok: a Job completes" k wait --for=condition=Complete job/once -n "$apps" --timeout=90s
 check "daemonset controller: one Pod per kwok node, all ready" k rollout status daemonset/agent -n "$apps" --timeout=90s
 check "statefulset controller: 2 replicas ready" k rollout status statefulset/db -n "$apps" --timeout=90s
+
+# The stand-in ingress (in the supervisor): HTTPS on MAKONIS_CLUSTER_INGRESS with
+# certificates of MAKONIS_CLUSTER_INGRESS_CA, answering for the hosts of Ingresses by
+# the ready endpoints of their backend Service. Its own Deployment, so that scaling it
+# to 0 leaves the checks above alone.
+ingress_port="${MAKONIS_CLUSTER_INGRESS:?}"
+ingress_port="${ingress_port##*:}"
+ingress_host="$ns.test.apps.makonis.lv"
+k apply -n "$apps" -f - > /dev/null <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: front}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: front}}
+  template:
+    metadata: {labels: {app: front}}
+    spec:
+      containers: [{name: front, image: registry.invalid/front:1, ports: [{name: http, containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: front}
+spec:
+  selector: {app: front}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: front}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: $ingress_host
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: front, port: {name: http}}}}
+EOF
+# answers URL CODE BODY [CURL ARGS...]: GET URL (verifying the certificate with the
+# ingress CA) answers HTTP CODE with exactly BODY.
+answers() {
+    local url="$1" code="$2" body="$3" got
+    shift 3
+    got="$(curl -sS --max-time 5 --cacert "$MAKONIS_CLUSTER_INGRESS_CA" -o "$work/body" -w '%{http_code}' "$@" "$url")" || true
+    echo "$url: HTTP $got: $(cat "$work/body" 2> /dev/null)"
+    [[ "$got" == "$code" && "$(cat "$work/body" 2> /dev/null)" == "$body" ]]
+}
+at_host=(--resolve "$ingress_host:$ingress_port:127.0.0.1")
+check "ingress: https://<Ingress host>/healthz answers 200 with the Deployment's ready replica (certificate for the host)" \
+    eventually 30 answers "https://$ingress_host:$ingress_port/healthz" 200 \
+    "ok: $apps/front (1 ready replica, simulated by the local control plane)" "${at_host[@]}"
+k scale deployment front -n "$apps" --replicas=0 > /dev/null
+check "ingress: the Deployment scaled to 0 answers 503" \
+    eventually 30 answers "https://$ingress_host:$ingress_port/catalog.jsonld" 503 "no ready replicas behind $apps/front" "${at_host[@]}"
+check "ingress: a host of no Ingress answers 404" \
+    answers "https://nobody-$ns.test.apps.makonis.lv:$ingress_port/" 404 "no Ingress for host nobody-$ns.test.apps.makonis.lv" \
+    --resolve "nobody-$ns.test.apps.makonis.lv:$ingress_port:127.0.0.1"
+check "ingress: without SNI (https://127.0.0.1) the certificate is valid for 127.0.0.1" \
+    answers "https://127.0.0.1:$ingress_port/" 404 "no Ingress for host 127.0.0.1"
 
 # Garbage collection: deleting the Deployment removes its ReplicaSet and its Pods (the
 # garbage collector deletes them; KWOK completes the graceful deletion, as a kubelet would).

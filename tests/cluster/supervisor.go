@@ -10,14 +10,15 @@ package main
 //  6. starts kube-controller-manager and kube-scheduler as children; creates KWOK's
 //     RBAC and simulated Nodes (kwok.go) and starts the KWOK controller as a child;
 //     creates the volume provisioner's RBAC and StorageClass (volumes.go) and starts
-//     it as a child (provisioner.go);
+//     it as a child (provisioner.go); starts the stand-in ingress in this process
+//     (ingress.go; its port was bound right after the API server port was checked);
 //  7. waits for the default ServiceAccount (the controller manager works), the
-//     scheduler's /readyz, the KWOK Nodes being Ready, untainted and leased, and the
-//     volume provisioner's ready file;
+//     scheduler's /readyz, the KWOK Nodes being Ready, untainted and leased, the
+//     volume provisioner's ready file and the ingress's informers;
 //  8. writes DIR/cluster.pid and prints "ready: KUBECONFIG=DIR/kubeconfig".
 //
-// On SIGTERM or SIGINT it stops the volume provisioner, kwok, the scheduler, the
-// controller manager, then the
+// On SIGTERM or SIGINT it stops the ingress, the volume provisioner, kwok, the
+// scheduler, the controller manager, then the
 // API server (SIGTERM, SIGKILL after 10 s each), closes etcd, removes DIR/kubeconfig and
 // DIR/cluster.pid and exits 0. If a child or etcd dies unexpectedly it tears everything
 // down the same way and exits 1.
@@ -52,6 +53,8 @@ func runSupervisor(args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	dir := fs.String("dir", os.Getenv("MAKONIS_CLUSTER_DIR"), "state directory (env MAKONIS_CLUSTER_DIR); required")
 	port := fs.Int("port", envInt("MAKONIS_CLUSTER_PORT", defaultPort), "kube-apiserver secure port on 127.0.0.1 (env MAKONIS_CLUSTER_PORT)")
+	ingressPort := fs.Int("ingress-port", envInt("MAKONIS_CLUSTER_INGRESS_PORT", 0),
+		fmt.Sprintf("stand-in ingress HTTPS port on 127.0.0.1 (env MAKONIS_CLUSTER_INGRESS_PORT; default: --port + %d)", ingressPortOffset))
 	readyTimeout := fs.Duration("ready-timeout", 5*time.Minute, "how long to wait for the API server and the controller manager")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -64,12 +67,17 @@ func runSupervisor(args []string) int {
 		fmt.Fprintf(os.Stderr, "makonis-cluster run: bad port %d\n", *port)
 		return 2
 	}
+	*ingressPort = ingressPortFor(*ingressPort, *port)
+	if *ingressPort > 65535 || *ingressPort == *port {
+		fmt.Fprintf(os.Stderr, "makonis-cluster run: bad ingress port %d (set --ingress-port or MAKONIS_CLUSTER_INGRESS_PORT)\n", *ingressPort)
+		return 2
+	}
 	absDir, err := filepath.Abs(*dir)
 	if err != nil {
 		logf("error: %v", err)
 		return 1
 	}
-	s := &supervisor{dir: absDir, port: *port, readyTimeout: *readyTimeout, p: newPKI(absDir)}
+	s := &supervisor{dir: absDir, port: *port, ingressPort: *ingressPort, readyTimeout: *readyTimeout, p: newPKI(absDir)}
 	if err := s.run(); err != nil {
 		logf("stopped after an error: %v", err)
 		return 1
@@ -81,6 +89,7 @@ func runSupervisor(args []string) int {
 type supervisor struct {
 	dir          string
 	port         int
+	ingressPort  int
 	readyTimeout time.Duration
 	p            pki
 
@@ -90,6 +99,7 @@ type supervisor struct {
 	scheduler   *child
 	kwok        *child
 	provisioner *child
+	ingress     *ingressServer // in this process, not a child
 }
 
 func (s *supervisor) kubeconfigPath() string { return filepath.Join(s.dir, "kubeconfig") }
@@ -129,6 +139,10 @@ func (s *supervisor) run() (err error) {
 
 	if !portFree(s.port) {
 		return fmt.Errorf("port 127.0.0.1:%d is already in use (another cluster? set MAKONIS_CLUSTER_PORT)", s.port)
+	}
+	// Bound now and held, so a port in use stops the start before anything runs.
+	if s.ingress, err = listenIngress(s.ingressPort); err != nil {
+		return err
 	}
 	if err := s.p.ensure(); err != nil {
 		return fmt.Errorf("PKI in %s: %w", s.p.Dir, err)
@@ -220,6 +234,11 @@ func (s *supervisor) run() (err error) {
 	}
 	logf("volume-provisioner started (pid %d), StorageClass %s (default), volumes in %s", s.provisioner.Pid(), simulatedStorageClass, volumesDir(s.dir))
 
+	if err := s.ingress.start(ctx, admin, s.p, s.dir); err != nil {
+		return err
+	}
+	logf("ingress started in the supervisor: https://%s, CA %s", s.ingress.Addr(), ingressCAPEM(s.dir))
+
 	if err := waitDefaultServiceAccount(ctx, admin, s.cm, s.childExited, s.readyTimeout); err != nil {
 		return stopOrErr(ctx, err)
 	}
@@ -236,6 +255,10 @@ func (s *supervisor) run() (err error) {
 		return stopOrErr(ctx, err)
 	}
 	logf("volume-provisioner ready (%s)", time.Since(start).Round(time.Millisecond))
+	if err := waitIngressSynced(ctx, s.ingress, s.childExited, s.readyTimeout); err != nil {
+		return stopOrErr(ctx, err)
+	}
+	logf("ingress ready (%s)", time.Since(start).Round(time.Millisecond))
 
 	if err := writeFileAtomic(s.pidPath(), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return err
@@ -256,6 +279,8 @@ func (s *supervisor) run() (err error) {
 		return childDied(s.kwok)
 	case <-s.provisioner.done:
 		return childDied(s.provisioner)
+	case err := <-s.ingress.Err():
+		return err
 	case err := <-s.etcd.Err():
 		return fmt.Errorf("embedded etcd failed: %v; see %s", err, filepath.Join(s.dir, "etcd.log"))
 	}
@@ -280,6 +305,10 @@ func childDied(c *child) error {
 // announce a running cluster.
 func (s *supervisor) teardown() {
 	os.Remove(s.kubeconfigPath())
+	if s.ingress != nil {
+		s.ingress.stop()
+		logf("ingress stopped")
+	}
 	for _, c := range []*child{s.provisioner, s.kwok, s.scheduler, s.cm, s.apiserver} {
 		if c != nil {
 			c.Stop(stopGrace)

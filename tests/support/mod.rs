@@ -12,7 +12,9 @@ pub mod audit;
 pub mod catalog;
 pub mod cluster;
 pub mod compute;
+pub mod flapping;
 pub mod operator;
+pub mod prometheus;
 pub mod tenancy;
 pub mod webhook;
 

@@ -59,10 +59,16 @@ pub const ALLOWED_KINDS: &[AllowedKind] = &[
     kind(COMPUTE, "v1alpha1", "VirtualMachine", "virtualmachines", Readiness::ReadyCondition),
     kind(COMPUTE, "v1alpha1", "Volume", "volumes", Readiness::ReadyCondition),
     kind(COMPUTE, "v1alpha1", "BackupPolicy", "backuppolicies", Readiness::ReadyCondition),
+    kind(SLO, "v1alpha1", "Probe", "probes", Readiness::Exists),
+    kind(SLO, "v1alpha1", "ServiceLevelObjective", "servicelevelobjectives", Readiness::Exists),
 ];
 
 /// The API group of virtual machines, their disks and backups.
 const COMPUTE: &str = makonis_api::compute::GROUP;
+
+/// The API group of objectives and probes; their readiness is their existence, so that
+/// a measured outage never holds back an instance's provisioning.
+const SLO: &str = makonis_api::slo::GROUP;
 
 const fn kind(
     group: &'static str,
@@ -118,7 +124,7 @@ mod tests {
     fn makonis_kinds_match_their_crds() {
         let crds = makonis_api::all_crds();
         let ours = ALLOWED_KINDS.iter().filter(|k| k.group.ends_with("makonis.lv")).collect::<Vec<_>>();
-        assert_eq!(ours.len(), 3);
+        assert_eq!(ours.len(), 5);
         for kind in ours {
             let crd = crds
                 .iter()

@@ -91,6 +91,11 @@ pub struct CatalogItemSpec {
     #[schemars(length(max = 20))]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub outputs: Vec<Output>,
+    /// How the platform measures each instance's availability against its plan's SLA:
+    /// the controller creates a `Probe` of this output and a `ServiceLevelObjective` from
+    /// the plan's SLA for every instance. Without it, instances are not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ItemProbe>,
     /// Names of the templates whose resources hold data (volumes, databases) and are kept
     /// when an instance is retired: they are released from the instance, labelled
     /// `makonis.lv/retained=true`, and reported.
@@ -210,4 +215,50 @@ pub struct Output {
     /// Tera source of the value, e.g. `https://{{ instance.host }}/`.
     #[schemars(length(min = 1, max = 2048))]
     pub value: String,
+}
+
+/// Which output of an instance is probed, and how.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[x_kube(validation = Rule::new("!has(self.bodyMatch) && !has(self.expectedStatus) && !has(self.path) || self.kind == 'HTTP'")
+    .message("path, expectedStatus and bodyMatch apply to HTTP probes only"))]
+#[serde(rename_all = "camelCase")]
+pub struct ItemProbe {
+    /// Name of the output whose value is probed: an `http(s)://` URL for `HTTP`, or
+    /// `host:port` for `TCP`.
+    #[schemars(length(min = 1, max = 40), regex(pattern = LOCAL_NAME_PATTERN))]
+    pub output: String,
+    /// `HTTP` (a request with an expected answer) or `TCP` (a connect).
+    pub kind: ItemProbeKind,
+    /// Path requested instead of the URL's own, e.g. `/healthz`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512), regex(pattern = r"^/\S*$"))]
+    pub path: Option<String>,
+    /// Status codes that count as up. Empty: any of 200–399.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20), inner(range(min = 100, max = 599)))]
+    pub expected_status: Vec<i32>,
+    /// A regular expression the body must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
+    pub body_match: Option<String>,
+    /// How often to probe, e.g. `30s` (at least `5s`, the probe's timeout).
+    #[serde(default = "default_probe_interval")]
+    #[schemars(regex(pattern = crate::slo::PROBE_DURATION_PATTERN))]
+    #[x_kube(validation = Rule::new("duration(self) >= duration('5s')").message("interval must be at least 5s"))]
+    pub interval: String,
+}
+
+fn default_probe_interval() -> String {
+    "30s".into()
+}
+
+/// How an item's instances are probed.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemProbeKind {
+    /// An HTTP(S) request.
+    #[serde(rename = "HTTP")]
+    Http,
+    /// A TCP connect.
+    #[serde(rename = "TCP")]
+    Tcp,
 }

@@ -80,8 +80,8 @@ impl Store {
         Ok(Self { pool, backend })
     }
 
-    /// The pool, for the store's modules.
-    pub(crate) fn pool(&self) -> &AnyPool {
+    /// The pool (the store's modules and the SLA ledger share it).
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 

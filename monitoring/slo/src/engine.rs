@@ -1,0 +1,190 @@
+//! The engine: its shared [`Context`], the watches of objectives and probes, the probe
+//! runners and the evaluation loop, until told to stop.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use futures::FutureExt;
+use kube::{
+    Api, Client, Resource, ResourceExt,
+    runtime::{reflector::Store, watcher},
+};
+use makonis_api::slo::{Probe, ServiceLevelObjective};
+use makonis_operator_kit::{events::EventPublisher, metrics::ReconcileMetrics, watch::cached};
+use makonis_slo_core::HolidayCalendar;
+use tokio::sync::{Notify, Semaphore, watch};
+
+use crate::{
+    config::EngineConfig,
+    evaluate::Evaluator,
+    ledger::Ledger,
+    metrics::SloMetrics,
+    probe::{Prober, ProberConfig},
+    prometheus_rules::sync_rules,
+    runner::{ResumedOutage, Runners},
+};
+
+/// The field manager of every write the engine makes.
+pub const MANAGER: &str = "makonis-slo";
+
+/// How often the probe tasks are matched to the cached probes.
+const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How often PrometheusRules are brought up to date.
+const RULES_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A namespaced object's key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// The key of `object`.
+    pub fn of<K: Resource>(object: &K) -> Self {
+        Self { namespace: object.meta().namespace.clone().unwrap_or_default(), name: object.name_any() }
+    }
+}
+
+/// Everything the engine's parts share.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// The settings.
+    pub config: EngineConfig,
+    /// The SLA ledger.
+    pub ledger: Ledger,
+    /// Runs probe checks.
+    pub prober: Prober,
+    /// The engine's metrics.
+    pub metrics: SloMetrics,
+    /// Status write counts (shared with the operators' metrics).
+    pub reconcile: ReconcileMetrics,
+    /// Kubernetes Events.
+    pub events: EventPublisher,
+    /// The Latvian calendar with the declared extra days off.
+    pub calendar: HolidayCalendar,
+    /// Cached probes.
+    pub probes: Store<Probe>,
+    /// Cached objectives.
+    pub objectives: Store<ServiceLevelObjective>,
+    /// Asks for an evaluation soon (an outage opened or closed).
+    pub kick: Notify,
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A CA file for HTTPS probes could not be read.
+    #[error(transparent)]
+    Prober(#[from] crate::probe::ProberError),
+    /// The ledger could not be read at start-up.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+}
+
+/// The engine, built but not yet running.
+pub struct Engine {
+    ctx: Arc<Context>,
+    watches: Vec<futures::future::BoxFuture<'static, ()>>,
+}
+
+impl Engine {
+    /// Builds the engine: its prober, caches and ledger.
+    pub fn new(
+        client: Client,
+        config: EngineConfig,
+        ledger: Ledger,
+        metrics: SloMetrics,
+        reconcile: ReconcileMetrics,
+    ) -> Result<Self, EngineError> {
+        let prober = Prober::new(ProberConfig {
+            extra_ca_files: config.extra_ca_files.clone(),
+            resolve: config.resolve.clone(),
+        })?;
+        let (probes, probe_watch) = cached(Api::<Probe>::all(client.clone()), watcher::Config::default(), Default::default());
+        let (objectives, objective_watch) =
+            cached(Api::<ServiceLevelObjective>::all(client.clone()), watcher::Config::default(), Default::default());
+        let ctx = Arc::new(Context {
+            events: EventPublisher::new(client.clone(), MANAGER, None),
+            calendar: HolidayCalendar::latvia(config.extra_days_off.iter().copied()),
+            client,
+            config,
+            ledger,
+            prober,
+            metrics,
+            reconcile,
+            probes,
+            objectives,
+            kick: Notify::new(),
+        });
+        let watches = vec![
+            makonis_operator_kit::watch::drain(probe_watch).boxed(),
+            makonis_operator_kit::watch::drain(objective_watch).boxed(),
+        ];
+        Ok(Self { ctx, watches })
+    }
+
+    /// The shared context (for tests and the operations endpoint).
+    pub fn context(&self) -> Arc<Context> {
+        self.ctx.clone()
+    }
+
+    /// Runs until `stop` turns true: probes, evaluations and PrometheusRules.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), EngineError> {
+        let ctx = self.ctx;
+        let watches = tokio::spawn(futures::future::join_all(self.watches));
+        let (probes_ready, objectives_ready) = (ctx.probes.wait_until_ready(), ctx.objectives.wait_until_ready());
+        tokio::select! {
+            _ = async { tokio::join!(probes_ready, objectives_ready) } => {}
+            _ = stop.wait_for(|s| *s) => { watches.abort(); return Ok(()); }
+        }
+        let mut resumed: HashMap<_, _> = HashMap::new();
+        for outage in ctx.ledger.open_outages().await? {
+            ctx.metrics.resume_outage(&crate::spec::agency_of(&outage.namespace));
+            let key = crate::engine::ObjectKey { namespace: outage.namespace, name: outage.probe };
+            resumed.insert(key, ResumedOutage { id: outage.id, started_at: outage.started_at });
+        }
+        tracing::info!(resumed = resumed.len(), "SLO engine running");
+        let semaphore = Arc::new(Semaphore::new(ctx.config.max_concurrent_probes.max(1)));
+        let mut runners = Runners::default();
+        let evaluation = tokio::spawn(evaluate_forever(ctx.clone()));
+        let rules = tokio::spawn(rules_forever(ctx.clone()));
+        let mut ticker = tokio::time::interval(SYNC_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => runners.sync(&ctx, &semaphore, &mut resumed),
+                _ = stop.wait_for(|s| *s) => break,
+            }
+        }
+        runners.stop();
+        evaluation.abort();
+        rules.abort();
+        watches.abort();
+        Ok(())
+    }
+}
+
+/// Evaluates every objective on the interval, and soon after an outage opens or closes.
+async fn evaluate_forever(ctx: Arc<Context>) {
+    let mut evaluator = Evaluator::default();
+    loop {
+        evaluator.pass(&ctx).await;
+        tokio::select! {
+            _ = tokio::time::sleep(ctx.config.evaluation_interval) => {}
+            _ = ctx.kick.notified() => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Keeps the PrometheusRules in step with the objectives where the Prometheus Operator
+/// is installed.
+async fn rules_forever(ctx: Arc<Context>) {
+    let mut ticker = tokio::time::interval(RULES_INTERVAL);
+    loop {
+        ticker.tick().await;
+        sync_rules(&ctx).await;
+    }
+}

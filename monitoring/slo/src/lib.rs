@@ -1,0 +1,18 @@
+//! The SLO engine of Mākonis (`makonis slo`): runs every `Probe`, confirms failures
+//! before they open an outage in the SLA ledger, keeps each `ServiceLevelObjective`'s
+//! status, opens incidents when burn-rate alerts fire, exports Prometheus metrics and,
+//! where the Prometheus Operator is installed, `PrometheusRule`s.
+//!
+//! The arithmetic lives in `makonis-slo-core`; this crate is its IO.
+
+pub mod ledger;
+pub mod probe;
+pub mod config;
+pub mod engine;
+pub mod evaluate;
+pub mod metrics;
+pub mod openslo;
+pub mod prometheus;
+pub mod prometheus_rules;
+pub mod runner;
+pub mod spec;

@@ -1,0 +1,280 @@
+//! Running the probes: one task per `Probe`, all sharing a bound on runs in flight. Each
+//! result goes through the probe's [`Confirmer`]; a confirmed change opens or closes an
+//! outage in the ledger and is written to the Probe's status.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{Api, Resource, ResourceExt, runtime::reflector::ObjectRef};
+use makonis_api::slo::{Probe, ProbeState as ApiProbeState, ProbeStatus};
+use makonis_operator_kit::{
+    conditions::{DesiredCondition, merge_conditions},
+    status::apply_status_if_changed,
+};
+use makonis_slo_core::{Confirmer, ProbeState, Transition};
+use tokio::{sync::Semaphore, task::JoinHandle, time::MissedTickBehavior};
+
+use crate::{
+    engine::{Context, MANAGER, ObjectKey},
+    probe::ProbeResult,
+    spec::{ProbePlan, agency_of, probe_plan},
+};
+
+/// An outage open in the ledger when a probe's task starts.
+#[derive(Debug, Clone)]
+pub struct ResumedOutage {
+    /// Its id in the ledger.
+    pub id: String,
+    /// When it began.
+    pub started_at: i64,
+}
+
+/// The running probe tasks, by probe.
+#[derive(Default)]
+pub struct Runners {
+    tasks: HashMap<ObjectKey, (Option<i64>, JoinHandle<()>)>,
+}
+
+impl Runners {
+    /// Starts tasks for new probes, restarts those whose spec changed, and stops those of
+    /// deleted probes. `resumed` holds the outages open in the ledger; a started task
+    /// takes its probe's.
+    pub fn sync(&mut self, ctx: &Arc<Context>, semaphore: &Arc<Semaphore>, resumed: &mut HashMap<ObjectKey, ResumedOutage>) {
+        let live: HashMap<ObjectKey, Arc<Probe>> =
+            ctx.probes.state().into_iter().map(|p| (ObjectKey::of(p.as_ref()), p)).collect();
+        self.tasks.retain(|key, (generation, task)| {
+            let keep = live.get(key).is_some_and(|p| p.metadata.generation == *generation);
+            if !keep {
+                task.abort();
+                if !live.contains_key(key) {
+                    ctx.metrics.forget_probe([&agency_of(&key.namespace), &key.namespace, &key.name]);
+                }
+            }
+            keep
+        });
+        for (key, probe) in live {
+            if self.tasks.contains_key(&key) || probe.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
+            let outage = resumed.remove(&key);
+            let task = tokio::spawn(run_probe(ctx.clone(), semaphore.clone(), probe.clone(), outage));
+            self.tasks.insert(key, (probe.metadata.generation, task));
+        }
+    }
+
+    /// How many probes run.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Whether no probe runs.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// Stops every task.
+    pub fn stop(&mut self) {
+        for (_, (_, task)) in self.tasks.drain() {
+            task.abort();
+        }
+    }
+}
+
+/// What one probe's task keeps between runs.
+struct ProbeRun {
+    key: ObjectKey,
+    agency: String,
+    confirmer: Confirmer,
+    outage: Option<String>,
+    certificate: Option<i64>,
+    expiring: bool,
+    cause: Option<String>,
+    since: Option<i64>,
+}
+
+/// Runs one probe until its task is aborted.
+async fn run_probe(ctx: Arc<Context>, semaphore: Arc<Semaphore>, probe: Arc<Probe>, resumed: Option<ResumedOutage>) {
+    let key = ObjectKey::of(probe.as_ref());
+    let plan = match probe_plan(&probe) {
+        Ok(plan) => plan,
+        Err(message) => {
+            tracing::warn!(namespace = key.namespace, probe = key.name, message, "probe cannot run");
+            write_status(&ctx, &probe, invalid_status(&probe, message)).await;
+            return;
+        }
+    };
+    // A task restarted for a changed spec continues the outage its predecessor opened.
+    let resumed = match resumed {
+        Some(outage) => Some(outage),
+        None => match ctx.ledger.open_outage_of(&key.namespace, &key.name).await {
+            Ok(open) => open.map(|o| ResumedOutage { id: o.id, started_at: o.started_at }),
+            Err(error) => {
+                tracing::warn!(%error, probe = key.name, "cannot look for an open outage; starting unconfirmed");
+                None
+            }
+        },
+    };
+    let confirmer = match &resumed {
+        Some(outage) => Confirmer::resume_down(plan.failure_threshold, plan.success_threshold, outage.started_at),
+        None => Confirmer::new(plan.failure_threshold, plan.success_threshold),
+    };
+    let mut run = ProbeRun {
+        agency: agency_of(&key.namespace),
+        since: resumed.as_ref().map(|o| o.started_at),
+        outage: resumed.map(|o| o.id),
+        key,
+        confirmer,
+        certificate: None,
+        expiring: false,
+        cause: None,
+    };
+    let labels = [run.agency.clone(), run.key.namespace.clone(), run.key.name.clone()];
+    let labels = [labels[0].as_str(), labels[1].as_str(), labels[2].as_str()];
+    ctx.metrics.set_probe_up(labels, state_up(run.confirmer.state()));
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + spread(&run.key, plan.interval), plan.interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let result = {
+            let Ok(_permit) = semaphore.acquire().await else { return };
+            let at = Timestamp::now().as_millisecond();
+            (at, ctx.prober.run(&plan.spec).await)
+        };
+        if observe(&ctx, &probe, &plan, &mut run, result.0, result.1).await {
+            ctx.metrics.set_probe_up(labels, state_up(run.confirmer.state()));
+            let latest = ctx.probes.get(&ObjectRef::from_obj(probe.as_ref())).unwrap_or_else(|| probe.clone());
+            let status = desired_status(&latest, &run);
+            write_status(&ctx, &latest, status).await;
+        }
+    }
+}
+
+/// Feeds one result to the probe's confirmer and the ledger; returns whether the
+/// status should change.
+async fn observe(ctx: &Context, probe: &Probe, plan: &ProbePlan, run: &mut ProbeRun, at: i64, result: ProbeResult) -> bool {
+    let failure = result.failure.as_ref();
+    ctx.metrics.record_probe(plan.kind, failure.map(|f| f.category.as_str()), result.latency);
+    let cause = failure.map(|f| f.cause.as_str()).unwrap_or_default();
+    let before = run.confirmer.state();
+    let mut changed = false;
+    match run.confirmer.observe(at, result.ok, cause) {
+        Transition::Down { since, cause } => {
+            match ctx.ledger.open_outage(&run.key.namespace, &run.key.name, &run.agency, since, &cause).await {
+                Ok(id) => run.outage = Some(id),
+                Err(error) => tracing::error!(%error, probe = run.key.name, "cannot record an outage"),
+            }
+            ctx.metrics.record_outage(&run.agency, true);
+            tracing::info!(namespace = run.key.namespace, probe = run.key.name, cause, "outage opened");
+            ctx.events.warning(&probe.object_ref(&()), "TargetDown", "Probe", format!("the target is down: {cause}")).await;
+            (run.cause, run.since) = (Some(cause), Some(since));
+            ctx.kick.notify_one();
+            changed = true;
+        }
+        Transition::Up { at } => {
+            if let Some(id) = run.outage.take()
+                && let Err(error) = ctx.ledger.close_outage(&id, at).await
+            {
+                tracing::error!(%error, probe = run.key.name, "cannot close an outage");
+            }
+            ctx.metrics.record_outage(&run.agency, false);
+            tracing::info!(namespace = run.key.namespace, probe = run.key.name, "outage closed");
+            ctx.events.normal(&probe.object_ref(&()), "TargetUp", "Probe", "the target answers again".into()).await;
+            (run.cause, run.since) = (None, Some(at));
+            ctx.kick.notify_one();
+            changed = true;
+        }
+        Transition::None => {
+            if before != run.confirmer.state() {
+                run.since = Some(at);
+                changed = true;
+            }
+        }
+    }
+    if let Some(not_after) = result.certificate_not_after {
+        let labels = [run.agency.as_str(), run.key.namespace.as_str(), run.key.name.as_str()];
+        ctx.metrics.set_certificate_expiry(labels, not_after);
+        if run.certificate != Some(not_after) || run.expiring != result.certificate_expiring {
+            (run.certificate, run.expiring) = (Some(not_after), result.certificate_expiring);
+            changed = true;
+        }
+    }
+    changed
+}
+
+fn state_up(state: ProbeState) -> Option<bool> {
+    match state {
+        ProbeState::Unknown => None,
+        ProbeState::Up => Some(true),
+        ProbeState::Down => Some(false),
+    }
+}
+
+/// A start offset within the interval derived from the probe's name, so that probes
+/// created together do not all run in the same instant.
+fn spread(key: &ObjectKey, interval: Duration) -> Duration {
+    let hash = key.namespace.bytes().chain(key.name.bytes()).fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let millis = interval.as_millis().max(1) as u64;
+    Duration::from_millis(hash % millis)
+}
+
+fn rfc3339(ms: i64) -> Option<String> {
+    Timestamp::from_millisecond(ms).ok().map(|t| t.to_string())
+}
+
+/// The status a probe should have after `run`'s latest result.
+fn desired_status(probe: &Probe, run: &ProbeRun) -> ProbeStatus {
+    let state = match run.confirmer.state() {
+        ProbeState::Unknown => ApiProbeState::Unknown,
+        ProbeState::Up => ApiProbeState::Up,
+        ProbeState::Down => ApiProbeState::Down,
+    };
+    let mut desired = vec![DesiredCondition::truthy("Ready", "Probing", "the probe runs")];
+    desired.push(match state {
+        ApiProbeState::Up => DesiredCondition::truthy("TargetUp", "Answering", "the target answers as expected"),
+        ApiProbeState::Down => DesiredCondition::falsy(
+            "TargetUp",
+            "TargetDown",
+            format!("{}; an outage is open in the SLA ledger", run.cause.as_deref().unwrap_or("down")),
+        ),
+        ApiProbeState::Unknown => DesiredCondition::falsy("TargetUp", "NotConfirmed", "not confirmed either way yet"),
+    });
+    if let Some(not_after) = run.certificate {
+        let when = rfc3339(not_after).unwrap_or_default();
+        desired.push(if run.expiring {
+            DesiredCondition::truthy("CertificateExpiring", "ExpiresSoon", format!("the server's certificate expires {when}: renew it"))
+        } else {
+            DesiredCondition::falsy("CertificateExpiring", "Valid", format!("the server's certificate is valid until {when}"))
+        });
+    }
+    ProbeStatus {
+        state: Some(state),
+        since: run.since.and_then(rfc3339),
+        cause: run.cause.clone(),
+        certificate_expires: run.certificate.and_then(rfc3339),
+        conditions: conditions(probe, desired),
+        observed_generation: probe.metadata.generation,
+    }
+}
+
+fn invalid_status(probe: &Probe, message: String) -> ProbeStatus {
+    let desired = [DesiredCondition::falsy("Ready", "InvalidSpec", format!("{message}: fix the Probe"))];
+    ProbeStatus {
+        state: Some(ApiProbeState::Unknown),
+        conditions: conditions(probe, desired),
+        observed_generation: probe.metadata.generation,
+        ..Default::default()
+    }
+}
+
+fn conditions(probe: &Probe, desired: impl IntoIterator<Item = DesiredCondition>) -> Vec<Condition> {
+    let existing = probe.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    merge_conditions(existing, desired, probe.metadata.generation, k8s_openapi::jiff::Timestamp::now())
+}
+
+async fn write_status(ctx: &Context, probe: &Probe, desired: ProbeStatus) {
+    let api: Api<Probe> = Api::namespaced(ctx.client.clone(), &probe.namespace().unwrap_or_default());
+    if let Err(error) = apply_status_if_changed(&api, probe, probe.status.as_ref(), &desired, MANAGER, &ctx.reconcile).await {
+        tracing::warn!(%error, probe = probe.name_any(), "cannot write the probe's status");
+    }
+}

@@ -1,0 +1,152 @@
+//! `makonis slo`: the SLO engine, and the export of objectives as OpenSLO.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use kube::{Api, api::ListParams};
+use makonis_api::slo::ServiceLevelObjective;
+use makonis_operator_kit::{
+    client::{ApiRequestMetrics, counted_client},
+    crds::wait_for_crds,
+    leader::LeaderElection,
+    metrics::ReconcileMetrics,
+    server::{OpsState, Readiness, serve},
+};
+use makonis_portal::store::Store;
+use makonis_slo::{
+    config::EngineConfig,
+    engine::{Engine, MANAGER},
+    ledger::Ledger,
+    metrics::SloMetrics,
+};
+use prometheus::Registry;
+use tokio::sync::watch;
+
+use crate::{
+    cli::{SloArgs, SloCommand, SloExportArgs, SloRunArgs},
+    commands::operator::shutdown_signal,
+};
+
+/// The CRDs the engine reads.
+const CRDS: [&str; 2] = ["servicelevelobjectives.slo.makonis.lv", "probes.slo.makonis.lv"];
+
+/// Runs the chosen `makonis slo` subcommand.
+pub async fn run(args: SloArgs) -> anyhow::Result<()> {
+    match args.command {
+        SloCommand::Run(args) => engine(*args).await,
+        SloCommand::ExportOpenslo(args) => export(args).await,
+    }
+}
+
+async fn client() -> anyhow::Result<kube::Config> {
+    kube::Config::infer().await.context(
+        "cannot build a Kubernetes client: set KUBECONFIG or run inside a cluster (tests/cluster/cluster.sh env prints the local one)",
+    )
+}
+
+/// Starts the operations endpoint, opens the ledger, waits for the CRDs, takes the lease
+/// when asked to, then runs the engine until SIGTERM or Ctrl-C (or the lease is lost).
+async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
+    let registry = Registry::new();
+    let reconcile = ReconcileMetrics::register(&registry)?;
+    let metrics = SloMetrics::register(&registry)?;
+    let readiness = Readiness::default();
+    let ops = OpsState { registry: registry.clone(), readiness: readiness.clone() };
+    let address = args.metrics_address;
+    let server = tokio::spawn(async move { serve(address, ops).await });
+
+    let store = Store::connect(&args.database_url)
+        .await
+        .with_context(|| format!("opening the SLA ledger in {}", redact(&args.database_url)))?;
+    let ledger = Ledger::new(store.pool().clone());
+    let client = counted_client(client().await?, ApiRequestMetrics::register(&registry)?)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    });
+    let mut waiting = stop_rx.clone();
+    tokio::select! {
+        () = wait_for_crds(&client, &CRDS, Duration::from_secs(5)) => {}
+        _ = waiting.wait_for(|s| *s) => return Ok(()),
+    }
+    // Ready once it can serve: a standby waiting for the lease is ready too, so that
+    // rollouts of several replicas complete (as with the operators).
+    readiness.set(true);
+    let election = if args.leader_election {
+        let identity = format!("{}-{}", std::env::var("HOSTNAME").as_deref().unwrap_or(MANAGER), std::process::id());
+        let election = LeaderElection::new(
+            client.clone(),
+            &args.platform_namespace,
+            &args.lease_name,
+            identity,
+            Duration::from_secs(args.lease_seconds),
+            &registry,
+        )?;
+        tokio::select! {
+            acquired = election.acquire() => acquired.context("taking the leader lease")?,
+            _ = waiting.wait_for(|s| *s) => return Ok(()),
+        }
+        Some(election)
+    } else {
+        None
+    };
+    let config = EngineConfig {
+        max_concurrent_probes: args.max_concurrent_probes as usize,
+        evaluation_interval: Duration::from_secs(args.evaluation_seconds),
+        extra_days_off: args.extra_days_off,
+        extra_ca_files: args.probe_ca_files,
+        resolve: args.resolve,
+        prometheus_url: args.prometheus_url,
+        platform_namespace: args.platform_namespace,
+    };
+    let engine = Engine::new(client, config, ledger, metrics, reconcile)?;
+    let lost = async {
+        match &election {
+            Some(election) => election.hold().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = engine.run(stop_rx) => {
+            result?;
+            if let Some(election) = &election {
+                election.release().await;
+            }
+            Ok(())
+        }
+        result = server => match result {
+            Ok(Ok(())) => anyhow::bail!("the operations endpoint stopped"),
+            Ok(Err(error)) => Err(error).context("the operations endpoint failed"),
+            Err(error) => Err(error).context("the operations endpoint panicked"),
+        },
+        why = lost => anyhow::bail!("{why}; exiting so that a restart campaigns again"),
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+/// Prints the objectives as a YAML stream of OpenSLO documents.
+async fn export(args: SloExportArgs) -> anyhow::Result<()> {
+    let client = kube::Client::try_from(client().await?)?;
+    let api: Api<ServiceLevelObjective> = match &args.namespace {
+        Some(namespace) => Api::namespaced(client, namespace),
+        None => Api::all(client),
+    };
+    let list = api.list(&ListParams::default()).await.context("listing ServiceLevelObjectives")?;
+    let (documents, skipped) = makonis_slo::openslo::export(&list.items);
+    for skip in skipped {
+        eprintln!("skipped {skip}");
+    }
+    for document in documents {
+        print!("---\n{}", serde_yaml_ng::to_string(&document)?);
+    }
+    Ok(())
+}
