@@ -138,7 +138,8 @@ async fn an_outage_is_recorded_puts_the_objective_at_risk_and_opens_an_incident(
     // Take the Ingress away: the stand-in answers 404, three failures confirm an outage.
     let cut = Instant::now();
     ingresses.delete("web-test", &DeleteParams::default()).await.expect("delete ingress");
-    let down = wait_until("the probe to confirm the outage", CONVERGE, || state(probes.clone(), ProbeState::Down)).await;
+    let down =
+        wait_until("the probe to confirm the outage", CONVERGE, || state(probes.clone(), ProbeState::Down)).await;
     assert!(down.cause.as_deref().is_some_and(|c| c.contains("HTTP 404")), "cause: {:?}", down.cause);
     let at_risk = wait_until("the objective to go AtRisk with an incident", CONVERGE, || async {
         let slo = objectives.get("web").await.map_err(|e| e.to_string())?;
@@ -163,16 +164,20 @@ async fn an_outage_is_recorded_puts_the_objective_at_risk_and_opens_an_incident(
     let outages = ledger.outages_of(&namespace, "web", now - 3_600_000, now).await.unwrap();
     assert_eq!(outages.len(), 1, "{outages:?}");
     let recorded = Duration::from_millis((outages[0].end - outages[0].start) as u64);
-    assert!(recorded <= outage_length && recorded >= Duration::from_secs(5), "recorded {recorded:?} of {outage_length:?}");
+    assert!(
+        recorded <= outage_length && recorded >= Duration::from_secs(5),
+        "recorded {recorded:?} of {outage_length:?}"
+    );
     let (year, month) = month_of(now);
     let span = makonis_slo_core::window::month_span(year, month);
-    let incidents = ledger.incidents(Some(&[code.clone()]), span).await.unwrap();
+    let incidents = ledger.incidents(Some(std::slice::from_ref(&code)), span).await.unwrap();
     assert_eq!(incidents.len(), 1, "{incidents:?}");
     assert_eq!((incidents[0].objective.as_str(), incidents[0].rule.as_str()), ("web", "fast"));
     assert_eq!(at_risk.incident.as_deref(), Some(incidents[0].id.as_str()));
 
     // The month's report shows the service with its outage, for its agency only.
-    let (records, outage_records) = ledger.report_inputs(Some(&[code.clone()]), Interval::new(span.start, now)).await.unwrap();
+    let (records, outage_records) =
+        ledger.report_inputs(Some(std::slice::from_ref(&code)), Interval::new(span.start, now)).await.unwrap();
     let report = monthly_report(year, month, &records, &outage_records, now, &HolidayCalendar::default(), 97.0);
     let agency = report.agencies.iter().find(|a| a.agency == code).expect("the agency's report");
     let service = agency.services.iter().find(|s| s.name == "web").expect("the service's row");
@@ -182,7 +187,11 @@ async fn an_outage_is_recorded_puts_the_objective_at_risk_and_opens_an_incident(
     // Metrics: the probe is up again and one outage was counted for the agency.
     let (status, metrics) = http_get(ops, "/metrics").await.expect("metrics");
     assert_eq!(status, 200);
-    assert!(metrics.contains(&format!("makonis_slo_probe_up{{agency=\"{code}\",namespace=\"{namespace}\",probe=\"web\"}} 1")), "{metrics}");
+    assert!(
+        metrics
+            .contains(&format!("makonis_slo_probe_up{{agency=\"{code}\",namespace=\"{namespace}\",probe=\"web\"}} 1")),
+        "{metrics}"
+    );
     assert!(metrics.contains(&format!("makonis_slo_outages_total{{agency=\"{code}\"}} 1")), "{metrics}");
 
     engine.kill().await.ok();

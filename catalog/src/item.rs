@@ -10,8 +10,8 @@ use makonis_api::{
 use serde_json::Value;
 
 use crate::{
-    measure::{Measured, measurement},
     error::FieldError,
+    measure::{Measured, measurement},
     render::{
         AgencyVars, Engine, InstanceVars, ItemVars, PlanVars, PlatformVars, RenderContext, RenderedObject,
         parse_objects,

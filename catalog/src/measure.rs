@@ -73,7 +73,11 @@ pub fn measurement(
         "indicator": {"probe": measured.instance},
     });
     Ok(vec![
-        object("Probe", measured.instance, json!({"apiVersion": "slo.makonis.lv/v1alpha1", "kind": "Probe", "metadata": metadata, "spec": probe_spec})),
+        object(
+            "Probe",
+            measured.instance,
+            json!({"apiVersion": "slo.makonis.lv/v1alpha1", "kind": "Probe", "metadata": metadata, "spec": probe_spec}),
+        ),
         object(
             "ServiceLevelObjective",
             measured.instance,
@@ -149,7 +153,8 @@ mod tests {
 
     #[test]
     fn the_path_replaces_the_urls_own() {
-        let check = http_check(&probe(ItemProbeKind::Http, Some("/healthz")), "https://dms.vdi.apps.lv/app?x=1").unwrap();
+        let check =
+            http_check(&probe(ItemProbeKind::Http, Some("/healthz")), "https://dms.vdi.apps.lv/app?x=1").unwrap();
         assert_eq!(check["url"], "https://dms.vdi.apps.lv/healthz");
         let check = http_check(&probe(ItemProbeKind::Http, None), "https://dms.vdi.apps.lv").unwrap();
         assert_eq!(check["url"], "https://dms.vdi.apps.lv/");

@@ -3,6 +3,7 @@
 
 use std::{collections::BTreeMap, sync::Mutex, time::Duration};
 
+use makonis_slo::ledger::Ledger;
 use tokio::sync::Notify;
 
 use crate::{
@@ -29,7 +30,14 @@ pub struct PortalConfig {
     /// Labels put on every instance the portal applies, e.g. to hand them to a catalog
     /// operator started with `--instance-selector`.
     pub instance_labels: BTreeMap<String, String>,
+    /// The availability the platform's own services promise together each month, in
+    /// percent: the SLA report measures the platform against it.
+    pub sla_platform_target_percent: f64,
 }
+
+/// The platform's availability target by default: 97 % a month, the sector's target for
+/// its central infrastructure.
+pub const SLA_PLATFORM_TARGET_PERCENT: f64 = 97.0;
 
 impl Default for PortalConfig {
     fn default() -> Self {
@@ -44,6 +52,7 @@ impl Default for PortalConfig {
             login_max_failures: 5,
             login_window: Duration::from_secs(300),
             instance_labels: BTreeMap::new(),
+            sla_platform_target_percent: SLA_PLATFORM_TARGET_PERCENT,
         }
     }
 }
@@ -52,6 +61,8 @@ impl Default for PortalConfig {
 pub struct Context {
     /// SQL storage.
     pub store: Store,
+    /// The SLA ledger (objectives, outages, incidents), in the same database.
+    pub ledger: Ledger,
     /// Agencies, items and instances.
     pub view: ClusterView,
     /// The Kubernetes client the worker applies with; `None` when the portal runs without
@@ -69,6 +80,7 @@ impl Context {
     /// A context over `store` and `view`.
     pub fn new(store: Store, view: ClusterView, client: Option<kube::Client>, config: PortalConfig) -> Self {
         let limiter = LoginLimiter::new(config.login_max_failures, config.login_window.as_millis() as i64);
-        Self { store, view, client, config, limiter: Mutex::new(limiter), granted: Notify::new() }
+        let ledger = Ledger::new(store.pool().clone());
+        Self { store, view, client, config, ledger, limiter: Mutex::new(limiter), granted: Notify::new() }
     }
 }

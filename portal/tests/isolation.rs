@@ -1,7 +1,8 @@
 //! Tenant isolation through every route: a user of one agency gets 404 (or 403 where the
-//! route is not about one object) for another agency's requests, services and audit
-//! entries, through the pages and the API, both ways (VDI ↔ LM). A last test checks that
-//! this file names every route the router has, so a new route cannot skip the check.
+//! route is not about one object) for another agency's requests, services, audit entries
+//! and SLA reports, through the pages and the API, both ways (VDI ↔ LM). A last test
+//! checks that this file names every route the router has, so a new route cannot skip
+//! the check.
 
 mod support;
 
@@ -50,7 +51,7 @@ async fn setup() -> (TestPortal, Side, Side) {
 
 /// Every page and API route that names one object of an agency, with `{request}`,
 /// `{agency}` and `{instance}` to fill in: (method, path, form or JSON body).
-const OBJECT_ROUTES: [(&str, &str, &str); 16] = [
+const OBJECT_ROUTES: [(&str, &str, &str); 18] = [
     ("GET", "/requests/{request}", ""),
     ("POST", "/requests/{request}/approve", "comment=x"),
     ("POST", "/requests/{request}/reject", "comment=x"),
@@ -60,6 +61,8 @@ const OBJECT_ROUTES: [(&str, &str, &str); 16] = [
     ("POST", "/services/{agency}/{instance}/retire", "confirmation={instance}"),
     ("GET", "/services/{agency}/{instance}/events", ""),
     ("GET", "/audit?agency={agency}", ""),
+    ("GET", "/reports/sla?agency={agency}", ""),
+    ("GET", "/reports/sla.csv?agency={agency}", ""),
     ("GET", "/api/v1/requests/{request}", ""),
     ("POST", "/api/v1/requests/{request}/approve", r#"{"comment":"x"}"#),
     ("POST", "/api/v1/requests/{request}/reject", r#"{"comment":"x"}"#),

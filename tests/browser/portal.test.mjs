@@ -3,6 +3,7 @@
 // in one browser; each person signs in in an isolated browser context of their own.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
 import { checkNoHorizontalScroll, checkPage, checkStructure } from './lib/checks.mjs';
@@ -283,6 +284,7 @@ const LATVIAN_PAGES = [
   ],
   ['not found (404)', 'vdi-requester', (page) => goto(page, '/catalog/nav-tada', 404)],
   ['forbidden (403)', 'vdi-requester', (page) => goto(page, '/admin/agencies', 403)],
+  ['SLA report', 'vdi-requester', (page) => goto(page, '/reports/sla')],
   ['approvals inbox', 'vdi-approver', (page) => goto(page, '/approvals')],
   [
     'request with the approve form',
@@ -297,6 +299,7 @@ const LATVIAN_PAGES = [
   ['audit trail (admin)', 'admin', (page) => goto(page, '/audit')],
   ['all requests (admin)', 'admin', (page) => goto(page, '/requests')],
   ['approvals (admin)', 'admin', (page) => goto(page, '/approvals')],
+  ['SLA report (admin)', 'admin', (page) => goto(page, '/reports/sla')],
 ];
 
 const ENGLISH_PAGES = [
@@ -343,6 +346,7 @@ const ENGLISH_PAGES = [
   ],
   ['agencies (admin)', 'admin', (page) => goto(page, '/admin/agencies')],
   ['audit trail (admin)', 'admin', (page) => goto(page, '/audit')],
+  ['SLA report (admin)', 'admin', (page) => goto(page, '/reports/sla')],
 ];
 
 describe('accessibility in Latvian: axe (no serious or critical), one h1, skip link, lang="lv"', () => {
@@ -380,6 +384,109 @@ describe('accessibility in English (chosen with the header\u2019s switch): axe, 
   });
 });
 
+describe('the SLA report: heading, tables, charts, CSV export, print and PDF', () => {
+  // The platform may or may not have measured anything yet: these tests check the
+  // report's structure, not its figures (portal/tests/reports.rs checks those).
+  const COLUMNS = [
+    'Pakalpojums',
+    'Mērķis',
+    'Pieejamība',
+    'Dīkstāve (min)',
+    'Pārtraukumi',
+    'Garākais pārtraukums (min)',
+    'Izpilde',
+    'Atlikušais kļūdu budžets',
+  ];
+
+  /** What every report shows, with the services it lists or its empty state. */
+  async function checkReport(page, { platform }) {
+    await page.getByRole('heading', { level: 1, name: /^SLA pārskats: .+, \d{4}\. gada \p{L}+$/u }).waitFor();
+    const months = page.getByRole('combobox', { name: 'Mēnesis' }).locator('option');
+    assert.equal(await months.count(), 13, 'the current month and the twelve before it');
+    assert.match((await months.first().getAttribute('value')) ?? '', /^\d{4}-\d{2}$/);
+    const summary = page.getByRole('heading', { level: 2, name: 'Platformas pieejamība' });
+    assert.equal(await summary.count(), platform ? 1 : 0, 'the platform summary is for platform staff only');
+    const tables = page.locator('table.sla');
+    const charts = page.locator('svg[role="img"]');
+    if ((await tables.count()) === 0) {
+      await page.getByText('Šajā mēnesī nevienam pakalpojumam nebija pakalpojumu līmeņa mērķa.').waitFor();
+      assert.equal(await charts.count(), 0, 'no services, no charts');
+    } else {
+      const headers = await tables.first().locator('thead th').allInnerTexts();
+      assert.deepEqual(headers.map((text) => text.trim()), COLUMNS);
+      assert.ok((await charts.count()) >= (await tables.count()), 'an availability chart for every table');
+      for (const chart of await charts.all()) {
+        const label = (await chart.getAttribute('aria-label')) ?? '';
+        assert.ok(label.length > 20, 'every chart has a text alternative');
+        const title = await chart.evaluate((svg) => svg.querySelector(':scope > title')?.textContent ?? '');
+        assert.equal(title, label, 'and the same words as its title');
+      }
+    }
+    await page.getByRole('heading', { level: 2, name: 'Incidenti' }).waitFor();
+  }
+
+  test('an agency requester finds it in the menu and sees only their agency', async (t) => {
+    const { context, page } = await browser.open();
+    await signIn(page, browser, 'vdi-requester');
+    await Promise.all([
+      page.waitForURL('**/reports/sla'),
+      page.getByRole('navigation').getByRole('link', { name: 'SLA pārskats' }).click(),
+    ]);
+    await checkReport(page, { platform: false });
+    const agencies = page.getByRole('combobox', { name: 'Iestāde' }).locator('option');
+    assert.deepEqual(await agencies.evaluateAll((options) => options.map((o) => o.value)), ['vdi']);
+    await checkPage(page, 'lv', t);
+    await goto(page, '/reports/sla?agency=lm', 404);
+    await context.close();
+  });
+
+  test('a platform administrator sees every agency and the platform summary', async (t) => {
+    const page = await pageOf('admin', 'lv');
+    await goto(page, '/reports/sla');
+    await checkReport(page, { platform: true });
+    const agencies = page.getByRole('combobox', { name: 'Iestāde' }).locator('option');
+    const values = await agencies.evaluateAll((options) => options.map((o) => o.value));
+    assert.equal(values[0], '', '"all agencies" first');
+    assert.ok(values.includes('vdi') && values.includes('lm'), `every agency: ${values.join(', ')}`);
+    await checkPage(page, 'lv', t);
+  });
+
+  test('the CSV link downloads the report as CSV', async () => {
+    const { context, page } = await browser.open();
+    await signIn(page, browser, 'vdi-requester');
+    await goto(page, '/reports/sla');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Lejupielādēt CSV' }).click(),
+    ]);
+    assert.match(download.suggestedFilename(), /^sla-vdi-\d{4}-\d{2}\.csv$/);
+    const text = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '');
+    const [header] = text.split('\r\n');
+    assert.equal(
+      header,
+      'month,agency,namespace,objective,instance,service,target_percent,availability_percent,downtime_minutes,' +
+        'outages,longest_outage_minutes,met,budget_left_percent',
+    );
+    await context.close();
+  });
+
+  test('printing leaves out the menu and the filters, and makes an A4 PDF', async () => {
+    const { context, page } = await browser.open();
+    await signIn(page, browser, 'admin');
+    await goto(page, '/reports/sla');
+    assert.ok(await page.getByRole('navigation', { name: 'Galvenā izvēlne' }).isVisible(), 'on screen the menu shows');
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.getByRole('navigation', { name: 'Galvenā izvēlne' }).isVisible(), false, 'printed, it does not');
+    assert.equal(await page.locator('form.search').isVisible(), false, 'nor do the filters');
+    assert.equal(await page.getByRole('link', { name: 'Lejupielādēt CSV' }).isVisible(), false, 'nor the CSV button');
+    assert.ok(await page.getByRole('heading', { level: 1, name: /^SLA pārskats: / }).isVisible(), 'the heading does');
+    const pdf = await page.pdf({ format: 'A4', printBackground: true });
+    assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+    assert.ok(pdf.length > 2000, `a PDF with content (${pdf.length} bytes)`);
+    await context.close();
+  });
+});
+
 describe('mobile (375×740): no horizontal page scroll', () => {
   const mobile = new Map();
   async function mobilePage(who) {
@@ -399,6 +506,8 @@ describe('mobile (375×740): no horizontal page scroll', () => {
     ['request page', 'vdi-requester', async (page) => goto(page, `/requests/${await pendingRequest()}`)],
     ['request page with the approve form', 'vdi-approver', async (page) => goto(page, `/requests/${await pendingRequest()}`)],
     ['service page', 'vdi-requester', (page) => goto(page, '/services/vdi/vdi-is')],
+    ['SLA report', 'vdi-requester', (page) => goto(page, '/reports/sla')],
+    ['SLA report (admin)', 'admin', (page) => goto(page, '/reports/sla')],
   ];
   for (const [name, who, visit] of PAGES) {
     test(`${name} (${who})`, async () => {

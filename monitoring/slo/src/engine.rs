@@ -104,7 +104,8 @@ impl Engine {
             extra_ca_files: config.extra_ca_files.clone(),
             resolve: config.resolve.clone(),
         })?;
-        let (probes, probe_watch) = cached(Api::<Probe>::all(client.clone()), watcher::Config::default(), Default::default());
+        let (probes, probe_watch) =
+            cached(Api::<Probe>::all(client.clone()), watcher::Config::default(), Default::default());
         let (objectives, objective_watch) =
             cached(Api::<ServiceLevelObjective>::all(client.clone()), watcher::Config::default(), Default::default());
         let ctx = Arc::new(Context {

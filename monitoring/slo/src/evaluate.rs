@@ -358,7 +358,8 @@ fn conditions(slo: &ServiceLevelObjective, desired: impl IntoIterator<Item = Des
 
 async fn write_status(ctx: &Context, slo: &ServiceLevelObjective, desired: ServiceLevelObjectiveStatus) {
     let api: Api<ServiceLevelObjective> = Api::namespaced(ctx.client.clone(), &slo.namespace().unwrap_or_default());
-    if let Err(error) = apply_status_if_changed(&api, slo, slo.status.as_ref(), &desired, MANAGER, &ctx.reconcile).await {
+    if let Err(error) = apply_status_if_changed(&api, slo, slo.status.as_ref(), &desired, MANAGER, &ctx.reconcile).await
+    {
         tracing::warn!(%error, objective = slo.name_any(), "cannot write the objective's status");
     }
 }

@@ -5,13 +5,13 @@
 //!
 //! The arithmetic lives in `makonis-slo-core`; this crate is its IO.
 
-pub mod ledger;
-pub mod probe;
 pub mod config;
 pub mod engine;
 pub mod evaluate;
+pub mod ledger;
 pub mod metrics;
 pub mod openslo;
+pub mod probe;
 pub mod prometheus;
 pub mod prometheus_rules;
 pub mod runner;

@@ -54,7 +54,11 @@ impl SloMetrics {
                 "Error budget left in the current window, in seconds.",
                 OBJECTIVE,
             )?,
-            burn_rate: gauge(names::BURN_RATE, "How fast the error budget burns over a window.", &["agency", "namespace", "objective", "window"])?,
+            burn_rate: gauge(
+                names::BURN_RATE,
+                "How fast the error budget burns over a window.",
+                &["agency", "namespace", "objective", "window"],
+            )?,
             state: IntGaugeVec::new(
                 Opts::new(names::STATE, "1 for the objective's current state (Met, AtRisk, Breached)."),
                 &["agency", "namespace", "objective", "state"],
@@ -174,10 +178,14 @@ impl SloMetrics {
             self.burn_rate.with_label_values(&[labels[0], labels[1], labels[2], &window]).set(*burn);
         }
         for (state, name) in STATES {
-            self.state.with_label_values(&[labels[0], labels[1], labels[2], name]).set(i64::from(status.state == state));
+            self.state
+                .with_label_values(&[labels[0], labels[1], labels[2], name])
+                .set(i64::from(status.state == state));
         }
         for (rule, severity, firing) in rules {
-            self.alert_firing.with_label_values(&[labels[0], labels[1], labels[2], rule, severity]).set(i64::from(*firing));
+            self.alert_firing
+                .with_label_values(&[labels[0], labels[1], labels[2], rule, severity])
+                .set(i64::from(*firing));
         }
     }
 

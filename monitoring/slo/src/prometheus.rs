@@ -33,7 +33,10 @@ pub enum PrometheusError {
 pub async fn query(url: &str, promql: &str, at_ms: i64) -> Result<Option<f64>, PrometheusError> {
     let fail = |why: String| PrometheusError::Query { url: url.to_string(), why };
     let base: Uri = url.parse().map_err(|_| PrometheusError::Url(url.into()))?;
-    let authority = base.authority().filter(|_| base.scheme_str() == Some("http")).ok_or_else(|| PrometheusError::Url(url.into()))?;
+    let authority = base
+        .authority()
+        .filter(|_| base.scheme_str() == Some("http"))
+        .ok_or_else(|| PrometheusError::Url(url.into()))?;
     let path = format!(
         "{}/api/v1/query?query={}&time={:.3}",
         base.path().trim_end_matches('/'),

@@ -25,7 +25,10 @@ use crate::{
 pub const CRD: &str = "prometheusrules.monitoring.coreos.com";
 
 fn resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("monitoring.coreos.com", "v1", "PrometheusRule"), "prometheusrules")
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("monitoring.coreos.com", "v1", "PrometheusRule"),
+        "prometheusrules",
+    )
 }
 
 /// The PrometheusRule named `name` in `namespace` with `spec`, owned by `owner`.

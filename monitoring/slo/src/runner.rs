@@ -40,7 +40,12 @@ impl Runners {
     /// Starts tasks for new probes, restarts those whose spec changed, and stops those of
     /// deleted probes. `resumed` holds the outages open in the ledger; a started task
     /// takes its probe's.
-    pub fn sync(&mut self, ctx: &Arc<Context>, semaphore: &Arc<Semaphore>, resumed: &mut HashMap<ObjectKey, ResumedOutage>) {
+    pub fn sync(
+        &mut self,
+        ctx: &Arc<Context>,
+        semaphore: &Arc<Semaphore>,
+        resumed: &mut HashMap<ObjectKey, ResumedOutage>,
+    ) {
         let live: HashMap<ObjectKey, Arc<Probe>> =
             ctx.probes.state().into_iter().map(|p| (ObjectKey::of(p.as_ref()), p)).collect();
         self.tasks.retain(|key, (generation, task)| {
@@ -132,7 +137,8 @@ async fn run_probe(ctx: Arc<Context>, semaphore: Arc<Semaphore>, probe: Arc<Prob
     let labels = [run.agency.clone(), run.key.namespace.clone(), run.key.name.clone()];
     let labels = [labels[0].as_str(), labels[1].as_str(), labels[2].as_str()];
     ctx.metrics.set_probe_up(labels, state_up(run.confirmer.state()));
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + spread(&run.key, plan.interval), plan.interval);
+    let mut ticker =
+        tokio::time::interval_at(tokio::time::Instant::now() + spread(&run.key, plan.interval), plan.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
@@ -152,7 +158,14 @@ async fn run_probe(ctx: Arc<Context>, semaphore: Arc<Semaphore>, probe: Arc<Prob
 
 /// Feeds one result to the probe's confirmer and the ledger; returns whether the
 /// status should change.
-async fn observe(ctx: &Context, probe: &Probe, plan: &ProbePlan, run: &mut ProbeRun, at: i64, result: ProbeResult) -> bool {
+async fn observe(
+    ctx: &Context,
+    probe: &Probe,
+    plan: &ProbePlan,
+    run: &mut ProbeRun,
+    at: i64,
+    result: ProbeResult,
+) -> bool {
     let failure = result.failure.as_ref();
     ctx.metrics.record_probe(plan.kind, failure.map(|f| f.category.as_str()), result.latency);
     let cause = failure.map(|f| f.cause.as_str()).unwrap_or_default();
@@ -166,7 +179,9 @@ async fn observe(ctx: &Context, probe: &Probe, plan: &ProbePlan, run: &mut Probe
             }
             ctx.metrics.record_outage(&run.agency, true);
             tracing::info!(namespace = run.key.namespace, probe = run.key.name, cause, "outage opened");
-            ctx.events.warning(&probe.object_ref(&()), "TargetDown", "Probe", format!("the target is down: {cause}")).await;
+            ctx.events
+                .warning(&probe.object_ref(&()), "TargetDown", "Probe", format!("the target is down: {cause}"))
+                .await;
             (run.cause, run.since) = (Some(cause), Some(since));
             ctx.kick.notify_one();
             changed = true;
@@ -213,7 +228,8 @@ fn state_up(state: ProbeState) -> Option<bool> {
 /// A start offset within the interval derived from the probe's name, so that probes
 /// created together do not all run in the same instant.
 fn spread(key: &ObjectKey, interval: Duration) -> Duration {
-    let hash = key.namespace.bytes().chain(key.name.bytes()).fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let hash =
+        key.namespace.bytes().chain(key.name.bytes()).fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     let millis = interval.as_millis().max(1) as u64;
     Duration::from_millis(hash % millis)
 }
@@ -242,9 +258,17 @@ fn desired_status(probe: &Probe, run: &ProbeRun) -> ProbeStatus {
     if let Some(not_after) = run.certificate {
         let when = rfc3339(not_after).unwrap_or_default();
         desired.push(if run.expiring {
-            DesiredCondition::truthy("CertificateExpiring", "ExpiresSoon", format!("the server's certificate expires {when}: renew it"))
+            DesiredCondition::truthy(
+                "CertificateExpiring",
+                "ExpiresSoon",
+                format!("the server's certificate expires {when}: renew it"),
+            )
         } else {
-            DesiredCondition::falsy("CertificateExpiring", "Valid", format!("the server's certificate is valid until {when}"))
+            DesiredCondition::falsy(
+                "CertificateExpiring",
+                "Valid",
+                format!("the server's certificate is valid until {when}"),
+            )
         });
     }
     ProbeStatus {
@@ -274,7 +298,9 @@ fn conditions(probe: &Probe, desired: impl IntoIterator<Item = DesiredCondition>
 
 async fn write_status(ctx: &Context, probe: &Probe, desired: ProbeStatus) {
     let api: Api<Probe> = Api::namespaced(ctx.client.clone(), &probe.namespace().unwrap_or_default());
-    if let Err(error) = apply_status_if_changed(&api, probe, probe.status.as_ref(), &desired, MANAGER, &ctx.reconcile).await {
+    if let Err(error) =
+        apply_status_if_changed(&api, probe, probe.status.as_ref(), &desired, MANAGER, &ctx.reconcile).await
+    {
         tracing::warn!(%error, probe = probe.name_any(), "cannot write the probe's status");
     }
 }

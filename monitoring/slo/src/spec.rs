@@ -52,8 +52,10 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// What a `Probe` runs, or why it cannot run.
 pub fn probe_plan(probe: &Probe) -> Result<ProbePlan, String> {
     let spec = &probe.spec;
-    let interval = parse_duration(&spec.interval).ok_or_else(|| format!("spec.interval `{}` is not a duration", spec.interval))?;
-    let timeout = parse_duration(&spec.timeout).ok_or_else(|| format!("spec.timeout `{}` is not a duration", spec.timeout))?;
+    let interval =
+        parse_duration(&spec.interval).ok_or_else(|| format!("spec.interval `{}` is not a duration", spec.interval))?;
+    let timeout =
+        parse_duration(&spec.timeout).ok_or_else(|| format!("spec.timeout `{}` is not a duration", spec.timeout))?;
     let (check, kind) = match (&spec.http, &spec.tcp) {
         (Some(http), None) => {
             let body_match = http
@@ -77,7 +79,9 @@ pub fn probe_plan(probe: &Probe) -> Result<ProbePlan, String> {
                 expected_status,
                 body_match,
                 latency_threshold,
-                certificate_warning: Duration::from_secs(86_400 * u64::from(http.certificate_expiry_warning_days.max(0) as u32)),
+                certificate_warning: Duration::from_secs(
+                    86_400 * u64::from(http.certificate_expiry_warning_days.max(0) as u32),
+                ),
             };
             (Check::Http(check), "http")
         }

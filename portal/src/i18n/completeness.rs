@@ -200,3 +200,11 @@ fn every_key_the_templates_use_exists() {
         }
     }
 }
+
+#[test]
+fn the_sla_reports_names_have_messages() {
+    let messages = Messages::embedded();
+    assert_named(&messages, "month_name", (1..=12).map(|month| month.to_string()));
+    assert_named(&messages, "incident_severity", ["page", "ticket"].map(String::from));
+    assert_named(&messages, "nav", ["sla_report".to_string()]);
+}

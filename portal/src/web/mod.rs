@@ -3,7 +3,9 @@
 
 pub mod api;
 pub mod assets;
+pub mod charts;
 pub mod cookies;
+pub mod csv;
 pub mod error;
 pub mod live;
 pub mod ops;
@@ -58,6 +60,8 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/agencies", get(pages::admin::agencies))
         .route("/admin/items", get(pages::admin::items))
         .route("/audit", get(pages::audit::list))
+        .route("/reports/sla", get(pages::reports::page))
+        .route("/reports/sla.csv", get(pages::reports::csv_export))
         .route("/tokens", get(pages::tokens::list).post(pages::tokens::create))
         .route("/tokens/{id}/revoke", post(pages::tokens::revoke))
         .fallback(pages::not_found);

@@ -39,6 +39,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin_agencies.html",
     "admin_items.html",
     "audit.html",
+    "sla_report.html",
     "tokens.html",
 );
 
@@ -56,6 +57,7 @@ struct Nav {
     approves: bool,
     platform: bool,
     audit: bool,
+    sla_report: bool,
 }
 
 impl Templates {
@@ -84,6 +86,7 @@ impl Templates {
             approves: access.is_some_and(|a| a.approves_anything()),
             platform: access.is_some_and(|a| a.is_platform()),
             audit: access.is_some_and(|a| a.reads_any_audit()),
+            sla_report: access.is_some_and(super::pages::reports::reads_reports),
         };
         context.insert("lang", viewer.lang.code());
         context.insert("nav", &nav);

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod audit;
 pub mod catalog;
 pub mod order;
+pub mod reports;
 pub mod requests;
 pub mod services;
 pub mod session;
