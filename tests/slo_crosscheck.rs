@@ -44,9 +44,8 @@ async fn the_engine_and_prometheus_agree_on_a_flapping_targets_availability() {
     // Prometheus probes on a grid of whole seconds from some phase; our probes run on the
     // same grid, and the switches fall half-way between two probes, so that neither side
     // has to guess which side of a switch a probe belongs to.
-    let last_sample_ms = (stack.query(&format!("timestamp(probe_success{{instance=\"{url}\"}})"), None).await
-        * 1000.0)
-        .round() as i64;
+    let last_sample_ms =
+        (stack.query(&format!("timestamp(probe_success{{instance=\"{url}\"}})"), None).await * 1000.0).round() as i64;
     let next_probe_ms = last_sample_ms + ((now_ms() - last_sample_ms) / 1000 + 2) * 1000;
     let prober = Prober::new(ProberConfig::default()).unwrap();
     let spec = ProbeSpec {
@@ -107,6 +106,9 @@ async fn the_engine_and_prometheus_agree_on_a_flapping_targets_availability() {
     println!("ground truth {truth:.4}, engine {ours:.4}, Prometheus {prometheus:.4}");
     assert!((truth - 40.0 / 60.0).abs() < 0.01, "the schedule ran off its timing: {truth}");
     assert_eq!(outages.len(), 2, "the two down periods, each confirmed once: {outages:?}");
-    assert!((ours - prometheus).abs() <= TOLERANCE, "engine {ours} and Prometheus {prometheus} differ by more than 0.5 pp");
+    assert!(
+        (ours - prometheus).abs() <= TOLERANCE,
+        "engine {ours} and Prometheus {prometheus} differ by more than 0.5 pp"
+    );
     assert!((ours - truth).abs() <= TOLERANCE, "engine {ours} vs ground truth {truth}");
 }
