@@ -2,8 +2,8 @@
 //! Probe and a ServiceLevelObjective from its plan's SLA; the SLO engine (as its own
 //! ServiceAccount) probes the instance's host through the control plane's stand-in
 //! ingress; taking the service's Ingress away opens an outage in the ledger, the
-//! objective goes `AtRisk`, a burn-rate incident is recorded, the monthly report shows
-//! the outage; bringing it back closes the outage.
+//! objective goes `AtRisk`, a burn-rate incident is recorded; bringing it back closes
+//! the outage; the monthly report, the portal's report page and its CSV show it.
 
 mod support;
 
@@ -31,8 +31,69 @@ use support::{
     cluster::{admin_kubeconfig_path, service_account_kubeconfig},
     operator::{free_local_address, http_get},
     wait_until,
+    web::{request, sign_in},
 };
 use tokio::process::Command;
+
+/// The password of the test's portal accounts.
+const PASSWORD: &str = "SlaReport2026x";
+
+/// The portal, as its ServiceAccount, over the engine's database; killed on drop.
+struct Portal {
+    address: std::net::SocketAddr,
+    _child: tokio::process::Child,
+}
+
+/// Starts `makonis portal` with two local accounts: a viewer of agency `code` and a
+/// platform administrator.
+async fn start_portal(admin: &kube::Client, database_url: &str, code: &str) -> Portal {
+    let group = code.to_uppercase();
+    let accounts = format!(
+        "- {{username: sla-viewer, displayName: Skatītājs, groups: [{group}-Viewers], password: {PASSWORD}}}\n\
+         - {{username: sla-admin, displayName: Administrators, groups: [Makonis-Platform-Admins], password: {PASSWORD}}}\n"
+    );
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "makonis-portal-accounts", "namespace": "makonis-system"},
+        "stringData": {"accounts.yaml": accounts}
+    }))
+    .unwrap();
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(admin.clone(), "makonis-system");
+    secrets
+        .patch(
+            "makonis-portal-accounts",
+            &kube::api::PatchParams::apply("slo-lifecycle-test").force(),
+            &kube::api::Patch::Apply(&secret),
+        )
+        .await
+        .expect("the portal's accounts Secret");
+    let kubeconfig = service_account_kubeconfig(admin, "makonis-system", "makonis-portal").await;
+    let address = free_local_address();
+    let log = admin_kubeconfig_path().with_file_name(format!("portal-slo-{}.log", address.port()));
+    let child = Command::new(env!("CARGO_BIN_EXE_makonis"))
+        .args(["portal", "--log-format", "json", "--insecure-cookies"])
+        .arg("--address")
+        .arg(address.to_string())
+        .arg("--database-url")
+        .arg(database_url)
+        .arg("--accounts-secret")
+        .arg("makonis-system/makonis-portal-accounts")
+        .env("KUBECONFIG", &kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("makonis portal starts");
+    wait_until("the portal to be ready", CONVERGE, || async {
+        match http_get(address, "/readyz").await {
+            Ok((200, _)) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    Portal { address, _child: child }
+}
 
 /// The stand-in ingress of the test cluster (tests/cluster/fresh.sh exports it).
 fn ingress() -> (String, String) {
@@ -194,6 +255,32 @@ async fn an_outage_is_recorded_puts_the_objective_at_risk_and_opens_an_incident(
     );
     assert!(metrics.contains(&format!("makonis_slo_outages_total{{agency=\"{code}\"}} 1")), "{metrics}");
 
+    // The portal's SLA report page shows it to the agency's users and the platform's.
+    let portal = start_portal(&run.admin, &database_url, &code).await;
+    for user in ["sla-viewer", "sla-admin"] {
+        let session = sign_in(portal.address, user, PASSWORD).await;
+        let page = request(portal.address, "GET", &format!("/reports/sla?agency={code}"), Some(&session), None).await;
+        assert_eq!(page.status, 200, "{user}: {}", page.body);
+        assert!(page.body.contains(&service.service), "{user} sees the service: {}", page.body);
+        assert!(page.body.contains(&format!("{namespace}/web")), "{user} sees the incident: {}", page.body);
+        assert!(page.body.contains("<svg"), "{user} sees the charts");
+    }
+    let csv = request(
+        portal.address,
+        "GET",
+        &format!("/reports/sla.csv?agency={code}"),
+        Some(&sign_in(portal.address, "sla-viewer", PASSWORD).await),
+        None,
+    )
+    .await;
+    let row = csv
+        .body
+        .lines()
+        .find(|l| l.contains(&format!(",{namespace},web,")))
+        .unwrap_or_else(|| panic!("a CSV row of the service: {}", csv.body));
+    assert!(row.contains(",1,"), "one outage in the CSV row: {row}");
+
+    drop(portal);
     engine.kill().await.ok();
     instances.delete("web", &DeleteParams::default()).await.ok();
     let _ = std::fs::remove_file(&database);

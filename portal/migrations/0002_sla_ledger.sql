@@ -2,7 +2,8 @@
 -- reports. Outages are intervals, not samples. Times are Unix milliseconds (UTC).
 
 -- Every objective the engine has measured, kept after deletion so past months stay
--- reportable.
+-- reportable: one row per incarnation (an objective deleted and created again under
+-- the same name is a new row from its new creation).
 CREATE TABLE slo_objectives (
     namespace        TEXT NOT NULL,
     name             TEXT NOT NULL,
@@ -17,7 +18,7 @@ CREATE TABLE slo_objectives (
     created_at       BIGINT NOT NULL,
     deleted_at       BIGINT,
     updated_at       BIGINT NOT NULL,
-    PRIMARY KEY (namespace, name)
+    PRIMARY KEY (namespace, name, created_at)
 );
 CREATE INDEX slo_objectives_agency ON slo_objectives (agency);
 
@@ -51,3 +52,9 @@ CREATE TABLE incidents (
 );
 CREATE INDEX incidents_agency ON incidents (agency, opened_at);
 CREATE INDEX incidents_objective ON incidents (namespace, objective, resolved_at);
+
+-- Days off declared by the government besides the holidays in law (`makonis slo run
+-- --extra-day-off`), so that the reports count support time as the engine does.
+CREATE TABLE slo_days_off (
+    day TEXT PRIMARY KEY
+);

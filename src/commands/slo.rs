@@ -71,6 +71,18 @@ async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
         () = wait_for_crds(&client, &CRDS, Duration::from_secs(5)) => {}
         _ = waiting.wait_for(|s| *s) => return Ok(()),
     }
+    // Built before the election, so that a standby with an unreadable CA file fails now
+    // rather than when it takes over.
+    let config = EngineConfig {
+        max_concurrent_probes: args.max_concurrent_probes as usize,
+        evaluation_interval: Duration::from_secs(args.evaluation_seconds),
+        extra_days_off: args.extra_days_off,
+        extra_ca_files: args.probe_ca_files,
+        resolve: args.resolve,
+        prometheus_url: args.prometheus_url,
+        platform_namespace: args.platform_namespace.clone(),
+    };
+    let engine = Engine::new(client.clone(), config, ledger, metrics, reconcile)?;
     // Ready once it can serve: a standby waiting for the lease is ready too, so that
     // rollouts of several replicas complete (as with the operators).
     readiness.set(true);
@@ -92,16 +104,6 @@ async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let config = EngineConfig {
-        max_concurrent_probes: args.max_concurrent_probes as usize,
-        evaluation_interval: Duration::from_secs(args.evaluation_seconds),
-        extra_days_off: args.extra_days_off,
-        extra_ca_files: args.probe_ca_files,
-        resolve: args.resolve,
-        prometheus_url: args.prometheus_url,
-        platform_namespace: args.platform_namespace,
-    };
-    let engine = Engine::new(client, config, ledger, metrics, reconcile)?;
     let lost = async {
         match &election {
             Some(election) => election.hold().await,

@@ -16,6 +16,7 @@ pub mod flapping;
 pub mod operator;
 pub mod prometheus;
 pub mod tenancy;
+pub mod web;
 pub mod webhook;
 
 use std::{future::Future, time::Duration};

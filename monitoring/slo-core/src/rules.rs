@@ -56,12 +56,15 @@ pub fn engine_rules_spec() -> Value {
             "rules": [
                 {
                     "alert": "MakonisSloEngineDown",
-                    "expr": format!("absent({EVALUATION_DURATION_SECONDS}_count)"),
+                    "expr": format!(
+                        "absent({EVALUATION_DURATION_SECONDS}_count) or sum(increase({EVALUATION_DURATION_SECONDS}_count[5m])) == 0"
+                    ),
                     "for": "5m",
                     "labels": { "severity": severity_label(Severity::Page) },
                     "annotations": {
                         "summary": "The Mākonis SLO engine does not evaluate objectives",
-                        "description": "No evaluation pass of the SLO engine has been scraped for 5 minutes: \
+                        "description": "No replica of the SLO engine has evaluated the objectives for 5 minutes \
+                            (a standby waiting for the lease does not evaluate): \
                             availability, error budgets and burn-rate alerts are not being measured. \
                             Check the makonis slo pods and their /metrics endpoint.",
                     },
@@ -307,7 +310,11 @@ mod tests {
         let rules = rules_of(&spec);
         assert_eq!(rules.len(), 2);
         assert_eq!(rules[0]["alert"], "MakonisSloEngineDown");
-        assert_eq!(rules[0]["expr"], "absent(makonis_slo_evaluation_duration_seconds_count)");
+        assert_eq!(
+            rules[0]["expr"],
+            "absent(makonis_slo_evaluation_duration_seconds_count) \
+             or sum(increase(makonis_slo_evaluation_duration_seconds_count[5m])) == 0"
+        );
         assert_eq!(rules[0]["for"], "5m");
         assert_eq!(rules[0]["labels"]["severity"], "page");
         assert_eq!(rules[1]["alert"], "MakonisSloProbeCertificateExpiring");

@@ -19,7 +19,7 @@ use crate::{
     ledger::Ledger,
     metrics::SloMetrics,
     probe::{Prober, ProberConfig},
-    prometheus_rules::sync_rules,
+    prometheus_rules::{Applied, sync_rules},
     runner::{ResumedOutage, Runners},
 };
 
@@ -142,6 +142,7 @@ impl Engine {
             _ = async { tokio::join!(probes_ready, objectives_ready) } => {}
             _ = stop.wait_for(|s| *s) => { watches.abort(); return Ok(()); }
         }
+        ctx.ledger.set_days_off(&ctx.config.extra_days_off).await?;
         let mut resumed: HashMap<_, _> = HashMap::new();
         for outage in ctx.ledger.open_outages().await? {
             ctx.metrics.resume_outage(&crate::spec::agency_of(&outage.namespace));
@@ -153,10 +154,12 @@ impl Engine {
         let mut runners = Runners::default();
         let evaluation = tokio::spawn(evaluate_forever(ctx.clone()));
         let rules = tokio::spawn(rules_forever(ctx.clone()));
+        runners.sync(&ctx, &semaphore, &mut resumed);
+        close_orphaned_outages(&ctx, resumed).await;
         let mut ticker = tokio::time::interval(SYNC_INTERVAL);
         loop {
             tokio::select! {
-                _ = ticker.tick() => runners.sync(&ctx, &semaphore, &mut resumed),
+                _ = ticker.tick() => runners.sync(&ctx, &semaphore, &mut HashMap::new()),
                 _ = stop.wait_for(|s| *s) => break,
             }
         }
@@ -165,6 +168,26 @@ impl Engine {
         rules.abort();
         watches.abort();
         Ok(())
+    }
+}
+
+/// Closes the open outages of probes deleted while the engine was not running: nobody
+/// will confirm their recovery. They close now, so the time until now still counts.
+async fn close_orphaned_outages(ctx: &Context, orphans: HashMap<ObjectKey, ResumedOutage>) {
+    let now = jiff::Timestamp::now().as_millisecond();
+    for (key, outage) in orphans {
+        match ctx.ledger.close_outage(&outage.id, now).await {
+            Ok(()) => {
+                ctx.metrics.record_outage(&crate::spec::agency_of(&key.namespace), false);
+                tracing::warn!(
+                    namespace = key.namespace,
+                    probe = key.name,
+                    outage = outage.id,
+                    "closed the open outage of a deleted probe"
+                );
+            }
+            Err(error) => tracing::warn!(%error, outage = outage.id, "cannot close the outage of a deleted probe"),
+        }
     }
 }
 
@@ -184,8 +207,9 @@ async fn evaluate_forever(ctx: Arc<Context>) {
 /// is installed.
 async fn rules_forever(ctx: Arc<Context>) {
     let mut ticker = tokio::time::interval(RULES_INTERVAL);
+    let mut applied = Applied::default();
     loop {
         ticker.tick().await;
-        sync_rules(&ctx).await;
+        sync_rules(&ctx, &mut applied).await;
     }
 }

@@ -114,8 +114,9 @@ impl Ledger {
         Self { pool }
     }
 
-    /// Records an objective, or updates what it promises. An objective recreated after
-    /// its deletion starts a new measurement.
+    /// Records an objective, or updates what it promises. An objective created again
+    /// under a deleted one's name is a new incarnation: the earlier one ends where the
+    /// new one begins, and past months keep reporting it.
     pub async fn upsert_objective(&self, row: &ObjectiveRow, now: i64) -> Result<(), LedgerError> {
         let maintenance = serde_json::to_string(
             &row.maintenance
@@ -128,13 +129,23 @@ impl Ledger {
                 .collect::<Vec<_>>(),
         )
         .map_err(|e| LedgerError::Corrupt { what: "maintenance windows", why: e.to_string() })?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE slo_objectives SET deleted_at = $3, updated_at = $4 \
+             WHERE namespace = $1 AND name = $2 AND created_at < $3 AND deleted_at IS NULL",
+        )
+        .bind(&row.namespace)
+        .bind(&row.name)
+        .bind(row.created_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO slo_objectives (namespace, name, agency, instance, service, probe, target_percent, \
              support_hours, window_kind, maintenance_json, created_at, deleted_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12) \
-             ON CONFLICT (namespace, name) DO UPDATE SET agency = $3, instance = $4, service = $5, probe = $6, \
-             target_percent = $7, support_hours = $8, window_kind = $9, maintenance_json = $10, \
-             created_at = CASE WHEN slo_objectives.deleted_at IS NULL THEN slo_objectives.created_at ELSE $11 END, \
+             ON CONFLICT (namespace, name, created_at) DO UPDATE SET agency = $3, instance = $4, service = $5, \
+             probe = $6, target_percent = $7, support_hours = $8, window_kind = $9, maintenance_json = $10, \
              deleted_at = NULL, updated_at = $12",
         )
         .bind(&row.namespace)
@@ -149,9 +160,32 @@ impl Ledger {
         .bind(maintenance)
         .bind(row.created_at)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// Replaces the declared extra days off with `days`.
+    pub async fn set_days_off(&self, days: &[jiff::civil::Date]) -> Result<(), LedgerError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM slo_days_off").execute(&mut *tx).await?;
+        for day in days {
+            sqlx::query("INSERT INTO slo_days_off (day) VALUES ($1)").bind(day.to_string()).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The declared extra days off, as the engine last recorded them.
+    pub async fn days_off(&self) -> Result<Vec<jiff::civil::Date>, LedgerError> {
+        let rows = sqlx::query("SELECT day FROM slo_days_off ORDER BY day").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let day: String = row.try_get("day")?;
+                day.parse().map_err(|e: jiff::Error| LedgerError::Corrupt { what: "day off", why: e.to_string() })
+            })
+            .collect()
     }
 
     /// Marks an objective deleted: past months keep reporting it.
@@ -170,7 +204,7 @@ impl Ledger {
 
     /// The objectives the ledger believes alive, as `(namespace, name)`.
     pub async fn live_objectives(&self) -> Result<Vec<(String, String)>, LedgerError> {
-        let rows = sqlx::query("SELECT namespace, name FROM slo_objectives WHERE deleted_at IS NULL")
+        let rows = sqlx::query("SELECT DISTINCT namespace, name FROM slo_objectives WHERE deleted_at IS NULL")
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(|r| Ok((r.try_get("namespace")?, r.try_get("name")?))).collect()
@@ -352,9 +386,10 @@ impl Ledger {
         query.fetch_all(&self.pool).await?.iter().map(read_incident).collect()
     }
 
-    /// What the monthly report needs for `span`: the objectives of these agencies
-    /// (`None`: all, the platform's included) alive during it, and their probes'
-    /// outages overlapping it.
+    /// What the monthly report needs for `span`: the probe-measured objectives of these
+    /// agencies (`None`: all, the platform's included) alive during it, and their
+    /// probes' outages overlapping it. Objectives with a Prometheus ratio have no outages
+    /// here; their numbers are Prometheus's.
     pub async fn report_inputs(
         &self,
         agencies: Option<&[String]>,
@@ -364,7 +399,7 @@ impl Ledger {
         let sql = format!(
             "SELECT namespace, name, agency, instance, service, probe, target_percent, support_hours, window_kind, \
              maintenance_json, created_at, deleted_at FROM slo_objectives \
-             WHERE created_at < $2 AND (deleted_at IS NULL OR deleted_at > $1){filter}"
+             WHERE probe <> '' AND created_at < $2 AND (deleted_at IS NULL OR deleted_at > $1){filter}"
         );
         let mut query = sqlx::query(&sql).bind(span.start).bind(span.end);
         for agency in &binds {

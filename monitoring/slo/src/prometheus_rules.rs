@@ -2,6 +2,8 @@
 //! installed: one per objective (owned by it, so it goes when the objective goes) and
 //! one for the engine itself in the platform namespace.
 
+use std::collections::HashMap;
+
 use kube::{
     Api, ResourceExt,
     api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams},
@@ -44,8 +46,19 @@ pub fn rule_object(name: &str, namespace: &str, spec: Value, owner: Option<Value
     json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": metadata, "spec": spec})
 }
 
+/// What was last applied, by namespace and name: a rule is applied again only when it
+/// changed, or every [`REAPPLY`] passes (someone may have edited or deleted it).
+#[derive(Default)]
+pub struct Applied {
+    rules: HashMap<(String, String), Value>,
+    passes: u32,
+}
+
+/// Every how many passes every rule is applied, changed or not.
+const REAPPLY: u32 = 30;
+
 /// Applies every objective's rules and the engine's, if the CRD is served.
-pub async fn sync_rules(ctx: &Context) {
+pub async fn sync_rules(ctx: &Context, applied: &mut Applied) {
     match crd_state(&ctx.client, CRD).await {
         Ok(CrdState::Established) => {}
         Ok(_) => return,
@@ -54,8 +67,12 @@ pub async fn sync_rules(ctx: &Context) {
             return;
         }
     }
+    if applied.passes.is_multiple_of(REAPPLY) {
+        applied.rules.clear();
+    }
+    applied.passes = applied.passes.wrapping_add(1);
     let engine = rule_object("makonis-slo-engine", &ctx.config.platform_namespace, engine_rules_spec(), None);
-    apply(ctx, &ctx.config.platform_namespace, engine).await;
+    apply(ctx, &ctx.config.platform_namespace, engine, applied).await;
     for slo in ctx.objectives.state() {
         let namespace = slo.namespace().unwrap_or_default();
         let agency = agency_of(&namespace);
@@ -68,14 +85,22 @@ pub async fn sync_rules(ctx: &Context) {
         };
         let owner = controller_reference(slo.as_ref()).and_then(|o| serde_json::to_value(o).ok());
         let spec = prometheus_rule_spec(&target, &DEFAULT_RULES);
-        apply(ctx, &namespace, rule_object(&format!("makonis-slo-{}", slo.name_any()), &namespace, spec, owner)).await;
+        let rule = rule_object(&format!("makonis-slo-{}", slo.name_any()), &namespace, spec, owner);
+        apply(ctx, &namespace, rule, applied).await;
     }
 }
 
-async fn apply(ctx: &Context, namespace: &str, object: Value) {
-    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), namespace, &resource());
+async fn apply(ctx: &Context, namespace: &str, object: Value, applied: &mut Applied) {
     let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
-    if let Err(error) = api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&object)).await {
-        tracing::warn!(%error, namespace, name, "cannot apply a PrometheusRule");
+    let key = (namespace.to_string(), name.clone());
+    if applied.rules.get(&key) == Some(&object) {
+        return;
+    }
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), namespace, &resource());
+    match api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&object)).await {
+        Ok(_) => {
+            applied.rules.insert(key, object);
+        }
+        Err(error) => tracing::warn!(%error, namespace, name, "cannot apply a PrometheusRule"),
     }
 }

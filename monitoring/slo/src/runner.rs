@@ -86,8 +86,42 @@ impl Runners {
     }
 }
 
+/// A change of the ledger that the probe's confirmer decided.
+#[derive(Debug, Clone)]
+enum LedgerWrite {
+    /// Open an outage that began at `since`.
+    Open { since: i64, cause: String },
+    /// Close the open outage at `at`.
+    Close { at: i64 },
+}
+
+/// Writes the probe's pending ledger changes in order. A write the database refuses
+/// stays pending, with those after it, and is tried again after the next run: an outage
+/// is recorded late rather than lost.
+async fn flush(ctx: &Context, run: &mut ProbeRun) {
+    while let Some(write) = run.writes.front().cloned() {
+        let written = match write {
+            LedgerWrite::Open { since, cause } => ctx
+                .ledger
+                .open_outage(&run.key.namespace, &run.key.name, &run.agency, since, &cause)
+                .await
+                .map(|id| run.outage = Some(id)),
+            LedgerWrite::Close { at } => match run.outage.clone() {
+                Some(id) => ctx.ledger.close_outage(&id, at).await.map(|()| run.outage = None),
+                None => Ok(()),
+            },
+        };
+        if let Err(error) = written {
+            tracing::error!(%error, probe = run.key.name, pending = run.writes.len(), "the SLA ledger refused a write; trying again after the next run");
+            return;
+        }
+        run.writes.pop_front();
+    }
+}
+
 /// What one probe's task keeps between runs.
 struct ProbeRun {
+    writes: std::collections::VecDeque<LedgerWrite>,
     key: ObjectKey,
     agency: String,
     confirmer: Confirmer,
@@ -125,6 +159,7 @@ async fn run_probe(ctx: Arc<Context>, semaphore: Arc<Semaphore>, probe: Arc<Prob
         None => Confirmer::new(plan.failure_threshold, plan.success_threshold),
     };
     let mut run = ProbeRun {
+        writes: Default::default(),
         agency: agency_of(&key.namespace),
         since: resumed.as_ref().map(|o| o.started_at),
         outage: resumed.map(|o| o.id),
@@ -173,10 +208,7 @@ async fn observe(
     let mut changed = false;
     match run.confirmer.observe(at, result.ok, cause) {
         Transition::Down { since, cause } => {
-            match ctx.ledger.open_outage(&run.key.namespace, &run.key.name, &run.agency, since, &cause).await {
-                Ok(id) => run.outage = Some(id),
-                Err(error) => tracing::error!(%error, probe = run.key.name, "cannot record an outage"),
-            }
+            run.writes.push_back(LedgerWrite::Open { since, cause: cause.clone() });
             ctx.metrics.record_outage(&run.agency, true);
             tracing::info!(namespace = run.key.namespace, probe = run.key.name, cause, "outage opened");
             ctx.events
@@ -187,11 +219,7 @@ async fn observe(
             changed = true;
         }
         Transition::Up { at } => {
-            if let Some(id) = run.outage.take()
-                && let Err(error) = ctx.ledger.close_outage(&id, at).await
-            {
-                tracing::error!(%error, probe = run.key.name, "cannot close an outage");
-            }
+            run.writes.push_back(LedgerWrite::Close { at });
             ctx.metrics.record_outage(&run.agency, false);
             tracing::info!(namespace = run.key.namespace, probe = run.key.name, "outage closed");
             ctx.events.normal(&probe.object_ref(&()), "TargetUp", "Probe", "the target answers again".into()).await;
@@ -206,6 +234,7 @@ async fn observe(
             }
         }
     }
+    flush(ctx, run).await;
     if let Some(not_after) = result.certificate_not_after {
         let labels = [run.agency.as_str(), run.key.namespace.as_str(), run.key.name.as_str()];
         ctx.metrics.set_certificate_expiry(labels, not_after);

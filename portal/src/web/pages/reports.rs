@@ -198,13 +198,15 @@ pub async fn load(
     };
     let (objectives, outages) = context.ledger.report_inputs(only.as_deref(), span).await.map_err(ledger_error)?;
     let mut incidents = context.ledger.incidents(only.as_deref(), span).await.map_err(ledger_error)?;
+    // The days off the SLO engine was told of, so that support time counts as it counted.
+    let calendar = HolidayCalendar::latvia(context.ledger.days_off().await.map_err(ledger_error)?);
     let mut report = monthly_report(
         month.year,
         month.month,
         &objectives,
         &outages,
         now,
-        &HolidayCalendar::default(),
+        &calendar,
         context.config.sla_platform_target_percent,
     );
     let choices: Vec<String> = if access.is_platform() {
