@@ -80,7 +80,7 @@ platform_operators() {
 # machine, waiting until it runs.
 platform_demo_compute() {
     sed "s|@REPO@|$PWD|" manifests/examples/compute/host-pool.yaml | kubectl apply --server-side -f -
-    kubectl apply --server-side -f manifests/examples/compute/demo-vm.yaml
+    platform_apply_counted kubectl apply --server-side -f manifests/examples/compute/demo-vm.yaml
     kubectl wait --for=jsonpath='{.status.phase}'=Running --timeout=120s -n agency-vdi virtualmachine/demo-vm
 }
 
@@ -91,15 +91,21 @@ platform_agencies_and_catalog() {
     kubectl apply --server-side -f catalog/items/
 }
 
-# platform_demo_orders: orders the demo services (manifests/examples/orders). Until
-# kube-controller-manager's quota controller has discovered the ServiceInstance kind and
-# counted each agency's instances (up to a minute or two after the CRD first appears),
-# the API server refuses orders with "status unknown for quota"; this retries until then.
+# platform_demo_orders: orders the demo services (manifests/examples/orders).
 platform_demo_orders() {
+    platform_apply_counted kubectl apply --server-side -k manifests/examples/orders
+}
+
+# platform_apply_counted COMMAND...: runs COMMAND (a kubectl apply of objects an agency's
+# ResourceQuota counts) until it succeeds. Until kube-controller-manager's quota
+# controller has discovered a new kind and counted each agency's objects (up to a minute
+# or two after its CRD first appears), the API server refuses them with "status unknown
+# for quota"; this retries until then, and fails at once on any other error.
+platform_apply_counted() {
     local attempt out
-    printf 'waiting for the quota controller to count service instances '
+    printf 'waiting for the quota controller to count the objects '
     for attempt in $(seq 1 360); do
-        if out="$(kubectl apply --server-side -k manifests/examples/orders 2>&1)"; then
+        if out="$("$@" 2>&1)"; then
             printf ' ok\n%s\n' "$out"
             return 0
         fi
