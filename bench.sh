@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Benchmarks Mākonis with optimised builds: the portal under load (in-process, no cluster),
+# Benchmarks Mākonis with optimised builds: the portal under load and the SLO engine (the
+# monthly SLA report and probe throughput on one core), both in-process with no cluster,
 # then the catalog and the compute operator on a fresh local control plane of their own
 # (target/cluster/bench; the compute part also starts the test QEMU session daemon,
 # tests/compute/session.sh). Prints the numbers; docs/benchmarks.md records them.
 #
-# Usage: ./bench.sh [portal|catalog|compute]   (default: all three)
+# Usage: ./bench.sh [portal|slo|catalog|compute]   (default: all four)
 # Environment: MAKONIS_BENCH_SECONDS (default 10, per route of the portal benchmark),
+#              MAKONIS_BENCH_SLO_SECONDS (default 10, per probe kind of the SLO benchmark),
 #              MAKONIS_BENCH_INSTANCES (default 1000), MAKONIS_BENCH_STEADY_SECONDS
 #              (default 60), MAKONIS_BENCH_VMS (default 200), MAKONIS_BENCH_VM_TIMEOUT
 #              (default 600 s), MAKONIS_BENCH_CLUSTER_PORT (default 18543).
@@ -14,9 +16,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 which="${1:-all}"
 case "$which" in
-    all | portal | catalog | compute) ;;
-    *) printf 'usage: ./bench.sh [portal|catalog|compute]\n' >&2; exit 2 ;;
+    all | portal | slo | catalog | compute) ;;
+    *) printf 'usage: ./bench.sh [portal|slo|catalog|compute]\n' >&2; exit 2 ;;
 esac
+# Whether a control plane is needed: not for the in-process benchmarks.
+cluster=false
+[[ "$which" == all || "$which" == catalog || "$which" == compute ]] && cluster=true
 
 tests/setup.sh
 export MAKONIS_CLUSTER_DIR="target/cluster/bench"
@@ -34,7 +39,7 @@ if [[ "$which" == all || "$which" == portal ]] && ! command -v wrk > /dev/null; 
 fi
 
 printf '==> building (release)\n'
-if [[ "$which" != portal ]]; then
+if [[ "$cluster" == true ]]; then
     cargo build --locked --release --bin makonis
 fi
 if [[ "$which" == all || "$which" == catalog ]]; then
@@ -46,14 +51,21 @@ fi
 if [[ "$which" == all || "$which" == portal ]]; then
     cargo bench --locked --no-run --bench portal_load
 fi
+if [[ "$which" == all || "$which" == slo ]]; then
+    cargo bench --locked --no-run --bench slo_engine
+fi
 
 # Before the control plane starts, so that nothing else competes for the cores.
 if [[ "$which" == all || "$which" == portal ]]; then
     printf '==> portal under load\n'
     cargo bench --locked --bench portal_load
 fi
+if [[ "$which" == all || "$which" == slo ]]; then
+    printf '==> SLO engine: monthly report and probe throughput\n'
+    cargo bench --locked --bench slo_engine
+fi
 
-if [[ "$which" != portal ]]; then
+if [[ "$cluster" == true ]]; then
     printf '==> a fresh local control plane\n'
     # shellcheck source=tests/cluster/fresh.sh
     . tests/cluster/fresh.sh

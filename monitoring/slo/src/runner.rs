@@ -54,6 +54,7 @@ impl Runners {
                 task.abort();
                 if !live.contains_key(key) {
                     ctx.metrics.forget_probe([&agency_of(&key.namespace), &key.namespace, &key.name]);
+                    tokio::spawn(close_outage_of_deleted(ctx.clone(), key.clone()));
                 }
             }
             keep
@@ -68,21 +69,31 @@ impl Runners {
         }
     }
 
-    /// How many probes run.
-    pub fn len(&self) -> usize {
-        self.tasks.len()
-    }
-
-    /// Whether no probe runs.
-    pub fn is_empty(&self) -> bool {
-        self.tasks.is_empty()
-    }
-
     /// Stops every task.
     pub fn stop(&mut self) {
         for (_, (_, task)) in self.tasks.drain() {
             task.abort();
         }
+    }
+}
+
+/// Closes the open outage of a deleted probe now: nothing will confirm its recovery.
+async fn close_outage_of_deleted(ctx: Arc<Context>, key: ObjectKey) {
+    let now = Timestamp::now().as_millisecond();
+    match ctx.ledger.open_outage_of(&key.namespace, &key.name).await {
+        Ok(Some(outage)) => match ctx.ledger.close_outage(&outage.id, now).await {
+            Ok(()) => {
+                ctx.metrics.record_outage(&agency_of(&key.namespace), false);
+                tracing::info!(
+                    namespace = key.namespace,
+                    probe = key.name,
+                    "closed the open outage of a deleted probe"
+                );
+            }
+            Err(error) => tracing::warn!(%error, probe = key.name, "cannot close the outage of a deleted probe"),
+        },
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, probe = key.name, "cannot look for the outage of a deleted probe"),
     }
 }
 
