@@ -89,8 +89,10 @@ async fn outages_incidents_and_objectives_round_trip_on_both_databases() {
         );
         ledger.resolve_incident(&incident.id, now + HOUR_MS).await.unwrap();
         assert_eq!(ledger.open_incident(&ns, "dms").await.unwrap(), None, "{backend}");
-        let listed =
-            ledger.incidents(Some(&[incident.agency.clone()]), Interval::new(T0, now + 2 * HOUR_MS)).await.unwrap();
+        let listed = ledger
+            .incidents(Some(std::slice::from_ref(&incident.agency)), Interval::new(T0, now + 2 * HOUR_MS))
+            .await
+            .unwrap();
         assert_eq!(listed.len(), 1, "{backend}");
         assert_eq!((listed[0].severity.as_str(), listed[0].resolved_at), ("page", Some(now + HOUR_MS)), "{backend}");
         assert!(ledger.incidents(Some(&["nobody".into()]), Interval::new(T0, now)).await.unwrap().is_empty());

@@ -363,3 +363,96 @@ async fn write_status(ctx: &Context, slo: &ServiceLevelObjective, desired: Servi
         tracing::warn!(%error, objective = slo.name_any(), "cannot write the objective's status");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use makonis_api::{
+        catalog::SupportHours as ApiSupportHours,
+        slo::{Indicator, ServiceLevelObjectiveSpec, SloWindow},
+    };
+    use makonis_slo_core::{FiringAlert, MINUTE_MS};
+
+    use super::*;
+
+    fn slo() -> ServiceLevelObjective {
+        let mut slo = ServiceLevelObjective::new(
+            "dvs",
+            ServiceLevelObjectiveSpec {
+                service: "DVS".into(),
+                instance: Some("dvs".into()),
+                target_percent: 99.5,
+                window: SloWindow::CalendarMonth,
+                support_hours: ApiSupportHours::TwentyFourSeven,
+                maintenance_windows: Vec::new(),
+                indicator: Indicator { probe: Some("dvs".into()), prometheus: None },
+            },
+        );
+        slo.metadata.generation = Some(4);
+        slo
+    }
+
+    fn status(availability: f64, state: ObjectiveState, firing: Vec<FiringAlert>) -> ObjectiveStatus {
+        ObjectiveStatus {
+            window: Interval::new(1_000, 2_000),
+            elapsed_support_ms: 60 * MINUTE_MS,
+            window_support_ms: 43_200 * MINUTE_MS,
+            downtime_ms: 7 * MINUTE_MS + 1_234,
+            availability: Some(availability),
+            budget_ms: 216 * MINUTE_MS,
+            budget_remaining_ms: 209 * MINUTE_MS - 1_234,
+            budget_remaining_ratio: 0.967_123,
+            burn_rate_1h: 23.333_33,
+            firing,
+            state,
+        }
+    }
+
+    #[test]
+    fn the_burn_windows_are_the_rules_windows_once_each() {
+        let windows: Vec<String> = burn_windows().into_iter().map(makonis_slo_core::rules::window_label).collect();
+        assert_eq!(windows, ["5m", "30m", "1h", "6h", "3d"]);
+    }
+
+    #[test]
+    fn a_measured_status_is_rounded_so_that_it_changes_only_visibly() {
+        let alert = FiringAlert { rule: "fast".into(), severity: Severity::Page, long_burn: 23.3, short_burn: 40.0 };
+        let written = measured_status(
+            &slo(),
+            &status(0.883_333_3, ObjectiveState::AtRisk, vec![alert]),
+            Some("inc-1".into()),
+            "probe dvs",
+        );
+        assert_eq!(written.state, Some(SloState::AtRisk));
+        assert_eq!(written.availability_percent, Some(88.333));
+        assert_eq!(written.downtime_minutes, Some(7.0));
+        assert_eq!(written.error_budget_remaining_minutes, Some(209.0));
+        assert_eq!(written.error_budget_remaining_percent, Some(96.7));
+        assert_eq!(written.burn_rate, Some(23.3));
+        assert_eq!(written.firing_alerts, ["fast"]);
+        assert_eq!(written.incident.as_deref(), Some("inc-1"));
+        assert_eq!(written.observed_generation, Some(4));
+        let ready = &written.conditions[0];
+        assert_eq!(
+            (ready.type_.as_str(), ready.status.as_str(), ready.reason.as_str()),
+            ("Ready", "True", "Measuring")
+        );
+        assert_eq!(ready.message, "measured by probe dvs: 88.333 % so far against 99.5 %");
+        // A few more seconds of uptime change nothing a person would see: no new status.
+        let later =
+            measured_status(&slo(), &status(0.883_333_4, ObjectiveState::AtRisk, Vec::new()), None, "probe dvs");
+        assert_eq!(later.availability_percent, written.availability_percent);
+    }
+
+    #[test]
+    fn an_unmeasured_objective_keeps_its_last_numbers_and_says_why() {
+        let mut measured = slo();
+        measured.status =
+            Some(measured_status(&slo(), &status(0.99, ObjectiveState::Met, Vec::new()), None, "probe dvs"));
+        let not = NotMeasured { reason: "ProbeNotFound", message: "Probe agency-lm/dvs does not exist".into() };
+        let written = unmeasured_status(&measured, not);
+        assert_eq!(written.availability_percent, Some(99.0));
+        assert_eq!(written.state, Some(SloState::Met));
+        let ready = &written.conditions[0];
+        assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "ProbeNotFound"));
+    }
+}

@@ -344,3 +344,93 @@ async fn write_status(ctx: &Context, probe: &Probe, desired: ProbeStatus) {
         tracing::warn!(%error, probe = probe.name_any(), "cannot write the probe's status");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use makonis_api::slo::{HttpProbe, ProbeSpec as ApiProbeSpec};
+
+    use super::*;
+
+    fn probe() -> Probe {
+        let mut probe = Probe::new(
+            "dvs",
+            ApiProbeSpec {
+                instance: Some("dvs".into()),
+                http: Some(HttpProbe {
+                    url: "https://dvs.lm.apps.makonis.lv/".into(),
+                    expected_status: Vec::new(),
+                    body_match: None,
+                    latency_threshold: None,
+                    certificate_expiry_warning_days: 14,
+                }),
+                tcp: None,
+                interval: "30s".into(),
+                timeout: "5s".into(),
+                failure_threshold: 3,
+                success_threshold: 2,
+            },
+        );
+        probe.metadata.generation = Some(2);
+        probe
+    }
+
+    fn run(confirmer: Confirmer, cause: Option<&str>, certificate: Option<(i64, bool)>) -> ProbeRun {
+        ProbeRun {
+            writes: Default::default(),
+            key: ObjectKey { namespace: "agency-lm".into(), name: "dvs".into() },
+            agency: "lm".into(),
+            confirmer,
+            outage: None,
+            certificate: certificate.map(|(at, _)| at),
+            expiring: certificate.is_some_and(|(_, expiring)| expiring),
+            cause: cause.map(Into::into),
+            since: Some(1_795_000_000_000),
+        }
+    }
+
+    fn condition<'a>(status: &'a ProbeStatus, type_: &str) -> (&'a str, &'a str, &'a str) {
+        let c = status.conditions.iter().find(|c| c.type_ == type_).unwrap_or_else(|| panic!("{type_}"));
+        (c.status.as_str(), c.reason.as_str(), c.message.as_str())
+    }
+
+    #[test]
+    fn a_down_target_names_its_cause_and_an_expiring_certificate_warns() {
+        let down =
+            run(Confirmer::resume_down(3, 2, 1), Some("HTTP 503 (expected 200–399)"), Some((1_796_000_000_000, true)));
+        let status = desired_status(&probe(), &down);
+        assert_eq!(status.state, Some(ApiProbeState::Down));
+        assert_eq!(status.cause.as_deref(), Some("HTTP 503 (expected 200–399)"));
+        assert_eq!(status.since.as_deref(), Some("2026-11-18T11:06:40Z"));
+        assert_eq!(status.certificate_expires.as_deref(), Some("2026-11-30T00:53:20Z"));
+        assert_eq!(condition(&status, "Ready"), ("True", "Probing", "the probe runs"));
+        assert_eq!(
+            condition(&status, "TargetUp"),
+            ("False", "TargetDown", "HTTP 503 (expected 200–399); an outage is open in the SLA ledger")
+        );
+        assert_eq!(condition(&status, "CertificateExpiring").0, "True");
+        assert_eq!(status.observed_generation, Some(2));
+    }
+
+    #[test]
+    fn an_unconfirmed_target_has_no_certificate_condition_until_one_is_seen() {
+        let status = desired_status(&probe(), &run(Confirmer::new(3, 2), None, None));
+        assert_eq!(status.state, Some(ApiProbeState::Unknown));
+        assert_eq!(condition(&status, "TargetUp").1, "NotConfirmed");
+        assert!(status.conditions.iter().all(|c| c.type_ != "CertificateExpiring"));
+        let invalid = invalid_status(&probe(), "spec.http.bodyMatch is not a regular expression".into());
+        assert_eq!(
+            condition(&invalid, "Ready"),
+            ("False", "InvalidSpec", "spec.http.bodyMatch is not a regular expression: fix the Probe")
+        );
+    }
+
+    #[test]
+    fn probes_of_one_interval_start_spread_over_it() {
+        let interval = Duration::from_secs(30);
+        let offsets: std::collections::BTreeSet<Duration> = (0..50)
+            .map(|i| spread(&ObjectKey { namespace: "agency-lm".into(), name: format!("p{i}") }, interval))
+            .collect();
+        assert!(offsets.iter().all(|o| *o < interval));
+        assert!(offsets.len() > 40, "distinct start offsets: {}", offsets.len());
+    }
+}
