@@ -13,12 +13,7 @@ use makonis_operator_kit::{
     server::{OpsState, Readiness, serve},
 };
 use makonis_portal::store::Store;
-use makonis_slo::{
-    config::EngineConfig,
-    engine::{Engine, MANAGER},
-    ledger::Ledger,
-    metrics::SloMetrics,
-};
+use makonis_slo::{config::EngineConfig, context::MANAGER, engine::Engine, ledger::Ledger, metrics::SloMetrics};
 use prometheus::Registry;
 use tokio::sync::watch;
 

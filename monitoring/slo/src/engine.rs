@@ -1,13 +1,10 @@
-//! The engine: its shared [`Context`], the watches of objectives and probes, the probe
+//! The engine: the watches of objectives and probes, the probe
 //! runners and the evaluation loop, until told to stop.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use futures::FutureExt;
-use kube::{
-    Api, Client, Resource, ResourceExt,
-    runtime::{reflector::Store, watcher},
-};
+use kube::{Api, Client, runtime::watcher};
 use makonis_api::slo::{Probe, ServiceLevelObjective};
 use makonis_operator_kit::{events::EventPublisher, metrics::ReconcileMetrics, watch::cached};
 use makonis_slo_core::HolidayCalendar;
@@ -15,6 +12,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::{
     config::EngineConfig,
+    context::{Context, MANAGER, ObjectKey},
     evaluate::Evaluator,
     ledger::Ledger,
     metrics::SloMetrics,
@@ -23,56 +21,11 @@ use crate::{
     runner::{ResumedOutage, Runners},
 };
 
-/// The field manager of every write the engine makes.
-pub const MANAGER: &str = "makonis-slo";
-
 /// How often the probe tasks are matched to the cached probes.
 const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How often PrometheusRules are brought up to date.
 const RULES_INTERVAL: Duration = Duration::from_secs(60);
-
-/// A namespaced object's key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectKey {
-    /// Its namespace.
-    pub namespace: String,
-    /// Its name.
-    pub name: String,
-}
-
-impl ObjectKey {
-    /// The key of `object`.
-    pub fn of<K: Resource>(object: &K) -> Self {
-        Self { namespace: object.meta().namespace.clone().unwrap_or_default(), name: object.name_any() }
-    }
-}
-
-/// Everything the engine's parts share.
-pub struct Context {
-    /// The Kubernetes client.
-    pub client: Client,
-    /// The settings.
-    pub config: EngineConfig,
-    /// The SLA ledger.
-    pub ledger: Ledger,
-    /// Runs probe checks.
-    pub prober: Prober,
-    /// The engine's metrics.
-    pub metrics: SloMetrics,
-    /// Status write counts (shared with the operators' metrics).
-    pub reconcile: ReconcileMetrics,
-    /// Kubernetes Events.
-    pub events: EventPublisher,
-    /// The Latvian calendar with the declared extra days off.
-    pub calendar: HolidayCalendar,
-    /// Cached probes.
-    pub probes: Store<Probe>,
-    /// Cached objectives.
-    pub objectives: Store<ServiceLevelObjective>,
-    /// Asks for an evaluation soon (an outage opened or closed).
-    pub kick: Notify,
-}
 
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +99,7 @@ impl Engine {
         let mut resumed: HashMap<_, _> = HashMap::new();
         for outage in ctx.ledger.open_outages().await? {
             ctx.metrics.resume_outage(&crate::spec::agency_of(&outage.namespace));
-            let key = crate::engine::ObjectKey { namespace: outage.namespace, name: outage.probe };
+            let key = ObjectKey { namespace: outage.namespace, name: outage.probe };
             resumed.insert(key, ResumedOutage { id: outage.id, started_at: outage.started_at });
         }
         tracing::info!(resumed = resumed.len(), "SLO engine running");

@@ -17,7 +17,7 @@ use makonis_slo_core::{
 };
 
 use crate::{
-    engine::{Context, MANAGER, ObjectKey},
+    context::{Context, MANAGER, ObjectKey},
     ledger::{IncidentRow, ObjectiveRow, random_hex},
     prometheus::evaluate_ratio,
     spec::{agency_of, objective_of},

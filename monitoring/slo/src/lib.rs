@@ -6,6 +6,7 @@
 //! The arithmetic lives in `makonis-slo-core`; this crate is its IO.
 
 pub mod config;
+pub mod context;
 pub mod engine;
 pub mod evaluate;
 pub mod ledger;

@@ -19,7 +19,7 @@ use makonis_slo_core::{
 use serde_json::{Value, json};
 
 use crate::{
-    engine::{Context, MANAGER},
+    context::{Context, MANAGER},
     spec::agency_of,
 };
 

@@ -16,7 +16,7 @@ use makonis_slo_core::{Confirmer, ProbeState, Transition};
 use tokio::{sync::Semaphore, task::JoinHandle, time::MissedTickBehavior};
 
 use crate::{
-    engine::{Context, MANAGER, ObjectKey},
+    context::{Context, MANAGER, ObjectKey},
     probe::ProbeResult,
     spec::{ProbePlan, agency_of, probe_plan},
 };

@@ -1,0 +1,54 @@
+//! What the engine's parts share: the [`Context`], the field manager, object keys.
+
+use kube::{Client, Resource, ResourceExt, runtime::reflector::Store};
+use makonis_api::slo::{Probe, ServiceLevelObjective};
+use makonis_operator_kit::{events::EventPublisher, metrics::ReconcileMetrics};
+use makonis_slo_core::HolidayCalendar;
+use tokio::sync::Notify;
+
+use crate::{config::EngineConfig, ledger::Ledger, metrics::SloMetrics, probe::Prober};
+
+/// The field manager of every write the engine makes.
+pub const MANAGER: &str = "makonis-slo";
+
+/// A namespaced object's key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// The key of `object`.
+    pub fn of<K: Resource>(object: &K) -> Self {
+        Self { namespace: object.meta().namespace.clone().unwrap_or_default(), name: object.name_any() }
+    }
+}
+
+/// Everything the engine's parts share.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// The settings.
+    pub config: EngineConfig,
+    /// The SLA ledger.
+    pub ledger: Ledger,
+    /// Runs probe checks.
+    pub prober: Prober,
+    /// The engine's metrics.
+    pub metrics: SloMetrics,
+    /// Status write counts (shared with the operators' metrics).
+    pub reconcile: ReconcileMetrics,
+    /// Kubernetes Events.
+    pub events: EventPublisher,
+    /// The Latvian calendar with the declared extra days off.
+    pub calendar: HolidayCalendar,
+    /// Cached probes.
+    pub probes: Store<Probe>,
+    /// Cached objectives.
+    pub objectives: Store<ServiceLevelObjective>,
+    /// Asks for an evaluation soon (an outage opened or closed).
+    pub kick: Notify,
+}
