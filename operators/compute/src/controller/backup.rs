@@ -143,7 +143,8 @@ async fn start(backup: &Arc<Backup>, namespace: &str, api: &Api<Backup>, ctx: &A
         volume_name: naming::backup_data_name(namespace, &backup.name_any(), &backup.uid().unwrap_or_default()),
     };
     let machine = ctx.views.user_of(namespace, &backup.spec.volume);
-    let running_domain = machine.as_ref().and_then(|m| super::machine::running_disk(m, namespace, &backup.spec.volume));
+    let running_domain =
+        machine.as_ref().and_then(|m| super::machine_facts::running_disk(m, namespace, &backup.spec.volume));
     let mut running = backup.status.clone().unwrap_or_default();
     running.phase = Some(BackupPhase::Running);
     running.runner = Some(ctx.config.runner.clone());

@@ -14,7 +14,7 @@ use kube::{
 use makonis_api::compute::{Backup, BackupPhase, BackupPolicy, BackupPolicyStatus, BackupSpec, RetentionSpec};
 use makonis_operator_kit::{apply::ApiCallError, conditions::DesiredCondition};
 
-use super::{Context, machine::volume_names, status};
+use super::{Context, machine_facts::volume_names, status};
 use crate::{
     MANAGER,
     error::Error,

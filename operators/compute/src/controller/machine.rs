@@ -21,7 +21,11 @@ use makonis_operator_kit::{
     finalizers::{add_finalizer, remove_finalizer},
 };
 
-use super::{Claim, Context, Refusal, status};
+use super::{
+    Claim, Context, Refusal,
+    machine_facts::{FINALIZER, disk_format, power_state_name, volume_names},
+    status,
+};
 use crate::{
     MANAGER, cloudinit,
     error::Error,
@@ -30,55 +34,12 @@ use crate::{
     quota::{self, Limits},
 };
 
-/// The finalizer that removes the machine's libvirt domain before the machine goes.
-pub const FINALIZER: &str = "compute.makonis.lv/domain";
 /// Label on inline volumes: the machine they were created for.
 pub const MACHINE_LABEL: &str = "compute.makonis.lv/virtual-machine";
 /// How long a shutdown may take before the domain is forced off.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// How often a machine waiting for something is checked again.
 const WAITING_RECHECK: Duration = Duration::from_secs(10);
-
-/// The names of the `Volume`s a machine's disks use, in disk order.
-pub fn volume_names(machine: &VirtualMachine) -> Vec<String> {
-    machine
-        .spec
-        .disks
-        .iter()
-        .map(|disk| match &disk.volume {
-            Some(volume) => volume.clone(),
-            None => naming::inline_volume_name(&machine.name_any(), &disk.name),
-        })
-        .collect()
-}
-
-/// Whether libvirt last reported the machine's domain as running.
-pub fn is_running(machine: &VirtualMachine) -> bool {
-    machine.status.as_ref().and_then(|s| s.power_state.as_deref()) == Some(power_state_name(PowerState::Running))
-}
-
-/// Whether libvirt last reported the machine's domain as shut off.
-pub fn is_shut_off(machine: &VirtualMachine) -> bool {
-    machine.status.as_ref().and_then(|s| s.power_state.as_deref()) == Some(power_state_name(PowerState::ShutOff))
-}
-
-/// The running domain and guest device that use `volume`, if its machine runs: what a
-/// disk snapshot or an online resize needs.
-pub fn running_disk(machine: &VirtualMachine, namespace: &str, volume: &str) -> Option<(String, String)> {
-    let index = volume_names(machine).iter().position(|v| v == volume)?;
-    is_running(machine).then(|| (naming::domain_name(namespace, &machine.name_any()), naming::disk_target(index)))
-}
-
-/// The name a power state has in `status.powerState`.
-fn power_state_name(state: PowerState) -> &'static str {
-    match state {
-        PowerState::Running => "Running",
-        PowerState::Paused => "Paused",
-        PowerState::ShutOff => "ShutOff",
-        PowerState::Crashed => "Crashed",
-        PowerState::Other => "Other",
-    }
-}
 
 /// The libvirt storage pool that holds the machines' cloud-init seed disks on each host:
 /// the pool's first storage tier.
@@ -284,7 +245,7 @@ async fn provision(machine: &VirtualMachine, namespace: &str, ctx: &Context) -> 
         };
         disks.push(hypervisor::DiskSpec {
             path,
-            format: super::volume::disk_format(volume.spec.format),
+            format: disk_format(volume.spec.format),
             target: naming::disk_target(index),
         });
     }

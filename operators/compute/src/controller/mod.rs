@@ -8,6 +8,7 @@ mod backup;
 mod backup_policy;
 mod host_pool;
 mod machine;
+mod machine_facts;
 mod restore;
 mod status;
 mod volume;
@@ -151,7 +152,7 @@ impl Views {
 
     /// The machine of `namespace` whose disks use the volume `volume`, if any.
     pub fn user_of(&self, namespace: &str, volume: &str) -> Option<Arc<VirtualMachine>> {
-        self.machines_in(namespace).into_iter().find(|m| machine::volume_names(m).iter().any(|v| v == volume))
+        self.machines_in(namespace).into_iter().find(|m| machine_facts::volume_names(m).iter().any(|v| v == volume))
     }
 }
 
@@ -256,7 +257,10 @@ impl ComputeController {
         let volumes = Controller::new(Api::<Volume>::all(client.clone()), selected())
             .watches(Api::<VirtualMachine>::all(client.clone()), all(), |m| {
                 let namespace = m.namespace().unwrap_or_default();
-                machine::volume_names(&m).into_iter().map(|v| ObjectRef::new(&v).within(&namespace)).collect::<Vec<_>>()
+                machine_facts::volume_names(&m)
+                    .into_iter()
+                    .map(|v| ObjectRef::new(&v).within(&namespace))
+                    .collect::<Vec<_>>()
             })
             .watches(Api::<Backup>::all(client.clone()), all(), |b| {
                 // A volume restored from a backup waits for the backup to complete.

@@ -177,7 +177,7 @@ async fn in_place(backup: &Backup, namespace: &str, ctx: &Context) -> Result<Ste
         ));
     };
     if let Some(machine) = ctx.views.user_of(namespace, &volume.name_any())
-        && (machine.spec.power_state != WantedPower::Stopped || !super::machine::is_shut_off(&machine))
+        && (machine.spec.power_state != WantedPower::Stopped || !super::machine_facts::is_shut_off(&machine))
     {
         return Ok(Step::Waiting(
             "MachineRunning",

@@ -145,7 +145,7 @@ async fn provision(volume: &Volume, namespace: &str, ctx: &Context) -> Result<Ou
         }
     };
     let info = if (info.capacity_bytes as i64) < size {
-        let attached = user.as_ref().and_then(|machine| super::machine::running_disk(machine, namespace, &name));
+        let attached = user.as_ref().and_then(|machine| super::machine_facts::running_disk(machine, namespace, &name));
         let (pool_name, volume_name) = (storage_pool.clone(), libvirt_name.clone());
         ctx.hosts
             .call(&pool, &host, move |hv| {
@@ -169,14 +169,6 @@ async fn provision(volume: &Volume, namespace: &str, ctx: &Context) -> Result<Ou
         None => (VolumePhase::Available, format!("{} on host {host}", volume.spec.size.0)),
     };
     Ok(placed(phase, if phase == VolumePhase::InUse { "InUse" } else { "Available" }, message, Some(info)))
-}
-
-/// The hypervisor's name for a volume's format.
-pub fn disk_format(format: makonis_api::compute::VolumeFormat) -> hypervisor::VolumeFormat {
-    match format {
-        makonis_api::compute::VolumeFormat::Raw => hypervisor::VolumeFormat::Raw,
-        makonis_api::compute::VolumeFormat::Qcow2 => hypervisor::VolumeFormat::Qcow2,
-    }
 }
 
 /// Claims `size` bytes of the agency's storage for `volume` before it is created, so
@@ -228,7 +220,7 @@ async fn create(
     size: i64,
     ctx: &Context,
 ) -> Result<Result<VolumeInfo, Refusal>, Error> {
-    let format = disk_format(volume.spec.format);
+    let format = super::machine_facts::disk_format(volume.spec.format);
     let source = volume.spec.source.clone().unwrap_or(makonis_api::compute::VolumeSource {
         image: None,
         volume: None,
@@ -277,7 +269,7 @@ async fn remove(volume: &Volume, api: &Api<Volume>, ctx: &Context) -> Result<Act
     let name = volume.name_any();
     if let Some(machine) = ctx.views.user_of(&namespace, &name)
         && (machine.metadata.deletion_timestamp.is_none()
-            || machine.finalizers().iter().any(|f| f == super::machine::FINALIZER))
+            || machine.finalizers().iter().any(|f| f == super::machine_facts::FINALIZER))
     {
         return Ok(Action::requeue(std::time::Duration::from_secs(10)));
     }
