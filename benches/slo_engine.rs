@@ -19,7 +19,7 @@
 //!    interval, all sharing a semaphore of 256 permits (the engine's default
 //!    `--max-concurrent-probes`), on a Tokio `current_thread` runtime in a thread of its
 //!    own, for `MAKONIS_BENCH_SLO_SECONDS` (default 10) per kind: HTTP `GET`, then TCP
-//!    connect. Every result goes through the probe's `Confirmer` and
+//!    connect, then HTTPS `GET`. Every result goes through the probe's `Confirmer` and
 //!    `SloMetrics::record_probe`, as in the engine's runner. The targets are minimal
 //!    HTTP/1.1 servers answering `200 ok`, one on each of 127.0.0.1–127.0.0.8 (every probe
 //!    opens a fresh connection, and the connections left in TIME_WAIT spread over eight
@@ -28,6 +28,17 @@
 //!    machine the targets compete with it. Prints probes per second, failures, latency,
 //!    the CPU of the probe thread and of the targets, resident memory, and the connections
 //!    left in TIME_WAIT at either end.
+//!
+//!    HTTPS is the realistic case: instances are probed over HTTPS. Its targets are the same
+//!    servers behind tokio-rustls (TLS 1.3 or 1.2, ALPN `http/1.1`, the provider's default
+//!    session tickets, `close_notify` after the answer), one more on each address, serving a
+//!    leaf certificate for `svc.bench.test` and `*.bench.test` (ECDSA P-256, valid for 90
+//!    days) signed by a private CA made with rcgen at start-up. The `Prober` trusts the CA
+//!    through `extra_ca_files` (a temporary PEM file) besides the web PKI roots, and
+//!    reaches `https://tN.bench.test/healthz` through one resolve override per address
+//!    (`tN.bench.test=127.0.0.N:PORT`), exactly as the engine is configured: every probe
+//!    does a full handshake (the prober never resumes a session) with certificate
+//!    verification, and reads the leaf's expiry.
 //! 3. A summary block for docs/benchmarks.md.
 //!
 //! Goals that are missed are reported, not failed.
@@ -47,7 +58,7 @@ use anyhow::{Context as _, anyhow};
 use jiff::{Timestamp, civil::Weekday, tz::TimeZone};
 use makonis_slo::{
     metrics::SloMetrics,
-    probe::{Check, HttpCheck, ProbeResult, ProbeSpec, Prober, ProberConfig},
+    probe::{Check, HttpCheck, ProbeResult, ProbeSpec, Prober, ProberConfig, ResolveOverride},
 };
 use makonis_slo_core::{
     Confirmer, DAY_MS, HOUR_MS, HolidayCalendar, Interval, MINUTE_MS, MonthlyReport, Objective, ObjectiveRecord,
@@ -56,12 +67,15 @@ use makonis_slo_core::{
     window::{month_of, month_span},
 };
 use prometheus::Registry;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
+    net::TcpListener,
     runtime::Builder,
     sync::Semaphore,
 };
+use tokio_rustls::TlsAcceptor;
 
 /// The demo agencies' codes (`manifests/examples/agencies`).
 const AGENCIES: [&str; 12] = [
@@ -117,6 +131,12 @@ const PROBE_GOAL_PER_SECOND: f64 = 2_000.0;
 /// What every target answers.
 const RESPONSE: &[u8] =
     b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+/// The domain of the HTTPS targets: `tN.bench.test` is the target on 127.0.0.N.
+const TLS_DOMAIN: &str = "bench.test";
+/// How long the HTTPS targets' leaf certificate is valid from yesterday, in days.
+const LEAF_VALIDITY_DAYS: i64 = 90;
+/// A Probe's default certificate warning.
+const CERTIFICATE_WARNING: Duration = Duration::from_secs(30 * 86_400);
 
 /// Connections the targets failed to accept.
 static ACCEPT_ERRORS: AtomicU64 = AtomicU64::new(0);
@@ -148,11 +168,23 @@ fn main() -> anyhow::Result<()> {
         sysctl("tcp_tw_reuse"),
         sysctl("tcp_max_tw_buckets")
     );
-    let http = measure_probes("HTTP", "http", http_specs(&targets), &targets, seconds)?;
-    let tcp = measure_probes("TCP", "tcp", tcp_specs(&targets), &targets, seconds)?;
+    let pki = BenchPki::new()?;
+    let tls_targets = servers.block_on(start_tls_targets(pki.acceptor()?))?;
+    let ca_file = TempFile::write("ca", &pki.ca_pem)?;
+    println!(
+        "  HTTPS: {TARGET_ADDRESSES} more behind tokio-rustls (ring) on the same addresses, https://t1.{TLS_DOMAIN}–t{TARGET_ADDRESSES}.{TLS_DOMAIN} \
+         reached through one resolve override each; leaf for svc.{TLS_DOMAIN} and *.{TLS_DOMAIN} (ECDSA P-256, \
+         expires {}) signed by a private CA in {}",
+        pki.leaf_expires,
+        ca_file.0.display()
+    );
+    let http = measure_probes("HTTP", "http", http_specs(&targets), ProberConfig::default(), &targets, seconds)?;
+    let tcp = measure_probes("TCP", "tcp", tcp_specs(&targets), ProberConfig::default(), &targets, seconds)?;
+    let https_config = https_config(&ca_file, &tls_targets)?;
+    let https = measure_probes("HTTPS", "http", https_specs(&tls_targets), https_config, &tls_targets, seconds)?;
     servers.shutdown_background();
 
-    print_summary(&reports, &[&http, &tcp], seconds);
+    print_summary(&reports, &[&http, &tcp, &https], seconds);
     Ok(())
 }
 
@@ -409,8 +441,8 @@ async fn start_targets() -> anyhow::Result<Vec<SocketAddr>> {
 async fn serve(listener: TcpListener) {
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(answer(stream));
+            Ok((mut stream, _)) => {
+                tokio::spawn(async move { answer(&mut stream).await });
             }
             Err(_) => {
                 ACCEPT_ERRORS.fetch_add(1, Ordering::Relaxed);
@@ -420,9 +452,9 @@ async fn serve(listener: TcpListener) {
     }
 }
 
-/// Reads the request's head and answers `200 ok`, then closes. A TCP check's client
+/// Reads the request's head and answers `200 ok` (the caller closes). A TCP check's client
 /// closes without a request: then nothing is answered.
-async fn answer(mut stream: TcpStream) {
+async fn answer<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) {
     let mut head = [0_u8; 2048];
     let mut len = 0;
     while !head[..len].windows(4).any(|w| w == b"\r\n\r\n") {
@@ -437,19 +469,155 @@ async fn answer(mut stream: TcpStream) {
     let _ = stream.write_all(RESPONSE).await;
 }
 
+/// The HTTPS targets' PKI: a private CA and a leaf it signed for `svc.bench.test` and
+/// `*.bench.test`.
+struct BenchPki {
+    /// The CA certificate, PEM.
+    ca_pem: String,
+    /// The leaf certificate and its key, DER.
+    leaf: rustls::pki_types::CertificateDer<'static>,
+    leaf_key: Vec<u8>,
+    /// The leaf's expiry date, `2026-01-31`.
+    leaf_expires: String,
+}
+
+impl BenchPki {
+    /// A fresh CA and leaf (ECDSA P-256, rcgen's default), the leaf valid from yesterday for
+    /// `LEAF_VALIDITY_DAYS`.
+    fn new() -> anyhow::Result<Self> {
+        let today = TimeZone::UTC.to_datetime(Timestamp::now()).date();
+        let (yesterday, expires) = (today.yesterday()?, today.checked_add(jiff::Span::new().days(LEAF_VALIDITY_DAYS))?);
+        let midnight = |date: jiff::civil::Date| {
+            rcgen::date_time_ymd(i32::from(date.year()), date.month().unsigned_abs(), date.day().unsigned_abs())
+        };
+        let (not_before, not_after) = (midnight(yesterday), midnight(expires));
+
+        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+        ca_params.distinguished_name.push(DnType::CommonName, "Mākonis benchmark CA");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        ca_params.not_before = not_before;
+        ca_params.not_after = not_after;
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
+
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(vec![format!("svc.{TLS_DOMAIN}"), format!("*.{TLS_DOMAIN}")])?;
+        params.distinguished_name.push(DnType::CommonName, format!("svc.{TLS_DOMAIN}"));
+        params.not_before = not_before;
+        params.not_after = not_after;
+        let leaf = params.signed_by(&key, &ca)?;
+        Ok(Self {
+            ca_pem: ca.pem(),
+            leaf: leaf.der().clone(),
+            leaf_key: key.serialize_der(),
+            leaf_expires: expires.to_string(),
+        })
+    }
+
+    /// The targets' TLS acceptor: the leaf, ALPN `http/1.1`, otherwise rustls' defaults.
+    fn acceptor(&self) -> anyhow::Result<TlsAcceptor> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key.clone()));
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(vec![self.leaf.clone()], key)?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+/// A file removed on drop.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    /// `text` in `makonis-bench-slo-{what}-{pid}.pem` in the temporary directory.
+    fn write(what: &str, text: &str) -> anyhow::Result<Self> {
+        let path = std::env::temp_dir().join(format!("makonis-bench-slo-{what}-{}.pem", std::process::id()));
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Binds one HTTPS target on each of 127.0.0.1 to 127.0.0.`TARGET_ADDRESSES` and serves them.
+async fn start_tls_targets(acceptor: TlsAcceptor) -> anyhow::Result<Vec<SocketAddr>> {
+    let mut addresses = Vec::new();
+    for last in 1..=TARGET_ADDRESSES {
+        let listener = TcpListener::bind((Ipv4Addr::new(127, 0, 0, last), 0))
+            .await
+            .with_context(|| format!("binding an HTTPS target on 127.0.0.{last}"))?;
+        addresses.push(listener.local_addr()?);
+        tokio::spawn(serve_tls(listener, acceptor.clone()));
+    }
+    Ok(addresses)
+}
+
+/// Accepts connections and serves each in a task of its own: the handshake, the answer, then
+/// `close_notify`.
+async fn serve_tls(listener: TcpListener, acceptor: TlsAcceptor) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut stream) = acceptor.accept(stream).await {
+                        answer(&mut stream).await;
+                        let _ = stream.shutdown().await;
+                    }
+                });
+            }
+            Err(_) => {
+                ACCEPT_ERRORS.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+fn http_check(url: String) -> Check {
+    Check::Http(HttpCheck {
+        url,
+        expected_status: vec![200],
+        body_match: None,
+        latency_threshold: None,
+        certificate_warning: CERTIFICATE_WARNING,
+    })
+}
+
 fn http_specs(targets: &[SocketAddr]) -> Vec<ProbeSpec> {
     (0..PROBES)
         .map(|i| ProbeSpec {
-            check: Check::Http(HttpCheck {
-                url: format!("http://{}/healthz", targets[i % targets.len()]),
-                expected_status: vec![200],
-                body_match: None,
-                latency_threshold: None,
-                certificate_warning: Duration::from_secs(30 * 86_400),
-            }),
+            check: http_check(format!("http://{}/healthz", targets[i % targets.len()])),
             timeout: PROBE_TIMEOUT,
         })
         .collect()
+}
+
+/// `https://tN.bench.test/healthz`, N going round the targets.
+fn https_specs(targets: &[SocketAddr]) -> Vec<ProbeSpec> {
+    (0..PROBES)
+        .map(|i| ProbeSpec {
+            check: http_check(format!("https://t{}.{TLS_DOMAIN}/healthz", i % targets.len() + 1)),
+            timeout: PROBE_TIMEOUT,
+        })
+        .collect()
+}
+
+/// The engine's configuration for the HTTPS targets: the CA file, and `tN.bench.test`
+/// resolved to the Nth target.
+fn https_config(ca_file: &TempFile, targets: &[SocketAddr]) -> anyhow::Result<ProberConfig> {
+    let resolve = targets
+        .iter()
+        .enumerate()
+        .map(|(i, target)| format!("t{}.{TLS_DOMAIN}={target}", i + 1).parse::<ResolveOverride>())
+        .collect::<Result<_, _>>()?;
+    Ok(ProberConfig { extra_ca_files: vec![ca_file.0.clone()], resolve })
 }
 
 fn tcp_specs(targets: &[SocketAddr]) -> Vec<ProbeSpec> {
@@ -476,6 +644,12 @@ struct Tally {
     latencies: Vec<u32>,
     /// Time spent in `Confirmer::observe` and `SloMetrics::record_probe`.
     bookkeeping: Duration,
+    /// Results with the leaf certificate's expiry (HTTPS), and those warning that it expires
+    /// soon.
+    certificates: u64,
+    expiring: u64,
+    /// The latest expiry seen, Unix ms.
+    not_after: Option<i64>,
 }
 
 impl Tally {
@@ -497,6 +671,11 @@ impl Tally {
         if matches!(transition, Transition::Down { .. }) {
             self.opened += 1;
         }
+        if let Some(not_after) = result.certificate_not_after {
+            self.certificates += 1;
+            self.not_after = self.not_after.max(Some(not_after));
+        }
+        self.expiring += u64::from(result.certificate_expiring);
         self.latencies.push(u32::try_from(result.latency.as_micros()).unwrap_or(u32::MAX));
     }
 
@@ -508,12 +687,15 @@ impl Tally {
         self.opened += other.opened;
         self.latencies.extend(other.latencies);
         self.bookkeeping += other.bookkeeping;
+        self.certificates += other.certificates;
+        self.expiring += other.expiring;
+        self.not_after = self.not_after.max(other.not_after);
     }
 }
 
 /// One kind of probe measured.
 struct ProbeMeasurement {
-    /// `HTTP` or `TCP`.
+    /// `HTTP`, `TCP` or `HTTPS`.
     name: &'static str,
     tally: Tally,
     elapsed: Duration,
@@ -534,15 +716,17 @@ impl ProbeMeasurement {
     }
 }
 
-/// Runs `specs` for `seconds` on a `current_thread` runtime in a thread of its own and
-/// prints what it did.
+/// Runs `specs` for `seconds` with a `Prober` set up with `config`, on a `current_thread`
+/// runtime in a thread of its own, and prints what it did.
 fn measure_probes(
     name: &'static str,
     kind: &'static str,
     specs: Vec<ProbeSpec>,
+    config: ProberConfig,
     targets: &[SocketAddr],
     seconds: u64,
 ) -> anyhow::Result<ProbeMeasurement> {
+    let prober = Arc::new(Prober::new(config).with_context(|| format!("the {name} prober"))?);
     let peak_reset = reset_peak_rss();
     let (rss_before, _) = memory_kib();
     let (process_before, machine_before) = (cpu_seconds("/proc/self/stat"), machine_busy_seconds());
@@ -550,7 +734,7 @@ fn measure_probes(
     let probing = std::thread::Builder::new().name("bench-probes".into()).spawn(move || {
         let runtime = Builder::new_current_thread().enable_all().build().context("the probe runtime")?;
         let cpu_before = cpu_seconds("/proc/thread-self/stat");
-        let (tally, elapsed) = runtime.block_on(probe_all(kind, specs, Duration::from_secs(seconds)))?;
+        let (tally, elapsed) = runtime.block_on(probe_all(prober, kind, specs, Duration::from_secs(seconds)))?;
         anyhow::Ok((tally, elapsed, cpu_seconds("/proc/thread-self/stat") - cpu_before))
     })?;
     let (mut tally, elapsed, probe_cpu) = probing.join().map_err(|_| anyhow!("the probe thread panicked"))??;
@@ -592,6 +776,16 @@ fn measure_probes(
     };
     println!("  failures                      {failures}");
     println!("  outages the confirmers opened {}", tally.opened);
+    if let Some(not_after) = tally.not_after {
+        println!(
+            "  certificate expiry read       {} of {} results (leaf expires {}); {} warned of expiry within {} days",
+            thousands(tally.certificates),
+            thousands(tally.results()),
+            Timestamp::from_millisecond(not_after).map_or_else(|_| not_after.to_string(), |t| t.to_string()),
+            tally.expiring,
+            CERTIFICATE_WARNING.as_secs() / 86_400
+        );
+    }
     println!(
         "  latency p50 / p99             {:.2} / {:.2} ms (each run from its start; {MAX_CONCURRENT_PROBES} runs share the core)",
         pct_ms(&tally.latencies, 0.5),
@@ -628,8 +822,12 @@ fn measure_probes(
 
 /// Starts one task per probe, all sharing the semaphore, and waits until every task has
 /// seen the deadline pass; returns their tally and the time until the last one ended.
-async fn probe_all(kind: &'static str, specs: Vec<ProbeSpec>, duration: Duration) -> anyhow::Result<(Tally, Duration)> {
-    let prober = Arc::new(Prober::new(ProberConfig::default())?);
+async fn probe_all(
+    prober: Arc<Prober>,
+    kind: &'static str,
+    specs: Vec<ProbeSpec>,
+    duration: Duration,
+) -> anyhow::Result<(Tally, Duration)> {
     let metrics = SloMetrics::register(&Registry::new())?;
     let semaphore = Arc::new(Semaphore::new(MAX_CONCURRENT_PROBES));
     let started = Instant::now();
