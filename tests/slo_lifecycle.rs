@@ -3,7 +3,8 @@
 //! ServiceAccount) probes the instance's host through the control plane's stand-in
 //! ingress; taking the service's Ingress away opens an outage in the ledger, the
 //! objective goes `AtRisk`, a burn-rate incident is recorded; bringing it back closes
-//! the outage; the monthly report, the portal's report page and its CSV show it.
+//! the outage; the monthly report, the portal's report page and its CSV show it; the
+//! burn-rate alerts are written as PrometheusRules, and the objectives export as OpenSLO.
 
 mod support;
 
@@ -13,9 +14,10 @@ use std::{
 };
 
 use jiff::Timestamp;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::{
     Api,
-    api::{DeleteParams, PostParams},
+    api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, PostParams},
 };
 use makonis_api::{
     catalog::{ItemProbe, ItemProbeKind, Phase, ServiceInstance, SupportHours},
@@ -95,6 +97,49 @@ async fn start_portal(admin: &kube::Client, database_url: &str, code: &str) -> P
     Portal { address, _child: child }
 }
 
+fn prometheus_rule_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("monitoring.coreos.com", "v1", "PrometheusRule"),
+        "prometheusrules",
+    )
+}
+
+/// The Prometheus Operator's PrometheusRule CRD, reduced to its name and an open schema
+/// (the operator itself is not installed here; the engine only writes the rules).
+async fn install_prometheus_rule_crd(admin: &kube::Client) {
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "prometheusrules.monitoring.coreos.com"},
+        "spec": {
+            "group": "monitoring.coreos.com",
+            "names": {"kind": "PrometheusRule", "plural": "prometheusrules", "singular": "prometheusrule", "listKind": "PrometheusRuleList"},
+            "scope": "Namespaced",
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]
+        }
+    }))
+    .unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
+    crds.patch(
+        &crd.metadata.name.clone().unwrap(),
+        &kube::api::PatchParams::apply("slo-lifecycle-test").force(),
+        &kube::api::Patch::Apply(&crd),
+    )
+    .await
+    .expect("the PrometheusRule CRD");
+    wait_until("the PrometheusRule CRD to be established", CONVERGE, || async {
+        let crd = crds.get("prometheusrules.monitoring.coreos.com").await.map_err(|e| e.to_string())?;
+        let established = crd
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True");
+        if established { Ok(()) } else { Err("not established".to_string()) }
+    })
+    .await;
+}
+
 /// The stand-in ingress of the test cluster (tests/cluster/fresh.sh exports it).
 fn ingress() -> (String, String) {
     let address = std::env::var("MAKONIS_CLUSTER_INGRESS")
@@ -160,6 +205,7 @@ async fn an_outage_is_recorded_puts_the_objective_at_risk_and_opens_an_incident(
     let database_url = format!("sqlite://{}", database.display());
     let ops = free_local_address();
     let log_path = admin_kubeconfig_path().with_file_name(format!("slo-{}.log", run.run));
+    install_prometheus_rule_crd(&run.admin).await;
     let mut engine = Command::new(env!("CARGO_BIN_EXE_makonis"))
         .args(["slo", "run", "--log-format", "json", "--evaluation-seconds", "2"])
         .arg("--metrics-address")
@@ -279,6 +325,39 @@ async fn an_outage_is_recorded_puts_the_objective_at_risk_and_opens_an_incident(
         .find(|l| l.contains(&format!(",{namespace},web,")))
         .unwrap_or_else(|| panic!("a CSV row of the service: {}", csv.body));
     assert!(row.contains(",1,"), "one outage in the CSV row: {row}");
+
+    // The burn-rate alerts as a PrometheusRule owned by the objective (the Prometheus
+    // Operator's CRD is installed), and the engine's own rules in the platform namespace.
+    let rules: Api<DynamicObject> = Api::namespaced_with(run.admin.clone(), &namespace, &prometheus_rule_resource());
+    let rule = wait_until("the objective's PrometheusRule", CONVERGE, || async {
+        rules.get_opt("makonis-slo-web").await.map_err(|e| e.to_string())?.ok_or_else(|| "not yet".to_string())
+    })
+    .await;
+    let owner = &rule.metadata.owner_references.as_ref().expect("an owner")[0];
+    assert_eq!((owner.kind.as_str(), owner.name.as_str()), ("ServiceLevelObjective", "web"));
+    let alerts = rule.data["spec"]["groups"][0]["rules"].as_array().expect("alert rules").clone();
+    assert!(
+        alerts.iter().any(|a| a["alert"] == "MakonisSloBurnRateFast"
+            && a["expr"].as_str().is_some_and(|e| e.contains("window=\"1h\"} > 14.4"))),
+        "{alerts:?}"
+    );
+    let platform_rules: Api<DynamicObject> =
+        Api::namespaced_with(run.admin.clone(), "makonis-system", &prometheus_rule_resource());
+    assert!(platform_rules.get_opt("makonis-slo-engine").await.unwrap().is_some(), "the engine's own rules");
+
+    // The objectives as OpenSLO documents.
+    let export = std::process::Command::new(env!("CARGO_BIN_EXE_makonis"))
+        .args(["slo", "export-openslo", "-n", &namespace])
+        .env("KUBECONFIG", admin_kubeconfig_path())
+        .output()
+        .expect("makonis slo export-openslo runs");
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let yaml = String::from_utf8(export.stdout).unwrap();
+    let documents: Vec<serde_json::Value> = support::cluster::yaml_documents(&yaml);
+    let slo_document = documents.iter().find(|d| d["kind"] == "SLO").unwrap_or_else(|| panic!("an SLO: {yaml}"));
+    assert_eq!(slo_document["apiVersion"], "openslo/v1");
+    assert_eq!(slo_document["spec"]["objectives"][0]["target"], 0.995);
+    assert!(documents.iter().any(|d| d["kind"] == "Service"), "{yaml}");
 
     drop(portal);
     engine.kill().await.ok();
