@@ -4,6 +4,9 @@
 //! availability must match `avg_over_time(probe_success[…])` within 0.5 percentage
 //! points (and both must match the schedule's ground truth).
 //!
+//! The same span is then measured through the engine's Prometheus ratio indicator, from
+//! the target's own request counters scraped by that Prometheus.
+//!
 //! Our side is the engine's probe path without Kubernetes: the same [`Prober`], the same
 //! failure confirmation (3 failures open an outage, 2 successes close it, both dated
 //! from the first result of the streak) and the same availability arithmetic as
@@ -13,9 +16,14 @@ mod support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use makonis_slo::probe::{Check, HttpCheck, ProbeSpec, Prober, ProberConfig};
+use makonis_api::slo::PrometheusRatio;
+use makonis_slo::{
+    probe::{Check, HttpCheck, ProbeSpec, Prober, ProberConfig},
+    prometheus::evaluate_ratio,
+};
 use makonis_slo_core::{
-    Confirmer, HolidayCalendar, Interval, Objective, SupportHours, Transition, evaluate, window::Window,
+    Confirmer, DEFAULT_RULES, HolidayCalendar, Interval, Objective, ObjectiveState, SupportHours, Transition, evaluate,
+    window::Window,
 };
 use support::{flapping::FlappingTarget, prometheus::PrometheusStack};
 
@@ -39,7 +47,9 @@ fn now_ms() -> i64 {
 async fn the_engine_and_prometheus_agree_on_a_flapping_targets_availability() {
     let target = FlappingTarget::start().await;
     let url = target.url();
-    let stack = PrometheusStack::start(std::slice::from_ref(&url), Duration::from_secs(1)).await;
+    let stack =
+        PrometheusStack::start_scraping(std::slice::from_ref(&url), &[target.authority()], Duration::from_secs(1))
+            .await;
 
     // Prometheus probes on a grid of whole seconds from some phase; our probes run on the
     // same grid, and the switches fall half-way between two probes, so that neither side
@@ -111,4 +121,22 @@ async fn the_engine_and_prometheus_agree_on_a_flapping_targets_availability() {
         "engine {ours} and Prometheus {prometheus} differ by more than 0.5 pp"
     );
     assert!((ours - truth).abs() <= TOLERANCE, "engine {ours} vs ground truth {truth}");
+
+    // The same span through a Prometheus ratio indicator: the target's own counts of the
+    // requests it answered 200 and 503 (both probers' requests), as the engine evaluates
+    // an objective with `indicator.prometheus`. Counts of requests rather than time, and
+    // `increase()` extrapolating at the span's edges: within 2.5 percentage points.
+    let indicator = PrometheusRatio {
+        good: "flapping_requests_total{code=\"200\"}".into(),
+        total: "flapping_requests_total".into(),
+    };
+    let windows = [5 * 60_000, 60 * 60_000];
+    let (ratio, burns) = evaluate_ratio(&stack.url(), &indicator, &objective, to, &DEFAULT_RULES, &windows)
+        .await
+        .expect("Prometheus answers the ratio queries");
+    let by_ratio = ratio.availability.expect("events were counted");
+    println!("ratio indicator {by_ratio:.4}; burn rates {burns:?}");
+    assert!((by_ratio - truth).abs() <= 0.025, "ratio indicator {by_ratio} vs ground truth {truth}");
+    assert_eq!(ratio.state, ObjectiveState::AtRisk, "a third of the requests failed against a 99 % target");
+    assert!(ratio.firing.iter().any(|alert| alert.rule == "fast"), "{:?}", ratio.firing);
 }

@@ -1,11 +1,13 @@
 //! A local HTTP target that is switched up and down on a schedule, for comparing
-//! availability measurements against a known ground truth.
+//! availability measurements against a known ground truth. It counts the requests it
+//! answered 200 and 503 and serves them at `/metrics` (`flapping_requests_total{code}`),
+//! a good/total pair for a Prometheus ratio indicator.
 
 use std::{
     net::SocketAddr,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -35,6 +37,8 @@ pub struct FlappingTarget {
 /// What the server and the switches share.
 struct State {
     up: AtomicBool,
+    /// Requests answered 200 and 503 (not counting `/metrics`), for Prometheus to scrape.
+    answered: [AtomicU64; 2],
     /// `(Unix milliseconds, up)` of the start and of every change since; appended under
     /// the lock together with the flip of `up`, so the two never disagree.
     transitions: Mutex<Vec<(i64, bool)>>,
@@ -45,7 +49,11 @@ impl FlappingTarget {
     pub async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the flapping target on 127.0.0.1");
         let address = listener.local_addr().expect("the flapping target's address");
-        let state = Arc::new(State { up: AtomicBool::new(true), transitions: Mutex::new(vec![(unix_ms(), true)]) });
+        let state = Arc::new(State {
+            up: AtomicBool::new(true),
+            answered: [AtomicU64::new(0), AtomicU64::new(0)],
+            transitions: Mutex::new(vec![(unix_ms(), true)]),
+        });
         let server = tokio::spawn(serve(listener, Arc::clone(&state)));
         Self { address, state, server }
     }
@@ -53,6 +61,11 @@ impl FlappingTarget {
     /// The URL to probe, `http://127.0.0.1:PORT/health`.
     pub fn url(&self) -> String {
         format!("http://{}/health", self.address)
+    }
+
+    /// Its `host:port`, where Prometheus scrapes `/metrics`.
+    pub fn authority(&self) -> String {
+        self.address.to_string()
     }
 
     /// Switches the target up or down and returns when (Unix milliseconds); a change is
@@ -138,8 +151,22 @@ async fn answer(mut stream: TcpStream, state: Arc<State>) {
     if !matches!(tokio::time::timeout(REQUEST_TIMEOUT, read_head).await, Ok(true)) {
         return;
     }
-    let (status, body) =
-        if state.up.load(Ordering::SeqCst) { ("200 OK", "ok") } else { ("503 Service Unavailable", "down") };
+    let metrics;
+    let (status, body) = if head.starts_with(b"GET /metrics ") {
+        let [ok, down] = &state.answered;
+        metrics = format!(
+            "# TYPE flapping_requests_total counter\nflapping_requests_total{{code=\"200\"}} {}\nflapping_requests_total{{code=\"503\"}} {}\n",
+            ok.load(Ordering::SeqCst),
+            down.load(Ordering::SeqCst)
+        );
+        ("200 OK", metrics.as_str())
+    } else if state.up.load(Ordering::SeqCst) {
+        state.answered[0].fetch_add(1, Ordering::SeqCst);
+        ("200 OK", "ok")
+    } else {
+        state.answered[1].fetch_add(1, Ordering::SeqCst);
+        ("503 Service Unavailable", "down")
+    };
     let mut response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()

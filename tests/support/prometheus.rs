@@ -61,6 +61,12 @@ impl PrometheusStack {
     /// is ready and holds a `probe_success` sample of every target; panics with the tail
     /// of both logs if either process dies or that takes longer than 60 s.
     pub async fn start(targets: &[String], probe_interval: Duration) -> Self {
+        Self::start_scraping(targets, &[], probe_interval).await
+    }
+
+    /// Like [`Self::start`], and also scrapes the `/metrics` of each `host:port` in
+    /// `metrics` (job `targets`) on the same interval.
+    pub async fn start_scraping(targets: &[String], metrics: &[String], probe_interval: Duration) -> Self {
         for binary in [PROMETHEUS, BLACKBOX_EXPORTER] {
             assert!(Path::new(binary).exists(), "{binary} is missing: run tests/setup.sh --tests");
         }
@@ -112,9 +118,17 @@ scrape_configs:
         target_label: instance
       - target_label: __address__
         replacement: \"{exporter}\"
+  - job_name: targets
+    static_configs:
+      - targets: [{metrics}]
 ",
                 timeout_ms = interval_ms * 9 / 10,
                 targets = targets_yaml.join(", "),
+                metrics = metrics
+                    .iter()
+                    .map(|m| serde_json::to_string(m).expect("quote an address"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ),
         )
         .expect("write prometheus.yml");
@@ -131,6 +145,11 @@ scrape_configs:
 
         stack.wait_ready(targets.len()).await;
         stack
+    }
+
+    /// Prometheus's HTTP address, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.prometheus)
     }
 
     /// The value of the instant query `promql`, evaluated at `at_ms` (Unix milliseconds)

@@ -47,8 +47,11 @@ pub async fn query(url: &str, promql: &str, at_ms: i64) -> Result<Option<f64>, P
         let stream = tokio::net::TcpStream::connect(authority.as_str()).await.map_err(|e| fail(e.to_string()))?;
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| fail(e.to_string()))?;
+        // One query per connection, closed by the server after its answer, so that
+        // driving the connection ends with the exchange.
         let request = Request::get(path)
             .header(http::header::HOST, authority.as_str())
+            .header(http::header::CONNECTION, "close")
             .body(Empty::<Bytes>::new())
             .map_err(|e| fail(e.to_string()))?;
         let response = async {
