@@ -81,11 +81,6 @@ impl Engine {
         Ok(Self { ctx, watches })
     }
 
-    /// The shared context (for tests and the operations endpoint).
-    pub fn context(&self) -> Arc<Context> {
-        self.ctx.clone()
-    }
-
     /// Runs until `stop` turns true: probes, evaluations and PrometheusRules.
     pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), EngineError> {
         let ctx = self.ctx;
