@@ -8,11 +8,7 @@ use std::{
     time::Duration,
 };
 
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-    process::{Child, Command},
-};
+use tokio::process::{Child, Command};
 
 use super::{agencies::TEST_LABEL, cluster::admin_kubeconfig_path, wait_until};
 
@@ -151,16 +147,8 @@ pub fn free_local_address() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free local port")
 }
 
-/// A minimal HTTP/1.0 GET against the operator's local operations endpoint.
+/// A GET against a local endpoint (an operator's `/metrics`, `/readyz`): the status and
+/// body, or why there was no answer.
 pub async fn http_get(address: SocketAddr, path: &str) -> Result<(u16, String), String> {
-    let mut stream = TcpStream::connect(address).await.map_err(|e| e.to_string())?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.map_err(|e| e.to_string())?;
-    let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or("no status line")?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    Ok((code, body))
+    super::web::try_request(address, "GET", path, None, None).await.map(|answer| (answer.status, answer.body))
 }

@@ -1,5 +1,6 @@
-//! A minimal HTTP/1.0 client for the portal under test: requests with a cookie and a
-//! form body, the answer's status, `Set-Cookie` values and body.
+//! A minimal HTTP/1.0 client for the servers under test (the portal, the operators'
+//! operations endpoints): requests with a cookie and a form body, the answer's status,
+//! `Set-Cookie` values and body.
 
 use std::net::SocketAddr;
 
@@ -37,7 +38,18 @@ pub async fn request(
     cookie: Option<&str>,
     form: Option<&str>,
 ) -> Answer {
-    let mut stream = TcpStream::connect(address).await.expect("connect to the portal");
+    try_request(address, method, path, cookie, form).await.unwrap_or_else(|error| panic!("{method} {path}: {error}"))
+}
+
+/// Like [`request`], or why there was no answer (nothing listening, a broken connection).
+pub async fn try_request(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> Result<Answer, String> {
+    let mut stream = TcpStream::connect(address).await.map_err(|e| e.to_string())?;
     let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {address}\r\n");
     if let Some(cookie) = cookie {
         head.push_str(&format!("Cookie: {cookie}\r\n"));
@@ -48,19 +60,20 @@ pub async fn request(
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.expect("send the request");
-    stream.write_all(body.as_bytes()).await.expect("send the body");
+    stream.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
+    stream.write_all(body.as_bytes()).await.map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read the answer");
+    stream.read_to_end(&mut raw).await.map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status =
+        lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).ok_or("no status line")?;
     let headers = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
         .collect();
-    Answer { status, headers, body: body.to_string() }
+    Ok(Answer { status, headers, body: body.to_string() })
 }
 
 /// Signs in with a local account through the login form; returns the session cookie

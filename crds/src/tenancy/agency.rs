@@ -208,5 +208,27 @@ impl Agency {
 
 /// The namespace name of the agency with `code`.
 pub fn namespace_for_code(code: &str) -> String {
-    format!("agency-{code}")
+    format!("{NAMESPACE_PREFIX}{code}")
+}
+
+/// The agency code a namespace name holds: `agency-vdi` → `vdi`; `None` for a namespace
+/// that is not an agency's (the inverse of [`namespace_for_code`]).
+pub fn code_of_namespace(namespace: &str) -> Option<&str> {
+    namespace.strip_prefix(NAMESPACE_PREFIX).filter(|code| !code.is_empty())
+}
+
+/// What every agency namespace's name starts with.
+const NAMESPACE_PREFIX: &str = "agency-";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_and_codes_are_inverse() {
+        assert_eq!(namespace_for_code("vdi"), "agency-vdi");
+        assert_eq!(code_of_namespace(&namespace_for_code("vsac-riga")), Some("vsac-riga"));
+        assert_eq!(code_of_namespace("makonis-system"), None);
+        assert_eq!(code_of_namespace("agency-"), None);
+    }
 }

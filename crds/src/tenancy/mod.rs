@@ -5,6 +5,6 @@ mod status;
 
 pub use agency::{
     Agency, AgencyQuota, AgencySpec, CODE_PATTERN, Contact, Directory, DisplayName, Isolation, Network, RoleGroups,
-    namespace_for_code,
+    code_of_namespace, namespace_for_code,
 };
 pub use status::{AgencyStatus, QuotaStatus};

@@ -20,7 +20,7 @@ use crate::{
     context::{Context, MANAGER, ObjectKey},
     ledger::{IncidentRow, ObjectiveRow, random_hex},
     prometheus::evaluate_ratio,
-    spec::{agency_of, objective_of},
+    spec::{agency_of, objective_of, rfc3339},
 };
 
 /// What the evaluator remembers of an objective between passes.
@@ -305,10 +305,6 @@ pub fn severity_name(severity: Severity) -> &'static str {
 fn round(value: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);
     (value * scale).round() / scale
-}
-
-fn rfc3339(ms: i64) -> Option<String> {
-    Timestamp::from_millisecond(ms).ok().map(|t| t.to_string())
 }
 
 /// The status of a measured objective. Values are rounded so that the status changes

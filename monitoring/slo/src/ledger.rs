@@ -252,21 +252,20 @@ impl Ledger {
         let rows = sqlx::query("SELECT id, namespace, probe, started_at FROM slo_outages WHERE ended_at IS NULL")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OpenOutage {
-                    id: r.try_get("id")?,
-                    namespace: r.try_get("namespace")?,
-                    probe: r.try_get("probe")?,
-                    started_at: r.try_get("started_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(read_open_outage).collect()
     }
 
     /// The open outage of one probe, if any.
     pub async fn open_outage_of(&self, namespace: &str, probe: &str) -> Result<Option<OpenOutage>, LedgerError> {
-        Ok(self.open_outages().await?.into_iter().find(|o| o.namespace == namespace && o.probe == probe))
+        let row = sqlx::query(
+            "SELECT id, namespace, probe, started_at FROM slo_outages \
+             WHERE namespace = $1 AND probe = $2 AND ended_at IS NULL ORDER BY started_at DESC LIMIT 1",
+        )
+        .bind(namespace)
+        .bind(probe)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(read_open_outage).transpose()
     }
 
     /// The outages of a probe that overlap `[since, now)`; open ones end at `now`.
@@ -457,6 +456,15 @@ fn agency_filter(agencies: Option<&[String]>, first: usize) -> (String, Vec<Stri
             (format!(" AND agency IN ({})", marks.join(", ")), list.to_vec())
         }
     }
+}
+
+fn read_open_outage(row: &AnyRow) -> Result<OpenOutage, LedgerError> {
+    Ok(OpenOutage {
+        id: row.try_get("id")?,
+        namespace: row.try_get("namespace")?,
+        probe: row.try_get("probe")?,
+        started_at: row.try_get("started_at")?,
+    })
 }
 
 fn read_incident(row: &AnyRow) -> Result<IncidentRow, LedgerError> {

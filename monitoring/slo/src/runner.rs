@@ -18,7 +18,7 @@ use tokio::{sync::Semaphore, task::JoinHandle, time::MissedTickBehavior};
 use crate::{
     context::{Context, MANAGER, ObjectKey},
     probe::ProbeResult,
-    spec::{ProbePlan, agency_of, probe_plan},
+    spec::{ProbePlan, agency_of, probe_plan, rfc3339},
 };
 
 /// An outage open in the ledger when a probe's task starts.
@@ -272,10 +272,6 @@ fn spread(key: &ObjectKey, interval: Duration) -> Duration {
         key.namespace.bytes().chain(key.name.bytes()).fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     let millis = interval.as_millis().max(1) as u64;
     Duration::from_millis(hash % millis)
-}
-
-fn rfc3339(ms: i64) -> Option<String> {
-    Timestamp::from_millisecond(ms).ok().map(|t| t.to_string())
 }
 
 /// The status a probe should have after `run`'s latest result.

@@ -8,6 +8,7 @@ use kube::ResourceExt;
 use makonis_api::{
     catalog::{MaintenanceWindow, SupportHours as ApiSupportHours, Weekday},
     slo::{Probe, ServiceLevelObjective, SloWindow},
+    tenancy::code_of_namespace,
 };
 use makonis_slo_core::{Objective, SupportHours, WeeklyWindow, window::Window};
 
@@ -31,7 +32,12 @@ pub struct ProbePlan {
 /// The agency of a namespace: `agency-vdi` → `vdi`; any other namespace (the platform's
 /// own) → empty.
 pub fn agency_of(namespace: &str) -> String {
-    namespace.strip_prefix("agency-").unwrap_or_default().to_string()
+    code_of_namespace(namespace).unwrap_or_default().to_string()
+}
+
+/// Unix milliseconds as an RFC 3339 time for a status field.
+pub fn rfc3339(ms: i64) -> Option<String> {
+    jiff::Timestamp::from_millisecond(ms).ok().map(|t| t.to_string())
 }
 
 /// A duration such as `30s`, `5m`, `4h` or `2d`.

@@ -73,7 +73,7 @@ impl CatalogView {
 
     /// The agency whose namespace is `namespace`.
     pub fn agency_of_namespace(&self, namespace: &str) -> Option<Arc<Agency>> {
-        let code = namespace.strip_prefix("agency-")?;
+        let code = makonis_api::tenancy::code_of_namespace(namespace)?;
         self.agencies.get(&ObjectRef::new(code)).filter(|a| a.namespace_name() == namespace)
     }
 

@@ -217,7 +217,7 @@ impl ClusterView {
             .state()
             .into_iter()
             .filter_map(|i| {
-                let code = i.metadata.namespace.as_deref()?.strip_prefix("agency-")?.to_string();
+                let code = makonis_api::tenancy::code_of_namespace(i.metadata.namespace.as_deref()?)?.to_string();
                 wanted(&code).then_some((code, i))
             })
             .collect();

@@ -43,7 +43,7 @@ pub async fn ensure_credentials(instance: &ServiceInstance, ctx: &Context) -> Re
         ctx.credentials.confirm(uid);
         return Ok(());
     }
-    let agency = namespace.strip_prefix("agency-").unwrap_or(&namespace);
+    let agency = makonis_api::tenancy::code_of_namespace(&namespace).unwrap_or(&namespace);
     let secret = Secret {
         metadata: ObjectMeta {
             name: Some(name.clone()),
