@@ -39,6 +39,7 @@ use kube::{
     runtime::{WatchStreamExt, watcher},
 };
 use makonis_api::catalog::{CatalogItem, Phase, ServiceInstance, Template};
+use proc_stat::process_cpu_seconds;
 use serde_json::json;
 use support::{
     agencies::TEST_LABEL,
@@ -46,6 +47,9 @@ use support::{
     catalog::{CATALOG_SERVICE_ACCOUNT, CatalogRun, test_item},
     cluster::OPERATOR_NAMESPACE,
 };
+
+#[path = "support/proc_stat.rs"]
+mod proc_stat;
 
 const AGENCIES: usize = 12;
 /// Orders sent at once, as a busy portal would (spread over the agencies).
@@ -69,14 +73,14 @@ async fn main() {
         run.publish(item.clone()).await.expect("publish the bench item");
         let item_name = item.metadata.name.clone().unwrap();
         let processes = processes(&run);
-        let cpu_before: Vec<f64> = processes.iter().map(|(_, pid)| cpu_seconds(*pid)).collect();
+        let cpu_before: Vec<f64> = processes.iter().map(|(_, pid)| process_cpu_seconds(*pid)).collect();
         let before = run.catalog.metrics().await;
         let result = converge(&run, &namespaces, &item_name, instances).await;
         let after = run.catalog.metrics().await;
         let cpu: Vec<(String, f64)> = processes
             .iter()
             .zip(cpu_before)
-            .map(|((name, pid), before)| (name.clone(), cpu_seconds(*pid) - before))
+            .map(|((name, pid), before)| (name.clone(), process_cpu_seconds(*pid) - before))
             .collect();
         report(scenario, instances, &result, &before, &after, &cpu);
     }
@@ -272,16 +276,6 @@ fn processes(run: &CatalogRun) -> Vec<(String, u32)> {
         processes.push(("supervisor+etcd".to_string(), pid));
     }
     processes
-}
-
-/// User plus system CPU time of a process so far, in seconds (Linux, 100 ticks/s).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// The sum of the series of `name` whose labels contain `labels`.

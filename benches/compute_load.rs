@@ -43,12 +43,16 @@ use kube::{
 };
 use makonis_api::compute::{HostPool, VirtualMachine, VmPhase};
 use makonis_compute::hypervisor::{Hypervisor, VolumeFormat, VolumeSource, VolumeSpec, copy_volume};
+use proc_stat::process_cpu_seconds;
 use serde_json::json;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
     process::{Child, Command},
 };
+
+#[path = "support/proc_stat.rs"]
+mod proc_stat;
 
 const NAMESPACE: &str = "compute-bench";
 const POOL: &str = "bench";
@@ -133,7 +137,7 @@ async fn placement(vms: usize, timeout: Duration) {
     create_or_keep(&namespaces, &namespace).await;
 
     let machines: Api<VirtualMachine> = Api::namespaced(client.clone(), NAMESPACE);
-    let cpu_before = cpu_seconds(operator.pid());
+    let cpu_before = process_cpu_seconds(operator.pid());
     let created_at = Arc::new(Mutex::new(HashMap::new()));
     let started = Instant::now();
     futures::stream::iter(0..vms)
@@ -180,7 +184,7 @@ async fn placement(vms: usize, timeout: Duration) {
         }
     }
     let all_running = started.elapsed();
-    let cpu_start = cpu_seconds(operator.pid()) - cpu_before;
+    let cpu_start = process_cpu_seconds(operator.pid()) - cpu_before;
 
     let mut latencies: Vec<Duration> = {
         let created = created_at.lock().unwrap();
@@ -441,15 +445,6 @@ async fn http_get(address: SocketAddr, path: &str) -> Result<(u16, String), Stri
     let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or("no status line")?;
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     Ok((code, body))
-}
-
-/// User plus system CPU time of a process so far, in seconds (Linux, 100 ticks/s).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// `(peak, current)` resident memory of a process, in KiB.

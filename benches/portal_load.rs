@@ -81,12 +81,16 @@ use makonis_portal::{
     web::{AppState, Templates, app, ops::Metrics},
     workflow::{RequestKind, RequestState, Reservation, first_state, state_after_approval},
 };
+use proc_stat::{machine_busy_seconds, process_cpu_seconds};
 use serde_json::Value;
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
     net::{TcpListener, TcpStream},
     task::JoinHandle,
 };
+
+#[path = "support/proc_stat.rs"]
+mod proc_stat;
 
 /// Instances in the view the load runs against.
 const INSTANCES: usize = 2_000;
@@ -911,7 +915,7 @@ async fn run_wrk(addr: SocketAddr, route: &Load, seconds: u64) -> anyhow::Result
         .kill_on_drop(true)
         .spawn()
         .context("running wrk")?;
-    let (portal_before, machine_before, since) = (cpu_seconds("self"), machine_busy_seconds(), Instant::now());
+    let (portal_before, machine_before, since) = (process_cpu_seconds("self"), machine_busy_seconds(), Instant::now());
     let pid = child.id().context("wrk's process id")?.to_string();
     let read = |pipe: Option<tokio::process::ChildStdout>| async move {
         let mut text = String::new();
@@ -932,10 +936,10 @@ async fn run_wrk(addr: SocketAddr, route: &Load, seconds: u64) -> anyhow::Result
     let status = loop {
         tokio::select! {
             status = child.wait() => break status?,
-            () = tokio::time::sleep(Duration::from_millis(200)) => wrk_cpu = wrk_cpu.max(cpu_seconds(&pid)),
+            () = tokio::time::sleep(Duration::from_millis(200)) => wrk_cpu = wrk_cpu.max(process_cpu_seconds(&pid)),
         }
     };
-    let (portal_cpu, machine) = (cpu_seconds("self") - portal_before, machine_busy_seconds() - machine_before);
+    let (portal_cpu, machine) = (process_cpu_seconds("self") - portal_before, machine_busy_seconds() - machine_before);
     // Over the whole time wrk ran: the portal goes on answering what was in flight when
     // wrk's own clock stopped.
     let wall = since.elapsed().as_secs_f64();
@@ -1090,31 +1094,6 @@ impl Client {
         self.stream.read_exact(&mut body).await?;
         Ok(Answer { status, body, first_byte, total: started.elapsed() })
     }
-}
-
-/// User plus system CPU time so far of process `pid` (`self` for this one), in seconds
-/// (Linux, 100 ticks/s); 0 when it cannot be read.
-fn cpu_seconds(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// CPU time all processes of the machine have used so far (all but idle and I/O wait),
-/// in seconds.
-fn machine_busy_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let ticks: Vec<f64> = stat
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("cpu "))
-        .map(|l| l.split_whitespace().filter_map(|v| v.parse().ok()).collect())
-        .unwrap_or_default();
-    // user nice system idle iowait irq softirq steal (guest time is already in user).
-    let busy: f64 = ticks.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
-    busy / 100.0
 }
 
 fn median(sorted: &[f64]) -> f64 {

@@ -66,6 +66,7 @@ use makonis_slo_core::{
     report::monthly_report,
     window::{month_of, month_span},
 };
+use proc_stat::{cpu_seconds, machine_busy_seconds};
 use prometheus::Registry;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -76,6 +77,9 @@ use tokio::{
     sync::Semaphore,
 };
 use tokio_rustls::TlsAcceptor;
+
+#[path = "support/proc_stat.rs"]
+mod proc_stat;
 
 /// The demo agencies' codes (`manifests/examples/agencies`).
 const AGENCIES: [&str; 12] = [
@@ -871,31 +875,6 @@ async fn probe_task(
         tally.add(&result, &transition);
     }
     tally
-}
-
-/// User plus system CPU time so far of the process or thread whose `stat` file is `path`,
-/// in seconds (Linux, 100 ticks/s).
-fn cpu_seconds(path: &str) -> f64 {
-    let stat = std::fs::read_to_string(path).unwrap_or_default();
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// CPU time all processes of the machine have used so far (all but idle and I/O wait),
-/// in seconds.
-fn machine_busy_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let ticks: Vec<f64> = stat
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("cpu "))
-        .map(|l| l.split_whitespace().filter_map(|v| v.parse().ok()).collect())
-        .unwrap_or_default();
-    // user nice system idle iowait irq softirq steal (guest time is already in user).
-    let busy: f64 = ticks.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
-    busy / 100.0
 }
 
 /// `(current, peak)` resident memory of this process, in KiB.
