@@ -51,6 +51,7 @@ pub fn test_agency(code: &str, run: &str) -> Agency {
                 phone: "+371 67000000".into(),
             }],
             network: Network::default(),
+            domains: Vec::new(),
         },
     );
     agency.metadata.labels = Some([(TEST_LABEL.to_string(), run.to_string())].into());

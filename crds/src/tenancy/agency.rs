@@ -75,7 +75,19 @@ pub struct AgencySpec {
     /// Network isolation of the agency's namespace. Defaults to `Isolated`.
     #[serde(default)]
     pub network: Network,
+
+    /// DNS domains the agency's services may be named under, besides its own
+    /// `<code>.<appsDomain>` (e.g. `vdi.gov.lv`): host names in orders, in rendered Ingresses
+    /// and in Probes must be one of these domains or lie under one. Set by platform
+    /// administrators, who check that the agency holds the domain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20), inner(length(min = 1, max = 253), regex(pattern = DOMAIN_PATTERN)))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub domains: Vec<String>,
 }
+
+/// A lower-case DNS name of at least two labels, without a trailing dot or wildcards.
+pub const DOMAIN_PATTERN: &str = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 
 /// A name in the two languages of the platform.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
@@ -203,6 +215,21 @@ impl Agency {
     /// The namespace that holds this agency's resources.
     pub fn namespace_name(&self) -> String {
         namespace_for_code(&self.spec.code)
+    }
+
+    /// The DNS domains the agency's host names may use: `<code>.<apps_domain>` and the
+    /// domains the platform administrators listed in `spec.domains`.
+    pub fn hostname_domains(&self, apps_domain: &str) -> Vec<String> {
+        let own = format!("{}.{}", self.spec.code, apps_domain.trim_end_matches('.').to_ascii_lowercase());
+        std::iter::once(own).chain(self.spec.domains.iter().map(|d| d.to_ascii_lowercase())).collect()
+    }
+
+    /// Whether `host` is one of the agency's names: one of its
+    /// [`hostname_domains`](Self::hostname_domains) or a name under one. Case and one
+    /// trailing dot do not matter; anything that is not a plain DNS name (a wildcard, an
+    /// IP address, a port, an empty label) never is.
+    pub fn owns_hostname(&self, host: &str, apps_domain: &str) -> bool {
+        super::hostnames::within_domains(host, &self.hostname_domains(apps_domain))
     }
 }
 

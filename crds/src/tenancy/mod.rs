@@ -1,10 +1,12 @@
 //! API group `tenancy.makonis.lv`: agencies, the tenants of the platform.
 
 mod agency;
+mod hostnames;
 mod status;
 
 pub use agency::{
-    Agency, AgencyQuota, AgencySpec, CODE_PATTERN, Contact, Directory, DisplayName, Isolation, Network, RoleGroups,
-    code_of_namespace, namespace_for_code,
+    Agency, AgencyQuota, AgencySpec, CODE_PATTERN, Contact, DOMAIN_PATTERN, Directory, DisplayName, Isolation, Network,
+    RoleGroups, code_of_namespace, namespace_for_code,
 };
+pub use hostnames::within_domains;
 pub use status::{AgencyStatus, QuotaStatus};

@@ -34,6 +34,7 @@ pub fn sample_spec(code: &str) -> AgencySpec {
             phone: "+371 67021600".into(),
         }],
         network: Network::default(),
+        domains: Vec::new(),
     }
 }
 
