@@ -57,7 +57,7 @@ done
 
 step "unit and integration tests"
 results="$cluster_dir/cargo-test.log"
-cargo test --locked --workspace "$@" 2>&1 | tee "$results"
+cargo test --locked --workspace --no-fail-fast "$@" 2>&1 | tee "$results"
 summary="$(awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' "$results")"
 stop_servers
 tests/cluster/cluster.sh stop

@@ -1,0 +1,1 @@
+//! Threats: approvals (see docs/security/threat-model.md).

@@ -1,0 +1,1 @@
+//! Threats: audit (see docs/security/threat-model.md).

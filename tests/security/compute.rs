@@ -1,0 +1,1 @@
+//! Threats: compute (see docs/security/threat-model.md).

@@ -1,0 +1,1 @@
+//! Threats: hostnames (see docs/security/threat-model.md).

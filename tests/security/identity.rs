@@ -1,0 +1,1 @@
+//! Threats: identity (see docs/security/threat-model.md).

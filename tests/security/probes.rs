@@ -1,0 +1,1 @@
+//! Threats: probes (see docs/security/threat-model.md).

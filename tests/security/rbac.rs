@@ -1,0 +1,1 @@
+//! Threats: rbac (see docs/security/threat-model.md).

@@ -1,0 +1,1 @@
+//! Threats: render (see docs/security/threat-model.md).

@@ -1,0 +1,1 @@
+//! Threats: retire (see docs/security/threat-model.md).

@@ -1,0 +1,1 @@
+//! Threats: status (see docs/security/threat-model.md).
