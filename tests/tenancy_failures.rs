@@ -1,13 +1,18 @@
 //! When a reconcile fails, the Agency says so: `Ready=False` with the error category as
 //! the reason, `Degraded=True` with the whole error chain, and a Warning Event. Once the
-//! cause is fixed, it recovers by itself. The failure is real: the operator runs as a
-//! ServiceAccount whose ClusterRole lacks the right to write LimitRanges.
+//! cause is fixed, it recovers by itself. The failure is real: the operator runs as its
+//! own ServiceAccount and an admission policy of the test refuses its LimitRange in the
+//! test's agency namespace. (The operator must run as its own ServiceAccount: only that
+//! one may write an Agency's status, see manifests/base/policy/status-writers.yaml.)
 
 mod support;
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::{
+    admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding},
+    core::v1::{LimitRange, Namespace},
+};
 use kube::{
     Api,
     api::{DeleteParams, PostParams},
@@ -16,63 +21,65 @@ use makonis_api::tenancy::Agency;
 use serde_json::{Value, json};
 use support::{
     agencies::{test_agency, unique_id},
-    cluster::{
-        OPERATOR_NAMESPACE, admin_client, apply_documents, install_platform, service_account_kubeconfig, yaml_documents,
-    },
-    operator::{OperatorOptions, OperatorProcess},
-    tenancy::{condition, wait_for_warning, wait_ready},
+    cluster::{admin_client, apply_documents},
+    tenancy::{condition, start_operator, wait_for_warning, wait_ready},
     wait_until,
 };
 
-/// The operator's own ClusterRole from the manifests, renamed and without LimitRanges.
-fn role_without_limit_ranges(name: &str) -> Value {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/base/rbac/tenancy-operator.yaml"))
-            .unwrap();
-    let mut role =
-        yaml_documents(&text).into_iter().find(|d| d["kind"] == "ClusterRole").expect("the operator's ClusterRole");
-    role["metadata"] = json!({"name": name});
-    for rule in role["rules"].as_array_mut().unwrap() {
-        if let Some(resources) = rule["resources"].as_array_mut() {
-            resources.retain(|r| r != "limitranges");
-        }
-    }
-    role
+/// A policy that refuses LimitRanges in the namespace of agency `code`, and its binding.
+fn refuse_limit_ranges(name: &str, code: &str) -> [Value; 2] {
+    [
+        json!({
+            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["limitranges"]}],
+                    "namespaceSelector": {"matchLabels": {"makonis.lv/agency": code}}
+                },
+                "validations": [{"expression": "false", "message": "refused by the test", "reason": "Forbidden"}]
+            }
+        }),
+        json!({
+            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": name},
+            "spec": {"policyName": name, "validationActions": ["Deny"]}
+        }),
+    ]
 }
 
-fn binding(name: &str, role: &str, account: &str) -> Value {
-    json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": OPERATOR_NAMESPACE}]
+/// Waits until the API server enforces the new policy (it takes effect a moment after it
+/// is created): a dry-run LimitRange in a namespace labelled like the agency's is refused.
+async fn wait_until_refusing(admin: &kube::Client, code: &str, run: &str) {
+    let namespaces: Api<Namespace> = Api::all(admin.clone());
+    let probe = format!("probe-{run}");
+    let namespace = json!({"metadata": {"name": probe, "labels": {"makonis.lv/agency": code}}});
+    namespaces.create(&PostParams::default(), &serde_json::from_value(namespace).unwrap()).await.expect("namespace");
+    let limits: Api<LimitRange> = Api::namespaced(admin.clone(), &probe);
+    let dry_run = PostParams { dry_run: true, ..PostParams::default() };
+    let limit_range: LimitRange = serde_json::from_value(json!({"metadata": {"name": "probe"}})).unwrap();
+    wait_until("the test's admission policy to take effect", Duration::from_secs(30), || async {
+        match limits.create(&dry_run, &limit_range).await {
+            Err(kube::Error::Api(status)) if status.message.contains("refused by the test") => Ok(()),
+            other => Err(format!("{:?}", other.map(|_| "admitted"))),
+        }
     })
+    .await;
+    namespaces.delete(&probe, &DeleteParams::default()).await.expect("delete the probe namespace");
 }
 
 #[tokio::test]
 async fn a_failing_reconcile_is_reported_and_recovers_once_fixed() {
     let admin = admin_client().await;
-    install_platform(&admin).await;
     let run = unique_id();
-    let account = format!("makonis-limited-{run}");
-    let accounts: Api<ServiceAccount> = Api::namespaced(admin.clone(), OPERATOR_NAMESPACE);
-    accounts
-        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": account}})).unwrap())
-        .await
-        .expect("create the ServiceAccount");
-    apply_documents(&admin, &[role_without_limit_ranges(&account), binding(&account, &account, &account)]).await;
-    let kubeconfig = service_account_kubeconfig(&admin, OPERATOR_NAMESPACE, &account).await;
-    let _operator = OperatorProcess::start(OperatorOptions {
-        controllers: "tenancy",
-        kubeconfig: &kubeconfig,
-        run: &run,
-        resync_seconds: 300,
-        extra_args: &[],
-    })
-    .await;
+    let code = format!("f{run}");
+    let policy = format!("makonis-test-refuse-limitranges-{run}");
+    apply_documents(&admin, &refuse_limit_ranges(&policy, &code)).await;
+    wait_until_refusing(&admin, &code, &run).await;
+    let _operator = start_operator(&admin, &run, 300).await;
 
     let agencies: Api<Agency> = Api::all(admin.clone());
-    let code = format!("f{run}");
     agencies.create(&PostParams::default(), &test_agency(&code, &run)).await.expect("create agency");
 
     let failing = wait_until("the failure to be reported", Duration::from_secs(60), || async {
@@ -90,6 +97,7 @@ async fn a_failing_reconcile_is_reported_and_recovers_once_fixed() {
         "{}",
         ready.message
     );
+    assert!(ready.message.contains("refused by the test"), "the admission's own words: {}", ready.message);
     assert!(!ready.message.contains("Status {"), "no debug dumps in messages for people: {}", ready.message);
     let degraded = condition(&failing, "Degraded").unwrap();
     assert!(degraded.message.contains("forbidden"), "{}", degraded.message);
@@ -97,17 +105,15 @@ async fn a_failing_reconcile_is_reported_and_recovers_once_fixed() {
     let note = wait_for_warning(&admin, &code, "Forbidden").await;
     assert!(note.contains("LimitRange makonis-defaults: limitranges \"makonis-defaults\" is forbidden"), "{note}");
 
-    // Grant the missing right: the next retry succeeds without anyone touching the Agency.
-    let fixed = format!("{account}-fixed");
-    apply_documents(&admin, &[binding(&fixed, "makonis-tenancy-operator", &account)]).await;
+    // Lift the refusal: the next retry succeeds without anyone touching the Agency.
+    Api::<ValidatingAdmissionPolicyBinding>::all(admin.clone())
+        .delete(&policy, &DeleteParams::default())
+        .await
+        .expect("delete the binding");
     let agency = wait_ready(&agencies, &code).await;
     assert_eq!(condition(&agency, "Degraded").unwrap().status, "False");
-
-    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
-    let bindings: Api<ClusterRoleBinding> = Api::all(admin.clone());
-    for name in [&account, &fixed] {
-        bindings.delete(name, &DeleteParams::default()).await.expect("delete binding");
-    }
-    Api::<ClusterRole>::all(admin.clone()).delete(&account, &DeleteParams::default()).await.expect("delete role");
-    accounts.delete(&account, &DeleteParams::default()).await.expect("delete ServiceAccount");
+    Api::<ValidatingAdmissionPolicy>::all(admin.clone())
+        .delete(&policy, &DeleteParams::default())
+        .await
+        .expect("delete the policy");
 }

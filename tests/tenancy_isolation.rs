@@ -3,15 +3,10 @@
 
 mod support;
 
-use k8s_openapi::api::{
-    authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec},
-    core::v1::Pod,
-};
-use kube::{
-    Api, Client,
-    api::{ListParams, PostParams},
-};
+use k8s_openapi::api::core::v1::Pod;
+use kube::{Api, Client, api::ListParams};
 use support::{
+    access::{self, Request},
     cluster::{OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, client_as},
     tenancy::{TestRun, wait_ready},
 };
@@ -26,23 +21,7 @@ async fn allowed(
     resource: &str,
     namespace: Option<&str>,
 ) -> bool {
-    let review = SubjectAccessReview {
-        spec: SubjectAccessReviewSpec {
-            user: Some(user.into()),
-            groups: Some(groups.to_vec()),
-            resource_attributes: Some(ResourceAttributes {
-                verb: Some(verb.into()),
-                group: Some(group.into()),
-                resource: Some(resource.into()),
-                namespace: namespace.map(Into::into),
-                ..ResourceAttributes::default()
-            }),
-            ..SubjectAccessReviewSpec::default()
-        },
-        ..SubjectAccessReview::default()
-    };
-    let api: Api<SubjectAccessReview> = Api::all(admin.clone());
-    api.create(&PostParams::default(), &review).await.expect("access review").status.expect("review status").allowed
+    access::allowed(admin, user, groups, Request { verb, group, resource, subresource: None, namespace }).await
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod access;
 pub mod agencies;
 pub mod audit;
 pub mod catalog;
