@@ -100,7 +100,7 @@ async fn forged_status_is_refused_for_every_kind_and_everyone_but_its_operator()
     let mut tried = Vec::new();
     for crd in all_crds() {
         let version = &crd.spec.versions[0];
-        if !version.subresources.as_ref().is_some_and(|s| s.status.is_some()) {
+        if version.subresources.as_ref().is_none_or(|s| s.status.is_none()) {
             continue;
         }
         let kind = crd.spec.names.kind.clone();
