@@ -3,8 +3,8 @@
 //! and orders before they are stored.
 //!
 //! The judging (parameters, quota, rendering) is pure and shared by the controller and
-//! the webhook ([`decide`]); readiness roll-up ([`readiness`]) and the status
-//! ([`status`]) are pure too. The IO lives in [`controller`] and [`webhook`].
+//! the webhook ([`decide`]); readiness roll-up ([`readiness`]), what retiring keeps
+//! ([`retention`]) and the status ([`status`]) are pure too. The IO lives in [`controller`] and [`webhook`].
 
 pub mod config;
 pub mod controller;
@@ -12,6 +12,7 @@ pub mod decide;
 pub mod error;
 pub mod judge;
 pub mod readiness;
+pub mod retention;
 pub mod status;
 pub mod stores;
 pub mod webhook;

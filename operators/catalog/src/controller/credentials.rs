@@ -13,7 +13,7 @@ use makonis_catalog::{
     MANAGER,
     item::{credentials_secret_name, instance_labels},
 };
-use makonis_operator_kit::apply::{ApiCallError, controller_reference};
+use makonis_operator_kit::apply::ApiCallError;
 
 use super::Context;
 use crate::error::Error;
@@ -25,7 +25,9 @@ const PASSWORD_LENGTH: usize = 33;
 
 /// Creates the instance's credentials Secret if it does not exist. An existing Secret of
 /// that name (for example one retained from an earlier instance of the same name) is
-/// kept as it is, so retained data stays reachable.
+/// kept as it is, so retained data stays reachable. It carries no owner reference: it may
+/// have to outlive the instance with the data it opens, so retiring decides its fate, not
+/// the garbage collector (see [`crate::retention`]).
 ///
 /// Secrets are read one by one rather than watched: the operator may touch Secrets only in
 /// agency namespaces (a RoleBinding there), and a watch would need that right everywhere.
@@ -49,7 +51,6 @@ pub async fn ensure_credentials(instance: &ServiceInstance, ctx: &Context) -> Re
             name: Some(name.clone()),
             namespace: Some(namespace.clone()),
             labels: Some(instance_labels(agency, &instance.name_any(), &instance.spec.catalog_item)),
-            owner_references: controller_reference(instance).map(|owner| vec![owner]),
             ..Default::default()
         },
         data: Some(BTreeMap::from([(
@@ -100,10 +101,15 @@ impl ConfirmedCredentials {
 
 /// Whether the instance's credentials Secret exists.
 pub async fn credentials_exist(instance: &ServiceInstance, ctx: &Context) -> Result<bool, Error> {
+    Ok(credentials_metadata(instance, ctx).await?.is_some())
+}
+
+/// The metadata of the instance's credentials Secret, if it exists.
+pub async fn credentials_metadata(instance: &ServiceInstance, ctx: &Context) -> Result<Option<ObjectMeta>, Error> {
     let name = credentials_secret_name(&instance.name_any());
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &instance.namespace().unwrap_or_default());
     match api.get_metadata_opt(&name).await {
-        Ok(found) => Ok(found.is_some()),
+        Ok(found) => Ok(found.map(|secret| secret.metadata)),
         Err(error) => Err(ApiCallError { action: "reading", kind: "Secret".into(), name, error }.into()),
     }
 }

@@ -3,27 +3,29 @@
 use std::collections::BTreeSet;
 
 use k8s_openapi::jiff::Timestamp;
-use kube::{
-    Resource, ResourceExt,
-    api::{DeleteParams, DynamicObject},
-    runtime::controller::Action,
-};
+use kube::{Resource, ResourceExt, api::DynamicObject, runtime::controller::Action};
 use makonis_api::catalog::{ChildStatus, ServiceInstance};
 use makonis_catalog::{MANAGER, Rendered, render::RenderedObject};
 use makonis_operator_kit::{
-    apply::{ApiCallError, controller_reference},
+    apply::controller_reference,
     error::{ErrorCategory, error_chain},
     finalizers::add_finalizer,
     status::apply_status_if_changed,
 };
 use serde_json::{Value, json};
 
-use super::{Context, FINALIZER, QUOTA_RECHECK, credentials::ensure_credentials, instance_api};
+use super::{
+    Context, FINALIZER, QUOTA_RECHECK,
+    credentials::ensure_credentials,
+    instance_api,
+    retire::{as_child, delete, release},
+};
 use crate::{
     decide::Decision,
     error::Error,
     judge::judge,
     readiness::{ChildState, child_state},
+    retention::{self, Disposition},
     status::{ObservedChild, Outcome, desired_status, hold_back},
     stores::api_resource,
 };
@@ -83,18 +85,25 @@ async fn apply(
         ensure_credentials(instance, ctx).await?;
     }
     let owner = controller_reference(instance).map(|owner| vec![owner]);
+    let retained = retained_templates(instance, ctx);
     let mut observed = Vec::with_capacity(rendered.objects.len());
     for object in &rendered.objects {
-        let desired = with_owner(object, &owner);
+        let owned = retention::owned_by_instance(object.kind.kind, &object.template, &retained);
+        let desired = with_owner(object, if owned { owner.as_deref() } else { None });
         let live = ctx.stores.child(object.kind, &namespace, &object.name);
         let resource = api_resource(object.kind);
         let ensured = ctx.applier.ensure_dynamic(&resource, &desired, live.as_deref()).await?;
         observed.push(observe(object, &ensured.object));
     }
     if may_have_leftovers(instance, rendered) {
-        prune(instance, rendered, ctx).await?;
+        prune(instance, rendered, &retained, ctx).await?;
     }
     Ok(observed)
+}
+
+/// The item's `retainOnRetire` templates (none when the item is not in the cache).
+fn retained_templates(instance: &ServiceInstance, ctx: &Context) -> Vec<String> {
+    ctx.stores.view.item(&instance.spec.catalog_item).map(|item| item.spec.retain_on_retire.clone()).unwrap_or_default()
 }
 
 /// Whether resources of the instance may exist that are no longer rendered: unless the
@@ -111,14 +120,17 @@ fn may_have_leftovers(instance: &ServiceInstance, rendered: &Rendered) -> bool {
     listed != now
 }
 
-/// The rendered object with the instance as its controlling owner and its template noted.
+/// The rendered object with its template noted and, when the instance owns it, the
+/// instance as its controlling owner.
 fn with_owner(
     object: &RenderedObject,
-    owner: &Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>>,
+    owner: Option<&[k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference]>,
 ) -> Value {
     let mut desired = object.object.clone();
     if let Some(metadata) = desired.get_mut("metadata").and_then(Value::as_object_mut) {
-        metadata.insert("ownerReferences".into(), json!(owner));
+        if let Some(owner) = owner {
+            metadata.insert("ownerReferences".into(), json!(owner));
+        }
         let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
         if let Some(annotations) = annotations.as_object_mut() {
             annotations.insert(TEMPLATE_ANNOTATION.into(), json!(object.template));
@@ -147,8 +159,14 @@ fn observe(object: &RenderedObject, live: &DynamicObject) -> ObservedChild {
 }
 
 /// Deletes the instance's resources that are no longer rendered (after a plan or
-/// parameter change, or a changed item).
-async fn prune(instance: &ServiceInstance, rendered: &Rendered, ctx: &Context) -> Result<(), Error> {
+/// parameter change, or a changed item), except those of retained templates, which are
+/// released instead: data the item keeps on retirement is not lost to a change either.
+async fn prune(
+    instance: &ServiceInstance,
+    rendered: &Rendered,
+    retained: &[String],
+    ctx: &Context,
+) -> Result<(), Error> {
     let namespace = instance.namespace().unwrap_or_default();
     let wanted: BTreeSet<(&str, &str)> = rendered.objects.iter().map(|o| (o.kind.kind, o.name.as_str())).collect();
     for (kind, live) in ctx.stores.children_of(&namespace, &instance.name_any()) {
@@ -157,13 +175,13 @@ async fn prune(instance: &ServiceInstance, rendered: &Rendered, ctx: &Context) -
             continue;
         }
         let api = kube::Api::<DynamicObject>::namespaced_with(ctx.client.clone(), &namespace, &api_resource(kind));
-        match api.delete(&name, &DeleteParams::background()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 404 => continue,
-            Err(error) => return Err(ApiCallError { action: "deleting", kind: kind.kind.into(), name, error }.into()),
+        if retention::on_prune(as_child(kind, &live, instance), retained) == Disposition::Keep {
+            release(&api, kind.kind, &name, ctx).await?;
+            tracing::info!(kind = kind.kind, name, "released a retained resource no longer rendered");
+        } else {
+            delete(&api, kind.kind, &name, ctx).await?;
+            tracing::info!(kind = kind.kind, name, "pruned a resource no longer rendered");
         }
-        ctx.metrics.record_write(MANAGER, kind.kind);
-        tracing::info!(kind = kind.kind, name, "pruned a resource no longer rendered");
     }
     Ok(())
 }
