@@ -119,6 +119,23 @@ pub struct OperatorArgs {
     #[arg(long, env = "MAKONIS_CATALOG_SERVICE_ACCOUNT", default_value = "makonis-catalog-operator")]
     pub catalog_service_account: String,
 
+    /// Catalog webhook: the portal's ServiceAccount in the platform namespace, the one
+    /// caller (besides platform administrators) that may order or change instances of
+    /// items that need approval; it applies them once their approval chain is complete.
+    #[arg(long, env = "MAKONIS_PORTAL_SERVICE_ACCOUNT", default_value = "makonis-portal")]
+    pub portal_service_account: String,
+
+    /// Catalog webhook: groups (as the cluster's authentication names them, comma-separated)
+    /// whose members are platform administrators and may order items that need approval
+    /// without the portal's chain.
+    #[arg(
+        long = "platform-admin-group",
+        env = "MAKONIS_PLATFORM_ADMIN_GROUPS",
+        value_delimiter = ',',
+        default_value = "system:masters,Makonis-Platform-Admins"
+    )]
+    pub platform_admin_groups: Vec<String>,
+
     /// Name of this instance in Events and in the leader lease (defaults to the host
     /// name, which is the pod's name in a cluster).
     #[arg(long, env = "MAKONIS_INSTANCE")]

@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use makonis_catalog::render::PlatformVars;
-use makonis_catalog_operator::{CatalogConfig, CatalogController};
+use makonis_catalog_operator::{CatalogConfig, CatalogController, approval::ApprovalGate};
 use makonis_compute::{ComputeConfig, ComputeController, ComputeMetrics};
 use makonis_operator_kit::{
     client::{ApiRequestMetrics, counted_client},
@@ -205,11 +205,19 @@ async fn webhook_task(args: &OperatorArgs, client: &kube::Client) -> anyhow::Res
             .await
             .map_err(|error| anyhow::anyhow!(error))
             .context("the compute admission webhook failed")?,
-        _ => makonis_catalog_operator::webhook::run(client.clone(), settings, platform_vars(args))
+        _ => makonis_catalog_operator::webhook::run(client.clone(), settings, platform_vars(args), approval_gate(args))
             .await
             .context("the catalog admission webhook failed")?,
     }
     anyhow::bail!("the admission webhook stopped")
+}
+
+/// Who may order items that need approval without the portal's approval chain.
+fn approval_gate(args: &OperatorArgs) -> ApprovalGate {
+    ApprovalGate {
+        portal_user: format!("system:serviceaccount:{}:{}", args.platform_namespace, args.portal_service_account),
+        platform_admin_groups: args.platform_admin_groups.clone(),
+    }
 }
 
 /// This process, as a backup's runner: a run marked with another runner was

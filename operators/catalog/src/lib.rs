@@ -6,6 +6,7 @@
 //! the webhook ([`decide`]); readiness roll-up ([`readiness`]), what retiring keeps
 //! ([`retention`]) and the status ([`status`]) are pure too. The IO lives in [`controller`] and [`webhook`].
 
+pub mod approval;
 pub mod config;
 pub mod controller;
 pub mod decide;

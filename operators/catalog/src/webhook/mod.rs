@@ -1,7 +1,8 @@
 //! The catalog's validating admission webhook, served over TLS by the operator.
 //!
 //! `POST /validate/serviceinstances` refuses orders the controller would refuse, with
-//! the same messages; `POST /validate/catalogitems` refuses items whose schema or
+//! the same messages, and orders of items that need approval from anyone but the portal
+//! and platform administrators ([`crate::approval`]); `POST /validate/catalogitems` refuses items whose schema or
 //! templates are broken. The API server calls both as registered by the
 //! ValidatingWebhookConfiguration in `manifests/`, whose CA bundle the operator keeps
 //! current (see `makonis_operator_kit::webhook`).
@@ -23,7 +24,7 @@ use makonis_catalog::render::PlatformVars;
 
 use makonis_catalog::{MANAGER, compiled::CompiledItems};
 
-use crate::stores::CatalogView;
+use crate::{approval::ApprovalGate, stores::CatalogView};
 
 /// What the webhook judges with: its own caches (it serves on every replica, not only
 /// the leader), compiled items and the platform settings.
@@ -36,6 +37,8 @@ pub struct WebhookContext {
     pub compiled: CompiledItems,
     /// The `platform.*` template variables (rendering is part of judging).
     pub platform: PlatformVars,
+    /// Who may order items that need approval without the portal.
+    pub approvals: ApprovalGate,
 }
 
 /// The webhook's routes.
@@ -47,9 +50,15 @@ pub fn app(ctx: Arc<WebhookContext>) -> Router {
 }
 
 /// Serves the catalog's webhook with `settings` until the task is dropped.
-pub async fn run(client: Client, settings: WebhookSettings, platform: PlatformVars) -> anyhow::Result<()> {
+pub async fn run(
+    client: Client,
+    settings: WebhookSettings,
+    platform: PlatformVars,
+    approvals: ApprovalGate,
+) -> anyhow::Result<()> {
     let (view, drive_caches) = CatalogView::watch(&client);
-    let ctx = Arc::new(WebhookContext { client: client.clone(), view, compiled: CompiledItems::default(), platform });
+    let compiled = CompiledItems::default();
+    let ctx = Arc::new(WebhookContext { client: client.clone(), view, compiled, platform, approvals });
     tokio::select! {
         result = serve(client, settings, MANAGER, app(ctx)) => Ok(result?),
         () = drive_caches => anyhow::bail!("the webhook's watches ended"),

@@ -11,17 +11,15 @@ use makonis_api::catalog::{CatalogItem, ServiceInstance};
 use makonis_catalog::{CompiledItem, error::join};
 
 use super::WebhookContext;
-use crate::{
-    decide::Decision,
-    judge::{judge, judge_with_item},
-};
+use crate::{approval::Caller, decide::Decision, judge::judge_with_item};
 
 /// How long a request may wait for the caches to finish their first listing.
 const CACHE_WAIT: Duration = Duration::from_secs(5);
 
 /// Refuses a ServiceInstance whose order the controller would refuse: unknown item or
 /// plan, parameters that break the schema, a plan over the agency's quota, a template
-/// that fails to render. Updates that leave the spec alone (labels, finalizers) and
+/// that fails to render; and an order or change of an item that needs approval from
+/// anyone but the portal and platform administrators. Updates that leave the spec alone (labels, finalizers) and
 /// objects being deleted always pass, so that retiring is never blocked.
 pub async fn review_instance(ctx: &WebhookContext, request: &AdmissionRequest<ServiceInstance>) -> AdmissionResponse {
     let response = AdmissionResponse::from(request);
@@ -45,14 +43,30 @@ pub async fn review_instance(ctx: &WebhookContext, request: &AdmissionRequest<Se
     if instance.metadata.name.is_none() {
         instance.metadata.name = Some(request.name.clone());
     }
-    let mut decision = judge(&ctx.view, &ctx.compiled, &ctx.platform, &instance);
-    if matches!(&decision, Decision::Refuse(refusal) if refusal.reason == "NoSuchCatalogItem") {
-        // The cache may not have seen an item published a moment ago: ask the API server
-        // before refusing.
-        if let Ok(Some(item)) = Api::<CatalogItem>::all(ctx.client.clone()).get_opt(&instance.spec.catalog_item).await {
-            decision = judge_with_item(&ctx.view, &ctx.compiled, &ctx.platform, &instance, Some(&item));
+    // The cache may not have seen an item published a moment ago: ask the API server
+    // before taking it for missing.
+    let item = match ctx.view.item(&instance.spec.catalog_item) {
+        Some(item) => Some(item),
+        None => Api::<CatalogItem>::all(ctx.client.clone())
+            .get_opt(&instance.spec.catalog_item)
+            .await
+            .ok()
+            .flatten()
+            .map(std::sync::Arc::new),
+    };
+    if let Some(item) = &item {
+        let caller = Caller {
+            username: request.user_info.username.as_deref().unwrap_or_default(),
+            groups: request.user_info.groups.as_deref().unwrap_or_default(),
+        };
+        let old = request.old_object.as_ref().map(|old| &old.spec);
+        if let Err(message) =
+            ctx.approvals.check(&instance.spec.catalog_item, item.spec.approval, old, &instance.spec, caller)
+        {
+            return response.deny(format!("ApprovalRequired: {message}"));
         }
     }
+    let decision = judge_with_item(&ctx.view, &ctx.compiled, &ctx.platform, &instance, item.as_deref());
     match decision {
         Decision::Provision { .. } => response,
         Decision::Refuse(refusal) => response.deny(format!("{}: {}", refusal.reason, refusal.message)),
