@@ -16,7 +16,7 @@ use kube::{
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
 };
 use makonis_api::{
-    catalog::{Phase, ServiceInstance},
+    catalog::{CatalogItem, Phase, ServiceInstance},
     labels,
 };
 use serde_json::json;
@@ -32,6 +32,18 @@ async fn an_order_becomes_ready_resizes_and_retires_keeping_its_data() {
     let namespace = run.agency("life").await;
     let item = run.item_name("web");
     run.publish(test_item(&item)).await.expect("publish the test item");
+    let items: Api<CatalogItem> = Api::all(run.admin.clone());
+    let orderable = wait_until("the item to be reported orderable", CONVERGE, || async {
+        let published = items.get(&item).await.map_err(|e| e.to_string())?;
+        let ready = published.status.and_then(|s| s.conditions.into_iter().find(|c| c.type_ == "Ready"));
+        match ready {
+            Some(ready) if ready.status == "True" => Ok(ready),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(orderable.reason, "Orderable");
+    assert!(orderable.message.contains("small, large, huge"), "{}", orderable.message);
     let instances: Api<ServiceInstance> = Api::namespaced(run.admin.clone(), &namespace);
     let order = run.instance(&namespace, "web", &item, "large", json!({"greeting": "Labdien"}));
     instances.create(&PostParams::default(), &order).await.expect("order");

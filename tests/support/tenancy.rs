@@ -58,7 +58,13 @@ pub async fn wait_gone(agencies: &Api<Agency>, name: &str) {
 /// Waits for a Warning Event with `reason` about the Agency `name` and returns its note.
 /// Events about cluster-scoped objects are recorded in the `default` namespace.
 pub async fn wait_for_warning(admin: &Client, name: &str, reason: &str) -> String {
-    let events: Api<Event> = Api::namespaced(admin.clone(), "default");
+    wait_for_warning_in(admin, "default", name, reason).await
+}
+
+/// The note of the first Warning Event with `reason` about the object `name` whose events
+/// go to `namespace` (its own namespace; `default` for cluster-wide objects).
+pub async fn wait_for_warning_in(admin: &Client, namespace: &str, name: &str, reason: &str) -> String {
+    let events: Api<Event> = Api::namespaced(admin.clone(), namespace);
     wait_until(&format!("a Warning Event {reason} about {name}"), CONVERGE, || async {
         let list = events.list(&ListParams::default()).await.map_err(|e| e.to_string())?;
         list.items

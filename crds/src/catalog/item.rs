@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::Condition};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -32,9 +32,21 @@ const LOCAL_NAME_PATTERN: &str = ITEM_NAME_PATTERN;
     singular = "catalogitem",
     shortname = "ci",
     category = "makonis",
+    status = "CatalogItemStatus",
     printcolumn(name = "Title", type_ = "string", json_path = ".spec.title.en"),
     printcolumn(name = "Category", type_ = "string", json_path = ".spec.category"),
     printcolumn(name = "Version", type_ = "string", json_path = ".spec.version"),
+    printcolumn(
+        name = "Orderable",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason",
+        priority = 1
+    ),
     printcolumn(name = "Approval", type_ = "string", json_path = ".spec.approval", priority = 1),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new("size(self.metadata.name) <= 40")
@@ -98,11 +110,28 @@ pub struct CatalogItemSpec {
     pub probe: Option<ItemProbe>,
     /// Names of the templates whose resources hold data (volumes, databases) and are kept
     /// when an instance is retired: they are released from the instance, labelled
-    /// `makonis.lv/retained=true`, and reported.
+    /// `makonis.lv/retained=true`, and reported. Claims and volumes of the other templates
+    /// are deleted by the catalog controller when the instance retires, never by the
+    /// garbage collector (so no deletion of an instance can take retained data with it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 30), inner(regex(pattern = LOCAL_NAME_PATTERN)))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub retain_on_retire: Vec<String>,
+}
+
+/// Whether the item can be ordered, as the catalog controller found it.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogItemStatus {
+    /// `Ready`: `True` (reason `Orderable`) when the item's schema, plans and templates
+    /// compile and it can be ordered; `False` (reason `InvalidCatalogItem`) with every
+    /// problem and the path of its field otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    /// The `metadata.generation` of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
 }
 
 fn empty_object_schema() -> Value {

@@ -13,8 +13,8 @@ pub use instance::{
     AdmittedPlan, ChildStatus, OutputValue, Phase, ServiceInstance, ServiceInstanceSpec, ServiceInstanceStatus,
 };
 pub use item::{
-    Approval, CatalogItem, CatalogItemSpec, Category, ITEM_NAME_PATTERN, ItemProbe, ItemProbeKind, Output, Owner, Plan,
-    PlanResources, Template,
+    Approval, CatalogItem, CatalogItemSpec, CatalogItemStatus, Category, ITEM_NAME_PATTERN, ItemProbe, ItemProbeKind,
+    Output, Owner, Plan, PlanResources, Template,
 };
 pub use sla::{IncidentTarget, IncidentTargets, MaintenanceWindow, Sla, SlaWindow, SupportHours, Weekday};
 pub use text::{LocalizedText, LocalizedTitle};

@@ -4,13 +4,15 @@
 //!
 //! The judging (parameters, quota, rendering) is pure and shared by the controller and
 //! the webhook ([`decide`]); readiness roll-up ([`readiness`]), what retiring keeps
-//! ([`retention`]) and the status ([`status`]) are pure too. The IO lives in [`controller`] and [`webhook`].
+//! ([`retention`]), the status ([`status`]) and whether an item can be ordered
+//! ([`item_status`]) are pure too. The IO lives in [`controller`] and [`webhook`].
 
 pub mod approval;
 pub mod config;
 pub mod controller;
 pub mod decide;
 pub mod error;
+pub mod item_status;
 pub mod judge;
 pub mod readiness;
 pub mod retention;

@@ -7,6 +7,7 @@ use futures::{FutureExt, future::BoxFuture};
 use kube::{
     Api, Client, ResourceExt,
     api::{ApiResource, DynamicObject, GroupVersionKind},
+    core::error_boundary::InvalidObject,
     runtime::{
         reflector::{ObjectRef, Store, store::Writer},
         watcher,
@@ -17,7 +18,7 @@ use makonis_api::{
     tenancy::Agency,
 };
 use makonis_catalog::render::{ALLOWED_KINDS, AllowedKind};
-use makonis_operator_kit::watch::{cached, drain};
+use makonis_operator_kit::watch::{cached_guarded, drain};
 
 /// The API resource of an allowed kind, for dynamic clients.
 pub fn api_resource(kind: &AllowedKind) -> ApiResource {
@@ -46,13 +47,14 @@ pub struct Stores {
 
 impl CatalogView {
     /// A view with its own watches, and the future that drives them (for the webhook,
-    /// which serves on every replica, leader or not).
+    /// which serves on every replica, leader or not). Objects that do not decode are left
+    /// out (the controller reports them).
     pub fn watch(client: &Client) -> (Self, BoxFuture<'static, ()>) {
         let all = watcher::Config::default;
-        let (items, items_stream) = cached(Api::<CatalogItem>::all(client.clone()), all(), Writer::default());
-        let (agencies, agencies_stream) = cached(Api::<Agency>::all(client.clone()), all(), Writer::default());
-        let (instances, instances_stream) =
-            cached(Api::<ServiceInstance>::all(client.clone()), all(), Writer::default());
+        let skip = |invalid: &InvalidObject| tracing::debug!(error = %invalid.error, "left out an undecodable object");
+        let (items, items_stream) = cached_guarded(Api::all(client.clone()), all(), Writer::default(), skip);
+        let (agencies, agencies_stream) = cached_guarded(Api::all(client.clone()), all(), Writer::default(), skip);
+        let (instances, instances_stream) = cached_guarded(Api::all(client.clone()), all(), Writer::default(), skip);
         let drive = futures::future::join3(drain(items_stream), drain(agencies_stream), drain(instances_stream))
             .map(|_| ())
             .boxed();

@@ -14,6 +14,7 @@ pub struct ReconcileMetrics {
     failures: IntCounterVec,
     duration: HistogramVec,
     writes: IntCounterVec,
+    undecodable: IntCounterVec,
 }
 
 impl ReconcileMetrics {
@@ -45,11 +46,19 @@ impl ReconcileMetrics {
             ),
             &["controller", "kind"],
         )?;
+        let undecodable = IntCounterVec::new(
+            Opts::new(
+                "makonis_operator_undecodable_objects_total",
+                "Watched objects a controller could not decode and left out, by controller and kind.",
+            ),
+            &["controller", "kind"],
+        )?;
         registry.register(Box::new(runs.clone()))?;
+        registry.register(Box::new(undecodable.clone()))?;
         registry.register(Box::new(failures.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(writes.clone()))?;
-        Ok(Self { runs, failures, duration, writes })
+        Ok(Self { runs, failures, duration, writes, undecodable })
     }
 
     /// Records one finished reconcile of `controller`; `failure` is the error category.
@@ -59,6 +68,11 @@ impl ReconcileMetrics {
         if let Some(category) = failure {
             self.failures.with_label_values(&[controller, category]).inc();
         }
+    }
+
+    /// Records one watched object of `kind` that `controller` could not decode.
+    pub fn record_undecodable(&self, controller: &str, kind: &str) {
+        self.undecodable.with_label_values(&[controller, kind]).inc();
     }
 
     /// Records one write to the API of an object of `kind`.

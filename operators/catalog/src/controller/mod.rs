@@ -6,6 +6,7 @@
 //! resync, so a reconcile that finds nothing to do sends no request at all.
 
 mod credentials;
+mod items;
 mod provision;
 mod retire;
 
@@ -32,7 +33,7 @@ use makonis_operator_kit::{
     error::{ErrorCategory, error_chain},
     events::EventPublisher,
     metrics::ReconcileMetrics,
-    watch::cached,
+    watch::{cached, cached_guarded, report_undecodable},
 };
 use tokio::sync::mpsc;
 use tracing::{Instrument, info_span};
@@ -108,10 +109,22 @@ impl CatalogController {
         shutdown: impl Future<Output = ()> + Send + Sync + 'static,
     ) -> Self {
         let managed = watcher::Config::default().labels(&format!("{}={MANAGER}", labels::MANAGED_BY));
-        let (items, items_stream) =
-            cached(Api::<CatalogItem>::all(client.clone()), watcher::Config::default(), Writer::default());
-        let (agencies, agencies_stream) =
-            cached(Api::<Agency>::all(client.clone()), watcher::Config::default(), Writer::default());
+        let events = EventPublisher::new(client.clone(), MANAGER, instance);
+        let report =
+            |kind, api_version| report_undecodable(MANAGER, kind, api_version, events.clone(), metrics.clone());
+        let all = watcher::Config::default;
+        let (items, items_stream) = cached_guarded(
+            Api::all(client.clone()),
+            all(),
+            Writer::default(),
+            report("CatalogItem", "catalog.makonis.lv/v1alpha1"),
+        );
+        let (agencies, agencies_stream) = cached_guarded(
+            Api::all(client.clone()),
+            all(),
+            Writer::default(),
+            report("Agency", "tenancy.makonis.lv/v1alpha1"),
+        );
         let mut children = HashMap::new();
         let mut child_streams = Vec::new();
         for kind in ALLOWED_KINDS {
@@ -124,8 +137,12 @@ impl CatalogController {
         if let Some(selector) = selector {
             instance_watch = instance_watch.labels(selector);
         }
-        let (instances, instances_stream) =
-            cached(Api::<ServiceInstance>::all(client.clone()), instance_watch, Writer::default());
+        let (instances, instances_stream) = cached_guarded(
+            Api::all(client.clone()),
+            instance_watch,
+            Writer::default(),
+            report("ServiceInstance", "catalog.makonis.lv/v1alpha1"),
+        );
         let controller = Controller::for_stream(instances_stream, instances.clone())
             .with_config(controller::Config::default().debounce(DEBOUNCE));
         let (nudge, nudged) = mpsc::unbounded_channel();
@@ -133,7 +150,7 @@ impl CatalogController {
         let stores = Stores { view, children: Arc::new(children) };
         let context = Arc::new(Context {
             applier: Applier::new(client.clone(), MANAGER, metrics.clone()),
-            events: EventPublisher::new(client.clone(), MANAGER, instance),
+            events,
             client,
             config,
             stores,
@@ -150,15 +167,17 @@ impl CatalogController {
         for (stream, resource) in child_streams {
             controller = controller.owns_stream_with(stream, resource);
         }
-        let future = controller
+        let shutdown = shutdown.shared();
+        let item_statuses = items::run(context.clone(), selector, shutdown.clone());
+        let instances = controller
             .graceful_shutdown_on(shutdown)
             .run(reconcile, error_policy, context.clone())
             .for_each(|result| async move {
                 if let Err(error) = result {
                     tracing::debug!(error = %error_chain(&error), "reconcile ended with an error");
                 }
-            })
-            .boxed();
+            });
+        let future = futures::future::join(instances, item_statuses).map(|_| ()).boxed();
         Self { future }
     }
 
