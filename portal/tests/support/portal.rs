@@ -20,7 +20,7 @@ use makonis_portal::{
     context::{Context, PortalConfig},
     identity::password::hash_password,
     store::{Store, accounts::Account},
-    web::{AppState, Templates, app, ops::Metrics},
+    web::{AppState, Templates, app, cookies, ops::Metrics},
 };
 use serde_json::Value;
 use tower::ServiceExt;
@@ -194,10 +194,16 @@ impl TestPortal {
             .unwrap_or_else(|answer| panic!("{username} could not sign in: {answer:?}"))
     }
 
+    /// The name cookie `base` has on this portal (`__Host-` prefixed unless insecure).
+    pub fn cookie_name(&self, base: &str) -> String {
+        cookies::name(base, self.context.config.secure_cookies).into_owned()
+    }
+
     /// Signs in, or the failed answer.
     pub async fn try_sign_in(&self, username: &str, password: &str) -> Result<Browser, Answer> {
+        let (login, session) = (self.cookie_name(cookies::LOGIN_CSRF), self.cookie_name(cookies::SESSION));
         let form = self.get(None, "/login").await;
-        let login_csrf = cookie_value(&form.headers, "makonis_login").expect("the login form sets its CSRF cookie");
+        let login_csrf = cookie_value(&form.headers, &login).expect("the login form sets its CSRF cookie");
         let body = serde_urlencoded::to_string([
             ("_csrf", login_csrf.as_str()),
             ("username", username),
@@ -205,12 +211,12 @@ impl TestPortal {
             ("next", "/catalog"),
         ])
         .unwrap();
-        let answer = self.post_raw(Some(&format!("makonis_login={login_csrf}")), "/login", &body).await;
+        let answer = self.post_raw(Some(&format!("{login}={login_csrf}")), "/login", &body).await;
         if answer.status != StatusCode::SEE_OTHER {
             return Err(answer);
         }
-        let token = cookie_value(&answer.headers, "makonis_session").expect("a session cookie");
-        let cookie = format!("makonis_session={token}");
+        let token = cookie_value(&answer.headers, &session).expect("a session cookie");
+        let cookie = format!("{session}={token}");
         let page = self.get(Some(&Browser { cookie: cookie.clone(), csrf: String::new() }), "/tokens").await;
         let csrf = hidden_csrf(&page.body).expect("signed-in pages carry the CSRF token");
         Ok(Browser { cookie, csrf })
