@@ -266,7 +266,8 @@ print_env() {
     local var
     for var in "MAKONIS_TEST_OPENLDAP_URL=$url" "MAKONIS_TEST_OPENLDAP_LDAPS_URL=$ldaps_url" \
         "MAKONIS_TEST_OPENLDAP_CA=$dir/tls/ca.pem" "MAKONIS_TEST_OPENLDAP_BIND_DN=$bind_dn" \
-        "MAKONIS_TEST_OPENLDAP_BIND_PASSWORD=$bind_password" "MAKONIS_TEST_OPENLDAP_BASE=$base"; do
+        "MAKONIS_TEST_OPENLDAP_BIND_PASSWORD=$bind_password" "MAKONIS_TEST_OPENLDAP_BASE=$base" \
+        "MAKONIS_TEST_OPENLDAP_ADMIN_DN=$admin_dn" "MAKONIS_TEST_OPENLDAP_ADMIN_PASSWORD=$admin_password"; do
         printf "export %s='%s'\n" "${var%%=*}" "${var#*=}"
     done
 }
