@@ -155,12 +155,15 @@ async fn tokens_act_for_their_owner_until_revoked_or_expired() {
         assert!(secret.starts_with("mkt_") && secret.contains(&info.id), "{db}");
         let acting = store.token(&secret, 10).await.unwrap().expect("a live token");
         assert_eq!((acting.username.as_str(), acting.checked_at), ("janis", 0), "{db}");
+        assert!(acting.use_is_news("192.0.2.7", 15), "{db}: never used");
         assert_eq!(acting.identity.map(|i| i.source), Some(IdentitySource::Local), "{db}");
         assert_eq!(store.token(&secret, 1_000).await.unwrap(), None, "{db}: expired");
         assert_eq!(store.token("mkt_x.y", 10).await.unwrap(), None, "{db}: unknown");
         store.token_used(&info.id, "192.0.2.7", 15).await.unwrap();
         let listed = &store.agency_tokens("vdi").await.unwrap()[0];
         assert_eq!((listed.last_used_at, listed.last_used_ip.as_deref()), (Some(15), Some("192.0.2.7")), "{db}");
+        let used = store.token(&secret, 20).await.unwrap().unwrap();
+        assert!(!used.use_is_news("192.0.2.7", 20) && used.use_is_news("192.0.2.8", 20), "{db}: a minute, one address");
         assert!(store.agency_tokens("lm").await.unwrap().is_empty(), "{db}: listed under its agencies only");
         assert!(!store.revoke_token("anna", &info.id, 20).await.unwrap(), "{db}: only the owner revokes");
         assert!(!store.revoke_agency_token("lm", &info.id, "lm-admin", 20).await.unwrap(), "{db}: not lm's");

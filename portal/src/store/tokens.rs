@@ -46,6 +46,19 @@ pub struct TokenRecord {
     pub identity: Option<Identity>,
     /// When the owner was last checked (Unix ms; 0: never).
     pub checked_at: i64,
+    /// When it was last used, as recorded (to the minute).
+    pub last_used_at: Option<i64>,
+    /// From where it was last used.
+    pub last_used_ip: Option<String>,
+}
+
+impl TokenRecord {
+    /// Whether a use at `at` from `address` must be written down: the recorded one is older
+    /// than a minute, or from another address.
+    pub fn use_is_news(&self, address: &str, at: i64) -> bool {
+        self.last_used_ip.as_deref() != Some(address)
+            || self.last_used_at.is_none_or(|last| last <= at - LAST_USE_RESOLUTION_MS)
+    }
 }
 
 /// The prefix of every token secret, so leaked tokens are easy to find in logs and code.
@@ -134,7 +147,7 @@ impl Store {
     /// The live token of `secret`, unless unknown, expired at `now` or revoked.
     pub async fn token(&self, secret: &str, now: i64) -> Result<Option<TokenRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, username, identity_json, checked_at FROM api_tokens \
+            "SELECT id, username, identity_json, checked_at, last_used_at, last_used_ip FROM api_tokens \
              WHERE secret_hash = $1 AND expires_at > $2 AND revoked_at IS NULL",
         )
         .bind(hash_secret(secret))
@@ -149,6 +162,8 @@ impl Store {
                 // Tokens made before re-checks kept another form: looked up afresh.
                 identity: serde_json::from_str(&json).ok(),
                 checked_at: row.try_get("checked_at")?,
+                last_used_at: row.try_get("last_used_at")?,
+                last_used_ip: row.try_get("last_used_ip")?,
             })
         })
         .transpose()
@@ -176,18 +191,15 @@ impl Store {
         Ok(())
     }
 
-    /// Records a use of token `id` from `address` at `at` (at most one write a minute).
+    /// Records a use of token `id` from `address` at `at` (callers write only uses that
+    /// are news: see [`TokenRecord::use_is_news`]).
     pub async fn token_used(&self, id: &str, address: &str, at: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE api_tokens SET last_used_at = $1, last_used_ip = $2 \
-             WHERE id = $3 AND (last_used_at IS NULL OR last_used_at <= $4 OR last_used_ip <> $2)",
-        )
-        .bind(at)
-        .bind(address)
-        .bind(id)
-        .bind(at - LAST_USE_RESOLUTION_MS)
-        .execute(self.pool())
-        .await?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1, last_used_ip = $2 WHERE id = $3")
+            .bind(at)
+            .bind(address)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 

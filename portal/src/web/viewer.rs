@@ -173,6 +173,7 @@ pub async fn identify(
     match credential {
         Credential::Token(secret) => {
             let record = context.store.token(secret, now).await?.ok_or(WebError::BadToken)?;
+            let news = record.use_is_news(source_ip, now);
             let mut acting = match record.identity.filter(|_| fresh(record.checked_at)) {
                 Some(identity) => actor(identity),
                 None => match current_owner(context, CredentialKind::Token, &record.username).await? {
@@ -188,7 +189,9 @@ pub async fn identify(
                     }
                 },
             };
-            context.store.token_used(&record.id, source_ip, now).await?;
+            if news {
+                context.store.token_used(&record.id, source_ip, now).await?;
+            }
             acting.token_id = Some(record.id);
             Ok(Some((acting, None)))
         }
