@@ -80,7 +80,7 @@ async fn a_group_with_a_role_groups_name_in_another_ou_grants_no_role() {
         let mallory = portal.sign_in("mallory.rogue").await;
         assert_eq!(powers(&portal, &mallory).await, (false, false, false), "{server}: mallory holds a role");
         let admin = portal.sign_in("platform.admin").await;
-        assert_eq!(powers(&portal, &admin).await.0, true, "{server}: the real platform admins group");
+        assert!(powers(&portal, &admin).await.0, "{server}: the real platform admins group");
         let vdi_admin = portal.sign_in("vdi.admin").await;
         assert_eq!(powers(&portal, &vdi_admin).await, (false, true, true), "{server}: the real VDI admins group");
 
@@ -89,7 +89,7 @@ async fn a_group_with_a_role_groups_name_in_another_ou_grants_no_role() {
         let portal = directory_portal(config, vdi_ou, "Makonis-Platform-Admins").await;
         for user in ["platform.admin", "mallory.rogue"] {
             let browser = portal.sign_in(user).await;
-            assert_eq!(powers(&portal, &browser).await.0, false, "{server}: {user} through an ambiguous name");
+            assert!(!powers(&portal, &browser).await.0, "{server}: {user} through an ambiguous name");
         }
     }
 }
