@@ -15,6 +15,7 @@
 #              (default 127.0.0.1:9465), MAKONIS_COMPUTE_METRICS_ADDRESS (default
 #              127.0.0.1:9466), MAKONIS_SLO_METRICS_ADDRESS (default 127.0.0.1:9467),
 #              MAKONIS_PORTAL_ADDRESS (default 127.0.0.1:8080),
+#              MAKONIS_PORTAL_METRICS_ADDRESS (the portal's /metrics, default 127.0.0.1:9468),
 #              MAKONIS_LOG (default info). The catalog's webhook listens on
 #              127.0.0.1:9443 and the compute one on 127.0.0.1:9444, where
 #              manifests/local registers them.
@@ -29,6 +30,7 @@ catalog_metrics_address="${MAKONIS_CATALOG_METRICS_ADDRESS:-127.0.0.1:9465}"
 compute_metrics_address="${MAKONIS_COMPUTE_METRICS_ADDRESS:-127.0.0.1:9466}"
 slo_metrics_address="${MAKONIS_SLO_METRICS_ADDRESS:-127.0.0.1:9467}"
 portal_address="${MAKONIS_PORTAL_ADDRESS:-127.0.0.1:8080}"
+portal_metrics_address="${MAKONIS_PORTAL_METRICS_ADDRESS:-127.0.0.1:9468}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -73,7 +75,7 @@ kubectl get vm,volume,backup -A
 step "starting the self-service portal as ServiceAccount makonis-system/makonis-portal"
 accounts="$MAKONIS_CLUSTER_DIR/demo-accounts.txt"
 platform_demo_accounts "$accounts"
-platform_portal "$portal_address"
+platform_portal "$portal_address" "$portal_metrics_address"
 
 step "starting the SLO engine as ServiceAccount makonis-system/makonis-slo"
 platform_slo "$slo_metrics_address" "$portal_address"
@@ -93,7 +95,8 @@ Mākonis is running.
                          kubectl get probes,slo -A             # what is measured, availability, state
   Order a service:       docs/agency-guide.md ("Ordering a service"); the catalog: docs/catalog/
   Operator metrics:      http://$metrics_address/metrics (tenancy), http://$catalog_metrics_address/metrics (catalog),
-                         http://$compute_metrics_address/metrics (compute), http://$slo_metrics_address/metrics (SLO engine)
+                         http://$compute_metrics_address/metrics (compute), http://$slo_metrics_address/metrics (SLO engine),
+                         http://$portal_metrics_address/metrics (portal)
   Operator logs:         $MAKONIS_CLUSTER_DIR/{tenancy,catalog,compute}-operator.log, slo.log
   SLA report:            http://$portal_address/reports/sla
   API server audit log:  $MAKONIS_CLUSTER_DIR/audit.log

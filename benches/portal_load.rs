@@ -78,7 +78,7 @@ use makonis_portal::{
         requests::{NewEvent, NewRequest},
         sessions::Session,
     },
-    web::{AppState, Templates, app, ops::Metrics},
+    web::{AppState, Templates, app, metrics_app, ops::Metrics},
     workflow::{RequestKind, RequestState, Reservation, first_state, state_after_approval},
 };
 use proc_stat::{machine_busy_seconds, process_cpu_seconds};
@@ -164,7 +164,7 @@ async fn main() -> anyhow::Result<()> {
         .filter(|i| i.metadata.namespace.as_deref() == Some(&format!("agency-{REQUESTER_AGENCY}")))
         .count();
     let portal = Portal::start(store.clone(), &agencies, &items, instances).await?;
-    let cookie = format!("makonis_session={session}");
+    let cookie = format!("__Host-makonis_session={session}");
     let bearer = format!("Bearer {token}");
     let routes = [
         Load {
@@ -773,23 +773,30 @@ impl<'a> Order<'a> {
 async fn requester_session(store: &Store, people: &People) -> anyhow::Result<String> {
     let (requester, _) = &people.agencies[REQUESTER_AGENCY];
     let token = random_id(32);
-    let session =
-        Session { identity: requester.clone(), csrf_token: random_id(16), expires_at: now_ms() + 8 * 3600 * 1000 };
-    store.create_session(&token, &session, "127.0.0.1", now_ms()).await?;
+    let session = Session {
+        id: random_id(8),
+        identity: requester.clone(),
+        csrf_token: random_id(16),
+        expires_at: now_ms() + 8 * 3600 * 1000,
+        checked_at: now_ms(),
+    };
+    store.create_session(&token, &session, "127.0.0.1", "portal-load", now_ms()).await?;
     Ok(token)
 }
 
 /// An API token of the platform administrator.
 async fn admin_token(store: &Store, people: &People) -> anyhow::Result<String> {
     let now = now_ms();
-    let (_, secret) = store.create_token(&people.admin, "portal-load", now, now + DAY_MS).await?;
+    let (_, secret) = store.create_token(&people.admin, &[], "portal-load", now, now + DAY_MS).await?;
     Ok(secret)
 }
 
-/// A portal serving on loopback in this process.
+/// A portal serving on loopback in this process, with its metrics listener.
 struct Portal {
     addr: SocketAddr,
+    metrics_addr: SocketAddr,
     server: JoinHandle<std::io::Result<()>>,
+    metrics: JoinHandle<std::io::Result<()>>,
 }
 
 impl Portal {
@@ -807,15 +814,19 @@ impl Portal {
         };
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let metrics_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let metrics_addr = metrics_listener.local_addr()?;
+        let metrics_router = metrics_app(state.clone());
+        let metrics = tokio::spawn(async move { axum::serve(metrics_listener, metrics_router).await });
         let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = tokio::spawn(async move { axum::serve(listener, service).await });
-        Ok(Self { addr, server })
+        Ok(Self { addr, metrics_addr, server, metrics })
     }
 
     /// Answers to `route` so far, by status class (`2xx`, `3xx`…), from the portal's own
     /// request counter.
     async fn counts(&self, route: &str) -> anyhow::Result<BTreeMap<String, u64>> {
-        let answer = Client::connect(self.addr).await?.get("/metrics", None).await?;
+        let answer = Client::connect(self.metrics_addr).await?.get("/metrics", None).await?;
         ensure!(answer.status == 200, "/metrics answered {}", answer.status);
         let text = String::from_utf8(answer.body)?;
         let mut counts = BTreeMap::new();
@@ -831,6 +842,7 @@ impl Portal {
 
     fn stop(self) {
         self.server.abort();
+        self.metrics.abort();
     }
 }
 

@@ -3,6 +3,7 @@
 use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ipnet::IpNet;
 
 /// The version line: crate version and the git commit it was built from.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("MAKONIS_GIT_COMMIT"), ")");
@@ -310,6 +311,17 @@ mod tests {
     }
 
     #[test]
+    fn portal_trusted_proxies_are_ranges_or_addresses() {
+        let cli =
+            Cli::try_parse_from(["makonis", "portal", "--trusted-proxies", "10.0.0.0/8, 192.0.2.7,fd00::/8"]).unwrap();
+        let Command::Portal(args) = cli.command else { panic!("not portal") };
+        let shown: Vec<String> = args.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "fd00::/8"]);
+        assert_eq!(args.metrics_address.to_string(), "127.0.0.1:9468");
+        assert!(Cli::try_parse_from(["makonis", "portal", "--trusted-proxies", "ingress"]).is_err());
+    }
+
+    #[test]
     fn zero_resync_is_refused() {
         assert!(Cli::try_parse_from(["makonis", "operator", "--resync-seconds", "0"]).is_err());
     }
@@ -323,6 +335,50 @@ pub struct PortalArgs {
     #[arg(long, env = "MAKONIS_PORTAL_ADDRESS", default_value = "127.0.0.1:8080")]
     pub address: SocketAddr,
 
+    /// Address of the metrics listener: `/metrics` (Prometheus), `/healthz` and `/readyz`.
+    /// Keep it off the ingress: only the monitoring needs it.
+    #[arg(long, env = "MAKONIS_PORTAL_METRICS_ADDRESS", default_value = "127.0.0.1:9468")]
+    pub metrics_address: SocketAddr,
+
+    /// Address ranges (CIDR, or single addresses; comma-separated or repeated) of the
+    /// proxies in front of the portal, e.g. the ingress controller's pods. Only from these
+    /// is the `--forwarded-header` believed, read from the right: the first address that
+    /// is not a trusted proxy is the client's, for the audit trail and the sign-in throttle.
+    /// Without it every request's address is its connection's peer.
+    #[arg(long = "trusted-proxies", env = "MAKONIS_PORTAL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// The header the trusted proxies write the client's address in (only this one is
+    /// read: a proxy passes the other through from the client untouched).
+    #[arg(long, env = "MAKONIS_PORTAL_FORWARDED_HEADER", value_enum, default_value_t = ForwardedHeaderArg::XForwardedFor)]
+    pub forwarded_header: ForwardedHeaderArg,
+
+    /// Seconds an API token's or a session's owner, once looked up in the directory (or the
+    /// local accounts), is believed; after that the next use looks them up again, so that
+    /// a removed or disabled user, or one who lost a group, loses those powers. 0 looks up
+    /// on every use.
+    #[arg(long, env = "MAKONIS_PORTAL_IDENTITY_RECHECK_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub identity_recheck_seconds: u64,
+
+    /// Seconds between two resolutions of the role groups' names to their DNs (agencies'
+    /// groups under their organisational unit, platform groups given by name under the
+    /// group base).
+    #[arg(long, env = "MAKONIS_PORTAL_GROUP_REFRESH_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=86400))]
+    pub group_refresh_seconds: u64,
+
+    /// Sign-in attempts allowed on one account from one address per window; the account
+    /// from anywhere and the address for any account get four times as many.
+    #[arg(long, env = "MAKONIS_PORTAL_LOGIN_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub login_max_attempts: u32,
+
+    /// The sign-in throttle's window in seconds.
+    #[arg(long, env = "MAKONIS_PORTAL_LOGIN_WINDOW_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub login_window_seconds: u64,
+
+    /// Live status streams one user may hold open at once (per replica).
+    #[arg(long, env = "MAKONIS_PORTAL_LIVE_STREAMS_PER_USER", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub live_streams_per_user: u64,
+
     /// Database: `sqlite://FILE` (the embedded default) or `postgres://USER@HOST/DB`
     /// for production; the schema is migrated at start-up.
     #[arg(long, env = "MAKONIS_DATABASE_URL", default_value = "sqlite://makonis-data/portal.db")]
@@ -334,11 +390,15 @@ pub struct PortalArgs {
     #[arg(long, env = "MAKONIS_PORTAL_ACCOUNTS_SECRET")]
     pub accounts_secret: Option<String>,
 
-    /// Directory group whose members are platform administrators.
+    /// Directory group whose members are platform administrators: its DN
+    /// (`CN=Makonis-Platform-Admins,OU=Makonis,DC=lm,DC=gov,DC=lv`, preferred), or a name
+    /// that must belong to exactly one group under the group base. Local accounts list its
+    /// name (the DN's CN).
     #[arg(long, env = "MAKONIS_PLATFORM_ADMIN_GROUP", default_value = "Makonis-Platform-Admins")]
     pub platform_admin_group: String,
 
-    /// Directory group whose members are platform operators.
+    /// Directory group whose members are platform operators: a DN or a name, as for
+    /// `--platform-admin-group`.
     #[arg(long, env = "MAKONIS_PLATFORM_OPERATOR_GROUP", default_value = "Makonis-Platform-Operators")]
     pub platform_operator_group: String,
 
@@ -351,13 +411,32 @@ pub struct PortalArgs {
     #[arg(long = "instance-label", env = "MAKONIS_PORTAL_INSTANCE_LABELS", value_delimiter = ',', value_parser = parse_label)]
     pub instance_labels: Vec<(String, String)>,
 
-    /// Send cookies without `Secure`, for plain-HTTP development only.
+    /// Send cookies without `Secure` and without the `__Host-` prefix, for plain-HTTP
+    /// development on a host other than localhost only (browsers treat
+    /// `http://127.0.0.1` and `http://localhost` as secure, so the default works there).
     #[arg(long, env = "MAKONIS_INSECURE_COOKIES")]
     pub insecure_cookies: bool,
 
     /// The directory users sign in against.
     #[command(flatten)]
     pub directory: DirectoryArgs,
+}
+
+/// The header trusted proxies write the client's address in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ForwardedHeaderArg {
+    /// `X-Forwarded-For` (ingress-nginx, HAProxy, most load balancers).
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
+}
+
+/// Parses a CIDR range or a single address (a range of one).
+fn parse_network(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("`{text}` is neither a CIDR range (10.0.0.0/8) nor an address"))
 }
 
 /// Which directory software is on the other end.

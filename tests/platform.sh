@@ -151,12 +151,13 @@ portal_ready() {
     curl -fsS "http://$1/readyz"
 }
 
-# platform_portal ADDRESS [ARGS...]: the portal on ADDRESS with SQLite in
-# $MAKONIS_CLUSTER_DIR and the demo accounts, waiting until it is ready.
+# platform_portal ADDRESS METRICS [ARGS...]: the portal on ADDRESS (its /metrics on
+# METRICS) with SQLite in $MAKONIS_CLUSTER_DIR and the demo accounts, waiting until it is
+# ready.
 platform_portal() {
-    local address="$1"
-    shift
-    platform_start portal makonis-portal portal --address "$address" \
+    local address="$1" metrics="$2"
+    shift 2
+    platform_start portal makonis-portal portal --address "$address" --metrics-address "$metrics" \
         --database-url "sqlite://$MAKONIS_CLUSTER_DIR/portal.db" \
         --accounts-secret makonis-system/makonis-portal-accounts "$@"
     platform_wait_until portal "${platform_pids[-1]}" "the portal" portal_ready "$address"

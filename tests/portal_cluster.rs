@@ -92,8 +92,10 @@ async fn granted_orders_are_applied_followed_and_retired_by_the_portal() {
         }
     })
     .await;
-    let requester = Actor::new(&context, identity("anna", format!("{group}-Requesters")), "127.0.0.1".into());
-    let approver = Actor::new(&context, identity("janis", format!("{group}-Approvers")), "127.0.0.1".into());
+    let requester =
+        Actor::new(&context, identity("anna", format!("{group}-Requesters")), "127.0.0.1".into(), "test".into());
+    let approver =
+        Actor::new(&context, identity("janis", format!("{group}-Approvers")), "127.0.0.1".into(), "test".into());
 
     // Ordered, approved, applied by the worker as the portal's ServiceAccount, Ready.
     let input = OrderInput {

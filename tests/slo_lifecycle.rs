@@ -76,6 +76,8 @@ async fn start_portal(admin: &kube::Client, database_url: &str, code: &str) -> P
         .args(["portal", "--log-format", "json", "--insecure-cookies"])
         .arg("--address")
         .arg(address.to_string())
+        .arg("--metrics-address")
+        .arg(free_local_address().to_string())
         .arg("--database-url")
         .arg(database_url)
         .arg("--accounts-secret")

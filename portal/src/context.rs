@@ -1,15 +1,19 @@
 //! The portal's one state: storage, the cluster view, configuration and the few shared
 //! mutable parts. Handlers and the background worker receive it explicitly.
 
-use std::{collections::BTreeMap, sync::Mutex, time::Duration};
+use std::{collections::BTreeMap, sync::RwLock, time::Duration};
 
 use makonis_slo::ledger::Ledger;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::{
     cluster::ClusterView,
-    identity::{access::PlatformGroups, ldap::DirectoryConfig, ratelimit::LoginLimiter},
+    identity::{
+        access::PlatformGroups, ldap::DirectoryConfig, metrics::IdentityMetrics, ratelimit::LoginLimits,
+        role_groups::RoleGroupDns,
+    },
     store::Store,
+    web::{client_address::TrustedProxies, live::LiveStreams},
 };
 
 /// How the portal is set up.
@@ -19,14 +23,26 @@ pub struct PortalConfig {
     pub directory: Option<DirectoryConfig>,
     /// The groups that hold the platform roles.
     pub platform_groups: PlatformGroups,
+    /// How often the role groups' names are resolved to DNs again.
+    pub group_refresh: Duration,
     /// How long a session lasts.
     pub session_ttl: Duration,
-    /// Whether cookies carry `Secure` (off only for plain-HTTP development).
+    /// Whether cookies carry `Secure` and the `__Host-` prefix (off only for plain-HTTP
+    /// development).
     pub secure_cookies: bool,
-    /// Failed sign-ins allowed per address and per username in `login_window`.
-    pub login_max_failures: usize,
-    /// The sliding window of the sign-in limit.
-    pub login_window: Duration,
+    /// How many sign-in attempts are allowed.
+    pub login: LoginLimits,
+    /// How many passwords are checked (argon2) at once.
+    pub password_checks: usize,
+    /// How long an API token's or session's owner, once checked, is believed before they
+    /// are looked up again.
+    pub identity_recheck: Duration,
+    /// Which proxies' forwarding headers give the client's address.
+    pub trusted_proxies: TrustedProxies,
+    /// How many live status streams one user may have open at once (per replica).
+    pub live_streams_per_user: usize,
+    /// How often an open live stream checks that its viewer may still see it.
+    pub live_recheck: Duration,
     /// Labels put on every instance the portal applies, e.g. to hand them to a catalog
     /// operator started with `--instance-selector`.
     pub instance_labels: BTreeMap<String, String>,
@@ -47,10 +63,15 @@ impl Default for PortalConfig {
                 admins: "Makonis-Platform-Admins".into(),
                 operators: "Makonis-Platform-Operators".into(),
             },
+            group_refresh: Duration::from_secs(300),
             session_ttl: Duration::from_secs(8 * 3600),
             secure_cookies: true,
-            login_max_failures: 5,
-            login_window: Duration::from_secs(300),
+            login: LoginLimits::default(),
+            password_checks: std::thread::available_parallelism().map_or(2, |n| n.get().min(8)),
+            identity_recheck: Duration::from_secs(300),
+            trusted_proxies: TrustedProxies::default(),
+            live_streams_per_user: 8,
+            live_recheck: Duration::from_secs(30),
             instance_labels: BTreeMap::new(),
             sla_platform_target_percent: SLA_PLATFORM_TARGET_PERCENT,
         }
@@ -70,8 +91,14 @@ pub struct Context {
     pub client: Option<kube::Client>,
     /// Configuration.
     pub config: PortalConfig,
-    /// Sign-in failures.
-    pub limiter: Mutex<LoginLimiter>,
+    /// The role groups' DNs, as last resolved from their names.
+    pub role_groups: RwLock<RoleGroupDns>,
+    /// Permits for password checks (argon2) running at once.
+    pub password_checks: Semaphore,
+    /// The identity layer's metrics.
+    pub identity_metrics: IdentityMetrics,
+    /// Open live streams per user.
+    pub live_streams: LiveStreams,
     /// Wakes the worker when a request was granted.
     pub granted: Notify,
 }
@@ -79,8 +106,19 @@ pub struct Context {
 impl Context {
     /// A context over `store` and `view`.
     pub fn new(store: Store, view: ClusterView, client: Option<kube::Client>, config: PortalConfig) -> Self {
-        let limiter = LoginLimiter::new(config.login_max_failures, config.login_window.as_millis() as i64);
         let ledger = Ledger::new(store.pool().clone());
-        Self { store, view, client, config, ledger, limiter: Mutex::new(limiter), granted: Notify::new() }
+        let role_groups = RwLock::new(RoleGroupDns::new(config.directory.as_ref().map(|d| d.group_base.as_str())));
+        Self {
+            store,
+            view,
+            client,
+            ledger,
+            role_groups,
+            password_checks: Semaphore::new(config.password_checks.max(1)),
+            identity_metrics: IdentityMetrics::new().expect("the identity metrics register once in their own registry"),
+            live_streams: LiveStreams::new(config.live_streams_per_user),
+            config,
+            granted: Notify::new(),
+        }
     }
 }

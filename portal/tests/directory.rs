@@ -1,5 +1,6 @@
 //! Sign-in against real directories: a Samba Active Directory domain controller and an
-//! OpenLDAP slapd, both with the test users and groups of `tests/directory/`.
+//! OpenLDAP slapd, both with the test users and groups of `tests/directory/`. A user's
+//! groups are their distinguished names.
 //!
 //! Start them first and export their settings:
 //! ```text
@@ -205,9 +206,10 @@ async fn sign_ins_never_log_passwords() {
 async fn samba_signs_users_in_with_nested_groups() {
     let config = samba();
     let anna = authenticate(&config, "anna.requester", PASSWORD).await.unwrap();
-    assert_eq!(anna, expected("anna.requester", "Anna Bērziņa", &["VDI-Requesters", "VDI-Staff"]));
+    let groups = ["CN=VDI-Requesters,CN=Users,DC=lm,DC=test", "CN=VDI-Staff,CN=Users,DC=lm,DC=test"];
+    assert_eq!(anna, expected("anna.requester", "Anna Bērziņa", &groups));
     let janis = authenticate(&config, "Janis.Approver", PASSWORD).await.unwrap();
-    assert_eq!(janis, expected("janis.approver", "Jānis Kalniņš", &["VDI-Approvers"]));
+    assert_eq!(janis, expected("janis.approver", "Jānis Kalniņš", &["CN=VDI-Approvers,CN=Users,DC=lm,DC=test"]));
 }
 
 #[tokio::test]
@@ -252,11 +254,12 @@ async fn samba_with_a_wrong_service_password_or_base_is_misconfigured() {
 
 #[tokio::test]
 async fn openldap_signs_users_in_over_starttls_and_ldaps() {
-    let anna = expected("anna.requester", "Anna Bērziņa", &["VDI-Requesters", "VDI-Staff"]);
+    let groups = ["cn=VDI-Requesters,ou=groups,dc=lm,dc=test", "cn=VDI-Staff,ou=groups,dc=lm,dc=test"];
+    let anna = expected("anna.requester", "Anna Bērziņa", &groups);
     assert_eq!(authenticate(&openldap(), "anna.requester", PASSWORD).await, Ok(anna.clone()));
     assert_eq!(authenticate(&openldap_ldaps(), "Anna.Requester", PASSWORD).await, Ok(anna));
     let janis = authenticate(&openldap_ldaps(), "janis.approver", PASSWORD).await.unwrap();
-    assert_eq!(janis, expected("janis.approver", "Jānis Kalniņš", &["VDI-Approvers"]));
+    assert_eq!(janis, expected("janis.approver", "Jānis Kalniņš", &["cn=VDI-Approvers,ou=groups,dc=lm,dc=test"]));
 }
 
 #[tokio::test]

@@ -51,7 +51,7 @@ async fn setup() -> (TestPortal, Side, Side) {
 
 /// Every page and API route that names one object of an agency, with `{request}`,
 /// `{agency}` and `{instance}` to fill in: (method, path, form or JSON body).
-const OBJECT_ROUTES: [(&str, &str, &str); 18] = [
+const OBJECT_ROUTES: [(&str, &str, &str); 22] = [
     ("GET", "/requests/{request}", ""),
     ("POST", "/requests/{request}/approve", "comment=x"),
     ("POST", "/requests/{request}/reject", "comment=x"),
@@ -70,6 +70,10 @@ const OBJECT_ROUTES: [(&str, &str, &str); 18] = [
     ("GET", "/api/v1/services/{agency}/{instance}", ""),
     ("POST", "/api/v1/services/{agency}/{instance}/retire", r#"{"confirmation":"{instance}"}"#),
     ("GET", "/api/v1/audit?agency={agency}", ""),
+    ("GET", "/agencies/{agency}/tokens", ""),
+    ("POST", "/agencies/{agency}/tokens/{request}/revoke", ""),
+    ("GET", "/api/v1/agencies/{agency}/tokens", ""),
+    ("POST", "/api/v1/agencies/{agency}/tokens/{request}/revoke", ""),
 ];
 
 fn fill(text: &str, side: &Side) -> String {

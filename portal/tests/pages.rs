@@ -28,21 +28,22 @@ async fn signing_in_sets_a_secure_session_cookie_and_wrong_passwords_keep_the_us
     );
 
     let form = portal.get(None, "/login").await;
-    let csrf = support::portal::cookie_value(&form.headers, "makonis_login").unwrap();
+    let csrf = support::portal::cookie_value(&form.headers, "__Host-makonis_login").unwrap();
     let body =
         serde_urlencoded::to_string([("_csrf", csrf.as_str()), ("username", "Anna"), ("password", PASSWORD)]).unwrap();
-    let answer = portal.post_raw(Some(&format!("makonis_login={csrf}")), "/login", &body).await;
+    let answer = portal.post_raw(Some(&format!("__Host-makonis_login={csrf}")), "/login", &body).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     let cookie = answer
         .headers
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("makonis_session="))
+        .find(|c| c.starts_with("__Host-makonis_session="))
         .unwrap();
     for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
     }
+    assert!(!cookie.contains("Domain"), "{cookie}");
 }
 
 #[tokio::test]
@@ -93,7 +94,7 @@ async fn the_catalog_lists_searches_and_compares_plans_in_both_languages() {
 
     let english = portal.post(&anna, "/language", &[("lang", "en"), ("next", "/catalog/dms")]).await;
     assert_eq!(english.status, StatusCode::SEE_OTHER);
-    let cookie = format!("{}; makonis_lang=en", anna.cookie);
+    let cookie = format!("{}; __Host-makonis_lang=en", anna.cookie);
     let item = portal.get(Some(&support::portal::Browser { cookie, csrf: anna.csrf.clone() }), "/catalog/dms").await;
     assert_eq!(item.status, StatusCode::OK);
     assert!(item.body.contains(r#"<html lang="en">"#));

@@ -265,7 +265,8 @@ async fn a_platform_user_sees_every_agency_the_platform_and_its_summary() {
     let unknown = portal.get(Some(&admin), &format!("/reports/sla?agency=nav-tadas&month={}", fixture.month)).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 
-    let english = support::portal::Browser { cookie: format!("{}; makonis_lang=en", admin.cookie), csrf: admin.csrf };
+    let english =
+        support::portal::Browser { cookie: format!("{}; __Host-makonis_lang=en", admin.cookie), csrf: admin.csrf };
     let page = portal.get(Some(&english), &format!("/reports/sla?month={}", fixture.month)).await;
     let (year, month) = fixture.month.split_once('-').unwrap();
     let month = ENGLISH_MONTHS[month.parse::<usize>().unwrap() - 1];

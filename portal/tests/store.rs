@@ -129,13 +129,19 @@ async fn concurrent_requests_cannot_together_take_more_than_the_quota() {
 #[tokio::test]
 async fn sessions_expire_and_end() {
     for (db, store) in both_stores().await {
-        let session = Session { identity: identity("janis"), csrf_token: "csrf".into(), expires_at: 1_000 };
-        store.create_session("token-1", &session, "127.0.0.1", 0).await.unwrap();
+        let session = Session {
+            id: "s1".into(),
+            identity: identity("janis"),
+            csrf_token: "csrf".into(),
+            expires_at: 1_000,
+            checked_at: 0,
+        };
+        store.create_session("token-1", &session, "127.0.0.1", "test", 0).await.unwrap();
         assert_eq!(store.session("token-1", 999).await.unwrap(), Some(session.clone()), "{db}");
         assert_eq!(store.session("token-1", 1_000).await.unwrap(), None, "{db}: expired");
         assert_eq!(store.session("token-2", 0).await.unwrap(), None, "{db}: unknown");
         assert_eq!(store.purge_sessions(1_000).await.unwrap(), 1, "{db}");
-        store.create_session("token-3", &session, "127.0.0.1", 0).await.unwrap();
+        store.create_session("token-3", &session, "127.0.0.1", "test", 0).await.unwrap();
         store.delete_session("token-3").await.unwrap();
         assert_eq!(store.session("token-3", 0).await.unwrap(), None, "{db}: signed out");
     }
@@ -144,15 +150,25 @@ async fn sessions_expire_and_end() {
 #[tokio::test]
 async fn tokens_act_for_their_owner_until_revoked_or_expired() {
     for (db, store) in both_stores().await {
-        let (info, secret) = store.create_token(&identity("janis"), "ci", 0, 1_000).await.unwrap();
+        let agencies = ["vdi".to_string()];
+        let (info, secret) = store.create_token(&identity("janis"), &agencies, "ci", 0, 1_000).await.unwrap();
         assert!(secret.starts_with("mkt_") && secret.contains(&info.id), "{db}");
-        let acting = store.token_identity(&secret, 10).await.unwrap().expect("a live token");
-        assert_eq!((acting.username.as_str(), acting.source), ("janis", IdentitySource::Token), "{db}");
-        assert_eq!(store.token_identity(&secret, 1_000).await.unwrap(), None, "{db}: expired");
-        assert_eq!(store.token_identity("mkt_x.y", 10).await.unwrap(), None, "{db}: unknown");
+        let acting = store.token(&secret, 10).await.unwrap().expect("a live token");
+        assert_eq!((acting.username.as_str(), acting.checked_at), ("janis", 0), "{db}");
+        assert!(acting.use_is_news("192.0.2.7", 15), "{db}: never used");
+        assert_eq!(acting.identity.map(|i| i.source), Some(IdentitySource::Local), "{db}");
+        assert_eq!(store.token(&secret, 1_000).await.unwrap(), None, "{db}: expired");
+        assert_eq!(store.token("mkt_x.y", 10).await.unwrap(), None, "{db}: unknown");
+        store.token_used(&info.id, "192.0.2.7", 15).await.unwrap();
+        let listed = &store.agency_tokens("vdi").await.unwrap()[0];
+        assert_eq!((listed.last_used_at, listed.last_used_ip.as_deref()), (Some(15), Some("192.0.2.7")), "{db}");
+        let used = store.token(&secret, 20).await.unwrap().unwrap();
+        assert!(!used.use_is_news("192.0.2.7", 20) && used.use_is_news("192.0.2.8", 20), "{db}: a minute, one address");
+        assert!(store.agency_tokens("lm").await.unwrap().is_empty(), "{db}: listed under its agencies only");
         assert!(!store.revoke_token("anna", &info.id, 20).await.unwrap(), "{db}: only the owner revokes");
+        assert!(!store.revoke_agency_token("lm", &info.id, "lm-admin", 20).await.unwrap(), "{db}: not lm's");
         assert!(store.revoke_token("janis", &info.id, 20).await.unwrap(), "{db}");
-        assert_eq!(store.token_identity(&secret, 30).await.unwrap(), None, "{db}: revoked");
+        assert_eq!(store.token(&secret, 30).await.unwrap(), None, "{db}: revoked");
         assert_eq!(store.tokens_of("janis").await.unwrap()[0].revoked_at, Some(20), "{db}");
     }
 }

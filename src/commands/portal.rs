@@ -9,14 +9,21 @@ use makonis_operator_kit::crds::wait_for_crds;
 use makonis_portal::{
     cluster::ClusterView,
     context::{Context, PortalConfig},
-    identity::{access::PlatformGroups, ldap::DirectoryConfig, password::hash_password},
+    identity::{
+        access::PlatformGroups, ldap::DirectoryConfig, password::hash_password, ratelimit::LoginLimits, role_groups,
+    },
     store::{Store, accounts::Account, now_ms},
-    web::{AppState, Templates, app, ops::Metrics},
+    web::{
+        AppState, Templates, app,
+        client_address::{ForwardedHeader, TrustedProxies},
+        metrics_app,
+        ops::Metrics,
+    },
     worker,
 };
 use serde::Deserialize;
 
-use crate::cli::{DirectoryArgs, DirectoryKind, PortalArgs};
+use crate::cli::{DirectoryArgs, DirectoryKind, ForwardedHeaderArg, PortalArgs};
 
 /// The CRDs the portal reads.
 const CRDS: [&str; 3] =
@@ -107,33 +114,60 @@ pub async fn run(args: PortalArgs) -> anyhow::Result<()> {
     }
     let (view, drive) = ClusterView::watch(&client);
     tokio::spawn(drive);
-    let portal_config = PortalConfig {
+    let portal_config = portal_config(&args)?;
+    let context = Arc::new(Context::new(store, view, Some(client), portal_config));
+    tokio::spawn(worker::run(Arc::clone(&context)));
+    tokio::spawn(purge_expired(Arc::clone(&context)));
+    tokio::spawn(refresh_role_groups(Arc::clone(&context)));
+    let templates = Arc::new(Templates::embedded().context("compiling the portal's templates")?);
+    let state = AppState { context, templates, metrics: Arc::new(Metrics::new()?) };
+    let listener =
+        tokio::net::TcpListener::bind(args.address).await.with_context(|| format!("binding {}", args.address))?;
+    let metrics_listener = tokio::net::TcpListener::bind(args.metrics_address)
+        .await
+        .with_context(|| format!("binding the metrics listener {}", args.metrics_address))?;
+    tracing::info!(address = %args.address, metrics = %args.metrics_address, "portal serving at http://{}/", args.address);
+    let metrics = axum::serve(metrics_listener, metrics_app(state.clone()))
+        .with_graceful_shutdown(crate::commands::operator::shutdown_signal());
+    let portal = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(crate::commands::operator::shutdown_signal());
+    tokio::try_join!(async move { portal.await }, async move { metrics.await })?;
+    Ok(())
+}
+
+/// The portal's settings from its arguments.
+fn portal_config(args: &PortalArgs) -> anyhow::Result<PortalConfig> {
+    let defaults = PortalConfig::default();
+    Ok(PortalConfig {
         directory: directory(&args.directory)?,
         platform_groups: PlatformGroups {
             admins: args.platform_admin_group.clone(),
             operators: args.platform_operator_group.clone(),
         },
+        group_refresh: Duration::from_secs(args.group_refresh_seconds),
         session_ttl: Duration::from_secs(args.session_hours * 3600),
         secure_cookies: !args.insecure_cookies,
+        login: LoginLimits {
+            per_account_and_address: args.login_max_attempts,
+            window: Duration::from_secs(args.login_window_seconds),
+            ..defaults.login
+        },
+        identity_recheck: Duration::from_secs(args.identity_recheck_seconds),
+        trusted_proxies: TrustedProxies {
+            networks: args.trusted_proxies.clone(),
+            header: match args.forwarded_header {
+                ForwardedHeaderArg::XForwardedFor => ForwardedHeader::XForwardedFor,
+                ForwardedHeaderArg::Forwarded => ForwardedHeader::Forwarded,
+            },
+        },
+        live_streams_per_user: usize::try_from(args.live_streams_per_user).unwrap_or(usize::MAX),
         instance_labels: args.instance_labels.iter().cloned().collect(),
-        ..PortalConfig::default()
-    };
-    let context = Arc::new(Context::new(store, view, Some(client), portal_config));
-    tokio::spawn(worker::run(Arc::clone(&context)));
-    tokio::spawn(purge_sessions(Arc::clone(&context)));
-    let templates = Arc::new(Templates::embedded().context("compiling the portal's templates")?);
-    let state = AppState { context, templates, metrics: Arc::new(Metrics::new()?) };
-    let listener =
-        tokio::net::TcpListener::bind(args.address).await.with_context(|| format!("binding {}", args.address))?;
-    tracing::info!(address = %args.address, "portal serving at http://{}/", args.address);
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(crate::commands::operator::shutdown_signal())
-        .await?;
-    Ok(())
+        ..defaults
+    })
 }
 
-/// Removes expired sessions every hour.
-async fn purge_sessions(context: Arc<Context>) {
+/// Removes expired sessions and sign-in counters every hour.
+async fn purge_expired(context: Arc<Context>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
@@ -141,6 +175,26 @@ async fn purge_sessions(context: Arc<Context>) {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "expired sessions removed"),
             Err(error) => tracing::warn!(%error, "removing expired sessions failed"),
+        }
+        if let Err(error) = context.store.purge_login_throttle(context.config.login.window_ms(), now_ms()).await {
+            tracing::warn!(%error, "removing old sign-in counters failed");
+        }
+    }
+}
+
+/// Resolves the role groups' names to DNs once the agencies are known, then every
+/// `--group-refresh-seconds` (a failure keeps the previous resolution and is retried).
+async fn refresh_role_groups(context: Arc<Context>) {
+    if context.config.directory.is_none() {
+        return;
+    }
+    context.view.wait_until_ready().await;
+    let mut tick = tokio::time::interval(context.config.group_refresh);
+    loop {
+        tick.tick().await;
+        match role_groups::refresh(&context, false).await {
+            Ok(()) => tracing::debug!("role groups resolved"),
+            Err(error) => tracing::warn!(%error, "resolving the role groups failed; the previous resolution stays"),
         }
     }
 }

@@ -570,12 +570,14 @@ describe('keyboard on the sign-in page', () => {
     await Promise.all([page.waitForURL('**/catalog'), page.keyboard.press('Enter')]);
     await checkStructure(page, 'lv');
     assert.match(await page.locator('.session').innerText(), /Valsts darba inspekcija: pieprasītājs/);
-    // The session cookie carries Secure, and Chromium keeps it on http://127.0.0.1 (a
-    // potentially trustworthy origin), which is why signing in works at all here.
-    const session = (await context.cookies(BASE_URL)).find((c) => c.name === 'makonis_session');
-    assert.ok(session, 'the session cookie is kept');
+    // The session cookie is __Host- prefixed and carries Secure, and Chromium keeps it on
+    // http://127.0.0.1 (a potentially trustworthy origin), which is why signing in works
+    // at all here.
+    const session = (await context.cookies(BASE_URL)).find((c) => c.name === '__Host-makonis_session');
+    assert.ok(session, 'the __Host- session cookie is kept');
     assert.equal(session.secure, true, 'the session cookie is Secure');
     assert.equal(session.httpOnly, true, 'the session cookie is HttpOnly');
+    assert.equal(session.path, '/', 'the session cookie is for the whole portal');
   });
 });
 

@@ -13,7 +13,7 @@
 #        127.0.0.1:9443 (manifests/local registers it there), so only one platform at a
 #        time can run on a machine; the script refuses to start if the port is taken.
 # Ports: API server 127.0.0.1:16543, operators' metrics 127.0.0.1:19464 and :19465,
-#        portal 127.0.0.1:18080.
+#        portal 127.0.0.1:18080 (its metrics 127.0.0.1:19468).
 # Prints, last: "browser tests: N passed, M failed"; exits non-zero on any failure.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,6 +35,7 @@ catalog_metrics=127.0.0.1:19465
 compute_metrics=127.0.0.1:19466
 slo_metrics=127.0.0.1:19467
 portal_address=127.0.0.1:18080
+portal_metrics=127.0.0.1:19468
 chromium="${MAKONIS_CHROMIUM:-/usr/bin/chromium}"
 
 # shellcheck source=tests/platform.sh
@@ -68,7 +69,7 @@ command -v npm > /dev/null || die "npm is missing: apt-get install npm"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 ((node_major >= 20)) || die "Node $(node --version) is too old: the tests need Node 20 or newer"
 tests/cluster/cluster.sh stop 2> /dev/null # our own control plane, left by an interrupted run
-for address in 127.0.0.1:9443 127.0.0.1:9444 "127.0.0.1:$MAKONIS_CLUSTER_PORT" "$tenancy_metrics" "$catalog_metrics" "$compute_metrics" "$slo_metrics" "$portal_address" "127.0.0.1:$MAKONIS_CLUSTER_INGRESS_PORT"; do
+for address in 127.0.0.1:9443 127.0.0.1:9444 "127.0.0.1:$MAKONIS_CLUSTER_PORT" "$tenancy_metrics" "$catalog_metrics" "$compute_metrics" "$slo_metrics" "$portal_address" "$portal_metrics" "127.0.0.1:$MAKONIS_CLUSTER_INGRESS_PORT"; do
     if [[ -n "$(ss -Hltn "sport = :${address##*:}" 2> /dev/null)" ]]; then
         die "port ${address##*:} is in use (another Mākonis platform or test run?); stop it first"
     fi
@@ -116,7 +117,7 @@ platform_demo_orders || die "the demo orders were refused"
 step "starting the portal on $portal_address with the demo accounts"
 accounts="$MAKONIS_CLUSTER_DIR/demo-accounts.txt"
 platform_demo_accounts "$accounts"
-platform_portal "$portal_address"
+platform_portal "$portal_address" "$portal_metrics"
 
 step "starting the SLO engine"
 platform_slo "$slo_metrics" "$portal_address"

@@ -131,6 +131,19 @@ group() {
     printf '\n'
 }
 
+# group_in OU NAME MEMBER_DN...: a groupOfNames named NAME in OU (relative to the base).
+group_in() {
+    printf 'dn: cn=%s,%s,%s\nobjectClass: groupOfNames\ncn: %s\n' "$2" "$1" "$base" "$2"
+    local member
+    for member in "${@:3}"; do printf 'member: %s\n' "$member"; done
+    printf '\n'
+}
+
+# ou NAME PARENT: an organizationalUnit NAME under PARENT (relative to the base, or empty).
+ou() {
+    printf 'dn: ou=%s,%s%s\nobjectClass: organizationalUnit\nou: %s\n\n' "$1" "${2:+$2,}" "$base" "$1"
+}
+
 # write_data FILE: the test entries, parents before children.
 write_data() {
     {
@@ -162,6 +175,19 @@ LDIF
         group VDI-Requesters "uid=anna.requester,ou=people,$base"
         group VDI-Approvers "uid=janis.approver,ou=people,$base"
         group VDI-Staff "cn=VDI-Requesters,ou=groups,$base"
+        # Role groups in organisational units, and groups of the same names elsewhere (a CN
+        # is unique only within its container).
+        person vdi.admin Ilze Ozola
+        person platform.admin Pēteris Egle
+        person mallory.rogue Mallory Viltniece
+        ou iestades ""
+        ou vdi ou=iestades
+        ou makonis ""
+        ou rogue ""
+        group_in ou=vdi,ou=iestades VDI-Makonis-Admins "uid=vdi.admin,ou=people,$base"
+        group_in ou=makonis Makonis-Platform-Admins "uid=platform.admin,ou=people,$base"
+        group_in ou=rogue VDI-Makonis-Admins "uid=mallory.rogue,ou=people,$base"
+        group_in ou=rogue Makonis-Platform-Admins "uid=mallory.rogue,ou=people,$base"
     } > "$1"
 }
 
@@ -240,7 +266,8 @@ print_env() {
     local var
     for var in "MAKONIS_TEST_OPENLDAP_URL=$url" "MAKONIS_TEST_OPENLDAP_LDAPS_URL=$ldaps_url" \
         "MAKONIS_TEST_OPENLDAP_CA=$dir/tls/ca.pem" "MAKONIS_TEST_OPENLDAP_BIND_DN=$bind_dn" \
-        "MAKONIS_TEST_OPENLDAP_BIND_PASSWORD=$bind_password" "MAKONIS_TEST_OPENLDAP_BASE=$base"; do
+        "MAKONIS_TEST_OPENLDAP_BIND_PASSWORD=$bind_password" "MAKONIS_TEST_OPENLDAP_BASE=$base" \
+        "MAKONIS_TEST_OPENLDAP_ADMIN_DN=$admin_dn" "MAKONIS_TEST_OPENLDAP_ADMIN_PASSWORD=$admin_password"; do
         printf "export %s='%s'\n" "${var%%=*}" "${var#*=}"
     done
 }

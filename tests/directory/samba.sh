@@ -49,11 +49,24 @@ users=(
     "janis.approver|$user_password|Jānis|Kalniņš"
     "disabled.user|$user_password|Dace|Liepiņa"
     "svc-portal|$bind_password|Portal|Service"
+    "vdi.admin|$user_password|Ilze|Ozola"
+    "platform.admin|$user_password|Pēteris|Egle"
+    "mallory.rogue|$user_password|Mallory|Viltniece"
 )
 groups=(
     "VDI-Requesters|anna.requester"
     "VDI-Approvers|janis.approver"
     "VDI-Staff|VDI-Requesters"
+)
+# Organisational units (parents first), and groups placed in them: SAM|OU|CN|MEMBERS. A CN
+# is unique only within its container, so the rogue OU repeats the CNs of the role groups
+# (with sAMAccountNames of their own, which the domain keeps unique).
+ous=("OU=Iestades" "OU=VDI,OU=Iestades" "OU=Makonis" "OU=Rogue")
+placed_groups=(
+    "VDI-Makonis-Admins|OU=VDI,OU=Iestades|VDI-Makonis-Admins|vdi.admin"
+    "Makonis-Platform-Admins|OU=Makonis|Makonis-Platform-Admins|platform.admin"
+    "rogue-vdi-admins|OU=Rogue|VDI-Makonis-Admins|mallory.rogue"
+    "rogue-platform-admins|OU=Rogue|Makonis-Platform-Admins|mallory.rogue"
 )
 
 # data_complete: one LDAPS search proving every test object and membership is there.
@@ -66,7 +79,10 @@ data_complete() {
     for want in "sAMAccountName: anna.requester" "sAMAccountName: janis.approver" \
         "sAMAccountName: disabled.user" "sAMAccountName: svc-portal" "userAccountControl: 514" \
         "member: CN=anna.requester,CN=Users,$base" "member: CN=janis.approver,CN=Users,$base" \
-        "member: CN=VDI-Requesters,CN=Users,$base"; do
+        "member: CN=VDI-Requesters,CN=Users,$base" "member: CN=vdi.admin,CN=Users,$base" \
+        "member: CN=platform.admin,CN=Users,$base" "member: CN=mallory.rogue,CN=Users,$base" \
+        "dn: CN=Makonis-Platform-Admins,OU=Rogue,$base" "dn: CN=VDI-Makonis-Admins,OU=Rogue,$base" \
+        "dn: CN=Makonis-Platform-Admins,OU=Makonis,$base" "dn: CN=VDI-Makonis-Admins,OU=VDI,OU=Iestades,$base"; do
         grep -qxF "$want" <<< "$found" || return 1
     done
 }
@@ -74,7 +90,7 @@ data_complete() {
 # create_data: add whatever test object or membership is missing (samba-tool on the local
 # database; works whether samba runs or not).
 create_data() {
-    local entry account password given surname group members member
+    local entry account password given surname group members member ou cn
     for entry in "${users[@]}"; do
         IFS='|' read -r account password given surname <<< "$entry"
         if ! samba-tool user show "$account" -s "$conf" > /dev/null 2>&1; then
@@ -84,6 +100,21 @@ create_data() {
         fi
     done
     tool user disable disabled.user
+    for ou in "${ous[@]}"; do
+        samba-tool ou listobjects "$ou" -s "$conf" > /dev/null 2>&1 || { tool ou create "$ou" && log "created $ou"; }
+    done
+    for entry in "${placed_groups[@]}"; do
+        IFS='|' read -r group ou cn members <<< "$entry"
+        if ! samba-tool group show "$group" -s "$conf" > /dev/null 2>&1; then
+            tool group add "$group" --groupou="$ou"
+            [[ "$cn" == "$group" ]] || tool group rename "$group" --force-new-cn="$cn"
+            log "created group $group as CN=$cn,$ou"
+        fi
+        for member in $members; do
+            samba-tool group listmembers "$group" -s "$conf" 2> /dev/null | grep -qxF "$member" \
+                || { tool group addmembers "$group" "$member" && log "added $member to $group"; }
+        done
+    done
     for entry in "${groups[@]}"; do
         IFS='|' read -r group members <<< "$entry"
         samba-tool group show "$group" -s "$conf" > /dev/null 2>&1 || { tool group add "$group" && log "created group $group"; }
@@ -125,7 +156,7 @@ provision() {
 # path and by everything that shapes it (a change to these provisions afresh).
 cache_file() {
     local key
-    key="$({ printf '%s\n' "$dir" "${users[@]}" "${groups[@]}"; declare -f provision create_data make_tls; } \
+    key="$({ printf '%s\n' "$dir" "${users[@]}" "${groups[@]}" "${ous[@]}" "${placed_groups[@]}"; declare -f provision create_data make_tls; } \
         | sha256sum | cut -c1-16)"
     printf '%s/samba-%s.tar.gz' "$cache_dir" "$key"
 }

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod catalog;
 pub mod cluster;
 pub mod compute;
+pub mod directory;
 pub mod flapping;
 pub mod operator;
 pub mod prometheus;

@@ -5,7 +5,7 @@ use crate::{
     context::Context,
     store::{
         now_ms,
-        requests::{NewEvent, Request},
+        requests::{NewEvent, Request, RequestEvent},
     },
     workflow::{Denied, RequestState, approval_stage, state_after_approval},
 };
@@ -30,6 +30,12 @@ pub async fn visible_request(context: &Context, actor: &Actor, id: &str) -> Resu
     }
 }
 
+/// Who approved stages of a request so far, from its timeline `events`: none of them may
+/// give another stage.
+pub fn earlier_approvers(events: &[RequestEvent]) -> Vec<&str> {
+    events.iter().filter(|e| e.event.starts_with("approved_")).map(|e| e.actor.as_str()).collect()
+}
+
 /// Approves or rejects request `id` at the stage it waits in.
 pub async fn decide(
     context: &Context,
@@ -51,11 +57,14 @@ pub async fn decide(
         Verdict::Reject => "reject",
     };
     let object = format!("request {id}");
+    let events = context.store.request_events(id).await?;
+    let approved_by = earlier_approvers(&events);
     let stage = match approval_stage(
         &actor.access,
         &actor.identity.username,
         &request.agency,
         &request.requester,
+        &approved_by,
         request.state,
     ) {
         Ok(stage) => stage,
@@ -65,6 +74,9 @@ pub async fn decide(
                 Denied::NotWaiting => ActionError::Conflict("this request is not waiting for a decision".into()),
                 Denied::OwnRequest => ActionError::Forbidden("no one approves their own request".into()),
                 Denied::NotAnApprover => ActionError::Forbidden("you do not approve this stage of the request".into()),
+                Denied::EarlierStage => ActionError::Forbidden(
+                    "you gave an earlier approval of this request; each stage of the chain needs another person".into(),
+                ),
             });
         }
     };

@@ -7,6 +7,7 @@ pub mod error;
 pub mod order;
 pub mod retire;
 pub mod sign_in;
+pub mod tokens;
 
 pub use error::ActionError;
 
@@ -16,22 +17,32 @@ use crate::{
     store::{audit::AuditEvent, now_ms},
 };
 
-/// Who acts, with what access, from where.
+/// Who acts, with what access, from where, with which credential.
 #[derive(Debug, Clone)]
 pub struct Actor {
     /// The signed-in identity.
     pub identity: Identity,
     /// What it may do.
     pub access: Access,
-    /// The client's address.
+    /// The client's address (behind trusted proxies, the one they report).
     pub source_ip: String,
+    /// The client's `User-Agent`, shortened and without control characters.
+    pub user_agent: String,
+    /// The public id of the browser session acting (never its cookie), if a session.
+    pub session_id: Option<String>,
+    /// The id of the API token acting (the part before the dot), if a token.
+    pub token_id: Option<String>,
 }
 
 impl Actor {
-    /// The actor for `identity`, with access from the cluster view's agencies now.
-    pub fn new(context: &Context, identity: Identity, source_ip: String) -> Self {
-        let access = Access::of(&identity, &context.view.agency_groups(), &context.config.platform_groups);
-        Self { identity, access, source_ip }
+    /// The actor for `identity` from `source_ip` with `user_agent`, with access from the
+    /// cluster view's agencies and the role groups' DNs now; no credential named yet.
+    pub fn new(context: &Context, identity: Identity, source_ip: String, user_agent: String) -> Self {
+        let access = {
+            let dns = context.role_groups.read().unwrap_or_else(|p| p.into_inner());
+            Access::of(&identity, &context.view.agency_groups(), &context.config.platform_groups, &dns)
+        };
+        Self { identity, access, source_ip, user_agent, session_id: None, token_id: None }
     }
 }
 

@@ -175,7 +175,11 @@ impl ClusterView {
         self.agencies
             .state()
             .iter()
-            .map(|a| AgencyGroups { code: a.spec.code.clone(), groups: a.spec.directory.groups.clone() })
+            .map(|a| AgencyGroups {
+                code: a.spec.code.clone(),
+                organizational_unit: a.spec.directory.organizational_unit.clone(),
+                groups: a.spec.directory.groups.clone(),
+            })
             .collect()
     }
 

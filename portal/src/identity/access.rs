@@ -1,12 +1,20 @@
 //! What a user may do: roles per agency from the agencies' directory groups, and the
 //! platform roles of the central provider. Pure; every page and API call asks here.
+//!
+//! A directory user holds a role only through the exact DN its group resolved to
+//! ([`super::role_groups`]); a group of the same name elsewhere in the directory gives
+//! nothing. Local accounts (written by the platform's operators) name their groups.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use makonis_api::tenancy::RoleGroups;
 use serde::Serialize;
 
-use super::Identity;
+use super::{
+    Identity, IdentitySource,
+    ldap::normalize_dn,
+    role_groups::{PlatformGroup, RoleGroupDns},
+};
 
 /// A role within one agency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -34,7 +42,9 @@ pub enum PlatformRole {
     Admin,
 }
 
-/// The directory groups that hold the platform roles.
+/// The directory groups that hold the platform roles, each a DN
+/// (`CN=Makonis-Platform-Admins,OU=Makonis,DC=lm,DC=gov,DC=lv`) or a name looked for under
+/// the directory's group base ([`PlatformGroup`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformGroups {
     /// Members are platform administrators.
@@ -43,11 +53,14 @@ pub struct PlatformGroups {
     pub operators: String,
 }
 
-/// One agency as access control sees it: its code and its role groups.
+/// One agency as access control sees it: its code, its organisational unit and the names of
+/// its role groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgencyGroups {
     /// The agency's code, e.g. `vdi`.
     pub code: String,
+    /// The DN of the agency's organisational unit: its role groups are in its subtree.
+    pub organizational_unit: String,
     /// Its directory groups per role.
     pub groups: RoleGroups,
 }
@@ -62,13 +75,18 @@ pub struct Access {
 }
 
 impl Access {
-    /// The access `identity`'s groups give, among `agencies`. Group names compare
+    /// The access `identity`'s groups give, among `agencies`: a directory user's by the
+    /// groups' DNs as resolved in `dns`, a local account's by name. DNs and names compare
     /// case-insensitively, as Active Directory does.
-    pub fn of(identity: &Identity, agencies: &[AgencyGroups], platform: &PlatformGroups) -> Self {
-        let member = |group: &str| identity.groups.iter().any(|g| g.eq_ignore_ascii_case(group));
-        let platform = if member(&platform.admins) {
+    pub fn of(identity: &Identity, agencies: &[AgencyGroups], platform: &PlatformGroups, dns: &RoleGroupDns) -> Self {
+        let held = Held::of(identity);
+        let platform_member = |configured: &str| {
+            let group = PlatformGroup::parse(configured);
+            held.has(group.name(), dns.platform_dn(&group))
+        };
+        let platform = if platform_member(&platform.admins) {
             Some(PlatformRole::Admin)
-        } else if member(&platform.operators) {
+        } else if platform_member(&platform.operators) {
             Some(PlatformRole::Operator)
         } else {
             None
@@ -85,13 +103,19 @@ impl Access {
                     (&g.viewers, AgencyRole::Viewer),
                 ]
                 .into_iter()
-                .filter(|(group, _)| member(group))
+                .filter(|(group, _)| held.has(group, dns.dn(&agency.organizational_unit, group)))
                 .map(|(_, role)| role)
                 .collect();
                 (!roles.is_empty()).then(|| (agency.code.clone(), roles))
             })
             .collect();
         Self { platform, agencies }
+    }
+
+    /// Whether the user administers `agency` (its admins, and platform administrators):
+    /// lists and revokes the agency's API tokens.
+    pub fn may_administer(&self, agency: &str) -> bool {
+        self.is_platform_admin() || self.has(agency, &[AgencyRole::AgencyAdmin])
     }
 
     fn has(&self, agency: &str, roles: &[AgencyRole]) -> bool {
@@ -154,10 +178,38 @@ impl Access {
     }
 }
 
+/// The groups an identity holds, in the form its roles are matched in.
+enum Held {
+    /// A directory user's groups: normalised DNs.
+    Dns(HashSet<String>),
+    /// A local account's group names, in lower case.
+    Names(HashSet<String>),
+}
+
+impl Held {
+    fn of(identity: &Identity) -> Self {
+        match identity.source {
+            IdentitySource::Directory => Self::Dns(identity.groups.iter().filter_map(|dn| normalize_dn(dn)).collect()),
+            IdentitySource::Local => {
+                Self::Names(identity.groups.iter().map(|name| name.trim().to_lowercase()).collect())
+            }
+        }
+    }
+
+    /// Whether the group called `name`, resolved to `dn`, is held: by DN for a directory
+    /// user (never by name), by name for a local account.
+    fn has(&self, name: &str, dn: Option<&str>) -> bool {
+        match self {
+            Self::Dns(held) => dn.is_some_and(|dn| held.contains(dn)),
+            Self::Names(held) => held.contains(&name.trim().to_lowercase()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::IdentitySource;
+    use crate::identity::role_groups::{GroupKey, Resolution};
 
     fn groups(prefix: &str) -> RoleGroups {
         RoleGroups {
@@ -169,20 +221,90 @@ mod tests {
         }
     }
 
-    fn access(member_of: &[&str]) -> Access {
-        let identity = Identity {
+    const VDI_OU: &str = "OU=VDI,OU=Iestades,DC=lm,DC=test";
+
+    fn identity(source: IdentitySource, member_of: &[&str]) -> Identity {
+        Identity {
             username: "u".into(),
             display_name: "U".into(),
             email: None,
             groups: member_of.iter().map(|g| g.to_string()).collect(),
-            source: IdentitySource::Local,
-        };
-        let agencies = [
-            AgencyGroups { code: "vdi".into(), groups: groups("VDI") },
-            AgencyGroups { code: "lm".into(), groups: groups("LM") },
-        ];
-        let platform = PlatformGroups { admins: "Platform-Admins".into(), operators: "Platform-Operators".into() };
-        Access::of(&identity, &agencies, &platform)
+            source,
+        }
+    }
+
+    fn agencies() -> [AgencyGroups; 2] {
+        [
+            AgencyGroups { code: "vdi".into(), organizational_unit: VDI_OU.into(), groups: groups("VDI") },
+            AgencyGroups {
+                code: "lm".into(),
+                organizational_unit: "OU=LM,OU=Iestades,DC=lm,DC=test".into(),
+                groups: groups("LM"),
+            },
+        ]
+    }
+
+    fn platform() -> PlatformGroups {
+        PlatformGroups {
+            admins: "CN=Platform-Admins,OU=Makonis,DC=lm,DC=test".into(),
+            operators: "Platform-Operators".into(),
+        }
+    }
+
+    fn access(member_of: &[&str]) -> Access {
+        Access::of(&identity(IdentitySource::Local, member_of), &agencies(), &platform(), &RoleGroupDns::default())
+    }
+
+    /// The resolutions a directory would give: VDI's admins and approvers in a sub-OU of
+    /// VDI's, the platform operators under the group base.
+    fn resolved() -> RoleGroupDns {
+        let mut dns = RoleGroupDns::new(Some("DC=lm,DC=test"));
+        for (base, name, dn) in [
+            (VDI_OU, "VDI-Admins", "CN=VDI-Admins,OU=Groups,OU=VDI,OU=Iestades,DC=lm,DC=test"),
+            (VDI_OU, "VDI-Approvers", "CN=VDI-Approvers,OU=Groups,OU=VDI,OU=Iestades,DC=lm,DC=test"),
+            ("DC=lm,DC=test", "Platform-Operators", "CN=Platform-Operators,OU=Makonis,DC=lm,DC=test"),
+        ] {
+            let key = GroupKey::new(base, name).unwrap();
+            dns.resolved.insert(key, Resolution::Unique(normalize_dn(dn).unwrap()));
+        }
+        dns.resolved.insert(GroupKey::new(VDI_OU, "VDI-Viewers").unwrap(), Resolution::Ambiguous(vec![]));
+        dns
+    }
+
+    fn directory_access(member_of: &[&str]) -> Access {
+        Access::of(&identity(IdentitySource::Directory, member_of), &agencies(), &platform(), &resolved())
+    }
+
+    #[test]
+    fn directory_users_hold_roles_only_through_the_resolved_dns() {
+        let a = directory_access(&["cn=vdi-admins,ou=groups,ou=vdi,ou=iestades,dc=lm,dc=test"]);
+        assert!(a.may_administer("vdi") && a.may_approve_for("vdi") && !a.is_platform());
+        let operator = directory_access(&["CN=Platform-Operators,OU=Makonis,DC=lm,DC=test"]);
+        assert_eq!(operator.platform, Some(PlatformRole::Operator));
+        let admin = directory_access(&["CN=Platform-Admins,OU=Makonis,DC=lm,DC=test"]);
+        assert_eq!(admin.platform, Some(PlatformRole::Admin), "a platform group configured as a DN");
+    }
+
+    #[test]
+    fn a_group_of_the_same_name_elsewhere_gives_nothing() {
+        let rogue = directory_access(&[
+            "CN=VDI-Admins,OU=Rogue,DC=lm,DC=test",
+            "CN=Platform-Admins,OU=Rogue,DC=lm,DC=test",
+            "CN=Platform-Operators,OU=Rogue,DC=lm,DC=test",
+            "VDI-Admins",
+            "Platform-Admins",
+            "CN=VDI-Viewers,OU=VDI,OU=Iestades,DC=lm,DC=test",
+            "CN=VDI-Requesters,OU=VDI,OU=Iestades,DC=lm,DC=test",
+        ]);
+        assert_eq!(rogue, Access::default(), "names, other OUs, ambiguous and unresolved groups hold no role");
+    }
+
+    #[test]
+    fn local_accounts_name_their_groups_even_for_a_platform_group_given_as_a_dn() {
+        let a = access(&["platform-admins"]);
+        assert_eq!(a.platform, Some(PlatformRole::Admin));
+        let dn = access(&["CN=Platform-Admins,OU=Makonis,DC=lm,DC=test"]);
+        assert_eq!(dn, Access::default(), "a local account lists names");
     }
 
     #[test]

@@ -3,8 +3,12 @@
 
 pub mod access;
 pub mod ldap;
+pub mod login;
+pub mod metrics;
 pub mod password;
 pub mod ratelimit;
+pub mod recheck;
+pub mod role_groups;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,8 +20,6 @@ pub enum IdentitySource {
     Directory,
     /// A local account of the portal (embedded default and break-glass admins).
     Local,
-    /// An API token, acting for the identity that created it.
-    Token,
 }
 
 /// A signed-in user: who they are and the directory groups they belong to.
@@ -29,7 +31,8 @@ pub struct Identity {
     pub display_name: String,
     /// E-mail address, when the directory has one.
     pub email: Option<String>,
-    /// Names (CN) of the groups the user is a member of, e.g. `VDI-Requesters`.
+    /// The groups the user is a member of: their distinguished names for a directory
+    /// user (`CN=VDI-Requesters,OU=VDI,…`), the names its account lists for a local one.
     pub groups: Vec<String>,
     /// How the identity was established.
     pub source: IdentitySource,

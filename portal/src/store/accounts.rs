@@ -4,6 +4,7 @@
 use sqlx::Row;
 
 use super::{Store, StoreError, corrupt};
+use crate::identity::{Identity, IdentitySource};
 
 /// A local account as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,19 @@ pub struct Account {
     pub email: Option<String>,
     /// Groups the account is a member of (the same names directory groups have).
     pub groups: Vec<String>,
+}
+
+impl Account {
+    /// The identity of whoever signs in with this account.
+    pub fn identity(self) -> Identity {
+        Identity {
+            username: self.username,
+            display_name: self.display_name,
+            email: self.email,
+            groups: self.groups,
+            source: IdentitySource::Local,
+        }
+    }
 }
 
 impl Store {

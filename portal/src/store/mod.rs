@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod login_throttle;
 pub mod preferences;
 pub mod requests;
 pub mod sessions;

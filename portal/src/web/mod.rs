@@ -4,12 +4,14 @@
 pub mod api;
 pub mod assets;
 pub mod charts;
+pub mod client_address;
 pub mod cookies;
 pub mod csv;
 pub mod error;
 pub mod live;
 pub mod ops;
 pub mod pages;
+pub mod redirect;
 pub mod render;
 pub mod viewer;
 
@@ -36,7 +38,8 @@ pub struct AppState {
     pub metrics: Arc<ops::Metrics>,
 }
 
-/// The portal's router: pages, API, assets and operational endpoints.
+/// The portal's router: pages, API, assets and the health endpoints. `/metrics` is not
+/// here: [`metrics_app`] serves it on a listener of its own, out of the ingress's reach.
 pub fn app(state: AppState) -> Router {
     let pages = Router::new()
         .route("/", get(pages::catalog::home))
@@ -64,6 +67,8 @@ pub fn app(state: AppState) -> Router {
         .route("/reports/sla.csv", get(pages::reports::csv_export))
         .route("/tokens", get(pages::tokens::list).post(pages::tokens::create))
         .route("/tokens/{id}/revoke", post(pages::tokens::revoke))
+        .route("/agencies/{agency}/tokens", get(pages::tokens::agency_list))
+        .route("/agencies/{agency}/tokens/{id}/revoke", post(pages::tokens::agency_revoke))
         .fallback(pages::not_found);
     let api = api::router();
     Router::new()
@@ -73,9 +78,18 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), viewer::resolve))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
         .layer(middleware::from_fn_with_state(state.clone(), ops::observe))
         .layer(middleware::from_fn(ops::security_headers))
         .layer(DefaultBodyLimit::max(viewer::MAX_FORM_BYTES))
+        .with_state(state)
+}
+
+/// The metrics listener's router: `/metrics` (Prometheus), `/healthz` and `/readyz`, for
+/// the platform's monitoring on an address the ingress does not route to.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         .with_state(state)
 }

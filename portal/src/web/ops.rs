@@ -1,6 +1,6 @@
 //! Operational endpoints and request metrics: `/healthz`, `/readyz` (database and
-//! watch caches) and `/metrics` (Prometheus), and a middleware that counts and times
-//! every request by route.
+//! watch caches) and `/metrics` (Prometheus, on the metrics listener only), and a
+//! middleware that counts and times every request by route.
 
 use std::time::Instant;
 
@@ -80,7 +80,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut buffer = Vec::new();
-    match TextEncoder::new().encode(&state.metrics.registry.gather(), &mut buffer) {
+    let mut families = state.metrics.registry.gather();
+    families.extend(state.context.identity_metrics.gather());
+    match TextEncoder::new().encode(&families, &mut buffer) {
         Ok(()) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], buffer).into_response(),
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
     }

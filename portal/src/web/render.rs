@@ -41,6 +41,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "audit.html",
     "sla_report.html",
     "tokens.html",
+    "agency_tokens.html",
 );
 
 /// The compiled templates and the messages they use.

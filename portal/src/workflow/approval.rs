@@ -1,5 +1,7 @@
 //! The approval chain: which approvals an item's policy asks for, in which order, and who
-//! may give the next one. No one approves their own request.
+//! may give the next one. No one approves their own request, and no one gives two stages
+//! of one chain (separation of duties): a person who holds both the agency's approver role
+//! and a platform role decides only one of the two stages of a request.
 
 use makonis_api::catalog::Approval;
 
@@ -34,6 +36,8 @@ pub enum Denied {
     OwnRequest,
     /// The user does not hold the role the stage needs.
     NotAnApprover,
+    /// The user already gave an earlier stage of this request's chain.
+    EarlierStage,
 }
 
 impl Denied {
@@ -43,6 +47,7 @@ impl Denied {
             Self::NotWaiting => "not_waiting",
             Self::OwnRequest => "own_request",
             Self::NotAnApprover => "not_an_approver",
+            Self::EarlierStage => "earlier_stage",
         }
     }
 }
@@ -64,12 +69,13 @@ pub fn state_after_approval(policy: Approval, current: RequestState) -> RequestS
 }
 
 /// The stage a user would decide for on a request of `agency` by `requester` in `state`,
-/// or why they may not.
+/// whose earlier stages were approved by `approved_by` (usernames), or why they may not.
 pub fn approval_stage(
     access: &Access,
     username: &str,
     agency: &str,
     requester: &str,
+    approved_by: &[&str],
     state: RequestState,
 ) -> Result<ApprovalStage, Denied> {
     let stage = match state {
@@ -86,6 +92,9 @@ pub fn approval_stage(
     }
     if username.eq_ignore_ascii_case(requester) {
         return Err(Denied::OwnRequest);
+    }
+    if approved_by.iter().any(|earlier| username.eq_ignore_ascii_case(earlier)) {
+        return Err(Denied::EarlierStage);
     }
     Ok(stage)
 }
@@ -121,10 +130,16 @@ mod tests {
     #[test]
     fn an_agency_approver_decides_the_agency_stage_of_their_agency_only() {
         let a = approver_of("vdi");
-        assert_eq!(approval_stage(&a, "janis", "vdi", "anna", RequestState::AwaitingAgency), Ok(ApprovalStage::Agency));
-        assert_eq!(approval_stage(&a, "janis", "lm", "anna", RequestState::AwaitingAgency), Err(Denied::NotAnApprover));
         assert_eq!(
-            approval_stage(&a, "janis", "vdi", "anna", RequestState::AwaitingPlatform),
+            approval_stage(&a, "janis", "vdi", "anna", &[], RequestState::AwaitingAgency),
+            Ok(ApprovalStage::Agency)
+        );
+        assert_eq!(
+            approval_stage(&a, "janis", "lm", "anna", &[], RequestState::AwaitingAgency),
+            Err(Denied::NotAnApprover)
+        );
+        assert_eq!(
+            approval_stage(&a, "janis", "vdi", "anna", &[], RequestState::AwaitingPlatform),
             Err(Denied::NotAnApprover)
         );
     }
@@ -132,14 +147,33 @@ mod tests {
     #[test]
     fn no_one_approves_their_own_request() {
         let a = approver_of("vdi");
-        assert_eq!(approval_stage(&a, "Anna", "vdi", "anna", RequestState::AwaitingAgency), Err(Denied::OwnRequest));
+        assert_eq!(
+            approval_stage(&a, "Anna", "vdi", "anna", &[], RequestState::AwaitingAgency),
+            Err(Denied::OwnRequest)
+        );
         let platform = Access { platform: Some(PlatformRole::Operator), agencies: BTreeMap::new() };
         assert_eq!(
-            approval_stage(&platform, "op", "vdi", "op", RequestState::AwaitingPlatform),
+            approval_stage(&platform, "op", "vdi", "op", &[], RequestState::AwaitingPlatform),
             Err(Denied::OwnRequest)
         );
         assert_eq!(
-            approval_stage(&platform, "op", "vdi", "anna", RequestState::AwaitingPlatform),
+            approval_stage(&platform, "op", "vdi", "anna", &[], RequestState::AwaitingPlatform),
+            Ok(ApprovalStage::Platform)
+        );
+    }
+
+    #[test]
+    fn one_person_gives_at_most_one_stage_of_a_chain() {
+        let both = Access {
+            platform: Some(PlatformRole::Operator),
+            agencies: BTreeMap::from([("vdi".to_string(), BTreeSet::from([AgencyRole::Approver]))]),
+        };
+        assert_eq!(
+            approval_stage(&both, "Janis", "vdi", "anna", &["janis"], RequestState::AwaitingPlatform),
+            Err(Denied::EarlierStage)
+        );
+        assert_eq!(
+            approval_stage(&both, "janis", "vdi", "anna", &["ilze"], RequestState::AwaitingPlatform),
             Ok(ApprovalStage::Platform)
         );
     }
@@ -148,7 +182,7 @@ mod tests {
     fn decided_requests_wait_for_nobody() {
         let a = approver_of("vdi");
         for state in [RequestState::Approved, RequestState::Rejected, RequestState::Ready, RequestState::Cancelled] {
-            assert_eq!(approval_stage(&a, "janis", "vdi", "anna", state), Err(Denied::NotWaiting));
+            assert_eq!(approval_stage(&a, "janis", "vdi", "anna", &[], state), Err(Denied::NotWaiting));
         }
     }
 }

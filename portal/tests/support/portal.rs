@@ -20,7 +20,7 @@ use makonis_portal::{
     context::{Context, PortalConfig},
     identity::password::hash_password,
     store::{Store, accounts::Account},
-    web::{AppState, Templates, app, ops::Metrics},
+    web::{AppState, Templates, app, cookies, metrics_app, ops::Metrics},
 };
 use serde_json::Value;
 use tower::ServiceExt;
@@ -40,8 +40,11 @@ pub const ACCOUNTS: [(&str, &str, &[&str]); 8] = [
     ("nobody", "Bez lomām", &[]),
 ];
 
+/// The repository's root, whether this harness is built for the portal's tests or for
+/// the root package's (`tests/security`).
 fn repo() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.ancestors().find(|dir| dir.join("manifests/examples/agencies").is_dir()).unwrap_or(manifest)
 }
 
 fn read_yaml_dir<T: serde::de::DeserializeOwned>(dir: &str) -> Vec<T> {
@@ -100,9 +103,10 @@ impl Answer {
     }
 }
 
-/// The portal under test.
+/// The portal under test: its router, its metrics listener's router and its context.
 pub struct TestPortal {
     pub app: Router,
+    pub metrics: Router,
     pub context: Arc<Context>,
 }
 
@@ -115,6 +119,16 @@ impl TestPortal {
 
     /// Like [`Self::new`], with `config` (a directory to sign in against, say).
     pub async fn with_config(store: Store, instances: Vec<ServiceInstance>, config: PortalConfig) -> Self {
+        Self::with_agencies(store, agencies(), instances, config).await
+    }
+
+    /// Like [`Self::with_config`], with `agencies` instead of the demo agencies.
+    pub async fn with_agencies(
+        store: Store,
+        agencies: Vec<Agency>,
+        instances: Vec<ServiceInstance>,
+        config: PortalConfig,
+    ) -> Self {
         let hash = hash_password(PASSWORD);
         for (username, name, groups) in ACCOUNTS {
             let account = Account {
@@ -126,15 +140,24 @@ impl TestPortal {
             };
             store.put_account(&account, 0).await.unwrap();
         }
-        let view = ClusterView::of_objects(agencies(), items(), instances);
+        let view = ClusterView::of_objects(agencies, items(), instances);
         let context = Arc::new(Context::new(store, view, None, config));
         let state = AppState {
             context: Arc::clone(&context),
             templates: Arc::new(Templates::embedded().expect("the templates compile")),
             metrics: Arc::new(Metrics::new().unwrap()),
         };
+        let metrics = metrics_app(state.clone());
         let app = app(state).layer(MockConnectInfo(SocketAddr::from(([192, 0, 2, 7], 50000))));
-        Self { app, context }
+        Self { app, metrics, context }
+    }
+
+    /// The text the metrics listener serves at `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        let request = Request::get("/metrics").body(Body::empty()).unwrap();
+        let response = self.metrics.clone().oneshot(request).await.expect("the metrics router answers");
+        let body = to_bytes(response.into_body(), 16 * 1024 * 1024).await.expect("a body");
+        String::from_utf8_lossy(&body).into_owned()
     }
 
     /// Sends `request` and reads the answer.
@@ -194,10 +217,16 @@ impl TestPortal {
             .unwrap_or_else(|answer| panic!("{username} could not sign in: {answer:?}"))
     }
 
+    /// The name cookie `base` has on this portal (`__Host-` prefixed unless insecure).
+    pub fn cookie_name(&self, base: &str) -> String {
+        cookies::name(base, self.context.config.secure_cookies).into_owned()
+    }
+
     /// Signs in, or the failed answer.
     pub async fn try_sign_in(&self, username: &str, password: &str) -> Result<Browser, Answer> {
+        let (login, session) = (self.cookie_name(cookies::LOGIN_CSRF), self.cookie_name(cookies::SESSION));
         let form = self.get(None, "/login").await;
-        let login_csrf = cookie_value(&form.headers, "makonis_login").expect("the login form sets its CSRF cookie");
+        let login_csrf = cookie_value(&form.headers, &login).expect("the login form sets its CSRF cookie");
         let body = serde_urlencoded::to_string([
             ("_csrf", login_csrf.as_str()),
             ("username", username),
@@ -205,12 +234,12 @@ impl TestPortal {
             ("next", "/catalog"),
         ])
         .unwrap();
-        let answer = self.post_raw(Some(&format!("makonis_login={login_csrf}")), "/login", &body).await;
+        let answer = self.post_raw(Some(&format!("{login}={login_csrf}")), "/login", &body).await;
         if answer.status != StatusCode::SEE_OTHER {
             return Err(answer);
         }
-        let token = cookie_value(&answer.headers, "makonis_session").expect("a session cookie");
-        let cookie = format!("makonis_session={token}");
+        let token = cookie_value(&answer.headers, &session).expect("a session cookie");
+        let cookie = format!("{session}={token}");
         let page = self.get(Some(&Browser { cookie: cookie.clone(), csrf: String::new() }), "/tokens").await;
         let csrf = hidden_csrf(&page.body).expect("signed-in pages carry the CSRF token");
         Ok(Browser { cookie, csrf })

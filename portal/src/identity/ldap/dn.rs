@@ -1,8 +1,9 @@
-//! Reading distinguished names (RFC 4514): the common name of a group from its DN.
+//! Reading distinguished names (RFC 4514): the common name of a group from its DN, and
+//! the canonical form two DNs are compared in.
 
 /// The `cn` value of the first RDN of `dn`, unescaped: `CN=VDI-Staff,OU=Groups,DC=lm,DC=test`
 /// gives `VDI-Staff`. `None` when the first RDN has no `cn` or the DN is malformed.
-pub(super) fn cn_of_dn(dn: &str) -> Option<String> {
+pub fn cn_of_dn(dn: &str) -> Option<String> {
     let mut chars = dn.trim_start().chars();
     loop {
         // One attribute type and value of the first RDN (several when joined by `+`).
@@ -15,6 +16,58 @@ pub(super) fn cn_of_dn(dn: &str) -> Option<String> {
             return None;
         }
     }
+}
+
+/// The canonical form of `dn` for comparisons: every RDN as `type=value` with the type in
+/// lower case, the value unescaped, trimmed and in lower case (Active Directory and the
+/// `cn`/`ou`/`dc` matching rules of OpenLDAP ignore case), re-escaped where RFC 4514 asks,
+/// the parts of a multi-valued RDN sorted. `CN=VDI-Admins, OU=VDI,DC=lm` and
+/// `cn=vdi-admins,ou=vdi,dc=lm` give the same text. `None` for a malformed DN.
+pub fn normalize_dn(dn: &str) -> Option<String> {
+    let mut chars = dn.trim().chars();
+    let mut rdns = Vec::new();
+    let mut parts = Vec::new();
+    loop {
+        let mut kind = String::new();
+        loop {
+            match chars.next()? {
+                '=' => break,
+                c => kind.push(c),
+            }
+        }
+        let kind = kind.trim().to_lowercase();
+        if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+            return None;
+        }
+        let (value, end) = read_value(&mut chars)?;
+        let value = String::from_utf8(value).ok()?.to_lowercase();
+        parts.push(format!("{kind}={}", escape_value(&value)));
+        if end != '+' {
+            parts.sort();
+            rdns.push(parts.join("+"));
+            parts.clear();
+        }
+        if end == '\0' {
+            return Some(rdns.join(","));
+        }
+    }
+}
+
+/// `value` escaped as RFC 4514 asks: `, + " \ < > ;` and `=` always, `#` and a space at
+/// the start, a space at the end.
+fn escape_value(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    let last = value.chars().count().saturating_sub(1);
+    for (i, c) in value.chars().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
+            || (i == 0 && matches!(c, '#' | ' '))
+            || (i == last && c == ' ');
+        if special {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// Reads an attribute value up to an unescaped `,`, `;`, `+` or the end (returned as `\0`),
@@ -54,7 +107,40 @@ fn trim_spaces(mut value: Vec<u8>) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::cn_of_dn;
+    use super::{cn_of_dn, normalize_dn};
+
+    #[test]
+    fn equal_dns_normalise_to_the_same_text() {
+        let canonical = Some("cn=vdi-admins,ou=vdi,ou=iestades,dc=lm,dc=test".to_owned());
+        for dn in [
+            "CN=VDI-Admins,OU=VDI,OU=Iestades,DC=lm,DC=test",
+            "cn=vdi-admins,ou=vdi,ou=iestades,dc=lm,dc=test",
+            " CN = VDI-Admins , OU=VDI,OU=Iestades,DC=lm,DC=test ",
+            "CN=VDI\\2dAdmins,OU=VDI,OU=Iestades,DC=lm,DC=test",
+        ] {
+            assert_eq!(normalize_dn(dn), canonical, "{dn:?}");
+        }
+        assert_eq!(normalize_dn("CN=Doe\\, John,OU=x").as_deref(), Some("cn=doe\\, john,ou=x"));
+        assert_eq!(normalize_dn("UID=x+CN=Foo,dc=y"), normalize_dn("cn=foo+uid=x,DC=Y"));
+        assert_eq!(normalize_dn("CN=R\\C4\\92ga,DC=x").as_deref(), Some("cn=rēga,dc=x"));
+    }
+
+    #[test]
+    fn a_same_name_elsewhere_is_another_dn() {
+        assert_ne!(
+            normalize_dn("CN=Makonis-Platform-Admins,OU=Rogue,DC=lm,DC=test"),
+            normalize_dn("CN=Makonis-Platform-Admins,OU=Makonis,DC=lm,DC=test")
+        );
+        // An escaped comma is part of the name, not a level of the tree.
+        assert_ne!(normalize_dn("CN=a\\,OU=b,DC=x"), normalize_dn("CN=a,OU=b,DC=x"));
+    }
+
+    #[test]
+    fn malformed_dns_have_no_normal_form() {
+        for dn in ["", "VDI-Admins", "=x,dc=y", "cn=a,", "cn=bad\\", "c n=a", "cn=#04024869"] {
+            assert_eq!(normalize_dn(dn), None, "{dn:?}");
+        }
+    }
 
     #[test]
     fn the_first_cn_is_the_name() {

@@ -31,7 +31,7 @@ pub(super) fn is_disabled(user_account_control: Option<&str>) -> bool {
 
 /// The identity of the user of `entry`, found with the login name `typed` and a member of
 /// `groups`: the directory's account name in lower case, `displayName` (else `cn`, else the
-/// account name), `mail`, and the group names sorted without duplicates.
+/// account name), `mail`, and the groups' DNs sorted without duplicates.
 pub(super) fn identity(
     flavour: DirectoryFlavour,
     entry: &SearchEntry,

@@ -1,21 +1,26 @@
 //! Sign-in against the directory: Active Directory or OpenLDAP, over LDAPS or StartTLS.
 //!
 //! [`authenticate`] finds the account with the service account (search), checks the
-//! password by binding as the account's DN, then reads the account's groups (nested ones
-//! too) as the service account again. Wrong passwords, unknown users and disabled accounts
-//! are one and the same [`DirectoryError::InvalidCredentials`].
+//! password by binding as the account's DN, then reads the DNs of the account's groups
+//! (nested ones too) as the service account again. Wrong passwords, unknown users and
+//! disabled accounts are one and the same [`DirectoryError::InvalidCredentials`].
+//! [`lookup`] does the same without the password, to re-check who a token or session
+//! stands for; [`find_groups`] finds groups by name, to resolve role groups to DNs.
 
 mod config;
 mod dn;
 mod entry;
 mod error;
 mod filter;
+mod find;
 mod groups;
 mod session;
 mod tls;
 
 pub use config::{DirectoryConfig, DirectoryFlavour};
+pub use dn::{cn_of_dn, normalize_dn};
 pub use error::DirectoryError;
+pub use find::find_groups;
 
 use ldap3::SearchEntry;
 use tracing::Instrument;
@@ -96,8 +101,28 @@ async fn verify(
         }
     })?;
     bind_service(session, config).await?;
-    let groups = groups::group_names(session, config, &user).await?;
+    let groups = groups::group_dns(session, config, &user).await?;
     Ok(entry::identity(config.flavour, &user, username, groups))
+}
+
+/// Who `username` is now, as the service account sees it (no password): the account's
+/// current names and groups, or [`DirectoryError::InvalidCredentials`] when it no longer
+/// exists or is disabled. Re-checks tokens and sessions.
+pub async fn lookup(config: &DirectoryConfig, username: &str) -> Result<Identity, DirectoryError> {
+    let transport = config.check()?;
+    if !filter::is_valid_username(username) {
+        return Err(DirectoryError::InvalidCredentials);
+    }
+    let mut session = Session::open(config, transport).await?;
+    let result = async {
+        bind_service(&mut session, config).await?;
+        let user = find_user(&mut session, config, username).await?;
+        let groups = groups::group_dns(&mut session, config, &user).await?;
+        Ok(entry::identity(config.flavour, &user, username, groups))
+    }
+    .await;
+    session.close().await;
+    result
 }
 
 /// Binds as the service account, or returns to anonymous when there is none.

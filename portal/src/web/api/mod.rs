@@ -20,6 +20,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/catalog", get(routes::catalog))
         .route("/v1/catalog/{item}", get(routes::item))
         .route("/v1/agencies", get(routes::agencies))
+        .route("/v1/agencies/{agency}/tokens", get(routes::agency_tokens))
+        .route("/v1/agencies/{agency}/tokens/{id}/revoke", post(routes::revoke_agency_token))
         .route("/v1/requests", get(routes::requests).post(routes::create_request))
         .route("/v1/requests/{id}", get(routes::request))
         .route("/v1/requests/{id}/approve", post(routes::approve))

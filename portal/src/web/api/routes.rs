@@ -17,6 +17,7 @@ use crate::{
         decide::{Verdict, cancel as cancel_request, decide, visible_request},
         order::{OrderInput, submit},
         retire::retire as retire_instance,
+        tokens::{agency_tokens as list_agency_tokens, revoke_agency_token as revoke_token},
     },
     store::requests::RequestFilter,
     web::{
@@ -94,6 +95,24 @@ pub async fn agencies(State(state): State<AppState>, viewer: Viewer) -> ApiResul
     let actor = signed_in(&viewer)?;
     let rows = agency_rows(&state, visible_agencies(actor)).await?;
     Ok(Json(json!({ "agencies": rows })).into_response())
+}
+
+/// `GET /api/v1/agencies/{agency}/tokens`: the agency's API tokens, for its administrators.
+pub async fn agency_tokens(State(state): State<AppState>, viewer: Viewer, Path(agency): Path<String>) -> ApiResult {
+    let actor = signed_in(&viewer)?;
+    let tokens = list_agency_tokens(&state.context, actor, &agency).await?;
+    Ok(Json(json!({ "tokens": tokens })).into_response())
+}
+
+/// `POST /api/v1/agencies/{agency}/tokens/{id}/revoke`.
+pub async fn revoke_agency_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((agency, id)): Path<(String, String)>,
+) -> ApiResult {
+    let actor = signed_in(&viewer)?;
+    revoke_token(&state.context, actor, &agency, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Filters of the request list.

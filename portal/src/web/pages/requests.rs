@@ -13,9 +13,9 @@ use super::{refusal, see_other};
 use crate::{
     actions::{
         ActionError, Actor,
-        decide::{Verdict, cancel as cancel_request, decide, visible_request},
+        decide::{Verdict, cancel as cancel_request, decide, earlier_approvers, visible_request},
     },
-    store::requests::{Request, RequestFilter},
+    store::requests::{Request, RequestEvent, RequestFilter},
     web::{AppState, error::WebError, viewer::Viewer},
     workflow::{RequestState, approval_stage},
 };
@@ -71,9 +71,15 @@ struct Powers {
     cancel: bool,
 }
 
-fn powers(actor: &Actor, request: &Request) -> Powers {
-    let stage =
-        approval_stage(&actor.access, &actor.identity.username, &request.agency, &request.requester, request.state);
+fn powers(actor: &Actor, request: &Request, events: &[RequestEvent]) -> Powers {
+    let stage = approval_stage(
+        &actor.access,
+        &actor.identity.username,
+        &request.agency,
+        &request.requester,
+        &earlier_approvers(events),
+        request.state,
+    );
     let own = request.requester.eq_ignore_ascii_case(&actor.identity.username);
     Powers {
         decide: stage.is_ok(),
@@ -97,7 +103,7 @@ async fn request_page(
     let mut context = TeraContext::new();
     context.insert("request", &request);
     context.insert("events", &events);
-    context.insert("powers", &powers(actor, &request));
+    context.insert("powers", &powers(actor, &request, &events));
     context.insert("instance", &instance.as_deref().map(crate::cluster::InstanceSummary::of));
     context.insert("item", &state.context.view.item(&request.catalog_item).map(|i| i.spec.title.clone()));
     context.insert("agency", &state.context.view.agency(&request.agency).map(|a| a.spec.display_name.clone()));
@@ -183,7 +189,7 @@ pub async fn cancel(
 
 /// The requests `actor` may decide about now, oldest first.
 pub async fn inbox(state: &AppState, actor: &Actor) -> Result<Vec<Request>, WebError> {
-    let mut waiting = state
+    let waiting = state
         .context
         .store
         .requests(&RequestFilter {
@@ -193,8 +199,28 @@ pub async fn inbox(state: &AppState, actor: &Actor) -> Result<Vec<Request>, WebE
             ..Default::default()
         })
         .await?;
-    waiting
-        .retain(|r| approval_stage(&actor.access, &actor.identity.username, &r.agency, &r.requester, r.state).is_ok());
+    let mut decidable = Vec::with_capacity(waiting.len());
+    for request in waiting {
+        // Only someone who could also approve the agency's stage may have given it.
+        let events = if request.state == RequestState::AwaitingPlatform && actor.access.may_approve_for(&request.agency)
+        {
+            state.context.store.request_events(&request.id).await?
+        } else {
+            Vec::new()
+        };
+        let stage = approval_stage(
+            &actor.access,
+            &actor.identity.username,
+            &request.agency,
+            &request.requester,
+            &earlier_approvers(&events),
+            request.state,
+        );
+        if stage.is_ok() {
+            decidable.push(request);
+        }
+    }
+    let mut waiting = decidable;
     waiting.reverse();
     Ok(waiting)
 }

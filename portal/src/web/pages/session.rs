@@ -95,11 +95,14 @@ pub async fn login(State(state): State<AppState>, viewer: Viewer, Form(form): Fo
     let now = now_ms();
     let ttl = context.config.session_ttl;
     let session = Session {
+        id: random_id(8),
         identity: identity.clone(),
         csrf_token: random_id(16),
         expires_at: now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2),
+        checked_at: now,
     };
-    if let Err(error) = context.store.create_session(&token, &session, &viewer.source_ip, now).await {
+    if let Err(error) = context.store.create_session(&token, &session, &viewer.source_ip, &viewer.user_agent, now).await
+    {
         return WebError::from(error).into_response();
     }
     let secure = context.config.secure_cookies;
@@ -120,7 +123,7 @@ pub async fn login(State(state): State<AppState>, viewer: Viewer, Form(form): Fo
 
 /// `POST /logout`.
 pub async fn logout(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
-    if let Some(token) = &viewer.session_token {
+    if let Some(token) = viewer.session_token() {
         state.context.store.delete_session(token).await?;
     }
     if let Some(actor) = &viewer.actor {

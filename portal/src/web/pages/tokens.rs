@@ -1,5 +1,6 @@
-//! API tokens: each user creates tokens that act for them, sees the secret once, and
-//! revokes them.
+//! API tokens: each user creates tokens that act for them, sees the secret once, sees when
+//! each was last used and revokes them; an agency's administrators list and revoke the
+//! tokens of everyone holding a role in the agency.
 
 use axum::{
     Form,
@@ -10,8 +11,9 @@ use axum::{
 use serde::Deserialize;
 use tera::Context as TeraContext;
 
-use super::see_other;
+use super::{local_path, see_other};
 use crate::{
+    actions::tokens::{agency_tokens, revoke_agency_token},
     store::now_ms,
     web::{AppState, error::WebError, viewer::Viewer},
 };
@@ -28,10 +30,19 @@ async fn page(
 ) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     let tokens = state.context.store.tokens_of(&actor.identity.username).await?;
+    let administered: Vec<String> = state
+        .context
+        .view
+        .agency_groups()
+        .into_iter()
+        .map(|agency| agency.code)
+        .filter(|code| actor.access.may_administer(code))
+        .collect();
     let mut context = TeraContext::new();
     context.insert("tokens", &tokens);
     context.insert("secret", &secret);
     context.insert("problem", &problem);
+    context.insert("administered", &administered);
     context.insert("now", &now_ms());
     Ok(state.templates.page(viewer, status, "tokens.html", context))
 }
@@ -57,7 +68,7 @@ pub async fn create(
     Form(form): Form<NewToken>,
 ) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
-    if actor.identity.source == crate::identity::IdentitySource::Token {
+    if actor.token_id.is_some() {
         return Err(WebError::Forbidden("a token cannot create tokens".into()));
     }
     let name = form.name.trim();
@@ -66,7 +77,9 @@ pub async fn create(
         return page(&state, &viewer, StatusCode::UNPROCESSABLE_ENTITY, None, Some("invalid")).await;
     };
     let now = now_ms();
-    let (info, secret) = state.context.store.create_token(&actor.identity, name, now, now + days * 86_400_000).await?;
+    let agencies: Vec<String> = actor.access.agencies.keys().cloned().collect();
+    let (info, secret) =
+        state.context.store.create_token(&actor.identity, &agencies, name, now, now + days * 86_400_000).await?;
     actor.audit(&state.context, None, "create_token", &format!("token {}", info.id), "success", name).await;
     page(&state, &viewer, StatusCode::OK, Some(secret), None).await
 }
@@ -83,4 +96,30 @@ pub async fn revoke(
     }
     actor.audit(&state.context, None, "revoke_token", &format!("token {id}"), "success", "").await;
     Ok(see_other("/tokens"))
+}
+
+/// `GET /agencies/{agency}/tokens`: the agency's tokens, for its administrators.
+pub async fn agency_list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(agency): Path<String>,
+) -> Result<Response, WebError> {
+    let actor = viewer.signed_in()?;
+    let tokens = agency_tokens(&state.context, actor, &agency).await?;
+    let mut context = TeraContext::new();
+    context.insert("agency", &agency);
+    context.insert("tokens", &tokens);
+    context.insert("now", &now_ms());
+    Ok(state.templates.page(&viewer, StatusCode::OK, "agency_tokens.html", context))
+}
+
+/// `POST /agencies/{agency}/tokens/{id}/revoke`.
+pub async fn agency_revoke(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((agency, id)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let actor = viewer.signed_in()?;
+    revoke_agency_token(&state.context, actor, &agency, &id).await?;
+    Ok(see_other(&local_path(Some(&format!("/agencies/{agency}/tokens")))))
 }

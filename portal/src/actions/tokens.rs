@@ -1,0 +1,39 @@
+//! API tokens seen from an agency: its administrators (and platform administrators) list
+//! the tokens of the people who hold a role in it, with their last use, and revoke them.
+
+use super::{ActionError, Actor};
+use crate::{
+    context::Context,
+    store::{now_ms, tokens::TokenInfo},
+};
+
+/// Whether `actor` administers `agency`'s tokens; `NotFound` when they cannot even see it.
+fn administers(actor: &Actor, agency: &str) -> Result<(), ActionError> {
+    if actor.access.may_administer(agency) {
+        Ok(())
+    } else if actor.access.sees(agency) {
+        Err(ActionError::Forbidden("only the agency's administrators manage its API tokens".into()))
+    } else {
+        Err(ActionError::NotFound)
+    }
+}
+
+/// The tokens listed under `agency`, newest first.
+pub async fn agency_tokens(context: &Context, actor: &Actor, agency: &str) -> Result<Vec<TokenInfo>, ActionError> {
+    administers(actor, agency)?;
+    Ok(context.store.agency_tokens(agency).await?)
+}
+
+/// Revokes token `id` listed under `agency`, and records it.
+pub async fn revoke_agency_token(context: &Context, actor: &Actor, agency: &str, id: &str) -> Result<(), ActionError> {
+    let object = format!("token {id}");
+    if let Err(error) = administers(actor, agency) {
+        actor.audit(context, Some(agency), "revoke_token", &object, "denied", error.code()).await;
+        return Err(error);
+    }
+    if !context.store.revoke_agency_token(agency, id, &actor.identity.username, now_ms()).await? {
+        return Err(ActionError::NotFound);
+    }
+    actor.audit(context, Some(agency), "revoke_token", &object, "success", "by an administrator").await;
+    Ok(())
+}
