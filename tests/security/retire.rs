@@ -127,7 +127,7 @@ async fn retained_data_survives_retire_through_the_portal() {
         groups: vec![format!("{}-Requesters", code.to_uppercase())],
         source: IdentitySource::Local,
     };
-    let requester = Actor::new(&context, identity, "127.0.0.1".into());
+    let requester = Actor::new(&context, identity, "127.0.0.1".into(), "security-test".into());
     retire(&context, &requester, &code, "site", "site").await.expect("retire through the portal");
     assert_data_survived(&run.admin, &namespace, "site", "the portal's retire").await;
 
