@@ -9,7 +9,7 @@ use makonis_api::catalog::Approval;
 use makonis_portal::{
     identity::{Identity, IdentitySource},
     store::{
-        Backend,
+        Backend, Store, StoreError,
         accounts::Account,
         audit::{AuditEvent, AuditQuery},
         requests::{NewEvent, NewRequest, RequestFilter},
@@ -36,6 +36,38 @@ fn new_request(instance: &str, cpu: i64) -> NewRequest {
     }
 }
 
+/// The audit record the tests' actions commit with.
+fn note(action: &str) -> AuditEvent {
+    AuditEvent {
+        at: 0,
+        actor: "anna".into(),
+        agency: Some("vdi".into()),
+        action: action.into(),
+        object: "request".into(),
+        outcome: "success".into(),
+        source_ip: "127.0.0.1".into(),
+        session_id: "s-1".into(),
+        user_agent: "test".into(),
+        detail: String::new(),
+    }
+}
+
+/// Creates the request `build` makes in its own audited transaction.
+async fn create<E>(
+    store: &Store,
+    agency: &str,
+    at: i64,
+    build: impl FnOnce(&[makonis_portal::store::requests::PendingReservation]) -> Result<NewRequest, E>,
+) -> Result<Result<makonis_portal::store::requests::Request, E>, StoreError> {
+    let mut tx = store.begin().await?;
+    let created = tx.create_request(agency, at, build).await?;
+    match &created {
+        Ok(_) => tx.commit(&note("order")).await?,
+        Err(_) => tx.rollback().await?,
+    }
+    Ok(created)
+}
+
 fn identity(username: &str) -> Identity {
     Identity {
         username: username.into(),
@@ -49,26 +81,28 @@ fn identity(username: &str) -> Identity {
 #[tokio::test]
 async fn a_request_is_numbered_per_agency_and_keeps_its_timeline() {
     for (db, store) in both_stores().await {
-        let first =
-            store.create_request("vdi", 10, |_| Ok::<_, ()>(new_request("dms-1", 1000))).await.unwrap().unwrap();
-        let second =
-            store.create_request("vdi", 11, |_| Ok::<_, ()>(new_request("dms-2", 1000))).await.unwrap().unwrap();
-        let other = store.create_request("lm", 12, |_| Ok::<_, ()>(new_request("dms-1", 1000))).await.unwrap().unwrap();
+        let first = create(&store, "vdi", 10, |_| Ok::<_, ()>(new_request("dms-1", 1000))).await.unwrap().unwrap();
+        let second = create(&store, "vdi", 11, |_| Ok::<_, ()>(new_request("dms-2", 1000))).await.unwrap().unwrap();
+        let other = create(&store, "lm", 12, |_| Ok::<_, ()>(new_request("dms-1", 1000))).await.unwrap().unwrap();
         assert_eq!((first.id.as_str(), second.id.as_str(), other.id.as_str()), ("vdi-1", "vdi-2", "lm-1"), "{db}");
         assert_eq!(first.parameters, json!({"title": "Lietvedība"}), "{db}");
         assert_eq!(first.approval, Approval::AgencyApproverThenPlatform, "{db}");
 
         let approve = NewEvent { actor: "janis", actor_name: "Jānis", event: "approved", comment: "labi" };
-        let moved = store
+        let mut tx = store.begin().await.unwrap();
+        let moved = tx
             .transition("vdi-1", &[RequestState::AwaitingAgency], RequestState::AwaitingPlatform, &approve, "", 20)
             .await
             .unwrap()
             .expect("moved");
+        tx.commit(&note("approve")).await.unwrap();
         assert_eq!(moved.state, RequestState::AwaitingPlatform, "{db}");
-        let again = store
+        let mut tx = store.begin().await.unwrap();
+        let again = tx
             .transition("vdi-1", &[RequestState::AwaitingAgency], RequestState::Rejected, &approve, "", 21)
             .await
             .unwrap();
+        tx.rollback().await.unwrap();
         assert_eq!(again, None, "{db}: a request moves on only from the states named");
 
         let timeline = store.request_events("vdi-1").await.unwrap();
@@ -104,13 +138,12 @@ async fn concurrent_requests_cannot_together_take_more_than_the_quota() {
                 let store = Arc::clone(&store);
                 tokio::spawn(async move {
                     let request = new_request(&format!("web-{i}"), 1000);
-                    store
-                        .create_request("vdi", 100 + i, |pending| {
-                            let used: i64 = pending.iter().map(|p| p.reservation.cpu).sum();
-                            if used + 1000 <= 4000 { Ok(request) } else { Err(used) }
-                        })
-                        .await
-                        .expect("storage works")
+                    create(&store, "vdi", 100 + i, |pending| {
+                        let used: i64 = pending.iter().map(|p| p.reservation.cpu).sum();
+                        if used + 1000 <= 4000 { Ok(request) } else { Err(used) }
+                    })
+                    .await
+                    .expect("storage works")
                 })
             })
             .collect();
@@ -130,13 +163,19 @@ async fn concurrent_requests_cannot_together_take_more_than_the_quota() {
 async fn sessions_expire_and_end() {
     for (db, store) in both_stores().await {
         let session = Session { identity: identity("janis"), csrf_token: "csrf".into(), expires_at: 1_000 };
-        store.create_session("token-1", &session, "127.0.0.1", 0).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.create_session("token-1", &session, "127.0.0.1", 0).await.unwrap();
+        tx.commit(&note("sign_in")).await.unwrap();
         assert_eq!(store.session("token-1", 999).await.unwrap(), Some(session.clone()), "{db}");
         assert_eq!(store.session("token-1", 1_000).await.unwrap(), None, "{db}: expired");
         assert_eq!(store.session("token-2", 0).await.unwrap(), None, "{db}: unknown");
         assert_eq!(store.purge_sessions(1_000).await.unwrap(), 1, "{db}");
-        store.create_session("token-3", &session, "127.0.0.1", 0).await.unwrap();
-        store.delete_session("token-3").await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.create_session("token-3", &session, "127.0.0.1", 0).await.unwrap();
+        tx.commit(&note("sign_in")).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.delete_session("token-3").await.unwrap();
+        tx.commit(&note("sign_out")).await.unwrap();
         assert_eq!(store.session("token-3", 0).await.unwrap(), None, "{db}: signed out");
     }
 }
@@ -144,14 +183,18 @@ async fn sessions_expire_and_end() {
 #[tokio::test]
 async fn tokens_act_for_their_owner_until_revoked_or_expired() {
     for (db, store) in both_stores().await {
-        let (info, secret) = store.create_token(&identity("janis"), "ci", 0, 1_000).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let (info, secret) = tx.create_token(&identity("janis"), "ci", 0, 1_000).await.unwrap();
+        tx.commit(&note("create_token")).await.unwrap();
         assert!(secret.starts_with("mkt_") && secret.contains(&info.id), "{db}");
         let acting = store.token_identity(&secret, 10).await.unwrap().expect("a live token");
         assert_eq!((acting.username.as_str(), acting.source), ("janis", IdentitySource::Token), "{db}");
         assert_eq!(store.token_identity(&secret, 1_000).await.unwrap(), None, "{db}: expired");
         assert_eq!(store.token_identity("mkt_x.y", 10).await.unwrap(), None, "{db}: unknown");
-        assert!(!store.revoke_token("anna", &info.id, 20).await.unwrap(), "{db}: only the owner revokes");
-        assert!(store.revoke_token("janis", &info.id, 20).await.unwrap(), "{db}");
+        let mut tx = store.begin().await.unwrap();
+        assert!(!tx.revoke_token("anna", &info.id, 20).await.unwrap(), "{db}: only the owner revokes");
+        assert!(tx.revoke_token("janis", &info.id, 20).await.unwrap(), "{db}");
+        tx.commit(&note("revoke_token")).await.unwrap();
         assert_eq!(store.token_identity(&secret, 30).await.unwrap(), None, "{db}: revoked");
         assert_eq!(store.tokens_of("janis").await.unwrap()[0].revoked_at, Some(20), "{db}");
     }
@@ -171,6 +214,8 @@ async fn the_audit_trail_is_listed_per_agency_newest_first() {
                 object: "request".into(),
                 outcome: "success".into(),
                 source_ip: "127.0.0.1".into(),
+                session_id: "t-1".into(),
+                user_agent: "curl/8".into(),
                 detail: String::new(),
             };
             store.audit(&event).await.unwrap();
@@ -179,11 +224,13 @@ async fn the_audit_trail_is_listed_per_agency_newest_first() {
             .audit_events(&AuditQuery { agencies: Some(vec!["vdi".into()]), limit: 10, ..Default::default() })
             .await
             .unwrap();
-        assert_eq!(vdi.iter().map(|e| e.at).collect::<Vec<_>>(), [4, 1], "{db}");
+        assert_eq!(vdi.iter().map(|e| e.event.at).collect::<Vec<_>>(), [4, 1], "{db}");
+        assert_eq!(vdi.iter().map(|e| e.seq).collect::<Vec<_>>(), [Some(4), Some(1)], "{db}: in the chain's order");
+        assert_eq!((vdi[0].event.session_id.as_str(), vdi[0].event.user_agent.as_str()), ("t-1", "curl/8"), "{db}");
         let all = store.audit_events(&AuditQuery { limit: 10, ..Default::default() }).await.unwrap();
         assert_eq!(all.len(), 4, "{db}");
         let paged = store.audit_events(&AuditQuery { before: Some(3), limit: 1, ..Default::default() }).await.unwrap();
-        assert_eq!(paged.iter().map(|e| e.at).collect::<Vec<_>>(), [2], "{db}");
+        assert_eq!(paged.iter().map(|e| e.event.at).collect::<Vec<_>>(), [2], "{db}");
         let none = store.audit_events(&AuditQuery { agencies: Some(vec![]), limit: 10, ..Default::default() }).await;
         assert!(none.unwrap().is_empty(), "{db}");
     }

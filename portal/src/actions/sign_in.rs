@@ -1,7 +1,8 @@
 //! Signing in: local accounts first (the embedded default and break-glass admins), then
-//! the directory. Failures are counted per address and username, and audited.
+//! the directory. Failures are counted per address and username, and audited; a success
+//! starts the session in one transaction with its audit record.
 
-use super::{ActionError, record};
+use super::{ActionError, connection::session_id};
 use crate::{
     context::Context,
     identity::{
@@ -9,7 +10,7 @@ use crate::{
         ldap::{DirectoryError, authenticate},
         password::{decoy_hash, verify_password},
     },
-    store::{audit::AuditEvent, now_ms},
+    store::{audit::AuditEvent, now_ms, random_id, sessions::Session},
 };
 
 /// The longest username or password accepted (longer input is refused before any work).
@@ -46,13 +47,26 @@ async fn check(context: &Context, username: &str, password: &str) -> Result<Iden
     })
 }
 
-/// Checks `username` and `password` from `source_ip`; the identity on success.
+/// A session just started: the cookie token (given to the browser, never stored) and
+/// what the database keeps of it.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The cookie's token.
+    pub token: String,
+    /// The session.
+    pub session: Session,
+}
+
+/// Checks `username` and `password` from `source_ip` (with `user_agent`) and, on
+/// success, starts a session. The attempt is audited either way; a session that cannot
+/// be audited is not started.
 pub async fn sign_in(
     context: &Context,
     username: &str,
     password: &str,
     source_ip: &str,
-) -> Result<Identity, ActionError> {
+    user_agent: &str,
+) -> Result<SignedIn, ActionError> {
     let username = username.trim().to_lowercase();
     let now = now_ms();
     let blocked = context.limiter.lock().unwrap_or_else(|p| p.into_inner()).blocked_for(source_ip, &username, now);
@@ -68,21 +82,36 @@ pub async fn sign_in(
             Err(_) => {}
         }
     }
-    let (outcome, detail) = match &result {
-        Ok(identity) => ("success", format!("{:?}", identity.source).to_lowercase()),
-        Err(error) => ("failure", error.code().to_string()),
-    };
     let actor: String = username.chars().take(64).collect();
-    let event = AuditEvent {
+    let mut event = AuditEvent {
         at: now,
         actor: if actor.is_empty() { "-".into() } else { actor },
         agency: None,
         action: "sign_in".into(),
         object: "session".into(),
-        outcome: outcome.into(),
+        outcome: String::new(),
         source_ip: source_ip.into(),
-        detail,
+        session_id: String::new(),
+        user_agent: user_agent.into(),
+        detail: String::new(),
     };
-    record(context, event).await;
-    result
+    let identity = match result {
+        Ok(identity) => identity,
+        Err(error) => {
+            event.outcome = "failure".into();
+            event.detail = error.code().to_string();
+            context.store.audit(&event).await?;
+            return Err(error);
+        }
+    };
+    let token = random_id(32);
+    let ttl = i64::try_from(context.config.session_ttl.as_millis()).unwrap_or(i64::MAX / 2);
+    event.outcome = "success".into();
+    event.detail = format!("{:?}", identity.source).to_lowercase();
+    event.session_id = session_id(&token);
+    let session = Session { identity, csrf_token: random_id(16), expires_at: now.saturating_add(ttl) };
+    let mut tx = context.store.begin().await?;
+    tx.create_session(&token, &session, source_ip, now).await?;
+    tx.commit(&event).await?;
+    Ok(SignedIn { token, session })
 }

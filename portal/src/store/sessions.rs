@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, corrupt, hash_secret};
+use super::{Store, StoreError, Tx, corrupt, hash_secret};
 use crate::identity::Identity;
 
 /// A live session.
@@ -18,30 +18,6 @@ pub struct Session {
 }
 
 impl Store {
-    /// Stores a new session for the cookie token `token`.
-    pub async fn create_session(
-        &self,
-        token: &str,
-        session: &Session,
-        source_ip: &str,
-        at: i64,
-    ) -> Result<(), StoreError> {
-        let identity = serde_json::to_string(&session.identity).map_err(|e| corrupt("session identity", e))?;
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, identity_json, csrf_token, source_ip, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(hash_secret(token))
-        .bind(identity)
-        .bind(&session.csrf_token)
-        .bind(source_ip)
-        .bind(at)
-        .bind(session.expires_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
     /// The session of cookie token `token`, unless it does not exist or has expired at `now`.
     pub async fn session(&self, token: &str, now: i64) -> Result<Option<Session>, StoreError> {
         let row = sqlx::query(
@@ -62,12 +38,6 @@ impl Store {
         .transpose()
     }
 
-    /// Ends the session of cookie token `token`.
-    pub async fn delete_session(&self, token: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(hash_secret(token)).execute(self.pool()).await?;
-        Ok(())
-    }
-
     /// Removes sessions that expired before `now`; returns how many.
     pub async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
@@ -75,5 +45,37 @@ impl Store {
             .execute(self.pool())
             .await?
             .rows_affected())
+    }
+}
+
+impl Tx {
+    /// Stores a new session for the cookie token `token`.
+    pub async fn create_session(
+        &mut self,
+        token: &str,
+        session: &Session,
+        source_ip: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let identity = serde_json::to_string(&session.identity).map_err(|e| corrupt("session identity", e))?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, identity_json, csrf_token, source_ip, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(hash_secret(token))
+        .bind(identity)
+        .bind(&session.csrf_token)
+        .bind(source_ip)
+        .bind(at)
+        .bind(session.expires_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Ends the session of cookie token `token`.
+    pub async fn delete_session(&mut self, token: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(hash_secret(token)).execute(self.conn()).await?;
+        Ok(())
     }
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Store, StoreError, corrupt, hash_secret, random_id};
+use super::{Store, StoreError, Tx, corrupt, hash_secret, random_id};
 use crate::identity::{Identity, IdentitySource};
 
 /// A token as listed to its owner (never the secret).
@@ -26,35 +26,6 @@ pub struct TokenInfo {
 pub const TOKEN_PREFIX: &str = "mkt_";
 
 impl Store {
-    /// Creates a token for `identity`; returns its info and the secret (shown once).
-    pub async fn create_token(
-        &self,
-        identity: &Identity,
-        name: &str,
-        at: i64,
-        expires_at: i64,
-    ) -> Result<(TokenInfo, String), StoreError> {
-        let id = random_id(6);
-        let secret = format!("{TOKEN_PREFIX}{id}.{}", random_id(24));
-        let mut acting = identity.clone();
-        acting.source = IdentitySource::Token;
-        let identity_json = serde_json::to_string(&acting).map_err(|e| corrupt("token identity", e))?;
-        sqlx::query(
-            "INSERT INTO api_tokens (id, secret_hash, name, username, identity_json, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&id)
-        .bind(hash_secret(&secret))
-        .bind(name)
-        .bind(&identity.username)
-        .bind(identity_json)
-        .bind(at)
-        .bind(expires_at)
-        .execute(self.pool())
-        .await?;
-        Ok((TokenInfo { id, name: name.to_string(), created_at: at, expires_at, revoked_at: None }, secret))
-    }
-
     /// The identity a token secret stands for, unless unknown, expired at `now` or revoked.
     pub async fn token_identity(&self, secret: &str, now: i64) -> Result<Option<Identity>, StoreError> {
         let row = sqlx::query(
@@ -92,15 +63,46 @@ impl Store {
             })
             .collect()
     }
+}
+
+impl Tx {
+    /// Creates a token for `identity`; returns its info and the secret (shown once).
+    pub async fn create_token(
+        &mut self,
+        identity: &Identity,
+        name: &str,
+        at: i64,
+        expires_at: i64,
+    ) -> Result<(TokenInfo, String), StoreError> {
+        let id = random_id(6);
+        let secret = format!("{TOKEN_PREFIX}{id}.{}", random_id(24));
+        let mut acting = identity.clone();
+        acting.source = IdentitySource::Token;
+        let identity_json = serde_json::to_string(&acting).map_err(|e| corrupt("token identity", e))?;
+        sqlx::query(
+            "INSERT INTO api_tokens (id, secret_hash, name, username, identity_json, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(hash_secret(&secret))
+        .bind(name)
+        .bind(&identity.username)
+        .bind(identity_json)
+        .bind(at)
+        .bind(expires_at)
+        .execute(self.conn())
+        .await?;
+        Ok((TokenInfo { id, name: name.to_string(), created_at: at, expires_at, revoked_at: None }, secret))
+    }
 
     /// Revokes `username`'s token `id`; false when they have no such live token.
-    pub async fn revoke_token(&self, username: &str, id: &str, at: i64) -> Result<bool, StoreError> {
+    pub async fn revoke_token(&mut self, username: &str, id: &str, at: i64) -> Result<bool, StoreError> {
         let done =
             sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND username = $3 AND revoked_at IS NULL")
                 .bind(at)
                 .bind(id)
                 .bind(username)
-                .execute(self.pool())
+                .execute(self.conn())
                 .await?;
         Ok(done.rows_affected() == 1)
     }

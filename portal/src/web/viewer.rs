@@ -16,7 +16,15 @@ use super::{
     AppState, cookies,
     error::{PageFailure, WebError},
 };
-use crate::{actions::Actor, context::Context, i18n::Lang, store::now_ms};
+use crate::{
+    actions::{
+        Actor,
+        connection::{self, session_id, token_id},
+    },
+    context::Context,
+    i18n::Lang,
+    store::now_ms,
+};
 
 /// The largest form body the CSRF check reads.
 pub const MAX_FORM_BYTES: usize = 256 * 1024;
@@ -39,6 +47,8 @@ pub struct Viewer {
     pub session_token: Option<String>,
     /// The client's address.
     pub source_ip: String,
+    /// The client's user agent, as the audit trail keeps it.
+    pub user_agent: String,
     /// The path and query of the page asked for (where the language switch returns to).
     pub path: String,
 }
@@ -82,13 +92,15 @@ async fn identify(
     context: &Context,
     headers: &HeaderMap,
     ip: &str,
+    user_agent: &str,
 ) -> Result<(Option<Actor>, Option<String>, Option<String>, bool), WebError> {
     let now = now_ms();
     if let Some(bearer) =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
     {
         let identity = context.store.token_identity(bearer.trim(), now).await?.ok_or(WebError::BadToken)?;
-        return Ok((Some(Actor::new(context, identity, ip.to_string())), None, None, true));
+        let actor = Actor::new(context, identity, ip.to_string()).through(token_id(bearer.trim()), user_agent.into());
+        return Ok((Some(actor), None, None, true));
     }
     let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let Some(token) = cookies::get(cookie, cookies::SESSION) else {
@@ -96,7 +108,7 @@ async fn identify(
     };
     Ok(match context.store.session(token, now).await? {
         Some(session) => (
-            Some(Actor::new(context, session.identity, ip.to_string())),
+            Some(Actor::new(context, session.identity, ip.to_string()).through(session_id(token), user_agent.into())),
             Some(session.csrf_token),
             Some(token.to_string()),
             false,
@@ -126,7 +138,9 @@ pub async fn resolve(State(state): State<AppState>, request: Request, next: Next
     let (mut parts, body) = request.into_parts();
     let ip = source_ip(&parts);
     let lang = language(&parts.headers);
-    let (actor, csrf, session_token, via_token) = match identify(&state.context, &parts.headers, &ip).await {
+    let user_agent = connection::user_agent(parts.headers.get(header::USER_AGENT).map(|v| v.as_bytes()));
+    let (actor, csrf, session_token, via_token) = match identify(&state.context, &parts.headers, &ip, &user_agent).await
+    {
         Ok(found) => found,
         Err(error) => return error.into_response_for(lang, parts.uri.path()),
     };
@@ -161,7 +175,7 @@ pub async fn resolve(State(state): State<AppState>, request: Request, next: Next
     }
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-    let viewer = Viewer { actor, lang, csrf, session_token, source_ip: ip, path: format!("{path}{query}") };
+    let viewer = Viewer { actor, lang, csrf, session_token, source_ip: ip, user_agent, path: format!("{path}{query}") };
     parts.extensions.insert(viewer.clone());
     let response = next.run(Request::from_parts(parts, body)).await;
     match response.extensions().get::<PageFailure>() {
