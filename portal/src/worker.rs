@@ -18,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::{
     cluster::{
         apply::{api_message, apply_instance, retire_instance},
-        follow::next_state,
+        follow::{Step, live_instance, next_state, next_step},
     },
     context::Context,
     store::{
@@ -123,10 +123,25 @@ fn transient(status: &kube::core::Status) -> bool {
     status.code == 409 || status.code == 429 || status.message.contains("status unknown for quota")
 }
 
-/// Moves an applied request on if its instance says so.
+/// Moves an applied request on if its instance says so; when this replica's cache
+/// cannot tell, the API server decides (and without one, the request waits).
 async fn follow(context: &Context, request: &Request) -> Result<(), StoreError> {
-    let instance = context.view.instance(&request.agency, &request.instance);
-    if let Some((to, message)) = next_state(request.kind, request.state, instance.as_deref()) {
+    let cached = context.view.instance(&request.agency, &request.instance);
+    let next = match next_step(request.kind, request.state, &request.id, cached.as_deref()) {
+        Step::Move(to, message) => Some((to, message)),
+        Step::Wait => None,
+        Step::Confirm => match &context.client {
+            Some(client) => match live_instance(client, request).await {
+                Ok(live) => next_state(request.kind, request.state, live.as_ref()),
+                Err(error) => {
+                    tracing::warn!(request = request.id, %error, "the instance could not be read; the request waits");
+                    None
+                }
+            },
+            None => None,
+        },
+    };
+    if let Some((to, message)) = next {
         let outcome = if to == RequestState::Failed { "failure" } else { "success" };
         let said = if message.is_empty() { to.as_str().to_string() } else { format!("{}: {message}", to.as_str()) };
         let audit = platform_event(request, "follow_instance", outcome, &said);
