@@ -18,7 +18,7 @@ use makonis_portal::{
     workflow::{RequestKind, RequestState, Reservation},
 };
 use serde_json::json;
-use support::both_stores;
+use support::{both_stores, postgres_database};
 
 fn new_request(instance: &str, cpu: i64) -> NewRequest {
     NewRequest {
@@ -263,5 +263,49 @@ async fn the_store_reports_its_backend_and_answers_pings() {
         store.ping().await.unwrap();
         let expected = if db == "sqlite" { Backend::Sqlite } else { Backend::Postgres };
         assert_eq!(store.backend(), expected);
+    }
+}
+
+#[tokio::test]
+async fn audit_rows_written_before_the_chain_are_chained_when_the_schema_is_brought_up_to_date() {
+    let sqlite_dir =
+        std::env::temp_dir().join(format!("makonis-portal-upgrade-{}", makonis_portal::store::random_id(6)));
+    std::fs::create_dir_all(&sqlite_dir).unwrap();
+    let databases = [
+        ("sqlite", format!("sqlite://{}/portal.db?mode=rwc", sqlite_dir.display())),
+        ("postgres", postgres_database(None).await),
+    ];
+    // The schema as it was before the chain: the first two migrations.
+    let old = sqlite_dir.join("old-migrations");
+    std::fs::create_dir_all(&old).unwrap();
+    for file in ["0001_portal.sql", "0002_sla_ledger.sql"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(file);
+        std::fs::copy(path, old.join(file)).unwrap();
+    }
+    for (db, url) in databases {
+        let pool = Store::admin_connection(&url).await.unwrap();
+        sqlx::migrate::Migrator::new(old.as_path()).await.unwrap().run(&pool).await.unwrap();
+        for (id, at) in [("b", 2), ("a", 1), ("c", 2)] {
+            sqlx::query(
+                "INSERT INTO audit_events (id, at, actor, agency, action, object, outcome, source_ip, detail) \
+                 VALUES ($1, $2, 'anna', 'vdi', 'order', 'request vdi-1', 'success', '127.0.0.1', '')",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+
+        let store = Store::connect(&url).await.unwrap();
+        let summary = store.verify_audit(None).await.unwrap().unwrap_or_else(|b| panic!("{db}: {b}"));
+        assert_eq!(summary.rows, 3, "{db}");
+        let listed = store.audit_events(&AuditQuery { limit: 10, ..Default::default() }).await.unwrap();
+        let order: Vec<_> = listed.iter().rev().map(|r| (r.seq, r.id.as_str())).collect();
+        assert_eq!(order, [(Some(1), "a"), (Some(2), "b"), (Some(3), "c")], "{db}: oldest first, ties by id");
+        store.audit(&note("approve")).await.unwrap();
+        let again = Store::connect(&url).await.unwrap();
+        assert_eq!(again.verify_audit(None).await.unwrap().map(|s| s.rows), Ok(4), "{db}: chained once, then appended");
     }
 }

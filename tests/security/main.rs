@@ -6,6 +6,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+#[path = "../../portal/tests/support/mod.rs"]
+mod portal_support;
+
 mod approvals;
 mod audit;
 mod compute;

@@ -236,6 +236,9 @@ impl fmt::Display for Break {
             Self::Repeated { seq, id } => {
                 write!(f, "row {seq} appears again (id {id}): a row was copied or moved back in the order")
             }
+            Self::TailMissing { last, head } if last + 1 == *head => {
+                write!(f, "row {head} is missing: the chain ends at row {head} but the last row is {last}")
+            }
             Self::TailMissing { last, head } => {
                 write!(
                     f,

@@ -40,8 +40,13 @@ pub const ACCOUNTS: [(&str, &str, &[&str]); 8] = [
     ("nobody", "Bez lomām", &[]),
 ];
 
+/// The repository's root (the workspace's, which holds `Cargo.lock`), whichever of its
+/// packages the tests are compiled in.
 fn repo() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").exists())
+        .expect("the tests run inside the repository")
 }
 
 fn read_yaml_dir<T: serde::de::DeserializeOwned>(dir: &str) -> Vec<T> {
