@@ -13,7 +13,7 @@ pub mod requests;
 pub mod sessions;
 pub mod tokens;
 
-use std::{collections::BTreeSet, str::FromStr, time::Duration};
+use std::{collections::BTreeMap, str::FromStr, time::Duration};
 
 use sqlx::{
     Any, AnyConnection, AnyPool, Executor, Row, Transaction,
@@ -120,15 +120,17 @@ impl Store {
         Ok(())
     }
 
-    /// Whether every embedded migration is recorded as applied (false when that cannot
-    /// be read, e.g. on a new database).
+    /// Whether every embedded migration is recorded as applied, unchanged (false when
+    /// that cannot be read, e.g. on a new database; the migrator then says what differs).
     async fn migrations_applied(&self) -> bool {
-        let Ok(rows) = sqlx::query("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(&self.pool).await
+        let Ok(rows) =
+            sqlx::query("SELECT version, checksum FROM _sqlx_migrations WHERE success").fetch_all(&self.pool).await
         else {
             return false;
         };
-        let applied: BTreeSet<i64> = rows.iter().filter_map(|row| row.try_get("version").ok()).collect();
-        MIGRATOR.iter().all(|migration| applied.contains(&migration.version))
+        let applied: BTreeMap<i64, Vec<u8>> =
+            rows.iter().filter_map(|row| Some((row.try_get("version").ok()?, row.try_get("checksum").ok()?))).collect();
+        MIGRATOR.iter().all(|m| applied.get(&m.version).is_some_and(|checksum| *checksum == *m.checksum))
     }
 
     /// The pool (the store's modules and the SLA ledger share it).
