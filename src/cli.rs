@@ -49,12 +49,15 @@ pub enum Command {
     /// Waits until the CRDs are installed, then reconciles until SIGTERM or Ctrl-C.
     /// Serves `/metrics`, `/healthz` and `/readyz` on `--metrics-address`.
     Operator(Box<OperatorArgs>),
-    /// Serve the self-service portal and its JSON API.
+    /// Serve the self-service portal and its JSON API; or maintain its database.
     ///
     /// Reads agencies, catalog items and instances from the cluster of the current
     /// kubeconfig, keeps requests, sessions and the audit trail in SQL, and applies
     /// granted orders as ServiceInstances. Serves `/healthz`, `/readyz` and `/metrics`
-    /// on the same address.
+    /// on the same address. Every action is written with its audit record in one
+    /// transaction: when the trail cannot be written, nothing is done. With a
+    /// subcommand, checks the audit trail (`verify-audit`) or brings the schema up to
+    /// date (`migrate`) instead of serving.
     Portal(Box<PortalArgs>),
     /// Measure the SLAs: run every Probe, keep the outage ledger, evaluate every
     /// ServiceLevelObjective, open incidents on burn-rate alerts; or export the
@@ -322,6 +325,21 @@ mod tests {
     }
 
     #[test]
+    fn the_portal_serves_without_a_task_and_checks_its_trail_with_one() {
+        let cli = Cli::try_parse_from(["makonis", "portal", "--address", "127.0.0.1:9000"]).unwrap();
+        let Command::Portal(args) = cli.command else { panic!("not portal") };
+        assert!(args.task.is_none());
+        let hash = "ab".repeat(32);
+        let anchor = format!("12:{hash}");
+        let cli = Cli::try_parse_from(["makonis", "portal", "verify-audit", "--anchor", &anchor]).unwrap();
+        let Command::Portal(args) = cli.command else { panic!("not portal") };
+        let Some(PortalTask::VerifyAudit(verify)) = args.task else { panic!("not verify-audit") };
+        assert_eq!(verify.anchor.map(|a| (a.seq, a.hash)), Some((12, hash)));
+        assert!(Cli::try_parse_from(["makonis", "portal", "verify-audit", "--anchor", "12"]).is_err());
+        assert!(Cli::try_parse_from(["makonis", "portal", "--address", "127.0.0.1:9000", "migrate"]).is_err());
+    }
+
+    #[test]
     fn zero_resync_is_refused() {
         assert!(Cli::try_parse_from(["makonis", "operator", "--resync-seconds", "0"]).is_err());
     }
@@ -329,7 +347,12 @@ mod tests {
 
 /// Arguments of `makonis portal`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct PortalArgs {
+    /// Instead of serving: a maintenance task on the portal's database.
+    #[command(subcommand)]
+    pub task: Option<PortalTask>,
+
     /// Address to serve on. Put a TLS-terminating ingress in front of it whenever a
     /// network is crossed.
     #[arg(long, env = "MAKONIS_PORTAL_ADDRESS", default_value = "127.0.0.1:8080")]
@@ -437,6 +460,48 @@ fn parse_network(text: &str) -> Result<IpNet, String> {
     text.parse::<IpNet>()
         .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
         .map_err(|_| format!("`{text}` is neither a CIDR range (10.0.0.0/8) nor an address"))
+}
+
+/// What `makonis portal` does instead of serving.
+#[derive(Debug, Subcommand)]
+pub enum PortalTask {
+    /// Check the audit trail: recompute its hash chain and name the first row that was
+    /// edited, deleted, reordered or added around it.
+    ///
+    /// Reads only: a role with SELECT on the trail is enough. Exits 0 and prints the
+    /// number of rows and the last row's hash when the trail is intact (keep that
+    /// `SEQ:HASH` and pass it as `--anchor` later: a chain rewritten from an earlier row
+    /// on no longer matches it); exits 2 and names the first broken row when it is not;
+    /// exits 1 when the database cannot be read.
+    VerifyAudit(VerifyAuditArgs),
+    /// Bring the database schema up to date and chain audit rows written before the
+    /// trail was a chain, then exit.
+    ///
+    /// Run it as the role that owns the schema, before starting a new version of the
+    /// portal whose own role may only read and write rows (see the operator guide).
+    Migrate(MigrateArgs),
+}
+
+/// Arguments of `makonis portal verify-audit`.
+#[derive(Debug, Args)]
+pub struct VerifyAuditArgs {
+    /// The portal's database: `sqlite://FILE` or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "MAKONIS_DATABASE_URL", default_value = "sqlite://makonis-data/portal.db")]
+    pub database_url: String,
+
+    /// A row's hash printed by an earlier check (`SEQ:HASH`), which the chain must still
+    /// contain.
+    #[arg(long, value_name = "SEQ:HASH")]
+    pub anchor: Option<makonis_portal::store::audit_chain::Anchor>,
+}
+
+/// Arguments of `makonis portal migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The portal's database, as the schema's owner: `sqlite://FILE` or
+    /// `postgres://OWNER@HOST/DB`.
+    #[arg(long, env = "MAKONIS_DATABASE_URL", default_value = "sqlite://makonis-data/portal.db")]
+    pub database_url: String,
 }
 
 /// Which directory software is on the other end.

@@ -2,6 +2,14 @@
 //! applied requests on as their instances become ready, fail or disappear. Several
 //! replicas may run it at once: applying is idempotent (server-side apply) and every
 //! state change is conditional on the state it starts from.
+//!
+//! What the worker does is audited as the platform (`makonis`). A change of the cluster
+//! is outside the database, so it cannot share a transaction with its record; instead
+//! the intent is recorded first (outcome `started`) and nothing is applied unless that
+//! record is written; the outcome is recorded after, in one transaction with the
+//! request's move. When the outcome cannot be recorded, the request stays where it was
+//! and the next sweep applies again (idempotently), recording a new intent: the trail
+//! may hold an intent twice, but never a change without one.
 
 use std::{sync::Arc, time::Duration};
 
@@ -10,17 +18,19 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::{
     cluster::{
         apply::{api_message, apply_instance, retire_instance},
-        follow::next_state,
+        follow::{Step, live_instance, next_state, next_step},
     },
     context::Context,
     store::{
-        StoreError, now_ms,
+        StoreError,
+        audit::AuditEvent,
+        now_ms,
         requests::{NewEvent, Request, RequestFilter},
     },
     workflow::{RequestKind, RequestState},
 };
 
-/// The platform's name in timelines.
+/// The platform's name in timelines and in the audit trail.
 const PLATFORM: &str = "makonis";
 
 /// How often everything in flight is looked at even without a change.
@@ -37,21 +47,49 @@ async fn in_flight(context: &Context) -> Result<Vec<Request>, StoreError> {
         .await
 }
 
+/// The platform's audit record of `action` on `request`'s instance.
+fn platform_event(request: &Request, action: &str, outcome: &str, message: &str) -> AuditEvent {
+    let detail = if message.is_empty() {
+        format!("request {}", request.id)
+    } else {
+        format!("request {}: {message}", request.id)
+    };
+    AuditEvent {
+        at: now_ms(),
+        actor: PLATFORM.into(),
+        agency: Some(request.agency.clone()),
+        action: action.into(),
+        object: format!("instance {}", request.instance),
+        outcome: outcome.into(),
+        source_ip: "-".into(),
+        session_id: "worker".into(),
+        user_agent: concat!("makonis-portal/", env!("CARGO_PKG_VERSION")).into(),
+        detail,
+    }
+}
+
+/// Moves `request` to `to` with its timeline entry and `audit`, in one transaction;
+/// nothing when another replica moved it first.
 async fn record(
     context: &Context,
     request: &Request,
     to: RequestState,
-    event: &str,
     message: &str,
+    audit: &AuditEvent,
 ) -> Result<(), StoreError> {
-    let entry = NewEvent { actor: PLATFORM, actor_name: "Mākonis", event, comment: message };
-    context.store.transition(&request.id, &[request.state], to, &entry, message, now_ms()).await?;
-    Ok(())
+    let entry = NewEvent { actor: PLATFORM, actor_name: "Mākonis", event: to.as_str(), comment: message };
+    let mut tx = context.store.begin().await?;
+    match tx.transition(&request.id, &[request.state], to, &entry, message, now_ms()).await? {
+        Some(_) => tx.commit(audit).await,
+        None => tx.rollback().await,
+    }
 }
 
 /// Applies one granted request and records the outcome; a transient failure is left
-/// for the next sweep.
+/// for the next sweep. Nothing is applied unless the intent is recorded first.
 async fn apply(context: &Context, client: &kube::Client, request: &Request) -> Result<(), StoreError> {
+    let action = if request.kind == RequestKind::Retire { "delete_instance" } else { "apply_instance" };
+    context.store.audit(&platform_event(request, action, "started", "")).await?;
     let result = match request.kind {
         RequestKind::Order | RequestKind::Resize => {
             apply_instance(client, request, &context.config.instance_labels).await
@@ -62,16 +100,18 @@ async fn apply(context: &Context, client: &kube::Client, request: &Request) -> R
         Ok(()) => {
             let to =
                 if request.kind == RequestKind::Retire { RequestState::Retiring } else { RequestState::Provisioning };
-            record(context, request, to, to.as_str(), "").await
+            record(context, request, to, "", &platform_event(request, action, "success", "")).await
         }
         Err(kube::Error::Api(status)) if status.code < 500 && !transient(&status) => {
             let message = api_message(&kube::Error::Api(status));
             tracing::warn!(request = request.id, message, "the cluster refused a granted request");
-            record(context, request, RequestState::Failed, "failed", &message).await
+            let audit = platform_event(request, action, "failure", &message);
+            record(context, request, RequestState::Failed, &message, &audit).await
         }
         Err(error) => {
             tracing::warn!(request = request.id, %error, "applying a granted request failed; retrying");
-            Ok(())
+            let message = format!("retrying: {}", api_message(&error));
+            context.store.audit(&platform_event(request, action, "failure", &message)).await
         }
     }
 }
@@ -83,11 +123,29 @@ fn transient(status: &kube::core::Status) -> bool {
     status.code == 409 || status.code == 429 || status.message.contains("status unknown for quota")
 }
 
-/// Moves an applied request on if its instance says so.
+/// Moves an applied request on if its instance says so; when this replica's cache
+/// cannot tell, the API server decides (and without one, the request waits).
 async fn follow(context: &Context, request: &Request) -> Result<(), StoreError> {
-    let instance = context.view.instance(&request.agency, &request.instance);
-    if let Some((to, message)) = next_state(request.kind, request.state, instance.as_deref()) {
-        record(context, request, to, to.as_str(), &message).await?;
+    let cached = context.view.instance(&request.agency, &request.instance);
+    let next = match next_step(request.kind, request.state, &request.id, cached.as_deref()) {
+        Step::Move(to, message) => Some((to, message)),
+        Step::Wait => None,
+        Step::Confirm => match &context.client {
+            Some(client) => match live_instance(client, request).await {
+                Ok(live) => next_state(request.kind, request.state, live.as_ref()),
+                Err(error) => {
+                    tracing::warn!(request = request.id, %error, "the instance could not be read; the request waits");
+                    None
+                }
+            },
+            None => None,
+        },
+    };
+    if let Some((to, message)) = next {
+        let outcome = if to == RequestState::Failed { "failure" } else { "success" };
+        let said = if message.is_empty() { to.as_str().to_string() } else { format!("{}: {message}", to.as_str()) };
+        let audit = platform_event(request, "follow_instance", outcome, &said);
+        record(context, request, to, &message, &audit).await?;
     }
     Ok(())
 }

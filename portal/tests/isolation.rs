@@ -51,7 +51,7 @@ async fn setup() -> (TestPortal, Side, Side) {
 
 /// Every page and API route that names one object of an agency, with `{request}`,
 /// `{agency}` and `{instance}` to fill in: (method, path, form or JSON body).
-const OBJECT_ROUTES: [(&str, &str, &str); 22] = [
+const OBJECT_ROUTES: [(&str, &str, &str); 23] = [
     ("GET", "/requests/{request}", ""),
     ("POST", "/requests/{request}/approve", "comment=x"),
     ("POST", "/requests/{request}/reject", "comment=x"),
@@ -61,6 +61,7 @@ const OBJECT_ROUTES: [(&str, &str, &str); 22] = [
     ("POST", "/services/{agency}/{instance}/retire", "confirmation={instance}"),
     ("GET", "/services/{agency}/{instance}/events", ""),
     ("GET", "/audit?agency={agency}", ""),
+    ("GET", "/audit.csv?agency={agency}", ""),
     ("GET", "/reports/sla?agency={agency}", ""),
     ("GET", "/reports/sla.csv?agency={agency}", ""),
     ("GET", "/api/v1/requests/{request}", ""),

@@ -377,6 +377,7 @@ async fn the_csv_export_has_a_row_per_service_quotes_defuses_formulas_and_is_aud
                 .await
                 .unwrap()
                 .into_iter()
+                .map(|record| record.event)
                 .filter(|event| event.action == "export_sla_report")
                 .map(|event| (event.agency, event.object, event.outcome, event.source_ip))
                 .collect::<std::collections::BTreeSet<_>>()

@@ -9,7 +9,7 @@ use makonis_api::catalog::Approval;
 use makonis_portal::{
     identity::{Identity, IdentitySource},
     store::{
-        Backend,
+        Backend, Store, StoreError,
         accounts::Account,
         audit::{AuditEvent, AuditQuery},
         requests::{NewEvent, NewRequest, RequestFilter},
@@ -18,7 +18,7 @@ use makonis_portal::{
     workflow::{RequestKind, RequestState, Reservation},
 };
 use serde_json::json;
-use support::both_stores;
+use support::{both_stores, postgres_database};
 
 fn new_request(instance: &str, cpu: i64) -> NewRequest {
     NewRequest {
@@ -36,6 +36,38 @@ fn new_request(instance: &str, cpu: i64) -> NewRequest {
     }
 }
 
+/// The audit record the tests' actions commit with.
+fn note(action: &str) -> AuditEvent {
+    AuditEvent {
+        at: 0,
+        actor: "anna".into(),
+        agency: Some("vdi".into()),
+        action: action.into(),
+        object: "request".into(),
+        outcome: "success".into(),
+        source_ip: "127.0.0.1".into(),
+        session_id: "s-1".into(),
+        user_agent: "test".into(),
+        detail: String::new(),
+    }
+}
+
+/// Creates the request `build` makes in its own audited transaction.
+async fn create<E>(
+    store: &Store,
+    agency: &str,
+    at: i64,
+    build: impl FnOnce(&[makonis_portal::store::requests::PendingReservation]) -> Result<NewRequest, E>,
+) -> Result<Result<makonis_portal::store::requests::Request, E>, StoreError> {
+    let mut tx = store.begin().await?;
+    let created = tx.create_request(agency, at, build).await?;
+    match &created {
+        Ok(_) => tx.commit(&note("order")).await?,
+        Err(_) => tx.rollback().await?,
+    }
+    Ok(created)
+}
+
 fn identity(username: &str) -> Identity {
     Identity {
         username: username.into(),
@@ -49,26 +81,28 @@ fn identity(username: &str) -> Identity {
 #[tokio::test]
 async fn a_request_is_numbered_per_agency_and_keeps_its_timeline() {
     for (db, store) in both_stores().await {
-        let first =
-            store.create_request("vdi", 10, |_| Ok::<_, ()>(new_request("dms-1", 1000))).await.unwrap().unwrap();
-        let second =
-            store.create_request("vdi", 11, |_| Ok::<_, ()>(new_request("dms-2", 1000))).await.unwrap().unwrap();
-        let other = store.create_request("lm", 12, |_| Ok::<_, ()>(new_request("dms-1", 1000))).await.unwrap().unwrap();
+        let first = create(&store, "vdi", 10, |_| Ok::<_, ()>(new_request("dms-1", 1000))).await.unwrap().unwrap();
+        let second = create(&store, "vdi", 11, |_| Ok::<_, ()>(new_request("dms-2", 1000))).await.unwrap().unwrap();
+        let other = create(&store, "lm", 12, |_| Ok::<_, ()>(new_request("dms-1", 1000))).await.unwrap().unwrap();
         assert_eq!((first.id.as_str(), second.id.as_str(), other.id.as_str()), ("vdi-1", "vdi-2", "lm-1"), "{db}");
         assert_eq!(first.parameters, json!({"title": "Lietvedība"}), "{db}");
         assert_eq!(first.approval, Approval::AgencyApproverThenPlatform, "{db}");
 
         let approve = NewEvent { actor: "janis", actor_name: "Jānis", event: "approved", comment: "labi" };
-        let moved = store
+        let mut tx = store.begin().await.unwrap();
+        let moved = tx
             .transition("vdi-1", &[RequestState::AwaitingAgency], RequestState::AwaitingPlatform, &approve, "", 20)
             .await
             .unwrap()
             .expect("moved");
+        tx.commit(&note("approve")).await.unwrap();
         assert_eq!(moved.state, RequestState::AwaitingPlatform, "{db}");
-        let again = store
+        let mut tx = store.begin().await.unwrap();
+        let again = tx
             .transition("vdi-1", &[RequestState::AwaitingAgency], RequestState::Rejected, &approve, "", 21)
             .await
             .unwrap();
+        tx.rollback().await.unwrap();
         assert_eq!(again, None, "{db}: a request moves on only from the states named");
 
         let timeline = store.request_events("vdi-1").await.unwrap();
@@ -104,13 +138,12 @@ async fn concurrent_requests_cannot_together_take_more_than_the_quota() {
                 let store = Arc::clone(&store);
                 tokio::spawn(async move {
                     let request = new_request(&format!("web-{i}"), 1000);
-                    store
-                        .create_request("vdi", 100 + i, |pending| {
-                            let used: i64 = pending.iter().map(|p| p.reservation.cpu).sum();
-                            if used + 1000 <= 4000 { Ok(request) } else { Err(used) }
-                        })
-                        .await
-                        .expect("storage works")
+                    create(&store, "vdi", 100 + i, |pending| {
+                        let used: i64 = pending.iter().map(|p| p.reservation.cpu).sum();
+                        if used + 1000 <= 4000 { Ok(request) } else { Err(used) }
+                    })
+                    .await
+                    .expect("storage works")
                 })
             })
             .collect();
@@ -136,13 +169,19 @@ async fn sessions_expire_and_end() {
             expires_at: 1_000,
             checked_at: 0,
         };
-        store.create_session("token-1", &session, "127.0.0.1", "test", 0).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.create_session("token-1", &session, "127.0.0.1", "test", 0).await.unwrap();
+        tx.commit(&note("sign_in")).await.unwrap();
         assert_eq!(store.session("token-1", 999).await.unwrap(), Some(session.clone()), "{db}");
         assert_eq!(store.session("token-1", 1_000).await.unwrap(), None, "{db}: expired");
         assert_eq!(store.session("token-2", 0).await.unwrap(), None, "{db}: unknown");
         assert_eq!(store.purge_sessions(1_000).await.unwrap(), 1, "{db}");
-        store.create_session("token-3", &session, "127.0.0.1", "test", 0).await.unwrap();
-        store.delete_session("token-3").await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.create_session("token-3", &session, "127.0.0.1", "test", 0).await.unwrap();
+        tx.commit(&note("sign_in")).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.delete_session("token-3").await.unwrap();
+        tx.commit(&note("sign_out")).await.unwrap();
         assert_eq!(store.session("token-3", 0).await.unwrap(), None, "{db}: signed out");
     }
 }
@@ -151,7 +190,9 @@ async fn sessions_expire_and_end() {
 async fn tokens_act_for_their_owner_until_revoked_or_expired() {
     for (db, store) in both_stores().await {
         let agencies = ["vdi".to_string()];
-        let (info, secret) = store.create_token(&identity("janis"), &agencies, "ci", 0, 1_000).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let (info, secret) = tx.create_token(&identity("janis"), &agencies, "ci", 0, 1_000).await.unwrap();
+        tx.commit(&note("create_token")).await.unwrap();
         assert!(secret.starts_with("mkt_") && secret.contains(&info.id), "{db}");
         let acting = store.token(&secret, 10).await.unwrap().expect("a live token");
         assert_eq!((acting.username.as_str(), acting.checked_at), ("janis", 0), "{db}");
@@ -165,9 +206,11 @@ async fn tokens_act_for_their_owner_until_revoked_or_expired() {
         let used = store.token(&secret, 20).await.unwrap().unwrap();
         assert!(!used.use_is_news("192.0.2.7", 20) && used.use_is_news("192.0.2.8", 20), "{db}: a minute, one address");
         assert!(store.agency_tokens("lm").await.unwrap().is_empty(), "{db}: listed under its agencies only");
-        assert!(!store.revoke_token("anna", &info.id, 20).await.unwrap(), "{db}: only the owner revokes");
-        assert!(!store.revoke_agency_token("lm", &info.id, "lm-admin", 20).await.unwrap(), "{db}: not lm's");
-        assert!(store.revoke_token("janis", &info.id, 20).await.unwrap(), "{db}");
+        let mut tx = store.begin().await.unwrap();
+        assert!(!tx.revoke_token("anna", &info.id, 20).await.unwrap(), "{db}: only the owner revokes");
+        assert!(!tx.revoke_agency_token("lm", &info.id, "lm-admin", 20).await.unwrap(), "{db}: not lm's");
+        assert!(tx.revoke_token("janis", &info.id, 20).await.unwrap(), "{db}");
+        tx.commit(&note("revoke_token")).await.unwrap();
         assert_eq!(store.token(&secret, 30).await.unwrap(), None, "{db}: revoked");
         assert_eq!(store.tokens_of("janis").await.unwrap()[0].revoked_at, Some(20), "{db}");
     }
@@ -187,6 +230,8 @@ async fn the_audit_trail_is_listed_per_agency_newest_first() {
                 object: "request".into(),
                 outcome: "success".into(),
                 source_ip: "127.0.0.1".into(),
+                session_id: "t-1".into(),
+                user_agent: "curl/8".into(),
                 detail: String::new(),
             };
             store.audit(&event).await.unwrap();
@@ -195,11 +240,13 @@ async fn the_audit_trail_is_listed_per_agency_newest_first() {
             .audit_events(&AuditQuery { agencies: Some(vec!["vdi".into()]), limit: 10, ..Default::default() })
             .await
             .unwrap();
-        assert_eq!(vdi.iter().map(|e| e.at).collect::<Vec<_>>(), [4, 1], "{db}");
+        assert_eq!(vdi.iter().map(|e| e.event.at).collect::<Vec<_>>(), [4, 1], "{db}");
+        assert_eq!(vdi.iter().map(|e| e.seq).collect::<Vec<_>>(), [Some(4), Some(1)], "{db}: in the chain's order");
+        assert_eq!((vdi[0].event.session_id.as_str(), vdi[0].event.user_agent.as_str()), ("t-1", "curl/8"), "{db}");
         let all = store.audit_events(&AuditQuery { limit: 10, ..Default::default() }).await.unwrap();
         assert_eq!(all.len(), 4, "{db}");
         let paged = store.audit_events(&AuditQuery { before: Some(3), limit: 1, ..Default::default() }).await.unwrap();
-        assert_eq!(paged.iter().map(|e| e.at).collect::<Vec<_>>(), [2], "{db}");
+        assert_eq!(paged.iter().map(|e| e.event.at).collect::<Vec<_>>(), [2], "{db}");
         let none = store.audit_events(&AuditQuery { agencies: Some(vec![]), limit: 10, ..Default::default() }).await;
         assert!(none.unwrap().is_empty(), "{db}");
     }
@@ -232,5 +279,49 @@ async fn the_store_reports_its_backend_and_answers_pings() {
         store.ping().await.unwrap();
         let expected = if db == "sqlite" { Backend::Sqlite } else { Backend::Postgres };
         assert_eq!(store.backend(), expected);
+    }
+}
+
+#[tokio::test]
+async fn audit_rows_written_before_the_chain_are_chained_when_the_schema_is_brought_up_to_date() {
+    let sqlite_dir =
+        std::env::temp_dir().join(format!("makonis-portal-upgrade-{}", makonis_portal::store::random_id(6)));
+    std::fs::create_dir_all(&sqlite_dir).unwrap();
+    let databases = [
+        ("sqlite", format!("sqlite://{}/portal.db?mode=rwc", sqlite_dir.display())),
+        ("postgres", postgres_database(None).await),
+    ];
+    // The schema as it was before the chain: the first two migrations.
+    let old = sqlite_dir.join("old-migrations");
+    std::fs::create_dir_all(&old).unwrap();
+    for file in ["0001_portal.sql", "0002_sla_ledger.sql"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(file);
+        std::fs::copy(path, old.join(file)).unwrap();
+    }
+    for (db, url) in databases {
+        let pool = Store::admin_connection(&url).await.unwrap();
+        sqlx::migrate::Migrator::new(old.as_path()).await.unwrap().run(&pool).await.unwrap();
+        for (id, at) in [("b", 2), ("a", 1), ("c", 2)] {
+            sqlx::query(
+                "INSERT INTO audit_events (id, at, actor, agency, action, object, outcome, source_ip, detail) \
+                 VALUES ($1, $2, 'anna', 'vdi', 'order', 'request vdi-1', 'success', '127.0.0.1', '')",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+
+        let store = Store::connect(&url).await.unwrap();
+        let summary = store.verify_audit(None).await.unwrap().unwrap_or_else(|b| panic!("{db}: {b}"));
+        assert_eq!(summary.rows, 3, "{db}");
+        let listed = store.audit_events(&AuditQuery { limit: 10, ..Default::default() }).await.unwrap();
+        let order: Vec<_> = listed.iter().rev().map(|r| (r.seq, r.id.as_str())).collect();
+        assert_eq!(order, [(Some(1), "a"), (Some(2), "b"), (Some(3), "c")], "{db}: oldest first, ties by id");
+        store.audit(&note("approve")).await.unwrap();
+        let again = Store::connect(&url).await.unwrap();
+        assert_eq!(again.verify_audit(None).await.unwrap().map(|s| s.rows), Ok(4), "{db}: chained once, then appended");
     }
 }

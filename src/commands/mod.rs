@@ -3,4 +3,5 @@
 pub mod crds;
 pub mod operator;
 pub mod portal;
+pub mod portal_db;
 pub mod slo;

@@ -90,18 +90,27 @@ async fn bootstrap_accounts(client: &Client, store: &Store, reference: &str) -> 
     Ok(entries.len())
 }
 
-/// Serves the portal until SIGTERM or Ctrl-C.
-pub async fn run(args: PortalArgs) -> anyhow::Result<()> {
-    let config = kube::Config::infer()
-        .await
-        .context("no Kubernetes configuration: set KUBECONFIG, or run in a pod with a ServiceAccount")?;
-    let client = Client::try_from(config)?;
-    if let Some(path) = args.database_url.strip_prefix("sqlite://")
+/// Creates the directory of an SQLite database file if it does not exist.
+pub fn ensure_sqlite_directory(database_url: &str) -> anyhow::Result<()> {
+    if let Some(path) = database_url.strip_prefix("sqlite://")
         && let Some(parent) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent()
         && !parent.as_os_str().is_empty()
     {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
+    Ok(())
+}
+
+/// Serves the portal until SIGTERM or Ctrl-C, or runs the maintenance task asked for.
+pub async fn run(mut args: PortalArgs) -> anyhow::Result<()> {
+    if let Some(task) = args.task.take() {
+        return crate::commands::portal_db::run(task).await;
+    }
+    let config = kube::Config::infer()
+        .await
+        .context("no Kubernetes configuration: set KUBECONFIG, or run in a pod with a ServiceAccount")?;
+    let client = Client::try_from(config)?;
+    ensure_sqlite_directory(&args.database_url)?;
     let store = Store::connect(&args.database_url).await.context("opening the portal's database")?;
     tracing::info!(backend = ?store.backend(), "database ready");
     tokio::select! {

@@ -245,7 +245,11 @@ async fn clients_behind_the_ingress_are_told_apart_and_cannot_forge_their_addres
     let query = AuditQuery { limit: 100, ..AuditQuery::default() };
     let trail = portal.context.store.audit_events(&query).await.unwrap();
     let from = |actor: &str| -> Vec<String> {
-        trail.iter().filter(|e| e.actor == actor && e.action == "sign_in").map(|e| e.source_ip.clone()).collect()
+        trail
+            .iter()
+            .filter(|e| e.event.actor == actor && e.event.action == "sign_in")
+            .map(|e| e.event.source_ip.clone())
+            .collect()
     };
     let janis = from("janis");
     assert!(

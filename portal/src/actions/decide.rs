@@ -69,7 +69,7 @@ pub async fn decide(
     ) {
         Ok(stage) => stage,
         Err(denied) => {
-            actor.audit(context, Some(&request.agency), action, &object, "denied", denied.code()).await;
+            actor.audit(context, Some(&request.agency), action, &object, "denied", denied.code()).await?;
             return Err(match denied {
                 Denied::NotWaiting => ActionError::Conflict("this request is not waiting for a decision".into()),
                 Denied::OwnRequest => ActionError::Forbidden("no one approves their own request".into()),
@@ -94,12 +94,13 @@ pub async fn decide(
         event: &event_name,
         comment,
     };
-    let moved = context.store.transition(id, &[request.state], to, &event, "", now_ms()).await?;
-    let Some(moved) = moved else {
-        actor.audit(context, Some(&request.agency), action, &object, "denied", "decided meanwhile").await;
+    let mut tx = context.store.begin().await?;
+    let Some(moved) = tx.transition(id, &[request.state], to, &event, "", now_ms()).await? else {
+        tx.rollback().await?;
+        actor.audit(context, Some(&request.agency), action, &object, "denied", "decided meanwhile").await?;
         return Err(ActionError::Conflict("someone else decided about this request meanwhile".into()));
     };
-    actor.audit(context, Some(&request.agency), action, &object, "success", comment).await;
+    tx.commit(&actor.event(Some(&request.agency), action, &object, "success", comment)).await?;
     if moved.state == RequestState::Approved {
         context.granted.notify_one();
     }
@@ -111,7 +112,7 @@ pub async fn cancel(context: &Context, actor: &Actor, id: &str) -> Result<Reques
     let request = visible_request(context, actor, id).await?;
     let object = format!("request {id}");
     if !request.requester.eq_ignore_ascii_case(&actor.identity.username) {
-        actor.audit(context, Some(&request.agency), "cancel", &object, "denied", "not the requester").await;
+        actor.audit(context, Some(&request.agency), "cancel", &object, "denied", "not the requester").await?;
         return Err(ActionError::Forbidden("only the requester withdraws a request".into()));
     }
     let event = NewEvent {
@@ -121,11 +122,16 @@ pub async fn cancel(context: &Context, actor: &Actor, id: &str) -> Result<Reques
         comment: "",
     };
     let waiting = [RequestState::AwaitingAgency, RequestState::AwaitingPlatform];
-    match context.store.transition(id, &waiting, RequestState::Cancelled, &event, "", now_ms()).await? {
+    let mut tx = context.store.begin().await?;
+    match tx.transition(id, &waiting, RequestState::Cancelled, &event, "", now_ms()).await? {
         Some(moved) => {
-            actor.audit(context, Some(&request.agency), "cancel", &object, "success", "").await;
+            tx.commit(&actor.event(Some(&request.agency), "cancel", &object, "success", "")).await?;
             Ok(moved)
         }
-        None => Err(ActionError::Conflict("this request is no longer waiting and cannot be withdrawn".into())),
+        None => {
+            tx.rollback().await?;
+            actor.audit(context, Some(&request.agency), "cancel", &object, "denied", "no longer waiting").await?;
+            Err(ActionError::Conflict("this request is no longer waiting and cannot be withdrawn".into()))
+        }
     }
 }

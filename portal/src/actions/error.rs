@@ -31,9 +31,21 @@ pub enum ActionError {
     /// The directory cannot be asked right now.
     #[error("the directory is unreachable")]
     DirectoryUnavailable,
+    /// The action's audit record cannot be written, so the action was not done.
+    #[error("the audit trail cannot be written; nothing was done")]
+    AuditUnavailable(#[source] StoreError),
     /// Storage failed (logged with a reference; users see only the reference).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ActionError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Audit(_) => Self::AuditUnavailable(error),
+            other => Self::Store(other),
+        }
+    }
 }
 
 impl ActionError {
@@ -48,6 +60,7 @@ impl ActionError {
             Self::Conflict(_) => "conflict",
             Self::RateLimited(_) => "rate_limited",
             Self::DirectoryUnavailable => "directory_unavailable",
+            Self::AuditUnavailable(_) => "audit_unavailable",
             Self::Store(_) => "internal",
         }
     }

@@ -1,5 +1,6 @@
 //! What users do, shared by the pages and the JSON API: each action checks access,
-//! validates with the catalog core, writes SQL and the audit trail. Handlers only
+//! validates with the catalog core, and writes SQL in one transaction with its audit
+//! record, so that an action that cannot be recorded does not happen. Handlers only
 //! translate between HTTP and these functions.
 
 pub mod decide;
@@ -44,19 +45,37 @@ impl Actor {
         };
         Self { identity, access, source_ip, user_agent, session_id: None, token_id: None }
     }
-}
 
-/// Records `event`; a failure to record is logged as an error, and never turns a
-/// completed action into an error page.
-pub async fn record(context: &Context, event: AuditEvent) {
-    if let Err(error) = context.store.audit(&event).await {
-        tracing::error!(%error, action = event.action, object = event.object, "recording an audit event failed");
+    /// The session (`s-<id>`) or API token (`t-<id>`) the actor came through, as the
+    /// audit trail names it; empty when neither (a sign-in that failed).
+    pub fn credential(&self) -> String {
+        match (&self.session_id, &self.token_id) {
+            (Some(session), _) => format!("s-{session}"),
+            (None, Some(token)) => format!("t-{token}"),
+            (None, None) => String::new(),
+        }
     }
-}
 
-impl Actor {
-    /// Records what this actor did to `object` in `agency`, and how it ended
+    /// The record of what this actor did to `object` in `agency`, and how it ended
     /// (`success`, `denied`, `failure`).
+    pub fn event(&self, agency: Option<&str>, action: &str, object: &str, outcome: &str, detail: &str) -> AuditEvent {
+        AuditEvent {
+            at: now_ms(),
+            actor: self.identity.username.clone(),
+            agency: agency.map(str::to_string),
+            action: action.to_string(),
+            object: object.to_string(),
+            outcome: outcome.to_string(),
+            source_ip: self.source_ip.clone(),
+            session_id: self.credential(),
+            user_agent: self.user_agent.clone(),
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Records, on its own, what this actor did or tried (a refusal, a read, an
+    /// export); [`ActionError::AuditUnavailable`] when it cannot be recorded, and the
+    /// caller must then not go on.
     pub async fn audit(
         &self,
         context: &Context,
@@ -65,17 +84,7 @@ impl Actor {
         object: &str,
         outcome: &str,
         detail: &str,
-    ) {
-        let event = AuditEvent {
-            at: now_ms(),
-            actor: self.identity.username.clone(),
-            agency: agency.map(str::to_string),
-            action: action.to_string(),
-            object: object.to_string(),
-            outcome: outcome.to_string(),
-            source_ip: self.source_ip.clone(),
-            detail: detail.to_string(),
-        };
-        record(context, event).await;
+    ) -> Result<(), ActionError> {
+        Ok(context.store.audit(&self.event(agency, action, object, outcome, detail)).await?)
     }
 }

@@ -200,7 +200,8 @@ fn request_of(actor: &Actor, input: &OrderInput, preview: Preview) -> Result<New
 }
 
 /// Submits an order or resize as a request. The whole check runs while the agency's
-/// requests are held, so concurrent submissions cannot overbook.
+/// requests are held, so concurrent submissions cannot overbook; the request and its
+/// audit record are committed together.
 pub async fn submit(
     context: &Context,
     actor: &Actor,
@@ -208,28 +209,30 @@ pub async fn submit(
     kind: RequestKind,
 ) -> Result<Request, ActionError> {
     let object = format!("instance {}", input.instance);
-    let created = if actor.access.sees(&input.agency) {
-        context
-            .store
+    let refusal = if actor.access.sees(&input.agency) {
+        let mut tx = context.store.begin().await?;
+        let created = tx
             .create_request(&input.agency, now_ms(), |pending| {
                 check(context, actor, input, kind, pending).and_then(|preview| request_of(actor, input, preview))
             })
-            .await?
-    } else {
-        Err(ActionError::NotFound)
-    };
-    match created {
-        Ok(request) => {
-            let target = format!("request {}", request.id);
-            actor.audit(context, Some(&input.agency), kind.as_str(), &target, "success", &object).await;
-            if request.state == RequestState::Approved {
-                context.granted.notify_one();
+            .await?;
+        match created {
+            Ok(request) => {
+                let target = format!("request {}", request.id);
+                tx.commit(&actor.event(Some(&input.agency), kind.as_str(), &target, "success", &object)).await?;
+                if request.state == RequestState::Approved {
+                    context.granted.notify_one();
+                }
+                return Ok(request);
             }
-            Ok(request)
+            Err(refusal) => {
+                tx.rollback().await?;
+                refusal
+            }
         }
-        Err(error) => {
-            actor.audit(context, Some(&input.agency), kind.as_str(), &object, "denied", &error.to_string()).await;
-            Err(error)
-        }
-    }
+    } else {
+        ActionError::NotFound
+    };
+    actor.audit(context, Some(&input.agency), kind.as_str(), &object, "denied", &refusal.to_string()).await?;
+    Err(refusal)
 }

@@ -33,7 +33,7 @@ pub async fn retire(
     let instance = context.view.instance(agency, name).ok_or(ActionError::NotFound)?;
     let object = format!("instance {name}");
     if !actor.access.may_order(agency) {
-        actor.audit(context, Some(agency), "retire", &object, "denied", "not a requester").await;
+        actor.audit(context, Some(agency), "retire", &object, "denied", "not a requester").await?;
         return Err(ActionError::Forbidden(format!("you may not retire agency {agency}'s services")));
     }
     if confirmation.trim() != name {
@@ -52,8 +52,8 @@ pub async fn retire(
         reservation: Reservation::default(),
         monthly_price: "0".into(),
     };
-    let created = context
-        .store
+    let mut tx = context.store.begin().await?;
+    let created = tx
         .create_request(agency, now_ms(), |pending| {
             if pending.iter().any(|p| p.kind == RequestKind::Retire && p.instance == name) {
                 Err(ActionError::Conflict(format!("{name} is already being retired")))
@@ -62,8 +62,15 @@ pub async fn retire(
             }
         })
         .await?;
-    let request = created?;
-    actor.audit(context, Some(agency), "retire", &format!("request {}", request.id), "success", &object).await;
+    let request = match created {
+        Ok(request) => request,
+        Err(refusal) => {
+            tx.rollback().await?;
+            actor.audit(context, Some(agency), "retire", &object, "denied", &refusal.to_string()).await?;
+            return Err(refusal);
+        }
+    };
+    tx.commit(&actor.event(Some(agency), "retire", &format!("request {}", request.id), "success", &object)).await?;
     context.granted.notify_one();
     Ok(request)
 }

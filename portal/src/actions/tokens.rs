@@ -24,16 +24,21 @@ pub async fn agency_tokens(context: &Context, actor: &Actor, agency: &str) -> Re
     Ok(context.store.agency_tokens(agency).await?)
 }
 
-/// Revokes token `id` listed under `agency`, and records it.
+/// Revokes token `id` listed under `agency`, in one transaction with its audit record.
 pub async fn revoke_agency_token(context: &Context, actor: &Actor, agency: &str, id: &str) -> Result<(), ActionError> {
     let object = format!("token {id}");
     if let Err(error) = administers(actor, agency) {
-        actor.audit(context, Some(agency), "revoke_token", &object, "denied", error.code()).await;
+        actor.audit(context, Some(agency), "revoke_token", &object, "denied", error.code()).await?;
         return Err(error);
     }
-    if !context.store.revoke_agency_token(agency, id, &actor.identity.username, now_ms()).await? {
+    let mut tx = context.store.begin().await?;
+    if !tx.revoke_agency_token(agency, id, &actor.identity.username, now_ms()).await? {
+        tx.rollback().await?;
+        actor
+            .audit(context, Some(agency), "revoke_token", &object, "denied", "no such live token of the agency")
+            .await?;
         return Err(ActionError::NotFound);
     }
-    actor.audit(context, Some(agency), "revoke_token", &object, "success", "by an administrator").await;
+    tx.commit(&actor.event(Some(agency), "revoke_token", &object, "success", "by an administrator")).await?;
     Ok(())
 }

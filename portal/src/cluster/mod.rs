@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod follow;
+pub mod guarded;
 pub mod view;
 
 pub use view::{ClusterView, InstanceKey, InstanceSummary, Outputs};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt, future::BoxFuture};
 use kube::{
-    Api, Client, ResourceExt,
+    Client, ResourceExt,
     runtime::{
         reflector::{ObjectRef, Store, store::Writer},
         watcher,
@@ -19,10 +19,11 @@ use makonis_catalog::{
     compiled::{Compiled, CompiledItems},
     quota::Units,
 };
-use makonis_operator_kit::watch::{cached, drain};
+use makonis_operator_kit::watch::drain;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use super::guarded::{Undecodable, UndecodableKey, guarded_cache};
 use crate::{
     identity::access::AgencyGroups,
     store::requests::PendingReservation,
@@ -97,22 +98,24 @@ pub struct ClusterView {
     instances: Store<ServiceInstance>,
     compiled: Arc<CompiledItems>,
     changes: broadcast::Sender<InstanceKey>,
+    undecodable: Undecodable,
 }
 
 impl ClusterView {
     fn with_stores(agencies: Store<Agency>, items: Store<CatalogItem>, instances: Store<ServiceInstance>) -> Self {
         let (changes, _) = broadcast::channel(1024);
-        Self { agencies, items, instances, compiled: Arc::default(), changes }
+        Self { agencies, items, instances, compiled: Arc::default(), changes, undecodable: Undecodable::default() }
     }
 
-    /// A view fed by watches through `client`, and the future that drives them.
+    /// A view fed by watches through `client`, and the future that drives them. An
+    /// object that does not decode is left out (see [`super::guarded`]) and listed by
+    /// [`ClusterView::undecodable`]; the rest are served.
     pub fn watch(client: &Client) -> (Self, BoxFuture<'static, ()>) {
-        let all = watcher::Config::default;
-        let (items, items_stream) = cached(Api::<CatalogItem>::all(client.clone()), all(), Writer::default());
-        let (agencies, agencies_stream) = cached(Api::<Agency>::all(client.clone()), all(), Writer::default());
-        let (instances, instances_stream) =
-            cached(Api::<ServiceInstance>::all(client.clone()), all(), Writer::default());
-        let view = Self::with_stores(agencies, items, instances);
+        let undecodable = Undecodable::default();
+        let (items, items_stream) = guarded_cache(client, Writer::default(), Arc::clone(&undecodable));
+        let (agencies, agencies_stream) = guarded_cache(client, Writer::default(), Arc::clone(&undecodable));
+        let (instances, instances_stream) = guarded_cache(client, Writer::default(), Arc::clone(&undecodable));
+        let view = Self { undecodable, ..Self::with_stores(agencies, items, instances) };
         let changes = view.changes.clone();
         let instances_stream = instances_stream.map(move |event| {
             if let Ok(instance) = &event {
@@ -151,6 +154,11 @@ impl ClusterView {
         self.items.wait_until_ready().await.is_ok()
             && self.agencies.wait_until_ready().await.is_ok()
             && self.instances.wait_until_ready().await.is_ok()
+    }
+
+    /// The watched objects that do not decode now, with why, by kind, namespace and name.
+    pub fn undecodable(&self) -> Vec<(UndecodableKey, String)> {
+        self.undecodable.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, e)| (k.clone(), e.clone())).collect()
     }
 
     /// Instance changes from now on.

@@ -1,21 +1,27 @@
 //! The portal's SQL storage (sqlx): SQLite as the embedded default, PostgreSQL in
 //! production. One schema of portable SQL (`portal/migrations/`), run at start-up; every
 //! query uses `$n` placeholders, which both databases accept.
+//!
+//! Every write a user action makes goes through a [`Tx`], which commits only together
+//! with the action's audit record: an action that cannot be recorded does not happen.
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_chain;
 pub mod login_throttle;
 pub mod preferences;
 pub mod requests;
 pub mod sessions;
 pub mod tokens;
 
-use std::{str::FromStr, time::Duration};
+use std::{collections::BTreeMap, str::FromStr, time::Duration};
 
 use sqlx::{
-    AnyPool, Executor,
+    Any, AnyConnection, AnyPool, Executor, Row, Transaction,
     any::{AnyConnectOptions, AnyPoolOptions},
 };
+
+use self::audit::AuditEvent;
 
 /// The schema's migrations, embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -32,6 +38,19 @@ pub enum StoreError {
     /// A stored value could not be read back (a bug or a hand-edited row).
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    /// The audit record of an action could not be written, so the action was not done.
+    #[error("the audit trail cannot be written: {0}")]
+    Audit(#[source] sqlx::Error),
+}
+
+impl StoreError {
+    /// This failure as a failure to record: whatever kept the record from being written.
+    pub(crate) fn into_audit(self) -> Self {
+        match self {
+            Self::Database(error) => Self::Audit(error),
+            other => other,
+        }
+    }
 }
 
 /// Which database a [`Store`] talks to.
@@ -52,15 +71,22 @@ pub struct Store {
 
 impl Store {
     /// Connects to `url` (`sqlite://path/portal.db` or `postgres://…`), creating an
-    /// SQLite file if it does not exist, and runs the migrations.
+    /// SQLite file if it does not exist, brings the schema up to date when it is not
+    /// (which needs the schema owner's rights; see [`Store::migrate`]) and chains audit
+    /// rows written before the trail was a chain.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let url = if url.starts_with("sqlite:") && !url.contains('?') { format!("{url}?mode=rwc") } else { url.into() };
+        let store = Self::open(&url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects to `url` without creating or changing anything (for checks, which a
+    /// read-only role may run).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
-        let url = match backend {
-            Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
-            _ => url.to_string(),
-        };
-        let options = AnyConnectOptions::from_str(&url)?;
+        let options = AnyConnectOptions::from_str(url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
             .acquire_timeout(Duration::from_secs(10))
@@ -77,8 +103,35 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
         Ok(Self { pool, backend })
+    }
+
+    /// Runs the migrations not yet applied, then chains audit rows written before the
+    /// trail was a chain. When everything is applied it changes nothing, so that a role
+    /// with no rights on the schema (the portal's, on PostgreSQL) starts; when something
+    /// is missing it needs the schema owner's (`makonis portal migrate`).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        if !self.migrations_applied().await {
+            MIGRATOR.run(&self.pool).await?;
+        }
+        let chained = self.chain_earlier_rows().await?;
+        if chained > 0 {
+            tracing::info!(rows = chained, "audit rows written before the hash chain are now chained");
+        }
+        Ok(())
+    }
+
+    /// Whether every embedded migration is recorded as applied, unchanged (false when
+    /// that cannot be read, e.g. on a new database; the migrator then says what differs).
+    async fn migrations_applied(&self) -> bool {
+        let Ok(rows) =
+            sqlx::query("SELECT version, checksum FROM _sqlx_migrations WHERE success").fetch_all(&self.pool).await
+        else {
+            return false;
+        };
+        let applied: BTreeMap<i64, Vec<u8>> =
+            rows.iter().filter_map(|row| Some((row.try_get("version").ok()?, row.try_get("checksum").ok()?))).collect();
+        MIGRATOR.iter().all(|m| applied.get(&m.version).is_some_and(|checksum| *checksum == *m.checksum))
     }
 
     /// The pool (the store's modules and the SLA ledger share it).
@@ -91,10 +144,41 @@ impl Store {
         self.backend
     }
 
+    /// Starts the transaction of one user action.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(Tx { tx: self.pool.begin().await? })
+    }
+
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+/// The writes of one user action. They become visible only through [`Tx::commit`],
+/// which appends the action's audit record in the same transaction; dropped or rolled
+/// back, nothing of it remains.
+pub struct Tx {
+    tx: Transaction<'static, Any>,
+}
+
+impl Tx {
+    /// The transaction's connection, for the store's modules.
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Appends `event` to the audit trail and commits. Fails with
+    /// [`StoreError::Audit`] (and nothing is kept) when the record cannot be written.
+    pub async fn commit(mut self, event: &AuditEvent) -> Result<(), StoreError> {
+        audit::append(&mut self.tx, event).await.map_err(StoreError::Audit)?;
+        self.tx.commit().await.map_err(StoreError::Audit)
+    }
+
+    /// Discards the writes (an action refused after it started).
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        Ok(self.tx.rollback().await?)
     }
 }
 

@@ -1,13 +1,14 @@
 //! Requests and their timelines. Creating a request takes its agency's counter row first,
 //! so the quota check and the insert of concurrent requests (even from several portal
-//! replicas) happen one after another per agency.
+//! replicas) happen one after another per agency. Requests are written only inside a
+//! [`Tx`], which commits with the action's audit record.
 
 use makonis_api::catalog::Approval;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::{Any, Row, Transaction, any::AnyRow};
+use sqlx::{AnyConnection, Row, any::AnyRow};
 
-use super::{Store, StoreError, corrupt};
+use super::{Store, StoreError, Tx, corrupt};
 use crate::workflow::{RequestKind, RequestState, Reservation};
 
 /// A request as stored.
@@ -181,14 +182,14 @@ fn state_list(states: &[RequestState]) -> String {
 }
 
 async fn add_event(
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut AnyConnection,
     request_id: &str,
     at: i64,
     event: &NewEvent<'_>,
 ) -> Result<(), StoreError> {
     let seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM request_events WHERE request_id = $1")
         .bind(request_id)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *conn)
         .await?
         .try_get("next")?;
     sqlx::query(
@@ -202,7 +203,7 @@ async fn add_event(
     .bind(event.actor_name)
     .bind(event.event)
     .bind(event.comment)
-    .execute(&mut **tx)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -251,86 +252,6 @@ impl Store {
     pub async fn reservations(&self, agencies: Option<&[String]>) -> Result<Vec<PendingReservation>, StoreError> {
         let mut conn = self.pool().acquire().await?;
         reservations_in(&mut conn, agencies).await
-    }
-
-    /// Creates the request `build` makes, unless it refuses. `build` sees what agency
-    /// `agency`'s requests reserve, read while the agency's counter row is held, so no
-    /// other request of the agency can be created between its check and the insert.
-    pub async fn create_request<E>(
-        &self,
-        agency: &str,
-        at: i64,
-        build: impl FnOnce(&[PendingReservation]) -> Result<NewRequest, E>,
-    ) -> Result<Result<Request, E>, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("INSERT INTO agency_counters (agency, last_number) VALUES ($1, 0) ON CONFLICT (agency) DO NOTHING")
-            .bind(agency)
-            .execute(&mut *tx)
-            .await?;
-        let number: i64 = sqlx::query(
-            "UPDATE agency_counters SET last_number = last_number + 1 WHERE agency = $1 RETURNING last_number",
-        )
-        .bind(agency)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("last_number")?;
-        let pending = reservations_in(&mut tx, Some(&[agency.to_string()])).await?;
-        let new = match build(&pending) {
-            Ok(new) => new,
-            Err(refusal) => {
-                tx.rollback().await?;
-                return Ok(Err(refusal));
-            }
-        };
-        let id = format!("{agency}-{number}");
-        let parameters = serde_json::to_string(&new.parameters).map_err(|e| corrupt("request parameters", e))?;
-        sqlx::query(&format!(
-            "INSERT INTO requests ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-        ))
-        .bind(&id)
-        .bind(agency)
-        .bind(number)
-        .bind(new.kind.as_str())
-        .bind(&new.catalog_item)
-        .bind(&new.plan)
-        .bind(parameters)
-        .bind(&new.instance)
-        .bind(&new.requester)
-        .bind(&new.requester_name)
-        .bind(approval_name(new.approval))
-        .bind(new.state.as_str())
-        .bind(new.reservation.cpu)
-        .bind(new.reservation.memory)
-        .bind(new.reservation.storage)
-        .bind(&new.monthly_price)
-        .bind("")
-        .bind(at)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        let submitted =
-            NewEvent { actor: &new.requester, actor_name: &new.requester_name, event: "submitted", comment: "" };
-        add_event(&mut tx, &id, at, &submitted).await?;
-        tx.commit().await?;
-        Ok(Ok(Request {
-            id,
-            agency: agency.to_string(),
-            number,
-            kind: new.kind,
-            catalog_item: new.catalog_item,
-            plan: new.plan,
-            parameters: new.parameters,
-            instance: new.instance,
-            requester: new.requester,
-            requester_name: new.requester_name,
-            approval: new.approval,
-            state: new.state,
-            reservation: new.reservation,
-            monthly_price: new.monthly_price,
-            message: String::new(),
-            created_at: at,
-            updated_at: at,
-        }))
     }
 
     /// The request `id`.
@@ -398,12 +319,91 @@ impl Store {
         }
         query.fetch_all(self.pool()).await?.iter().map(read_request).collect()
     }
+}
+
+impl Tx {
+    /// Creates the request `build` makes, unless it refuses. `build` sees what agency
+    /// `agency`'s requests reserve, read while the agency's counter row is held (until
+    /// the transaction ends), so no other request of the agency can be created between
+    /// its check and the insert. After a refusal, roll the transaction back.
+    pub async fn create_request<E>(
+        &mut self,
+        agency: &str,
+        at: i64,
+        build: impl FnOnce(&[PendingReservation]) -> Result<NewRequest, E>,
+    ) -> Result<Result<Request, E>, StoreError> {
+        let tx = self.conn();
+        sqlx::query("INSERT INTO agency_counters (agency, last_number) VALUES ($1, 0) ON CONFLICT (agency) DO NOTHING")
+            .bind(agency)
+            .execute(&mut *tx)
+            .await?;
+        let number: i64 = sqlx::query(
+            "UPDATE agency_counters SET last_number = last_number + 1 WHERE agency = $1 RETURNING last_number",
+        )
+        .bind(agency)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("last_number")?;
+        let pending = reservations_in(tx, Some(&[agency.to_string()])).await?;
+        let new = match build(&pending) {
+            Ok(new) => new,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let id = format!("{agency}-{number}");
+        let parameters = serde_json::to_string(&new.parameters).map_err(|e| corrupt("request parameters", e))?;
+        sqlx::query(&format!(
+            "INSERT INTO requests ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+        ))
+        .bind(&id)
+        .bind(agency)
+        .bind(number)
+        .bind(new.kind.as_str())
+        .bind(&new.catalog_item)
+        .bind(&new.plan)
+        .bind(parameters)
+        .bind(&new.instance)
+        .bind(&new.requester)
+        .bind(&new.requester_name)
+        .bind(approval_name(new.approval))
+        .bind(new.state.as_str())
+        .bind(new.reservation.cpu)
+        .bind(new.reservation.memory)
+        .bind(new.reservation.storage)
+        .bind(&new.monthly_price)
+        .bind("")
+        .bind(at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        let submitted =
+            NewEvent { actor: &new.requester, actor_name: &new.requester_name, event: "submitted", comment: "" };
+        add_event(tx, &id, at, &submitted).await?;
+        Ok(Ok(Request {
+            id,
+            agency: agency.to_string(),
+            number,
+            kind: new.kind,
+            catalog_item: new.catalog_item,
+            plan: new.plan,
+            parameters: new.parameters,
+            instance: new.instance,
+            requester: new.requester,
+            requester_name: new.requester_name,
+            approval: new.approval,
+            state: new.state,
+            reservation: new.reservation,
+            monthly_price: new.monthly_price,
+            message: String::new(),
+            created_at: at,
+            updated_at: at,
+        }))
+    }
 
     /// Moves request `id` to `to` if it is in one of `from`, recording `event` (and
     /// `message` as its latest word). Returns the updated request, or `None` when it was
-    /// not in one of `from` (someone else moved it first).
+    /// not in one of `from` (someone else moved it first; roll back then).
     pub async fn transition(
-        &self,
+        &mut self,
         id: &str,
         from: &[RequestState],
         to: RequestState,
@@ -411,7 +411,7 @@ impl Store {
         message: &str,
         at: i64,
     ) -> Result<Option<Request>, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let tx = self.conn();
         let moved = sqlx::query(&format!(
             "UPDATE requests SET state = $1, message = $2, updated_at = $3 WHERE id = $4 AND state IN ({})",
             state_list(from)
@@ -423,11 +423,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() == 0 {
-            tx.rollback().await?;
             return Ok(None);
         }
-        add_event(&mut tx, id, at, event).await?;
-        tx.commit().await?;
-        self.request(id).await
+        add_event(tx, id, at, event).await?;
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM requests WHERE id = $1")).bind(id).fetch_one(tx).await?;
+        read_request(&row).map(Some)
     }
 }

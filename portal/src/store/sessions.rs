@@ -5,7 +5,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, corrupt, hash_secret};
+use super::{Store, StoreError, Tx, corrupt, hash_secret};
 use crate::identity::Identity;
 
 /// A live session.
@@ -24,35 +24,6 @@ pub struct Session {
 }
 
 impl Store {
-    /// Stores a new session for the cookie token `token`, opened from `source_ip` by
-    /// `user_agent`.
-    pub async fn create_session(
-        &self,
-        token: &str,
-        session: &Session,
-        source_ip: &str,
-        user_agent: &str,
-        at: i64,
-    ) -> Result<(), StoreError> {
-        let identity = serde_json::to_string(&session.identity).map_err(|e| corrupt("session identity", e))?;
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, id, identity_json, csrf_token, source_ip, user_agent, created_at, \
-             expires_at, checked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(hash_secret(token))
-        .bind(&session.id)
-        .bind(identity)
-        .bind(&session.csrf_token)
-        .bind(source_ip)
-        .bind(user_agent)
-        .bind(at)
-        .bind(session.expires_at)
-        .bind(session.checked_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
     /// The session of cookie token `token`, unless it does not exist or has expired at `now`.
     pub async fn session(&self, token: &str, now: i64) -> Result<Option<Session>, StoreError> {
         let row = sqlx::query(
@@ -88,12 +59,6 @@ impl Store {
         Ok(())
     }
 
-    /// Ends the session of cookie token `token`.
-    pub async fn delete_session(&self, token: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(hash_secret(token)).execute(self.pool()).await?;
-        Ok(())
-    }
-
     /// Removes sessions that expired before `now`; returns how many.
     pub async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
@@ -101,5 +66,43 @@ impl Store {
             .execute(self.pool())
             .await?
             .rows_affected())
+    }
+}
+
+/// Session writes that are user actions: committed with their audit record.
+impl Tx {
+    /// Stores a new session for the cookie token `token`, opened from `source_ip` by
+    /// `user_agent`.
+    pub async fn create_session(
+        &mut self,
+        token: &str,
+        session: &Session,
+        source_ip: &str,
+        user_agent: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let identity = serde_json::to_string(&session.identity).map_err(|e| corrupt("session identity", e))?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, id, identity_json, csrf_token, source_ip, user_agent, created_at, \
+             expires_at, checked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(hash_secret(token))
+        .bind(&session.id)
+        .bind(identity)
+        .bind(&session.csrf_token)
+        .bind(source_ip)
+        .bind(user_agent)
+        .bind(at)
+        .bind(session.expires_at)
+        .bind(session.checked_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Ends the session of cookie token `token`.
+    pub async fn delete_session(&mut self, token: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(hash_secret(token)).execute(self.conn()).await?;
+        Ok(())
     }
 }

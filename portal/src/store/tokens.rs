@@ -6,9 +6,9 @@
 //! administrators may revoke it; its last use (when, from where) is kept.
 
 use serde::Serialize;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
-use super::{Store, StoreError, corrupt, hash_secret, random_id};
+use super::{Store, StoreError, Tx, corrupt, hash_secret, random_id};
 use crate::identity::Identity;
 
 /// A token as listed (never the secret).
@@ -87,63 +87,19 @@ fn info(row: &sqlx::any::AnyRow) -> Result<TokenInfo, StoreError> {
     })
 }
 
-async fn set_agencies(tx: &mut Transaction<'_, Any>, id: &str, agencies: &[String]) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM api_token_agencies WHERE token_id = $1").bind(id).execute(&mut **tx).await?;
+async fn set_agencies(conn: &mut AnyConnection, id: &str, agencies: &[String]) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM api_token_agencies WHERE token_id = $1").bind(id).execute(&mut *conn).await?;
     for agency in agencies {
         sqlx::query("INSERT INTO api_token_agencies (token_id, agency) VALUES ($1, $2)")
             .bind(id)
             .bind(agency)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
     }
     Ok(())
 }
 
 impl Store {
-    /// Creates a token for `identity` (checked now, at `at`), listed under `agencies`;
-    /// returns its info and the secret (shown once).
-    pub async fn create_token(
-        &self,
-        identity: &Identity,
-        agencies: &[String],
-        name: &str,
-        at: i64,
-        expires_at: i64,
-    ) -> Result<(TokenInfo, String), StoreError> {
-        let id = random_id(6);
-        let secret = format!("{TOKEN_PREFIX}{id}.{}", random_id(24));
-        let identity_json = serde_json::to_string(identity).map_err(|e| corrupt("token identity", e))?;
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO api_tokens (id, secret_hash, name, username, identity_json, created_at, expires_at, \
-             checked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&id)
-        .bind(hash_secret(&secret))
-        .bind(name)
-        .bind(&identity.username)
-        .bind(identity_json)
-        .bind(at)
-        .bind(expires_at)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        set_agencies(&mut tx, &id, agencies).await?;
-        tx.commit().await?;
-        let info = TokenInfo {
-            id,
-            owner: identity.username.clone(),
-            name: name.to_string(),
-            created_at: at,
-            expires_at,
-            revoked_at: None,
-            revoked_by: None,
-            last_used_at: None,
-            last_used_ip: None,
-        };
-        Ok((info, secret))
-    }
-
     /// The live token of `secret`, unless unknown, expired at `now` or revoked.
     pub async fn token(&self, secret: &str, now: i64) -> Result<Option<TokenRecord>, StoreError> {
         let row = sqlx::query(
@@ -226,9 +182,54 @@ impl Store {
         .await?;
         rows.iter().map(info).collect()
     }
+}
+
+/// Token writes that are user actions: committed with their audit record.
+impl Tx {
+    /// Creates a token for `identity` (checked now, at `at`), listed under `agencies`;
+    /// returns its info and the secret (shown once).
+    pub async fn create_token(
+        &mut self,
+        identity: &Identity,
+        agencies: &[String],
+        name: &str,
+        at: i64,
+        expires_at: i64,
+    ) -> Result<(TokenInfo, String), StoreError> {
+        let id = random_id(6);
+        let secret = format!("{TOKEN_PREFIX}{id}.{}", random_id(24));
+        let identity_json = serde_json::to_string(identity).map_err(|e| corrupt("token identity", e))?;
+        sqlx::query(
+            "INSERT INTO api_tokens (id, secret_hash, name, username, identity_json, created_at, expires_at, \
+             checked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind(hash_secret(&secret))
+        .bind(name)
+        .bind(&identity.username)
+        .bind(identity_json)
+        .bind(at)
+        .bind(expires_at)
+        .bind(at)
+        .execute(&mut *self.conn())
+        .await?;
+        set_agencies(self.conn(), &id, agencies).await?;
+        let info = TokenInfo {
+            id,
+            owner: identity.username.clone(),
+            name: name.to_string(),
+            created_at: at,
+            expires_at,
+            revoked_at: None,
+            revoked_by: None,
+            last_used_at: None,
+            last_used_ip: None,
+        };
+        Ok((info, secret))
+    }
 
     /// Revokes `username`'s own token `id`; false when they have no such live token.
-    pub async fn revoke_token(&self, username: &str, id: &str, at: i64) -> Result<bool, StoreError> {
+    pub async fn revoke_token(&mut self, username: &str, id: &str, at: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1, revoked_by = $3, revoked_reason = 'owner' \
              WHERE id = $2 AND username = $3 AND revoked_at IS NULL",
@@ -236,14 +237,14 @@ impl Store {
         .bind(at)
         .bind(id)
         .bind(username)
-        .execute(self.pool())
+        .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Revokes token `id` listed under `agency`, as administrator `by`; false when no such
     /// live token is listed there.
-    pub async fn revoke_agency_token(&self, agency: &str, id: &str, by: &str, at: i64) -> Result<bool, StoreError> {
+    pub async fn revoke_agency_token(&mut self, agency: &str, id: &str, by: &str, at: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2, revoked_reason = 'administrator' \
              WHERE id = $3 AND revoked_at IS NULL \
@@ -253,13 +254,13 @@ impl Store {
         .bind(by)
         .bind(id)
         .bind(agency)
-        .execute(self.pool())
+        .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Revokes token `id` because its owner no longer exists or is disabled.
-    pub async fn revoke_token_of_gone_owner(&self, id: &str, at: i64) -> Result<(), StoreError> {
+    pub async fn revoke_token_of_gone_owner(&mut self, id: &str, at: i64) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2, revoked_reason = 'owner_gone' \
              WHERE id = $3 AND revoked_at IS NULL",
@@ -267,7 +268,7 @@ impl Store {
         .bind(at)
         .bind(REVOKED_BY_PORTAL)
         .bind(id)
-        .execute(self.pool())
+        .execute(self.conn())
         .await?;
         Ok(())
     }

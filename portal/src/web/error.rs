@@ -46,6 +46,9 @@ pub enum WebError {
     /// The directory is unreachable.
     #[error("the directory cannot be reached")]
     DirectoryUnavailable,
+    /// The action's audit record cannot be written, so it was not done.
+    #[error("the audit trail cannot be written right now, so nothing was done; try again later")]
+    AuditUnavailable,
     /// Something broke on our side; the string is logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -62,14 +65,20 @@ impl From<ActionError> for WebError {
             ActionError::Conflict(m) => Self::Conflict(m),
             ActionError::RateLimited(s) => Self::RateLimited(s),
             ActionError::DirectoryUnavailable => Self::DirectoryUnavailable,
-            ActionError::Store(e) => Self::Internal(e.to_string()),
+            ActionError::AuditUnavailable(e) | ActionError::Store(e) => e.into(),
         }
     }
 }
 
 impl From<StoreError> for WebError {
     fn from(error: StoreError) -> Self {
-        Self::Internal(error.to_string())
+        match error {
+            StoreError::Audit(cause) => {
+                tracing::error!(error = %cause, "an action was refused: its audit record cannot be written");
+                Self::AuditUnavailable
+            }
+            other => Self::Internal(other.to_string()),
+        }
     }
 }
 
@@ -84,7 +93,7 @@ impl WebError {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::DirectoryUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DirectoryUnavailable | Self::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -102,6 +111,7 @@ impl WebError {
             Self::Conflict(_) => "conflict",
             Self::RateLimited(_) => "rate_limited",
             Self::DirectoryUnavailable => "directory_unavailable",
+            Self::AuditUnavailable => "audit_unavailable",
             Self::Internal(_) => "internal",
         }
     }

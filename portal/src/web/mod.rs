@@ -63,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/agencies", get(pages::admin::agencies))
         .route("/admin/items", get(pages::admin::items))
         .route("/audit", get(pages::audit::list))
+        .route("/audit.csv", get(pages::audit::csv_export))
         .route("/reports/sla", get(pages::reports::page))
         .route("/reports/sla.csv", get(pages::reports::csv_export))
         .route("/tokens", get(pages::tokens::list).post(pages::tokens::create))

@@ -10,7 +10,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 use tracing::Instrument;
 
 use super::AppState;
@@ -20,6 +20,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     duration: HistogramVec,
+    undecodable: IntGaugeVec,
 }
 
 impl Metrics {
@@ -38,9 +39,17 @@ impl Metrics {
             .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
             &["route", "method"],
         )?;
+        let undecodable = IntGaugeVec::new(
+            Opts::new(
+                "makonis_portal_undecodable_objects",
+                "Watched objects the portal cannot decode and leaves out of its view, by kind",
+            ),
+            &["kind"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(duration.clone()))?;
-        Ok(Self { registry, requests, duration })
+        registry.register(Box::new(undecodable.clone()))?;
+        Ok(Self { registry, requests, duration, undecodable })
     }
 }
 
@@ -79,6 +88,13 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    state.metrics.undecodable.reset();
+    for kind in ["Agency", "CatalogItem", "ServiceInstance"] {
+        state.metrics.undecodable.with_label_values(&[kind]).set(0);
+    }
+    for (key, _) in state.context.view.undecodable() {
+        state.metrics.undecodable.with_label_values(&[key.kind.as_str()]).inc();
+    }
     let mut buffer = Vec::new();
     let mut families = state.metrics.registry.gather();
     families.extend(state.context.identity_metrics.gather());

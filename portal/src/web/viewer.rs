@@ -29,7 +29,7 @@ use crate::{
         Identity,
         recheck::{CredentialKind, Owner, current_owner},
     },
-    store::now_ms,
+    store::{audit::AuditEvent, now_ms, tokens::REVOKED_BY_PORTAL},
 };
 
 /// The largest form body the CSRF check reads.
@@ -184,7 +184,11 @@ pub async fn identify(
                         acting
                     }
                     Owner::Gone => {
-                        context.store.revoke_token_of_gone_owner(&record.id, now).await?;
+                        let mut tx = context.store.begin().await?;
+                        tx.revoke_token_of_gone_owner(&record.id, now).await?;
+                        let object = format!("token {}", record.id);
+                        let event = owner_gone(&record.username, "revoke_token", &object, source_ip, user_agent, now);
+                        tx.commit(&AuditEvent { session_id: format!("t-{}", record.id), ..event }).await?;
                         return Err(WebError::BadToken);
                     }
                 },
@@ -206,7 +210,11 @@ pub async fn identify(
                         identity
                     }
                     Owner::Gone => {
-                        context.store.delete_session(token).await?;
+                        let mut tx = context.store.begin().await?;
+                        tx.delete_session(token).await?;
+                        let username = &session.identity.username;
+                        let event = owner_gone(username, "sign_out", "session", source_ip, user_agent, now);
+                        tx.commit(&AuditEvent { session_id: format!("s-{}", session.id), ..event }).await?;
                         return Ok(None);
                     }
                 }
@@ -215,6 +223,23 @@ pub async fn identify(
             acting.session_id = Some(session.id);
             Ok(Some((acting, Some(session.csrf_token))))
         }
+    }
+}
+
+/// The record of the portal ending `owner`'s credential because the directory no longer
+/// has them (or has them disabled): the portal acts, on the owner's behalf.
+fn owner_gone(owner: &str, action: &str, object: &str, source_ip: &str, user_agent: &str, at: i64) -> AuditEvent {
+    AuditEvent {
+        at,
+        actor: REVOKED_BY_PORTAL.into(),
+        agency: None,
+        action: action.into(),
+        object: object.into(),
+        outcome: "success".into(),
+        source_ip: source_ip.into(),
+        session_id: String::new(),
+        user_agent: user_agent.into(),
+        detail: format!("{owner} is no longer an enabled account of the directory"),
     }
 }
 

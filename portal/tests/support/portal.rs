@@ -40,11 +40,13 @@ pub const ACCOUNTS: [(&str, &str, &[&str]); 8] = [
     ("nobody", "Bez lomām", &[]),
 ];
 
-/// The repository's root, whether this harness is built for the portal's tests or for
-/// the root package's (`tests/security`).
+/// The repository's root (the workspace's, which holds `Cargo.lock`), whichever of its
+/// packages the tests are compiled in.
 fn repo() -> &'static Path {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.ancestors().find(|dir| dir.join("manifests/examples/agencies").is_dir()).unwrap_or(manifest)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").exists())
+        .expect("the tests run inside the repository")
 }
 
 fn read_yaml_dir<T: serde::de::DeserializeOwned>(dir: &str) -> Vec<T> {

@@ -25,7 +25,7 @@ use crate::{
         error::WebError,
         pages::{
             admin::agency_rows,
-            audit::{AuditFilter, entries},
+            audit::{AuditFilter, Reading, entries},
             catalog::{ItemSummary, summaries},
             requests::visible_agencies,
             services::{ServiceRow, Services, row},
@@ -305,6 +305,6 @@ pub async fn retire(
 /// `GET /api/v1/audit`.
 pub async fn audit(State(state): State<AppState>, viewer: Viewer, Query(filter): Query<AuditFilter>) -> ApiResult {
     let actor = signed_in(&viewer)?;
-    let events = entries(&state, actor, &filter).await?;
+    let events = entries(&state, actor, &filter, Reading::Api).await?;
     Ok(Json(json!({ "events": events })).into_response())
 }

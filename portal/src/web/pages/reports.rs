@@ -397,13 +397,13 @@ pub async fn csv_export(
         Err(error) => {
             let wanted = filter.agency.as_deref().filter(|code| !code.is_empty());
             let name = wanted.map_or_else(|| "all".to_string(), |code| Scope::Agency(code.to_string()).name());
-            actor.audit(&state.context, wanted, "export_sla_report", &object(&name), "denied", "").await;
+            actor.audit(&state.context, wanted, "export_sla_report", &object(&name), "denied", "").await?;
             return Err(error);
         }
     };
     let loaded = load(&state.context, &actor.access, &scope, month, now).await?;
     let body = csv_of(&loaded.report, month);
-    actor.audit(&state.context, scope.agency(), "export_sla_report", &object(&scope.name()), "success", "").await;
+    actor.audit(&state.context, scope.agency(), "export_sla_report", &object(&scope.name()), "success", "").await?;
     let disposition = format!("attachment; filename=\"sla-{}-{}.csv\"", scope.name(), month.code());
     Ok((
         [

@@ -13,7 +13,7 @@ use super::{local_path, see_other};
 use crate::{
     actions::{ActionError, sign_in::sign_in},
     i18n::Lang,
-    store::{now_ms, random_id, sessions::Session},
+    store::random_id,
     web::{
         AppState, cookies,
         error::WebError,
@@ -74,8 +74,9 @@ pub async fn login_form(State(state): State<AppState>, viewer: Viewer, Query(que
 pub async fn login(State(state): State<AppState>, viewer: Viewer, Form(form): Form<Credentials>) -> Response {
     let next = local_path(form.next.as_deref());
     let context = &state.context;
-    let identity = match sign_in(context, &form.username, &form.password, &viewer.source_ip).await {
-        Ok(identity) => identity,
+    let signed_in = match sign_in(context, &form.username, &form.password, &viewer.source_ip, &viewer.user_agent).await
+    {
+        Ok(signed_in) => signed_in,
         Err(error) => {
             let (status, code, detail) = match &error {
                 ActionError::RateLimited(seconds) => {
@@ -84,27 +85,17 @@ pub async fn login(State(state): State<AppState>, viewer: Viewer, Form(form): Fo
                 ActionError::DirectoryUnavailable => {
                     (StatusCode::SERVICE_UNAVAILABLE, "directory_unavailable", String::new())
                 }
-                ActionError::Store(_) => return WebError::from(error).into_response(),
+                ActionError::Store(_) | ActionError::AuditUnavailable(_) => {
+                    return WebError::from(error).into_response();
+                }
                 _ => (StatusCode::UNAUTHORIZED, "invalid", String::new()),
             };
             let username: String = form.username.chars().take(256).collect();
             return login_page(&state, &viewer, status, &username, &next, Some((code, detail)));
         }
     };
-    let token = random_id(32);
-    let now = now_ms();
+    let (token, identity) = (signed_in.token, signed_in.session.identity);
     let ttl = context.config.session_ttl;
-    let session = Session {
-        id: random_id(8),
-        identity: identity.clone(),
-        csrf_token: random_id(16),
-        expires_at: now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2),
-        checked_at: now,
-    };
-    if let Err(error) = context.store.create_session(&token, &session, &viewer.source_ip, &viewer.user_agent, now).await
-    {
-        return WebError::from(error).into_response();
-    }
     let secure = context.config.secure_cookies;
     let mut response = see_other(&next);
     let headers = response.headers_mut();
@@ -121,13 +112,12 @@ pub async fn login(State(state): State<AppState>, viewer: Viewer, Form(form): Fo
     response
 }
 
-/// `POST /logout`.
+/// `POST /logout`: ends the session, in one transaction with its audit record.
 pub async fn logout(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
-    if let Some(token) = viewer.session_token() {
-        state.context.store.delete_session(token).await?;
-    }
-    if let Some(actor) = &viewer.actor {
-        actor.audit(&state.context, None, "sign_out", "session", "success", "").await;
+    if let (Some(token), Some(actor)) = (viewer.session_token(), &viewer.actor) {
+        let mut tx = state.context.store.begin().await?;
+        tx.delete_session(token).await?;
+        tx.commit(&actor.event(None, "sign_out", "session", "success", "")).await?;
     }
     let mut response = see_other("/login");
     let cookie = cookies::set(cookies::SESSION, "", 0, state.context.config.secure_cookies);

@@ -78,9 +78,9 @@ pub async fn create(
     };
     let now = now_ms();
     let agencies: Vec<String> = actor.access.agencies.keys().cloned().collect();
-    let (info, secret) =
-        state.context.store.create_token(&actor.identity, &agencies, name, now, now + days * 86_400_000).await?;
-    actor.audit(&state.context, None, "create_token", &format!("token {}", info.id), "success", name).await;
+    let mut tx = state.context.store.begin().await?;
+    let (info, secret) = tx.create_token(&actor.identity, &agencies, name, now, now + days * 86_400_000).await?;
+    tx.commit(&actor.event(None, "create_token", &format!("token {}", info.id), "success", name)).await?;
     page(&state, &viewer, StatusCode::OK, Some(secret), None).await
 }
 
@@ -91,10 +91,14 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
-    if !state.context.store.revoke_token(&actor.identity.username, &id, now_ms()).await? {
+    let object = format!("token {id}");
+    let mut tx = state.context.store.begin().await?;
+    if !tx.revoke_token(&actor.identity.username, &id, now_ms()).await? {
+        tx.rollback().await?;
+        actor.audit(&state.context, None, "revoke_token", &object, "denied", "no such live token of the user").await?;
         return Err(WebError::NotFound);
     }
-    actor.audit(&state.context, None, "revoke_token", &format!("token {id}"), "success", "").await;
+    tx.commit(&actor.event(None, "revoke_token", &object, "success", "")).await?;
     Ok(see_other("/tokens"))
 }
 
