@@ -13,7 +13,8 @@
 //! - [`confirm`]: confirming probe failures and recoveries before they count.
 //! - [`report`]: the monthly SLA report per agency and for the platform.
 //! - [`openslo`], [`rules`], [`metric_names`]: the objectives as OpenSLO documents and as
-//!   Prometheus alerting rules over the engine's metrics.
+//!   Prometheus alerting rules over the engine's metrics; [`quoting`]: names as data in
+//!   PromQL and in Prometheus' templates.
 
 pub mod burn;
 pub mod calendar;
@@ -22,6 +23,7 @@ pub mod interval;
 pub mod metric_names;
 pub mod objective;
 pub mod openslo;
+pub mod quoting;
 pub mod report;
 pub mod rules;
 pub mod support;
