@@ -435,9 +435,20 @@ pub struct SloRunArgs {
     pub evaluation_seconds: u64,
 
     /// Extra days off declared by the government (`YYYY-MM-DD`, repeat or comma-separate),
-    /// besides the public holidays in law.
+    /// besides the public holidays in law, e.g. `2025-05-02`.
     #[arg(long = "extra-day-off", env = "MAKONIS_SLO_EXTRA_DAYS_OFF", value_delimiter = ',', value_name = "DATE")]
     pub extra_days_off: Vec<jiff::civil::Date>,
+
+    /// Saturdays or Sundays the government declared working days (`YYYY-MM-DD`, repeat
+    /// or comma-separate), e.g. `2025-05-10` in place of Friday 2025-05-02. Business-hours
+    /// objectives and the monthly report count them as working days.
+    #[arg(
+        long = "extra-working-day",
+        env = "MAKONIS_SLO_EXTRA_WORKING_DAYS",
+        value_delimiter = ',',
+        value_name = "DATE"
+    )]
+    pub extra_working_days: Vec<jiff::civil::Date>,
 
     /// PEM file of CAs trusted for HTTPS probes besides the web PKI (repeatable).
     #[arg(long = "probe-ca-file", env = "MAKONIS_SLO_PROBE_CA_FILES", value_delimiter = ',', value_name = "FILE")]

@@ -14,6 +14,7 @@ use makonis_operator_kit::{
 };
 use makonis_portal::store::Store;
 use makonis_slo::{config::EngineConfig, context::MANAGER, engine::Engine, ledger::Ledger, metrics::SloMetrics};
+use makonis_slo_core::HolidayCalendar;
 use prometheus::Registry;
 use tokio::sync::watch;
 
@@ -68,10 +69,12 @@ async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
     }
     // Built before the election, so that a standby with an unreadable CA file fails now
     // rather than when it takes over.
+    let calendar = HolidayCalendar::declared(args.extra_days_off, args.extra_working_days)
+        .context("--extra-day-off and --extra-working-day")?;
     let config = EngineConfig {
         max_concurrent_probes: args.max_concurrent_probes as usize,
         evaluation_interval: Duration::from_secs(args.evaluation_seconds),
-        extra_days_off: args.extra_days_off,
+        calendar,
         extra_ca_files: args.probe_ca_files,
         resolve: args.resolve,
         prometheus_url: args.prometheus_url,

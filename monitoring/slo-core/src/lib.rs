@@ -3,7 +3,7 @@
 //! Times are Unix milliseconds (UTC) and spans are half-open [`Interval`]s; the civil
 //! calendar (support hours, maintenance windows, calendar months) is Europe/Riga time.
 //!
-//! - [`calendar`]: Latvian public holidays and working days.
+//! - [`calendar`]: Latvian public holidays and working days, as the government moves them.
 //! - [`interval`]: union, intersection and difference of time spans.
 //! - [`support`]: the support time of an objective (24x7 or business hours) minus its
 //!   maintenance windows.
@@ -30,7 +30,7 @@ pub mod support;
 pub mod window;
 
 pub use burn::{BurnRule, DEFAULT_RULES, FiringAlert, Severity};
-pub use calendar::HolidayCalendar;
+pub use calendar::{CalendarError, HolidayCalendar};
 pub use confirm::{Confirmer, ProbeState, Transition};
 pub use interval::Interval;
 pub use objective::{Objective, ObjectiveState, ObjectiveStatus, SupportHours, WeeklyWindow, evaluate};

@@ -2,7 +2,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use jiff::civil::Date;
+use makonis_slo_core::HolidayCalendar;
 
 use crate::probe::ResolveOverride;
 
@@ -14,8 +14,9 @@ pub struct EngineConfig {
     /// Time between evaluations of every objective (they also run soon after an outage
     /// opens or closes).
     pub evaluation_interval: Duration,
-    /// Days off declared by the government besides the holidays in law.
-    pub extra_days_off: Vec<Date>,
+    /// The Latvian calendar with the days off and working days the government declared
+    /// (checked by [`HolidayCalendar::declared`]).
+    pub calendar: HolidayCalendar,
     /// PEM bundles trusted for HTTPS probes besides the web PKI.
     pub extra_ca_files: Vec<PathBuf>,
     /// Host patterns probed at a fixed address instead of their DNS answer.

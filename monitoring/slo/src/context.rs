@@ -43,7 +43,7 @@ pub struct Context {
     pub reconcile: ReconcileMetrics,
     /// Kubernetes Events.
     pub events: EventPublisher,
-    /// The Latvian calendar with the declared extra days off.
+    /// The Latvian calendar with the declared days off and working days.
     pub calendar: HolidayCalendar,
     /// Cached probes.
     pub probes: Store<Probe>,

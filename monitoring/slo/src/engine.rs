@@ -7,7 +7,6 @@ use futures::FutureExt;
 use kube::{Api, Client, runtime::watcher};
 use makonis_api::slo::{Probe, ServiceLevelObjective};
 use makonis_operator_kit::{events::EventPublisher, metrics::ReconcileMetrics, watch::cached};
-use makonis_slo_core::HolidayCalendar;
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::{
@@ -63,7 +62,7 @@ impl Engine {
             cached(Api::<ServiceLevelObjective>::all(client.clone()), watcher::Config::default(), Default::default());
         let ctx = Arc::new(Context {
             events: EventPublisher::new(client.clone(), MANAGER, None),
-            calendar: HolidayCalendar::latvia(config.extra_days_off.iter().copied()),
+            calendar: config.calendar.clone(),
             client,
             config,
             ledger,
@@ -90,7 +89,7 @@ impl Engine {
             _ = async { tokio::join!(probes_ready, objectives_ready) } => {}
             _ = stop.wait_for(|s| *s) => { watches.abort(); return Ok(()); }
         }
-        ctx.ledger.set_days_off(&ctx.config.extra_days_off).await?;
+        ctx.ledger.set_calendar(&ctx.calendar).await?;
         let mut resumed: HashMap<_, _> = HashMap::new();
         for outage in ctx.ledger.open_outages().await? {
             ctx.metrics.resume_outage(&crate::spec::agency_of(&outage.namespace));
