@@ -185,7 +185,7 @@ pub struct PlatformArgs {
 }
 
 /// Where the validating admission webhook of the selected controller (catalog or
-/// compute) is served. One process serves one controller's webhook.
+/// compute), or of the SLO engine, is served. One process serves one webhook.
 #[derive(Debug, Args)]
 pub struct WebhookArgs {
     /// Serve the webhook over HTTPS on this address (e.g. `0.0.0.0:9443` in a pod,
@@ -463,6 +463,23 @@ pub struct SloRunArgs {
     /// `http://prometheus.monitoring:9090`.
     #[arg(long, env = "MAKONIS_SLO_PROMETHEUS_URL")]
     pub prometheus_url: Option<String>,
+
+    /// DNS domain under which instances get host names (`<instance>.<agency>.<domain>`):
+    /// an agency's probes may target hosts under `<agency>.<domain>` (and the domains
+    /// its Agency lists) and the Services of its namespace, nothing else.
+    #[arg(long, env = "MAKONIS_APPS_DOMAIN", default_value = "apps.makonis.lv")]
+    pub apps_domain: String,
+
+    /// Address ranges agencies' probes may never reach, besides loopback, link-local and
+    /// the API server (always refused): the cluster's pod and Service networks, the
+    /// nodes' and the control plane's, e.g. `10.244.0.0/16,10.96.0.0/12` (repeatable).
+    #[arg(long = "probe-deny-cidr", env = "MAKONIS_SLO_PROBE_DENY_CIDRS", value_delimiter = ',', value_name = "CIDR")]
+    pub probe_deny_cidrs: Vec<ipnet::IpNet>,
+
+    /// The admission webhook that refuses agencies' Probes pointing outside their own
+    /// host names and Services (served by every replica, leader or not).
+    #[command(flatten)]
+    pub webhook: WebhookArgs,
 
     /// Namespace of Mākonis itself: the platform's own objectives and the engine's
     /// PrometheusRule live here, and its leader Lease.

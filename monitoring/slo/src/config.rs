@@ -4,7 +4,7 @@ use std::{path::PathBuf, time::Duration};
 
 use makonis_slo_core::HolidayCalendar;
 
-use crate::probe::ResolveOverride;
+use crate::{probe::ResolveOverride, targets::TargetRules};
 
 /// How the engine runs.
 #[derive(Debug, Clone)]
@@ -25,4 +25,7 @@ pub struct EngineConfig {
     pub prometheus_url: Option<String>,
     /// The platform's namespace (its own objectives; the engine's PrometheusRule).
     pub platform_namespace: String,
+    /// Where agencies' probes may point (their domains under the apps domain, the
+    /// addresses they may never reach).
+    pub targets: TargetRules,
 }
