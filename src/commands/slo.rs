@@ -51,6 +51,10 @@ async fn client() -> anyhow::Result<kube::Config> {
 /// Starts the operations endpoint, opens the ledger, waits for the CRDs, takes the lease
 /// when asked to, then runs the engine until SIGTERM or Ctrl-C (or the lease is lost).
 async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
+    // A contradictory calendar stops the engine before it connects anywhere.
+    let calendar =
+        HolidayCalendar::declared(args.extra_days_off.iter().copied(), args.extra_working_days.iter().copied())
+            .context("--extra-day-off and --extra-working-day")?;
     let registry = Registry::new();
     let reconcile = ReconcileMetrics::register(&registry)?;
     let metrics = SloMetrics::register(&registry)?;
@@ -88,8 +92,6 @@ async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
     }
     // Built before the election, so that a standby with an unreadable CA file fails now
     // rather than when it takes over.
-    let calendar = HolidayCalendar::declared(args.extra_days_off, args.extra_working_days)
-        .context("--extra-day-off and --extra-working-day")?;
     let config = EngineConfig {
         max_concurrent_probes: args.max_concurrent_probes as usize,
         evaluation_interval: Duration::from_secs(args.evaluation_seconds),
