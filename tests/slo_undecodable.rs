@@ -26,7 +26,10 @@ use support::{
     slo::{SloEngine, SloOptions},
     wait_until,
 };
-use tokio::{io::AsyncWriteExt, net::TcpListener};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
 
 /// Applies `crd` with `loosen` applied to its schema (`spec.versions[0]...openAPIV3Schema`).
 async fn loosen(admin: &Client, name: &str, loosen: impl FnOnce(&mut Value)) {
@@ -83,6 +86,7 @@ async fn undecodable_probes_and_objectives_are_reported_and_the_rest_are_measure
     let target = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
+            read_head(&mut stream).await;
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").await;
         }
     });
@@ -154,4 +158,16 @@ async fn undecodable_probes_and_objectives_are_reported_and_the_rest_are_measure
     }
     Api::<Namespace>::all(admin.clone()).delete(&namespace, &DeleteParams::default()).await.expect("delete namespace");
     engine.finish(&admin).await;
+}
+
+/// Reads a request head (up to the blank line, or until the client stops sending).
+async fn read_head(stream: &mut TcpStream) {
+    let mut head = Vec::new();
+    let mut buf = [0_u8; 1024];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
 }

@@ -51,7 +51,8 @@ impl SloEngine {
     /// Starts the engine, waits until it is ready and, with a webhook, until its CA
     /// bundle is published. Probe hosts of `*.apps.makonis.lv` and `*.svc` go to the
     /// control plane's stand-in ingress, as in `tests/platform.sh`, so that the probes of
-    /// other tests' instances stay on this machine.
+    /// other tests' instances stay on this machine; without a private `/etc/hosts`, the
+    /// tests' own names (`*.makonis.test`) go to a closed local port.
     pub async fn start(admin: &Client, options: SloOptions<'_>) -> Self {
         let kubeconfig = service_account_kubeconfig(admin, "makonis-system", SLO_SERVICE_ACCOUNT).await;
         let ops_address = free_local_address();
@@ -96,7 +97,11 @@ impl SloEngine {
         args.extend(options.extra_args.iter().cloned());
         let mut command = match options.hosts {
             Some(lines) => private_hosts(&dir, lines),
-            None => Command::new(env!("CARGO_BIN_EXE_makonis")),
+            None => {
+                // The test names of other runs' probes stay on this machine too.
+                args.extend(["--resolve".into(), "*.makonis.test=127.0.0.1:9".into()]);
+                Command::new(env!("CARGO_BIN_EXE_makonis"))
+            }
         };
         let child = command
             .args(&args)

@@ -617,6 +617,7 @@ async fn counting() -> (SocketAddr, Arc<AtomicUsize>) {
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             count.fetch_add(1, Ordering::SeqCst);
+            read_head(&mut stream).await;
             let _ = stream.write_all(&response("200 OK", b"secret")).await;
         }
     });
