@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Sets up and runs Mākonis locally: builds everything, starts the local Kubernetes control
 # plane, installs the CRDs, RBAC and the webhook registrations, starts the tenancy,
-# catalog and compute operators (each under its own ServiceAccount), creates the twelve
-# demo agencies, publishes the sector's catalog, orders a few services and waits until
-# they are Ready, creates a host pool on libvirt's test hypervisor with a demo virtual
-# machine, then starts the self-service portal with demo users and the SLO engine
-# (probing the demo services through the control plane's stand-in ingress), prints its URL
-# and their passwords. Everything stays in the foreground; Ctrl-C stops it and the
+# catalog and compute operators and the SLO engine (each under its own ServiceAccount;
+# the engine probes the demo services through the control plane's stand-in ingress and
+# judges agencies' Probes at admission), creates the twelve demo agencies, publishes the
+# sector's catalog, orders a few services and waits until they are Ready, creates a host
+# pool on libvirt's test hypervisor with a demo virtual machine, then starts the
+# self-service portal with demo users, measures it as the platform's own objective, and
+# prints its URL and their passwords. Everything stays in the foreground; Ctrl-C stops it and the
 # control plane (their data stays in target/cluster/dev for the next run).
 #
 # Usage: ./run.sh
@@ -17,8 +18,8 @@
 #              MAKONIS_PORTAL_ADDRESS (default 127.0.0.1:8080),
 #              MAKONIS_PORTAL_METRICS_ADDRESS (the portal's /metrics, default 127.0.0.1:9468),
 #              MAKONIS_LOG (default info). The catalog's webhook listens on
-#              127.0.0.1:9443 and the compute one on 127.0.0.1:9444, where
-#              manifests/local registers them.
+#              127.0.0.1:9443, the compute one on 127.0.0.1:9444 and the SLO
+#              engine's on 127.0.0.1:9445, where manifests/local registers them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -57,6 +58,9 @@ platform_install
 step "starting the tenancy, catalog and compute operators, each as its own ServiceAccount"
 platform_operators "$metrics_address" "$catalog_metrics_address" "$compute_metrics_address"
 
+step "starting the SLO engine as ServiceAccount makonis-system/makonis-slo"
+platform_slo "$slo_metrics_address"
+
 step "creating the twelve demo agencies and publishing the sector's catalog"
 platform_agencies_and_catalog
 kubectl get agencies
@@ -77,8 +81,8 @@ accounts="$MAKONIS_CLUSTER_DIR/demo-accounts.txt"
 platform_demo_accounts "$accounts"
 platform_portal "$portal_address" "$portal_metrics_address"
 
-step "starting the SLO engine as ServiceAccount makonis-system/makonis-slo"
-platform_slo "$slo_metrics_address" "$portal_address"
+step "measuring the portal as the platform's own objective"
+platform_slo_objective "$portal_address"
 kubectl get probes,slo -A
 
 cat << EOF

@@ -599,6 +599,7 @@ fn http_specs(targets: &[SocketAddr]) -> Vec<ProbeSpec> {
         .map(|i| ProbeSpec {
             check: http_check(format!("http://{}/healthz", targets[i % targets.len()])),
             timeout: PROBE_TIMEOUT,
+            guard: None,
         })
         .collect()
 }
@@ -609,6 +610,7 @@ fn https_specs(targets: &[SocketAddr]) -> Vec<ProbeSpec> {
         .map(|i| ProbeSpec {
             check: http_check(format!("https://t{}.{TLS_DOMAIN}/healthz", i % targets.len() + 1)),
             timeout: PROBE_TIMEOUT,
+            guard: None,
         })
         .collect()
 }
@@ -631,6 +633,7 @@ fn tcp_specs(targets: &[SocketAddr]) -> Vec<ProbeSpec> {
             ProbeSpec {
                 check: Check::Tcp { host: target.ip().to_string(), port: target.port() },
                 timeout: PROBE_TIMEOUT,
+                guard: None,
             }
         })
         .collect()

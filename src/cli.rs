@@ -206,7 +206,7 @@ pub struct PlatformArgs {
 }
 
 /// Where the validating admission webhook of the selected controller (catalog or
-/// compute) is served. One process serves one controller's webhook.
+/// compute), or of the SLO engine, is served. One process serves one webhook.
 #[derive(Debug, Args)]
 pub struct WebhookArgs {
     /// Serve the webhook over HTTPS on this address (e.g. `0.0.0.0:9443` in a pod,
@@ -596,9 +596,20 @@ pub struct SloRunArgs {
     pub evaluation_seconds: u64,
 
     /// Extra days off declared by the government (`YYYY-MM-DD`, repeat or comma-separate),
-    /// besides the public holidays in law.
+    /// besides the public holidays in law, e.g. `2025-05-02`.
     #[arg(long = "extra-day-off", env = "MAKONIS_SLO_EXTRA_DAYS_OFF", value_delimiter = ',', value_name = "DATE")]
     pub extra_days_off: Vec<jiff::civil::Date>,
+
+    /// Saturdays or Sundays the government declared working days (`YYYY-MM-DD`, repeat
+    /// or comma-separate), e.g. `2025-05-10` in place of Friday 2025-05-02. Business-hours
+    /// objectives and the monthly report count them as working days.
+    #[arg(
+        long = "extra-working-day",
+        env = "MAKONIS_SLO_EXTRA_WORKING_DAYS",
+        value_delimiter = ',',
+        value_name = "DATE"
+    )]
+    pub extra_working_days: Vec<jiff::civil::Date>,
 
     /// PEM file of CAs trusted for HTTPS probes besides the web PKI (repeatable).
     #[arg(long = "probe-ca-file", env = "MAKONIS_SLO_PROBE_CA_FILES", value_delimiter = ',', value_name = "FILE")]
@@ -613,6 +624,23 @@ pub struct SloRunArgs {
     /// `http://prometheus.monitoring:9090`.
     #[arg(long, env = "MAKONIS_SLO_PROMETHEUS_URL")]
     pub prometheus_url: Option<String>,
+
+    /// DNS domain under which instances get host names (`<instance>.<agency>.<domain>`):
+    /// an agency's probes may target hosts under `<agency>.<domain>` (and the domains
+    /// its Agency lists) and the Services of its namespace, nothing else.
+    #[arg(long, env = "MAKONIS_APPS_DOMAIN", default_value = "apps.makonis.lv")]
+    pub apps_domain: String,
+
+    /// Address ranges agencies' probes may never reach, besides loopback, link-local and
+    /// the API server (always refused): the cluster's pod and Service networks, the
+    /// nodes' and the control plane's, e.g. `10.244.0.0/16,10.96.0.0/12` (repeatable).
+    #[arg(long = "probe-deny-cidr", env = "MAKONIS_SLO_PROBE_DENY_CIDRS", value_delimiter = ',', value_name = "CIDR")]
+    pub probe_deny_cidrs: Vec<ipnet::IpNet>,
+
+    /// The admission webhook that refuses agencies' Probes pointing outside their own
+    /// host names and Services (served by every replica, leader or not).
+    #[command(flatten)]
+    pub webhook: WebhookArgs,
 
     /// Namespace of Mākonis itself: the platform's own objectives and the engine's
     /// PrometheusRule live here, and its leader Lease.

@@ -163,19 +163,34 @@ platform_portal() {
     platform_wait_until portal "${platform_pids[-1]}" "the portal" portal_ready "$address"
 }
 
-# platform_slo METRICS PORTAL: the SLO engine (metrics on METRICS) with the ledger in the
+slo_webhook_has_ca() {
+    [[ -n "$(kubectl get validatingwebhookconfiguration makonis-slo \
+        -o jsonpath='{.webhooks[0].clientConfig.caBundle}' 2> /dev/null)" ]]
+}
+
+# platform_slo METRICS: the SLO engine (metrics on METRICS) with the ledger in the
 # portal's SQLite database, probing the instances' hosts through the local control
-# plane's stand-in ingress (there is no real data plane), and the platform's own
-# objective for the portal at PORTAL (manifests/examples/slo/platform.yaml).
+# plane's stand-in ingress (there is no real data plane; the overrides are the
+# operator's trusted configuration), and serving the admission webhook for agencies'
+# Probes on 127.0.0.1:9445 (manifests/local registers it). Start it before anything
+# orders a service: the catalog creates a Probe for each instance, and the webhook
+# judges it.
 platform_slo() {
-    local metrics="$1" portal="$2"
+    local metrics="$1"
     : "${MAKONIS_CLUSTER_INGRESS:?platform_slo needs the stand-in ingress (tests/cluster/cluster.sh env)}"
     platform_start slo makonis-slo slo run --metrics-address "$metrics" \
         --database-url "sqlite://$MAKONIS_CLUSTER_DIR/portal.db" --evaluation-seconds 10 \
         --resolve "*.apps.makonis.lv=$MAKONIS_CLUSTER_INGRESS" --resolve "*.svc=$MAKONIS_CLUSTER_INGRESS" \
-        --probe-ca-file "$MAKONIS_CLUSTER_INGRESS_CA"
+        --probe-ca-file "$MAKONIS_CLUSTER_INGRESS_CA" --webhook-address 127.0.0.1:9445
+    platform_wait_until slo "${platform_pids[-1]}" "the SLO engine's webhook to publish its CA bundle" \
+        slo_webhook_has_ca
     platform_wait_until slo "${platform_pids[-1]}" "the SLO engine" curl -fsS "http://$metrics/readyz"
-    sed "s|@PORTAL@|$portal|" manifests/examples/slo/platform.yaml | kubectl apply --server-side -f -
+}
+
+# platform_slo_objective PORTAL: the platform's own objective for the portal at PORTAL
+# (manifests/examples/slo/platform.yaml).
+platform_slo_objective() {
+    sed "s|@PORTAL@|$1|" manifests/examples/slo/platform.yaml | kubectl apply --server-side -f -
 }
 
 # platform_stop: stops every component started here (SIGTERM, then waits).

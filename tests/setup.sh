@@ -63,6 +63,7 @@ need /usr/bin/qemu-system-x86_64 qemu-system-x86
 need /usr/bin/qemu-img qemu-utils
 need /usr/bin/isoinfo genisoimage
 need /usr/bin/prometheus prometheus
+need /usr/bin/promtool prometheus
 need /usr/bin/prometheus-blackbox-exporter prometheus-blackbox-exporter
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || packages+=(postgresql)
 install

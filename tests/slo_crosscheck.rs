@@ -67,6 +67,7 @@ async fn the_engine_and_prometheus_agree_on_a_flapping_targets_availability() {
             certificate_warning: Duration::from_secs(14 * 86_400),
         }),
         timeout: Duration::from_millis(900),
+        guard: None,
     };
     let schedule_length: Duration = SCHEDULE.iter().map(|(_, d)| *d).sum();
     let probing = async {

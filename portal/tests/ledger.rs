@@ -6,7 +6,7 @@ mod support;
 
 use jiff::civil::{Date, Weekday};
 use makonis_slo::ledger::{IncidentRow, Ledger, ObjectiveRow};
-use makonis_slo_core::{HOUR_MS, Interval, MINUTE_MS, SupportHours, WeeklyWindow, Window};
+use makonis_slo_core::{HOUR_MS, HolidayCalendar, Interval, MINUTE_MS, SupportHours, WeeklyWindow, Window};
 use support::both_stores;
 
 /// Some time in 2026, Unix ms.
@@ -123,10 +123,14 @@ async fn outages_incidents_and_objectives_round_trip_on_both_databases() {
             ledger.report_inputs(None, Interval::new(again + 2 * HOUR_MS, again + 3 * HOUR_MS)).await.unwrap();
         assert!(objectives.iter().all(|o| o.namespace != ns), "{backend}: deleted before the span");
 
-        // The declared days off are replaced as a whole.
+        // The declared days off and working days are replaced as a whole.
         let days = [Date::constant(2026, 6, 22), Date::constant(2026, 11, 19)];
-        ledger.set_days_off(&days).await.unwrap();
-        ledger.set_days_off(&days[1..]).await.unwrap();
-        assert_eq!(ledger.days_off().await.unwrap(), vec![days[1]], "{backend}");
+        let (friday, saturday) = (Date::constant(2025, 5, 2), Date::constant(2025, 5, 10));
+        ledger.set_calendar(&HolidayCalendar::latvia(days)).await.unwrap();
+        let moved = HolidayCalendar::declared([days[1], friday], [saturday]).unwrap();
+        ledger.set_calendar(&moved).await.unwrap();
+        let read = ledger.calendar().await.unwrap();
+        assert_eq!(read, moved, "{backend}");
+        assert!(read.is_working_day(saturday) && !read.is_working_day(friday), "{backend}");
     }
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use kube::{Api, api::ListParams};
+use kube::{Api, api::ListParams, core::DeserializeGuard};
 use makonis_api::slo::ServiceLevelObjective;
 use makonis_operator_kit::{
     client::{ApiRequestMetrics, counted_client},
@@ -11,9 +11,18 @@ use makonis_operator_kit::{
     leader::LeaderElection,
     metrics::ReconcileMetrics,
     server::{OpsState, Readiness, serve},
+    webhook::WebhookSettings,
 };
 use makonis_portal::store::Store;
-use makonis_slo::{config::EngineConfig, context::MANAGER, engine::Engine, ledger::Ledger, metrics::SloMetrics};
+use makonis_slo::{
+    config::EngineConfig,
+    context::MANAGER,
+    engine::Engine,
+    ledger::Ledger,
+    metrics::SloMetrics,
+    targets::{ForbiddenRanges, TargetRules},
+};
+use makonis_slo_core::HolidayCalendar;
 use prometheus::Registry;
 use tokio::sync::watch;
 
@@ -42,6 +51,10 @@ async fn client() -> anyhow::Result<kube::Config> {
 /// Starts the operations endpoint, opens the ledger, waits for the CRDs, takes the lease
 /// when asked to, then runs the engine until SIGTERM or Ctrl-C (or the lease is lost).
 async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
+    // A contradictory calendar stops the engine before it connects anywhere.
+    let calendar =
+        HolidayCalendar::declared(args.extra_days_off.iter().copied(), args.extra_working_days.iter().copied())
+            .context("--extra-day-off and --extra-working-day")?;
     let registry = Registry::new();
     let reconcile = ReconcileMetrics::register(&registry)?;
     let metrics = SloMetrics::register(&registry)?;
@@ -54,7 +67,17 @@ async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening the SLA ledger in {}", redact(&args.database_url)))?;
     let ledger = Ledger::new(store.pool().clone());
-    let client = counted_client(client().await?, ApiRequestMetrics::register(&registry)?)?;
+    let kube_config = client().await?;
+    let targets = TargetRules {
+        apps_domain: args.apps_domain.clone(),
+        forbidden: ForbiddenRanges {
+            api_server: api_server_addresses(&kube_config).await,
+            cluster: args.probe_deny_cidrs.clone(),
+        },
+    };
+    tracing::info!(api_server = ?targets.forbidden.api_server, cluster = ?targets.forbidden.cluster, "addresses agencies' probes may never reach");
+    let client = counted_client(kube_config, ApiRequestMetrics::register(&registry)?)?;
+    let mut webhook = Box::pin(webhook_task(webhook_settings(&args), client.clone(), targets.clone()));
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -65,17 +88,19 @@ async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
     tokio::select! {
         () = wait_for_crds(&client, &CRDS, Duration::from_secs(5)) => {}
         _ = waiting.wait_for(|s| *s) => return Ok(()),
+        result = &mut webhook => return result,
     }
     // Built before the election, so that a standby with an unreadable CA file fails now
     // rather than when it takes over.
     let config = EngineConfig {
         max_concurrent_probes: args.max_concurrent_probes as usize,
         evaluation_interval: Duration::from_secs(args.evaluation_seconds),
-        extra_days_off: args.extra_days_off,
+        calendar,
         extra_ca_files: args.probe_ca_files,
         resolve: args.resolve,
         prometheus_url: args.prometheus_url,
         platform_namespace: args.platform_namespace.clone(),
+        targets,
     };
     let engine = Engine::new(client.clone(), config, ledger, metrics, reconcile)?;
     // Ready once it can serve: a standby waiting for the lease is ready too, so that
@@ -94,6 +119,7 @@ async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
         tokio::select! {
             acquired = election.acquire() => acquired.context("taking the leader lease")?,
             _ = waiting.wait_for(|s| *s) => return Ok(()),
+            result = &mut webhook => return result,
         }
         Some(election)
     } else {
@@ -119,7 +145,61 @@ async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
             Err(error) => Err(error).context("the operations endpoint panicked"),
         },
         why = lost => anyhow::bail!("{why}; exiting so that a restart campaigns again"),
+        result = webhook => result,
     }
+}
+
+/// Where the admission webhook for agencies' Probes is served, when `--webhook-address`
+/// is set.
+fn webhook_settings(args: &SloRunArgs) -> Option<WebhookSettings> {
+    let address = args.webhook.webhook_address?;
+    let hosts = if args.webhook.webhook_hosts.is_empty() {
+        vec![format!("makonis-slo-webhook.{}.svc", args.platform_namespace), "127.0.0.1".into(), "localhost".into()]
+    } else {
+        args.webhook.webhook_hosts.clone()
+    };
+    Some(WebhookSettings {
+        address,
+        namespace: args.platform_namespace.clone(),
+        secret: args.webhook.webhook_secret.clone().unwrap_or_else(|| "makonis-slo-webhook-tls".into()),
+        hosts,
+        configuration: args.webhook.webhook_configuration.clone().unwrap_or_else(|| "makonis-slo".into()),
+    })
+}
+
+/// Serves the admission webhook with `settings`; without them, never resolves. Resolves
+/// with an error if it stops.
+async fn webhook_task(
+    settings: Option<WebhookSettings>,
+    client: kube::Client,
+    targets: TargetRules,
+) -> anyhow::Result<()> {
+    let Some(settings) = settings else {
+        return std::future::pending().await;
+    };
+    makonis_slo::webhook::run(client, settings, targets).await.context("the Probe admission webhook failed")?;
+    anyhow::bail!("the Probe admission webhook stopped")
+}
+
+/// The API server's addresses, which agencies' probes may never reach: the host of the
+/// client's URL (resolved when it is a name) and, in a pod, the `kubernetes` Service
+/// address.
+async fn api_server_addresses(config: &kube::Config) -> Vec<std::net::IpAddr> {
+    let mut addresses = Vec::new();
+    if let Some(host) = config.cluster_url.host() {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = config.cluster_url.port_u16().unwrap_or(443);
+        match tokio::net::lookup_host((host, port)).await {
+            Ok(found) => addresses.extend(found.map(|address| address.ip())),
+            Err(error) => tracing::warn!(%error, host, "cannot resolve the API server's host"),
+        }
+    }
+    if let Some(ip) = std::env::var("KUBERNETES_SERVICE_HOST").ok().and_then(|host| host.parse().ok()) {
+        addresses.push(ip);
+    }
+    addresses.sort();
+    addresses.dedup();
+    addresses
 }
 
 /// A database URL without its password, for messages.
@@ -133,13 +213,27 @@ fn redact(url: &str) -> String {
 /// Prints the objectives as a YAML stream of OpenSLO documents.
 async fn export(args: SloExportArgs) -> anyhow::Result<()> {
     let client = kube::Client::try_from(client().await?)?;
-    let api: Api<ServiceLevelObjective> = match &args.namespace {
+    let api: Api<DeserializeGuard<ServiceLevelObjective>> = match &args.namespace {
         Some(namespace) => Api::namespaced(client, namespace),
         None => Api::all(client),
     };
     let list = api.list(&ListParams::default()).await.context("listing ServiceLevelObjectives")?;
-    let (documents, skipped) = makonis_slo::openslo::export(&list.items);
-    for skip in skipped {
+    // An objective that cannot be decoded is named and skipped; the others are exported.
+    let mut objectives = Vec::with_capacity(list.items.len());
+    let mut undecodable = Vec::new();
+    for guarded in list.items {
+        match guarded.0 {
+            Ok(objective) => objectives.push(objective),
+            Err(invalid) => undecodable.push(format!(
+                "{}/{}: cannot be decoded: {}",
+                invalid.metadata.namespace.unwrap_or_default(),
+                invalid.metadata.name.unwrap_or_default(),
+                invalid.error
+            )),
+        }
+    }
+    let (documents, skipped) = makonis_slo::openslo::export(&objectives);
+    for skip in undecodable.into_iter().chain(skipped) {
         eprintln!("skipped {skip}");
     }
     for document in documents {

@@ -16,8 +16,8 @@ pub enum Severity {
     Ticket,
 }
 
-/// One burn-rate alert rule: fires while the burn rate exceeds `factor` over both the
-/// long and the short window.
+/// One burn-rate alert rule: fires while the burn rate exceeds `factor` (strictly) over
+/// both the long and the short window.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BurnRule {
     /// Stable name, e.g. `fast` (used in metrics labels and incident records).
@@ -30,6 +30,24 @@ pub struct BurnRule {
     pub long_ms: i64,
     /// The short window in ms, e.g. five minutes.
     pub short_ms: i64,
+}
+
+impl BurnRule {
+    /// Whether a burn rate is over this rule's threshold: strictly above the factor, so a
+    /// budget spent exactly at the pace the window allows does not alert. This and
+    /// [`promql_condition`](Self::promql_condition) are the one definition of the
+    /// threshold: the engine decides with the first, the generated Prometheus rules
+    /// with the second.
+    pub fn exceeded_by(&self, burn: f64) -> bool {
+        burn > self.factor
+    }
+
+    /// The PromQL condition that holds while `expr` (a burn-rate series) is over this
+    /// rule's threshold, e.g. `makonis_slo_burn_rate{…} > 14.4`; see
+    /// [`exceeded_by`](Self::exceeded_by).
+    pub fn promql_condition(&self, expr: &str) -> String {
+        format!("{expr} > {}", self.factor)
+    }
 }
 
 /// A rule that fires, with the burn rates that made it fire.
@@ -69,13 +87,14 @@ pub fn burn_rate(counted: &[Interval], outages: &[Interval], lookback: Interval,
 }
 
 /// The rules that fire: those whose burn rates over both the long and the short window
-/// reach the factor. `burn(lookback_ms)` is the burn rate over the last `lookback_ms`.
+/// exceed the factor ([`BurnRule::exceeded_by`]). `burn(lookback_ms)` is the burn rate
+/// over the last `lookback_ms`.
 pub fn firing(rules: &[BurnRule], burn: impl Fn(i64) -> f64) -> Vec<FiringAlert> {
     rules
         .iter()
         .filter_map(|rule| {
             let (long_burn, short_burn) = (burn(rule.long_ms), burn(rule.short_ms));
-            (long_burn >= rule.factor && short_burn >= rule.factor).then(|| FiringAlert {
+            (rule.exceeded_by(long_burn) && rule.exceeded_by(short_burn)).then(|| FiringAlert {
                 rule: rule.name.to_owned(),
                 severity: rule.severity,
                 long_burn,
@@ -157,6 +176,18 @@ mod tests {
         assert_close(hour, 5.0 / 60.0 / (1.0 - TARGET));
         // Thirty minutes after recovery only the ticket remains (6 h: 5/360 → 13.9×).
         assert_eq!(names(&alerts(&blip, NOW + 30 * MINUTE_MS)), ["ticket"]);
+    }
+
+    #[test]
+    fn a_burn_rate_exactly_at_the_factor_does_not_fire_and_just_above_it_does() {
+        for rule in DEFAULT_RULES {
+            let at = firing(&[rule], |_| rule.factor);
+            assert!(at.is_empty(), "{} fired at exactly {}", rule.name, rule.factor);
+            let above = rule.factor + rule.factor * f64::EPSILON * 4.0;
+            assert_eq!(names(&firing(&[rule], |_| above)), [rule.name], "{} at {above}", rule.name);
+            // The generated PromQL compares the same way.
+            assert_eq!(rule.promql_condition("x"), format!("x > {}", rule.factor));
+        }
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! Day, Good Friday, Easter Sunday and Monday, 1 and 4 May, Whitsunday, 23 and 24 June,
 //! 18 November, 24–26 and 31 December. When 4 May or 18 November falls on a Saturday or
 //! Sunday, the following Monday is a day off. The government may declare further days
-//! off (e.g. after a hockey medal); those are passed to [`HolidayCalendar::latvia`].
+//! off (e.g. after a hockey medal), and it moves working days by order: a Friday between
+//! holidays becomes a day off and a Saturday a working day in its place (in 2025, Friday
+//! 2 May off and Saturday 10 May worked). Both kinds of declared day are passed to
+//! [`HolidayCalendar::declared`].
 
 use std::sync::OnceLock;
 
@@ -35,22 +38,103 @@ pub fn easter_sunday(year: i16) -> Date {
     Date::new(year, month, day).expect("the computus yields a valid date")
 }
 
-/// The Latvian days off: public holidays and days declared by the government.
+/// The Latvian days off and working days: public holidays, and the days off and working
+/// days the government declared.
 ///
 /// The default is [`HolidayCalendar::latvia`] without declared days.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HolidayCalendar {
     /// Days off declared by the government, sorted and without duplicates.
     declared: Vec<Date>,
+    /// Weekend days the government declared working days, sorted and without duplicates.
+    working: Vec<Date>,
 }
+
+/// Why declared days cannot make a calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CalendarError {
+    /// The same date is declared a day off and a working day.
+    OffAndWorking(Date),
+    /// A declared working day is a public holiday in law, which no order moves.
+    HolidayDeclaredWorking(Date, &'static str),
+    /// A declared working day is a Monday to Friday that is a working day anyway (a
+    /// moved working day is a Saturday or Sunday).
+    AlreadyWorking(Date),
+}
+
+impl CalendarError {
+    /// A bounded name of the kind of error, for logs and metrics.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::OffAndWorking(_) => "OffAndWorking",
+            Self::HolidayDeclaredWorking(..) => "HolidayDeclaredWorking",
+            Self::AlreadyWorking(_) => "AlreadyWorking",
+        }
+    }
+}
+
+impl std::fmt::Display for CalendarError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::OffAndWorking(day) => write!(f, "{day} is declared both a day off and a working day"),
+            Self::HolidayDeclaredWorking(day, name) => {
+                write!(f, "{day} is a public holiday in law ({name}) and cannot be declared a working day")
+            }
+            Self::AlreadyWorking(day) => write!(
+                f,
+                "{day} is a {:?} and a working day anyway: a moved working day is a Saturday or Sunday",
+                day.weekday()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CalendarError {}
 
 impl HolidayCalendar {
     /// The Latvian public holidays plus the days off the government declared.
     pub fn latvia(extra_days_off: impl IntoIterator<Item = Date>) -> Self {
-        let mut declared: Vec<Date> = extra_days_off.into_iter().collect();
-        declared.sort_unstable();
-        declared.dedup();
-        Self { declared }
+        Self { declared: sorted(extra_days_off), working: Vec::new() }
+    }
+
+    /// This calendar with `working_days` (weekend days the government declared working
+    /// days) worked. A date also declared a day off stays a day off; see
+    /// [`declared`](Self::declared) for the checked way in.
+    pub fn with_working_days(self, working_days: impl IntoIterator<Item = Date>) -> Self {
+        Self { working: sorted(working_days), ..self }
+    }
+
+    /// The Latvian calendar with the days off and working days the government declared,
+    /// refused when they contradict each other or the law: a date both off and worked, a
+    /// public holiday declared worked, or a weekday declared worked that is one anyway
+    /// (a mistyped date).
+    pub fn declared(
+        days_off: impl IntoIterator<Item = Date>,
+        working_days: impl IntoIterator<Item = Date>,
+    ) -> Result<Self, CalendarError> {
+        let calendar = Self::latvia(days_off).with_working_days(working_days);
+        for &day in &calendar.working {
+            if calendar.declared.binary_search(&day).is_ok() {
+                return Err(CalendarError::OffAndWorking(day));
+            }
+            if let Some(name) = fixed_holiday(day).or_else(|| moved_holiday(day)).or_else(|| easter_holiday(day)) {
+                return Err(CalendarError::HolidayDeclaredWorking(day, name));
+            }
+            if !is_weekend(day) {
+                return Err(CalendarError::AlreadyWorking(day));
+            }
+        }
+        Ok(calendar)
+    }
+
+    /// The days off the government declared, in order.
+    pub fn declared_days_off(&self) -> &[Date] {
+        &self.declared
+    }
+
+    /// The weekend days the government declared working days, in order.
+    pub fn declared_working_days(&self) -> &[Date] {
+        &self.working
     }
 
     /// The name of the day off on `date` (Latvian, then English in parentheses), or
@@ -62,10 +146,25 @@ impl HolidayCalendar {
             .or_else(|| self.declared.binary_search(&date).is_ok().then_some(DECLARED))
     }
 
-    /// Whether `date` is a working day: Monday to Friday and not a day off.
+    /// Whether `date` is a working day: Monday to Friday and not a day off, or a weekend
+    /// day the government declared a working day (and not also a day off).
     pub fn is_working_day(&self, date: Date) -> bool {
-        !matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday) && self.holiday(date).is_none()
+        let declared_working = self.working.binary_search(&date).is_ok();
+        (declared_working || !is_weekend(date)) && self.holiday(date).is_none()
     }
+}
+
+/// Whether `date` is a Saturday or a Sunday.
+fn is_weekend(date: Date) -> bool {
+    matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday)
+}
+
+/// `days` sorted and without duplicates.
+fn sorted(days: impl IntoIterator<Item = Date>) -> Vec<Date> {
+    let mut days: Vec<Date> = days.into_iter().collect();
+    days.sort_unstable();
+    days.dedup();
+    days
 }
 
 /// The holidays on the same date every year.
@@ -252,6 +351,44 @@ mod tests {
         // Without them those Mondays are working days.
         assert!(HolidayCalendar::default().is_working_day(date(2023, 5, 29)));
         assert_eq!(HolidayCalendar::default(), HolidayCalendar::latvia([]));
+    }
+
+    #[test]
+    fn government_orders_of_2025_move_a_friday_off_and_a_saturday_to_work() {
+        // The Cabinet moved the working day of Friday 2 May 2025 (between Labour Day on
+        // Thursday 1 May and the weekend of 4 May) to Saturday 10 May 2025.
+        let calendar = HolidayCalendar::declared([date(2025, 5, 2)], [date(2025, 5, 10)]).unwrap();
+        assert!(!calendar.is_working_day(date(2025, 5, 2)));
+        assert_eq!(calendar.holiday(date(2025, 5, 2)), Some(DECLARED));
+        assert_eq!(date(2025, 5, 10).weekday(), Weekday::Saturday);
+        assert!(calendar.is_working_day(date(2025, 5, 10)));
+        assert_eq!(calendar.holiday(date(2025, 5, 10)), None);
+        // Sunday 11 May and the next Saturday stay days off.
+        assert!(!calendar.is_working_day(date(2025, 5, 11)));
+        assert!(!calendar.is_working_day(date(2025, 5, 17)));
+        // Without the order, the Friday works and the Saturday does not.
+        assert!(HolidayCalendar::default().is_working_day(date(2025, 5, 2)));
+        assert!(!HolidayCalendar::default().is_working_day(date(2025, 5, 10)));
+        assert_eq!(calendar.declared_days_off(), [date(2025, 5, 2)]);
+        assert_eq!(calendar.declared_working_days(), [date(2025, 5, 10)]);
+    }
+
+    #[test]
+    fn declared_days_that_contradict_each_other_or_the_law_are_refused() {
+        let off_and_working = HolidayCalendar::declared([date(2025, 5, 10)], [date(2025, 5, 10)]);
+        assert_eq!(off_and_working, Err(CalendarError::OffAndWorking(date(2025, 5, 10))));
+        // Midsummer Eve 2025 is a Monday; Whitsunday 2025 is 8 June (a Sunday).
+        let midsummer = HolidayCalendar::declared([], [date(2025, 6, 23)]).unwrap_err();
+        assert_eq!(midsummer.category(), "HolidayDeclaredWorking");
+        assert!(midsummer.to_string().contains("Līgo diena"), "{midsummer}");
+        assert!(HolidayCalendar::declared([], [date(2025, 6, 8)]).is_err());
+        // Friday 9 May is a working day anyway: a typo for the Saturday.
+        let typo = HolidayCalendar::declared([], [date(2025, 5, 9)]).unwrap_err();
+        assert_eq!(typo, CalendarError::AlreadyWorking(date(2025, 5, 9)));
+        assert!(typo.to_string().contains("Saturday or Sunday"), "{typo}");
+        // Unchecked, a date both off and worked stays off.
+        let both = HolidayCalendar::latvia([date(2025, 5, 10)]).with_working_days([date(2025, 5, 10)]);
+        assert!(!both.is_working_day(date(2025, 5, 10)));
     }
 
     #[test]

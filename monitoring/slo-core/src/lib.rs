@@ -3,7 +3,7 @@
 //! Times are Unix milliseconds (UTC) and spans are half-open [`Interval`]s; the civil
 //! calendar (support hours, maintenance windows, calendar months) is Europe/Riga time.
 //!
-//! - [`calendar`]: Latvian public holidays and working days.
+//! - [`calendar`]: Latvian public holidays and working days, as the government moves them.
 //! - [`interval`]: union, intersection and difference of time spans.
 //! - [`support`]: the support time of an objective (24x7 or business hours) minus its
 //!   maintenance windows.
@@ -13,7 +13,8 @@
 //! - [`confirm`]: confirming probe failures and recoveries before they count.
 //! - [`report`]: the monthly SLA report per agency and for the platform.
 //! - [`openslo`], [`rules`], [`metric_names`]: the objectives as OpenSLO documents and as
-//!   Prometheus alerting rules over the engine's metrics.
+//!   Prometheus alerting rules over the engine's metrics; [`quoting`]: names as data in
+//!   PromQL and in Prometheus' templates.
 
 pub mod burn;
 pub mod calendar;
@@ -22,13 +23,14 @@ pub mod interval;
 pub mod metric_names;
 pub mod objective;
 pub mod openslo;
+pub mod quoting;
 pub mod report;
 pub mod rules;
 pub mod support;
 pub mod window;
 
 pub use burn::{BurnRule, DEFAULT_RULES, FiringAlert, Severity};
-pub use calendar::HolidayCalendar;
+pub use calendar::{CalendarError, HolidayCalendar};
 pub use confirm::{Confirmer, ProbeState, Transition};
 pub use interval::Interval;
 pub use objective::{Objective, ObjectiveState, ObjectiveStatus, SupportHours, WeeklyWindow, evaluate};

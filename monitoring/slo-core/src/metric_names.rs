@@ -22,7 +22,8 @@ pub const ALERT_FIRING: &str = "makonis_slo_alert_firing";
 pub const PROBE_UP: &str = "makonis_slo_probe_up";
 /// Counter `{kind, outcome, category}`: probe results; `kind` is `http` or `tcp`, `outcome`
 /// `success` or `failure`, `category` one of `none`, `dns`, `connect`, `timeout`, `tls`,
-/// `protocol`, `status`, `body`, `latency`.
+/// `protocol`, `status`, `body`, `latency`, `forbidden` (an agency's probe named or
+/// resolved to a target out of its reach; nothing was connected to).
 pub const PROBE_RESULTS_TOTAL: &str = "makonis_slo_probe_results_total";
 /// Histogram `{kind}`: how long one probe took, in seconds.
 pub const PROBE_DURATION_SECONDS: &str = "makonis_slo_probe_duration_seconds";
@@ -36,6 +37,9 @@ pub const OPEN_OUTAGES: &str = "makonis_slo_open_outages";
 pub const INCIDENTS_OPENED_TOTAL: &str = "makonis_slo_incidents_opened_total";
 /// Histogram, no labels: how long one evaluation pass over all objectives took, in seconds.
 pub const EVALUATION_DURATION_SECONDS: &str = "makonis_slo_evaluation_duration_seconds";
+/// Gauge `{kind}`: objects the engine watches but cannot decode now (`Probe`,
+/// `ServiceLevelObjective`, `Agency`, `Service`); each is named in a Warning Event.
+pub const UNDECODABLE_OBJECTS: &str = "makonis_slo_undecodable_objects";
 
 /// Every metric name above.
 pub const ALL: &[&str] = &[
@@ -54,6 +58,7 @@ pub const ALL: &[&str] = &[
     OPEN_OUTAGES,
     INCIDENTS_OPENED_TOTAL,
     EVALUATION_DURATION_SECONDS,
+    UNDECODABLE_OBJECTS,
 ];
 
 #[cfg(test)]
@@ -62,7 +67,7 @@ mod tests {
 
     #[test]
     fn names_are_distinct_prefixed_and_valid() {
-        assert_eq!(ALL.len(), 15);
+        assert_eq!(ALL.len(), 16);
         for (i, name) in ALL.iter().enumerate() {
             assert!(name.starts_with("makonis_slo_"), "{name}");
             assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{name}");

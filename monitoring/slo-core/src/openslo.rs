@@ -15,6 +15,12 @@ const API_VERSION: &str = "openslo/v1";
 const MAX_NAME_LEN: usize = 63;
 /// The longest `spec.description` OpenSLO allows, in characters.
 const MAX_DESCRIPTION_LEN: usize = 1050;
+/// The longest `metadata.displayName` OpenSLO's validator (`oslo`, through the OpenSLO
+/// Go SDK) accepts, in characters (Unicode scalar values, as Go counts runes). The CRD
+/// allows services of up to 200 characters.
+const MAX_DISPLAY_NAME_LEN: usize = 63;
+/// What a shortened display name ends with.
+const ELLIPSIS: char = '…';
 /// Annotation on objectives measured over business hours only.
 const SUPPORT_HOURS_ANNOTATION: &str = "makonis.lv/support-hours";
 /// Why a business-hours objective's OpenSLO document is only an approximation.
@@ -91,6 +97,44 @@ pub fn dns_label(raw: &str) -> String {
     format!("{head}-{hash}")
 }
 
+/// `raw` as a `metadata.displayName`: itself when it has at most 63 characters, else its
+/// first characters and `…` in 63. The cut never separates a letter from the combining
+/// marks after it, and leaves no space before the `…`. The Service document's
+/// description keeps the whole name.
+pub fn display_name(raw: &str) -> String {
+    if raw.chars().count() <= MAX_DISPLAY_NAME_LEN {
+        return raw.to_owned();
+    }
+    let mut kept: Vec<char> = raw.chars().take(MAX_DISPLAY_NAME_LEN - 1).collect();
+    if raw.chars().nth(MAX_DISPLAY_NAME_LEN - 1).is_some_and(is_combining) {
+        // The letter the marks after the cut belong to goes too, with its marks so far.
+        while let Some(dropped) = kept.pop() {
+            if !is_combining(dropped) {
+                break;
+            }
+        }
+    }
+    let mut name: String = kept.into_iter().collect();
+    name.truncate(name.trim_end().len());
+    name.push(ELLIPSIS);
+    name
+}
+
+/// Whether `c` is a combining mark or joiner that attaches to the character before it
+/// (the Unicode blocks of combining marks, joiners and variation selectors).
+fn is_combining(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0300}'..='\u{036F}'
+            | '\u{1AB0}'..='\u{1AFF}'
+            | '\u{1DC0}'..='\u{1DFF}'
+            | '\u{200C}'..='\u{200D}'
+            | '\u{20D0}'..='\u{20FF}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FE20}'..='\u{FE2F}'
+    )
+}
+
 /// The `Service` document of an objective's service.
 fn service_document(objective: &OpenSloInput, name: &str) -> Value {
     json!({
@@ -98,7 +142,7 @@ fn service_document(objective: &OpenSloInput, name: &str) -> Value {
         "kind": "Service",
         "metadata": {
             "name": name,
-            "displayName": objective.service,
+            "displayName": display_name(objective.service),
             "labels": labels(objective),
         },
         "spec": {
@@ -110,7 +154,8 @@ fn service_document(objective: &OpenSloInput, name: &str) -> Value {
 /// The `SLO` document of an objective.
 fn slo_document(objective: &OpenSloInput) -> Value {
     let name = dns_label(&format!("{}-{}", objective.namespace, objective.name));
-    let mut metadata = json!({ "name": name, "displayName": objective.service, "labels": labels(objective) });
+    let mut metadata =
+        json!({ "name": name, "displayName": display_name(objective.service), "labels": labels(objective) });
     if objective.business_hours {
         metadata["annotations"] = json!({ SUPPORT_HOURS_ANNOTATION: BUSINESS_HOURS_NOTE });
     }
@@ -382,6 +427,65 @@ mod tests {
         let name = dns_label(&format!("{}-{}", "a".repeat(53), "b".repeat(20)));
         assert_eq!(name.len(), 62);
         assert!(name.starts_with(&format!("{}-", "a".repeat(53))) && !name.contains("--"), "{name}");
+    }
+
+    /// The rules of OpenSLO's own validator, `oslo validate` (OpenSLO/oslo through the
+    /// OpenSLO Go SDK, `pkg/openslo/v1`: `metadata.name` a DNS label, `displayName` at most
+    /// 63 runes, descriptions at most 1050). `oslo` itself cannot be built here: its
+    /// module is not among those the Go module proxy serves to this project, so the test
+    /// holds the documents to the rules as its source states them.
+    fn assert_oslo_accepts(document: &Value) {
+        let metadata = &document["metadata"];
+        let name = metadata["name"].as_str().unwrap();
+        assert!(
+            (1..=63).contains(&name.len())
+                && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !name.starts_with('-')
+                && !name.ends_with('-'),
+            "metadata.name {name:?}"
+        );
+        if let Some(display) = metadata["displayName"].as_str() {
+            assert!(display.chars().count() <= 63, "displayName {display:?} has {} runes", display.chars().count());
+        }
+        if let Some(description) = document["spec"]["description"].as_str() {
+            assert!(description.chars().count() <= 1050, "description of {name}");
+        }
+        for objective in document["spec"]["objectives"].as_array().into_iter().flatten() {
+            assert!(objective["displayName"].as_str().unwrap().chars().count() <= 1050);
+        }
+    }
+
+    #[test]
+    fn a_service_name_of_the_crds_full_length_passes_oslos_display_name_rule() {
+        // 200 characters, the CRD's limit, Latvian letters included.
+        let long = "Valsts sociālās apdrošināšanas aģentūras pabalstu pieteikumu portāls ".repeat(3);
+        let long: String = long.chars().take(200).collect();
+        let objective = OpenSloInput { service: &long, ..portal() };
+        let docs = openslo_documents(&[objective]);
+        for doc in &docs {
+            assert_oslo_accepts(doc);
+            let display = doc["metadata"]["displayName"].as_str().unwrap();
+            assert_eq!(display.chars().count(), 63, "{display}");
+            assert!(display.ends_with('…') && long.starts_with(display.trim_end_matches('…')), "{display}");
+        }
+        // Nothing is lost: the Service's description holds the whole name.
+        assert!(docs[0]["spec"]["description"].as_str().unwrap().starts_with(&long));
+        // A name that fits is left alone, whatever it holds.
+        let fits = "ā".repeat(63);
+        assert_eq!(display_name(&fits), fits);
+        assert_eq!(display_name(&"ā".repeat(64)).chars().count(), 63);
+    }
+
+    #[test]
+    fn shortening_never_splits_a_letter_from_its_accent_nor_ends_in_a_space() {
+        // "a" + combining macron (decomposed ā) with the cut right after the "a".
+        let decomposed = format!("{}a\u{0304}bc{}", "x".repeat(61), "y".repeat(10));
+        let shortened = display_name(&decomposed);
+        assert_eq!(shortened, format!("{}…", "x".repeat(61)));
+        let spaced = format!("{} {}", "x".repeat(61), "y".repeat(10));
+        assert_eq!(display_name(&spaced), format!("{}…", "x".repeat(61)));
+        let hostile = format!("{{{{ x }}}}\n\"'{}", "ž".repeat(100));
+        assert_oslo_accepts(&openslo_documents(&[OpenSloInput { service: &hostile, ..portal() }])[1]);
     }
 
     #[test]

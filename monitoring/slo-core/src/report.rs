@@ -387,6 +387,26 @@ mod tests {
     }
 
     #[test]
+    fn a_saturday_worked_by_government_order_counts_and_the_friday_off_does_not() {
+        // May 2025: Friday 2 May off by order, Saturday 10 May worked in its place.
+        let calendar = HolidayCalendar::declared([date(2025, 5, 2)], [date(2025, 5, 10)]).unwrap();
+        let office = record("lm", "office", SupportHours::BusinessHours, 0.99);
+        let outages = [
+            outage(&office, riga(2025, 5, 2, 10, 0), Some(riga(2025, 5, 2, 11, 0))),
+            outage(&office, riga(2025, 5, 10, 10, 0), Some(riga(2025, 5, 10, 11, 30))),
+        ];
+        let objectives = [office];
+        let may = monthly_report(2025, 5, &objectives, &outages, riga(2030, 1, 1, 0, 0), &calendar, 97.0);
+        // Only the Saturday's 90 minutes fall in business hours.
+        assert_eq!(only(&may).downtime_minutes, 90.0);
+        // 20 working days of the law (22 weekdays minus 1 and 5 May), minus the Friday, plus
+        // the Saturday: 20 × 510 min.
+        assert_eq!(only(&may).support_minutes, 20.0 * 510.0);
+        // Without the order, it is the other way round.
+        assert_eq!(only(&report(2025, 5, &objectives, &outages)).downtime_minutes, 60.0);
+    }
+
+    #[test]
     fn a_latvian_holiday_is_outside_business_hours() {
         let office = record("lm", "office", SupportHours::BusinessHours, 0.99);
         let always = record("lm", "always", SupportHours::TwentyFourSeven, 0.99);

@@ -9,6 +9,7 @@ use crate::burn::{BurnRule, Severity};
 use crate::metric_names::{
     BURN_RATE, ERROR_BUDGET_REMAINING_RATIO, EVALUATION_DURATION_SECONDS, PROBE_CERTIFICATE_EXPIRY_SECONDS,
 };
+use crate::quoting::{go_string, template_text};
 use crate::{DAY_MS, HOUR_MS, MINUTE_MS};
 
 /// The objective a set of alerting rules watches.
@@ -85,15 +86,10 @@ pub fn engine_rules_spec() -> Value {
     })
 }
 
-/// A PromQL string literal holding `value`, with backslashes and double quotes escaped.
-pub(crate) fn promql_string(value: &str) -> String {
-    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// A PromQL label matcher list, e.g. `{namespace="a",probe="b"}`.
+/// A PromQL label matcher list, e.g. `{namespace="a",probe="b"}`; values are string
+/// literals, so any text matches as itself.
 pub(crate) fn selector(matchers: &[(&str, &str)]) -> String {
-    let inner: Vec<String> =
-        matchers.iter().map(|(label, value)| format!("{label}={}", promql_string(value))).collect();
+    let inner: Vec<String> = matchers.iter().map(|(label, value)| format!("{label}={}", go_string(value))).collect();
     format!("{{{}}}", inner.join(","))
 }
 
@@ -102,37 +98,58 @@ pub(crate) fn percent(ratio: f64) -> String {
     format!("{}", (ratio * 100.0 * 1e6).round() / 1e6)
 }
 
+/// The names of an objective as alert text: each expands to itself in Prometheus'
+/// templates (see [`template_text`]), whatever the tenant wrote.
+struct AlertText {
+    service: String,
+    namespace: String,
+    objective: String,
+    agency: String,
+}
+
+impl AlertText {
+    fn of(target: &RuleTarget) -> Self {
+        Self {
+            service: template_text(target.service),
+            namespace: template_text(target.namespace),
+            objective: template_text(target.objective),
+            agency: template_text(target.agency),
+        }
+    }
+}
+
 /// The burn-rate alert of one rule.
 fn burn_alert(target: &RuleTarget, rule: &BurnRule) -> Value {
     let (long, short) = (window_label(rule.long_ms), window_label(rule.short_ms));
+    let text = AlertText::of(target);
     json!({
         "alert": format!("MakonisSloBurnRate{}", pascal_case(rule.name)),
-        "expr": burn_expr(target, rule.factor, &long, &short),
-        "labels": alert_labels(target, rule.severity),
+        "expr": burn_expr(target, rule, &long, &short),
+        "labels": alert_labels(&text, rule.severity),
         "annotations": {
-            "summary": format!("{}: error budget burns {}× too fast", target.service, rule.factor),
+            "summary": format!("{}: error budget burns {}× too fast", text.service, rule.factor),
             "description": format!(
                 "{} (objective {}/{}, target {} %) has burned its error budget more than {}× faster than \
                  the window allows, over both the last {long} and the last {short}. See the objective's \
                  status: kubectl describe slo -n {} {}",
-                target.service,
-                target.namespace,
-                target.objective,
+                text.service,
+                text.namespace,
+                text.objective,
                 percent(target.target),
                 rule.factor,
-                target.namespace,
-                target.objective,
+                text.namespace,
+                text.objective,
             ),
         },
     })
 }
 
-/// The expression that holds while the burn rate exceeds `factor` over both windows; the
-/// two sides differ in their `window` label, so they are matched ignoring it.
-fn burn_expr(target: &RuleTarget, factor: f64, long: &str, short: &str) -> String {
+/// The expression that holds while `rule` fires: its condition over both windows, which
+/// differ in their `window` label, so they are matched ignoring it.
+fn burn_expr(target: &RuleTarget, rule: &BurnRule, long: &str, short: &str) -> String {
     let over = |window: &str| {
         let labels = selector(&[("namespace", target.namespace), ("objective", target.objective), ("window", window)]);
-        format!("{BURN_RATE}{labels} > {factor}")
+        rule.promql_condition(&format!("{BURN_RATE}{labels}"))
     };
     format!("{} and ignoring(window) {}", over(long), over(short))
 }
@@ -140,33 +157,35 @@ fn burn_expr(target: &RuleTarget, factor: f64, long: &str, short: &str) -> Strin
 /// The alert that fires once the window's error budget is spent.
 fn budget_exhausted_alert(target: &RuleTarget) -> Value {
     let labels = selector(&[("namespace", target.namespace), ("objective", target.objective)]);
+    let text = AlertText::of(target);
     json!({
         "alert": "MakonisSloBudgetExhausted",
         "expr": format!("{ERROR_BUDGET_REMAINING_RATIO}{labels} < 0"),
-        "labels": alert_labels(target, Severity::Ticket),
+        "labels": alert_labels(&text, Severity::Ticket),
         "annotations": {
-            "summary": format!("{}: error budget exhausted", target.service),
+            "summary": format!("{}: error budget exhausted", text.service),
             "description": format!(
                 "{} (objective {}/{}) has spent its whole error budget: the target of {} % cannot be met \
                  in this window. See the objective's status: kubectl describe slo -n {} {}",
-                target.service,
-                target.namespace,
-                target.objective,
+                text.service,
+                text.namespace,
+                text.objective,
                 percent(target.target),
-                target.namespace,
-                target.objective,
+                text.namespace,
+                text.objective,
             ),
         },
     })
 }
 
-/// The labels every alert of an objective carries.
-fn alert_labels(target: &RuleTarget, severity: Severity) -> Value {
+/// The labels every alert of an objective carries (Prometheus expands label values as
+/// templates too).
+fn alert_labels(text: &AlertText, severity: Severity) -> Value {
     json!({
         "severity": severity_label(severity),
-        "agency": target.agency,
-        "namespace": target.namespace,
-        "objective": target.objective,
+        "agency": text.agency,
+        "namespace": text.namespace,
+        "objective": text.objective,
     })
 }
 
@@ -279,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn label_values_are_escaped_in_expressions_only() {
+    fn label_values_are_quoted_in_expressions() {
         let target = RuleTarget { objective: r#"a"b\c"#, ..portal() };
         let spec = prometheus_rule_spec(&target, &DEFAULT_RULES[..1]);
         let rules = rules_of(&spec);
@@ -288,6 +307,20 @@ mod tests {
             r#"makonis_slo_error_budget_remaining_ratio{namespace="lm-portal",objective="a\"b\\c"} < 0"#
         );
         assert_eq!(rules[1]["labels"]["objective"], r#"a"b\c"#);
+    }
+
+    #[test]
+    fn names_with_template_syntax_become_string_constants_in_annotations_and_labels() {
+        let target = RuleTarget { service: "{{ .Value }} portāls", objective: "a{b", ..portal() };
+        let spec = prometheus_rule_spec(&target, &DEFAULT_RULES[..1]);
+        let rules = rules_of(&spec);
+        assert_eq!(
+            rules[0]["annotations"]["summary"],
+            r#"{{ "{{ .Value }} portāls" }}: error budget burns 14.4× too fast"#
+        );
+        assert_eq!(rules[1]["labels"]["objective"], r#"{{ "a{b" }}"#);
+        assert_eq!(rules[1]["labels"]["namespace"], "lm-portal");
+        assert!(rules[1]["expr"].as_str().unwrap().contains(r#"objective="a{b""#));
     }
 
     #[test]

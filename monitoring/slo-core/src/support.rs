@@ -137,6 +137,22 @@ mod tests {
     }
 
     #[test]
+    fn business_hours_follow_the_working_days_the_government_moved() {
+        // 2025: Friday 2 May off by order, Saturday 10 May worked instead.
+        let calendar = HolidayCalendar::declared([date(2025, 5, 2)], [date(2025, 5, 10)]).unwrap();
+        let day = |d: i8| Interval::new(riga(date(2025, 5, d), 0, 0), riga(date(2025, 5, d + 1), 0, 0));
+        assert_eq!(support_time(SupportHours::BusinessHours, &calendar, day(2)), vec![]);
+        assert_eq!(
+            support_time(SupportHours::BusinessHours, &calendar, day(10)),
+            vec![Interval::new(riga(date(2025, 5, 10), 8, 30), riga(date(2025, 5, 10), 17, 0))]
+        );
+        assert_eq!(support_time(SupportHours::BusinessHours, &calendar, day(11)), vec![]);
+        // The month keeps its 170 hours: one working day moved, none added.
+        let hours = support_time(SupportHours::BusinessHours, &calendar, month_span(2025, 5));
+        assert_eq!(total_ms(&hours), 170 * HOUR_MS);
+    }
+
+    #[test]
     fn maintenance_expands_weekly_and_reaches_into_the_span() {
         // Sundays 22:00 for 6 h. The span starts Monday 13 January 2025 00:00 and lasts a
         // week: the window of Sunday 12 January reaches in with 4 h, and Sunday 19 January

@@ -2,9 +2,9 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use jiff::civil::Date;
+use makonis_slo_core::HolidayCalendar;
 
-use crate::probe::ResolveOverride;
+use crate::{probe::ResolveOverride, targets::TargetRules};
 
 /// How the engine runs.
 #[derive(Debug, Clone)]
@@ -14,8 +14,9 @@ pub struct EngineConfig {
     /// Time between evaluations of every objective (they also run soon after an outage
     /// opens or closes).
     pub evaluation_interval: Duration,
-    /// Days off declared by the government besides the holidays in law.
-    pub extra_days_off: Vec<Date>,
+    /// The Latvian calendar with the days off and working days the government declared
+    /// (checked by [`HolidayCalendar::declared`]).
+    pub calendar: HolidayCalendar,
     /// PEM bundles trusted for HTTPS probes besides the web PKI.
     pub extra_ca_files: Vec<PathBuf>,
     /// Host patterns probed at a fixed address instead of their DNS answer.
@@ -24,4 +25,7 @@ pub struct EngineConfig {
     pub prometheus_url: Option<String>,
     /// The platform's namespace (its own objectives; the engine's PrometheusRule).
     pub platform_namespace: String,
+    /// Where agencies' probes may point (their domains under the apps domain, the
+    /// addresses they may never reach).
+    pub targets: TargetRules,
 }

@@ -1,12 +1,17 @@
 //! What the engine's parts share: the [`Context`], the field manager, object keys.
 
-use kube::{Client, Resource, ResourceExt, runtime::reflector::Store};
-use makonis_api::slo::{Probe, ServiceLevelObjective};
+use std::sync::Arc;
+
+use kube::{Client, Resource, ResourceExt};
+use makonis_api::tenancy::code_of_namespace;
 use makonis_operator_kit::{events::EventPublisher, metrics::ReconcileMetrics};
 use makonis_slo_core::HolidayCalendar;
 use tokio::sync::Notify;
 
-use crate::{config::EngineConfig, ledger::Ledger, metrics::SloMetrics, probe::Prober};
+use crate::{
+    caches::Caches, config::EngineConfig, ledger::Ledger, metrics::SloMetrics, probe::Prober, targets::AgencyGuard,
+    world::ClusterWorld,
+};
 
 /// The field manager of every write the engine makes.
 pub const MANAGER: &str = "makonis-slo";
@@ -43,12 +48,20 @@ pub struct Context {
     pub reconcile: ReconcileMetrics,
     /// Kubernetes Events.
     pub events: EventPublisher,
-    /// The Latvian calendar with the declared extra days off.
+    /// The Latvian calendar with the declared days off and working days.
     pub calendar: HolidayCalendar,
-    /// Cached probes.
-    pub probes: Store<Probe>,
-    /// Cached objectives.
-    pub objectives: Store<ServiceLevelObjective>,
+    /// The watch caches.
+    pub caches: Caches,
+    /// What the checks of agency probes read (the caches' agencies and Services).
+    pub world: Arc<ClusterWorld>,
     /// Asks for an evaluation soon (an outage opened or closed).
     pub kick: Notify,
+}
+
+impl Context {
+    /// The limits of the probes of `namespace`: an agency's probes get a guard; the
+    /// platform's own (any other namespace) run unlimited.
+    pub fn guard_for(&self, namespace: &str) -> Option<AgencyGuard> {
+        code_of_namespace(namespace).map(|_| AgencyGuard { namespace: namespace.to_owned(), world: self.world.clone() })
+    }
 }

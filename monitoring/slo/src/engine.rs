@@ -3,14 +3,12 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use futures::FutureExt;
-use kube::{Api, Client, runtime::watcher};
-use makonis_api::slo::{Probe, ServiceLevelObjective};
-use makonis_operator_kit::{events::EventPublisher, metrics::ReconcileMetrics, watch::cached};
-use makonis_slo_core::HolidayCalendar;
+use kube::Client;
+use makonis_operator_kit::{events::EventPublisher, metrics::ReconcileMetrics};
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::{
+    caches::Caches,
     config::EngineConfig,
     context::{Context, MANAGER, ObjectKey},
     evaluate::Evaluator,
@@ -19,6 +17,8 @@ use crate::{
     probe::{Prober, ProberConfig},
     prometheus_rules::{Applied, sync_rules},
     runner::{ResumedOutage, Runners},
+    undecodable::UndecodableReport,
+    world::ClusterWorld,
 };
 
 /// How often the probe tasks are matched to the cached probes.
@@ -57,40 +57,37 @@ impl Engine {
             extra_ca_files: config.extra_ca_files.clone(),
             resolve: config.resolve.clone(),
         })?;
-        let (probes, probe_watch) =
-            cached(Api::<Probe>::all(client.clone()), watcher::Config::default(), Default::default());
-        let (objectives, objective_watch) =
-            cached(Api::<ServiceLevelObjective>::all(client.clone()), watcher::Config::default(), Default::default());
+        let (caches, drive_caches) = Caches::watch(&client);
+        let world = Arc::new(ClusterWorld {
+            rules: config.targets.clone(),
+            agencies: caches.agencies.clone(),
+            services: caches.services.clone(),
+        });
         let ctx = Arc::new(Context {
             events: EventPublisher::new(client.clone(), MANAGER, None),
-            calendar: HolidayCalendar::latvia(config.extra_days_off.iter().copied()),
+            calendar: config.calendar.clone(),
             client,
             config,
             ledger,
             prober,
             metrics,
             reconcile,
-            probes,
-            objectives,
+            caches,
+            world,
             kick: Notify::new(),
         });
-        let watches = vec![
-            makonis_operator_kit::watch::drain(probe_watch).boxed(),
-            makonis_operator_kit::watch::drain(objective_watch).boxed(),
-        ];
-        Ok(Self { ctx, watches })
+        Ok(Self { ctx, watches: vec![drive_caches] })
     }
 
     /// Runs until `stop` turns true: probes, evaluations and PrometheusRules.
     pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<(), EngineError> {
         let ctx = self.ctx;
         let watches = tokio::spawn(futures::future::join_all(self.watches));
-        let (probes_ready, objectives_ready) = (ctx.probes.wait_until_ready(), ctx.objectives.wait_until_ready());
         tokio::select! {
-            _ = async { tokio::join!(probes_ready, objectives_ready) } => {}
+            () = ctx.caches.wait_until_ready() => {}
             _ = stop.wait_for(|s| *s) => { watches.abort(); return Ok(()); }
         }
-        ctx.ledger.set_days_off(&ctx.config.extra_days_off).await?;
+        ctx.ledger.set_calendar(&ctx.calendar).await?;
         let mut resumed: HashMap<_, _> = HashMap::new();
         for outage in ctx.ledger.open_outages().await? {
             ctx.metrics.resume_outage(&crate::spec::agency_of(&outage.namespace));
@@ -105,9 +102,13 @@ impl Engine {
         runners.sync(&ctx, &semaphore, &mut resumed);
         close_orphaned_outages(&ctx, resumed).await;
         let mut ticker = tokio::time::interval(SYNC_INTERVAL);
+        let mut undecodable = UndecodableReport::default();
         loop {
             tokio::select! {
-                _ = ticker.tick() => runners.sync(&ctx, &semaphore, &mut HashMap::new()),
+                _ = ticker.tick() => {
+                    runners.sync(&ctx, &semaphore, &mut HashMap::new());
+                    report_undecodable(&ctx, &mut undecodable).await;
+                }
                 _ = stop.wait_for(|s| *s) => break,
             }
         }
@@ -117,6 +118,14 @@ impl Engine {
         watches.abort();
         Ok(())
     }
+}
+
+/// Reports the watched objects the engine cannot decode (see [`crate::undecodable`]).
+async fn report_undecodable(ctx: &Context, report: &mut UndecodableReport) {
+    report.check(ctx, "Probe", &ctx.caches.probes).await;
+    report.check(ctx, "ServiceLevelObjective", &ctx.caches.objectives).await;
+    report.check(ctx, "Agency", &ctx.caches.agencies).await;
+    report.check(ctx, "Service", &ctx.caches.services).await;
 }
 
 /// Closes the open outages of probes deleted while the engine was not running: nobody

@@ -17,6 +17,7 @@ use makonis_slo_core::{
 };
 
 use crate::{
+    caches::decoded,
     context::{Context, MANAGER, ObjectKey},
     ledger::{IncidentRow, ObjectiveRow, random_hex},
     prometheus::evaluate_ratio,
@@ -48,8 +49,10 @@ impl Evaluator {
     pub async fn pass(&mut self, ctx: &Context) {
         let started = std::time::Instant::now();
         let now = Timestamp::now().as_millisecond();
-        let live = ctx.objectives.state();
-        for slo in &live {
+        // Undecodable objectives are skipped but stay known: their ledger records are not
+        // marked deleted.
+        let live = ctx.caches.objectives.state();
+        for slo in live.iter().filter_map(|guarded| decoded(guarded)) {
             if slo.metadata.deletion_timestamp.is_none() {
                 self.evaluate_one(ctx, slo, now).await;
             }
@@ -189,7 +192,7 @@ async fn measure(
         return Ok(Measured { status, burns, source: format!("Prometheus at {url}") });
     }
     let probe = indicator.probe.clone().unwrap_or_default();
-    if ctx.probes.get(&ObjectRef::new(&probe).within(&namespace)).is_none() {
+    if ctx.caches.probes.get(&ObjectRef::new(&probe).within(&namespace)).is_none() {
         return Err(NotMeasured {
             reason: "ProbeNotFound",
             message: format!("Probe {namespace}/{probe} does not exist: create it or fix spec.indicator.probe"),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use makonis_slo_core::{
-    Interval, Objective, SupportHours, WeeklyWindow,
+    HolidayCalendar, Interval, Objective, SupportHours, WeeklyWindow,
     report::{ObjectiveRecord, OutageRecord},
     window::Window,
 };
@@ -166,24 +166,40 @@ impl Ledger {
         Ok(())
     }
 
-    /// Replaces the declared extra days off with `days`.
-    pub async fn set_days_off(&self, days: &[jiff::civil::Date]) -> Result<(), LedgerError> {
+    /// Replaces the declared days off and working days with those of `calendar`, both in
+    /// one transaction.
+    pub async fn set_calendar(&self, calendar: &HolidayCalendar) -> Result<(), LedgerError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM slo_days_off").execute(&mut *tx).await?;
-        for day in days {
+        sqlx::query("DELETE FROM slo_working_days").execute(&mut *tx).await?;
+        for day in calendar.declared_days_off() {
             sqlx::query("INSERT INTO slo_days_off (day) VALUES ($1)").bind(day.to_string()).execute(&mut *tx).await?;
+        }
+        for day in calendar.declared_working_days() {
+            sqlx::query("INSERT INTO slo_working_days (day) VALUES ($1)")
+                .bind(day.to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    /// The declared extra days off, as the engine last recorded them.
-    pub async fn days_off(&self) -> Result<Vec<jiff::civil::Date>, LedgerError> {
-        let rows = sqlx::query("SELECT day FROM slo_days_off ORDER BY day").fetch_all(&self.pool).await?;
+    /// The calendar the engine last recorded: the Latvian holidays with its declared days
+    /// off and working days.
+    pub async fn calendar(&self) -> Result<HolidayCalendar, LedgerError> {
+        let days_off = self.days("SELECT day FROM slo_days_off ORDER BY day", "day off").await?;
+        let working = self.days("SELECT day FROM slo_working_days ORDER BY day", "working day").await?;
+        Ok(HolidayCalendar::latvia(days_off).with_working_days(working))
+    }
+
+    /// The dates in column `day` of `query`'s rows.
+    async fn days(&self, query: &'static str, what: &'static str) -> Result<Vec<jiff::civil::Date>, LedgerError> {
+        let rows = sqlx::query(query).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 let day: String = row.try_get("day")?;
-                day.parse().map_err(|e: jiff::Error| LedgerError::Corrupt { what: "day off", why: e.to_string() })
+                day.parse().map_err(|e: jiff::Error| LedgerError::Corrupt { what, why: e.to_string() })
             })
             .collect()
     }

@@ -5,6 +5,7 @@
 //!
 //! The arithmetic lives in `makonis-slo-core`; this crate is its IO.
 
+pub mod caches;
 pub mod config;
 pub mod context;
 pub mod engine;
@@ -17,3 +18,7 @@ pub mod prometheus;
 pub mod prometheus_rules;
 pub mod runner;
 pub mod spec;
+pub mod targets;
+pub mod undecodable;
+pub mod webhook;
+pub mod world;

@@ -27,6 +27,7 @@ pub struct SloMetrics {
     open_outages: IntGaugeVec,
     incidents: IntCounterVec,
     evaluation: Histogram,
+    undecodable: IntGaugeVec,
 }
 
 const OBJECTIVE: &[&str] = &["agency", "namespace", "objective"];
@@ -92,6 +93,10 @@ impl SloMetrics {
                 HistogramOpts::new(names::EVALUATION_DURATION_SECONDS, "One evaluation pass over every objective.")
                     .buckets(vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0]),
             )?,
+            undecodable: IntGaugeVec::new(
+                Opts::new(names::UNDECODABLE_OBJECTS, "Watched objects the engine cannot decode now, by kind."),
+                &["kind"],
+            )?,
         };
         registry.register(Box::new(metrics.availability.clone()))?;
         registry.register(Box::new(metrics.target.clone()))?;
@@ -108,6 +113,7 @@ impl SloMetrics {
         registry.register(Box::new(metrics.open_outages.clone()))?;
         registry.register(Box::new(metrics.incidents.clone()))?;
         registry.register(Box::new(metrics.evaluation.clone()))?;
+        registry.register(Box::new(metrics.undecodable.clone()))?;
         Ok(metrics)
     }
 
@@ -152,6 +158,11 @@ impl SloMetrics {
     /// Records an incident opened.
     pub fn record_incident(&self, severity: &str) {
         self.incidents.with_label_values(&[severity]).inc();
+    }
+
+    /// Sets how many watched objects of `kind` cannot be decoded now.
+    pub fn set_undecodable(&self, kind: &str, count: usize) {
+        self.undecodable.with_label_values(&[kind]).set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     /// Records one evaluation pass.

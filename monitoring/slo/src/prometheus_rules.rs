@@ -19,6 +19,7 @@ use makonis_slo_core::{
 use serde_json::{Value, json};
 
 use crate::{
+    caches::decoded,
     context::{Context, MANAGER},
     spec::agency_of,
 };
@@ -73,7 +74,8 @@ pub async fn sync_rules(ctx: &Context, applied: &mut Applied) {
     applied.passes = applied.passes.wrapping_add(1);
     let engine = rule_object("makonis-slo-engine", &ctx.config.platform_namespace, engine_rules_spec(), None);
     apply(ctx, &ctx.config.platform_namespace, engine, applied).await;
-    for slo in ctx.objectives.state() {
+    for guarded in ctx.caches.objectives.state() {
+        let Some(slo) = decoded(&guarded) else { continue };
         let namespace = slo.namespace().unwrap_or_default();
         let agency = agency_of(&namespace);
         let target = RuleTarget {
@@ -83,7 +85,7 @@ pub async fn sync_rules(ctx: &Context, applied: &mut Applied) {
             service: &slo.spec.service,
             target: slo.spec.target_percent / 100.0,
         };
-        let owner = controller_reference(slo.as_ref()).and_then(|o| serde_json::to_value(o).ok());
+        let owner = controller_reference(slo).and_then(|o| serde_json::to_value(o).ok());
         let spec = prometheus_rule_spec(&target, &DEFAULT_RULES);
         let rule = rule_object(&format!("makonis-slo-{}", slo.name_any()), &namespace, spec, owner);
         apply(ctx, &namespace, rule, applied).await;

@@ -6,7 +6,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::{Api, Resource, ResourceExt, runtime::reflector::ObjectRef};
+use kube::{Api, Resource, ResourceExt, core::DeserializeGuard, runtime::reflector::ObjectRef};
 use makonis_api::slo::{Probe, ProbeState as ApiProbeState, ProbeStatus};
 use makonis_operator_kit::{
     conditions::{DesiredCondition, merge_conditions},
@@ -16,6 +16,7 @@ use makonis_slo_core::{Confirmer, ProbeState, Transition};
 use tokio::{sync::Semaphore, task::JoinHandle, time::MissedTickBehavior};
 
 use crate::{
+    caches::decoded,
     context::{Context, MANAGER, ObjectKey},
     probe::ProbeResult,
     spec::{ProbePlan, agency_of, probe_plan, rfc3339},
@@ -46,10 +47,12 @@ impl Runners {
         semaphore: &Arc<Semaphore>,
         resumed: &mut HashMap<ObjectKey, ResumedOutage>,
     ) {
-        let live: HashMap<ObjectKey, Arc<Probe>> =
-            ctx.probes.state().into_iter().map(|p| (ObjectKey::of(p.as_ref()), p)).collect();
+        let live: HashMap<ObjectKey, Arc<DeserializeGuard<Probe>>> =
+            ctx.caches.probes.state().into_iter().map(|p| (ObjectKey::of(p.as_ref()), p)).collect();
         self.tasks.retain(|key, (generation, task)| {
-            let keep = live.get(key).is_some_and(|p| p.metadata.generation == *generation);
+            // A probe that can no longer be decoded keeps its task (and its outage), with
+            // the last spec the engine could read.
+            let keep = live.get(key).is_some_and(|p| p.0.is_err() || p.meta().generation == *generation);
             if !keep {
                 task.abort();
                 if !live.contains_key(key) {
@@ -59,12 +62,14 @@ impl Runners {
             }
             keep
         });
-        for (key, probe) in live {
-            if self.tasks.contains_key(&key) || probe.metadata.deletion_timestamp.is_some() {
+        for (key, guarded) in live {
+            if self.tasks.contains_key(&key) || guarded.meta().deletion_timestamp.is_some() {
                 continue;
             }
+            // An undecodable probe's open outage is not orphaned: it stays open.
             let outage = resumed.remove(&key);
-            let task = tokio::spawn(run_probe(ctx.clone(), semaphore.clone(), probe.clone(), outage));
+            let Some(probe) = decoded(&guarded) else { continue };
+            let task = tokio::spawn(run_probe(ctx.clone(), semaphore.clone(), Arc::new(probe.clone()), outage));
             self.tasks.insert(key, (probe.metadata.generation, task));
         }
     }
@@ -147,7 +152,10 @@ struct ProbeRun {
 async fn run_probe(ctx: Arc<Context>, semaphore: Arc<Semaphore>, probe: Arc<Probe>, resumed: Option<ResumedOutage>) {
     let key = ObjectKey::of(probe.as_ref());
     let plan = match probe_plan(&probe) {
-        Ok(plan) => plan,
+        Ok(mut plan) => {
+            plan.spec.guard = ctx.guard_for(&key.namespace);
+            plan
+        }
         Err(message) => {
             tracing::warn!(namespace = key.namespace, probe = key.name, message, "probe cannot run");
             write_status(&ctx, &probe, invalid_status(&probe, message)).await;
@@ -195,9 +203,10 @@ async fn run_probe(ctx: Arc<Context>, semaphore: Arc<Semaphore>, probe: Arc<Prob
         };
         if observe(&ctx, &probe, &plan, &mut run, result.0, result.1).await {
             ctx.metrics.set_probe_up(labels, state_up(run.confirmer.state()));
-            let latest = ctx.probes.get(&ObjectRef::from_obj(probe.as_ref())).unwrap_or_else(|| probe.clone());
-            let status = desired_status(&latest, &run);
-            write_status(&ctx, &latest, status).await;
+            let cached = ctx.caches.probes.get(&ObjectRef::new(&run.key.name).within(&run.key.namespace));
+            let latest = cached.as_deref().and_then(decoded).unwrap_or(&probe);
+            let status = desired_status(latest, &run);
+            write_status(&ctx, latest, status).await;
         }
     }
 }

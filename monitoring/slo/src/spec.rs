@@ -98,7 +98,7 @@ pub fn probe_plan(probe: &Probe) -> Result<ProbePlan, String> {
         _ => return Err("set exactly one of spec.http and spec.tcp".into()),
     };
     Ok(ProbePlan {
-        spec: ProbeSpec { check, timeout },
+        spec: ProbeSpec { check, timeout, guard: None },
         interval,
         failure_threshold: spec.failure_threshold.clamp(1, 10) as u32,
         success_threshold: spec.success_threshold.clamp(1, 10) as u32,

@@ -22,6 +22,7 @@ use hyper::{
 use hyper_util::rt::TokioIo;
 
 use super::{Failure, FailureCategory, HttpCheck, Human, Phase, Prober, RunState, error_chain, tcp, tls};
+use crate::targets::AgencyGuard;
 
 /// How much of the body is read and matched.
 const BODY_CAP: usize = 64 * 1024;
@@ -30,19 +31,47 @@ const AGENT: HeaderValue = HeaderValue::from_static("makonis-slo-probe");
 /// Every probe uses its connection once.
 const CLOSE: HeaderValue = HeaderValue::from_static("close");
 
-/// Runs the HTTP check.
-pub(super) async fn run(prober: &Prober, check: &HttpCheck, state: &mut RunState) -> Result<(), Failure> {
+/// Runs the HTTP check. Redirects are not followed: a `3xx` is the answer.
+pub(super) async fn run(
+    prober: &Prober,
+    check: &HttpCheck,
+    guard: Option<&AgencyGuard>,
+    state: &mut RunState,
+) -> Result<(), Failure> {
     let invalid = |cause: &dyn std::fmt::Display| {
         Failure::new(FailureCategory::Protocol, format!("invalid URL `{}`: {cause}", check.url))
     };
     let uri: Uri = check.url.parse().map_err(|e| invalid(&e))?;
     let target = Target::new(&uri).map_err(|cause| invalid(&cause))?;
-    let stream = tcp::connect(prober, target.host, target.port, state).await?;
+    let stream = tcp::connect(prober, target.host, target.port, guard, state).await?;
     if target.https {
         let stream = tls::handshake(prober, target.host, stream, state).await?;
         exchange(TokioIo::new(stream), &target, check, state).await
     } else {
         exchange(TokioIo::new(stream), &target, check, state).await
+    }
+}
+
+/// Where a probe URL connects, read exactly as a run reads it (for the admission checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlTarget {
+    /// `https://`.
+    pub https: bool,
+    /// The host, without IPv6 brackets.
+    pub host: String,
+    /// The port, explicit or the scheme's.
+    pub port: u16,
+    /// Whether the authority carries user info (`user@`).
+    pub user_info: bool,
+}
+
+impl UrlTarget {
+    /// The target of `url`, or why it is not an absolute `http`/`https` URL with a host.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let uri: Uri = url.parse().map_err(|e| format!("invalid URL `{url}`: {e}"))?;
+        let target = Target::new(&uri).map_err(|e| format!("invalid URL `{url}`: {e}"))?;
+        let user_info = uri.authority().is_some_and(|authority| authority.as_str().contains('@'));
+        Ok(Self { https: target.https, host: target.host.to_owned(), port: target.port, user_info })
     }
 }
 

@@ -19,7 +19,10 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+pub use http::UrlTarget;
 pub use resolve::{ResolveOverride, ResolveOverrideError};
+
+use crate::targets::AgencyGuard;
 
 /// What one probe run checks.
 #[derive(Debug, Clone)]
@@ -50,13 +53,17 @@ pub struct HttpCheck {
     pub certificate_warning: Duration,
 }
 
-/// One probe: what to check and how long the whole run may take.
+/// One probe: what to check, how long the whole run may take, and, for an agency's
+/// probe, where it may connect.
 #[derive(Debug, Clone)]
 pub struct ProbeSpec {
     /// What to check.
     pub check: Check,
     /// The bound on the whole run, from resolving the host to the end of the checks.
     pub timeout: Duration,
+    /// For a probe of an agency namespace: the checks of its host and of every address
+    /// before connecting (see [`crate::targets`]). `None`: the platform's own probe.
+    pub guard: Option<AgencyGuard>,
 }
 
 /// The outcome of one probe run.
@@ -118,6 +125,9 @@ pub enum FailureCategory {
     Body,
     /// The answer came, but slower than the latency threshold.
     Latency,
+    /// An agency's probe named, or resolved to, a target out of its reach; nothing was
+    /// connected to.
+    Forbidden,
 }
 
 impl FailureCategory {
@@ -132,6 +142,7 @@ impl FailureCategory {
             Self::Status => "status",
             Self::Body => "body",
             Self::Latency => "latency",
+            Self::Forbidden => "forbidden",
         }
     }
 }
@@ -189,9 +200,11 @@ impl Prober {
     pub async fn run(&self, spec: &ProbeSpec) -> ProbeResult {
         let mut state = RunState { start: Instant::now(), phase: Phase::Resolving, latency: None, not_after: None };
         let outcome = match &spec.check {
-            Check::Http(check) => tokio::time::timeout(spec.timeout, http::run(self, check, &mut state)).await,
+            Check::Http(check) => {
+                tokio::time::timeout(spec.timeout, http::run(self, check, spec.guard.as_ref(), &mut state)).await
+            }
             Check::Tcp { host, port } => {
-                tokio::time::timeout(spec.timeout, tcp::run(self, host, *port, &mut state)).await
+                tokio::time::timeout(spec.timeout, tcp::run(self, host, *port, spec.guard.as_ref(), &mut state)).await
             }
         };
         let failure = match outcome {

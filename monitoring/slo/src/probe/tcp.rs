@@ -5,35 +5,61 @@ use std::{io, net::SocketAddr};
 use tokio::net::TcpStream;
 
 use super::{Failure, FailureCategory, Phase, Prober, RunState, resolve};
+use crate::targets::{AgencyGuard, AllowedHost, Refusal};
 
 /// The TCP check: resolve and connect, then close.
-pub(super) async fn run(prober: &Prober, host: &str, port: u16, state: &mut RunState) -> Result<(), Failure> {
-    let stream = connect(prober, host, port, state).await?;
+pub(super) async fn run(
+    prober: &Prober,
+    host: &str,
+    port: u16,
+    guard: Option<&AgencyGuard>,
+    state: &mut RunState,
+) -> Result<(), Failure> {
+    let stream = connect(prober, host, port, guard, state).await?;
     state.finish();
     drop(stream);
     Ok(())
 }
 
-/// A fresh connection to `host:port` (or to its override), trying each address in turn.
+/// A fresh connection to `host:port`, trying each address in turn. The operator's
+/// resolve overrides come first (trusted configuration); else an agency's probe (with a
+/// `guard`) may name only its agency's hosts and its namespace's Services, which resolve
+/// through the API server, and connects only when no address it resolved to is out of
+/// its reach; the platform's own probes resolve by DNS.
 pub(super) async fn connect(
     prober: &Prober,
     host: &str,
     port: u16,
+    guard: Option<&AgencyGuard>,
     state: &mut RunState,
 ) -> Result<TcpStream, Failure> {
     let host = resolve::trim_host(host);
     state.phase = Phase::Resolving;
-    match resolve::find_override(&prober.resolve, host) {
-        Some(address) => {
-            state.phase = Phase::Connecting;
-            connect_any(host, std::iter::once(address)).await
-        }
-        None => {
-            let addresses = resolve::lookup(host, port).await?;
-            state.phase = Phase::Connecting;
-            connect_any(host, addresses).await
-        }
+    let allowed =
+        guard.map(|guard| guard.check_host(host).map(|allowed| (guard, allowed))).transpose().map_err(forbidden)?;
+    if let Some(address) = resolve::find_override(&prober.resolve, host) {
+        state.phase = Phase::Connecting;
+        return connect_any(host, std::iter::once(address)).await;
     }
+    let addresses: Vec<SocketAddr> = match allowed {
+        Some((guard, AllowedHost::OwnService(service))) => {
+            let ips = guard.service_addresses(host, &service).map_err(forbidden)?;
+            ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect()
+        }
+        Some((guard, AllowedHost::AgencyHost)) => {
+            let resolved: Vec<SocketAddr> = resolve::lookup(host, port).await?.collect();
+            let ips = guard.check_resolved(host, resolved.iter().map(SocketAddr::ip).collect()).map_err(forbidden)?;
+            ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect()
+        }
+        None => resolve::lookup(host, port).await?.collect(),
+    };
+    state.phase = Phase::Connecting;
+    connect_any(host, addresses.into_iter()).await
+}
+
+/// A run refused before connecting.
+fn forbidden(refusal: Refusal) -> Failure {
+    Failure::new(FailureCategory::Forbidden, refusal.to_string())
 }
 
 /// The first address that accepts; else the last address's failure.

@@ -34,7 +34,7 @@ fn http_check(url: String) -> HttpCheck {
 }
 
 fn spec(check: HttpCheck) -> ProbeSpec {
-    ProbeSpec { check: Check::Http(check), timeout: Duration::from_secs(5) }
+    ProbeSpec { check: Check::Http(check), timeout: Duration::from_secs(5), guard: None }
 }
 
 fn plain_prober() -> Prober {
@@ -278,6 +278,7 @@ async fn tcp_connect_ok_and_refused() {
     let tcp = |address: SocketAddr| ProbeSpec {
         check: Check::Tcp { host: address.ip().to_string(), port: address.port() },
         timeout: Duration::from_secs(5),
+        guard: None,
     };
     let result = prober.run(&tcp(address)).await;
     assert_ok(&result);
@@ -296,8 +297,11 @@ async fn tcp_uses_resolve_overrides() {
         resolve: vec![format!("db.internal.test={address}").parse().expect("override")],
         ..ProberConfig::default()
     };
-    let probe =
-        ProbeSpec { check: Check::Tcp { host: "db.internal.test".into(), port: 1 }, timeout: Duration::from_secs(5) };
+    let probe = ProbeSpec {
+        check: Check::Tcp { host: "db.internal.test".into(), port: 1 },
+        timeout: Duration::from_secs(5),
+        guard: None,
+    };
     assert_ok(&Prober::new(config).expect("prober").run(&probe).await);
 }
 
@@ -575,4 +579,108 @@ fn human_durations_and_category_names() {
     .map(FailureCategory::as_str)
     .collect();
     assert_eq!(names, ["dns", "connect", "timeout", "tls", "protocol", "status", "body", "latency"]);
+}
+
+/// A fixed world for agency probes in namespace `agency-vdi`: domains of agency `vdi`,
+/// and Services `db` (cluster address 127.0.0.1, standing for a forged one) and `ext`
+/// (an ExternalName).
+struct FixedWorld(crate::targets::TargetRules);
+
+impl crate::targets::TargetWorld for FixedWorld {
+    fn rules(&self) -> &crate::targets::TargetRules {
+        &self.0
+    }
+
+    fn domains(&self, _namespace: &str) -> Vec<String> {
+        vec!["vdi.apps.makonis.lv".into()]
+    }
+
+    fn service_addresses(&self, namespace: &str, service: &str) -> Result<Vec<std::net::IpAddr>, String> {
+        match service {
+            "db" => Ok(vec!["127.0.0.1".parse().unwrap()]),
+            "ext" => Err(format!("Service {namespace}/ext is of type ExternalName")),
+            _ => Err(format!("there is no Service {service} in namespace {namespace}")),
+        }
+    }
+}
+
+fn agency_guard() -> crate::targets::AgencyGuard {
+    crate::targets::AgencyGuard { namespace: "agency-vdi".into(), world: Arc::new(FixedWorld(Default::default())) }
+}
+
+/// A listener on 127.0.0.1 that counts the connections it accepts.
+async fn counting() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            read_head(&mut stream).await;
+            let _ = stream.write_all(&response("200 OK", b"secret")).await;
+        }
+    });
+    (address, accepted)
+}
+
+#[tokio::test]
+async fn an_agency_probe_never_connects_to_an_address_or_service_out_of_its_reach() {
+    let (address, accepted) = counting().await;
+    let guarded = |check: Check| ProbeSpec { check, timeout: Duration::from_secs(5), guard: Some(agency_guard()) };
+    let prober = plain_prober();
+    // An IP literal, over HTTP and TCP.
+    let result = prober.run(&guarded(Check::Http(http_check(format!("http://{address}/"))))).await;
+    let (category, cause) = failure(&result);
+    assert_eq!(category, FailureCategory::Forbidden);
+    assert!(cause.contains("127.0.0.1 is a loopback address"), "{cause}");
+    let tcp = Check::Tcp { host: address.ip().to_string(), port: address.port() };
+    assert_eq!(failure(&prober.run(&guarded(tcp)).await).0, FailureCategory::Forbidden);
+    // A Service of the namespace whose recorded address is loopback.
+    let service = Check::Tcp { host: "db.agency-vdi.svc".into(), port: address.port() };
+    let result = prober.run(&guarded(service)).await;
+    let (category, cause) = failure(&result);
+    assert_eq!(category, FailureCategory::Forbidden);
+    assert!(cause.contains("`db.agency-vdi.svc` resolves to 127.0.0.1"), "{cause}");
+    // An ExternalName Service, a missing one, another namespace's and `localhost`.
+    for host in ["ext.agency-vdi.svc", "nope.agency-vdi.svc", "db.agency-nva.svc", "localhost"] {
+        let result = prober.run(&guarded(Check::Tcp { host: host.into(), port: address.port() })).await;
+        assert_eq!(failure(&result).0, FailureCategory::Forbidden, "{host}");
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 0, "nothing may have been connected to");
+    // The same listener through an unguarded (platform) probe: it is reachable.
+    assert_ok(&prober.run(&spec(http_check(format!("http://{address}/")))).await);
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn an_operators_resolve_override_is_trusted_for_the_agencys_own_host() {
+    let (address, accepted) = counting().await;
+    let config = ProberConfig {
+        resolve: vec![format!("*.vdi.apps.makonis.lv={address}").parse().expect("override")],
+        ..ProberConfig::default()
+    };
+    let prober = Prober::new(config).expect("prober");
+    let check = Check::Http(http_check("http://web.vdi.apps.makonis.lv/".into()));
+    assert_ok(&prober.run(&ProbeSpec { check, timeout: Duration::from_secs(5), guard: Some(agency_guard()) }).await);
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    // Another agency's host never reaches the override.
+    let check = Check::Http(http_check("http://web.nva.apps.makonis.lv/".into()));
+    let result = prober.run(&ProbeSpec { check, timeout: Duration::from_secs(5), guard: Some(agency_guard()) }).await;
+    assert_eq!(failure(&result).0, FailureCategory::Forbidden);
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_redirect_is_the_answer_and_is_never_followed() {
+    let (elsewhere, accepted) = counting().await;
+    let redirect = format!(
+        "HTTP/1.1 302 Found\r\nLocation: http://{elsewhere}/latest/meta-data/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let (address, _) = serve(redirect.into_bytes(), Duration::ZERO).await;
+    assert_ok(&plain_prober().run(&spec(http_check(format!("http://{address}/")))).await);
+    let mut check = http_check(format!("http://{address}/"));
+    check.expected_status = vec![200];
+    assert_eq!(failure(&plain_prober().run(&spec(check)).await), (FailureCategory::Status, "HTTP 302 (expected 200)"));
+    assert_eq!(accepted.load(Ordering::SeqCst), 0, "the redirect's target was connected to");
 }

@@ -15,7 +15,6 @@ use axum::{
 use makonis_api::tenancy::DisplayName;
 use makonis_slo::ledger::{IncidentRow, LedgerError};
 use makonis_slo_core::{
-    HolidayCalendar,
     report::{AgencyReport, MonthlyReport, monthly_report},
     window::{month_of, month_span},
 };
@@ -198,8 +197,9 @@ pub async fn load(
     };
     let (objectives, outages) = context.ledger.report_inputs(only.as_deref(), span).await.map_err(ledger_error)?;
     let mut incidents = context.ledger.incidents(only.as_deref(), span).await.map_err(ledger_error)?;
-    // The days off the SLO engine was told of, so that support time counts as it counted.
-    let calendar = HolidayCalendar::latvia(context.ledger.days_off().await.map_err(ledger_error)?);
+    // The days off and working days the SLO engine was told of, so that support time
+    // counts as it counted.
+    let calendar = context.ledger.calendar().await.map_err(ledger_error)?;
     let mut report = monthly_report(
         month.year,
         month.month,
