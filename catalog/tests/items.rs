@@ -1094,12 +1094,13 @@ fn invalid_orders_are_refused_with_json_pointers() {
     assert_refused_at(&errors, "/spec/parameters/sshAuthorizedKey");
 }
 
-/// A parameter value cannot add objects or fields: strings reach the YAML JSON-encoded.
+/// A parameter value cannot add objects or fields: values reach the YAML as data, and
+/// line breaks are refused where the schema does not allow them.
 #[test]
 fn parameter_values_cannot_inject_yaml() {
     let items = load_items();
     let web = items.iter().find(|l| l.name == "web-app").expect("web-app item");
-    let evil = "x\"\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: sample-evil}\n# ' {{ instance.name }}";
+    let evil = "x\" --- apiVersion: v1, kind: Secret, metadata: {name: sample-evil} # ' {{ instance.name }}";
     let (_, plain) = render_with(web, "small", &json!({}), &PlatformVars::default());
     let (_, injected) =
         render_with(web, "small", &json!({"env": [{"name": "EVIL", "value": evil}]}), &PlatformVars::default());
@@ -1109,6 +1110,9 @@ fn parameter_values_cannot_inject_yaml() {
     let env = deployment.object.pointer("/spec/template/spec/containers/0/env").and_then(Value::as_array).unwrap();
     let value = env.iter().find(|e| e["name"] == "EVIL").and_then(|e| e["value"].as_str());
     assert_eq!(value, Some(evil), "the value arrives exactly as given");
+    let errors =
+        refused(&items, "web-app", "small", json!({"env": [{"name": "EVIL", "value": "x\n---\nkind: Secret"}]}));
+    assert_refused_at(&errors, "/spec/parameters/env/0/value");
 
     let open_data = items.iter().find(|l| l.name == "open-data").expect("open-data item");
     let publisher = "Valsts darba inspekcija\", \"@type\": \"evil\" <script>";

@@ -9,6 +9,7 @@ mod context;
 mod engine;
 mod kinds;
 mod objects;
+mod quote;
 
 pub use context::{AgencyVars, InstanceVars, ItemVars, PlanVars, PlatformVars, RenderContext};
 pub use engine::Engine;

@@ -94,6 +94,8 @@ pub struct StringRules {
     pub pattern: Option<Pattern>,
     /// `format`.
     pub format: Option<Format>,
+    /// `x-multiline`: line breaks and tabs are allowed (a text area in the order form).
+    pub multiline: bool,
 }
 
 /// Constraints of an integer or a number, kept as written in the schema.

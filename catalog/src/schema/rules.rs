@@ -103,7 +103,15 @@ impl Parser {
             }
             format
         });
-        StringRules { min_length, max_length, pattern, format }
+        let multiline = match map.get("x-multiline") {
+            None => false,
+            Some(Value::Bool(multiline)) => *multiline,
+            Some(_) => {
+                self.error(&format!("{path}/x-multiline"), "must be a boolean");
+                false
+            }
+        };
+        StringRules { min_length, max_length, pattern, format, multiline }
     }
 
     fn number_rules(&mut self, map: &Map<String, Value>, path: &str) -> NumberRules {
