@@ -202,8 +202,17 @@ fn load_items() -> Vec<Loaded> {
         .collect()
 }
 
+/// The sample agency's host-name domains: its own under the platform's apps domain and
+/// those its platform administrators listed (`vdi.gov.lv`, and `sris.lm.gov.lv` for the
+/// documented orders of the ministry's item).
+fn host_domains() -> &'static [String] {
+    static DOMAINS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    DOMAINS.get_or_init(|| vec!["vdi.apps.makonis.lv".into(), "vdi.gov.lv".into(), "sris.lm.gov.lv".into()])
+}
+
 fn sample_instance() -> InstanceRef<'static> {
     InstanceRef {
+        host_domains: host_domains(),
         name: INSTANCE,
         namespace: NAMESPACE,
         agency: AgencyVars {
@@ -218,7 +227,7 @@ fn sample_instance() -> InstanceRef<'static> {
 
 /// Checks the order and renders it for the sample instance; panics with the reason.
 fn render_with(loaded: &Loaded, plan: &str, parameters: &Value, platform: &PlatformVars) -> (Order, Rendered) {
-    let order = loaded.compiled.check_order(plan, parameters).unwrap_or_else(|errors| {
+    let order = loaded.compiled.check_order(plan, parameters, host_domains()).unwrap_or_else(|errors| {
         panic!("{}: order for plan `{plan}` with {parameters} is refused: {errors:?}", loaded.name)
     });
     let rendered = loaded
@@ -1021,7 +1030,7 @@ fn a_virtual_machine_has_a_data_disk_only_when_ordered() {
 
 fn refused(items: &[Loaded], item: &str, plan: &str, parameters: Value) -> Vec<(String, String)> {
     let loaded = items.iter().find(|l| l.name == item).unwrap_or_else(|| panic!("no item `{item}`"));
-    match loaded.compiled.check_order(plan, &parameters) {
+    match loaded.compiled.check_order(plan, &parameters, host_domains()) {
         Ok(_) => panic!("{item}: order with plan `{plan}` and {parameters} should be refused"),
         Err(errors) => errors.into_iter().map(|e| (e.path, e.message)).collect(),
     }

@@ -116,6 +116,7 @@ pub async fn run(args: PortalArgs) -> anyhow::Result<()> {
         session_ttl: Duration::from_secs(args.session_hours * 3600),
         secure_cookies: !args.insecure_cookies,
         instance_labels: args.instance_labels.iter().cloned().collect(),
+        apps_domain: args.apps_domain.clone(),
         ..PortalConfig::default()
     };
     let context = Arc::new(Context::new(store, view, Some(client), portal_config));

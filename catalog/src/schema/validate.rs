@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Number, Value};
 
+use super::format::Format;
 use super::node::{ArrayRules, Kind, NumberRules, ObjectRules, SchemaNode, StringRules};
 use super::{characters, values};
 use crate::error::{FieldError, pointer_token};
@@ -99,6 +100,9 @@ fn string(rules: &StringRules, value: &Value, path: &str, errors: &mut Vec<Field
         && !format.accepts(text)
     {
         fail(format.message().to_owned());
+    }
+    if rules.instance && !Format::DnsLabel.accepts(text) {
+        fail("must name an instance of the agency (a DNS label)".to_owned());
     }
     Some(value.clone())
 }
