@@ -424,10 +424,11 @@ impl<'a> InstanceMaker<'a> {
         }
         let (spec, compiled, sample) = &self.items[item];
         let plan_name = &spec.spec.plans[plan].name;
-        let order = compiled
-            .check_order(plan_name, sample)
-            .map_err(|e| anyhow!("{}: the sample order is refused: {}", compiled.name(), join(&e)))?;
         let agency = &self.agencies[agency].spec;
+        let host_domains = makonis_api::tenancy::agency_domains(&agency.code, &agency.domains, "apps.makonis.lv");
+        let order = compiled
+            .check_order(plan_name, sample, &host_domains)
+            .map_err(|e| anyhow!("{}: the sample order is refused: {}", compiled.name(), join(&e)))?;
         let namespace = format!("agency-{}", agency.code);
         let instance = InstanceRef {
             name: PROTOTYPE,
@@ -436,6 +437,7 @@ impl<'a> InstanceMaker<'a> {
                 code: agency.code.clone(),
                 display_name: LocalizedTitle { lv: agency.display_name.lv.clone(), en: agency.display_name.en.clone() },
             },
+            host_domains: &host_domains,
         };
         let rendered = compiled
             .render(&instance, &order, &PlatformVars::default())

@@ -440,6 +440,11 @@ pub struct PortalArgs {
     #[arg(long, env = "MAKONIS_INSECURE_COOKIES")]
     pub insecure_cookies: bool,
 
+    /// DNS domain instances are named under, as the catalog operator's `--apps-domain`:
+    /// host names in orders must lie under `<agency>.<domain>` or the agency's own domains.
+    #[arg(long, env = "MAKONIS_APPS_DOMAIN", default_value = "apps.makonis.lv")]
+    pub apps_domain: String,
+
     /// The directory users sign in against.
     #[command(flatten)]
     pub directory: DirectoryArgs,

@@ -12,11 +12,12 @@ use serde_json::Value;
 use crate::{
     error::FieldError,
     measure::{Measured, measurement},
+    policy::{self, Breach, Scope},
     render::{
         AgencyVars, Engine, InstanceVars, ItemVars, PlanVars, PlatformVars, RenderContext, RenderedObject,
-        parse_objects,
+        check_objects, matches_skeleton, parse_documents,
     },
-    schema::{Kind, ParameterSchema},
+    schema::{Format, Kind, ParameterSchema},
 };
 
 /// The field manager and `app.kubernetes.io/managed-by` value of the catalog controller.
@@ -58,6 +59,39 @@ pub struct InstanceRef<'a> {
     pub namespace: &'a str,
     /// The agency's code and names.
     pub agency: AgencyVars,
+    /// The DNS domains the agency's host names must lie in
+    /// (`makonis_api::tenancy::Agency::hostname_domains`).
+    pub host_domains: &'a [String],
+}
+
+/// Why an instance's resources cannot be rendered; each says which template and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// A template or output does not render, or what it rendered is not valid objects.
+    #[error("{0}")]
+    Template(String),
+    /// A template rendered objects, keys or kinds its own text does not declare.
+    #[error("{0}")]
+    Undeclared(String),
+    /// A rendered object does what no instance may (see `policy`).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A rendered object names a host outside the agency's domains.
+    #[error("{0}")]
+    ForeignHost(String),
+}
+
+impl RenderError {
+    /// A bounded name of the kind of failure, for conditions, refusals and metrics:
+    /// `RenderFailed`, `UndeclaredObject`, `ForbiddenResource` or `ForeignHostname`.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::Template(_) => "RenderFailed",
+            Self::Undeclared(_) => "UndeclaredObject",
+            Self::Forbidden(_) => "ForbiddenResource",
+            Self::ForeignHost(_) => "ForeignHostname",
+        }
+    }
 }
 
 impl CompiledItem {
@@ -99,9 +133,16 @@ impl CompiledItem {
         self.spec.plans.iter().find(|p| p.name == name)
     }
 
-    /// Judges an order: the plan must exist and the parameters fit the schema. Errors
-    /// point into the ServiceInstance (`/spec/plan`, `/spec/parameters/replicas`).
-    pub fn check_order(&self, plan: &str, parameters: &Value) -> Result<Order, Vec<FieldError>> {
+    /// Judges an order: the plan must exist, the parameters fit the schema, and every
+    /// `format: hostname` parameter is one of the agency's host names (under one of
+    /// `host_domains`). Errors point into the ServiceInstance (`/spec/plan`,
+    /// `/spec/parameters/replicas`).
+    pub fn check_order(
+        &self,
+        plan: &str,
+        parameters: &Value,
+        host_domains: &[String],
+    ) -> Result<Order, Vec<FieldError>> {
         let mut errors = Vec::new();
         let chosen = self.plan(plan);
         if chosen.is_none() {
@@ -116,40 +157,73 @@ impl CompiledItem {
             .validate(parameters)
             .map_err(|e| errors.extend(e.into_iter().map(|e| e.under("/spec/parameters"))))
             .ok();
+        if let Some(parameters) = &parameters {
+            let hostname = |rules: &crate::schema::StringRules| rules.format == Some(Format::Hostname);
+            for (pointer, host) in self.schema.strings_where(parameters, &hostname) {
+                if !makonis_api::tenancy::within_domains(host, host_domains) {
+                    let message = policy::foreign_host_message(host, host_domains);
+                    errors.push(FieldError::new(format!("/spec/parameters{pointer}"), message));
+                }
+            }
+        }
         match (chosen, parameters) {
             (Some(plan), Some(parameters)) if errors.is_empty() => Ok(Order { plan: plan.clone(), parameters }),
             _ => Err(errors),
         }
     }
 
-    /// Renders the resources and outputs of an instance for an order. The error names
-    /// the template or output that failed and why.
+    /// Renders the resources and outputs of an instance for an order. Each template's
+    /// objects must be exactly those its own text declares, and every object must keep the
+    /// catalog's rules (`policy`); restricted pod settings a template leaves out are
+    /// filled in. The error names the template or output that failed and why.
     pub fn render(
         &self,
         instance: &InstanceRef<'_>,
         order: &Order,
         platform: &PlatformVars,
-    ) -> Result<Rendered, String> {
+    ) -> Result<Rendered, RenderError> {
         let context = self.context(instance, order, platform);
-        let tera_context = tera::Context::from_serialize(&context).map_err(|e| e.to_string())?;
+        let tera_context = tera::Context::from_serialize(&context).map_err(|e| RenderError::Template(e.to_string()))?;
         let mut objects: Vec<RenderedObject> = Vec::new();
         for template in &self.spec.templates {
-            let text = self
-                .engine
-                .render_template(&template.name, &tera_context)
-                .map_err(|e| format!("template `{}` failed to render: {e}", template.name))?;
+            let failed =
+                |e: String| RenderError::Template(format!("template `{}` failed to render: {e}", template.name));
+            let text = self.engine.render_template(&template.name, &tera_context).map_err(failed)?;
+            let skeleton = self.engine.render_skeleton(&template.name, &tera_context).map_err(failed)?;
+            let invalid = |e: String| RenderError::Template(format!("template `{}`: {e}", template.name));
+            let documents = parse_documents(&text).map_err(invalid)?;
+            let declared = parse_documents(&skeleton).map_err(invalid)?;
+            matches_skeleton(&documents, &declared)
+                .map_err(|e| RenderError::Undeclared(format!("template `{}`: {e}", template.name)))?;
             let rendered =
-                parse_objects(&template.name, &text, instance.name, instance.namespace, &context.instance.labels)
-                    .map_err(|e| format!("template `{}`: {e}", template.name))?;
+                check_objects(&template.name, documents, instance.name, instance.namespace, &context.instance.labels)
+                    .map_err(invalid)?;
             for object in rendered {
                 if let Some(first) = objects.iter().find(|o| o.kind == object.kind && o.name == object.name) {
-                    return Err(format!(
+                    return Err(RenderError::Template(format!(
                         "templates `{}` and `{}` both render {} `{}`",
                         first.template, object.template, object.kind.kind, object.name
-                    ));
+                    )));
                 }
                 objects.push(object);
             }
+        }
+        let instances = |rules: &crate::schema::StringRules| rules.instance;
+        let referenced: Vec<String> = self
+            .schema
+            .strings_where(&order.parameters, &instances)
+            .into_iter()
+            .map(|(_, name)| name.to_string())
+            .collect();
+        let scope =
+            Scope::new(instance.name, instance.namespace, platform, instance.host_domains, &referenced, &objects);
+        let problems = policy::check(&mut objects, &scope);
+        if let Some(first) = problems.first() {
+            let message = problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; ");
+            return Err(match first.breach {
+                Breach::Forbidden => RenderError::Forbidden(message),
+                Breach::ForeignHost => RenderError::ForeignHost(message),
+            });
         }
         let outputs = self
             .spec
@@ -159,10 +233,10 @@ impl CompiledItem {
                 let value = self
                     .engine
                     .render_output(&output.name, &tera_context)
-                    .map_err(|e| format!("output `{}` failed to render: {e}", output.name))?;
+                    .map_err(|e| RenderError::Template(format!("output `{}` failed to render: {e}", output.name)))?;
                 Ok(OutputValue { name: output.name.clone(), title: output.title.clone(), value: value.trim().into() })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, RenderError>>()?;
         if let Some(probe) = &self.spec.probe {
             let measured = Measured {
                 instance: instance.name,
@@ -170,12 +244,12 @@ impl CompiledItem {
                 labels: &context.instance.labels,
                 service: format!("{} ({})", self.spec.title.lv, order.plan.name),
             };
-            for object in measurement(&measured, probe, &order.plan, &outputs)? {
+            for object in measurement(&measured, probe, &order.plan, &outputs).map_err(RenderError::Template)? {
                 if let Some(first) = objects.iter().find(|o| o.kind == object.kind && o.name == object.name) {
-                    return Err(format!(
+                    return Err(RenderError::Template(format!(
                         "template `{}` renders {} `{}`, which the platform creates to measure the SLA",
                         first.template, object.kind.kind, object.name
-                    ));
+                    )));
                 }
                 objects.push(object);
             }
@@ -219,6 +293,8 @@ impl CompiledItem {
         let Ok(parameters) = self.schema.validate(&self.sample_parameters()) else {
             return Vec::new();
         };
+        let platform = PlatformVars::default();
+        let host_domains = [format!("sample.{}", platform.apps_domain)];
         let instance = InstanceRef {
             name: "sample",
             namespace: "agency-sample",
@@ -226,11 +302,13 @@ impl CompiledItem {
                 code: "sample".into(),
                 display_name: makonis_api::catalog::LocalizedTitle { lv: "Paraugs".into(), en: "Sample".into() },
             },
+            host_domains: &host_domains,
         };
         let mut errors = Vec::new();
         for (index, plan) in self.spec.plans.iter().enumerate() {
             let order = Order { plan: plan.clone(), parameters: parameters.clone() };
-            if let Err(message) = self.render(&instance, &order, &PlatformVars::default()) {
+            if let Err(error) = self.render(&instance, &order, &platform) {
+                let message = error.to_string();
                 let path = self.failing_path(&message).unwrap_or_else(|| format!("/spec/plans/{index}"));
                 errors.push(FieldError::new(path, format!("plan `{}` does not render: {message}", plan.name)));
             }
@@ -379,7 +457,7 @@ templates:
     #[test]
     fn orders_are_judged_with_pointers_into_the_instance() {
         let item = CompiledItem::compile("x", &spec(REQUIRED_WITH_EXAMPLE, "")).unwrap();
-        let errors = item.check_order("xl", &serde_json::json!({"email": "nope"})).unwrap_err();
+        let errors = item.check_order("xl", &serde_json::json!({"email": "nope"}), &[]).unwrap_err();
         let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(
             shown,
@@ -388,7 +466,7 @@ templates:
                 "/spec/parameters/email: must be a valid e-mail address"
             ]
         );
-        let order = item.check_order("small", &serde_json::json!({"email": "a@b.lv"})).unwrap();
+        let order = item.check_order("small", &serde_json::json!({"email": "a@b.lv"}), &[]).unwrap();
         assert_eq!(order.plan.name, "small");
     }
 

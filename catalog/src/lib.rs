@@ -9,9 +9,10 @@ pub mod compiled;
 pub mod error;
 pub mod item;
 pub mod measure;
+pub mod policy;
 pub mod quota;
 pub mod render;
 pub mod schema;
 
 pub use error::FieldError;
-pub use item::{CompiledItem, InstanceRef, MANAGER, Order, Rendered};
+pub use item::{CompiledItem, InstanceRef, MANAGER, Order, RenderError, Rendered};

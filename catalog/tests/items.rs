@@ -202,8 +202,17 @@ fn load_items() -> Vec<Loaded> {
         .collect()
 }
 
+/// The sample agency's host-name domains: its own under the platform's apps domain and
+/// those its platform administrators listed (`vdi.gov.lv`, and `sris.lm.gov.lv` for the
+/// documented orders of the ministry's item).
+fn host_domains() -> &'static [String] {
+    static DOMAINS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    DOMAINS.get_or_init(|| vec!["vdi.apps.makonis.lv".into(), "vdi.gov.lv".into(), "sris.lm.gov.lv".into()])
+}
+
 fn sample_instance() -> InstanceRef<'static> {
     InstanceRef {
+        host_domains: host_domains(),
         name: INSTANCE,
         namespace: NAMESPACE,
         agency: AgencyVars {
@@ -218,7 +227,7 @@ fn sample_instance() -> InstanceRef<'static> {
 
 /// Checks the order and renders it for the sample instance; panics with the reason.
 fn render_with(loaded: &Loaded, plan: &str, parameters: &Value, platform: &PlatformVars) -> (Order, Rendered) {
-    let order = loaded.compiled.check_order(plan, parameters).unwrap_or_else(|errors| {
+    let order = loaded.compiled.check_order(plan, parameters, host_domains()).unwrap_or_else(|errors| {
         panic!("{}: order for plan `{plan}` with {parameters} is refused: {errors:?}", loaded.name)
     });
     let rendered = loaded
@@ -1021,7 +1030,7 @@ fn a_virtual_machine_has_a_data_disk_only_when_ordered() {
 
 fn refused(items: &[Loaded], item: &str, plan: &str, parameters: Value) -> Vec<(String, String)> {
     let loaded = items.iter().find(|l| l.name == item).unwrap_or_else(|| panic!("no item `{item}`"));
-    match loaded.compiled.check_order(plan, &parameters) {
+    match loaded.compiled.check_order(plan, &parameters, host_domains()) {
         Ok(_) => panic!("{item}: order with plan `{plan}` and {parameters} should be refused"),
         Err(errors) => errors.into_iter().map(|e| (e.path, e.message)).collect(),
     }
@@ -1094,12 +1103,13 @@ fn invalid_orders_are_refused_with_json_pointers() {
     assert_refused_at(&errors, "/spec/parameters/sshAuthorizedKey");
 }
 
-/// A parameter value cannot add objects or fields: strings reach the YAML JSON-encoded.
+/// A parameter value cannot add objects or fields: values reach the YAML as data, and
+/// line breaks are refused where the schema does not allow them.
 #[test]
 fn parameter_values_cannot_inject_yaml() {
     let items = load_items();
     let web = items.iter().find(|l| l.name == "web-app").expect("web-app item");
-    let evil = "x\"\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: sample-evil}\n# ' {{ instance.name }}";
+    let evil = "x\" --- apiVersion: v1, kind: Secret, metadata: {name: sample-evil} # ' {{ instance.name }}";
     let (_, plain) = render_with(web, "small", &json!({}), &PlatformVars::default());
     let (_, injected) =
         render_with(web, "small", &json!({"env": [{"name": "EVIL", "value": evil}]}), &PlatformVars::default());
@@ -1109,6 +1119,9 @@ fn parameter_values_cannot_inject_yaml() {
     let env = deployment.object.pointer("/spec/template/spec/containers/0/env").and_then(Value::as_array).unwrap();
     let value = env.iter().find(|e| e["name"] == "EVIL").and_then(|e| e["value"].as_str());
     assert_eq!(value, Some(evil), "the value arrives exactly as given");
+    let errors =
+        refused(&items, "web-app", "small", json!({"env": [{"name": "EVIL", "value": "x\n---\nkind: Secret"}]}));
+    assert_refused_at(&errors, "/spec/parameters/env/0/value");
 
     let open_data = items.iter().find(|l| l.name == "open-data").expect("open-data item");
     let publisher = "Valsts darba inspekcija\", \"@type\": \"evil\" <script>";

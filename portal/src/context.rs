@@ -49,6 +49,9 @@ pub struct PortalConfig {
     /// The availability the platform's own services promise together each month, in
     /// percent: the SLA report measures the platform against it.
     pub sla_platform_target_percent: f64,
+    /// The DNS domain instances are named under (the catalog operator's `platform.appsDomain`):
+    /// host names in orders must lie under `<agency>.<apps_domain>` or the agency's own domains.
+    pub apps_domain: String,
 }
 
 /// The platform's availability target by default: 97 % a month, the sector's target for
@@ -74,6 +77,7 @@ impl Default for PortalConfig {
             live_recheck: Duration::from_secs(30),
             instance_labels: BTreeMap::new(),
             sla_platform_target_percent: SLA_PLATFORM_TARGET_PERCENT,
+            apps_domain: "apps.makonis.lv".into(),
         }
     }
 }

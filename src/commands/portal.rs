@@ -171,6 +171,7 @@ fn portal_config(args: &PortalArgs) -> anyhow::Result<PortalConfig> {
         },
         live_streams_per_user: usize::try_from(args.live_streams_per_user).unwrap_or(usize::MAX),
         instance_labels: args.instance_labels.iter().cloned().collect(),
+        apps_domain: args.apps_domain.clone(),
         ..defaults
     })
 }

@@ -18,30 +18,38 @@ pub struct RenderedObject {
     pub object: Value,
 }
 
-/// Parses the YAML documents a template rendered and checks each object: an allowed
-/// kind, a name that is the instance's or starts with `<instance>-`, and no namespace
-/// other than the instance's. Empty documents are skipped. Errors are messages without
-/// a path (the caller knows which template it rendered).
-pub fn parse_objects(
+/// The YAML documents of a rendered template, empty ones skipped. Errors are messages
+/// without a path (the caller knows which template it rendered).
+pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
+    let mut documents = Vec::new();
+    for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        let value = Value::deserialize(document)
+            .map_err(|e| format!("document {} is not valid YAML after rendering: {e}", index + 1))?;
+        if !value.is_null() {
+            documents.push(value);
+        }
+    }
+    Ok(documents)
+}
+
+/// Checks the objects of a template: an allowed kind, a name that is the instance's or
+/// starts with `<instance>-`, and no namespace other than the instance's. Errors are
+/// messages without a path (the caller knows which template it rendered).
+pub fn check_objects(
     template: &str,
-    text: &str,
+    documents: Vec<Value>,
     instance: &str,
     namespace: &str,
     labels: &std::collections::BTreeMap<String, String>,
 ) -> Result<Vec<RenderedObject>, String> {
-    let mut objects = Vec::new();
-    for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-        let value = Value::deserialize(document)
-            .map_err(|e| format!("document {} is not valid YAML after rendering: {e}", index + 1))?;
-        if value.is_null() {
-            continue;
-        }
-        objects.push(
+    documents
+        .into_iter()
+        .enumerate()
+        .map(|(index, value)| {
             check_object(template, value, instance, namespace, labels)
-                .map_err(|message| format!("document {}: {message}", index + 1))?,
-        );
-    }
-    Ok(objects)
+                .map_err(|message| format!("document {}: {message}", index + 1))
+        })
+        .collect()
 }
 
 fn check_object(
@@ -100,7 +108,7 @@ mod tests {
     #[test]
     fn documents_become_labelled_objects_in_the_namespace() {
         let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n---\n\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  labels: {a: b}\n";
-        let objects = parse_objects("svc", text, "web", "agency-vdi", &labels()).unwrap();
+        let objects = check_objects("svc", parse_documents(text).unwrap(), "web", "agency-vdi", &labels()).unwrap();
         assert_eq!(objects.len(), 2);
         assert_eq!(objects[1].name, "web-config");
         assert_eq!(objects[1].object["metadata"]["namespace"], "agency-vdi");
@@ -110,7 +118,9 @@ mod tests {
 
     #[test]
     fn foreign_kinds_names_and_namespaces_are_refused() {
-        let refuse = |text: &str| parse_objects("t", text, "web", "agency-vdi", &labels()).unwrap_err();
+        let refuse = |text: &str| {
+            parse_documents(text).and_then(|d| check_objects("t", d, "web", "agency-vdi", &labels())).unwrap_err()
+        };
         assert!(refuse("apiVersion: v1\nkind: Secret\nmetadata: {name: web}").contains("v1 Secret is not a kind"));
         assert!(refuse("apiVersion: v1\nkind: Service\nmetadata: {name: other}").contains("start with `web-`"));
         assert!(

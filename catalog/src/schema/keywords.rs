@@ -62,7 +62,7 @@ impl TypeName {
         const NUMERIC: &[&str] = &["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"];
         match self {
             Self::Object => &["properties", "required", "additionalProperties"],
-            Self::String => &["minLength", "maxLength", "pattern", "format"],
+            Self::String => &["minLength", "maxLength", "pattern", "format", "x-multiline", "x-instance"],
             Self::Integer | Self::Number => NUMERIC,
             Self::Boolean => &[],
             Self::Array => &["items", "minItems", "maxItems", "uniqueItems"],

@@ -31,7 +31,19 @@
 //! - `$schema`: only at the root, and only `https://json-schema.org/draft/2020-12/schema`.
 //!
 //! **string**: `minLength`, `maxLength` (counted in Unicode scalar values, as JSON Schema
-//! says), `pattern` and `format`.
+//! says), `pattern`, `format` and `x-multiline`.
+//! - Every string refuses control characters (C0 and C1, so also NUL, ESC and NEL), the
+//!   Unicode line and paragraph separators, the byte-order mark, non-characters and the
+//!   invisible bidirectional-text controls, naming the character. Line feed, carriage
+//!   return and tab are allowed only where the schema says `x-multiline: true` (our
+//!   extension, a boolean; the portal shows such a field as a text area). Values are
+//!   always written into templates as data (see `render`), so this is not what keeps YAML
+//!   out; it keeps text that reads differently from what it is out of the platform.
+//! - `x-instance: true` (our extension) says the value names another instance of the same
+//!   agency (a DNS label), e.g. the database an application connects to: that instance's
+//!   credentials Secret then counts as this instance's own for its workloads.
+//! - A `format: hostname` value must also be one of the ordering agency's host names; the
+//!   catalog checks that with the order (`CompiledItem::check_order`).
 //! - `pattern` uses the syntax of the Rust `regex` crate, which has no look-around and no
 //!   backreferences: such patterns are refused with the crate's explanation. As in JSON Schema
 //!   the pattern is not anchored (`[a-z]+` accepts `"A1b"`); write `^…$` to match the whole
@@ -85,6 +97,7 @@
 //! objects, present or defaulted, get their own properties' defaults. An absent optional
 //! property without a default stays absent, and so does everything inside it.
 
+mod characters;
 mod format;
 mod keywords;
 mod node;
@@ -94,9 +107,11 @@ mod rules;
 mod tests;
 mod validate;
 mod values;
+mod walk;
 
 use serde_json::Value;
 
+pub use self::characters::is_bidi_control;
 pub use self::format::Format;
 pub use self::node::{ArrayRules, Kind, NumberRules, ObjectRules, Pattern, SchemaNode, StringRules};
 use crate::error::FieldError;
@@ -121,6 +136,18 @@ impl ParameterSchema {
         let mut errors = Vec::new();
         let checked = validate::check(&self.root, parameters, "", &mut errors);
         if errors.is_empty() { Ok(checked) } else { Err(errors) }
+    }
+
+    /// The strings of validated `parameters` whose schema node satisfies `wanted`, as
+    /// `(JSON pointer, text)` relative to the parameters root.
+    pub fn strings_where<'v>(
+        &self,
+        parameters: &'v Value,
+        wanted: &dyn Fn(&StringRules) -> bool,
+    ) -> Vec<(String, &'v str)> {
+        let mut found = Vec::new();
+        walk::strings_where(&self.root, parameters, "", wanted, &mut found);
+        found
     }
 
     /// The root node (an object), for generating the order form.

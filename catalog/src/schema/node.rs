@@ -94,6 +94,11 @@ pub struct StringRules {
     pub pattern: Option<Pattern>,
     /// `format`.
     pub format: Option<Format>,
+    /// `x-multiline`: line breaks and tabs are allowed (a text area in the order form).
+    pub multiline: bool,
+    /// `x-instance`: the value names another instance of the agency (a DNS label) whose
+    /// credentials Secret the rendered workloads may use.
+    pub instance: bool,
 }
 
 /// Constraints of an integer or a number, kept as written in the schema.

@@ -103,7 +103,9 @@ impl Parser {
             }
             format
         });
-        StringRules { min_length, max_length, pattern, format }
+        let multiline = self.flag(map, path, "x-multiline");
+        let instance = self.flag(map, path, "x-instance");
+        StringRules { min_length, max_length, pattern, format, multiline, instance }
     }
 
     fn number_rules(&mut self, map: &Map<String, Value>, path: &str) -> NumberRules {
@@ -186,6 +188,18 @@ impl Parser {
             self.error(&format!("{path}/{keyword}"), "must be a number");
         }
         number
+    }
+
+    /// Reads a boolean keyword (false when absent).
+    fn flag(&mut self, map: &Map<String, Value>, path: &str, keyword: &str) -> bool {
+        match map.get(keyword) {
+            None => false,
+            Some(Value::Bool(flag)) => *flag,
+            Some(_) => {
+                self.error(&format!("{path}/{keyword}"), "must be a boolean");
+                false
+            }
+        }
     }
 
     fn string<'a>(&mut self, map: &'a Map<String, Value>, path: &str, keyword: &str) -> Option<&'a str> {

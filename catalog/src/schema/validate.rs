@@ -5,8 +5,9 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Number, Value};
 
+use super::format::Format;
 use super::node::{ArrayRules, Kind, NumberRules, ObjectRules, SchemaNode, StringRules};
-use super::values;
+use super::{characters, values};
 use crate::error::{FieldError, pointer_token};
 
 /// Checks `value` (found at `path`) against `node`, appending violations to `errors`, and
@@ -76,6 +77,9 @@ fn known_names(rules: &ObjectRules) -> String {
 fn string(rules: &StringRules, value: &Value, path: &str, errors: &mut Vec<FieldError>) -> Option<Value> {
     let text = value.as_str()?;
     let mut fail = |message: String| errors.push(FieldError::new(path, message));
+    if let Some(reason) = text.chars().find_map(|c| characters::forbidden(c, rules.multiline)) {
+        fail(reason);
+    }
     let length = u64::try_from(text.chars().count()).unwrap_or(u64::MAX);
     if let Some(min) = rules.min_length
         && length < min
@@ -96,6 +100,9 @@ fn string(rules: &StringRules, value: &Value, path: &str, errors: &mut Vec<Field
         && !format.accepts(text)
     {
         fail(format.message().to_owned());
+    }
+    if rules.instance && !Format::DnsLabel.accepts(text) {
+        fail("must name an instance of the agency (a DNS label)".to_owned());
     }
     Some(value.clone())
 }

@@ -220,8 +220,7 @@ impl Agency {
     /// The DNS domains the agency's host names may use: `<code>.<apps_domain>` and the
     /// domains the platform administrators listed in `spec.domains`.
     pub fn hostname_domains(&self, apps_domain: &str) -> Vec<String> {
-        let own = format!("{}.{}", self.spec.code, apps_domain.trim_end_matches('.').to_ascii_lowercase());
-        std::iter::once(own).chain(self.spec.domains.iter().map(|d| d.to_ascii_lowercase())).collect()
+        super::hostnames::agency_domains(&self.spec.code, &self.spec.domains, apps_domain)
     }
 
     /// Whether `host` is one of the agency's names: one of its

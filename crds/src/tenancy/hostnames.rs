@@ -1,6 +1,13 @@
 //! Whether a host name lies within an agency's DNS domains: the one rule that order
 //! parameters, rendered objects and probe targets are held to.
 
+/// The DNS domains the host names of the agency `code` may use: `<code>.<apps_domain>`
+/// and the domains its platform administrators listed (`spec.domains`), lower-case.
+pub fn agency_domains(code: &str, listed: &[String], apps_domain: &str) -> Vec<String> {
+    let own = format!("{code}.{}", apps_domain.trim_end_matches('.')).to_ascii_lowercase();
+    std::iter::once(own).chain(listed.iter().map(|d| d.to_ascii_lowercase())).collect()
+}
+
 /// Whether `host` equals one of `domains` or lies under one (`a.b.vdi.gov.lv` under
 /// `vdi.gov.lv`). `domains` are lower-case DNS names. Case and one trailing dot of `host`
 /// do not matter. Anything that is not a plain DNS name — empty, a wildcard, an IP

@@ -32,7 +32,8 @@ pub enum Decision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     /// `NoSuchCatalogItem`, `InvalidCatalogItem`, `NotAnAgencyNamespace`, `InvalidOrder`,
-    /// `QuotaExceeded` or `RenderFailed`.
+    /// `QuotaExceeded`, or a rendering's category (`RenderFailed`, `UndeclaredObject`,
+    /// `ForbiddenResource`, `ForeignHostname`).
     pub reason: &'static str,
     /// What is wrong, with JSON-pointer paths where a field is at fault.
     pub message: String,
@@ -107,8 +108,9 @@ fn try_decide(inputs: &Inputs<'_>) -> Result<Decision, Refusal> {
             ),
         )
     })?;
+    let host_domains = agency.hostname_domains(&inputs.platform.apps_domain);
     let order = item
-        .check_order(&instance.spec.plan, &instance.spec.parameters)
+        .check_order(&instance.spec.plan, &instance.spec.parameters, &host_domains)
         .map_err(|errors| Refusal::new("InvalidOrder", join(&errors)))?;
     let need = Units::of_plan(&order.plan.resources)
         .map_err(|e| Refusal::new("InvalidCatalogItem", format!("plan `{}`: {e}", order.plan.name)))?;
@@ -139,10 +141,11 @@ fn try_decide(inputs: &Inputs<'_>) -> Result<Decision, Refusal> {
                 en: agency.spec.display_name.en.clone(),
             },
         },
+        host_domains: &host_domains,
     };
     let rendered = item
         .render(&reference, &order, inputs.platform)
-        .map_err(|e| Refusal::new("RenderFailed", format!("catalog item `{item_name}`: {e}")))?;
+        .map_err(|e| Refusal::new(e.category(), format!("catalog item `{item_name}`: {e}")))?;
     Ok(Decision::Provision { rendered, admitted, credentials: item.uses_credentials() })
 }
 

@@ -136,8 +136,10 @@ fn check(
         }
     };
     let compiled = usable(context.view.compiled(&item_name))?;
-    let order =
-        compiled.check_order(&input.plan, &input.parameters).map_err(|e| ActionError::Invalid(order_paths(e)))?;
+    let host_domains = agency.hostname_domains(&context.config.apps_domain);
+    let order = compiled
+        .check_order(&input.plan, &input.parameters, &host_domains)
+        .map_err(|e| ActionError::Invalid(order_paths(e)))?;
     let item = context.view.item(&item_name).ok_or(ActionError::NotFound)?;
     let need = Units::of_plan(&order.plan.resources).map_err(ActionError::Conflict)?;
     let held = current.and_then(|r| Units::of_plan(&r).ok()).unwrap_or_default();

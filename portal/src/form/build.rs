@@ -19,10 +19,6 @@ const NEW_ITEMS: usize = 3;
 /// Most options shown as radio buttons; more make a select.
 const MOST_RADIOS: usize = 4;
 
-/// A string that may be longer than this (`maxLength`) and has no `format` or `pattern` is
-/// entered in a text area.
-const LONGEST_LINE: u64 = 255;
-
 /// Where a field sits, which decides how it is filled and marked.
 #[derive(Debug, Clone, Copy)]
 struct Place {
@@ -247,7 +243,9 @@ fn string_input(rules: &StringRules) -> Input {
         Some(Format::Uri) => Input::Url,
         Some(Format::Date) => Input::Date,
         Some(Format::Hostname | Format::Ipv4 | Format::DnsLabel) => Input::Text,
-        None if rules.pattern.is_none() && rules.max_length.is_some_and(|max| max > LONGEST_LINE) => Input::LongText,
+        // Only strings the schema lets span lines (`x-multiline`) get a text area: the
+        // others refuse line breaks.
+        None if rules.multiline => Input::LongText,
         None => Input::Text,
     }
 }

@@ -100,7 +100,7 @@ fn annotations_are_strings_and_are_kept() {
 #[test]
 fn keywords_outside_the_subset_are_refused() {
     let supported = "type, title, x-title-lv, description, x-description-lv, examples, $comment, default, enum, \
-                     const, minLength, maxLength, pattern, format";
+                     const, minLength, maxLength, pattern, format, x-multiline, x-instance";
     let error = parse_error(with_property("a", titled(json!({"type": "string", "oneOf": []}))));
     let message = format!("keyword `oneOf` is not supported by the catalog's schema subset (supported: {supported})");
     assert_eq!(error, at("/properties/a/oneOf", &message));

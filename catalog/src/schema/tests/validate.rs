@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{at, checked, titled, violation, violations, with_property};
+use super::{at, checked, parse_error, titled, violation, violations, with_property};
 
 #[test]
 fn values_must_have_the_node_type_and_null_never_does() {
@@ -163,5 +163,39 @@ fn every_violation_is_reported_in_order() {
             at("/size", "is required"),
             at("/zone/id", "must be an integer"),
         ]
+    );
+}
+
+#[test]
+fn strings_refuse_invisible_characters_and_line_breaks_unless_multiline() {
+    let line_break = "must not contain a line break (allowed only where the schema says `x-multiline: true`) (U+000A)";
+    assert_eq!(violation(json!({"type": "string"}), json!("a\nb")), at("/p", line_break));
+    assert_eq!(
+        violation(json!({"type": "string", "x-multiline": true}), json!("a\u{202e}b")),
+        at("/p", "must not contain an invisible bidirectional-text control (U+202E)")
+    );
+    let multiline = with_property("p", titled(json!({"type": "string", "x-multiline": true})));
+    assert_eq!(checked(multiline, json!({"p": "a\r\n\tb"})), json!({"p": "a\r\n\tb"}));
+    let list = json!({"type": "array", "items": {"type": "string"}});
+    assert_eq!(
+        violations(with_property("p", titled(list)), json!({"p": ["ok", "\u{85}"]})),
+        [at("/p/1", "must not contain a Unicode line break (U+0085)")]
+    );
+    assert_eq!(
+        parse_error(with_property("p", titled(json!({"type": "string", "x-multiline": "yes"})))),
+        at("/properties/p/x-multiline", "must be a boolean")
+    );
+}
+
+#[test]
+fn instance_references_are_dns_labels() {
+    let reference = json!({"type": "string", "x-instance": true});
+    assert_eq!(
+        violation(reference.clone(), json!("Other DB")),
+        at("/p", "must name an instance of the agency (a DNS label)")
+    );
+    assert_eq!(
+        checked(with_property("p", titled(reference)), json!({"p": "sudzibas-db"})),
+        json!({"p": "sudzibas-db"})
     );
 }

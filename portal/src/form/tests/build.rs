@@ -20,7 +20,7 @@ pub(super) fn storage() -> Value {
                 "type": "string", "title": "Code", "x-title-lv": "Kods", "x-description-lv": "Tikai latviski.",
                 "minLength": 1, "maxLength": 64, "pattern": "^[A-Z]+$",
             },
-            "notes": {"type": "string", "title": "Notes", "x-title-lv": "Piezīmes", "maxLength": 2000},
+            "notes": {"type": "string", "title": "Notes", "x-title-lv": "Piezīmes", "maxLength": 2000, "x-multiline": true},
             "home": {"type": "string", "title": "Home page", "x-title-lv": "Mājaslapa", "format": "uri"},
             "start": {"type": "string", "title": "Start", "x-title-lv": "Sākums", "format": "date"},
             "host": {"type": "string", "title": "Host", "x-title-lv": "Resursdators", "format": "hostname"},
