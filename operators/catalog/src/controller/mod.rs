@@ -32,7 +32,7 @@ use makonis_operator_kit::{
     error::{ErrorCategory, error_chain},
     events::EventPublisher,
     metrics::ReconcileMetrics,
-    watch::cached,
+    watch::{cached, cached_with_own_fields},
 };
 use tokio::sync::mpsc;
 use tracing::{Instrument, info_span};
@@ -116,7 +116,12 @@ impl CatalogController {
         let mut child_streams = Vec::new();
         for kind in ALLOWED_KINDS {
             let resource = api_resource(kind);
-            let (store, stream) = cached(child_api(&client, kind), managed.clone(), Writer::new(resource.clone()));
+            let (store, stream) = cached_with_own_fields(
+                child_api(&client, kind),
+                managed.clone(),
+                Writer::new(resource.clone()),
+                MANAGER,
+            );
             children.insert(kind.kind, store);
             child_streams.push((stream, resource));
         }
