@@ -78,7 +78,7 @@ struct Held {
 /// The outcome of one renewal attempt.
 enum Renewal {
     /// Renewed; the Lease as written.
-    Renewed(Lease),
+    Renewed(Box<Lease>),
     /// Another replica holds the lease now.
     HeldBy(String),
     /// Someone wrote the Lease twice while this replica renewed it; try again later.
@@ -131,7 +131,9 @@ impl LeaderElection {
             let lease = match self.bounded("reading", self.api.get_opt(&self.name)).await {
                 Ok(lease) => lease,
                 Err(error) => {
-                    self.retry_or_fail(error)?;
+                    if let Some(error) = self.fatal(error) {
+                        return Err(error);
+                    }
                     tokio::time::sleep(self.timings.retry_period).await;
                     continue;
                 }
@@ -160,7 +162,9 @@ impl LeaderElection {
                         }
                         Ok(None) => {}
                         Err(error) => {
-                            self.retry_or_fail(error)?;
+                            if let Some(error) = self.fatal(error) {
+                                return Err(error);
+                            }
                             tokio::time::sleep(self.timings.retry_period).await;
                         }
                     }
@@ -190,7 +194,7 @@ impl LeaderElection {
             last_attempt = sent;
             match tokio::time::timeout_at(deadline, self.renew()).await {
                 Ok(Ok(Renewal::Renewed(lease))) => {
-                    *self.held.lock().expect("lease state") = Some(Held { lease, sent });
+                    *self.held.lock().expect("lease state") = Some(Held { lease: *lease, sent });
                 }
                 Ok(Ok(Renewal::HeldBy(holder))) => return self.lost(format!("the lease is now held by {holder:?}")),
                 Ok(Ok(Renewal::Raced)) => {
@@ -245,7 +249,7 @@ impl LeaderElection {
         };
         for _ in 0..2 {
             if let Some(written) = self.write(Some(lease), &LeaseStep::Renew).await? {
-                return Ok(Renewal::Renewed(written));
+                return Ok(Renewal::Renewed(Box::new(written)));
             }
             match self.bounded("reading", self.api.get_opt(&self.name)).await? {
                 Some(fresh) if self.holds(&fresh) => lease = fresh,
@@ -306,13 +310,13 @@ impl LeaderElection {
         }
     }
 
-    /// `Ok` (after a warning) for an error worth retrying, else the error.
-    fn retry_or_fail(&self, error: LeaseError) -> Result<(), LeaseError> {
+    /// The error when trying again cannot help; `None` (after a warning) when it may.
+    fn fatal(&self, error: LeaseError) -> Option<LeaseError> {
         if !error.is_transient() {
-            return Err(error);
+            return Some(error);
         }
         tracing::warn!(lease = %self.name, error = %error_chain(&error), category = error.category(), "cannot reach the leader lease; retrying");
-        Ok(())
+        None
     }
 
     fn holds(&self, lease: &Lease) -> bool {
