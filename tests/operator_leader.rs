@@ -150,6 +150,11 @@ async fn a_stalled_leader_steps_down_before_another_takes_over() {
     let took_over = logged_at(&standby, "leading").expect("the standby logs that it leads");
     assert!(stepped_down < took_over, "stepped down at {stepped_down}, the standby led from {took_over}");
     assert!(stalled.log().contains("renew deadline"), "{}", stalled.log());
+    // The new leader works.
+    let agencies: Api<Agency> = Api::all(admin.clone());
+    let code = format!("s{run}");
+    agencies.create(&PostParams::default(), &test_agency(&code, &run)).await.expect("create agency");
+    wait_ready(&agencies, &code).await;
     proxy.thaw();
     standby.stop().await;
 }

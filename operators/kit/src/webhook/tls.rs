@@ -125,20 +125,23 @@ pub fn check(material: &TlsMaterial, hosts: &[String], now: Timestamp) -> Result
         .build()
         .map_err(|e| unusable(&format!("ca.crt: {e}")))?;
     let at = UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(now.as_second()).unwrap_or(0)));
+    let mut foreign = None;
     for host in hosts {
         let name = ServerName::try_from(host.as_str()).map_err(|e| unusable(&format!("host {host}: {e}")))?;
         match verifier.verify_server_cert(&chain[0], &chain[1..], &name, &[], at) {
             Ok(_) => {}
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => return Err(Problem::OtherHosts(format!("it is not made for {host}"))),
+            )) => foreign = foreign.or_else(|| Some(format!("it is not made for {host}"))),
             Err(error) => return Err(unusable(&format!("it does not verify against ca.crt: {error}"))),
         }
     }
+    // Expiry first: a certificate for other hosts that a replica serves for now must
+    // still be renewed in time.
     if material.expires < now + SignedDuration::from_hours(24 * RENEW_DAYS) {
         return Err(Problem::ExpiresSoon(material.expires));
     }
-    Ok(())
+    foreign.map_or(Ok(()), |why| Err(Problem::OtherHosts(why)))
 }
 
 /// A rustls server configuration for `material`. Fails when the key does not fit the
@@ -281,6 +284,9 @@ mod tests {
         assert!(matches!(&verdict, Verdict::Replace(why) if why.contains("expires on")), "{verdict:?}");
         let expired = generate(&hosts(), now - days(400), None).unwrap();
         assert!(matches!(judge(&stored(&expired), &hosts(), now, false), Verdict::Replace(_)));
+        let foreign_and_old = generate(&["other.makonis-system.svc".to_string()], now - days(340), None).unwrap();
+        let verdict = judge(&stored(&foreign_and_old), &hosts(), now, false);
+        assert!(matches!(&verdict, Verdict::Replace(why) if why.contains("expires on")), "{verdict:?}");
     }
 
     #[test]
