@@ -159,6 +159,11 @@ pub struct OperatorArgs {
     #[arg(long, env = "MAKONIS_LEASE_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=300))]
     pub lease_seconds: u64,
 
+    /// Seconds after its last successful renewal by which a leader that cannot renew
+    /// stops (the process exits); shorter than --lease-seconds. Default: two thirds of it.
+    #[arg(long, env = "MAKONIS_LEASE_RENEW_DEADLINE_SECONDS", value_parser = clap::value_parser!(u64).range(1..=299))]
+    pub lease_renew_deadline_seconds: Option<u64>,
+
     /// Catalog: the settings templates see as `platform.*`.
     #[command(flatten)]
     pub platform: PlatformArgs,
@@ -663,6 +668,11 @@ pub struct SloRunArgs {
     /// Seconds a Lease is held without renewal.
     #[arg(long, env = "MAKONIS_LEASE_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=300))]
     pub lease_seconds: u64,
+
+    /// Seconds after its last successful renewal by which a leader that cannot renew
+    /// stops (the process exits); shorter than --lease-seconds. Default: two thirds of it.
+    #[arg(long, env = "MAKONIS_LEASE_RENEW_DEADLINE_SECONDS", value_parser = clap::value_parser!(u64).range(1..=299))]
+    pub lease_renew_deadline_seconds: Option<u64>,
 }
 
 /// Arguments of `makonis slo export-openslo`.

@@ -9,7 +9,7 @@ use makonis_compute::{ComputeConfig, ComputeController, ComputeMetrics};
 use makonis_operator_kit::{
     client::{ApiRequestMetrics, counted_client},
     crds::wait_for_crds,
-    leader::LeaderElection,
+    leader::{LeaderElection, LeaseTimings},
     metrics::ReconcileMetrics,
     server::{OpsState, Readiness, serve},
     webhook::WebhookSettings,
@@ -67,7 +67,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
             &args.platform_namespace,
             &args.lease_name,
             identity,
-            Duration::from_secs(args.lease_seconds),
+            lease_timings(args.lease_seconds, args.lease_renew_deadline_seconds)?,
             &registry,
         )?;
         tokio::select! {
@@ -99,8 +99,22 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         }
         result = &mut server => result,
         result = &mut webhook => result,
-        why = lost => anyhow::bail!("{why}; exiting so that a restart campaigns again"),
+        why = lost => step_down(&why),
     }
+}
+
+/// The timings of the leader lease from the flags.
+pub fn lease_timings(lease_seconds: u64, renew_deadline_seconds: Option<u64>) -> anyhow::Result<LeaseTimings> {
+    LeaseTimings::new(Duration::from_secs(lease_seconds), renew_deadline_seconds.map(Duration::from_secs))
+        .context("--lease-renew-deadline-seconds")
+}
+
+/// Ends the process at once after the leader lease was lost: by the renew deadline
+/// nothing of this replica may act any more, including blocking work that an orderly
+/// shutdown of the runtime would wait for. A restart campaigns again.
+pub fn step_down(why: &str) -> ! {
+    tracing::error!(%why, "exiting so that a restart campaigns again");
+    std::process::exit(1)
 }
 
 /// Spawns the selected controllers; each runs until the shutdown flag is raised.

@@ -28,7 +28,7 @@ use tokio::sync::watch;
 
 use crate::{
     cli::{SloArgs, SloCommand, SloExportArgs, SloRunArgs},
-    commands::operator::shutdown_signal,
+    commands::operator::{lease_timings, shutdown_signal, step_down},
 };
 
 /// The CRDs the engine reads.
@@ -113,7 +113,7 @@ async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
             &args.platform_namespace,
             &args.lease_name,
             identity,
-            Duration::from_secs(args.lease_seconds),
+            lease_timings(args.lease_seconds, args.lease_renew_deadline_seconds)?,
             &registry,
         )?;
         tokio::select! {
@@ -144,7 +144,7 @@ async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
             Ok(Err(error)) => Err(error).context("the operations endpoint failed"),
             Err(error) => Err(error).context("the operations endpoint panicked"),
         },
-        why = lost => anyhow::bail!("{why}; exiting so that a restart campaigns again"),
+        why = lost => step_down(&why),
         result = webhook => result,
     }
 }

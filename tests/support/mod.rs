@@ -17,6 +17,7 @@ pub mod directory;
 pub mod flapping;
 pub mod operator;
 pub mod prometheus;
+pub mod proxy;
 pub mod slo;
 pub mod tenancy;
 pub mod web;

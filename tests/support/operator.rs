@@ -91,6 +91,11 @@ impl OperatorProcess {
         self.child.id().expect("the operator is running")
     }
 
+    /// How the process ended, or `None` while it runs.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("child status")
+    }
+
     /// What the operator has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()

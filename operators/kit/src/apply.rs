@@ -1,9 +1,13 @@
-//! Server-side apply of children, only when they differ from what is wanted.
+//! Server-side apply of children, only when this controller's wishes differ from what is
+//! live.
 //!
 //! Each controller applies with its own field manager. Before applying, the live object is
-//! read and compared with the desired one ([`covers`]); when every field the controller
-//! sets already has the wanted value, nothing is sent. That is what keeps an idle operator
-//! from writing anything in steady state.
+//! compared with the desired one ([`drift`]): an apply is sent when a wanted value is
+//! missing or different ([`object_covers`]), or when the controller's own entry of
+//! `metadata.managedFields` holds a field the desired object no longer sets (a label,
+//! annotation or map key dropped from a template or a quota; see
+//! [`crate::owned_fields`]), so that server-side apply removes it. Otherwise nothing is
+//! sent: an idle operator writes nothing, and reads nothing more than its caches.
 
 use std::{collections::BTreeSet, fmt::Debug};
 
@@ -16,7 +20,7 @@ use makonis_api::quantity::same_quantity;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
-use crate::{error::ErrorCategory, metrics::ReconcileMetrics};
+use crate::{error::ErrorCategory, metrics::ReconcileMetrics, owned_fields::unwanted_field};
 
 /// What [`Applier::ensure`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +100,8 @@ impl Applier {
         Self { client, field_manager, metrics }
     }
 
-    /// Makes the live object match `desired`, writing only when it does not already.
+    /// Makes the live object match `desired`, writing only when it does not already (see
+    /// [`drift`]). The live object is read from the API server, `managedFields` included.
     pub async fn ensure<K>(&self, desired: &K) -> Result<Ensured<K>, ApiCallError>
     where
         K: Resource<DynamicType = ()> + Serialize + DeserializeOwned + Clone + Debug,
@@ -112,7 +117,9 @@ impl Applier {
 
     /// Makes a live object of a kind known only at run time match `desired`, comparing
     /// with `live` (the caller's watch cache) instead of reading it: nothing is sent when
-    /// `live` already has every field `desired` sets.
+    /// `live` already has every field `desired` sets and this manager owns no field that
+    /// `desired` dropped. The cache must keep this manager's `managedFields` entry
+    /// ([`crate::watch::cached_with_own_fields`]); without it, dropped fields go unseen.
     pub async fn ensure_dynamic(
         &self,
         resource: &ApiResource,
@@ -127,7 +134,7 @@ impl Applier {
         self.apply_unless_covered(&api, &resource.kind, name, desired, live.cloned()).await
     }
 
-    /// Server-side applies `want` unless `live` already covers it.
+    /// Server-side applies `want` unless `live` is already in line with it.
     async fn apply_unless_covered<K>(
         &self,
         api: &Api<K>,
@@ -142,8 +149,9 @@ impl Applier {
         if let Some(live) = live {
             let live_json = serde_json::to_value(&live)
                 .map_err(|e| call_error("encoding", kind, name, kube::Error::SerdeError(e)))?;
-            if object_covers(&live_json, want) {
-                return Ok(Ensured { outcome: Outcome::Unchanged, object: live });
+            match drift(&live_json, want, self.field_manager) {
+                None => return Ok(Ensured { outcome: Outcome::Unchanged, object: live }),
+                Some(why) => tracing::debug!(kind, name, %why, "applying"),
             }
         }
         let params = PatchParams::apply(self.field_manager).force();
@@ -229,6 +237,33 @@ impl ScopedApi for ClusterResourceScope {
 /// An owner reference to `owner` that marks it as the controller of the child.
 pub fn controller_reference<K: Resource<DynamicType = ()>>(owner: &K) -> Option<OwnerReference> {
     owner.controller_owner_ref(&())
+}
+
+/// Why the live object must be applied again, or `None` when it already has every value
+/// `want` sets and `manager` owns no field (by an earlier apply) that `want` dropped.
+pub fn drift(live: &Value, want: &Value, manager: &str) -> Option<Drift> {
+    if !object_covers(live, want) {
+        return Some(Drift::Differs);
+    }
+    unwanted_field(live, want, manager).map(Drift::NoLongerWanted)
+}
+
+/// Why an apply is needed (see [`drift`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drift {
+    /// A wanted value is missing or different.
+    Differs,
+    /// This manager set the field at this path earlier and no longer wants it.
+    NoLongerWanted(String),
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Drift::Differs => f.write_str("a wanted value is missing or different"),
+            Drift::NoLongerWanted(path) => write!(f, "{path} is no longer wanted"),
+        }
+    }
 }
 
 /// Whether the live object already has everything `want` sets.
@@ -319,6 +354,24 @@ mod tests {
         let want = json!({"metadata": {"name": "x", "labels": {"a": "1"}}});
         assert!(object_covers(&json!({"metadata": {"name": "x", "labels": {"a": "1", "b": "2"}}}), &want));
         assert!(!object_covers(&json!({"metadata": {"name": "x", "labels": {"b": "2"}}}), &want));
+    }
+
+    #[test]
+    fn a_dropped_label_is_drift_only_when_this_manager_set_it() {
+        let want = json!({"metadata": {"name": "x", "labels": {"a": "1"}}});
+        let fields = json!({"f:metadata": {"f:labels": {"f:a": {}, "f:b": {}}}});
+        let live = |manager: &str| {
+            json!({"metadata": {"name": "x", "labels": {"a": "1", "b": "2"}, "managedFields": [
+                {"manager": manager, "operation": "Apply", "fieldsV1": fields}
+            ]}})
+        };
+        assert_eq!(
+            drift(&live("makonis-tenancy"), &want, "makonis-tenancy"),
+            Some(Drift::NoLongerWanted("metadata.labels.b".into()))
+        );
+        assert_eq!(drift(&live("kubectl"), &want, "makonis-tenancy"), None);
+        let changed = json!({"metadata": {"name": "x", "labels": {"a": "2"}}});
+        assert_eq!(drift(&live("makonis-tenancy"), &changed, "makonis-tenancy"), Some(Drift::Differs));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - [`conditions`]: set conditions, keeping transition times when nothing changed;
 //! - [`apply`]: server-side apply with one field manager per controller, owner
 //!   references, pruning of children that are no longer wanted;
+//! - [`owned_fields`]: which fields a manager set earlier and no longer wants;
 //! - [`status`]: one status patch, and none when nothing changed;
 //! - [`events`]: Kubernetes Events that carry the whole error chain;
 //! - [`error`]: the bounded error `category()` used for metric labels and Event reasons;
@@ -27,6 +28,7 @@ pub mod events;
 pub mod finalizers;
 pub mod leader;
 pub mod metrics;
+pub mod owned_fields;
 pub mod server;
 pub mod status;
 pub mod watch;

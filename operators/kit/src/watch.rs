@@ -1,6 +1,6 @@
-//! Watch caches: a reflector whose objects are kept without `managedFields`, one that
-//! survives objects it cannot decode, and a driver that logs watch errors while the
-//! watcher retries.
+//! Watch caches: a reflector whose objects are kept without `managedFields` (or with only
+//! the entry of one field manager), one that survives objects it cannot decode, and a
+//! driver that logs watch errors while the watcher retries.
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::ObjectReference;
@@ -55,6 +55,33 @@ where
     let watch = watcher::watcher(api, config)
         .filter_map(move |event| std::future::ready(event.map(|e| unguard(e, &cache, &on_invalid)).transpose()))
         .modify(|object: &mut K| object.managed_fields_mut().clear())
+        .default_backoff();
+    let stream = reflector::reflector(writer, watch).touched_objects();
+    (store, stream)
+}
+
+/// Like [`cached`], but objects keep the `managedFields` entry that `manager` made by
+/// server-side apply (and only that one), so that [`crate::apply::Applier::ensure_dynamic`]
+/// can tell which fields the manager set earlier and no longer wants.
+pub fn cached_with_own_fields<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    writer: Writer<K>,
+    manager: &'static str,
+) -> (Store<K>, impl Stream<Item = Result<K, watcher::Error>> + Send + 'static)
+where
+    K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    let store = writer.as_reader();
+    let watch = watcher::watcher(api, config)
+        .modify(move |object: &mut K| {
+            object.managed_fields_mut().retain(|entry| {
+                entry.manager.as_deref() == Some(manager)
+                    && entry.operation.as_deref() == Some("Apply")
+                    && entry.subresource.as_deref().is_none_or(str::is_empty)
+            })
+        })
         .default_backoff();
     let stream = reflector::reflector(writer, watch).touched_objects();
     (store, stream)

@@ -33,7 +33,7 @@ use makonis_operator_kit::{
     error::{ErrorCategory, error_chain},
     events::EventPublisher,
     metrics::ReconcileMetrics,
-    watch::{cached, cached_guarded, report_undecodable},
+    watch::{cached_guarded, cached_with_own_fields, report_undecodable},
 };
 use tokio::sync::mpsc;
 use tracing::{Instrument, info_span};
@@ -129,7 +129,12 @@ impl CatalogController {
         let mut child_streams = Vec::new();
         for kind in ALLOWED_KINDS {
             let resource = api_resource(kind);
-            let (store, stream) = cached(child_api(&client, kind), managed.clone(), Writer::new(resource.clone()));
+            let (store, stream) = cached_with_own_fields(
+                child_api(&client, kind),
+                managed.clone(),
+                Writer::new(resource.clone()),
+                MANAGER,
+            );
             children.insert(kind.kind, store);
             child_streams.push((stream, resource));
         }

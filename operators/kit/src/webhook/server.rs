@@ -1,35 +1,19 @@
-//! The HTTPS listener of the webhook: rustls in front of an axum router.
+//! The HTTPS listener of the webhook: rustls in front of an axum router, with the
+//! certificate swapped in without a restart when the shared Secret changes.
 
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::Router;
 use hyper_util::{rt::TokioIo, service::TowerToHyperService};
-use rustls::{
-    ServerConfig,
-    pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
-};
-use tokio::net::TcpListener;
+use rustls::ServerConfig;
+use tokio::{net::TcpListener, sync::watch};
 use tokio_rustls::TlsAcceptor;
 
-use super::tls::TlsMaterial;
-
-/// A rustls server configuration for `material`.
-pub fn server_config(material: &TlsMaterial) -> Result<ServerConfig, rustls::Error> {
-    let certs = CertificateDer::pem_slice_iter(material.cert_pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| rustls::Error::General(format!("webhook certificate: {e}")))?;
-    let key = PrivateKeyDer::from_pem_slice(material.key_pem.as_bytes())
-        .map_err(|e| rustls::Error::General(format!("webhook key: {e}")))?;
-    ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-}
-
-/// Serves `app` over TLS on `listener` until the task is dropped. A connection that
-/// fails its handshake is logged and dropped; it never stops the listener.
-pub async fn serve_tls(listener: TcpListener, config: ServerConfig, app: Router) {
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+/// Serves `app` over TLS on `listener` until the task is dropped. Every connection uses
+/// the configuration `configs` holds when it is accepted, so a new certificate applies to
+/// the next connection. A connection that fails its handshake is logged and dropped; it
+/// never stops the listener.
+pub async fn serve_tls(listener: TcpListener, configs: watch::Receiver<Arc<ServerConfig>>, app: Router) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -38,7 +22,7 @@ pub async fn serve_tls(listener: TcpListener, config: ServerConfig, app: Router)
                 continue;
             }
         };
-        let acceptor = acceptor.clone();
+        let acceptor = TlsAcceptor::from(configs.borrow().clone());
         let service = TowerToHyperService::new(app.clone());
         tokio::spawn(async move {
             let tls = match acceptor.accept(stream).await {
