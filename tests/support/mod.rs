@@ -15,6 +15,7 @@ pub mod compute;
 pub mod flapping;
 pub mod operator;
 pub mod prometheus;
+pub mod qemu;
 pub mod tenancy;
 pub mod web;
 pub mod webhook;
