@@ -103,13 +103,6 @@ async fn undecodable_compute_objects_are_reported_and_the_rest_are_served() {
     run.create_in(&namespace, &machine("good-vm")).await.expect("create a machine");
     let is_running = |m: &VirtualMachine| m.status.as_ref().and_then(|s| s.phase) == Some(VmPhase::Running);
     run.machine_until(&namespace, "good-vm", "the new machine to run", CONVERGE, is_running).await;
-    for (_, name) in LOOSENED {
-        let note = wait_until(&format!("an InvalidObject Warning about {name}"), CONVERGE, || async {
-            warning_about(&run.admin, &namespace, name, "InvalidObject").await.ok_or_else(|| "none yet".to_string())
-        })
-        .await;
-        assert!(note.contains("Hibernating") || note.contains("unknown variant"), "{note}");
-    }
 
     // And an operator that starts with them there starts, and serves the others.
     let run = run.kill_and_restart().await;
@@ -118,6 +111,14 @@ async fn undecodable_compute_objects_are_reported_and_the_rest_are_served() {
         v.status.as_ref().and_then(|s| s.phase) == Some(VolumePhase::Available)
     })
     .await;
+    for (_, name) in LOOSENED {
+        let note = wait_until(&format!("an InvalidObject Warning about {name}"), CONVERGE, || async {
+            warning_about(&run.admin, &namespace, name, "InvalidObject").await.ok_or_else(|| "none yet".to_string())
+        })
+        .await;
+        assert!(note.contains("Hibernating") || note.contains("unknown variant"), "{note}");
+    }
+
     let failures = run
         .operator
         .counter(
