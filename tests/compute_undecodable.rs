@@ -119,14 +119,13 @@ async fn undecodable_compute_objects_are_reported_and_the_rest_are_served() {
         assert!(note.contains("Hibernating") || note.contains("unknown variant"), "{note}");
     }
 
-    let failures = run
-        .operator
-        .counter(
-            "makonis_operator_reconcile_failures_total",
-            r#"category="InvalidObject",controller="makonis-compute""#,
-        )
-        .await;
-    assert!(failures >= 1.0, "failures counted: {failures}");
+    // The restarted operator counts them too (the Warnings above may be its predecessor's).
+    let counted = r#"category="InvalidObject",controller="makonis-compute""#;
+    wait_until("the undecodable objects to be counted", CONVERGE, || async {
+        let failures = run.operator.counter("makonis_operator_reconcile_failures_total", counted).await;
+        if failures >= LOOSENED.len() as f64 { Ok(()) } else { Err(format!("{failures} counted")) }
+    })
+    .await;
 
     // Restore the real schemas; the undecodable objects go without their finalizers.
     install_platform(&run.admin).await;

@@ -268,13 +268,14 @@ where
         Ok(object) => step(Arc::new(object.clone()), ctx.clone()).instrument(span).await,
         Err(invalid) => Err(Error::InvalidObject(invalid.error.clone())),
     };
+    // Counted before the Event: whoever sees the Event sees the failure counted.
+    ctx.metrics.record_reconcile(MANAGER, started.elapsed(), result.as_ref().err().map(ErrorCategory::category));
     if let Err(error) = &result
         && !matches!(error.category(), "Conflict" | "NotFound")
     {
         let action = if matches!(error, Error::InvalidObject(_)) { "Decode" } else { "Reconcile" };
         ctx.events.warn(&reference, action, error).await;
     }
-    ctx.metrics.record_reconcile(MANAGER, started.elapsed(), result.as_ref().err().map(ErrorCategory::category));
     result
 }
 
