@@ -77,18 +77,36 @@ async fn undecodable_compute_objects_are_reported_and_the_rest_are_served() {
     }));
     run.create_in(&namespace, &restore).await.expect("create a restore");
 
-    // Each gets a phase its kind does not have, while the operator runs.
-    let crds: Api<CustomResourceDefinition> = Api::all(run.admin.clone());
-    for (crd, _) in LOOSENED {
-        loosen(&crds, crd).await;
-    }
-    let unknown = json!({"status": {"phase": "Hibernating"}});
+    // Each settles first (so that no reconcile still under way writes its status again).
+    let settled = |phase: &[&str]| {
+        let phase: Vec<String> = phase.iter().map(|p| p.to_string()).collect();
+        move |object: DynamicObject| {
+            let now = object.data["status"]["phase"].as_str().unwrap_or_default().to_string();
+            phase.contains(&now)
+        }
+    };
     let apis = [
         untyped::<VirtualMachine>(&run, &namespace),
         untyped::<Volume>(&run, &namespace),
         untyped::<Backup>(&run, &namespace),
         untyped::<Restore>(&run, &namespace),
     ];
+    let ends = [settled(&["Running"]), settled(&["Available"]), settled(&["Failed"]), settled(&["Failed"])];
+    for ((api, (_, name)), end) in apis.iter().zip(LOOSENED).zip(ends) {
+        wait_until(&format!("{name} to settle"), CONVERGE, || async {
+            let object = api.get(name).await.map_err(|e| e.to_string())?;
+            let status = object.data["status"].to_string();
+            if end(object) { Ok(()) } else { Err(status) }
+        })
+        .await;
+    }
+
+    // Then each gets a phase its kind does not have, while the operator runs.
+    let crds: Api<CustomResourceDefinition> = Api::all(run.admin.clone());
+    for (crd, _) in LOOSENED {
+        loosen(&crds, crd).await;
+    }
+    let unknown = json!({"status": {"phase": "Hibernating"}});
     for (api, (_, name)) in apis.iter().zip(LOOSENED) {
         wait_until(&format!("the loosened schema to accept {name}'s status"), CONVERGE, || async {
             api.patch_status(name, &PatchParams::default(), &Patch::Merge(&unknown))
@@ -106,7 +124,15 @@ async fn undecodable_compute_objects_are_reported_and_the_rest_are_served() {
 
     // And an operator that starts with them there starts, and serves the others.
     let run = run.kill_and_restart().await;
-    run.create_in(&namespace, &volume(&run, &pool, "good-volume")).await.expect("create a volume");
+    // Its webhook may take a moment to listen after it reports ready.
+    wait_until("the new operator's webhook to admit a volume", CONVERGE, || async {
+        match run.create_in(&namespace, &volume(&run, &pool, "good-volume")).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+            Err(error) => Err(error.to_string()),
+        }
+    })
+    .await;
     run.volume_until(&namespace, "good-volume", "the new volume to be created", |v| {
         v.status.as_ref().and_then(|s| s.phase) == Some(VolumePhase::Available)
     })

@@ -154,7 +154,10 @@ async fn forged_volume_name_pool_or_host_never_deletes_another_agencys_volume() 
 
     let attacker = run.agency("fa", |_| ()).await;
     run.create_in(&attacker, &volume(&run, "bait", &pool, "dead", "Delete", true)).await.expect("create the bait");
-    run.volume_until(&attacker, "bait", "the bait to be looked at", |v| v.status.is_some()).await;
+    run.volume_until(&attacker, "bait", "the bait to wait for its host", |v| {
+        v.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.reason == "HostUnreachable"))
+    })
+    .await;
     let forged = json!({
         "phase": "Available", "host": "kvm", "storagePool": disks, "volumeName": precious,
         "path": format!("/somewhere/{precious}")
