@@ -10,57 +10,20 @@ mod support;
 use std::time::Duration;
 
 use kube::{
-    Api, ResourceExt,
+    Api,
     api::{Patch, PatchParams},
 };
 use makonis_api::compute::{Backup, BackupPhase, Restore, RestorePhase, VirtualMachine, VmPhase, Volume, VolumePhase};
-use makonis_compute::hypervisor::{Hypervisor, checksum_volume};
+use makonis_compute::hypervisor::checksum_volume;
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use support::{CONVERGE, compute::ComputeRun, wait_until};
+use support::{
+    CONVERGE,
+    compute::ComputeRun,
+    qemu::{known_data, session, session_pool, sha256_hex, with_session},
+    wait_until,
+};
 
 const MIB: usize = 1 << 20;
-
-/// The session daemon's URI and storage pools, from `tests/compute/session.sh env`.
-fn session() -> (String, String, String) {
-    let var = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| {
-            panic!(
-                "{name} is not set: run `tests/compute/session.sh start` and `eval \"$(tests/compute/session.sh env)\"`"
-            )
-        })
-    };
-    (var("MAKONIS_TEST_QEMU_URI"), var("MAKONIS_TEST_QEMU_POOL"), var("MAKONIS_TEST_QEMU_BACKUP_POOL"))
-}
-
-/// `size` bytes that no compression or sparseness can shortcut, the same for `seed`.
-fn known_data(size: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..size / 8)
-        .flat_map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()
-        })
-        .collect()
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-async fn session_pool(run: &ComputeRun) -> String {
-    let (uri, pool, backup) = session();
-    let pool = run
-        .host_pool(
-            "qemu",
-            json!([{"name": "kvm", "uri": uri}]),
-            Some(json!([{"name": "standard", "storagePool": pool}, {"name": "backup", "storagePool": backup}])),
-        )
-        .await;
-    pool.name_any()
-}
 
 fn volume(run: &ComputeRun, name: &str, pool: &str, size: &str) -> Volume {
     run.object(json!({
@@ -77,14 +40,6 @@ fn backup(run: &ComputeRun, name: &str, volume: &str, pool: &str) -> Backup {
         "metadata": {"name": name},
         "spec": {"volume": volume, "target": {"hostPool": pool, "host": "kvm", "storagePool": backup_pool}}
     }))
-}
-
-/// Runs `call` against the session daemon on a blocking thread.
-async fn with_session<T: Send + 'static>(call: impl FnOnce(&Hypervisor) -> T + Send + 'static) -> T {
-    let (uri, _, _) = session();
-    tokio::task::spawn_blocking(move || call(&Hypervisor::open(&uri, None).expect("the session daemon answers")))
-        .await
-        .expect("the libvirt call finishes")
 }
 
 async fn wait_backup(api: &Api<Backup>, name: &str, phase: BackupPhase, timeout: Duration) -> Backup {
@@ -117,7 +72,7 @@ async fn wait_restore(api: &Api<Restore>, name: &str) -> Restore {
 async fn a_backup_of_a_running_guest_restores_to_identical_bytes() {
     let (_, storage_pool, backup_pool) = session();
     let run = ComputeRun::start(300).await;
-    let pool = session_pool(&run).await;
+    let pool = session_pool(&run, &[], None).await;
     let namespace = run.agency("bk", |_| ()).await;
 
     run.create_in(&namespace, &volume(&run, "data", &pool, "32Mi")).await.expect("create the volume");
@@ -246,7 +201,7 @@ async fn a_backup_of_a_running_guest_restores_to_identical_bytes() {
 async fn a_backup_cut_short_by_a_dying_operator_is_never_complete() {
     let (_, _, backup_pool) = session();
     let run = ComputeRun::start(300).await;
-    let pool = session_pool(&run).await;
+    let pool = session_pool(&run, &[], None).await;
     let namespace = run.agency("ki", |_| ()).await;
     // Large enough that the copy takes seconds even on the host-local path, so that the
     // kill lands while the backup runs.

@@ -156,7 +156,10 @@ pub async fn service_account_kubeconfig_at(admin_path: &Path, admin: &Client, na
             *info = kube::config::AuthInfo { token: token.clone().map(Into::into), ..Default::default() };
         }
     }
-    let path = admin_path.with_file_name(format!("kubeconfig-{namespace}-{name}-{}", std::process::id()));
+    // One file per call: tests of one binary run at once, and an operator reading a file
+    // another test is rewriting would start without credentials.
+    let call = format!("{}-{}", std::process::id(), super::agencies::unique_id());
+    let path = admin_path.with_file_name(format!("kubeconfig-{namespace}-{name}-{call}"));
     let text = serde_yaml_ng::to_string(&kubeconfig).expect("kubeconfig serialises");
     write_private(&path, &text);
     path

@@ -4,7 +4,9 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use k8s_openapi::api::{admissionregistration::v1::ValidatingWebhookConfiguration, core::v1::Namespace};
+use k8s_openapi::api::{
+    admissionregistration::v1::ValidatingWebhookConfiguration, core::v1::Namespace, events::v1::Event,
+};
 use kube::{
     Api, Client, Resource, ResourceExt,
     api::{DeleteParams, ListParams, ObjectMeta, PostParams},
@@ -94,21 +96,34 @@ impl ComputeRun {
     /// A host pool of this run named `<prefix>-<run>` with `hosts`, and tiers
     /// `standard` → `default-pool` and `backup` → `backup` unless `tiers` says otherwise.
     pub async fn host_pool(&self, prefix: &str, hosts: Value, tiers: Option<Value>) -> HostPool {
+        let tiers = tiers.unwrap_or(json!([
+            {"name": "standard", "storagePool": "default-pool"},
+            {"name": "backup", "storagePool": "backup"}
+        ]));
+        self.host_pool_with(prefix, json!({"hosts": hosts, "storageTiers": tiers})).await
+    }
+
+    /// A host pool of this run named `<prefix>-<run>` with the whole `spec`.
+    pub async fn host_pool_with(&self, prefix: &str, spec: Value) -> HostPool {
         let pool: HostPool = self.object(json!({
             "apiVersion": "compute.makonis.lv/v1alpha1", "kind": "HostPool",
             "metadata": {"name": format!("{prefix}-{}", self.run)},
-            "spec": {
-                "hosts": hosts,
-                "storageTiers": tiers.unwrap_or(json!([
-                    {"name": "standard", "storagePool": "default-pool"},
-                    {"name": "backup", "storagePool": "backup"}
-                ])),
-            }
+            "spec": spec,
         }));
         Api::<HostPool>::all(self.admin.clone())
             .create(&PostParams::default(), &pool)
             .await
             .expect("create the host pool")
+    }
+
+    /// Removes the run's registration of the compute webhook, as if admission had been
+    /// bypassed (a registration deleted or set to ignore failures): what the controllers
+    /// must still refuse on their own.
+    pub async fn bypass_webhook(&self) {
+        Api::<ValidatingWebhookConfiguration>::all(self.admin.clone())
+            .delete(&self.webhook, &DeleteParams::default())
+            .await
+            .expect("remove the run's webhook registration");
     }
 
     /// An agency of this run (with `adjust` applied to it) and its namespace. The agency
@@ -203,6 +218,21 @@ impl ComputeRun {
 /// The URI of the test hypervisor of manifests/examples/compute/test-hypervisor.xml.
 pub fn test_hypervisor_uri() -> String {
     format!("test://{}/manifests/examples/compute/test-hypervisor.xml", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The note of a Warning Event with `reason` about the object `name` of `namespace`, if
+/// there is one.
+pub async fn warning_about(admin: &Client, namespace: &str, name: &str, reason: &str) -> Option<String> {
+    let events: Api<Event> = Api::namespaced(admin.clone(), namespace);
+    let list = events.list(&ListParams::default()).await.ok()?;
+    list.items
+        .into_iter()
+        .find(|e| {
+            e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
+                && e.type_.as_deref() == Some("Warning")
+                && e.reason.as_deref() == Some(reason)
+        })
+        .map(|e| e.note.unwrap_or_default())
 }
 
 /// A machine's phase and Ready message, for failure messages.

@@ -18,6 +18,7 @@ pub mod flapping;
 pub mod operator;
 pub mod prometheus;
 pub mod proxy;
+pub mod qemu;
 pub mod slo;
 pub mod tenancy;
 pub mod web;

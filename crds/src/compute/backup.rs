@@ -61,7 +61,8 @@ fn yes() -> bool {
     true
 }
 
-/// What the backup controller last observed and did for a backup.
+/// What the backup controller last observed and did for a backup: a report. Restores and
+/// deletions use the backup's own names and its manifest on the hosts, never this.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupStatus {
@@ -88,7 +89,8 @@ pub struct BackupStatus {
     /// SHA-256 of the backup, lowercase hex. Set only once verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
-    /// Where the data is.
+    /// Where the data is (the backup's target, and its data's name, which carries the
+    /// Backup's UID).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<BackupLocation>,
     /// The volume's host and capacity at the time of the backup.

@@ -114,7 +114,8 @@ pub struct BackupTarget {
     /// The host within that pool.
     #[schemars(regex(pattern = OBJECT_NAME_PATTERN))]
     pub host: String,
-    /// The libvirt storage pool on that host, e.g. `backup`.
+    /// The libvirt storage pool on that host, e.g. `backup`: a storage tier's pool or one
+    /// of the HostPool's `backupStoragePools`.
     #[schemars(regex(pattern = LIBVIRT_NAME_PATTERN))]
     pub storage_pool: String,
 }

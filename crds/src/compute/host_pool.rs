@@ -7,13 +7,19 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{LIBVIRT_NAME_PATTERN, OBJECT_NAME_PATTERN};
+use super::{LIBVIRT_NAME_PATTERN, NetworkKind, OBJECT_NAME_PATTERN};
 
-/// Hypervisor hosts reached through libvirt, with their capacity and over-commit.
+/// An agency code, or `*` for every agency.
+const AGENCY_OR_ALL_PATTERN: &str = r"^(\*|[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?)$";
+
+/// Hypervisor hosts reached through libvirt, with their capacity and over-commit, and
+/// what the pool offers to whom: storage tiers, images, backup storage and networks.
 ///
 /// The compute controller connects to every host, reports what it can reach and how
 /// much room is left, and places virtual machines that name this pool on a reachable
-/// host outside maintenance with room for them.
+/// host outside maintenance with room for them. Only platform administrators write
+/// HostPools (they are cluster-scoped): every storage pool and network the controller
+/// touches on a host comes from here, never from an agency's objects.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
@@ -43,6 +49,9 @@ use super::{LIBVIRT_NAME_PATTERN, OBJECT_NAME_PATTERN};
 #[x_kube(validation = Rule::new("self.storageTiers.all(t, self.storageTiers.exists_one(o, o.name == t.name))")
     .message("storage tier names must be unique within the pool")
     .field_path(".storageTiers"))]
+#[x_kube(validation = Rule::new("!has(self.imageStoragePools) || self.imageStoragePools.all(p, !self.storageTiers.exists(t, t.storagePool == p) && (!has(self.backupStoragePools) || !(p in self.backupStoragePools)))")
+    .message("an image storage pool must not be a storage tier's or a backup storage pool: what an agency writes there would become an image every agency can copy")
+    .field_path(".imageStoragePools"))]
 #[serde(rename_all = "camelCase")]
 pub struct HostPoolSpec {
     /// The hypervisors of the pool.
@@ -60,6 +69,57 @@ pub struct HostPoolSpec {
     /// every host.
     #[schemars(length(min = 1, max = 16))]
     pub storage_tiers: Vec<StorageTier>,
+    /// The libvirt storage pools that hold the platform's images, on every host: a disk's
+    /// `image.storagePool` must be one of them, and any volume in them is an image. Never
+    /// a storage tier's pool nor a backup storage pool, so nothing an agency writes
+    /// becomes an image another agency can copy. Default: `images`.
+    #[serde(default = "default_image_storage_pools")]
+    #[schemars(length(max = 16), inner(length(max = 64), regex(pattern = LIBVIRT_NAME_PATTERN)))]
+    pub image_storage_pools: Vec<String>,
+    /// Libvirt storage pools, besides the storage tiers' pools, that backups may be
+    /// written to (a backup target's `storagePool` must be one of either).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16), inner(length(max = 64), regex(pattern = LIBVIRT_NAME_PATTERN)))]
+    pub backup_storage_pools: Vec<String>,
+    /// The networks virtual machines of the pool may be attached to, each with the
+    /// agencies allowed on it (a network listed twice is open to the agencies of both
+    /// entries). A machine asking for a network (or for QEMU user-mode networking) that is
+    /// not listed for its agency is refused. Default: libvirt's
+    /// `default` network for every agency; user-mode networking only where listed.
+    #[serde(default = "default_networks")]
+    #[schemars(length(max = 64))]
+    pub networks: Vec<PoolNetwork>,
+}
+
+fn default_image_storage_pools() -> Vec<String> {
+    vec!["images".into()]
+}
+
+fn default_networks() -> Vec<PoolNetwork> {
+    vec![PoolNetwork { kind: NetworkKind::Network, name: Some("default".into()), agencies: vec![ALL_AGENCIES.into()] }]
+}
+
+/// In [`PoolNetwork::agencies`]: every agency (and machines outside agency namespaces).
+pub const ALL_AGENCIES: &str = "*";
+
+/// A network the pool's machines may join, and who may join it.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("(self.kind == 'User') != has(self.name)")
+    .message("a Network entry names its libvirt network; a User entry has no name"))]
+pub struct PoolNetwork {
+    /// `Network` (a libvirt network present on every host) or `User` (QEMU user-mode
+    /// networking: the guest reaches out through the hypervisor's own network stack, so
+    /// list it only for hosts where that is wanted, such as a user session).
+    #[serde(default)]
+    pub kind: NetworkKind,
+    /// The libvirt network's name, for a `Network` entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64), regex(pattern = LIBVIRT_NAME_PATTERN))]
+    pub name: Option<String>,
+    /// Codes of the agencies whose machines may be attached, or `*` for every agency.
+    #[schemars(length(min = 1, max = 64), inner(regex(pattern = AGENCY_OR_ALL_PATTERN)))]
+    pub agencies: Vec<String>,
 }
 
 /// One hypervisor host.
@@ -134,7 +194,7 @@ pub struct StorageTier {
     #[schemars(length(min = 1, max = 63), regex(pattern = OBJECT_NAME_PATTERN))]
     pub name: String,
     /// The libvirt storage pool of the tier on every host, e.g. `default`.
-    #[schemars(regex(pattern = LIBVIRT_NAME_PATTERN))]
+    #[schemars(length(max = 64), regex(pattern = LIBVIRT_NAME_PATTERN))]
     pub storage_pool: String,
 }
 

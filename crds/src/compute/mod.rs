@@ -17,8 +17,8 @@ mod volume;
 pub use backup::{Backup, BackupLocation, BackupPhase, BackupSpec, BackupStatus};
 pub use backup_policy::{BackupPolicy, BackupPolicySpec, BackupPolicyStatus, BackupTarget, RetentionSpec};
 pub use host_pool::{
-    HostCapacity, HostPool, HostPoolSpec, HostPoolStatus, HostSpec, HostStatus, Overcommit, SecretReference,
-    StorageTier,
+    ALL_AGENCIES, HostCapacity, HostPool, HostPoolSpec, HostPoolStatus, HostSpec, HostStatus, Overcommit, PoolNetwork,
+    SecretReference, StorageTier,
 };
 pub use restore::{Restore, RestorePhase, RestoreSpec, RestoreStatus, RestoreTarget};
 pub use virtual_machine::{

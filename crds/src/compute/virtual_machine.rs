@@ -66,7 +66,8 @@ pub struct VirtualMachineSpec {
     #[serde(default)]
     #[schemars(length(max = 12))]
     pub disks: Vec<DiskSpec>,
-    /// The networks the machine is attached to.
+    /// The networks the machine is attached to: each must be one the HostPool offers the
+    /// machine's agency (`spec.networks` of the HostPool).
     #[serde(default)]
     #[schemars(length(max = 8))]
     pub networks: Vec<NetworkAttachment>,
@@ -190,7 +191,9 @@ pub struct Placement {
     pub anti_affinity_group: Option<String>,
 }
 
-/// What the compute controller last observed of a machine.
+/// What the compute controller last found of a machine: a report, which it never reads
+/// back to decide anything on a host (a status that disagrees with the hosts is reported
+/// with a `StatusMismatch` Warning Event and corrected).
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct VirtualMachineStatus {

@@ -120,7 +120,7 @@ pub enum ReclaimPolicy {
 #[x_kube(validation = Rule::new("[has(self.image), has(self.volume), has(self.backup)].filter(x, x).size() == 1")
     .message("set exactly one of image, volume and backup"))]
 pub struct VolumeSource {
-    /// Copy of an image: a libvirt volume in a storage pool of the host.
+    /// Copy of an image: a libvirt volume in one of the HostPool's image storage pools.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageSource>,
     /// Clone of another `Volume` of the same namespace (on the same host).
@@ -145,7 +145,9 @@ pub struct ImageSource {
     pub name: String,
 }
 
-/// What the compute controller last observed of a volume.
+/// What the compute controller last found of a volume: a report, which it never reads
+/// back to decide anything on a host (a status that disagrees with the hosts is reported
+/// with a `StatusMismatch` Warning Event and corrected).
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeStatus {

@@ -36,6 +36,9 @@ pub enum Error {
     /// A blocking libvirt task panicked or was cancelled.
     #[error("a libvirt task ended abnormally: {0}")]
     Task(String),
+    /// The stored object does not decode as its kind (written under another schema).
+    #[error("the object cannot be read as its kind: {0}; correct or delete it")]
+    InvalidObject(String),
 }
 
 impl ErrorCategory for Error {
@@ -47,6 +50,7 @@ impl ErrorCategory for Error {
             Self::UnknownHost { .. } => "unknown-host",
             Self::Quota(_) => "quota",
             Self::Task(_) => "task",
+            Self::InvalidObject(_) => "InvalidObject",
         }
     }
 }

@@ -4,11 +4,13 @@
 //! The pure steps hold the logic and are unit-tested without a cluster or a hypervisor:
 //! [`placement`] (which host), [`quota`] (does the agency have room), [`schedule`]
 //! (cron in Europe/Riga), [`retention`] (which backups to keep), [`cloudinit`] (the
-//! NoCloud seed disk) and [`naming`] (libvirt names). The IO edges are [`hypervisor`]
+//! NoCloud seed disk), [`naming`] (libvirt names and the owner they record) and
+//! [`allowed`] (what a host pool offers to whom). The IO edges are [`hypervisor`]
 //! (libvirt through the `virt` crate, synchronous, run on blocking threads), [`hosts`]
 //! (one open connection per host) and the controllers in [`controller`], with their
 //! [`metrics`]; the admission checks that need other objects are in [`webhook`].
 
+pub mod allowed;
 pub mod cloudinit;
 pub mod config;
 pub mod controller;

@@ -1,8 +1,8 @@
 //! Metrics of the compute controllers, besides the reconcile metrics every controller has.
 //!
-//! Labels are bounded: an outcome (`completed`, `failed`, `interrupted`) and a host pool
-//! name (pools are few and made by operators, not by agencies) — never a machine, volume
-//! or backup name.
+//! Labels are bounded: an outcome (`completed`, `failed`, `interrupted`), a compute kind
+//! and a host pool name (pools are few and made by operators, not by agencies) — never a
+//! machine, volume or backup name.
 
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ pub struct ComputeMetrics {
     backup_duration: HistogramVec,
     restores: IntCounterVec,
     hosts: IntGaugeVec,
+    status_mismatches: IntCounterVec,
 }
 
 impl ComputeMetrics {
@@ -40,12 +41,20 @@ impl ComputeMetrics {
             Opts::new("makonis_compute_hosts", "Hosts of each host pool at the last check, by reachability."),
             &["pool", "reachable"],
         )?;
+        let status_mismatches = IntCounterVec::new(
+            Opts::new(
+                "makonis_compute_status_mismatches_total",
+                "Statuses found to disagree with the hosts (ignored and corrected), by kind.",
+            ),
+            &["kind"],
+        )?;
         registry.register(Box::new(backups.clone()))?;
         registry.register(Box::new(backup_bytes.clone()))?;
         registry.register(Box::new(backup_duration.clone()))?;
         registry.register(Box::new(restores.clone()))?;
         registry.register(Box::new(hosts.clone()))?;
-        Ok(Self { backups, backup_bytes, backup_duration, restores, hosts })
+        registry.register(Box::new(status_mismatches.clone()))?;
+        Ok(Self { backups, backup_bytes, backup_duration, restores, hosts, status_mismatches })
     }
 
     /// Records a backup run that ended with `outcome` after `elapsed`, having written
@@ -61,6 +70,11 @@ impl ComputeMetrics {
     /// Records a restore that ended with `outcome`.
     pub fn record_restore(&self, outcome: &str) {
         self.restores.with_label_values(&[outcome]).inc();
+    }
+
+    /// Records a status of a `kind` (e.g. `Volume`) that disagreed with the hosts.
+    pub fn record_status_mismatch(&self, kind: &str) {
+        self.status_mismatches.with_label_values(&[kind]).inc();
     }
 
     /// Sets how many hosts of `pool` answered and how many did not.
@@ -82,6 +96,7 @@ mod tests {
         metrics.record_backup("interrupted", None, 0);
         metrics.record_restore("completed");
         metrics.set_hosts("local", 2, 1);
+        metrics.record_status_mismatch("Volume");
         let text = prometheus::TextEncoder::new().encode_to_string(&registry.gather()).unwrap();
         assert!(text.contains(r#"makonis_compute_backups_total{outcome="completed"} 1"#), "{text}");
         assert!(text.contains(r#"makonis_compute_backups_total{outcome="interrupted"} 1"#));
@@ -91,5 +106,6 @@ mod tests {
         assert!(text.contains(r#"makonis_compute_restores_total{outcome="completed"} 1"#));
         assert!(text.contains(r#"makonis_compute_hosts{pool="local",reachable="false"} 1"#));
         assert!(text.contains(r#"makonis_compute_hosts{pool="local",reachable="true"} 2"#));
+        assert!(text.contains(r#"makonis_compute_status_mismatches_total{kind="Volume"} 1"#));
     }
 }

@@ -4,12 +4,17 @@
 //! The run itself is a task of this process; its status carries this process's
 //! `runner` marker. A Backup found `Running` under another runner was interrupted (the
 //! operator stopped mid-copy): its partial data is removed and it is marked `Failed`.
+//!
+//! The source is the backed-up Volume's data, found by that volume's UID; the target is
+//! the backup's own (or its policy's), a storage pool its HostPool offers for backups;
+//! the data and manifest are named with the Backup's UID (see [`super::backup_data`]).
+//! `status.location` only reports where that is.
 
 use std::sync::Arc;
 
 use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 use kube::{Api, Resource, ResourceExt, runtime::controller::Action};
-use makonis_api::compute::{Backup, BackupLocation, BackupPhase, BackupPolicy, BackupStatus, BackupTarget, HostPool};
+use makonis_api::compute::{Backup, BackupPhase, BackupStatus, HostPool, VolumePhase};
 use makonis_operator_kit::{
     apply::ApiCallError,
     conditions::DesiredCondition,
@@ -17,12 +22,17 @@ use makonis_operator_kit::{
     finalizers::{add_finalizer, remove_finalizer},
 };
 
-use super::{Context, status};
+use super::{
+    Context,
+    backup_data::{self, Manifest, Place},
+    locate::{self, Found},
+    machine_facts::{self, AttachedDisk},
+    mismatch, status,
+};
 use crate::{
     MANAGER,
     error::Error,
     hypervisor::{self, HypervisorError},
-    naming,
 };
 
 /// The finalizer that removes a backup's data with the Backup.
@@ -39,9 +49,8 @@ pub async fn reconcile(backup: Arc<Backup>, ctx: Arc<Context>) -> Result<Action,
         if ctx.jobs.lock().expect("jobs lock").contains(&backup.uid().unwrap_or_default()) {
             return Ok(Action::requeue(RUNNING_RECHECK));
         }
-        if let Some(location) = &current.location {
-            delete_data(&ctx, &namespace, &backup, location).await?;
-        }
+        mismatch::report(&ctx, &backup.object_ref(&()), "Backup", &backup_data::mismatches(&backup)).await;
+        delete_data(&ctx, &backup).await?;
         remove_finalizer(&api, &*backup, FINALIZER, MANAGER, &ctx.metrics).await?;
         return Ok(Action::await_change());
     }
@@ -49,7 +58,10 @@ pub async fn reconcile(backup: Arc<Backup>, ctx: Arc<Context>) -> Result<Action,
         return Ok(Action::await_change());
     }
     match current.phase {
-        Some(BackupPhase::Completed | BackupPhase::Failed) => Ok(Action::await_change()),
+        Some(BackupPhase::Completed | BackupPhase::Failed) => {
+            check_record(&ctx, &api, &backup).await?;
+            Ok(Action::await_change())
+        }
         // This process's run: still copying, or its result is on its way to the API server.
         Some(BackupPhase::Running | BackupPhase::Verifying)
             if current.runner.as_deref() == Some(&ctx.config.runner) =>
@@ -71,9 +83,7 @@ pub async fn reconcile(backup: Arc<Backup>, ctx: Arc<Context>) -> Result<Action,
             if !still_running {
                 return Ok(Action::await_change());
             }
-            if let Some(location) = &current.location {
-                delete_data(&ctx, &namespace, &backup, location).await?;
-            }
+            delete_data(&ctx, &backup).await?;
             let runner = current.runner.clone().unwrap_or_default();
             let why = format!(
                 "interrupted: the operator ({runner}) stopped during the run; the partial data was removed and the backup is not usable. The policy's next run makes a new one."
@@ -94,6 +104,7 @@ async fn start(backup: &Arc<Backup>, namespace: &str, api: &Api<Backup>, ctx: &A
     let pending = |reason: &'static str, message: String| {
         let mut status = backup.status.clone().unwrap_or_default();
         status.phase = Some(BackupPhase::Pending);
+        status.location = None;
         status.conditions = status::conditions(
             &status.conditions,
             vec![DesiredCondition::falsy("Ready", reason, message)],
@@ -101,17 +112,29 @@ async fn start(backup: &Arc<Backup>, namespace: &str, api: &Api<Backup>, ctx: &A
         );
         status
     };
-    let source = ctx.views.volume(namespace, &backup.spec.volume);
-    let Some((source_pool, source_host, source_storage, source_name)) = source.as_ref().and_then(|v| {
-        let s = v.status.as_ref()?;
-        Some((v.spec.host_pool.clone(), s.host.clone()?, s.storage_pool.clone()?, s.volume_name.clone()?))
-    }) else {
-        let desired =
-            pending("VolumeNotReady", format!("waiting for Volume {} to exist on a host", backup.spec.volume));
-        status::write(ctx, api, &**backup, backup.status.as_ref(), &desired).await?;
+    let not_ready =
+        || pending("VolumeNotReady", format!("waiting for Volume {} to exist on a host", backup.spec.volume));
+    let Some((source, source_pool)) = ctx
+        .views
+        .volume(namespace, &backup.spec.volume)
+        .filter(|v| {
+            matches!(v.status.as_ref().and_then(|s| s.phase), Some(VolumePhase::Available | VolumePhase::InUse))
+        })
+        .and_then(|v| Some((ctx.views.pool(&v.spec.host_pool)?, v)))
+        .map(|(pool, v)| (v, pool))
+    else {
+        status::write(ctx, api, &**backup, backup.status.as_ref(), &not_ready()).await?;
         return Ok(Action::requeue(RUNNING_RECHECK * 2));
     };
-    let target = match target_of(backup, namespace, ctx).await? {
+    let hints = [source.status.as_ref().and_then(|s| s.host.as_deref()), source.spec.host.as_deref()];
+    let (source_host, source_data) = match locate::volume_data(ctx, &source_pool, &source, &hints).await? {
+        Found::At(host, data) => (host, data),
+        Found::Nowhere { .. } => {
+            status::write(ctx, api, &**backup, backup.status.as_ref(), &not_ready()).await?;
+            return Ok(Action::requeue(RUNNING_RECHECK * 2));
+        }
+    };
+    let target = match backup_data::target_of(backup, ctx).await?.and_then(|t| backup_data::place_of(ctx, &t)) {
         Ok(target) => target,
         Err(message) => {
             let desired = pending("NoTarget", message);
@@ -119,40 +142,41 @@ async fn start(backup: &Arc<Backup>, namespace: &str, api: &Api<Backup>, ctx: &A
             return Ok(Action::requeue(ctx.resync));
         }
     };
-    if target.host == source_host && target.storage_pool == source_storage && target.host_pool == source_pool {
+    if target.host == source_host
+        && target.storage_pool == source_data.storage_pool()
+        && target.pool.name_any() == source_pool.name_any()
+    {
         let desired = finished(
             backup,
             Err(format!(
-                "the target is the volume's own storage pool {source_storage} on host {source_host}; a backup must be written to another pool or host"
+                "the target is the volume's own storage pool {} on host {source_host}; a backup must be written to another pool or host",
+                target.storage_pool
             )),
         );
         status::write(ctx, api, &**backup, backup.status.as_ref(), &desired).await?;
         return Ok(Action::await_change());
     }
-    let (Some(source_hosts), Some(target_hosts)) = (ctx.views.pool(&source_pool), ctx.views.pool(&target.host_pool))
-    else {
-        let desired =
-            pending("HostPoolNotFound", format!("HostPool {} or {} does not exist", source_pool, target.host_pool));
-        status::write(ctx, api, &**backup, backup.status.as_ref(), &desired).await?;
-        return Ok(Action::requeue(ctx.resync));
+    let names = backup_data::names(backup);
+    let location = target.location(&names.data);
+    let disk = ctx
+        .views
+        .user_of(namespace, &backup.spec.volume)
+        .and_then(|m| machine_facts::disk_of(&m, namespace, &backup.spec.volume));
+    let running_disk = match disk {
+        Some(disk) => {
+            let asked = disk.clone();
+            ctx.hosts.call(&source_pool, &source_host, move |hv| asked.is_running(hv)).await?.then_some(disk)
+        }
+        None => None,
     };
-    let location = BackupLocation {
-        host_pool: target.host_pool.clone(),
-        host: target.host.clone(),
-        storage_pool: target.storage_pool.clone(),
-        volume_name: naming::backup_data_name(namespace, &backup.name_any(), &backup.uid().unwrap_or_default()),
-    };
-    let machine = ctx.views.user_of(namespace, &backup.spec.volume);
-    let running_domain =
-        machine.as_ref().and_then(|m| super::machine_facts::running_disk(m, namespace, &backup.spec.volume));
     let mut running = backup.status.clone().unwrap_or_default();
     running.phase = Some(BackupPhase::Running);
     running.runner = Some(ctx.config.runner.clone());
     running.start_time = Some(Time(Timestamp::now()));
     running.location = Some(location.clone());
     running.source_host = Some(source_host.clone());
-    running.consistency = Some(match &running_domain {
-        Some((domain, _)) => format!("disk snapshot of the running domain {domain}"),
+    running.consistency = Some(match &running_disk {
+        Some(disk) => format!("disk snapshot of the running domain {}", disk.domain),
         None => "volume not used by a running machine".into(),
     });
     running.conditions = status::conditions(
@@ -167,13 +191,14 @@ async fn start(backup: &Arc<Backup>, namespace: &str, api: &Api<Backup>, ctx: &A
     status::write(ctx, api, &**backup, backup.status.as_ref(), &running).await?;
     ctx.jobs.lock().expect("jobs lock").insert(backup.uid().unwrap_or_default());
     let job = Job {
-        source_pool: source_hosts,
+        source_pool,
         source_host,
-        source_storage,
-        source_name,
-        target_pool: target_hosts,
-        location,
-        running_domain,
+        source_storage: source_data.storage_pool().to_string(),
+        source_name: source_data.name().to_string(),
+        target,
+        data: names.data,
+        manifest: names.manifest,
+        running_disk,
         verify: backup.spec.verify,
     };
     let (ctx, backup) = (ctx.clone(), backup.clone());
@@ -187,22 +212,45 @@ async fn start(backup: &Arc<Backup>, namespace: &str, api: &Api<Backup>, ctx: &A
     Ok(Action::requeue(RUNNING_RECHECK))
 }
 
-/// The backup's target: its own, or its policy's.
-async fn target_of(backup: &Backup, namespace: &str, ctx: &Context) -> Result<Result<BackupTarget, String>, Error> {
-    if let Some(target) = &backup.spec.target {
-        return Ok(Ok(target.clone()));
-    }
-    let Some(policy) = &backup.spec.policy else {
-        return Ok(Err("the backup has neither spec.target nor spec.policy; set one".into()));
+/// Checks what the status of an ended backup records against the backup itself and,
+/// for a completed one, against its manifest on the hosts; reports and corrects what
+/// differs. The status is only a report: restores and deletions use the manifest and
+/// the backup's own names whatever it says.
+async fn check_record(ctx: &Context, api: &Api<Backup>, backup: &Backup) -> Result<(), Error> {
+    let recorded = backup.status.clone().unwrap_or_default();
+    let mut mismatches = backup_data::mismatches(backup);
+    let mut corrected = recorded.clone();
+    let names = backup_data::names(backup);
+    corrected.location = match (&backup.spec.target, recorded.location.clone()) {
+        (Some(target), Some(_)) => backup_data::place_of(ctx, target).ok().map(|p| p.location(&names.data)),
+        (None, Some(mut location)) if location.volume_name != names.legacy_data => {
+            location.volume_name = names.data.clone();
+            Some(location)
+        }
+        (_, location) => location,
     };
-    let policies: Api<BackupPolicy> = Api::namespaced(ctx.client.clone(), namespace);
-    match policies.get_opt(policy).await {
-        Ok(Some(policy)) => Ok(Ok(policy.spec.target)),
-        Ok(None) => Ok(Err(format!("BackupPolicy {policy} does not exist"))),
-        Err(error) => {
-            Err(ApiCallError { action: "reading", kind: "BackupPolicy".into(), name: policy.clone(), error }.into())
+    if recorded.phase == Some(BackupPhase::Completed) {
+        let places = backup_data::places(ctx, backup).await?;
+        if let Some(stored) = backup_data::find(ctx, backup, &places).await? {
+            let manifest = &stored.manifest;
+            mismatches.extend(mismatch::compare("status.sha256", recorded.sha256.as_deref(), Some(&manifest.sha256)));
+            let bytes = manifest.bytes.to_string();
+            mismatches.extend(mismatch::compare(
+                "status.bytes",
+                recorded.bytes.map(|b| b.to_string()).as_deref(),
+                Some(&bytes),
+            ));
+            corrected.sha256 = Some(manifest.sha256.clone());
+            corrected.bytes = Some(manifest.bytes as i64);
+            corrected.location = Some(stored.place.location(&stored.data));
         }
     }
+    if mismatches.is_empty() {
+        return Ok(());
+    }
+    mismatch::report(ctx, &backup.object_ref(&()), "Backup", &mismatches).await;
+    status::write(ctx, api, backup, backup.status.as_ref(), &corrected).await?;
+    Ok(())
 }
 
 /// One run's inputs.
@@ -211,9 +259,10 @@ struct Job {
     source_host: String,
     source_storage: String,
     source_name: String,
-    target_pool: Arc<HostPool>,
-    location: BackupLocation,
-    running_domain: Option<(String, String)>,
+    target: Place,
+    data: String,
+    manifest: String,
+    running_disk: Option<AttachedDisk>,
     verify: bool,
 }
 
@@ -229,27 +278,31 @@ impl Job {
     /// written.
     async fn run(self, ctx: &Context, backup: &Backup) -> Result<Done, String> {
         let source = ctx.hosts.dedicated(&self.source_pool, &self.source_host).await.map_err(|e| error_chain(&e))?;
-        let target = ctx.hosts.dedicated(&self.target_pool, &self.location.host).await.map_err(|e| error_chain(&e))?;
-        let location = self.location.clone();
-        let manifest = naming::backup_manifest_name(
-            &backup.namespace().unwrap_or_default(),
-            &backup.name_any(),
-            &backup.uid().unwrap_or_default(),
-        );
+        let target = ctx.hosts.dedicated(&self.target.pool, &self.target.host).await.map_err(|e| error_chain(&e))?;
+        let written = Written {
+            storage_pool: self.target.storage_pool.clone(),
+            data: self.data.clone(),
+            manifest: self.manifest.clone(),
+        };
         let copy = {
-            let (target, location) = (target.clone(), location.clone());
+            let (target, written) = (target.clone(), written.clone());
+            let (source_storage, source_name, running_disk) =
+                (self.source_storage.clone(), self.source_name.clone(), self.running_disk.clone());
             move || -> Result<hypervisor::CopyReport, HypervisorError> {
-                let frozen = match &self.running_domain {
-                    Some((domain, target_dev)) => Some(hypervisor::freeze_disk(&source, domain, target_dev)?),
-                    None => None,
+                // The disk is frozen only if libvirt still runs the machine's own domain.
+                let frozen = match &running_disk {
+                    Some(disk) if disk.is_running(&source)? => {
+                        Some(hypervisor::freeze_disk(&source, &disk.domain, &disk.target)?)
+                    }
+                    _ => None,
                 };
                 let copied = hypervisor::copy_volume(
                     &source,
-                    &self.source_storage,
-                    &self.source_name,
+                    &source_storage,
+                    &source_name,
                     &target,
-                    &location.storage_pool,
-                    &location.volume_name,
+                    &written.storage_pool,
+                    &written.data,
                     &mut |_| {},
                 );
                 if let Some(frozen) = frozen {
@@ -258,47 +311,53 @@ impl Job {
                 copied
             }
         };
-        let copied = blocking(copy).await;
-        let copied = match copied {
+        let copied = match blocking(copy).await {
             Ok(copied) => copied,
-            Err(error) => return Err(discard(&target, &location, &manifest, error).await),
+            Err(error) => return Err(discard(&target, &written, error).await),
         };
         if self.verify {
             mark_verifying(ctx, backup).await;
-            let (check, place, expected) = (target.clone(), location.clone(), copied.sha256.clone());
+            let (check, place, expected) = (target.clone(), written.clone(), copied.sha256.clone());
             let verified =
-                blocking(move || hypervisor::verify_volume(&check, &place.storage_pool, &place.volume_name, &expected))
-                    .await;
+                blocking(move || hypervisor::verify_volume(&check, &place.storage_pool, &place.data, &expected)).await;
             if let Err(error) = verified {
-                return Err(discard(&target, &location, &manifest, error).await);
+                return Err(discard(&target, &written, error).await);
             }
         }
-        let text = serde_json::json!({
-            "volume": backup.spec.volume,
-            "data": location.volume_name,
-            "bytes": copied.bytes,
-            "sha256": copied.sha256,
-            "verified": self.verify,
-            "written": Timestamp::now().to_string(),
-        })
-        .to_string();
-        let (writer, place, name) = (target.clone(), location.clone(), manifest.clone());
-        let written = blocking(move || {
+        let manifest = Manifest::of(
+            backup,
+            &written.data,
+            copied.bytes,
+            &copied.sha256,
+            self.verify,
+            Timestamp::now().to_string(),
+        );
+        let text = serde_json::to_string(&manifest).expect("a manifest serialises");
+        let (writer, place) = (target.clone(), written.clone());
+        let stored = blocking(move || {
             let spec = hypervisor::VolumeSpec {
-                name: name.clone(),
+                name: place.manifest.clone(),
                 capacity_bytes: text.len() as u64,
                 format: hypervisor::VolumeFormat::Raw,
                 source: hypervisor::VolumeSource::Empty,
             };
             writer.create_volume(&place.storage_pool, &spec)?;
-            writer.upload(&place.storage_pool, &name, &mut text.as_bytes()).map(|_| ())
+            writer.upload(&place.storage_pool, &place.manifest, &mut text.as_bytes()).map(|_| ())
         })
         .await;
-        match written {
+        match stored {
             Ok(()) => Ok(Done { bytes: copied.bytes, sha256: copied.sha256 }),
-            Err(error) => Err(discard(&target, &location, &manifest, error).await),
+            Err(error) => Err(discard(&target, &written, error).await),
         }
     }
+}
+
+/// What a run writes on the target: the data and the manifest, in one storage pool.
+#[derive(Clone)]
+struct Written {
+    storage_pool: String,
+    data: String,
+    manifest: String,
 }
 
 /// Runs a libvirt call on a blocking thread.
@@ -316,16 +375,11 @@ async fn blocking<T: Send + 'static>(
 
 /// Removes what a failed run wrote (a half-written manifest included, so that nothing
 /// looks committed) and returns why it failed.
-async fn discard(
-    target: &Arc<hypervisor::Hypervisor>,
-    location: &BackupLocation,
-    manifest: &str,
-    error: HypervisorError,
-) -> String {
-    let (target, location, manifest) = (target.clone(), location.clone(), manifest.to_string());
+async fn discard(target: &Arc<hypervisor::Hypervisor>, written: &Written, error: HypervisorError) -> String {
+    let (target, written) = (target.clone(), written.clone());
     let _ = blocking(move || {
-        target.delete_volume(&location.storage_pool, &manifest)?;
-        target.delete_volume(&location.storage_pool, &location.volume_name)
+        target.delete_volume(&written.storage_pool, &written.manifest)?;
+        target.delete_volume(&written.storage_pool, &written.data)
     })
     .await;
     error_chain(&error)
@@ -436,19 +490,13 @@ fn finished(backup: &Backup, result: Result<(u64, String), String>) -> BackupSta
     status
 }
 
-/// Removes a backup's data and manifest from its target.
-async fn delete_data(ctx: &Context, namespace: &str, backup: &Backup, location: &BackupLocation) -> Result<(), Error> {
-    let Some(pool) = ctx.views.pool(&location.host_pool) else {
-        return Ok(());
-    };
-    let manifest = naming::backup_manifest_name(namespace, &backup.name_any(), &backup.uid().unwrap_or_default());
-    let location = location.clone();
-    ctx.hosts
-        .call(&pool, &location.host.clone(), move |hv| {
-            hv.delete_volume(&location.storage_pool, &manifest)?;
-            hv.delete_volume(&location.storage_pool, &location.volume_name)
-        })
-        .await
+/// Removes a backup's data and manifest, under its own names, wherever it may have been
+/// written (see [`backup_data::places`]).
+async fn delete_data(ctx: &Context, backup: &Backup) -> Result<(), Error> {
+    for place in backup_data::places(ctx, backup).await? {
+        backup_data::delete(ctx, backup, &place).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

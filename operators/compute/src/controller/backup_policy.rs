@@ -93,12 +93,9 @@ pub async fn reconcile(policy: Arc<BackupPolicy>, ctx: Arc<Context>) -> Result<A
     }
     let ours: Vec<Arc<Backup>> = ctx
         .views
-        .backups
-        .state()
+        .backups_in(&namespace)
         .into_iter()
-        .filter(|b| {
-            b.namespace().as_deref() == Some(namespace.as_str()) && b.spec.policy.as_deref() == Some(&policy.name_any())
-        })
+        .filter(|b| b.spec.policy.as_deref() == Some(&policy.name_any()))
         .collect();
     let doomed = to_delete(&ours, &policy.spec.retention, &zone);
     let backups: Api<Backup> = Api::namespaced(ctx.client.clone(), &namespace);
@@ -210,10 +207,12 @@ fn new_backup(policy: &BackupPolicy, volume: &str, at: Timestamp) -> Backup {
             labels: Some(labels),
             ..ObjectMeta::default()
         },
+        // The policy's target is copied: a backup's spec is immutable, so where its data
+        // is written stays known whatever happens to the policy later.
         spec: BackupSpec {
             volume: volume.into(),
             policy: Some(policy.name_any()),
-            target: None,
+            target: Some(policy.spec.target.clone()),
             verify: policy.spec.verify,
         },
         status: None,
@@ -353,5 +352,6 @@ mod tests {
         assert!(one.name_any().len() <= 63, "{}", one.name_any());
         assert!(one.name_any().contains("202611280130"));
         assert_eq!(one.labels().get(POLICY_LABEL).map(String::as_str), Some(policy.name_any().as_str()));
+        assert_eq!(one.spec.target, Some(policy.spec.target.clone()), "the target travels with the backup");
     }
 }

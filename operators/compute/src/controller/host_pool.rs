@@ -7,7 +7,7 @@ use kube::{Api, ResourceExt, runtime::controller::Action};
 use makonis_api::compute::{HostCapacity, HostPool, HostPoolStatus, HostStatus};
 use makonis_operator_kit::{conditions::DesiredCondition, error::error_chain};
 
-use super::{Context, PROBE_INTERVAL, machine::allocations, status};
+use super::{Context, PROBE_INTERVAL, machine_placement::allocations, status};
 use crate::{error::Error, hypervisor::HostFacts};
 
 /// How long one host may take to answer.
@@ -15,7 +15,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Checks the pool's hosts and writes what was found.
 pub async fn reconcile(pool: Arc<HostPool>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let allocated = allocations(&ctx, &pool.name_any());
+    let allocated = allocations(&ctx, &pool.name_any(), "");
     let mut hosts = Vec::with_capacity(pool.spec.hosts.len());
     for host in &pool.spec.hosts {
         let probe = ctx.hosts.call(&pool, &host.name, |hypervisor| hypervisor.facts());
@@ -27,7 +27,7 @@ pub async fn reconcile(pool: Arc<HostPool>, ctx: Arc<Context>) -> Result<Action,
         let held = allocated.get(&host.name).cloned().unwrap_or_default();
         hosts.push(host_status(host, facts, held.vcpus, held.memory_bytes, &pool.spec.overcommit));
     }
-    let machines = ctx.views.machines.state().iter().filter(|m| m.spec.host_pool == pool.name_any()).count();
+    let machines = ctx.views.machines().iter().filter(|m| m.spec.host_pool == pool.name_any()).count();
     let reachable = hosts.iter().filter(|h| h.reachable).count() as i64;
     ctx.compute_metrics.set_hosts(&pool.name_any(), reachable, hosts.len() as i64 - reachable);
     let desired = pool_status(&pool, hosts, machines);

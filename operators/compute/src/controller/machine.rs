@@ -1,11 +1,12 @@
-//! The VirtualMachine controller: quota, placement, inline volumes, the cloud-init seed,
-//! the libvirt domain and its power state.
+//! The VirtualMachine controller: networks, quota and placement, inline volumes, the
+//! cloud-init seed, the libvirt domain and its power state.
+//!
+//! Where a machine is comes from the hosts: its domain is the one of its name whose
+//! metadata carries its UID, found on the host its status names or, failing that, on any
+//! host of its pool. Its disks are its volumes' data found by their own UIDs (see
+//! [`super::locate`]); nothing a status says becomes a disk, a host or a network.
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    sync::Arc,
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::{Api, Resource, ResourceExt, api::ObjectMeta, runtime::controller::Action};
@@ -22,16 +23,18 @@ use makonis_operator_kit::{
 };
 
 use super::{
-    Claim, Context, Refusal,
+    Context,
+    locate::{self, Found},
     machine_facts::{FINALIZER, disk_format, power_state_name, volume_names},
+    machine_placement::{self, memory_bytes},
+    mismatch::{self, Mismatch},
     status,
 };
 use crate::{
-    MANAGER, cloudinit,
+    MANAGER, allowed, cloudinit,
     error::Error,
-    hypervisor::{self, DomainSpec, NetworkSpec, PowerState},
-    naming, placement,
-    quota::{self, Limits},
+    hypervisor::{self, DomainInfo, DomainSpec, NetworkSpec, PowerState},
+    naming,
 };
 
 /// Label on inline volumes: the machine they were created for.
@@ -47,60 +50,10 @@ fn seed_storage_pool(pool: &HostPool) -> String {
     pool.spec.storage_tiers.first().map(|t| t.storage_pool.clone()).unwrap_or_default()
 }
 
-/// What the machines of one host hold.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Allocation {
-    /// vCPUs held.
-    pub vcpus: i64,
-    /// Memory held, in bytes.
-    pub memory_bytes: i64,
-    /// Anti-affinity groups present.
-    pub groups: BTreeSet<String>,
-}
-
-/// What the machines of `pool` hold on each host: from their status, and from claims
-/// made at placement that the watch cache does not show yet.
-pub fn allocations(ctx: &Context, pool: &str) -> BTreeMap<String, Allocation> {
-    let claims = current_claims(ctx);
-    let mut by_host: BTreeMap<String, Allocation> = BTreeMap::new();
-    let mut add = |host: &str, vcpus: i64, memory: i64, group: Option<&String>| {
-        let entry = by_host.entry(host.to_string()).or_default();
-        entry.vcpus += vcpus;
-        entry.memory_bytes += memory;
-        entry.groups.extend(group.cloned());
-    };
-    for machine in ctx.views.machines.state() {
-        let uid = machine.uid().unwrap_or_default();
-        if machine.spec.host_pool != pool || claims.contains_key(&uid) {
-            continue;
-        }
-        let status = machine.status.as_ref();
-        if let (Some(host), Some(held)) =
-            (status.and_then(|s| s.host.as_deref()), status.and_then(|s| s.allocated.as_ref()))
-        {
-            add(host, i64::from(held.vcpus), held.memory_bytes, machine.spec.placement.anti_affinity_group.as_ref());
-        }
-    }
-    for claim in claims.values().filter(|c| c.pool == pool) {
-        add(&claim.host, claim.vcpus, claim.memory_bytes, claim.group.as_ref());
-    }
-    by_host
-}
-
-/// The claims the watch cache does not show yet. A claim is dropped once the cache
-/// shows its machine with a host (from then on the cache counts it).
-fn current_claims(ctx: &Context) -> std::collections::HashMap<String, Claim> {
-    let mut claims = ctx.claims.lock().expect("claims lock");
-    let placed: BTreeSet<String> = ctx
-        .views
-        .machines
-        .state()
-        .iter()
-        .filter(|m| m.status.as_ref().is_some_and(|s| s.host.is_some() && s.allocated.is_some()))
-        .filter_map(|m| m.uid())
-        .collect();
-    claims.retain(|uid, _| !placed.contains(uid));
-    claims.clone()
+/// The names the machine's seed disk may have: the current one and the legacy one.
+fn seed_names(machine: &VirtualMachine, namespace: &str) -> [String; 2] {
+    let (name, uid) = (machine.name_any(), machine.uid().unwrap_or_default());
+    [naming::seed_name(namespace, &name, &uid), naming::legacy::seed_name(namespace, &name, &uid)]
 }
 
 /// Brings one machine to its spec.
@@ -135,6 +88,7 @@ pub async fn reconcile(machine: Arc<VirtualMachine>, ctx: Arc<Context>) -> Resul
         }
         Err(error) => return Err(error),
     };
+    mismatch::report(&ctx, &machine.object_ref(&()), "VirtualMachine", &outcome.mismatches).await;
     let desired = machine_status(&machine, outcome);
     status::write(&ctx, &api, &*machine, machine.status.as_ref(), &desired).await?;
     Ok(Action::requeue(requeue))
@@ -147,8 +101,9 @@ struct Outcome {
     message: String,
     host: Option<String>,
     placement_reason: Option<String>,
-    domain: Option<hypervisor::DomainInfo>,
+    domain: Option<DomainInfo>,
     addresses: Vec<String>,
+    mismatches: Vec<Mismatch>,
 }
 
 impl Outcome {
@@ -162,6 +117,7 @@ impl Outcome {
             placement_reason: status.placement_reason,
             domain: None,
             addresses: Vec::new(),
+            mismatches: Vec::new(),
         }
     }
 
@@ -179,6 +135,24 @@ impl Outcome {
     }
 }
 
+/// What the pool's last check says of `host`.
+fn host_message(pool: &HostPool, host: &str) -> String {
+    let checked = pool.status.as_ref().and_then(|s| s.hosts.iter().find(|h| h.name == host));
+    checked.map(|h| h.message.clone()).filter(|m| !m.is_empty()).unwrap_or_else(|| "no answer".into())
+}
+
+/// The first of the machine's networks its pool does not offer its agency, as a reason
+/// and message naming the field.
+fn refused_network(machine: &VirtualMachine, namespace: &str, pool: &HostPool) -> Option<String> {
+    machine.spec.networks.iter().enumerate().find_map(|(index, attachment)| {
+        let field = match attachment.kind {
+            NetworkKind::Network => format!("spec.networks[{index}].network"),
+            NetworkKind::User => format!("spec.networks[{index}].kind"),
+        };
+        allowed::network(pool, namespace, attachment).err().map(|why| format!("{field}: {why}"))
+    })
+}
+
 async fn provision(machine: &VirtualMachine, namespace: &str, ctx: &Context) -> Result<Outcome, Error> {
     let Some(pool) = ctx.views.pool(&machine.spec.host_pool) else {
         return Ok(Outcome::waiting(
@@ -188,62 +162,106 @@ async fn provision(machine: &VirtualMachine, namespace: &str, ctx: &Context) -> 
             machine,
         ));
     };
+    // Checked before anything is placed or defined: the webhook may have been bypassed,
+    // or the pool's networks changed since the machine was admitted.
+    if let Some(message) = refused_network(machine, namespace, &pool) {
+        return Ok(Outcome::waiting(VmPhase::Failed, "NetworkNotAllowed", message, machine));
+    }
     ensure_inline_volumes(machine, namespace, ctx).await?;
-    let host = match machine.status.as_ref().and_then(|s| s.host.clone()) {
-        Some(host) => host,
-        None => match place(machine, namespace, &pool, ctx).await {
-            Ok(host) => host,
-            Err((reason, message)) => return Ok(Outcome::waiting(VmPhase::Pending, reason, message, machine)),
-        },
+    let recorded = machine.status.clone().unwrap_or_default();
+    let claimed = machine_placement::claimed_host(ctx, machine);
+    let disks = find_disks(machine, namespace, &pool, recorded.host.as_deref(), ctx).await?;
+    let required = disks.iter().find_map(|d| d.host.clone());
+    let hints = [recorded.host.as_deref(), claimed.as_deref(), required.as_deref()];
+    let found = locate::domain(ctx, &pool, machine, &hints).await?;
+    let computed_domain = naming::domain_name(namespace, &machine.name_any());
+    let mut mismatches: Vec<Mismatch> = Vec::new();
+    let host = match &found {
+        Found::At(host, domain) => {
+            mismatches.extend(mismatch::compare("status.host", recorded.host.as_deref(), Some(host)));
+            mismatches.extend(mismatch::compare(
+                "status.domainUuid",
+                recorded.domain_uuid.as_deref(),
+                Some(&domain.uuid),
+            ));
+            host.clone()
+        }
+        Found::Nowhere { unreachable } => {
+            if let Some(host) = recorded.host.as_ref().filter(|h| unreachable.contains(h)) {
+                // Its domain may run there: left where it is, never defined elsewhere.
+                let mut outcome = Outcome::unreachable(machine, &host_message(&pool, host));
+                outcome.host = Some(host.clone());
+                return Ok(outcome);
+            }
+            match machine_placement::place(
+                machine,
+                namespace,
+                &pool,
+                required.as_deref(),
+                recorded.host.as_deref(),
+                ctx,
+            )
+            .await
+            {
+                Ok(placed) => placed.host,
+                Err((reason, message)) => {
+                    let mut outcome = Outcome::waiting(VmPhase::Pending, reason, message, machine);
+                    outcome.host = None;
+                    return Ok(outcome);
+                }
+            }
+        }
     };
-    let placement_reason =
-        machine.status.as_ref().and_then(|s| s.placement_reason.clone()).or_else(|| claimed_reason(ctx, machine));
-    if let Some(host_status) = pool.status.as_ref().and_then(|s| s.hosts.iter().find(|h| h.name == host))
-        && !host_status.reachable
-    {
-        let mut outcome = Outcome::unreachable(machine, &host_status.message);
+    mismatches.extend(mismatch::compare("status.domain", recorded.domain.as_deref(), Some(&computed_domain)));
+    let placement_reason = machine_placement::claimed_reason(ctx, machine)
+        .or_else(|| recorded.placement_reason.clone().filter(|_| recorded.host.as_deref() == Some(host.as_str())));
+    if locate::reported_unreachable(&pool, &host) {
+        let mut outcome = Outcome::unreachable(machine, &host_message(&pool, &host));
         outcome.host = Some(host);
         outcome.placement_reason = placement_reason;
+        outcome.mismatches = mismatches;
         return Ok(outcome);
     }
-    let waiting = |reason, message: String| Outcome {
-        phase: VmPhase::Provisioning,
+    let waiting = |phase, reason, message: String| Outcome {
+        phase,
         reason,
         message,
         host: Some(host.clone()),
         placement_reason: placement_reason.clone(),
         domain: None,
         addresses: Vec::new(),
+        mismatches: mismatches.clone(),
     };
-    let mut disks = Vec::new();
-    for (index, name) in volume_names(machine).iter().enumerate() {
-        let Some(volume) = ctx.views.volume(namespace, name) else {
-            return Ok(waiting("VolumeMissing", format!("waiting for Volume {name} to exist")));
+    let mut disk_specs = Vec::new();
+    for (index, disk) in disks.iter().enumerate() {
+        let name = &disk.volume_name;
+        let Some(volume) = &disk.volume else {
+            return Ok(waiting(VmPhase::Provisioning, "VolumeMissing", format!("waiting for Volume {name} to exist")));
         };
-        let volume_status = volume.status.clone().unwrap_or_default();
-        if let Some(other) = volume_status.host.as_deref().or(volume.spec.host.as_deref())
-            && other != host
+        if let Some(other) = &disk.host
+            && *other != host
         {
-            return Ok(Outcome {
-                phase: VmPhase::Failed,
-                reason: "VolumeOnOtherHost",
-                message: format!(
+            return Ok(waiting(
+                VmPhase::Failed,
+                "VolumeOnOtherHost",
+                format!(
                     "Volume {name} is on host {other} but the machine is placed on {host}; a machine's volumes must be on its host"
                 ),
-                ..waiting("", String::new())
-            });
+            ));
         }
-        let ready = matches!(volume_status.phase, Some(VolumePhase::Available | VolumePhase::InUse));
-        let (Some(path), true) = (volume_status.path.clone(), ready) else {
-            let why = volume_status
-                .conditions
+        let ready =
+            matches!(volume.status.as_ref().and_then(|s| s.phase), Some(VolumePhase::Available | VolumePhase::InUse));
+        let (Some(path), true) = (disk.path.clone(), ready) else {
+            let why = volume
+                .status
                 .iter()
+                .flat_map(|s| &s.conditions)
                 .find(|c| c.type_ == "Ready")
                 .map(|c| c.message.clone())
                 .unwrap_or_else(|| "not created yet".into());
-            return Ok(waiting("VolumeNotReady", format!("waiting for Volume {name}: {why}")));
+            return Ok(waiting(VmPhase::Provisioning, "VolumeNotReady", format!("waiting for Volume {name}: {why}")));
         };
-        disks.push(hypervisor::DiskSpec {
+        disk_specs.push(hypervisor::DiskSpec {
             path,
             format: disk_format(volume.spec.format),
             target: naming::disk_target(index),
@@ -262,13 +280,13 @@ async fn provision(machine: &VirtualMachine, namespace: &str, ctx: &Context) -> 
         None => (None, String::new()),
     };
     let spec = DomainSpec {
-        name: naming::domain_name(namespace, &machine.name_any()),
+        name: computed_domain,
         owner_uid: machine.uid().unwrap_or_default(),
         owner_namespace: namespace.to_string(),
         owner_name: machine.name_any(),
         vcpus: machine.spec.vcpus.max(1) as u32,
         memory_bytes: memory_bytes(machine) as u64,
-        disks,
+        disks: disk_specs,
         networks: machine
             .spec
             .networks
@@ -303,127 +321,45 @@ async fn provision(machine: &VirtualMachine, namespace: &str, ctx: &Context) -> 
         Some(state) => (VmPhase::Provisioning, "PowerStateDiffers", format!("the domain is {state:?} on host {host}")),
         None => (VmPhase::Provisioning, "DomainMissing", format!("the domain is not defined on host {host} yet")),
     };
-    Ok(Outcome { phase, reason, message, host: Some(host), placement_reason, domain, addresses })
+    Ok(Outcome { phase, reason, message, host: Some(host), placement_reason, domain, addresses, mismatches })
 }
 
-/// Memory in bytes of the machine's spec (0 if unreadable; the schema refuses that).
-fn memory_bytes(machine: &VirtualMachine) -> i64 {
-    quota::bytes(&machine.spec.memory.0).unwrap_or(0) as i64
+/// One disk of a machine: its Volume (if it exists) and that volume's data, found by the
+/// volume's own UID on the hosts of the pool.
+struct FoundDisk {
+    volume_name: String,
+    volume: Option<Arc<Volume>>,
+    host: Option<String>,
+    path: Option<String>,
 }
 
-fn claimed_reason(ctx: &Context, machine: &VirtualMachine) -> Option<String> {
-    let claims = ctx.claims.lock().expect("claims lock");
-    claims.get(&machine.uid().unwrap_or_default()).map(|c| c.reason.clone())
-}
-
-/// Checks the quota and picks a host, claiming room on it. Errors are a condition
-/// reason and message.
-async fn place(machine: &VirtualMachine, namespace: &str, pool: &HostPool, ctx: &Context) -> Result<String, Refusal> {
-    let _placing = ctx.placing.lock().await;
-    let uid = machine.uid().unwrap_or_default();
-    if let Some(claim) = ctx.claims.lock().expect("claims lock").get(&uid) {
-        return Ok(claim.host.clone());
-    }
-    let vcpus = i64::from(machine.spec.vcpus);
-    let memory = memory_bytes(machine);
-    if let Some(agency) = ctx.views.agency_of(namespace) {
-        let limits = Limits::of(&agency.spec.quota).map_err(|m| ("QuotaInvalid", m))?;
-        let (used_vcpus, used_memory) = namespace_holdings(ctx, namespace, &uid);
-        quota::machine_fits(&limits, used_vcpus, used_memory, vcpus, memory)
-            .map_err(|m| ("QuotaExceeded", format!("{m}; free quota or ask for a larger one")))?;
-    }
-    let allocated = allocations(ctx, &pool.name_any());
-    let status = pool.status.clone().unwrap_or_default();
-    let empty = BTreeSet::new();
-    let required_host = volume_hosts(machine, namespace, ctx);
-    let views: Vec<placement::HostView<'_>> = pool
-        .spec
-        .hosts
-        .iter()
-        .filter(|h| required_host.as_ref().is_none_or(|r| *r == h.name))
-        .map(|h| {
-            let seen = status.hosts.iter().find(|s| s.name == h.name);
-            let held = allocated.get(&h.name);
-            let capacity = seen.map(|s| s.capacity.clone()).unwrap_or_default();
-            placement::HostView {
-                name: &h.name,
-                reachable: seen.is_some_and(|s| s.reachable),
-                maintenance: h.maintenance,
-                labels: &h.labels,
-                capacity: placement::Capacity {
-                    vcpus: capacity.vcpus as u32,
-                    memory_bytes: capacity.memory_bytes as u64,
-                },
-                allocated: placement::Capacity {
-                    vcpus: held.map_or(0, |a| a.vcpus) as u32,
-                    memory_bytes: held.map_or(0, |a| a.memory_bytes) as u64,
-                },
-                groups: held.map_or(&empty, |a| &a.groups),
+/// The machine's disks, each with its volume's data where it is found. A volume whose
+/// data is on no host yet has no host, unless its spec names one.
+async fn find_disks(
+    machine: &VirtualMachine,
+    namespace: &str,
+    pool: &HostPool,
+    machine_host: Option<&str>,
+    ctx: &Context,
+) -> Result<Vec<FoundDisk>, Error> {
+    let mut disks = Vec::new();
+    for volume_name in volume_names(machine) {
+        let volume = ctx.views.volume(namespace, &volume_name);
+        let (mut host, mut path) = (None, None);
+        if let Some(volume) = volume.as_ref().filter(|v| v.spec.host_pool == pool.name_any()) {
+            let recorded = volume.status.as_ref().and_then(|s| s.host.as_deref());
+            let hints = [recorded, volume.spec.host.as_deref(), machine_host];
+            match locate::volume_data(ctx, pool, volume, &hints).await? {
+                Found::At(found, data) => {
+                    host = Some(found);
+                    path = Some(data.info().path.clone());
+                }
+                Found::Nowhere { .. } => host = volume.spec.host.clone(),
             }
-        })
-        .collect();
-    let request = placement::Request {
-        vcpus: vcpus as u32,
-        memory_bytes: memory as u64,
-        labels: &machine.spec.placement.labels,
-        anti_affinity_group: machine.spec.placement.anti_affinity_group.as_deref(),
-    };
-    let overcommit = placement::Overcommit {
-        cpu_permille: pool.spec.overcommit.cpu_percent as u32 * 10,
-        memory_permille: pool.spec.overcommit.memory_percent as u32 * 10,
-    };
-    let chosen = placement::place(&request, &views, overcommit).map_err(|no_room| {
-        let mut message = no_room.message;
-        if let Some(host) = &required_host {
-            message.push_str(&format!(" (only host {host} was considered: the machine's volumes are there)"));
         }
-        ("NoHostWithRoom", message)
-    })?;
-    ctx.claims.lock().expect("claims lock").insert(
-        uid,
-        Claim {
-            pool: pool.name_any(),
-            host: chosen.host.clone(),
-            namespace: namespace.to_string(),
-            vcpus,
-            memory_bytes: memory,
-            group: machine.spec.placement.anti_affinity_group.clone(),
-            reason: chosen.reason.clone(),
-        },
-    );
-    Ok(chosen.host)
-}
-
-/// What the namespace's other machines hold (placed, or claimed in this process).
-fn namespace_holdings(ctx: &Context, namespace: &str, except_uid: &str) -> (i64, i64) {
-    let claims = current_claims(ctx);
-    let mut vcpus = 0;
-    let mut memory = 0;
-    for other in ctx.views.machines_in(namespace) {
-        let uid = other.uid().unwrap_or_default();
-        if uid == except_uid || claims.contains_key(&uid) {
-            continue;
-        }
-        if let Some(held) = other.status.as_ref().and_then(|s| s.allocated.as_ref()) {
-            vcpus += i64::from(held.vcpus);
-            memory += held.memory_bytes;
-        }
+        disks.push(FoundDisk { volume_name, volume, host, path });
     }
-    for (uid, claim) in &claims {
-        if uid != except_uid && claim.namespace == namespace {
-            vcpus += claim.vcpus;
-            memory += claim.memory_bytes;
-        }
-    }
-    (vcpus, memory)
-}
-
-/// The host the machine's existing volumes are on, if any already are.
-fn volume_hosts(machine: &VirtualMachine, namespace: &str, ctx: &Context) -> Option<String> {
-    volume_names(machine)
-        .iter()
-        .filter_map(|name| ctx.views.volume(namespace, name))
-        .find_map(|volume| volume.status.as_ref().and_then(|s| s.host.clone()).or_else(|| volume.spec.host.clone()))
+    Ok(disks)
 }
 
 /// Creates the `Volume`s of the machine's inline disks. A volume that follows the
@@ -520,16 +456,20 @@ async fn seed_disk(
     let instance_id = format!("{}-{}", machine.uid().unwrap_or_default(), machine.metadata.generation.unwrap_or(0));
     let image = cloudinit::nocloud_iso(&cloudinit::meta_data(&instance_id, &machine.name_any()), &user_data, None);
     let storage_pool = seed_storage_pool(pool);
-    let name = naming::seed_name(namespace, &machine.name_any(), &machine.uid().unwrap_or_default());
+    let uid = machine.uid().unwrap_or_default();
+    let [name, legacy] = seed_names(machine, namespace);
     let domain = naming::domain_name(namespace, &machine.name_any());
     ctx.hosts
         .call(pool, host, move |hv| {
-            let running = hv.find_domain(&domain)?.is_some_and(|d| d.state == PowerState::Running);
+            let running = hv
+                .find_domain(&domain)?
+                .is_some_and(|d| d.state == PowerState::Running && d.owner_uid.as_deref() == Some(uid.as_str()));
             if let Some(existing) = hv.find_volume(&storage_pool, &name)?
                 && running
             {
                 return Ok(Some(existing.path));
             }
+            hv.delete_volume(&storage_pool, &legacy)?;
             hv.delete_volume(&storage_pool, &name)?;
             let spec = hypervisor::VolumeSpec {
                 name: name.clone(),
@@ -550,41 +490,58 @@ async fn seed_disk(
         .await
 }
 
-/// Stops and undefines the domain, then lets the machine go. Inline volumes that follow
-/// the machine are deleted by the garbage collector (they are owned by it).
+/// Stops and undefines the machine's own domain wherever it is found, removes its seed
+/// disk, then lets the machine go. Inline volumes that follow the machine are deleted by
+/// the garbage collector (they are owned by it).
 async fn remove(machine: &VirtualMachine, api: &Api<VirtualMachine>, ctx: &Context) -> Result<Action, Error> {
     let namespace = machine.namespace().unwrap_or_default();
-    let host = machine.status.as_ref().and_then(|s| s.host.clone());
-    if let (Some(host), Some(pool)) = (host, ctx.views.pool(&machine.spec.host_pool)) {
-        let domain = naming::domain_name(&namespace, &machine.name_any());
-        let seed = naming::seed_name(&namespace, &machine.name_any(), &machine.uid().unwrap_or_default());
-        let storage_pool = seed_storage_pool(&pool);
-        let uid = machine.uid().unwrap_or_default();
-        ctx.hosts
-            .call(&pool, &host, move |hv| {
-                if let Some(found) = hv.find_domain(&domain)?
-                    && found.owner_uid.as_deref() == Some(uid.as_str())
-                {
-                    hv.undefine_domain(&domain)?;
-                }
-                hv.delete_volume(&storage_pool, &seed)
-            })
-            .await?;
-        ctx.events
-            .normal(
-                &machine.object_ref(&()),
-                "Undefined",
-                "Delete",
-                format!("stopped and undefined its domain on host {host}"),
-            )
-            .await;
+    if let Some(pool) = ctx.views.pool(&machine.spec.host_pool) {
+        let recorded = machine.status.as_ref().and_then(|s| s.host.clone());
+        let claimed = machine_placement::claimed_host(ctx, machine);
+        let found = locate::domain(ctx, &pool, machine, &[recorded.as_deref(), claimed.as_deref()]).await?;
+        let host = match found {
+            Found::At(host, _) => Some(host),
+            // On no host that answers: what is left is on the recorded host, if anywhere
+            // (and if that host does not answer, the call fails and is retried).
+            Found::Nowhere { .. } => recorded.filter(|h| pool.spec.hosts.iter().any(|s| s.name == *h)),
+        };
+        if let Some(host) = host {
+            let domain = naming::domain_name(&namespace, &machine.name_any());
+            let [seed, legacy_seed] = seed_names(machine, &namespace);
+            let storage_pool = seed_storage_pool(&pool);
+            let uid = machine.uid().unwrap_or_default();
+            let undefined = ctx
+                .hosts
+                .call(&pool, &host, move |hv| {
+                    let own = hv
+                        .find_domain(&domain)?
+                        .is_some_and(|d| !uid.is_empty() && d.owner_uid.as_deref() == Some(uid.as_str()));
+                    if own {
+                        hv.undefine_domain(&domain)?;
+                    }
+                    hv.delete_volume(&storage_pool, &seed)?;
+                    hv.delete_volume(&storage_pool, &legacy_seed)?;
+                    Ok(own)
+                })
+                .await?;
+            if undefined {
+                ctx.events
+                    .normal(
+                        &machine.object_ref(&()),
+                        "Undefined",
+                        "Delete",
+                        format!("stopped and undefined its domain on host {host}"),
+                    )
+                    .await;
+            }
+        }
     }
     ctx.claims.lock().expect("claims lock").remove(&machine.uid().unwrap_or_default());
     remove_finalizer(api, machine, FINALIZER, MANAGER, &ctx.metrics).await?;
     Ok(Action::await_change())
 }
 
-/// The status for `outcome`.
+/// The status for `outcome`. A recorded value the outcome contradicts is never kept.
 fn machine_status(machine: &VirtualMachine, outcome: Outcome) -> VirtualMachineStatus {
     let previous = machine.status.clone().unwrap_or_default();
     let generation = machine.metadata.generation;
@@ -604,6 +561,7 @@ fn machine_status(machine: &VirtualMachine, outcome: Outcome) -> VirtualMachineS
     };
     let allocated =
         outcome.host.as_ref().map(|_| HostCapacity { vcpus: machine.spec.vcpus, memory_bytes: memory_bytes(machine) });
+    let contradicted = |field: &str| outcome.mismatches.iter().any(|m| m.field == field);
     VirtualMachineStatus {
         phase: Some(outcome.phase),
         conditions: status::conditions(&previous.conditions, vec![ready, scheduled], generation),
@@ -612,7 +570,11 @@ fn machine_status(machine: &VirtualMachine, outcome: Outcome) -> VirtualMachineS
             .host
             .as_ref()
             .map(|_| naming::domain_name(&machine.namespace().unwrap_or_default(), &machine.name_any())),
-        domain_uuid: outcome.domain.as_ref().map(|d| d.uuid.clone()).or(previous.domain_uuid),
+        domain_uuid: outcome
+            .domain
+            .as_ref()
+            .map(|d| d.uuid.clone())
+            .or(previous.domain_uuid.filter(|_| !contradicted("status.domainUuid"))),
         power_state: outcome.domain.as_ref().map(|d| power_state_name(d.state).to_string()).or(previous.power_state),
         addresses: if outcome.domain.is_some() { outcome.addresses } else { previous.addresses },
         host: outcome.host,

@@ -1,18 +1,19 @@
 //! What the compute controllers read off machines and volumes: the volumes a machine's
-//! disks use, whether libvirt reports its domain running or shut off, the running disk of
-//! a volume, the names of power states and formats, and the finalizer that guards a
-//! machine's domain. The machine, volume, backup and restore controllers all use these.
+//! disks use, the disk that uses a volume (and whether libvirt runs its domain), the
+//! names of power states and formats, and the finalizer that guards a machine's domain.
+//! The machine, volume, backup and restore controllers all use these.
 
 use kube::ResourceExt;
 use makonis_api::compute::VirtualMachine;
 
 use crate::{
-    hypervisor::{self, PowerState},
+    hypervisor::{self, Hypervisor, HypervisorError, PowerState},
     naming,
 };
 
 /// The finalizer that removes the machine's libvirt domain before the machine goes.
 pub const FINALIZER: &str = "compute.makonis.lv/domain";
+
 /// The names of the `Volume`s a machine's disks use, in disk order.
 pub fn volume_names(machine: &VirtualMachine) -> Vec<String> {
     machine
@@ -26,21 +27,38 @@ pub fn volume_names(machine: &VirtualMachine) -> Vec<String> {
         .collect()
 }
 
-/// Whether libvirt last reported the machine's domain as running.
-pub fn is_running(machine: &VirtualMachine) -> bool {
-    machine.status.as_ref().and_then(|s| s.power_state.as_deref()) == Some(power_state_name(PowerState::Running))
+/// The disk of a machine that uses a volume: its domain, guest device and the machine's
+/// UID (which the domain's metadata must carry for the disk to be the machine's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedDisk {
+    /// The domain's name.
+    pub domain: String,
+    /// The guest device, e.g. `vdb`.
+    pub target: String,
+    /// The machine's UID.
+    pub owner_uid: String,
 }
 
-/// Whether libvirt last reported the machine's domain as shut off.
-pub fn is_shut_off(machine: &VirtualMachine) -> bool {
-    machine.status.as_ref().and_then(|s| s.power_state.as_deref()) == Some(power_state_name(PowerState::ShutOff))
+impl AttachedDisk {
+    /// Whether libvirt on `hv` runs the machine's own domain now (asked, never read from
+    /// the machine's status).
+    pub fn is_running(&self, hv: &Hypervisor) -> Result<bool, HypervisorError> {
+        Ok(hv.find_domain(&self.domain)?.is_some_and(|d| {
+            d.state == PowerState::Running
+                && !self.owner_uid.is_empty()
+                && d.owner_uid.as_deref() == Some(&self.owner_uid)
+        }))
+    }
 }
 
-/// The running domain and guest device that use `volume`, if its machine runs: what a
-/// disk snapshot or an online resize needs.
-pub fn running_disk(machine: &VirtualMachine, namespace: &str, volume: &str) -> Option<(String, String)> {
+/// The disk of `machine` that uses `volume`, from the machine's spec.
+pub fn disk_of(machine: &VirtualMachine, namespace: &str, volume: &str) -> Option<AttachedDisk> {
     let index = volume_names(machine).iter().position(|v| v == volume)?;
-    is_running(machine).then(|| (naming::domain_name(namespace, &machine.name_any()), naming::disk_target(index)))
+    Some(AttachedDisk {
+        domain: naming::domain_name(namespace, &machine.name_any()),
+        target: naming::disk_target(index),
+        owner_uid: machine.uid().unwrap_or_default(),
+    })
 }
 
 /// The name a power state has in `status.powerState`.

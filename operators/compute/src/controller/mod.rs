@@ -5,13 +5,20 @@
 //! is used by which machine) and the placement claims not yet visible in those caches.
 
 mod backup;
+mod backup_data;
 mod backup_policy;
 mod host_pool;
+mod locate;
 mod machine;
 mod machine_facts;
+mod machine_placement;
+mod mismatch;
 mod restore;
 mod status;
+mod views;
 mod volume;
+
+pub use views::Views;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -23,22 +30,14 @@ use std::{
 use futures::{FutureExt, StreamExt, future::BoxFuture};
 use kube::{
     Api, Client, Resource, ResourceExt,
-    runtime::{
-        Controller,
-        controller::Action,
-        reflector::{ObjectRef, Store, store::Writer},
-        watcher,
-    },
+    core::DeserializeGuard,
+    runtime::{Controller, controller::Action, reflector::ObjectRef, watcher},
 };
-use makonis_api::{
-    compute::{Backup, BackupPolicy, HostPool, Restore, VirtualMachine, Volume},
-    tenancy::Agency,
-};
+use makonis_api::compute::{Backup, BackupPolicy, HostPool, Restore, VirtualMachine, Volume};
 use makonis_operator_kit::{
     error::{ErrorCategory, error_chain},
     events::EventPublisher,
     metrics::ReconcileMetrics,
-    watch::{cached, drain},
 };
 
 use crate::{MANAGER, config::ComputeConfig, error::Error, hosts::Hosts, metrics::ComputeMetrics};
@@ -76,85 +75,6 @@ pub type Refusal = (&'static str, String);
 /// Each host of a pool as the machines' controller last saw it: name, reachable, in
 /// maintenance.
 type HostStates = Vec<(String, bool, bool)>;
-
-/// Watch caches of every kind the controllers read.
-#[derive(Clone)]
-pub struct Views {
-    /// Host pools.
-    pub pools: Store<HostPool>,
-    /// Virtual machines.
-    pub machines: Store<VirtualMachine>,
-    /// Volumes.
-    pub volumes: Store<Volume>,
-    /// Backups.
-    pub backups: Store<Backup>,
-    /// Agencies (for their quotas).
-    pub agencies: Store<Agency>,
-}
-
-impl Views {
-    /// Starts the watches; the future drives them and must be polled.
-    pub fn watch(client: &Client) -> (Self, BoxFuture<'static, ()>) {
-        let all = watcher::Config::default;
-        let (pools, pools_stream) = cached(Api::<HostPool>::all(client.clone()), all(), Writer::default());
-        let (machines, machines_stream) = cached(Api::<VirtualMachine>::all(client.clone()), all(), Writer::default());
-        let (volumes, volumes_stream) = cached(Api::<Volume>::all(client.clone()), all(), Writer::default());
-        let (backups, backups_stream) = cached(Api::<Backup>::all(client.clone()), all(), Writer::default());
-        let (agencies, agencies_stream) = cached(Api::<Agency>::all(client.clone()), all(), Writer::default());
-        let drive = async move {
-            tokio::join!(
-                drain(pools_stream),
-                drain(machines_stream),
-                drain(volumes_stream),
-                drain(backups_stream),
-                drain(agencies_stream)
-            );
-        }
-        .boxed();
-        (Self { pools, machines, volumes, backups, agencies }, drive)
-    }
-
-    /// Waits until every cache holds its first full list.
-    pub async fn ready(&self) {
-        let _ = tokio::join!(
-            self.pools.wait_until_ready(),
-            self.machines.wait_until_ready(),
-            self.volumes.wait_until_ready(),
-            self.backups.wait_until_ready(),
-            self.agencies.wait_until_ready()
-        );
-    }
-
-    /// The host pool named `name`.
-    pub fn pool(&self, name: &str) -> Option<Arc<HostPool>> {
-        self.pools.get(&ObjectRef::new(name))
-    }
-
-    /// The agency whose namespace is `namespace`.
-    pub fn agency_of(&self, namespace: &str) -> Option<Arc<Agency>> {
-        self.agencies.state().into_iter().find(|a| a.namespace_name() == namespace)
-    }
-
-    /// The machines of `namespace`.
-    pub fn machines_in(&self, namespace: &str) -> Vec<Arc<VirtualMachine>> {
-        self.machines.state().into_iter().filter(|m| m.namespace().as_deref() == Some(namespace)).collect()
-    }
-
-    /// The volumes of `namespace`.
-    pub fn volumes_in(&self, namespace: &str) -> Vec<Arc<Volume>> {
-        self.volumes.state().into_iter().filter(|v| v.namespace().as_deref() == Some(namespace)).collect()
-    }
-
-    /// The volume `name` of `namespace`.
-    pub fn volume(&self, namespace: &str, name: &str) -> Option<Arc<Volume>> {
-        self.volumes.get(&ObjectRef::new(name).within(namespace))
-    }
-
-    /// The machine of `namespace` whose disks use the volume `volume`, if any.
-    pub fn user_of(&self, namespace: &str, volume: &str) -> Option<Arc<VirtualMachine>> {
-        self.machines_in(namespace).into_iter().find(|m| machine_facts::volume_names(m).iter().any(|v| v == volume))
-    }
-}
 
 /// Everything a reconcile needs, passed explicitly.
 pub struct Context {
@@ -216,18 +136,21 @@ impl ComputeController {
             Some(selector) => watcher::Config::default().labels(selector),
             None => watcher::Config::default(),
         };
-        let pools = Controller::new(Api::<HostPool>::all(client.clone()), selected())
-            .watches(Api::<VirtualMachine>::all(client.clone()), all(), |m| Some(ObjectRef::new(&m.spec.host_pool)))
+        let pools = Controller::new(Api::<DeserializeGuard<HostPool>>::all(client.clone()), selected())
+            .watches(Api::<DeserializeGuard<VirtualMachine>>::all(client.clone()), all(), |m| {
+                Some(ObjectRef::new(&m.0.ok()?.spec.host_pool))
+            })
             .graceful_shutdown_on(shutdown.clone())
             .run(|o, c| run_reconcile(o, c, "hostpool", host_pool::reconcile), error_policy, ctx.clone())
             .for_each(log_result);
         let machines_ctx = ctx.clone();
         let pool_machines = ctx.clone();
         let seen_hosts: Mutex<HashMap<String, HostStates>> = Mutex::default();
-        let machines = Controller::new(Api::<VirtualMachine>::all(client.clone()), selected())
-            .watches(Api::<HostPool>::all(client.clone()), all(), move |pool| {
+        let machines = Controller::new(Api::<DeserializeGuard<VirtualMachine>>::all(client.clone()), selected())
+            .watches(Api::<DeserializeGuard<HostPool>>::all(client.clone()), all(), move |pool| {
                 // A host that stops (or starts again) answering, or goes into maintenance,
                 // changes its machines' phase; other pool changes (room left) do not.
+                let Ok(pool) = pool.0 else { return Vec::new() };
                 let name = pool.name_any();
                 let hosts: HostStates = pool
                     .status
@@ -240,49 +163,49 @@ impl ComputeController {
                 }
                 pool_machines
                     .views
-                    .machines
-                    .state()
+                    .machines()
                     .into_iter()
                     .filter(|m| m.spec.host_pool == name)
-                    .map(|m| ObjectRef::from_obj(&*m))
+                    .map(|m| reference(&*m))
                     .collect::<Vec<_>>()
             })
-            .watches(Api::<Volume>::all(client.clone()), all(), move |v| {
+            .watches(Api::<DeserializeGuard<Volume>>::all(client.clone()), all(), move |v| {
                 let namespace = v.namespace().unwrap_or_default();
-                machines_ctx.views.user_of(&namespace, &v.name_any()).map(|m| ObjectRef::from_obj(&*m))
+                machines_ctx.views.user_of(&namespace, &v.name_any()).map(|m| reference(&*m))
             })
             .graceful_shutdown_on(shutdown.clone())
             .run(|o, c| run_reconcile(o, c, "virtualmachine", machine::reconcile), error_policy, ctx.clone())
             .for_each(log_result);
-        let volumes = Controller::new(Api::<Volume>::all(client.clone()), selected())
-            .watches(Api::<VirtualMachine>::all(client.clone()), all(), |m| {
+        let volumes = Controller::new(Api::<DeserializeGuard<Volume>>::all(client.clone()), selected())
+            .watches(Api::<DeserializeGuard<VirtualMachine>>::all(client.clone()), all(), |m| {
                 let namespace = m.namespace().unwrap_or_default();
-                machine_facts::volume_names(&m)
-                    .into_iter()
+                m.0.iter()
+                    .flat_map(machine_facts::volume_names)
                     .map(|v| ObjectRef::new(&v).within(&namespace))
                     .collect::<Vec<_>>()
             })
-            .watches(Api::<Backup>::all(client.clone()), all(), |b| {
+            .watches(Api::<DeserializeGuard<Backup>>::all(client.clone()), all(), |b| {
                 // A volume restored from a backup waits for the backup to complete.
                 let namespace = b.namespace().unwrap_or_default();
-                b.status.is_some().then(|| ObjectRef::new(&b.spec.volume).within(&namespace))
+                let backup = b.0.ok()?;
+                backup.status.is_some().then(|| ObjectRef::new(&backup.spec.volume).within(&namespace))
             })
             .graceful_shutdown_on(shutdown.clone())
             .run(|o, c| run_reconcile(o, c, "volume", volume::reconcile), error_policy, ctx.clone())
             .for_each(log_result);
-        let backups = Controller::new(Api::<Backup>::all(client.clone()), selected())
+        let backups = Controller::new(Api::<DeserializeGuard<Backup>>::all(client.clone()), selected())
             .graceful_shutdown_on(shutdown.clone())
             .run(|o, c| run_reconcile(o, c, "backup", backup::reconcile), error_policy, ctx.clone())
             .for_each(log_result);
-        let policies = Controller::new(Api::<BackupPolicy>::all(client.clone()), selected())
-            .watches(Api::<Backup>::all(client.clone()), all(), |b| {
+        let policies = Controller::new(Api::<DeserializeGuard<BackupPolicy>>::all(client.clone()), selected())
+            .watches(Api::<DeserializeGuard<Backup>>::all(client.clone()), all(), |b| {
                 let namespace = b.namespace().unwrap_or_default();
-                b.spec.policy.as_ref().map(|p| ObjectRef::new(p).within(&namespace))
+                b.0.ok()?.spec.policy.map(|p| ObjectRef::new(&p).within(&namespace))
             })
             .graceful_shutdown_on(shutdown.clone())
             .run(|o, c| run_reconcile(o, c, "backuppolicy", backup_policy::reconcile), error_policy, ctx.clone())
             .for_each(log_result);
-        let restores = Controller::new(Api::<Restore>::all(client.clone()), selected())
+        let restores = Controller::new(Api::<DeserializeGuard<Restore>>::all(client.clone()), selected())
             .graceful_shutdown_on(shutdown.clone())
             .run(|o, c| run_reconcile(o, c, "restore", restore::reconcile), error_policy, ctx.clone())
             .for_each(log_result);
@@ -309,15 +232,25 @@ async fn log_result<T, E: std::error::Error + 'static>(result: Result<T, E>) {
     }
 }
 
-/// One reconcile, in a span, timed and counted.
+/// The reference a controller of `K` uses for `object` (its objects are guarded).
+fn reference<K: Resource<DynamicType = ()>>(object: &K) -> ObjectRef<DeserializeGuard<K>> {
+    let name = object.meta().name.clone().unwrap_or_default();
+    match &object.meta().namespace {
+        Some(namespace) => ObjectRef::new(&name).within(namespace),
+        None => ObjectRef::new(&name),
+    }
+}
+
+/// One reconcile, in a span, timed and counted. An object that does not decode is
+/// reported (a Warning Event `InvalidObject`) and left until it changes.
 async fn run_reconcile<K, F, Fut>(
-    object: Arc<K>,
+    guarded: Arc<DeserializeGuard<K>>,
     ctx: Arc<Context>,
     kind: &'static str,
     step: F,
 ) -> Result<Action, Error>
 where
-    K: Resource<DynamicType = ()>,
+    K: Resource<DynamicType = ()> + Clone,
     F: FnOnce(Arc<K>, Arc<Context>) -> Fut,
     Fut: Future<Output = Result<Action, Error>>,
 {
@@ -327,17 +260,22 @@ where
         "reconcile",
         controller = MANAGER,
         kind,
-        namespace = %object.meta().namespace.clone().unwrap_or_default(),
-        name = %object.meta().name.clone().unwrap_or_default()
+        namespace = %guarded.meta().namespace.clone().unwrap_or_default(),
+        name = %guarded.meta().name.clone().unwrap_or_default()
     );
-    let reference = object.object_ref(&());
-    let result = step(object, ctx.clone()).instrument(span).await;
+    let reference = guarded.object_ref(&());
+    let result = match &guarded.0 {
+        Ok(object) => step(Arc::new(object.clone()), ctx.clone()).instrument(span).await,
+        Err(invalid) => Err(Error::InvalidObject(invalid.error.clone())),
+    };
+    // Counted before the Event: whoever sees the Event sees the failure counted.
+    ctx.metrics.record_reconcile(MANAGER, started.elapsed(), result.as_ref().err().map(ErrorCategory::category));
     if let Err(error) = &result
         && !matches!(error.category(), "Conflict" | "NotFound")
     {
-        ctx.events.warn(&reference, "Reconcile", error).await;
+        let action = if matches!(error, Error::InvalidObject(_)) { "Decode" } else { "Reconcile" };
+        ctx.events.warn(&reference, action, error).await;
     }
-    ctx.metrics.record_reconcile(MANAGER, started.elapsed(), result.as_ref().err().map(ErrorCategory::category));
     result
 }
 
@@ -349,6 +287,10 @@ fn error_policy<K>(_object: Arc<K>, error: &Error, _ctx: Arc<Context>) -> Action
         }
         "NotFound" => {
             tracing::debug!(error = %error_chain(error), "the object went away during the reconcile");
+            return Action::await_change();
+        }
+        "InvalidObject" => {
+            tracing::warn!(error = %error_chain(error), "the object does not decode; waiting for it to change");
             return Action::await_change();
         }
         _ => {}

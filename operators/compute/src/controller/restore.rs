@@ -3,7 +3,9 @@
 //!
 //! Either way the backup's data is streamed with its SHA-256 computed on the way, and
 //! the result is used only when it equals the checksum recorded when the backup
-//! completed.
+//! completed. Both ends are found by UID: the backup by its manifest on the hosts (which
+//! also holds that checksum), the volume by its own data's name; neither comes from a
+//! status.
 
 use std::sync::Arc;
 
@@ -15,7 +17,13 @@ use makonis_api::compute::{
 };
 use makonis_operator_kit::{apply::ApiCallError, conditions::DesiredCondition};
 
-use super::{Context, Refusal, status};
+use super::{
+    Context, Refusal,
+    backup_data::{self, Stored},
+    locate::{self, Found},
+    machine_facts::{self, AttachedDisk},
+    mismatch, status,
+};
 use crate::{
     MANAGER,
     error::Error,
@@ -35,12 +43,13 @@ pub async fn reconcile(restore: Arc<Restore>, ctx: Arc<Context>) -> Result<Actio
     }
     let step = advance(&restore, &namespace, &ctx).await?;
     let desired = restore_status(&restore, step);
-    status::write(&ctx, &api, &*restore, restore.status.as_ref(), &desired).await?;
+    // Counted before the status says so: whoever sees the restore end sees it counted.
     match desired.phase {
         Some(RestorePhase::Completed) => ctx.compute_metrics.record_restore("completed"),
         Some(RestorePhase::Failed) => ctx.compute_metrics.record_restore("failed"),
         _ => {}
     }
+    status::write(&ctx, &api, &*restore, restore.status.as_ref(), &desired).await?;
     Ok(match desired.phase {
         Some(RestorePhase::Completed | RestorePhase::Failed) => Action::await_change(),
         _ => Action::requeue(RECHECK),
@@ -97,15 +106,27 @@ async fn to_new_volume(
 ) -> Result<Step, Error> {
     let existing = ctx.views.volume(namespace, name);
     let Some(volume) = existing else {
-        let Some(source) = ctx.views.volume(namespace, &backup.spec.volume) else {
-            return Ok(Step::Failed(
+        let gone = || {
+            Step::Failed(
                 "SourceVolumeGone",
                 format!(
-                    "the backed-up Volume {} no longer exists, so its pool, host and size are unknown; create a Volume with source.backup {} instead",
+                    "the backed-up Volume {} no longer exists (or its data is on no host that answers), so its pool, host and size are unknown; create a Volume with source.backup {} and spec.host instead",
                     backup.spec.volume,
                     backup.name_any()
                 ),
-            ));
+            )
+        };
+        let Some((source, pool)) = ctx
+            .views
+            .volume(namespace, &backup.spec.volume)
+            .and_then(|v| Some((ctx.views.pool(&v.spec.host_pool)?, v)))
+            .map(|(pool, v)| (v, pool))
+        else {
+            return Ok(gone());
+        };
+        let hints = [source.status.as_ref().and_then(|s| s.host.as_deref()), source.spec.host.as_deref()];
+        let Found::At(source_host, _) = locate::volume_data(ctx, &pool, &source, &hints).await? else {
+            return Ok(gone());
         };
         let volume = Volume {
             metadata: ObjectMeta {
@@ -121,7 +142,7 @@ async fn to_new_volume(
             },
             spec: VolumeSpec {
                 host_pool: source.spec.host_pool.clone(),
-                host: source.status.as_ref().and_then(|s| s.host.clone()),
+                host: Some(source_host),
                 size: source.spec.size.clone(),
                 tier: source.spec.tier.clone(),
                 format: source.spec.format,
@@ -167,8 +188,8 @@ async fn to_new_volume(
     })
 }
 
-/// Overwrites the backed-up volume, after checking the machine is stopped and the
-/// backup still matches its checksum.
+/// Overwrites the backed-up volume's own data, after checking that its machine is
+/// stopped and that the backup still matches its checksum.
 async fn in_place(backup: &Backup, namespace: &str, ctx: &Context) -> Result<Step, Error> {
     let Some(volume) = ctx.views.volume(namespace, &backup.spec.volume) else {
         return Ok(Step::Failed(
@@ -176,47 +197,79 @@ async fn in_place(backup: &Backup, namespace: &str, ctx: &Context) -> Result<Ste
             format!("Volume {} no longer exists; restore to a new volume instead", backup.spec.volume),
         ));
     };
-    if let Some(machine) = ctx.views.user_of(namespace, &volume.name_any())
-        && (machine.spec.power_state != WantedPower::Stopped || !super::machine_facts::is_shut_off(&machine))
-    {
-        return Ok(Step::Waiting(
+    let user = ctx.views.user_of(namespace, &volume.name_any());
+    let must_stop = |machine: &str| {
+        Step::Waiting(
             "MachineRunning",
             format!(
-                "Volume {} is used by VirtualMachine {}, which must be stopped first: set its spec.powerState to Stopped",
-                volume.name_any(),
-                machine.name_any()
+                "Volume {} is used by VirtualMachine {machine}, which must be stopped first: set its spec.powerState to Stopped",
+                volume.name_any()
             ),
-        ));
+        )
+    };
+    if let Some(machine) = user.as_ref().filter(|m| m.spec.power_state != WantedPower::Stopped) {
+        return Ok(must_stop(&machine.name_any()));
     }
-    let volume_status = volume.status.clone().unwrap_or_default();
-    let backup_status = backup.status.clone().unwrap_or_default();
-    let (Some(host), Some(storage_pool), Some(libvirt_name), Some(location), Some(expected)) = (
-        volume_status.host,
-        volume_status.storage_pool,
-        volume_status.volume_name,
-        backup_status.location,
-        backup_status.sha256,
-    ) else {
+    let Some(pool) = ctx.views.pool(&volume.spec.host_pool) else {
+        return Ok(Step::Waiting("HostPoolNotFound", format!("HostPool {} does not exist", volume.spec.host_pool)));
+    };
+    let hints = [volume.status.as_ref().and_then(|s| s.host.as_deref()), volume.spec.host.as_deref()];
+    let Found::At(host, data) = locate::volume_data(ctx, &pool, &volume, &hints).await? else {
         return Ok(Step::Waiting(
             "VolumeNotReady",
-            format!("waiting for Volume {} to exist on a host", volume.name_any()),
+            format!("waiting for Volume {}'s data to be found on a host of its pool", volume.name_any()),
         ));
     };
-    let (Some(pool), Some(backup_pool)) = (ctx.views.pool(&volume.spec.host_pool), ctx.views.pool(&location.host_pool))
-    else {
-        return Ok(Step::Waiting("HostPoolNotFound", "the volume's or the backup's HostPool does not exist".into()));
+    let Some(stored) = stored_backup(ctx, backup).await? else {
+        return Ok(not_stored(backup));
     };
     let key = format!("restore/{}", volume.uid().unwrap_or_default());
     if !ctx.jobs.lock().expect("jobs lock").insert(key.clone()) {
         return Ok(Step::Waiting("Restoring", "a restore into this volume is running".into()));
     }
-    let result =
-        copy_checked(ctx, &backup_pool, &location, &expected, &pool, &host, &storage_pool, &libvirt_name, true).await;
+    let user_name = user.as_ref().map(|m| m.name_any()).unwrap_or_default();
+    let running = user.and_then(|m| machine_facts::disk_of(&m, namespace, &volume.name_any()));
+    let target = Target { pool: &pool, host: &host, storage_pool: data.storage_pool(), name: data.name() };
+    let result = copy_checked(ctx, &stored, target, Some(running)).await;
     ctx.jobs.lock().expect("jobs lock").remove(&key);
     Ok(match result? {
         Ok((bytes, sha256)) => Step::Done { volume: volume.name_any(), bytes, sha256 },
+        Err(("MachineRunning", _)) => must_stop(&user_name),
         Err((reason, message)) => Step::Failed(reason, message),
     })
+}
+
+/// The backup as found on the hosts, by its manifest; a checksum in its status that is
+/// not the manifest's is reported and ignored.
+async fn stored_backup(ctx: &Context, backup: &Backup) -> Result<Option<Stored>, Error> {
+    let places = backup_data::places(ctx, backup).await?;
+    let stored = backup_data::find(ctx, backup, &places).await?;
+    if let Some(stored) = &stored {
+        let mut mismatches = backup_data::mismatches(backup);
+        let recorded = backup.status.as_ref().and_then(|s| s.sha256.as_deref());
+        mismatches.extend(mismatch::compare("status.sha256", recorded, Some(&stored.manifest.sha256)));
+        mismatch::report(ctx, &backup.object_ref(&()), "Backup", &mismatches).await;
+    }
+    Ok(stored)
+}
+
+/// Why a backup that says it is complete cannot be used.
+fn not_stored(backup: &Backup) -> Step {
+    Step::Failed(
+        "BackupNotFound",
+        format!(
+            "Backup {} has no manifest of its own at its target (or its target's host does not answer): its data is not there or not complete, and nothing was restored",
+            backup.name_any()
+        ),
+    )
+}
+
+/// Where a restore writes: a volume's data, by its computed name.
+struct Target<'a> {
+    pool: &'a HostPool,
+    host: &'a str,
+    storage_pool: &'a str,
+    name: &'a str,
 }
 
 /// Restores a completed backup into a new libvirt volume (the Volume controller's
@@ -232,23 +285,20 @@ pub async fn into_new_volume(
     libvirt_name: &str,
     size: i64,
 ) -> Result<Result<VolumeInfo, Refusal>, Error> {
-    let found = ctx
-        .views
-        .backups
-        .state()
-        .into_iter()
-        .find(|b| b.namespace().as_deref() == Some(namespace) && b.name_any() == backup);
-    let status = found.as_ref().and_then(|b| b.status.clone()).unwrap_or_default();
-    let (Some(BackupPhase::Completed), Some(location), Some(expected)) = (status.phase, status.location, status.sha256)
-    else {
+    let found = ctx.views.backup(namespace, backup);
+    let complete = found.as_ref().filter(|b| b.status.as_ref().and_then(|s| s.phase) == Some(BackupPhase::Completed));
+    let Some(found) = complete else {
         return Ok(Err(("SourceNotReady", format!("waiting for Backup {backup} to complete"))));
     };
-    let Some(backup_pool) = ctx.views.pool(&location.host_pool) else {
-        return Ok(Err(("SourceNotReady", format!("waiting for HostPool {}", location.host_pool))));
+    let Some(stored) = stored_backup(ctx, found).await? else {
+        return Ok(Err((
+            "SourceNotReady",
+            format!("Backup {backup} has no manifest of its own at its target yet (or its host does not answer)"),
+        )));
     };
-    match copy_checked(ctx, &backup_pool, &location, &expected, pool, host, storage_pool, libvirt_name, false).await? {
-        Ok(_) => {}
-        Err(refusal) => return Ok(Err(refusal)),
+    let target = Target { pool, host, storage_pool, name: libvirt_name };
+    if let Err(refusal) = copy_checked(ctx, &stored, target, None).await? {
+        return Ok(Err(refusal));
     }
     let (p, n) = (storage_pool.to_string(), libvirt_name.to_string());
     let info = ctx
@@ -267,28 +317,30 @@ pub async fn into_new_volume(
     Ok(info.ok_or(("RestoreLost", format!("the restored volume {libvirt_name} vanished from host {host}"))))
 }
 
-/// Streams the backup's data into `libvirt_name`, replacing it when `replace`, and
-/// keeps the result only when its SHA-256 equals `expected`. The backup's own data is
-/// checked first when replacing, so a damaged backup never overwrites a volume.
-#[allow(clippy::too_many_arguments)]
+/// Streams the stored backup's data into `target`'s volume and keeps the result only
+/// when its SHA-256 equals the manifest's. With `replace` (a restore in place: the disk
+/// that may use the volume) the existing data is replaced, after checking that libvirt
+/// does not run that disk's domain and that the backup's own data still matches its
+/// checksum, so a damaged backup never overwrites a volume.
 async fn copy_checked(
     ctx: &Context,
-    backup_pool: &HostPool,
-    location: &makonis_api::compute::BackupLocation,
-    expected: &str,
-    pool: &HostPool,
-    host: &str,
-    storage_pool: &str,
-    libvirt_name: &str,
-    replace: bool,
+    stored: &Stored,
+    target: Target<'_>,
+    replace: Option<Option<AttachedDisk>>,
 ) -> Result<Result<(u64, String), Refusal>, Error> {
-    let source = ctx.hosts.dedicated(backup_pool, &location.host).await?;
-    let target = ctx.hosts.dedicated(pool, host).await?;
-    let (location, expected) = (location.clone(), expected.to_string());
-    let (storage_pool, libvirt_name) = (storage_pool.to_string(), libvirt_name.to_string());
+    let source = ctx.hosts.dedicated(&stored.place.pool, &stored.place.host).await?;
+    let writer = ctx.hosts.dedicated(target.pool, target.host).await?;
+    let (backup_pool, data, expected) =
+        (stored.place.storage_pool.clone(), stored.data.clone(), stored.manifest.sha256.clone());
+    let (storage_pool, libvirt_name) = (target.storage_pool.to_string(), target.name.to_string());
     let work = move || -> Result<Result<(u64, String), Refusal>, HypervisorError> {
-        if replace {
-            let checked = hypervisor::checksum_volume(&source, &location.storage_pool, &location.volume_name)?;
+        if let Some(disk) = &replace {
+            if let Some(disk) = disk
+                && disk.is_running(&writer)?
+            {
+                return Ok(Err(("MachineRunning", format!("domain {} runs", disk.domain))));
+            }
+            let checked = hypervisor::checksum_volume(&source, &backup_pool, &data)?;
             if checked.sha256 != expected {
                 return Ok(Err((
                     "ChecksumMismatch",
@@ -298,19 +350,12 @@ async fn copy_checked(
                     ),
                 )));
             }
-            target.delete_volume(&storage_pool, &libvirt_name)?;
+            writer.delete_volume(&storage_pool, &libvirt_name)?;
         }
-        let copied = hypervisor::copy_volume(
-            &source,
-            &location.storage_pool,
-            &location.volume_name,
-            &target,
-            &storage_pool,
-            &libvirt_name,
-            &mut |_| {},
-        )?;
+        let copied =
+            hypervisor::copy_volume(&source, &backup_pool, &data, &writer, &storage_pool, &libvirt_name, &mut |_| {})?;
         if copied.sha256 != expected {
-            target.delete_volume(&storage_pool, &libvirt_name)?;
+            writer.delete_volume(&storage_pool, &libvirt_name)?;
             return Ok(Err((
                 "ChecksumMismatch",
                 format!(

@@ -281,6 +281,38 @@ pub fn checksum_volume(host: &Hypervisor, pool: &str, name: &str) -> Result<Copy
     Ok(report)
 }
 
+/// The whole content of volume `name` of pool `pool`, which must be at most `limit` bytes
+/// (a small record such as a backup's manifest; anything larger is refused unread).
+pub fn read_volume(host: &Hypervisor, pool: &str, name: &str, limit: u64) -> Result<Vec<u8>, HypervisorError> {
+    let (volume, info) = host.require_volume(pool, name)?;
+    if info.capacity_bytes > limit {
+        return Err(host.refused(format!(
+            "volume {name} of pool {pool} holds {} bytes, more than the {limit} bytes expected of it",
+            info.capacity_bytes
+        )));
+    }
+    let fail = |e| host.fail(format!("download volume {name} of pool {pool}"), e);
+    let download = Stream::new(host.conn(), 0).map_err(fail)?;
+    volume.download(&download, 0, info.capacity_bytes, 0).map_err(fail)?;
+    // One byte more than expected: the stream's end is then read too, and more data than
+    // the volume claims to hold is noticed.
+    let mut content = vec![0u8; info.capacity_bytes as usize + 1];
+    let filled = match receive_full(&download, &mut content) {
+        Ok(filled) if filled as u64 <= info.capacity_bytes => filled,
+        Ok(_) => {
+            let _ = download.abort();
+            return Err(host.refused(format!("volume {name} of pool {pool} delivered more than its capacity")));
+        }
+        Err(e) => {
+            let _ = download.abort();
+            return Err(fail(e));
+        }
+    };
+    download.finish().map_err(fail)?;
+    content.truncate(filled);
+    Ok(content)
+}
+
 /// Checks that volume `name` of pool `pool` has the SHA-256 `expected_sha256` (hex, any case),
 /// e.g. after a restore; [`HypervisorError::Checksum`] when it differs.
 pub fn verify_volume(

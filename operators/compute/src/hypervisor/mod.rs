@@ -17,7 +17,7 @@ mod volume;
 mod xml;
 
 pub use connection::{Credentials, HostFacts, Hypervisor};
-pub use copy::{checksum_volume, copy_volume, stream_volume, verify_volume};
+pub use copy::{checksum_volume, copy_volume, read_volume, stream_volume, verify_volume};
 pub use snapshot::{FrozenDisk, freeze_disk, thaw_disk};
 pub use spec::{
     CopyReport, DiskSpec, DomainInfo, DomainSpec, NetworkSpec, PoolInfo, PowerState, VolumeFormat, VolumeInfo,

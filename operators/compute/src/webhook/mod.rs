@@ -1,6 +1,8 @@
 //! The compute admission webhook: refusals that need other objects (the host pool, its
-//! hosts and tiers, whether a volume is in use, whether a host pool still holds
-//! machines) or our own parsers (the backup schedule). Rules the API server can check alone are CEL in the CRDs.
+//! hosts and tiers, the networks, images and backup storage it offers to the agency,
+//! whether a volume is in use, whether a host pool still holds machines) or our own
+//! parsers (the backup schedule). Rules the API server can check alone are CEL in the
+//! CRDs.
 //!
 //! `POST /validate/compute` judges every compute kind; the ValidatingWebhookConfiguration
 //! `makonis-compute` in `manifests/` registers it, and the operator keeps its CA bundle
@@ -82,8 +84,8 @@ async fn judge(state: &WebhookState, request: &AdmissionRequest<DynamicObject>) 
     let namespace = request.namespace.clone().unwrap_or_default();
     if request.operation == Operation::Delete {
         if request.kind.kind == "HostPool" {
-            let machines = views.machines.state().iter().filter(|m| m.spec.host_pool == request.name).count();
-            let volumes = views.volumes.state().iter().filter(|v| v.spec.host_pool == request.name).count();
+            let machines = views.machines().iter().filter(|m| m.spec.host_pool == request.name).count();
+            let volumes = views.volumes().iter().filter(|v| v.spec.host_pool == request.name).count();
             if machines + volumes > 0 {
                 return allowed.deny(format!(
                     "HostPool {} still holds {machines} virtual machines and {volumes} volumes; delete them first (their domains and data live on its hosts)",
@@ -105,13 +107,22 @@ async fn judge(state: &WebhookState, request: &AdmissionRequest<DynamicObject>) 
     let Some(object) = &request.object else {
         return allowed;
     };
+    // A change that leaves the spec as it was (labels, finalizers, a deletion going on) is
+    // not judged again: the spec was admitted, and what it refers to may have changed since
+    // (a host removed from its pool must not keep a volume's finalizer from being removed).
+    if request.operation == Operation::Update
+        && let Some(old) = &request.old_object
+        && old.data.get("spec") == object.data.get("spec")
+    {
+        return allowed;
+    }
     let problems = match request.kind.kind.as_str() {
         "Volume" => match typed::<Volume>(object) {
             Ok(v) => Ok(review::volume(&v, pool(state, &v.spec.host_pool).await.as_deref())),
             Err(error) => Err(error),
         },
         "VirtualMachine" => match typed::<VirtualMachine>(object) {
-            Ok(m) => Ok(review::machine(&m, pool(state, &m.spec.host_pool).await.as_deref())),
+            Ok(m) => Ok(review::machine(&m, &namespace, pool(state, &m.spec.host_pool).await.as_deref())),
             Err(error) => Err(error),
         },
         "BackupPolicy" => match typed::<BackupPolicy>(object) {

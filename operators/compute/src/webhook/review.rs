@@ -2,9 +2,9 @@
 //! returns the problems found, each with the field path it concerns.
 
 use jiff::tz::TimeZone;
-use makonis_api::compute::{Backup, BackupPolicy, BackupTarget, HostPool, VirtualMachine, Volume};
+use makonis_api::compute::{Backup, BackupPolicy, BackupTarget, HostPool, NetworkKind, VirtualMachine, Volume};
 
-use crate::{quota, schedule::Schedule};
+use crate::{allowed, quota, schedule::Schedule};
 
 /// One refusal: the field and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,11 +38,16 @@ pub fn volume(volume: &Volume, pool: Option<&HostPool>) -> Vec<Problem> {
     if !pool.spec.storage_tiers.iter().any(|t| t.name == volume.spec.tier) {
         problems.push(Problem::new("spec.tier", unknown_tier(pool, &volume.spec.tier)));
     }
+    if let Some(image) = volume.spec.source.as_ref().and_then(|s| s.image.as_ref())
+        && let Err(message) = allowed::image(pool, image)
+    {
+        problems.push(Problem::new("spec.source.image.storagePool", message));
+    }
     problems
 }
 
-/// The problems of a machine, given the pool it names (if it exists).
-pub fn machine(machine: &VirtualMachine, pool: Option<&HostPool>) -> Vec<Problem> {
+/// The problems of a machine in `namespace`, given the pool it names (if it exists).
+pub fn machine(machine: &VirtualMachine, namespace: &str, pool: Option<&HostPool>) -> Vec<Problem> {
     let Some(pool) = pool else {
         return vec![missing_pool("spec.hostPool", &machine.spec.host_pool)];
     };
@@ -58,6 +63,20 @@ pub fn machine(machine: &VirtualMachine, pool: Option<&HostPool>) -> Vec<Problem
                 format!("spec.disks[{index}].inline.size"),
                 format!("{} is not a size of at least 1Mi", inline.size.0),
             ));
+        }
+        if let Some(image) = &inline.image
+            && let Err(message) = allowed::image(pool, image)
+        {
+            problems.push(Problem::new(format!("spec.disks[{index}].inline.image.storagePool"), message));
+        }
+    }
+    for (index, attachment) in machine.spec.networks.iter().enumerate() {
+        if let Err(message) = allowed::network(pool, namespace, attachment) {
+            let field = match attachment.kind {
+                NetworkKind::Network => format!("spec.networks[{index}].network"),
+                NetworkKind::User => format!("spec.networks[{index}].kind"),
+            };
+            problems.push(Problem::new(field, message));
         }
     }
     problems
@@ -94,14 +113,17 @@ fn target(target: &BackupTarget, pool: Option<&HostPool>, at: &str) -> Vec<Probl
     let Some(pool) = pool else {
         return vec![missing_pool(&format!("{at}.hostPool"), &target.host_pool)];
     };
-    if pool.spec.hosts.iter().any(|h| h.name == target.host) {
-        Vec::new()
-    } else {
-        vec![Problem::new(
+    let mut problems = Vec::new();
+    if !pool.spec.hosts.iter().any(|h| h.name == target.host) {
+        problems.push(Problem::new(
             format!("{at}.host"),
             format!("HostPool {} has no host {}; it has {}", pool_name(pool), target.host, hosts(pool)),
-        )]
+        ));
     }
+    if let Err(message) = allowed::backup_pool(pool, &target.storage_pool) {
+        problems.push(Problem::new(format!("{at}.storagePool"), message));
+    }
+    problems
 }
 
 fn missing_pool(field: &str, name: &str) -> Problem {
@@ -148,7 +170,7 @@ mod tests {
             "apiVersion": "compute.makonis.lv/v1alpha1", "kind": "VirtualMachine",
             "metadata": {"name": "web"}, "spec": {"hostPool": "nowhere", "vcpus": 1, "memory": "1Gi"}
         }));
-        let problems = machine(&vm, None);
+        let problems = machine(&vm, "agency-vdi", None);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].field, "spec.hostPool");
         assert!(problems[0].message.starts_with("HostPool nowhere does not exist"));
@@ -179,8 +201,39 @@ mod tests {
                 {"name": "data", "inline": {"size": "1Ki", "tier": "gold"}}
             ]}
         }));
-        let fields: Vec<String> = machine(&vm, Some(&pool())).into_iter().map(|p| p.field).collect();
+        let fields: Vec<String> = machine(&vm, "agency-vdi", Some(&pool())).into_iter().map(|p| p.field).collect();
         assert_eq!(fields, vec!["spec.disks[1].inline.tier", "spec.disks[1].inline.size"]);
+    }
+
+    #[test]
+    fn networks_images_and_backup_pools_must_be_offered() {
+        let vm: VirtualMachine = from(serde_json::json!({
+            "apiVersion": "compute.makonis.lv/v1alpha1", "kind": "VirtualMachine",
+            "metadata": {"name": "web"}, "spec": {"hostPool": "local", "vcpus": 1, "memory": "1Gi",
+                "disks": [{"name": "root", "inline": {"size": "1Gi",
+                    "image": {"storagePool": "default-pool", "name": "agency-b.secret.raw"}}}],
+                "networks": [{"network": "default"}, {"network": "dmz"}, {"kind": "User"}]}
+        }));
+        let fields: Vec<String> = machine(&vm, "agency-vdi", Some(&pool())).into_iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            ["spec.disks[0].inline.image.storagePool", "spec.networks[1].network", "spec.networks[2].kind"]
+        );
+        let vol: Volume = from(serde_json::json!({
+            "apiVersion": "compute.makonis.lv/v1alpha1", "kind": "Volume", "metadata": {"name": "loot"},
+            "spec": {"hostPool": "local", "size": "1Gi",
+                "source": {"image": {"storagePool": "default-pool", "name": "agency-b.secret.raw"}}}
+        }));
+        let refused = volume(&vol, Some(&pool()));
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].field, "spec.source.image.storagePool");
+        assert!(refused[0].message.contains("is not an image storage pool"), "{}", refused[0].message);
+        let backup: Backup = from(serde_json::json!({
+            "apiVersion": "compute.makonis.lv/v1alpha1", "kind": "Backup", "metadata": {"name": "b"},
+            "spec": {"volume": "data", "target": {"hostPool": "local", "host": "hv-1", "storagePool": "images"}}
+        }));
+        let refused = super::backup(&backup, Some(&pool()));
+        assert_eq!(refused.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(), ["spec.target.storagePool"]);
     }
 
     #[test]
@@ -189,7 +242,7 @@ mod tests {
             "apiVersion": "compute.makonis.lv/v1alpha1", "kind": "BackupPolicy",
             "metadata": {"name": "nightly"}, "spec": {
                 "volumeSelector": {}, "schedule": "30 25 * * *", "timeZone": "Mars/Olympus",
-                "retention": {"keepDaily": 7}, "target": {"hostPool": "local", "host": "hv-1", "storagePool": "backup"}
+                "retention": {"keepDaily": 7}, "target": {"hostPool": "local", "host": "hv-1", "storagePool": "default-pool"}
             }
         }));
         let problems = policy(&bp, Some(&pool()));
