@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use k8s_openapi::{api::core::v1::Namespace, apimachinery::pkg::api::resource::Quantity};
 use kube::{
@@ -19,14 +19,12 @@ use makonis_api::{
 };
 use makonis_portal::{
     actions::{
-        Actor,
         decide::{Verdict, decide},
         order::{OrderInput, submit},
         retire::retire,
     },
     cluster::ClusterView,
     context::{Context, PortalConfig},
-    identity::{Identity, IdentitySource},
     store::{
         Store,
         audit::{AuditEvent, AuditQuery},
@@ -41,19 +39,10 @@ use support::{
     CONVERGE,
     agencies::{TEST_LABEL, unique_id},
     catalog::{CatalogRun, test_item},
-    cluster::{admin_client, client_as, install_platform},
+    cluster::{admin_client, install_platform},
+    cluster_portal::ClusterPortal,
     wait_until,
 };
-
-fn identity(username: &str, group: String) -> Identity {
-    Identity {
-        username: username.into(),
-        display_name: username.into(),
-        email: None,
-        groups: vec![group],
-        source: IdentitySource::Local,
-    }
-}
 
 async fn wait_state(context: &Context, id: &str, state: &str) -> makonis_portal::store::requests::Request {
     wait_until(&format!("request {id} to be {state}"), CONVERGE, || async {
@@ -77,32 +66,12 @@ async fn granted_orders_are_applied_followed_and_retired_by_the_portal() {
     published.spec.approval = Approval::AgencyApprover;
     run.publish(published).await.expect("publish the test item");
 
-    let portal_client = client_as(
-        "system:serviceaccount:makonis-system:makonis-portal",
-        &["system:serviceaccounts", "system:serviceaccounts:makonis-system", "system:authenticated"],
-    )
-    .await;
-    let (view, drive) = ClusterView::watch(&portal_client);
-    let driver = tokio::spawn(drive);
-    let dir = std::env::temp_dir().join(format!("makonis-portal-cluster-{}", random_id(4)));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::connect(&format!("sqlite://{}/portal.db", dir.display())).await.unwrap();
-    let config =
-        PortalConfig { instance_labels: [(TEST_LABEL.to_string(), run.run.clone())].into(), ..PortalConfig::default() };
-    let context = Arc::new(Context::new(store, view, Some(portal_client), config));
-    let worker = tokio::spawn(worker::run(Arc::clone(&context)));
+    let portal = ClusterPortal::start(&run, true).await;
+    let context = &portal.context;
+    portal.wait_for_item(&code, &item).await;
     let group = code.to_uppercase();
-    wait_until("the portal to see the agency and the item", CONVERGE, || async {
-        match (context.view.agency(&code), context.view.compiled(&item)) {
-            (Some(_), Some(Ok(_))) => Ok(()),
-            _ => Err("not yet".to_string()),
-        }
-    })
-    .await;
-    let requester =
-        Actor::new(&context, identity("anna", format!("{group}-Requesters")), "127.0.0.1".into(), "test".into());
-    let approver =
-        Actor::new(&context, identity("janis", format!("{group}-Approvers")), "127.0.0.1".into(), "test".into());
+    let requester = portal.actor("anna", format!("{group}-Requesters"));
+    let approver = portal.actor("janis", format!("{group}-Approvers"));
 
     // Ordered, approved, applied by the worker as the portal's ServiceAccount, Ready.
     let input = OrderInput {
@@ -113,9 +82,9 @@ async fn granted_orders_are_applied_followed_and_retired_by_the_portal() {
         parameters: json!({"greeting": "Sveiki"}),
     };
     let request =
-        submit(&context, &requester, &input, makonis_portal::workflow::RequestKind::Order).await.expect("submitted");
-    decide(&context, &approver, &request.id, Verdict::Approve, "").await.expect("approved");
-    let ready = wait_state(&context, &request.id, "ready").await;
+        submit(context, &requester, &input, makonis_portal::workflow::RequestKind::Order).await.expect("submitted");
+    decide(context, &approver, &request.id, Verdict::Approve, "").await.expect("approved");
+    let ready = wait_state(context, &request.id, "ready").await;
     assert!(ready.message.contains("ready"), "{}", ready.message);
     let instances: Api<ServiceInstance> = Api::namespaced(run.admin.clone(), &namespace);
     let applied = instances.get("vietne").await.unwrap();
@@ -135,7 +104,7 @@ async fn granted_orders_are_applied_followed_and_retired_by_the_portal() {
     // the request fails with its words instead of hanging.
     let second = OrderInput { instance: "otra".into(), plan: "large".into(), ..input.clone() };
     let waiting =
-        submit(&context, &requester, &second, makonis_portal::workflow::RequestKind::Order).await.expect("submitted");
+        submit(context, &requester, &second, makonis_portal::workflow::RequestKind::Order).await.expect("submitted");
     let agencies: Api<Agency> = Api::all(run.admin.clone());
     let shrink = json!({"spec": {"quota": {"cpu": Quantity("1".into())}}});
     agencies.patch(&code, &PatchParams::default(), &Patch::Merge(&shrink)).await.unwrap();
@@ -144,17 +113,16 @@ async fn granted_orders_are_applied_followed_and_retired_by_the_portal() {
         if cpu == "1" { Ok(()) } else { Err(cpu) }
     })
     .await;
-    decide(&context, &approver, &waiting.id, Verdict::Approve, "").await.expect("approved");
-    let failed = wait_state(&context, &waiting.id, "failed").await;
+    decide(context, &approver, &waiting.id, Verdict::Approve, "").await.expect("approved");
+    let failed = wait_state(context, &waiting.id, "failed").await;
     assert!(failed.message.contains("QuotaExceeded"), "the webhook's refusal: {}", failed.message);
 
     // Retired: the worker deletes the instance and the request ends when it is gone.
-    let gone = retire(&context, &requester, &code, "vietne", "vietne").await.expect("retire");
-    wait_state(&context, &gone.id, "retired").await;
+    let gone = retire(context, &requester, &code, "vietne", "vietne").await.expect("retire");
+    wait_state(context, &gone.id, "retired").await;
     assert!(instances.get_opt("vietne").await.unwrap().is_none());
 
-    worker.abort();
-    driver.abort();
+    drop(portal);
     run.finish().await;
 }
 

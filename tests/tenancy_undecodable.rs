@@ -60,13 +60,17 @@ async fn an_undecodable_agency_is_reported_and_the_rest_are_served() {
     // The bad one is reported as a Warning Event and counted.
     let note = wait_for_warning(&admin, &bad, "InvalidObject").await;
     assert!(note.contains("Isolated") || note.contains("unknown variant"), "{note}");
-    let failures = operator
-        .counter(
-            "makonis_operator_reconcile_failures_total",
-            r#"category="InvalidObject",controller="makonis-tenancy""#,
-        )
-        .await;
-    assert!(failures >= 1.0, "failures counted: {failures}");
+    // The reconcile counts its failure after it sends the Event: poll, never read once.
+    wait_until("the failure to be counted", CONVERGE, || async {
+        let failures = operator
+            .counter(
+                "makonis_operator_reconcile_failures_total",
+                r#"category="InvalidObject",controller="makonis-tenancy""#,
+            )
+            .await;
+        if failures >= 1.0 { Ok(()) } else { Err(format!("failures counted: {failures}")) }
+    })
+    .await;
 
     // Restore the real schema and remove the object (never reconciled, so no finalizer).
     install_platform(&admin).await;

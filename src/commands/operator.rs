@@ -100,8 +100,24 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         result = &mut server => result,
         result = &mut webhook => result,
         why = lost => step_down(&why),
+        () = stopped_for(stop_rx, SHUTDOWN_GRACE) => {
+            tracing::warn!(
+                grace_seconds = SHUTDOWN_GRACE.as_secs(),
+                "the controllers did not stop in time (a watch had not finished its first listing); exiting anyway"
+            );
+            if let Some(election) = &election {
+                election.release().await;
+            }
+            Ok(())
+        }
     }
 }
+
+/// How long the controllers get to finish after the stop signal before the process exits
+/// anyway. A controller whose watch has not finished its first listing never notices the
+/// signal (kube-runtime's controller waits for that listing first), and a stop must not
+/// hang on it; everything a reconcile writes is idempotent, so cutting one short is safe.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The timings of the leader lease from the flags.
 pub fn lease_timings(lease_seconds: u64, renew_deadline_seconds: Option<u64>) -> anyhow::Result<LeaseTimings> {
@@ -262,6 +278,12 @@ fn platform_vars(args: &OperatorArgs) -> PlatformVars {
 /// Resolves once the shutdown flag is raised.
 async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// Resolves `grace` after the shutdown flag is raised.
+async fn stopped_for(stop: watch::Receiver<bool>, grace: Duration) {
+    stopped(stop).await;
+    tokio::time::sleep(grace).await;
 }
 
 /// Resolves with an error if the operations endpoint stops (for example: address in use).

@@ -5,7 +5,7 @@
 //! the portal (after the chain) and platform administrators may.
 
 use kube::{
-    Api, Client,
+    Api,
     api::{Patch, PatchParams, PostParams},
 };
 use makonis_api::catalog::{Approval, Phase, ServiceInstance};
@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::support::{
     CONVERGE,
     catalog::{CatalogRun, test_item, wait_phase},
-    cluster::client_as,
+    cluster::{client_as, portal_client},
 };
 
 /// The refusal a create or patch got, or a panic naming who got through.
@@ -24,14 +24,6 @@ fn refusal(result: Result<ServiceInstance, kube::Error>, who: &str) -> String {
         Err(kube::Error::Api(status)) => status.message,
         Err(other) => panic!("{who}: {other}"),
     }
-}
-
-async fn portal_client() -> Client {
-    client_as(
-        "system:serviceaccount:makonis-system:makonis-portal",
-        &["system:serviceaccounts", "system:serviceaccounts:makonis-system", "system:authenticated"],
-    )
-    .await
 }
 
 #[tokio::test]

@@ -8,28 +8,20 @@
 //! every other host, whether an order names it or a template builds it; the portal's
 //! order action refuses it with the field named.
 
-use std::sync::Arc;
-
 use kube::{Api, api::PostParams};
 use makonis_api::catalog::{CatalogItem, ServiceInstance, Template};
 use makonis_portal::{
     actions::{
-        ActionError, Actor,
+        ActionError,
         order::{OrderInput, preview},
     },
-    cluster::ClusterView,
-    context::{Context, PortalConfig},
-    identity::{Identity, IdentitySource},
-    store::{Store, random_id},
     workflow::RequestKind,
 };
 use serde_json::{Value, json};
 
 use crate::support::{
-    CONVERGE,
     catalog::{CatalogRun, test_item},
-    cluster::client_as,
-    wait_until,
+    cluster_portal::ClusterPortal,
 };
 
 /// The test item with a `hostname` parameter (`format: hostname`), a free-text `site`
@@ -124,32 +116,10 @@ async fn the_portal_refuses_a_foreign_host_with_the_field_named() {
     let code = namespace.trim_start_matches("agency-").to_string();
     let item = run.item_name("web");
     run.publish(item_with_ingress(&item)).await.expect("publish");
-    let portal_client = client_as(
-        "system:serviceaccount:makonis-system:makonis-portal",
-        &["system:serviceaccounts", "system:serviceaccounts:makonis-system", "system:authenticated"],
-    )
-    .await;
-    let (view, drive) = ClusterView::watch(&portal_client);
-    let driver = tokio::spawn(drive);
-    let dir = std::env::temp_dir().join(format!("makonis-hostnames-{}", random_id(4)));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::connect(&format!("sqlite://{}/portal.db", dir.display())).await.unwrap();
-    let context = Arc::new(Context::new(store, view, None, PortalConfig::default()));
-    wait_until("the portal to see the agency and the item", CONVERGE, || async {
-        match (context.view.agency(&code), context.view.compiled(&item)) {
-            (Some(_), Some(Ok(_))) => Ok(()),
-            _ => Err("not yet".to_string()),
-        }
-    })
-    .await;
-    let identity = Identity {
-        username: "anna".into(),
-        display_name: "Anna".into(),
-        email: None,
-        groups: vec![format!("{}-Requesters", code.to_uppercase())],
-        source: IdentitySource::Local,
-    };
-    let requester = Actor::new(&context, identity, "127.0.0.1".into(), "security-test".into());
+    let portal = ClusterPortal::start(&run, false).await;
+    portal.wait_for_item(&code, &item).await;
+    let context = &portal.context;
+    let requester = portal.actor("anna", format!("{}-Requesters", code.to_uppercase()));
     let input = |hostname: &str| OrderInput {
         agency: code.clone(),
         catalog_item: item.clone(),
@@ -157,7 +127,7 @@ async fn the_portal_refuses_a_foreign_host_with_the_field_named() {
         instance: "vietne".into(),
         parameters: json!({"hostname": hostname}),
     };
-    match preview(&context, &requester, &input("www.lm.gov.lv"), RequestKind::Order).await {
+    match preview(context, &requester, &input("www.lm.gov.lv"), RequestKind::Order).await {
         Err(ActionError::Invalid(errors)) => {
             assert_eq!(errors.len(), 1, "{errors:?}");
             assert_eq!(errors[0].path, "/hostname");
@@ -165,8 +135,8 @@ async fn the_portal_refuses_a_foreign_host_with_the_field_named() {
         }
         other => panic!("expected the field to be refused, got {:?}", other.map(|p| p.parameters)),
     }
-    let own = preview(&context, &requester, &input("dati.vdi.gov.lv"), RequestKind::Order).await;
+    let own = preview(context, &requester, &input("dati.vdi.gov.lv"), RequestKind::Order).await;
     assert!(own.is_ok(), "the agency's own name is accepted: {:?}", own.err());
-    driver.abort();
+    drop(portal);
     run.finish().await;
 }

@@ -5,8 +5,6 @@
 //! policy, the retained claim and the credentials Secret must survive, without a
 //! `deletionTimestamp`.
 
-use std::sync::Arc;
-
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use kube::{
     Api, Client,
@@ -16,21 +14,14 @@ use makonis_api::{
     catalog::{Phase, ServiceInstance},
     labels,
 };
-use makonis_portal::{
-    actions::{Actor, retire::retire},
-    cluster::ClusterView,
-    context::{Context, PortalConfig},
-    identity::{Identity, IdentitySource},
-    store::{Store, random_id},
-    worker,
-};
+use makonis_portal::actions::retire::retire;
 use serde_json::json;
 
 use crate::support::{
     CONVERGE,
-    agencies::TEST_LABEL,
     catalog::{CatalogRun, test_item, wait_phase},
     cluster::client_as,
+    cluster_portal::ClusterPortal,
     wait_until,
 };
 
@@ -102,36 +93,15 @@ async fn retained_data_survives_retire_through_the_portal() {
     run.publish(test_item(&item)).await.expect("publish the test item");
     order_ready(&run, &namespace, &item, "site").await;
 
-    let portal_client = client_as(
-        "system:serviceaccount:makonis-system:makonis-portal",
-        &["system:serviceaccounts", "system:serviceaccounts:makonis-system", "system:authenticated"],
-    )
-    .await;
-    let (view, drive) = ClusterView::watch(&portal_client);
-    let driver = tokio::spawn(drive);
-    let dir = std::env::temp_dir().join(format!("makonis-security-retire-{}", random_id(4)));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::connect(&format!("sqlite://{}/portal.db", dir.display())).await.unwrap();
-    let config =
-        PortalConfig { instance_labels: [(TEST_LABEL.to_string(), run.run.clone())].into(), ..PortalConfig::default() };
-    let context = Arc::new(Context::new(store, view, Some(portal_client), config));
-    let worker = tokio::spawn(worker::run(Arc::clone(&context)));
+    let portal = ClusterPortal::start(&run, true).await;
+    let context = &portal.context;
     wait_until("the portal to see the instance", CONVERGE, || async {
         context.view.instance(&code, "site").map(|_| ()).ok_or_else(|| "not yet".to_string())
     })
     .await;
-    let identity = Identity {
-        username: "anna".into(),
-        display_name: "Anna".into(),
-        email: None,
-        groups: vec![format!("{}-Requesters", code.to_uppercase())],
-        source: IdentitySource::Local,
-    };
-    let requester = Actor::new(&context, identity, "127.0.0.1".into(), "security-test".into());
-    retire(&context, &requester, &code, "site", "site").await.expect("retire through the portal");
+    let requester = portal.actor("anna", format!("{}-Requesters", code.to_uppercase()));
+    retire(context, &requester, &code, "site", "site").await.expect("retire through the portal");
     assert_data_survived(&run.admin, &namespace, "site", "the portal's retire").await;
-
-    worker.abort();
-    driver.abort();
+    drop(portal);
     run.finish().await;
 }

@@ -54,6 +54,15 @@ pub async fn client_as(user: &str, groups: &[&str]) -> Client {
     Client::try_from(config).expect("impersonating client")
 }
 
+/// A client that acts as the portal's ServiceAccount (impersonated).
+pub async fn portal_client() -> Client {
+    client_as(
+        "system:serviceaccount:makonis-system:makonis-portal",
+        &["system:serviceaccounts", "system:serviceaccounts:makonis-system", "system:authenticated"],
+    )
+    .await
+}
+
 /// The documents of `manifests/base`, read as its `kustomization.yaml` lists them (one
 /// level of nested kustomizations, such as `crds/generated`): `(CRDs, everything else)`.
 /// Tests install exactly what an administrator would.

@@ -12,6 +12,7 @@ pub mod agencies;
 pub mod audit;
 pub mod catalog;
 pub mod cluster;
+pub mod cluster_portal;
 pub mod compute;
 pub mod directory;
 pub mod flapping;
