@@ -21,7 +21,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE
     TO makonis_portal;
 
 -- The SLA ledger, written by the SLO engine and read by the portal's reports.
-GRANT SELECT, INSERT, UPDATE, DELETE ON slo_objectives, slo_outages, incidents, slo_days_off TO makonis_portal;
+GRANT SELECT, INSERT, UPDATE, DELETE ON slo_objectives, slo_outages, incidents, slo_days_off, slo_working_days
+    TO makonis_portal;
 
 -- The audit trail: rows are added and read, never changed or removed. The chain's head is
 -- updated by every append (its row lock orders the appends of every replica).

@@ -184,20 +184,21 @@ async fn an_action_whose_audit_record_cannot_be_written_is_not_done() {
 /// Signs `user` in through the form with `User-Agent: agent`, returning the session's
 /// cookie header and token.
 async fn sign_in_as(portal: &TestPortal, user: &str, agent: &str) -> (String, String) {
+    let (login_name, session_name) = (portal.cookie_name("makonis_login"), portal.cookie_name("makonis_session"));
     let form = portal.get(None, "/login").await;
-    let login = cookie_value(&form.headers, "makonis_login").expect("the login form's cookie");
+    let login = cookie_value(&form.headers, &login_name).expect("the login form's cookie");
     let body =
         serde_urlencoded::to_string([("_csrf", login.as_str()), ("username", user), ("password", PASSWORD)]).unwrap();
     let request = Request::post("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, format!("makonis_login={login}"))
+        .header(header::COOKIE, format!("{login_name}={login}"))
         .header(header::USER_AGENT, agent)
         .body(Body::from(body))
         .unwrap();
     let answer = portal.send(request).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-    let token = cookie_value(&answer.headers, "makonis_session").expect("a session");
-    (format!("makonis_session={token}"), token)
+    let token = cookie_value(&answer.headers, &session_name).expect("a session");
+    (format!("{session_name}={token}"), token)
 }
 
 async fn records(store: &Store, actor: &str) -> Vec<AuditEvent> {
@@ -521,7 +522,7 @@ async fn the_portals_database_role_cannot_change_or_remove_audit_rows() {
     }
     // Every table of the schema is granted to the portal (a migration's new table too).
     let tables = sqlx::query(
-        "SELECT c.relname AS tablename FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+        "SELECT c.relname::text AS tablename FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = 'public' AND c.relkind = 'r' AND NOT has_table_privilege('makonis_portal', c.oid, 'SELECT')",
     )
     .fetch_all(owner.pool())

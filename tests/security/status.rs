@@ -13,20 +13,9 @@ use makonis_api::all_crds;
 use serde_json::{Value, json};
 
 use crate::support::{
-    cluster::client_as,
+    cluster::{client_as, status_writer},
     tenancy::{TestRun, wait_ready},
 };
-
-/// The ServiceAccount (in `makonis-system`) that owns the status of each API group.
-fn owner(group: &str) -> &'static str {
-    match group {
-        "tenancy.makonis.lv" => "makonis-tenancy-operator",
-        "catalog.makonis.lv" => "makonis-catalog-operator",
-        "compute.makonis.lv" => "makonis-compute-operator",
-        "slo.makonis.lv" => "makonis-slo",
-        other => panic!("no operator owns the status of {other}: add it here and to status-writers.yaml"),
-    }
-}
 
 /// A valid spec of `kind` and a status an attacker would like it to have.
 fn fixture(kind: &str, run: &str) -> (Value, Value) {
@@ -139,11 +128,7 @@ async fn forged_status_is_refused_for_every_kind_and_everyone_but_its_operator()
                 .expect_err(&format!("an agency administrator wrote the status of {kind} {name}"));
             assert!(matches!(&refused, kube::Error::Api(s) if s.code == 403), "{kind}: {refused}");
         }
-        let operator = client_as(
-            &format!("system:serviceaccount:makonis-system:{}", owner(&crd.spec.group)),
-            &["system:serviceaccounts", "system:serviceaccounts:makonis-system", "system:authenticated"],
-        )
-        .await;
+        let operator = status_writer(&crd.spec.group).await;
         let dry_run = PatchParams { dry_run: true, ..PatchParams::default() };
         api(&operator, &resource, scope)
             .patch_status(&name, &dry_run, &status_patch(&forged))

@@ -4,7 +4,7 @@
 //! operator's process), and writing an object's status as the compute operator does.
 
 use kube::{
-    Api, Client, Resource,
+    Api, Resource,
     api::{Patch, PatchParams},
 };
 use makonis_compute::hypervisor::{Hypervisor, checksum_volume};
@@ -12,13 +12,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{cluster::client_as, compute::ComputeRun};
-
-/// The compute operator's identity, as the API server sees it: the one identity a policy
-/// limiting status writes to the owning operator lets through.
-const OPERATOR_USER: &str = "system:serviceaccount:makonis-system:makonis-compute-operator";
-const OPERATOR_GROUPS: [&str; 3] =
-    ["system:serviceaccounts", "system:serviceaccounts:makonis-system", "system:authenticated"];
+use super::{cluster::status_writer, compute::ComputeRun};
 
 /// The session daemon's URI, disk pool and backup pool, from `tests/compute/session.sh env`.
 pub fn session() -> (String, String, String) {
@@ -118,11 +112,6 @@ pub fn sha256_hex(data: &[u8]) -> String {
     Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A client acting as the compute operator's ServiceAccount.
-pub async fn as_compute_operator() -> Client {
-    client_as(OPERATOR_USER, &OPERATOR_GROUPS).await
-}
-
 /// Merges `status` into the status of `name` in `namespace`, written as the compute
 /// operator's ServiceAccount: a forged status, as an agency could write it wherever its
 /// role reaches `*/status`, or any identity a status policy would still let through.
@@ -134,7 +123,7 @@ where
         + Serialize
         + std::fmt::Debug,
 {
-    let api: Api<K> = Api::namespaced(as_compute_operator().await, namespace);
+    let api: Api<K> = Api::namespaced(status_writer("compute.makonis.lv").await, namespace);
     api.patch_status(name, &PatchParams::default(), &Patch::Merge(json!({"status": status})))
         .await
         .unwrap_or_else(|e| panic!("forging the status of {name}: {e}"));
