@@ -21,7 +21,7 @@ use support::{
     CONVERGE,
     catalog::{CatalogRun, test_item, wait_phase},
     cluster::install_platform,
-    tenancy::wait_for_warning_in,
+    events::wait_for_warning_in,
     wait_until,
 };
 

@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 use support::{
     CONVERGE,
     cluster::{install_platform, status_writer},
-    compute::{ComputeRun, test_hypervisor_uri, warning_about},
+    compute::{ComputeRun, test_hypervisor_uri},
+    events::warning_about,
     wait_until,
 };
 

@@ -10,12 +10,11 @@
 mod support;
 
 use k8s_openapi::{
-    api::{core::v1::Namespace, events::v1::Event},
-    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    api::core::v1::Namespace, apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
 };
 use kube::{
     Api, Client,
-    api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams},
+    api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams},
 };
 use makonis_api::slo::{Probe, ProbeState, ServiceLevelObjective, SloState};
 use serde_json::{Value, json};
@@ -23,12 +22,9 @@ use support::{
     CONVERGE,
     agencies::unique_id,
     cluster::{admin_client, install_platform},
-    slo::{SloEngine, SloOptions},
+    events::wait_for_warning_in,
+    slo::{SloEngine, SloOptions, probe_target},
     wait_until,
-};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
 };
 
 /// Applies `crd` with `loosen` applied to its schema (`spec.versions[0]...openAPIV3Schema`).
@@ -55,24 +51,6 @@ async fn create_untyped<K: kube::Resource<DynamicType = ()>>(admin: &Client, nam
     .await;
 }
 
-/// The note of a Warning Event with `reason` about `name` in `namespace`.
-async fn wait_for_warning(admin: &Client, namespace: &str, name: &str, reason: &str) -> String {
-    let events: Api<Event> = Api::namespaced(admin.clone(), namespace);
-    wait_until(&format!("a Warning Event {reason} about {name}"), CONVERGE, || async {
-        let list = events.list(&ListParams::default()).await.map_err(|e| e.to_string())?;
-        list.items
-            .into_iter()
-            .find(|e| {
-                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
-                    && e.type_.as_deref() == Some("Warning")
-                    && e.reason.as_deref() == Some(reason)
-            })
-            .and_then(|e| e.note)
-            .ok_or_else(|| "no such event yet".to_string())
-    })
-    .await
-}
-
 #[tokio::test]
 async fn undecodable_probes_and_objectives_are_reported_and_the_rest_are_measured() {
     let admin = admin_client().await;
@@ -82,14 +60,7 @@ async fn undecodable_probes_and_objectives_are_reported_and_the_rest_are_measure
     let namespace = format!("slo-undecodable-{run}");
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap();
     Api::<Namespace>::all(admin.clone()).create(&PostParams::default(), &ns).await.expect("namespace");
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let target = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            read_head(&mut stream).await;
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").await;
-        }
-    });
+    let (target, _) = probe_target("127.0.0.1", "ok").await;
 
     // Loosen the schemas: failureThreshold takes any string, supportHours any value.
     loosen(&admin, "probes.slo.makonis.lv", |spec| {
@@ -140,7 +111,7 @@ async fn undecodable_probes_and_objectives_are_reported_and_the_rest_are_measure
     .await;
 
     // The undecodable ones are named in Warning Events and counted.
-    let note = wait_for_warning(&admin, &namespace, "broken", "InvalidObject").await;
+    let note = wait_for_warning_in(&admin, &namespace, "broken", "InvalidObject").await;
     assert!(
         note.contains("cannot decode this Probe") || note.contains("cannot decode this ServiceLevelObjective"),
         "{note}"
@@ -158,16 +129,4 @@ async fn undecodable_probes_and_objectives_are_reported_and_the_rest_are_measure
     }
     Api::<Namespace>::all(admin.clone()).delete(&namespace, &DeleteParams::default()).await.expect("delete namespace");
     engine.finish(&admin).await;
-}
-
-/// Reads a request head (up to the blank line, or until the client stops sending).
-async fn read_head(stream: &mut TcpStream) {
-    let mut head = Vec::new();
-    let mut buf = [0_u8; 1024];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
 }

@@ -22,7 +22,8 @@ use serde_json::{Value, json};
 use support::{
     agencies::{test_agency, unique_id},
     cluster::{admin_client, apply_documents},
-    tenancy::{condition, start_operator, wait_for_warning, wait_ready},
+    events::wait_for_warning,
+    tenancy::{condition, start_operator, wait_ready},
     wait_until,
 };
 

@@ -11,7 +11,8 @@ use kube::{
 use serde_json::json;
 use support::{
     CONVERGE,
-    tenancy::{TestRun, condition, wait_for_warning, wait_gone},
+    events::wait_for_warning,
+    tenancy::{TestRun, condition, wait_gone},
     wait_until,
 };
 

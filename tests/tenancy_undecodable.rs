@@ -14,11 +14,7 @@ use kube::{
 use makonis_api::tenancy::Agency;
 use serde_json::json;
 use support::{
-    CONVERGE,
-    agencies::test_agency,
-    cluster::install_platform,
-    tenancy::{TestRun, wait_for_warning},
-    wait_until,
+    CONVERGE, agencies::test_agency, cluster::install_platform, events::wait_for_warning, tenancy::TestRun, wait_until,
 };
 
 const CRD: &str = "agencies.tenancy.makonis.lv";

@@ -28,7 +28,8 @@ use serde_json::{Value, json};
 use crate::support::{
     CONVERGE,
     agencies::TEST_LABEL,
-    compute::{ComputeRun, describe, warning_about},
+    compute::{ComputeRun, describe},
+    events::warning_about,
     qemu::{self, checksum, forge_status, known_data, session, session_pool, sha256_hex, volumes_in, write_volume},
     wait_until,
 };

@@ -6,13 +6,7 @@
 //! ServiceAccount, serving its admission webhook to the real API server) against real
 //! listeners on 127.0.0.1 and 127.0.0.2.
 
-use std::{
-    net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-};
+use std::sync::atomic::Ordering;
 
 use kube::{
     Api, Client,
@@ -24,16 +18,12 @@ use makonis_api::{
     tenancy::Agency,
 };
 use serde_json::json;
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-};
 
 use crate::support::{
     CONVERGE,
     agencies::{TEST_LABEL, test_agency},
     cluster::{admin_kubeconfig_path, client_as},
-    slo::{SloEngine, SloOptions},
+    slo::{SloEngine, SloOptions, probe_target},
     tenancy::{TestRun, wait_ready},
     wait_until,
 };
@@ -103,22 +93,6 @@ enum Target {
 fn api_server_url() -> String {
     let kubeconfig = Kubeconfig::read_from(admin_kubeconfig_path()).expect("admin kubeconfig");
     kubeconfig.clusters[0].cluster.as_ref().and_then(|c| c.server.clone()).expect("the API server's URL")
-}
-
-/// A listener on `ip` that answers `200 OK` and counts the connections it accepts.
-async fn counting_listener(ip: &str) -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind((ip, 0)).await.expect("bind a test listener");
-    let address = listener.local_addr().expect("its address");
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = accepted.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            read_head(&mut stream).await;
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret").await;
-        }
-    });
-    (address, accepted)
 }
 
 #[tokio::test]
@@ -223,9 +197,9 @@ async fn an_agency_host_that_resolves_to_a_forbidden_address_is_never_connected_
     let (code, namespace) = agency_with_a_domain(&t, "pr").await;
     // A name of the agency's that its DNS answers with a loopback address, one answered
     // with the API server's address, and one the operator routes to a real listener.
-    let (loopback, loopback_hits) = counting_listener("127.0.0.2").await;
-    let (api, api_hits) = counting_listener("127.0.0.1").await;
-    let (routed, routed_hits) = counting_listener("127.0.0.1").await;
+    let (loopback, loopback_hits) = probe_target("127.0.0.2", "secret").await;
+    let (api, api_hits) = probe_target("127.0.0.1", "secret").await;
+    let (routed, routed_hits) = probe_target("127.0.0.1", "secret").await;
     let hosts = format!("127.0.0.2 loop.{code}.makonis.test\n127.0.0.1 api.{code}.makonis.test");
     let engine = SloEngine::start(
         &t.admin,
@@ -296,16 +270,4 @@ async fn an_agency_host_that_resolves_to_a_forbidden_address_is_never_connected_
         let _ = admin_probes.delete(name, &DeleteParams::default()).await;
     }
     engine.finish(&t.admin).await;
-}
-
-/// Reads a request head (up to the blank line, or until the client stops sending).
-async fn read_head(stream: &mut TcpStream) {
-    let mut head = Vec::new();
-    let mut buf = [0_u8; 1024];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
 }

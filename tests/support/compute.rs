@@ -4,9 +4,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use k8s_openapi::api::{
-    admissionregistration::v1::ValidatingWebhookConfiguration, core::v1::Namespace, events::v1::Event,
-};
+use k8s_openapi::api::{admissionregistration::v1::ValidatingWebhookConfiguration, core::v1::Namespace};
 use kube::{
     Api, Client, Resource, ResourceExt,
     api::{DeleteParams, ListParams, ObjectMeta, PostParams},
@@ -218,21 +216,6 @@ impl ComputeRun {
 /// The URI of the test hypervisor of manifests/examples/compute/test-hypervisor.xml.
 pub fn test_hypervisor_uri() -> String {
     format!("test://{}/manifests/examples/compute/test-hypervisor.xml", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The note of a Warning Event with `reason` about the object `name` of `namespace`, if
-/// there is one.
-pub async fn warning_about(admin: &Client, namespace: &str, name: &str, reason: &str) -> Option<String> {
-    let events: Api<Event> = Api::namespaced(admin.clone(), namespace);
-    let list = events.list(&ListParams::default()).await.ok()?;
-    list.items
-        .into_iter()
-        .find(|e| {
-            e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
-                && e.type_.as_deref() == Some("Warning")
-                && e.reason.as_deref() == Some(reason)
-        })
-        .map(|e| e.note.unwrap_or_default())
 }
 
 /// A machine's phase and Ready message, for failure messages.

@@ -15,6 +15,7 @@ pub mod cluster;
 pub mod cluster_portal;
 pub mod compute;
 pub mod directory;
+pub mod events;
 pub mod flapping;
 pub mod operator;
 pub mod prometheus;

@@ -7,11 +7,19 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::Stdio,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use kube::{Api, Client};
-use tokio::process::{Child, Command};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    process::{Child, Command},
+};
 
 use super::{
     CONVERGE,
@@ -163,4 +171,35 @@ fn private_hosts(dir: &Path, lines: &str) -> Command {
         .arg(&hosts)
         .arg(env!("CARGO_BIN_EXE_makonis"));
     command
+}
+
+/// A probe target: a listener on `ip` that answers every request `200 OK` with `body` and
+/// counts the connections it accepts.
+pub async fn probe_target(ip: &str, body: &'static str) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind((ip, 0)).await.expect("bind a test listener");
+    let address = listener.local_addr().expect("its address");
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            read_head(&mut stream).await;
+            let answer =
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    (address, accepted)
+}
+
+/// Reads a request head (up to the blank line, or until the client stops sending).
+async fn read_head(stream: &mut TcpStream) {
+    let mut head = Vec::new();
+    let mut buf = [0_u8; 1024];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Steps most tenancy tests share: start an operator for one test run, wait for Ready.
 
-use k8s_openapi::{api::events::v1::Event, apimachinery::pkg::apis::meta::v1::Condition};
-use kube::{Api, Client, api::ListParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{Api, Client};
 use makonis_api::tenancy::Agency;
 
 use super::{
@@ -51,31 +51,6 @@ pub async fn wait_gone(agencies: &Api<Agency>, name: &str) {
             None => Ok(()),
             Some(agency) => Err(format!("still there: {:?}", condition(&agency, "Ready"))),
         }
-    })
-    .await
-}
-
-/// Waits for a Warning Event with `reason` about the Agency `name` and returns its note.
-/// Events about cluster-scoped objects are recorded in the `default` namespace.
-pub async fn wait_for_warning(admin: &Client, name: &str, reason: &str) -> String {
-    wait_for_warning_in(admin, "default", name, reason).await
-}
-
-/// The note of the first Warning Event with `reason` about the object `name` whose events
-/// go to `namespace` (its own namespace; `default` for cluster-wide objects).
-pub async fn wait_for_warning_in(admin: &Client, namespace: &str, name: &str, reason: &str) -> String {
-    let events: Api<Event> = Api::namespaced(admin.clone(), namespace);
-    wait_until(&format!("a Warning Event {reason} about {name}"), CONVERGE, || async {
-        let list = events.list(&ListParams::default()).await.map_err(|e| e.to_string())?;
-        list.items
-            .into_iter()
-            .find(|e| {
-                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
-                    && e.type_.as_deref() == Some("Warning")
-                    && e.reason.as_deref() == Some(reason)
-            })
-            .map(|e| e.note.unwrap_or_default())
-            .ok_or_else(|| "no such event yet".to_string())
     })
     .await
 }
