@@ -1,6 +1,7 @@
 //! Records already in Elastic Common Schema (the portal's audit trail, or any shipper
 //! that writes ECS), nested (`{"source": {"ip": …}}`) or dotted (`{"source.ip": …}`).
-//! A JSON object of no known shape keeps its `message` (or nothing) and its original.
+//! A JSON object of no known shape keeps its `message` (or the text it came in) and its
+//! original.
 
 use serde_json::{Map, Value};
 
@@ -46,5 +47,7 @@ pub(super) fn apply(record: &Map<String, Value>, event: &mut Event) {
     event.host_name = text_field(get("host.name"));
     event.process_name = text_field(get("process.name"));
     event.process_pid = get("process.pid").and_then(Value::as_u64).and_then(|p| u32::try_from(p).ok());
-    event.message = text_field(get("message")).unwrap_or_default();
+    if let Some(message) = text_field(get("message")) {
+        event.message = message;
+    }
 }

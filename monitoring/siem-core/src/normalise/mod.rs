@@ -19,7 +19,7 @@ mod tests;
 use std::net::IpAddr;
 
 use jiff::Timestamp;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::{
     event::{Event, Outcome},
@@ -58,24 +58,27 @@ impl JsonError {
     }
 }
 
-/// An event from a syslog message; `original` is the frame as received.
+/// An event from a syslog message; `original` is the frame as received. A message whose
+/// text is a JSON object (Samba's audit, NXLog's and Winlogbeat's JSON over syslog) is
+/// read as a JSON record, the syslog header filling what the record leaves out.
 pub fn from_syslog(message: &Message, origin: &Origin, original: &[u8]) -> Event {
     let mut event = base(origin, original, message.timestamp);
-    event.host_name = message.hostname.clone();
-    event.process_name = message.app_name.clone();
-    event.process_pid = message.proc_id.as_deref().and_then(|p| p.parse().ok());
     event.severity = Some(message.severity);
     event.message = message.msg.clone();
     let text = message.msg.trim_start();
     if text.starts_with('{')
         && let Ok(Value::Object(record)) = serde_json::from_str::<Value>(text)
-        && samba::recognises(&record)
     {
-        samba::apply(&record, &mut event);
-        return event;
-    }
-    if message.app_name.as_deref() == Some("sshd") {
+        apply_json(&record, &mut event);
+    } else if message.app_name.as_deref() == Some("sshd") {
         sshd::apply(&message.msg, &mut event);
+    }
+    if event.host_name.is_none() {
+        event.host_name = message.hostname.clone();
+    }
+    if event.process_name.is_none() {
+        event.process_name = message.app_name.clone();
+        event.process_pid = message.proc_id.as_deref().and_then(|p| p.parse().ok());
     }
     event
 }
@@ -87,16 +90,21 @@ pub fn from_json(text: &[u8], origin: &Origin) -> Result<Event, JsonError> {
         return Err(JsonError::NotAnObject(kind(&value)));
     };
     let mut event = base(origin, text, None);
-    if samba::recognises(&record) {
-        samba::apply(&record, &mut event);
-    } else if kubernetes::recognises(&record) {
-        kubernetes::apply(&record, &mut event);
-    } else if windows::recognises(&record) {
-        windows::apply(&record, &mut event);
-    } else {
-        ecs::apply(&record, &mut event);
-    }
+    apply_json(&record, &mut event);
     Ok(event)
+}
+
+/// Fills an event from a JSON record of whichever shape it has.
+fn apply_json(record: &Map<String, Value>, event: &mut Event) {
+    if samba::recognises(record) {
+        samba::apply(record, event);
+    } else if kubernetes::recognises(record) {
+        kubernetes::apply(record, event);
+    } else if windows::recognises(record) {
+        windows::apply(record, event);
+    } else {
+        ecs::apply(record, event);
+    }
 }
 
 /// The records of a JSON batch as the HTTPS intake receives it: an array of records, a

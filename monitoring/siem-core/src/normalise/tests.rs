@@ -94,6 +94,7 @@ fn sshd_lines_of_every_kind() {
         assert_eq!(e.source_ip, source, "{text}");
     }
     let other = syslog("<38>Dec  6 10:20:30 web1 sshd[1]: Server listening on 0.0.0.0 port 22.");
+    assert_eq!((other.process_name.as_deref(), other.process_pid), (Some("sshd"), Some(1)));
     assert_eq!((other.action, other.message.as_str()), (None, "Server listening on 0.0.0.0 port 22."));
 }
 
@@ -168,6 +169,18 @@ fn windows_events_from_nxlog_and_winlogbeat() {
     assert_eq!((e.user_name.as_deref(), e.target_user.as_deref()), (Some("admin"), Some("Domain Admins")));
     assert_eq!((e.source_ip, e.host_name.as_deref()), (None, Some("dc2")));
     assert_eq!(e.mandatory().missing(), ["source_ip", "connection"]);
+}
+
+#[test]
+fn json_over_syslog_keeps_the_header_for_what_the_record_leaves_out() {
+    let record = json!({"EventID": 4624, "TargetUserName": "anna", "IpAddress": "10.0.0.3", "LogonType": "10"});
+    let e = syslog(&format!("<14>1 2026-12-06T08:20:30Z dc3.vdi.lv nxlog 991 - - {record}"));
+    assert_eq!((e.code.as_deref(), e.user_name.as_deref()), (Some("4624"), Some("anna")));
+    assert_eq!((e.host_name.as_deref(), e.process_name.as_deref()), (Some("dc3.vdi.lv"), Some("nxlog")));
+    assert_eq!(e.timestamp, "2026-12-06T08:20:30Z".parse().unwrap(), "the header's time when the record has none");
+    assert!(e.time_from_record);
+    let e = syslog("<14>1 2026-12-06T08:20:30Z app1 portal - - - {\"note\": 1}");
+    assert_eq!(e.message, "{\"note\": 1}", "a record with no message keeps its text");
 }
 
 #[test]

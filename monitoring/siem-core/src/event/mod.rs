@@ -1,15 +1,16 @@
 //! The one event schema, with Elastic Common Schema (ECS) field names.
 //!
-//! Every source's records become an [`Event`]; [`Event::document`] is the JSON the store
-//! keeps and the hash chain covers (ECS nesting, keys in a fixed order), and
+//! Every source's records become an [`Event`]; `Event::document` (in `document.rs`) is the
+//! JSON the store keeps and the hash chain covers (ECS nesting, keys in a fixed order), and
 //! `event.original` is kept beside it byte for byte. [`Mandatory`] records which of the
 //! five fields Cabinet Regulation No. 442 requires of a security log record the event
 //! carries.
 
+mod document;
+
 use std::net::IpAddr;
 
 use jiff::{SignedDuration, Timestamp};
-use serde_json::{Map, Value, json};
 
 /// How far event time may be from receive time before the event is flagged as skewed.
 pub const DEFAULT_SKEW_LIMIT: SignedDuration = SignedDuration::from_mins(5);
@@ -164,98 +165,20 @@ impl Event {
         Mandatory::of(self)
     }
 
+    /// The time the event is stored and kept by: its own time, unless that is skewed
+    /// beyond `limit` from the receive time, when the receive time counts. A sender cannot
+    /// date its records months back to have them fall into a partition that retention
+    /// removes tomorrow, nor years ahead to keep them forever; `@timestamp` still says
+    /// what the record said.
+    pub fn retention_time(&self, limit: SignedDuration) -> Timestamp {
+        if self.clock_skew(limit).is_some() { self.created } else { self.timestamp }
+    }
+
     /// Event time minus receive time, when it is beyond `limit` either way.
     pub fn clock_skew(&self, limit: SignedDuration) -> Option<SignedDuration> {
         let skew = self.timestamp.duration_since(self.created);
         (self.time_from_record && skew.unsigned_abs() > limit.unsigned_abs()).then_some(skew)
     }
-
-    /// The ECS document the store keeps: nested objects, keys sorted, absent fields left
-    /// out. `event.original` appears as text (invalid UTF-8 replaced); its bytes are
-    /// stored beside the document.
-    pub fn document(&self, skew_limit: SignedDuration) -> String {
-        let mut doc = Map::new();
-        doc.insert("@timestamp".into(), json!(self.timestamp.to_string()));
-        let mut event = Map::new();
-        event.insert("created".into(), json!(self.created.to_string()));
-        if let Some(category) = self.category {
-            event.insert("category".into(), json!([category.as_str()]));
-        }
-        put(&mut event, "action", &self.action);
-        put(&mut event, "code", &self.code);
-        event.insert("outcome".into(), json!(self.outcome.as_str()));
-        event.insert("original".into(), json!(String::from_utf8_lossy(&self.original)));
-        doc.insert("event".into(), Value::Object(event));
-        endpoint(&mut doc, "source", self.source_ip, self.source_port);
-        endpoint(&mut doc, "destination", self.destination_ip, self.destination_port);
-        let mut network = Map::new();
-        put(&mut network, "transport", &self.network_transport);
-        put(&mut network, "protocol", &self.network_protocol);
-        nest(&mut doc, "network", network);
-        let mut url = Map::new();
-        put(&mut url, "path", &self.url_path);
-        nest(&mut doc, "url", url);
-        let mut agent = Map::new();
-        put(&mut agent, "original", &self.user_agent);
-        nest(&mut doc, "user_agent", agent);
-        let mut user = Map::new();
-        put(&mut user, "name", &self.user_name);
-        put(&mut user, "id", &self.user_id);
-        put(&mut user, "domain", &self.user_domain);
-        if let Some(target) = &self.target_user {
-            user.insert("target".into(), json!({ "name": target }));
-        }
-        nest(&mut doc, "user", user);
-        let mut host = Map::new();
-        put(&mut host, "name", &self.host_name);
-        nest(&mut doc, "host", host);
-        let mut process = Map::new();
-        put(&mut process, "name", &self.process_name);
-        if let Some(pid) = self.process_pid {
-            process.insert("pid".into(), json!(pid));
-        }
-        nest(&mut doc, "process", process);
-        if let Some(severity) = self.severity {
-            doc.insert("log".into(), json!({ "syslog": { "severity": { "code": severity } } }));
-        }
-        doc.insert("message".into(), json!(self.message));
-        let mandatory = self.mandatory();
-        let mut makonis = Map::new();
-        makonis.insert("source".into(), json!(self.source));
-        put(&mut makonis, "agency", &self.agency);
-        makonis.insert("mandatory".into(), json!(mandatory.present()));
-        if !mandatory.complete() {
-            makonis.insert("missing".into(), json!(mandatory.missing()));
-        }
-        if let Some(skew) = self.clock_skew(skew_limit) {
-            makonis.insert("clock_skew_seconds".into(), json!(skew.as_secs()));
-        }
-        doc.insert("makonis".into(), Value::Object(makonis));
-        Value::Object(doc).to_string()
-    }
-}
-
-fn put(map: &mut Map<String, Value>, key: &str, value: &Option<String>) {
-    if let Some(value) = value {
-        map.insert(key.into(), json!(value));
-    }
-}
-
-fn nest(doc: &mut Map<String, Value>, key: &str, map: Map<String, Value>) {
-    if !map.is_empty() {
-        doc.insert(key.into(), Value::Object(map));
-    }
-}
-
-fn endpoint(doc: &mut Map<String, Value>, key: &str, ip: Option<IpAddr>, port: Option<u16>) {
-    let mut map = Map::new();
-    if let Some(ip) = ip {
-        map.insert("ip".into(), json!(ip.to_string()));
-    }
-    if let Some(port) = port {
-        map.insert("port".into(), json!(port));
-    }
-    nest(doc, key, map);
 }
 
 /// Regulation 442's five mandatory fields of a security log record, as a bit set.
@@ -333,6 +256,8 @@ impl Mandatory {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
 
     fn sign_in() -> Event {
@@ -361,6 +286,7 @@ mod tests {
     #[test]
     fn a_full_sign_in_carries_all_five_fields() {
         let event = sign_in();
+        assert_eq!(event.retention_time(DEFAULT_SKEW_LIMIT), event.timestamp, "kept by its own time");
         assert!(event.mandatory().complete());
         assert!(event.mandatory().missing().is_empty());
     }
@@ -403,6 +329,7 @@ mod tests {
         assert_eq!(event.clock_skew(DEFAULT_SKEW_LIMIT), Some(SignedDuration::from_secs(-4831)));
         let doc: Value = serde_json::from_str(&event.document(DEFAULT_SKEW_LIMIT)).unwrap();
         assert_eq!(doc["makonis"]["clock_skew_seconds"], -4831);
+        assert_eq!(event.retention_time(DEFAULT_SKEW_LIMIT), event.created, "a skewed event is kept by receive time");
         event.time_from_record = false;
         assert_eq!(event.clock_skew(DEFAULT_SKEW_LIMIT), None, "receive time is never skewed");
     }
