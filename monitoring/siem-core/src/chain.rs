@@ -108,10 +108,13 @@ pub enum Break {
         /// The event.
         seq: u64,
     },
-    /// Every event links, but not to the end recorded: the whole chain was rewritten.
-    #[error("the chain ends at event {last_seq} with a head other than the one recorded: it was rewritten")]
+    /// Every event links, but not through a recorded anchor: the chain was rewritten
+    /// consistently from some event up to this one.
+    #[error(
+        "the chain passes event {last_seq} with a hash other than the one recorded there: it was rewritten up to it"
+    )]
     Rewritten {
-        /// The last event.
+        /// The event whose recorded hash differs.
         last_seq: u64,
     },
 }
@@ -137,23 +140,29 @@ pub struct Verified {
     pub end: End,
 }
 
-/// Checks one partition's events, fed in ascending sequence order.
+/// Checks one partition's events, fed in ascending sequence order, against the anchors
+/// recorded for it: every checkpoint ever signed (a partition that receives a late event
+/// after its checkpoint goes on, and is signed again) and the store's own head. The chain
+/// must pass through each anchor and end at the last one.
 #[derive(Debug)]
 pub struct Verifier {
     previous: Hash,
     next: u64,
-    end: Option<End>,
+    anchors: std::collections::BTreeMap<u64, Hash>,
 }
 
 impl Verifier {
-    /// A check of `partition`, against the end recorded for it if there is one.
-    pub fn new(partition: &str, end: Option<End>) -> Self {
-        Self { previous: genesis(partition), next: 1, end }
+    /// A check of `partition` against its anchors (none: the chain is only checked for
+    /// links and gaps).
+    pub fn new(partition: &str, anchors: impl IntoIterator<Item = End>) -> Self {
+        let anchors = anchors.into_iter().map(|end| (end.last_seq, end.head)).collect();
+        Self { previous: genesis(partition), next: 1, anchors }
     }
 
     /// Checks the next stored event.
     pub fn push(&mut self, row: &Stored) -> Result<(), Break> {
-        if row.seq < self.next || self.end.is_some_and(|end| row.seq > end.last_seq) {
+        let end = self.anchors.last_key_value().map(|(seq, _)| *seq);
+        if row.seq < self.next || end.is_some_and(|end| row.seq > end) {
             return Err(Break::Inserted { seq: row.seq });
         }
         if row.seq > self.next {
@@ -162,19 +171,23 @@ impl Verifier {
         if link(&self.previous, row.seq, &row.document, &row.original) != row.hash {
             return Err(Break::Altered { seq: row.seq });
         }
+        if self.anchors.get(&row.seq).is_some_and(|head| *head != row.hash) {
+            return Err(Break::Rewritten { last_seq: row.seq });
+        }
         self.previous = row.hash;
         self.next += 1;
         Ok(())
     }
 
-    /// Ends the check: events missing at the end, or a chain that links but ends elsewhere.
+    /// Ends the check: events missing at the end, or a chain that links but not through
+    /// its anchors.
     pub fn finish(self) -> Result<Verified, Break> {
         let last_seq = self.next - 1;
-        if let Some(end) = self.end {
-            if last_seq < end.last_seq {
-                return Err(Break::Removed { from: last_seq + 1, to: end.last_seq });
+        if let Some((&end, head)) = self.anchors.last_key_value() {
+            if last_seq < end {
+                return Err(Break::Removed { from: last_seq + 1, to: end });
             }
-            if self.previous != end.head {
+            if end == 0 && *head != self.previous {
                 return Err(Break::Rewritten { last_seq });
             }
         }
@@ -375,6 +388,22 @@ mod tests {
             })
             .collect();
         assert_eq!(check("p", &forged, end), Err(Break::Rewritten { last_seq: 3 }));
+    }
+
+    #[test]
+    fn every_checkpoint_is_an_anchor_the_chain_must_pass() {
+        let rows = chain("p", 6);
+        let first = End { last_seq: 3, head: rows[2].hash };
+        let anchors = [first, end_of(&rows).unwrap()];
+        let mut verifier = Verifier::new("p", anchors);
+        for row in &rows {
+            verifier.push(row).unwrap();
+        }
+        assert_eq!(verifier.finish().unwrap().count, 6);
+        let forged = End { last_seq: 3, head: genesis("other") };
+        let mut verifier = Verifier::new("p", [forged, end_of(&rows).unwrap()]);
+        let broken = rows.iter().try_for_each(|row| verifier.push(row));
+        assert_eq!(broken, Err(Break::Rewritten { last_seq: 3 }));
     }
 
     #[test]
