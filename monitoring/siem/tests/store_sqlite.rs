@@ -265,6 +265,29 @@ async fn verify_reopened(t: &mut TestStore) -> BTreeMap<String, PartitionReport>
 }
 
 #[tokio::test]
+async fn rows_appended_before_the_day_is_signed_are_refused_a_signature() {
+    let mut t = test_store().await;
+    let day: Timestamp = format!("{YESTERDAY}T08:00:00Z").parse().unwrap();
+    let events: Vec<_> = (0..3).map(|n| (sign_in(day, n, "lm"), SourceCategory::Authentication)).collect();
+    t.store.append(&events, now()).await.unwrap();
+    let mut db = sql(&t, key(YESTERDAY, SourceCategory::Authentication)).await;
+    let last = sqlx::query("SELECT hash FROM events WHERE seq = 3").fetch_one(&mut db).await.unwrap();
+    let previous: [u8; 32] = last.get::<Vec<u8>, _>(0).try_into().unwrap();
+    let hash = link(&previous, 4, b"{}", b"<38>forged");
+    sqlx::query(
+        "INSERT INTO events (seq, time, created, source, outcome, mandatory, document, original, hash) \
+         VALUES (4, 0, 0, 'agency-lm/servers', 'success', 31, '{}', CAST('<38>forged' AS BLOB), $1)",
+    )
+    .bind(hash.to_vec())
+    .execute(&mut db)
+    .await
+    .unwrap();
+    exec(&mut db, "UPDATE head SET seq = 4, hash = (SELECT hash FROM events WHERE seq = 4)").await;
+    let refused = t.store.checkpoint_closed(now(), SignedDuration::from_hours(1)).await.unwrap_err();
+    assert!(refused.to_string().contains("ends at event 4, but this SIEM wrote it up to event 3"), "{refused}");
+}
+
+#[tokio::test]
 async fn a_late_event_in_a_closed_partition_is_signed_again_at_once() {
     let mut t = filled().await;
     // Sent a minute before midnight, delivered two minutes later (within the skew limit).

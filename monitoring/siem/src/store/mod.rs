@@ -51,6 +51,21 @@ pub enum StoreError {
     /// Stored data is not readable (a bug, or someone edited it).
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    /// A partition's file ends elsewhere than this process wrote it: someone else wrote it.
+    #[error(
+        "partition {partition} ends at event {found}, but this SIEM wrote it up to event {written}: it was written by someone else and is not signed"
+    )]
+    HeadMoved {
+        /// The partition.
+        partition: String,
+        /// The last event this process wrote.
+        written: u64,
+        /// The last event the file's head names.
+        found: u64,
+    },
+    /// A checkpoint was to be signed by a store opened without the key.
+    #[error("the store was opened without the checkpoint key, so it cannot sign")]
+    NoKey,
 }
 
 impl StoreError {
@@ -60,6 +75,8 @@ impl StoreError {
             StoreError::Database(_) => "database",
             StoreError::Io(..) => "io",
             StoreError::Corrupt(_) => "corrupt",
+            StoreError::HeadMoved { .. } => "head_moved",
+            StoreError::NoKey => "no_key",
         }
     }
 }
@@ -79,9 +96,11 @@ pub struct Config {
 #[derive(Debug)]
 pub struct Store {
     config: Config,
-    signer: SigningKey,
+    signer: Option<SigningKey>,
     catalog: Catalog,
     open: BTreeMap<PartitionKey, PartitionFile>,
+    /// Where each partition this process appended to ends, as it wrote it: what it signs.
+    written: BTreeMap<PartitionKey, End>,
 }
 
 impl Store {
@@ -89,7 +108,15 @@ impl Store {
     pub async fn open(config: Config, signer: SigningKey) -> Result<Self, StoreError> {
         tokio::fs::create_dir_all(&config.root).await.map_err(|e| StoreError::Io(config.root.clone(), e))?;
         let catalog = Catalog::open(&config.root.join("catalog.sqlite")).await?;
-        Ok(Self { config, signer, catalog, open: BTreeMap::new() })
+        Ok(Self { config, signer: Some(signer), catalog, open: BTreeMap::new(), written: BTreeMap::new() })
+    }
+
+    /// Opens an existing store to check it, without the private key: whatever needs a
+    /// signature (appending to a closed partition, closing one) fails with
+    /// [`StoreError::NoKey`].
+    pub async fn open_read_only(config: Config) -> Result<Self, StoreError> {
+        let catalog = Catalog::open(&config.root.join("catalog.sqlite")).await?;
+        Ok(Self { config, signer: None, catalog, open: BTreeMap::new(), written: BTreeMap::new() })
     }
 
     /// The store's root directory.
@@ -116,6 +143,7 @@ impl Store {
             self.catalog.register(key, now).await?;
             let skew = self.config.skew_limit;
             let end = self.file(key, true).await?.append(&key.name(), &events, skew).await?;
+            self.written.insert(key, end);
             if !self.catalog.checkpoints(&key.name()).await?.is_empty() {
                 self.sign(key, end, now).await?;
             }
@@ -124,7 +152,9 @@ impl Store {
     }
 
     /// Signs every partition whose day ended more than `lateness` ago and that changed
-    /// since its last checkpoint: its end as this store wrote it.
+    /// since its last checkpoint: its end as this process wrote it. A file whose head is
+    /// not where this process left it was written by someone else: it is not signed, and
+    /// the error names it. (After a restart, what the file holds is signed.)
     pub async fn checkpoint_closed(
         &mut self,
         now: Timestamp,
@@ -135,6 +165,15 @@ impl Store {
         let all = self.catalog.partitions(jiff::civil::Date::MIN, today).await?;
         for key in all.into_iter().filter(|k| k.day < today) {
             let end = self.file(key, false).await?.head(&key.name()).await?;
+            if let Some(written) = self.written.get(&key)
+                && *written != end
+            {
+                return Err(StoreError::HeadMoved {
+                    partition: key.name(),
+                    written: written.last_seq,
+                    found: end.last_seq,
+                });
+            }
             let last = self.catalog.checkpoints(&key.name()).await?.last().map(|c| c.end);
             if end.last_seq > 0 && last != Some(end) {
                 signed.push(self.sign(key, end, now).await?);
@@ -146,7 +185,8 @@ impl Store {
     /// Signs a partition's end and records the checkpoint in the checkpoint log, then in
     /// the catalog.
     async fn sign(&mut self, key: PartitionKey, end: End, now: Timestamp) -> Result<Checkpoint, StoreError> {
-        let checkpoint = self.signer.checkpoint(&key.name(), end.last_seq, end, now);
+        let signer = self.signer.as_ref().ok_or(StoreError::NoKey)?;
+        let checkpoint = signer.checkpoint(&key.name(), end.last_seq, end, now);
         checkpoint_log::append(&self.config.checkpoint_log, &checkpoint).await?;
         self.catalog.add_checkpoint(&checkpoint).await?;
         Ok(checkpoint)
