@@ -8,10 +8,7 @@ use makonis_siem_core::{
     chain::{Checkpoint, End, from_hex, hex},
     retention::SourceCategory,
 };
-use sqlx::{
-    Connection, Row, SqliteConnection,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
-};
+use sqlx::{Connection, Row, SqliteConnection};
 
 use super::{PartitionKey, StoreError};
 
@@ -67,12 +64,7 @@ pub(super) struct Catalog {
 
 impl Catalog {
     pub(super) async fn open(path: &Path) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full);
-        let mut connection = SqliteConnection::connect_with(&options).await?;
+        let mut connection = super::connect(path, true).await?;
         sqlx::raw_sql(SCHEMA).execute(&mut connection).await?;
         Ok(Self { connection })
     }

@@ -39,6 +39,21 @@ pub use verify::{PartitionReport, Problem};
 
 use self::{catalog::Catalog, partition::PartitionFile};
 
+/// A connection to one of the store's SQLite files: WAL, and durable on commit
+/// (`synchronous = FULL`), since an acknowledged event must survive a crash.
+async fn connect(path: &Path, create: bool) -> Result<sqlx::SqliteConnection, StoreError> {
+    use sqlx::{
+        Connection as _,
+        sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+    };
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(create)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full);
+    Ok(sqlx::SqliteConnection::connect_with(&options).await?)
+}
+
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

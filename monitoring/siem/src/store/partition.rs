@@ -10,10 +10,7 @@ use makonis_siem_core::{
     event::Event,
     retention::{SourceCategory, partition_name},
 };
-use sqlx::{
-    Connection, Row, SqliteConnection,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
-};
+use sqlx::{Connection, Row, SqliteConnection};
 
 use super::StoreError;
 
@@ -76,12 +73,7 @@ impl PartitionFile {
         if create && let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir).await.map_err(|e| StoreError::Io(dir.to_path_buf(), e))?;
         }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(create)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full);
-        let mut connection = SqliteConnection::connect_with(&options).await?;
+        let mut connection = super::connect(path, create).await?;
         if create {
             sqlx::raw_sql(SCHEMA).execute(&mut connection).await?;
         }
