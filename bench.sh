@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Benchmarks Mākonis with optimised builds: the portal under load and the SLO engine (the
-# monthly SLA report and probe throughput on one core), both in-process with no cluster,
+# Benchmarks Mākonis with optimised builds: the portal under load, the SLO engine (the
+# monthly SLA report and probe throughput on one core) and the SIEM's parsing (per core,
+# beside rsyslog pinned to one core with taskset), all in-process with no cluster,
 # then the catalog and the compute operator on a fresh local control plane of their own
 # (target/cluster/bench; the compute part also starts the test QEMU session daemon,
 # tests/compute/session.sh). Prints the numbers; docs/benchmarks.md records them.
 #
-# Usage: ./bench.sh [portal|slo|catalog|compute]   (default: all four)
+# Usage: ./bench.sh [portal|slo|siem|catalog|compute]   (default: all five)
 # Environment: MAKONIS_BENCH_SECONDS (default 10, per route of the portal benchmark),
 #              MAKONIS_BENCH_SLO_SECONDS (default 10, per probe kind of the SLO benchmark),
+#              MAKONIS_BENCH_SIEM_EVENTS (default 1000000, lines of the SIEM parse mix),
 #              MAKONIS_BENCH_INSTANCES (default 1000), MAKONIS_BENCH_STEADY_SECONDS
 #              (default 60), MAKONIS_BENCH_VMS (default 200), MAKONIS_BENCH_VM_TIMEOUT
 #              (default 600 s), MAKONIS_BENCH_CLUSTER_PORT (default 18543).
@@ -16,8 +18,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 which="${1:-all}"
 case "$which" in
-    all | portal | slo | catalog | compute) ;;
-    *) printf 'usage: ./bench.sh [portal|slo|catalog|compute]\n' >&2; exit 2 ;;
+    all | portal | slo | siem | catalog | compute) ;;
+    *) printf 'usage: ./bench.sh [portal|slo|siem|catalog|compute]\n' >&2; exit 2 ;;
 esac
 # Whether a control plane is needed: not for the in-process benchmarks.
 cluster=false
@@ -38,6 +40,17 @@ if [[ "$which" == all || "$which" == portal ]] && ! command -v wrk > /dev/null; 
         || { printf 'bench.sh: the portal benchmark needs wrk: apt-get install wrk\n' >&2; exit 1; }
 fi
 
+# The SIEM benchmark compares with rsyslog (the Debian package; its service is not started).
+if [[ "$which" == all || "$which" == siem ]] && [[ ! -x /usr/sbin/rsyslogd ]]; then
+    if [[ "$EUID" -eq 0 ]] && command -v apt-get > /dev/null; then
+        printf '==> installing rsyslog\n'
+        apt-get install -y --no-install-recommends rsyslog > /dev/null \
+            || { apt-get update > /dev/null && apt-get install -y --no-install-recommends rsyslog > /dev/null; } || true
+    fi
+    [[ -x /usr/sbin/rsyslogd ]] \
+        || { printf 'bench.sh: the SIEM benchmark needs rsyslog: apt-get install rsyslog\n' >&2; exit 1; }
+fi
+
 printf '==> building (release)\n'
 if [[ "$cluster" == true ]]; then
     cargo build --locked --release --bin makonis
@@ -54,6 +67,9 @@ fi
 if [[ "$which" == all || "$which" == slo ]]; then
     cargo bench --locked --no-run --bench slo_engine
 fi
+if [[ "$which" == all || "$which" == siem ]]; then
+    cargo bench --locked --no-run -p makonis-siem-core --bench parse
+fi
 
 # Before the control plane starts, so that nothing else competes for the cores.
 if [[ "$which" == all || "$which" == portal ]]; then
@@ -63,6 +79,11 @@ fi
 if [[ "$which" == all || "$which" == slo ]]; then
     printf '==> SLO engine: monthly report and probe throughput\n'
     cargo bench --locked --bench slo_engine
+fi
+if [[ "$which" == all || "$which" == siem ]]; then
+    printf '==> SIEM: parse and normalise per core, beside rsyslog\n'
+    # This process on core 0, rsyslogd (started by the benchmark) on core 1.
+    taskset -c 0 cargo bench --locked -p makonis-siem-core --bench parse
 fi
 
 if [[ "$cluster" == true ]]; then

@@ -63,6 +63,9 @@ pub enum Command {
     /// ServiceLevelObjective, open incidents on burn-rate alerts; or export the
     /// objectives as OpenSLO.
     Slo(SloArgs),
+    /// Security monitoring: check the event store's hash chains, or make the key that
+    /// signs its checkpoints.
+    Siem(SiemArgs),
 }
 
 /// Arguments of `makonis crds`.
@@ -681,4 +684,70 @@ pub struct SloExportArgs {
     /// Only this namespace's objectives (default: every namespace).
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
+}
+
+/// Arguments of `makonis siem`.
+#[derive(Debug, Args)]
+pub struct SiemArgs {
+    #[command(subcommand)]
+    pub command: SiemCommand,
+}
+
+/// What `makonis siem` does.
+#[derive(Debug, Subcommand)]
+pub enum SiemCommand {
+    /// Recompute the hash chains of the event store for event days `--from` to `--to`
+    /// (UTC) against every signed checkpoint, in the store and in the checkpoint log, and
+    /// name the first altered, removed or inserted event of each partition. Exits with 1
+    /// when anything is wrong.
+    Verify(SiemVerifyArgs),
+    /// Make a new Ed25519 key that signs checkpoints: writes the private key (PKCS#8
+    /// DER) to `--out`, for a Kubernetes Secret, and prints the public key (hex), which
+    /// `makonis siem verify` takes.
+    Keygen(SiemKeygenArgs),
+}
+
+/// Where the SIEM keeps its events.
+#[derive(Debug, Args)]
+pub struct SiemStoreArgs {
+    /// The store's directory (its catalog and one SQLite file per event day and category).
+    #[arg(long, env = "MAKONIS_SIEM_STORE", default_value = "makonis-data/siem")]
+    pub store: PathBuf,
+
+    /// The file every checkpoint is appended to as well; keep it on other storage than
+    /// the store.
+    #[arg(
+        long,
+        env = "MAKONIS_SIEM_CHECKPOINT_LOG",
+        default_value = "makonis-data/siem-checkpoints/checkpoints.jsonl"
+    )]
+    pub checkpoint_log: PathBuf,
+}
+
+/// Arguments of `makonis siem verify`.
+#[derive(Debug, Args)]
+pub struct SiemVerifyArgs {
+    #[command(flatten)]
+    pub store: SiemStoreArgs,
+
+    /// The public key of the platform's checkpoint key, 64 hex digits (as `makonis siem
+    /// keygen` printed it).
+    #[arg(long, env = "MAKONIS_SIEM_PUBLIC_KEY")]
+    pub public_key: String,
+
+    /// First event day to check, `YYYY-MM-DD` (UTC).
+    #[arg(long)]
+    pub from: jiff::civil::Date,
+
+    /// Last event day to check, `YYYY-MM-DD` (UTC); default: the same as `--from`.
+    #[arg(long)]
+    pub to: Option<jiff::civil::Date>,
+}
+
+/// Arguments of `makonis siem keygen`.
+#[derive(Debug, Args)]
+pub struct SiemKeygenArgs {
+    /// Where to write the private key (created with mode 0600; never overwritten).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }

@@ -6,6 +6,7 @@ use kube::CustomResourceExt;
 use crate::{
     catalog::{CatalogItem, ServiceInstance},
     compute::{Backup, BackupPolicy, HostPool, Restore, VirtualMachine, Volume},
+    security::{LogSource, RetentionPolicy},
     slo::{Probe, ServiceLevelObjective},
     tenancy::Agency,
 };
@@ -28,6 +29,8 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         Restore::crd(),
         ServiceLevelObjective::crd(),
         Probe::crd(),
+        LogSource::crd(),
+        RetentionPolicy::crd(),
     ]
 }
 

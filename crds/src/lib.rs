@@ -10,6 +10,7 @@ pub mod compute;
 pub mod labels;
 pub mod quantity;
 pub mod reference;
+pub mod security;
 pub mod slo;
 pub mod tenancy;
 

@@ -4,4 +4,5 @@ pub mod crds;
 pub mod operator;
 pub mod portal;
 pub mod portal_db;
+pub mod siem;
 pub mod slo;

@@ -58,6 +58,14 @@ fn fixture(kind: &str, run: &str) -> (Value, Value) {
             json!({"service": "forged", "targetPercent": 99, "supportHours": "24x7", "indicator": {"probe": "p"}}),
             json!({"state": "Met", "availabilityPercent": 100.0}),
         ),
+        "LogSource" => (
+            json!({"senders": [{"address": "192.0.2.10"}], "format": "syslog", "category": "system"}),
+            json!({"state": "Receiving", "eventsReceived": 1, "mandatoryFieldsPercent": 100.0}),
+        ),
+        "RetentionPolicy" => (
+            json!({"months": {"authentication": 6, "directory": 6, "platformAudit": 6, "system": 6, "network": 6, "application": 6}}),
+            json!({"partitionsRemoved": 0, "conditions": [ready_condition()]}),
+        ),
         other => panic!("no fixture for kind {other}: add one so that its status is tested too"),
     }
 }

@@ -77,6 +77,7 @@ pub fn status_owner(group: &str) -> &'static str {
         "catalog.makonis.lv" => "makonis-catalog-operator",
         "compute.makonis.lv" => "makonis-compute-operator",
         "slo.makonis.lv" => "makonis-slo",
+        "security.makonis.lv" => "makonis-siem",
         other => panic!("no operator owns the status of {other}: add it here and to status-writers.yaml"),
     }
 }

@@ -1,0 +1,24 @@
+//! Security monitoring (SIEM) of Mākonis, free of IO and of Kubernetes.
+//!
+//! Everything a log record goes through between the socket and the store is a pure function
+//! here, so that each step is tested on its own and fuzzed, and the IO crate
+//! (`makonis-siem`) only moves bytes:
+//!
+//! - [`framing`]: a TCP or TLS syslog stream cut into messages (RFC 6587 octet counting
+//!   or newline framing), with oversized and truncated frames reported, never fatal.
+//! - [`syslog`]: RFC 5424 and RFC 3164 messages (with the variants real senders write),
+//!   the missing year and zone of RFC 3164 taken from the source's clock.
+//! - [`event`]: the one event schema, with Elastic Common Schema field names, and which of
+//!   Cabinet Regulation No. 442's five mandatory fields an event carries.
+//! - [`normalise`]: syslog messages and JSON records (Samba AD's audit, Windows Security
+//!   events, Kubernetes audit events, events already in ECS) into [`event::Event`]s.
+//! - [`chain`]: the hash chain over stored events, Ed25519-signed checkpoints and the
+//!   check that names the first altered, removed or inserted event.
+//! - [`retention`]: which day partitions may be removed, by category and legal holds.
+
+pub mod chain;
+pub mod event;
+pub mod framing;
+pub mod normalise;
+pub mod retention;
+pub mod syslog;

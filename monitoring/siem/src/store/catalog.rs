@@ -1,0 +1,200 @@
+//! The store's catalog (`catalog.sqlite` beside the partitions): which partitions exist,
+//! every checkpoint signed, and every partition removed and why.
+
+use std::path::Path;
+
+use jiff::{Timestamp, civil::Date};
+use makonis_siem_core::{
+    chain::{Checkpoint, End, from_hex, hex},
+    retention::SourceCategory,
+};
+use sqlx::{Connection, Row, SqliteConnection};
+
+use super::{PartitionKey, StoreError};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS partitions (
+    name TEXT PRIMARY KEY,
+    day TEXT NOT NULL,
+    category TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    removed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    partition TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    head TEXT NOT NULL,
+    signed_at TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (partition, last_seq)
+);
+CREATE TABLE IF NOT EXISTS removals (
+    partition TEXT NOT NULL,
+    removed_at TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    last_checkpoint TEXT,
+    policy TEXT NOT NULL,
+    months INTEGER NOT NULL
+);
+";
+
+/// What was removed, when, and under which policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    /// The partition.
+    pub partition: String,
+    /// When.
+    pub removed_at: Timestamp,
+    /// How many events it held.
+    pub events: u64,
+    /// Its last checkpoint, `SEQ:HASH`, if it had one.
+    pub last_checkpoint: Option<String>,
+    /// The policy whose months decided.
+    pub policy: String,
+    /// The months kept.
+    pub months: u8,
+}
+
+#[derive(Debug)]
+pub(super) struct Catalog {
+    connection: SqliteConnection,
+}
+
+impl Catalog {
+    pub(super) async fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut connection = super::connect(path, true).await?;
+        sqlx::raw_sql(SCHEMA).execute(&mut connection).await?;
+        Ok(Self { connection })
+    }
+
+    /// Records a partition the first time an event lands in it.
+    pub(super) async fn register(&mut self, key: PartitionKey, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR IGNORE INTO partitions (name, day, category, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(key.name())
+            .bind(key.day.to_string())
+            .bind(key.category.as_str())
+            .bind(now.to_string())
+            .execute(&mut self.connection)
+            .await?;
+        Ok(())
+    }
+
+    /// Partitions not removed, with event days in `from..=to`.
+    pub(super) async fn partitions(&mut self, from: Date, to: Date) -> Result<Vec<PartitionKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT day, category FROM partitions WHERE removed_at IS NULL AND day >= $1 AND day <= $2 ORDER BY day, category",
+        )
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&mut self.connection)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let day: String = row.get(0);
+                let category: String = row.get(1);
+                Ok(PartitionKey {
+                    day: day.parse().map_err(|_| StoreError::Corrupt(format!("partition day {day:?}")))?,
+                    category: SourceCategory::parse(&category)
+                        .ok_or_else(|| StoreError::Corrupt(format!("partition category {category:?}")))?,
+                })
+            })
+            .collect()
+    }
+
+    /// The names of the partitions removed by retention.
+    pub(super) async fn removed(&mut self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let names: Vec<String> = sqlx::query_scalar("SELECT name FROM partitions WHERE removed_at IS NOT NULL")
+            .fetch_all(&mut self.connection)
+            .await?;
+        Ok(names.into_iter().collect())
+    }
+
+    pub(super) async fn add_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO checkpoints (partition, count, last_seq, head, signed_at, key_id, signature) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&checkpoint.partition)
+        .bind(checkpoint.count as i64)
+        .bind(checkpoint.end.last_seq as i64)
+        .bind(hex(&checkpoint.end.head))
+        .bind(checkpoint.signed_at.to_string())
+        .bind(&checkpoint.key_id)
+        .bind(&checkpoint.signature)
+        .execute(&mut self.connection)
+        .await?;
+        Ok(())
+    }
+
+    /// Every checkpoint of a partition, oldest first.
+    pub(super) async fn checkpoints(&mut self, partition: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT count, last_seq, head, signed_at, key_id, signature FROM checkpoints WHERE partition = $1 ORDER BY last_seq",
+        )
+        .bind(partition)
+        .fetch_all(&mut self.connection)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let corrupt = |what: &str| StoreError::Corrupt(format!("checkpoint of {partition}: {what}"));
+                Ok(Checkpoint {
+                    partition: partition.to_owned(),
+                    count: u64::try_from(row.get::<i64, _>(0)).map_err(|_| corrupt("count"))?,
+                    end: End {
+                        last_seq: u64::try_from(row.get::<i64, _>(1)).map_err(|_| corrupt("last_seq"))?,
+                        head: from_hex(row.get::<&str, _>(2)).ok_or_else(|| corrupt("head"))?,
+                    },
+                    signed_at: row.get::<&str, _>(3).parse().map_err(|_| corrupt("signed_at"))?,
+                    key_id: row.get(4),
+                    signature: row.get(5),
+                })
+            })
+            .collect()
+    }
+
+    /// Records a removal and marks the partition removed, in one transaction.
+    pub(super) async fn record_removal(&mut self, removal: &Removal) -> Result<(), StoreError> {
+        let mut tx = self.connection.begin().await?;
+        sqlx::query(
+            "INSERT INTO removals (partition, removed_at, events, last_checkpoint, policy, months) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&removal.partition)
+        .bind(removal.removed_at.to_string())
+        .bind(removal.events as i64)
+        .bind(&removal.last_checkpoint)
+        .bind(&removal.policy)
+        .bind(i64::from(removal.months))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE partitions SET removed_at = $1 WHERE name = $2")
+            .bind(removal.removed_at.to_string())
+            .bind(&removal.partition)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every removal recorded, oldest first.
+    pub(super) async fn removals(&mut self) -> Result<Vec<Removal>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT partition, removed_at, events, last_checkpoint, policy, months FROM removals ORDER BY rowid",
+        )
+        .fetch_all(&mut self.connection)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Removal {
+                    partition: row.get(0),
+                    removed_at: row.get::<&str, _>(1).parse().map_err(|_| StoreError::Corrupt("removed_at".into()))?,
+                    events: u64::try_from(row.get::<i64, _>(2)).unwrap_or(0),
+                    last_checkpoint: row.get(3),
+                    policy: row.get(4),
+                    months: u8::try_from(row.get::<i64, _>(5)).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,85 @@
+//! `makonis siem`: check the event store, make the checkpoint key.
+
+use std::io::Write as _;
+
+use anyhow::{Context as _, bail};
+use jiff::SignedDuration;
+use makonis_siem::store::{Config, Store};
+use makonis_siem_core::chain::{SigningKey, key_id};
+
+use crate::cli::{SiemArgs, SiemCommand, SiemKeygenArgs, SiemVerifyArgs};
+
+/// Runs the chosen `makonis siem` subcommand.
+pub async fn run(args: SiemArgs) -> anyhow::Result<()> {
+    match args.command {
+        SiemCommand::Verify(args) => verify(args).await,
+        SiemCommand::Keygen(args) => keygen(args),
+    }
+}
+
+async fn verify(args: SiemVerifyArgs) -> anyhow::Result<()> {
+    let public_key = parse_hex(&args.public_key)
+        .filter(|k| k.len() == 32)
+        .context("--public-key must be 64 hex digits: the public key `makonis siem keygen` printed")?;
+    let to = args.to.unwrap_or(args.from);
+    if to < args.from {
+        bail!("--to {to} is before --from {}", args.from);
+    }
+    if !args.store.store.join("catalog.sqlite").exists() {
+        bail!("{} is not a SIEM store (no catalog.sqlite)", args.store.store.display());
+    }
+    let config = Config {
+        root: args.store.store,
+        checkpoint_log: args.store.checkpoint_log,
+        skew_limit: SignedDuration::from_mins(5),
+    };
+    let mut store = Store::open_read_only(config).await.context("opening the store")?;
+    let reports = store.verify(args.from, to, &public_key).await.context("reading the store")?;
+    let mut out = std::io::stdout().lock();
+    let mut broken = 0;
+    for report in &reports {
+        match &report.problem {
+            None => writeln!(
+                out,
+                "ok      {}  {} events, {} checkpoints (key {})",
+                report.partition,
+                report.events,
+                report.checkpoints,
+                key_id(&public_key)
+            )?,
+            Some(problem) => {
+                broken += 1;
+                writeln!(out, "BROKEN  {}  {problem}", report.partition)?;
+            }
+        }
+    }
+    if broken > 0 {
+        bail!("{broken} of {} partitions from {} to {to} failed the check", reports.len(), args.from);
+    }
+    writeln!(out, "{} partitions from {} to {to}: every chain intact", reports.len(), args.from)?;
+    Ok(())
+}
+
+fn keygen(args: SiemKeygenArgs) -> anyhow::Result<()> {
+    let der = SigningKey::generate().context("generating the key")?;
+    let key = SigningKey::from_pkcs8(&der).context("reading the new key")?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file =
+        options.open(&args.out).with_context(|| format!("creating {} (it must not exist)", args.out.display()))?;
+    file.write_all(&der).with_context(|| format!("writing {}", args.out.display()))?;
+    let public: String = key.public_key().iter().map(|b| format!("{b:02x}")).collect();
+    println!("{public}");
+    eprintln!("wrote the private key to {} (key id {})", args.out.display(), key.key_id());
+    Ok(())
+}
+
+fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len() / 2).map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()).collect()
+}
