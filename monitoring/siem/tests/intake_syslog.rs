@@ -107,7 +107,7 @@ async fn start(sources: Vec<Source>, capacity: usize, writing: bool) -> Running 
 impl Running {
     fn start_writer(&mut self) {
         let (store, queue) = (self.store.take().unwrap(), self.queue.take().unwrap());
-        self.writer = Some(tokio::spawn(writer::run(store, queue, self.stats.clone())));
+        self.writer = Some(tokio::spawn(writer::run(store, queue, self.stats.clone(), None)));
     }
 
     /// Stops the readers and returns the store once the writer has stored everything.
