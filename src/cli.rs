@@ -696,7 +696,7 @@ pub struct SiemArgs {
 /// What `makonis siem` does.
 #[derive(Debug, Subcommand)]
 pub enum SiemCommand {
-    /// Receive syslog over TCP and UDP from the senders the cluster's LogSources claim,
+    /// Receive syslog over TCP, UDP and RELP from the senders the cluster's LogSources claim,
     /// store every event in the tamper-evident store (unclaimed and unreadable ones in its
     /// quarantine), write each LogSource's status, close past days with signed
     /// checkpoints and apply the RetentionPolicies, until SIGTERM or Ctrl-C. Serves
@@ -749,6 +749,11 @@ pub struct SiemRunArgs {
     /// Where to receive syslog over UDP.
     #[arg(long, env = "MAKONIS_SIEM_SYSLOG_UDP", default_value = "0.0.0.0:1514")]
     pub syslog_udp: SocketAddr,
+
+    /// Where to receive syslog over RELP (rsyslog's `omrelp`): each message acknowledged
+    /// once stored, so that nothing is lost.
+    #[arg(long, env = "MAKONIS_SIEM_RELP", default_value = "0.0.0.0:2514")]
+    pub relp: SocketAddr,
 
     /// Address of the operations endpoint (`/metrics`, `/healthz`, `/readyz`).
     #[arg(long, env = "MAKONIS_SIEM_METRICS_ADDRESS", default_value = "127.0.0.1:9468")]

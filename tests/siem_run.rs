@@ -66,7 +66,8 @@ async fn a_claimed_senders_events_are_stored_and_counted_and_conflicting_claims_
     create(&admin, &b, json!([{"address": "10.77.0.5"}])).await;
 
     let kubeconfig = service_account_kubeconfig(&admin, NAMESPACE, "makonis-siem").await;
-    let (tcp, udp, ops) = (free_local_address(), free_local_address(), free_local_address());
+    let (tcp, udp, relp, ops) =
+        (free_local_address(), free_local_address(), free_local_address(), free_local_address());
     let (store, log) = (dir.join("store"), dir.join("elsewhere/checkpoints.jsonl"));
     let mut siem = Command::new(env!("CARGO_BIN_EXE_makonis"))
         .args(["siem", "run", "--log-format", "json", "--status-seconds", "1", "--maintenance-seconds", "1"])
@@ -76,6 +77,8 @@ async fn a_claimed_senders_events_are_stored_and_counted_and_conflicting_claims_
             &tcp.to_string(),
             "--syslog-udp",
             &udp.to_string(),
+            "--relp",
+            &relp.to_string(),
             "--metrics-address",
             &ops.to_string(),
         ])

@@ -56,6 +56,7 @@ async fn run_siem(args: SiemRunArgs) -> anyhow::Result<()> {
         },
         syslog_tcp: args.syslog_tcp,
         syslog_udp: args.syslog_udp,
+        relp: args.relp,
         queue_capacity: args.queue as usize,
         status_interval: Duration::from_secs(args.status_seconds),
         maintenance_interval: Duration::from_secs(args.maintenance_seconds),

@@ -16,6 +16,7 @@
 //!   check that names the first altered, removed or inserted event.
 //! - [`claims`]: which LogSource an event belongs to, by where it came from; senders
 //!   two sources claim are claimed by neither.
+//! - [`relp`]: RELP frames and answers, so that rsyslog delivers without loss.
 //! - [`retention`]: which day partitions may be removed, by category and legal holds.
 
 pub mod chain;
@@ -23,5 +24,6 @@ pub mod claims;
 pub mod event;
 pub mod framing;
 pub mod normalise;
+pub mod relp;
 pub mod retention;
 pub mod syslog;

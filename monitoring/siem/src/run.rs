@@ -1,5 +1,5 @@
-//! `makonis siem run`: the intake, the store and the LogSources' status, against the
-//! cluster.
+//! `makonis siem run`: the intake (syslog over TCP, UDP and RELP), the store and the
+//! LogSources' status, against the cluster.
 //!
 //! One task per listener reads senders; one writer owns the store (appends, closes past
 //! days, applies retention). Every `status_interval` this loop reads the LogSources and
@@ -30,7 +30,7 @@ use tokio::{
 
 use crate::{
     health::{parse_silence, status},
-    intake::{Intake, Stats, tcp, udp, writer},
+    intake::{Intake, Stats, relp, tcp, udp, writer},
     retention::to_policy,
     sources::{source_id, to_source},
     store::{Config, Store, StoreError},
@@ -48,6 +48,8 @@ pub struct Settings {
     pub syslog_tcp: SocketAddr,
     /// Syslog over UDP: where to listen.
     pub syslog_udp: SocketAddr,
+    /// RELP: where to listen.
+    pub relp: SocketAddr,
     /// Batches waiting for the writer at most.
     pub queue_capacity: usize,
     /// How often LogSources' claims and status are refreshed.
@@ -90,15 +92,19 @@ pub async fn run(
     let listen_error = |address| move |source| RunError::Listen { address, source };
     let tcp_listener = TcpListener::bind(settings.syslog_tcp).await.map_err(listen_error(settings.syslog_tcp))?;
     let udp_socket = UdpSocket::bind(settings.syslog_udp).await.map_err(listen_error(settings.syslog_udp))?;
-    tracing::info!(tcp = %settings.syslog_tcp, udp = %settings.syslog_udp, store = %settings.store.root.display(), "receiving syslog");
+    let relp_listener = TcpListener::bind(settings.relp).await.map_err(listen_error(settings.relp))?;
+    tracing::info!(tcp = %settings.syslog_tcp, udp = %settings.syslog_udp, relp = %settings.relp, store = %settings.store.root.display(), "receiving syslog");
 
     let (claims_tx, claims_rx) = channel::channel(Arc::new(Claims::default()));
     let (policies_tx, policies_rx) = channel::channel(Vec::<Policy>::new());
     let (queue_tx, queue_rx) = mpsc::channel(settings.queue_capacity);
     let stats = Arc::new(Stats::default());
     let intake = Intake { claims: claims_rx, queue: queue_tx, stats: stats.clone() };
-    let readers =
-        [tokio::spawn(tcp::serve(tcp_listener, intake.clone())), tokio::spawn(udp::serve(udp_socket, intake))];
+    let readers = [
+        tokio::spawn(tcp::serve(tcp_listener, intake.clone())),
+        tokio::spawn(udp::serve(udp_socket, intake.clone())),
+        tokio::spawn(relp::serve(relp_listener, intake)),
+    ];
     let maintenance = writer::Maintenance {
         every: settings.maintenance_interval,
         lateness: settings.lateness,

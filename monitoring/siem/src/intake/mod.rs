@@ -1,14 +1,16 @@
 //! The intake: senders' bytes into the store, with backpressure and nothing dropped
 //! silently.
 //!
-//! Readers (TCP in [`tcp`], UDP in [`udp`]) cut frames, [`decode`] turns each into an
+//! Readers (TCP in [`tcp`], UDP in [`udp`], RELP in [`relp`]) cut frames, [`decode`] turns each into an
 //! event of the LogSource that claims the sender, or into a quarantined item with its
 //! reason, and hand them in batches to the one [`writer`] that owns the store, through a
 //! bounded queue. A TCP reader waits when the queue is full, so the sender's TCP window
 //! closes and it slows down; a UDP datagram that finds the queue full is dropped and
-//! counted, since UDP has no way to slow a sender.
+//! counted, since UDP has no way to slow a sender. A RELP reader acknowledges a message
+//! only once the writer has stored it.
 
 pub mod decode;
+pub mod relp;
 pub mod stats;
 pub mod tcp;
 pub mod udp;
@@ -30,10 +32,13 @@ pub struct Batch {
     pub events: Vec<(Event, SourceCategory)>,
     /// What could not become an event.
     pub quarantined: Vec<Quarantined>,
+    /// Told once everything above is durable (RELP acknowledges then).
+    pub stored: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Batch {
-    fn is_empty(&self) -> bool {
+    /// Whether it holds nothing to store.
+    pub fn is_empty(&self) -> bool {
         self.events.is_empty() && self.quarantined.is_empty()
     }
 }

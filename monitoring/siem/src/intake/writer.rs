@@ -50,12 +50,18 @@ pub async fn run(
             break;
         }
         let mut merged = Batch::default();
+        let mut waiting = Vec::new();
         for batch in batches.drain(..) {
             merged.events.extend(batch.events);
             merged.quarantined.extend(batch.quarantined);
+            waiting.extend(batch.stored);
         }
         store_durably(&mut store, &merged).await;
         count(&stats, &merged);
+        for reader in waiting {
+            // A reader that has gone (its connection closed) no longer waits.
+            let _ = reader.send(());
+        }
     }
     store
 }
