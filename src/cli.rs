@@ -696,6 +696,13 @@ pub struct SiemArgs {
 /// What `makonis siem` does.
 #[derive(Debug, Subcommand)]
 pub enum SiemCommand {
+    /// Receive syslog over TCP, UDP and RELP from the senders the cluster's LogSources claim,
+    /// store every event in the tamper-evident store (unclaimed and unreadable ones in its
+    /// quarantine), write each LogSource's status, close past days with signed
+    /// checkpoints and apply the RetentionPolicies, until SIGTERM or Ctrl-C. Serves
+    /// `/metrics`, `/healthz` and `/readyz` on `--metrics-address`. Run one replica: the
+    /// store is one process's.
+    Run(Box<SiemRunArgs>),
     /// Recompute the hash chains of the event store for event days `--from` to `--to`
     /// (UTC) against every signed checkpoint, in the store and in the checkpoint log, and
     /// name the first altered, removed or inserted event of each partition. Exits with 1
@@ -722,6 +729,57 @@ pub struct SiemStoreArgs {
         default_value = "makonis-data/siem-checkpoints/checkpoints.jsonl"
     )]
     pub checkpoint_log: PathBuf,
+}
+
+/// Arguments of `makonis siem run`.
+#[derive(Debug, Args)]
+pub struct SiemRunArgs {
+    #[command(flatten)]
+    pub store: SiemStoreArgs,
+
+    /// The private key that signs checkpoints (PKCS#8 DER, as `makonis siem keygen`
+    /// wrote it), mounted from a Kubernetes Secret.
+    #[arg(long, env = "MAKONIS_SIEM_SIGNING_KEY", value_name = "FILE")]
+    pub signing_key: PathBuf,
+
+    /// Where to receive syslog over TCP (RFC 6587 octet counting or newline framing).
+    #[arg(long, env = "MAKONIS_SIEM_SYSLOG_TCP", default_value = "0.0.0.0:1601")]
+    pub syslog_tcp: SocketAddr,
+
+    /// Where to receive syslog over UDP.
+    #[arg(long, env = "MAKONIS_SIEM_SYSLOG_UDP", default_value = "0.0.0.0:1514")]
+    pub syslog_udp: SocketAddr,
+
+    /// Where to receive syslog over RELP (rsyslog's `omrelp`): each message acknowledged
+    /// once stored, so that nothing is lost.
+    #[arg(long, env = "MAKONIS_SIEM_RELP", default_value = "0.0.0.0:2514")]
+    pub relp: SocketAddr,
+
+    /// Address of the operations endpoint (`/metrics`, `/healthz`, `/readyz`).
+    #[arg(long, env = "MAKONIS_SIEM_METRICS_ADDRESS", default_value = "127.0.0.1:9468")]
+    pub metrics_address: SocketAddr,
+
+    /// Batches waiting for the store at most; beyond, TCP senders are slowed down and UDP
+    /// datagrams dropped (and counted).
+    #[arg(long, env = "MAKONIS_SIEM_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub queue: u64,
+
+    /// How often LogSources' claims and status are refreshed, in seconds.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub status_seconds: u64,
+
+    /// How often past days are closed and retention applied, in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub maintenance_seconds: u64,
+
+    /// How long after its day (UTC) ends a day's partition is closed and signed, in
+    /// minutes; a later event reopens it and it is signed again.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=10_080))]
+    pub lateness_minutes: u64,
+
+    /// The platform's namespace: its LogSources may claim the platform's own senders.
+    #[arg(long, env = "MAKONIS_PLATFORM_NAMESPACE", default_value = "makonis-system")]
+    pub platform_namespace: String,
 }
 
 /// Arguments of `makonis siem verify`.

@@ -6,7 +6,8 @@
 # Kubernetes modules require it). Both come with our machines. Installs, from Debian's
 # packages when missing, libvirt's development files (the compute operator links
 # libvirt). With --tests it also installs the real servers the tests talk to (PostgreSQL,
-# Samba AD, OpenLDAP, libvirt's daemon with QEMU, Prometheus with the blackbox exporter),
+# Samba AD, OpenLDAP, libvirt's daemon with QEMU, Prometheus with the blackbox exporter,
+# rsyslog with RELP as the SIEM's sender),
 # Chromium for the browser tests, wrk for the benchmarks and genisoimage (to read
 # cloud-init seed images back); Node.js and npm must be there (they come with our
 # machines).
@@ -65,6 +66,9 @@ need /usr/bin/isoinfo genisoimage
 need /usr/bin/prometheus prometheus
 need /usr/bin/promtool prometheus
 need /usr/bin/prometheus-blackbox-exporter prometheus-blackbox-exporter
+need /usr/bin/logger bsdutils
+need /usr/sbin/rsyslogd rsyslog
+compgen -G "/usr/lib/*/rsyslog/omrelp.so" > /dev/null || packages+=(rsyslog-relp)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || packages+=(postgresql)
 install
 if ! command -v node > /dev/null || ! command -v npm > /dev/null; then

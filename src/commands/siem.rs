@@ -1,17 +1,80 @@
-//! `makonis siem`: check the event store, make the checkpoint key.
+//! `makonis siem`: run the intake and the store, check the store, make the checkpoint key.
 
-use std::io::Write as _;
+use std::{io::Write as _, time::Duration};
 
 use anyhow::{Context as _, bail};
 use jiff::SignedDuration;
-use makonis_siem::store::{Config, Store};
-use makonis_siem_core::chain::{SigningKey, key_id};
+use makonis_operator_kit::{
+    client::{ApiRequestMetrics, counted_client},
+    crds::wait_for_crds,
+    metrics::ReconcileMetrics,
+    server::{OpsState, Readiness, serve},
+};
+use makonis_siem::{
+    run::Settings,
+    store::{Config, Store},
+};
+use makonis_siem_core::{
+    chain::{SigningKey, key_id},
+    event::DEFAULT_SKEW_LIMIT,
+};
 
-use crate::cli::{SiemArgs, SiemCommand, SiemKeygenArgs, SiemVerifyArgs};
+use crate::{
+    cli::{SiemArgs, SiemCommand, SiemKeygenArgs, SiemRunArgs, SiemVerifyArgs},
+    commands::operator::shutdown_signal,
+};
+
+/// The CRDs the SIEM reads.
+const CRDS: [&str; 2] = ["logsources.security.makonis.lv", "retentionpolicies.security.makonis.lv"];
+
+/// Starts the operations endpoint, reads the key, waits for the CRDs, then runs the SIEM
+/// until SIGTERM or Ctrl-C.
+async fn run_siem(args: SiemRunArgs) -> anyhow::Result<()> {
+    let key = std::fs::read(&args.signing_key)
+        .with_context(|| format!("reading the checkpoint key {}", args.signing_key.display()))?;
+    let signer = SigningKey::from_pkcs8(&key).with_context(|| format!("{}", args.signing_key.display()))?;
+    tracing::info!(key_id = %signer.key_id(), "checkpoints are signed with this key");
+    let registry = prometheus::Registry::new();
+    let reconcile = ReconcileMetrics::register(&registry)?;
+    let readiness = Readiness::default();
+    let ops = OpsState { registry: registry.clone(), readiness: readiness.clone() };
+    let address = args.metrics_address;
+    tokio::spawn(async move { serve(address, ops).await });
+    let config = kube::Config::infer().await.context(
+        "cannot build a Kubernetes client: set KUBECONFIG or run inside a cluster (tests/cluster/cluster.sh env prints the local one)",
+    )?;
+    let client = counted_client(config, ApiRequestMetrics::register(&registry)?)?;
+    tokio::select! {
+        () = wait_for_crds(&client, &CRDS, Duration::from_secs(5)) => {}
+        () = shutdown_signal() => return Ok(()),
+    }
+    let settings = Settings {
+        store: Config {
+            root: args.store.store,
+            checkpoint_log: args.store.checkpoint_log,
+            skew_limit: DEFAULT_SKEW_LIMIT,
+        },
+        syslog_tcp: args.syslog_tcp,
+        syslog_udp: args.syslog_udp,
+        relp: args.relp,
+        queue_capacity: args.queue as usize,
+        status_interval: Duration::from_secs(args.status_seconds),
+        maintenance_interval: Duration::from_secs(args.maintenance_seconds),
+        lateness: SignedDuration::from_mins(args.lateness_minutes as i64),
+        platform_namespace: args.platform_namespace,
+    };
+    let shutdown = async {
+        shutdown_signal().await;
+        tracing::info!("shutting down: storing what is received");
+    };
+    makonis_siem::run::run(settings, signer, client, reconcile, readiness, shutdown).await?;
+    Ok(())
+}
 
 /// Runs the chosen `makonis siem` subcommand.
 pub async fn run(args: SiemArgs) -> anyhow::Result<()> {
     match args.command {
+        SiemCommand::Run(args) => run_siem(*args).await,
         SiemCommand::Verify(args) => verify(args).await,
         SiemCommand::Keygen(args) => keygen(args),
     }
@@ -28,11 +91,8 @@ async fn verify(args: SiemVerifyArgs) -> anyhow::Result<()> {
     if !args.store.store.join("catalog.sqlite").exists() {
         bail!("{} is not a SIEM store (no catalog.sqlite)", args.store.store.display());
     }
-    let config = Config {
-        root: args.store.store,
-        checkpoint_log: args.store.checkpoint_log,
-        skew_limit: SignedDuration::from_mins(5),
-    };
+    let config =
+        Config { root: args.store.store, checkpoint_log: args.store.checkpoint_log, skew_limit: DEFAULT_SKEW_LIMIT };
     let mut store = Store::open_read_only(config).await.context("opening the store")?;
     let reports = store.verify(args.from, to, &public_key).await.context("reading the store")?;
     let mut out = std::io::stdout().lock();

@@ -14,11 +14,16 @@
 //!   events, Kubernetes audit events, events already in ECS) into [`event::Event`]s.
 //! - [`chain`]: the hash chain over stored events, Ed25519-signed checkpoints and the
 //!   check that names the first altered, removed or inserted event.
+//! - [`claims`]: which LogSource an event belongs to, by where it came from; senders
+//!   two sources claim are claimed by neither.
+//! - [`relp`]: RELP frames and answers, so that rsyslog delivers without loss.
 //! - [`retention`]: which day partitions may be removed, by category and legal holds.
 
 pub mod chain;
+pub mod claims;
 pub mod event;
 pub mod framing;
 pub mod normalise;
+pub mod relp;
 pub mod retention;
 pub mod syslog;

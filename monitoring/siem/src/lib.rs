@@ -1,10 +1,20 @@
 //! Security monitoring (SIEM) of Mākonis: the IO around `makonis-siem-core`.
 //!
+//! - [`intake`]: syslog over TCP and UDP into the store, claimed by LogSource, with
+//!   backpressure and a quarantine for what cannot be stored as an event.
+//! - [`run`]: `makonis siem run`: the intake and the store against the cluster's
+//!   LogSources ([`sources`]) and RetentionPolicies ([`retention`]), with each
+//!   LogSource's status ([`health`]).
 //! - [`store`]: the event store, kept apart from the systems it watches: one SQLite file
 //!   per event day and category, each a hash chain, closed by signed checkpoints that are
 //!   also written to a file outside the store; its verification and retention.
 //!
-//! The intake (syslog over UDP, TCP, TLS and RELP; HTTPS JSON), the LogSource controller
-//! and search come next; see `docs/architecture.md#security-monitoring`.
+//! TLS and RELP, the HTTPS JSON intake and search come next; see
+//! `docs/architecture.md#security-monitoring`.
 
+pub mod health;
+pub mod intake;
+pub mod retention;
+pub mod run;
+pub mod sources;
 pub mod store;

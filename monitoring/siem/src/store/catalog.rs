@@ -30,6 +30,15 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     signature BLOB NOT NULL,
     PRIMARY KEY (partition, last_seq)
 );
+CREATE TABLE IF NOT EXISTS quarantine (
+    received_at TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    peer TEXT,
+    source TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    original BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS removals (
     partition TEXT NOT NULL,
     removed_at TEXT NOT NULL,
@@ -57,6 +66,25 @@ pub struct Removal {
     pub months: u8,
 }
 
+/// A frame or record that could not be stored as an event, kept with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// When it was received.
+    pub received_at: Timestamp,
+    /// `udp`, `tcp`, `tls`, `relp` or `https`.
+    pub transport: &'static str,
+    /// The sender's address.
+    pub peer: Option<std::net::IpAddr>,
+    /// The LogSource that claims the sender, or `unknown`.
+    pub source: String,
+    /// A bounded reason: `unknown_source`, or a framing, syslog or JSON error category.
+    pub reason: &'static str,
+    /// The reason in words.
+    pub detail: String,
+    /// What was received, byte for byte.
+    pub original: Vec<u8>,
+}
+
 #[derive(Debug)]
 pub(super) struct Catalog {
     connection: SqliteConnection,
@@ -65,7 +93,7 @@ pub(super) struct Catalog {
 impl Catalog {
     pub(super) async fn open(path: &Path) -> Result<Self, StoreError> {
         let mut connection = super::connect(path, true).await?;
-        sqlx::raw_sql(SCHEMA).execute(&mut connection).await?;
+        super::create_schema(&mut connection, SCHEMA).await?;
         Ok(Self { connection })
     }
 
@@ -152,6 +180,40 @@ impl Catalog {
                 })
             })
             .collect()
+    }
+
+    /// Keeps frames and records that could not be stored as events.
+    pub(super) async fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError> {
+        let mut tx = self.connection.begin().await?;
+        for item in items {
+            sqlx::query(
+                "INSERT INTO quarantine (received_at, transport, peer, source, reason, detail, original) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(item.received_at.to_string())
+            .bind(item.transport)
+            .bind(item.peer.map(|ip| ip.to_string()))
+            .bind(&item.source)
+            .bind(item.reason)
+            .bind(&item.detail)
+            .bind(&item.original)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest quarantined items, as `(source, reason, detail, original)`.
+    pub(super) async fn quarantined(
+        &mut self,
+        limit: i64,
+    ) -> Result<Vec<(String, String, String, Vec<u8>)>, StoreError> {
+        let rows = sqlx::query("SELECT source, reason, detail, original FROM quarantine ORDER BY rowid DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&mut self.connection)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
     }
 
     /// Records a removal and marks the partition removed, in one transaction.

@@ -33,7 +33,7 @@ use makonis_siem_core::{
     retention::{Decision, Partition, Policy, SourceCategory, decide},
 };
 
-pub use catalog::Removal;
+pub use catalog::{Quarantined, Removal};
 pub use partition::PartitionKey;
 pub use verify::{PartitionReport, Problem};
 
@@ -52,6 +52,16 @@ async fn connect(path: &Path, create: bool) -> Result<sqlx::SqliteConnection, St
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full);
     Ok(sqlx::SqliteConnection::connect_with(&options).await?)
+}
+
+/// Runs a schema's statements one by one. (`sqlx::raw_sql` would run them at once, but
+/// its future trips the compiler's higher-ranked `Send` check inside spawned tasks,
+/// rust-lang/rust#102211.)
+async fn create_schema(connection: &mut sqlx::SqliteConnection, schema: &'static str) -> Result<(), StoreError> {
+    for statement in schema.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        sqlx::query(statement).execute(&mut *connection).await?;
+    }
+    Ok(())
 }
 
 /// Why the store failed.
@@ -255,6 +265,27 @@ impl Store {
             removed.push(removal);
         }
         Ok(removed)
+    }
+
+    /// Keeps frames and records that could not be stored as events, durably.
+    pub async fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        self.catalog.quarantine(items).await
+    }
+
+    /// The newest quarantined items, as `(source, reason, detail, original)`.
+    pub async fn quarantined(&mut self, limit: i64) -> Result<Vec<(String, String, String, Vec<u8>)>, StoreError> {
+        self.catalog.quarantined(limit).await
+    }
+
+    /// The newest documents of a partition, newest first (none if it does not exist).
+    pub async fn documents(&mut self, key: PartitionKey, limit: i64) -> Result<Vec<String>, StoreError> {
+        if !tokio::fs::try_exists(key.path(&self.config.root)).await.unwrap_or(false) {
+            return Ok(Vec::new());
+        }
+        self.file(key, false).await?.documents(limit).await
     }
 
     /// Every removal recorded.

@@ -10,7 +10,7 @@ use makonis_siem_core::{
     event::Event,
     retention::{SourceCategory, partition_name},
 };
-use sqlx::{Connection, Row, SqliteConnection};
+use sqlx::{Connection as _, Row, SqliteConnection};
 
 use super::StoreError;
 
@@ -75,7 +75,7 @@ impl PartitionFile {
         }
         let mut connection = super::connect(path, create).await?;
         if create {
-            sqlx::raw_sql(SCHEMA).execute(&mut connection).await?;
+            super::create_schema(&mut connection, SCHEMA).await?;
         }
         Ok(Self { connection })
     }
@@ -88,13 +88,34 @@ impl PartitionFile {
         events: &[&Event],
         skew_limit: SignedDuration,
     ) -> Result<End, StoreError> {
-        let mut tx = self.connection.begin().await?;
-        // The head row is written first, so SQLite's write lock is held from here on.
+        // IMMEDIATE: the write lock is taken before the head is read.
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut self.connection).await?;
+        match self.append_rows(name, events, skew_limit).await {
+            Ok(end) => {
+                sqlx::query("COMMIT").execute(&mut self.connection).await?;
+                Ok(end)
+            }
+            Err(error) => {
+                if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut self.connection).await {
+                    tracing::warn!(%rollback, "rolling back a failed append failed");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn append_rows(
+        &mut self,
+        name: &str,
+        events: &[&Event],
+        skew_limit: SignedDuration,
+    ) -> Result<End, StoreError> {
+        let connection = &mut self.connection;
         sqlx::query("INSERT OR IGNORE INTO head (id, seq, hash) VALUES (1, 0, $1)")
             .bind(genesis(name).to_vec())
-            .execute(&mut *tx)
+            .execute(&mut *connection)
             .await?;
-        let head = sqlx::query("SELECT seq, hash FROM head WHERE id = 1").fetch_one(&mut *tx).await?;
+        let head = sqlx::query("SELECT seq, hash FROM head WHERE id = 1").fetch_one(&mut *connection).await?;
         let mut seq = u64::try_from(head.get::<i64, _>(0)).map_err(|_| StoreError::Corrupt("negative head".into()))?;
         let mut previous = hash_of(head.get::<Vec<u8>, _>(1))?;
         for event in events {
@@ -115,19 +136,18 @@ impl PartitionFile {
             .bind(&event.action)
             .bind(event.outcome.as_str())
             .bind(i64::from(event.mandatory().bits()))
-            .bind(&document)
+            .bind(document)
             .bind(&event.original)
             .bind(hash.to_vec())
-            .execute(&mut *tx)
+            .execute(&mut *connection)
             .await?;
             previous = hash;
         }
         sqlx::query("UPDATE head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(seq as i64)
             .bind(previous.to_vec())
-            .execute(&mut *tx)
+            .execute(&mut *connection)
             .await?;
-        tx.commit().await?;
         Ok(End { last_seq: seq, head: previous })
     }
 
@@ -176,6 +196,14 @@ impl PartitionFile {
                 }
             }
         }
+    }
+
+    /// The newest stored documents, newest first.
+    pub(super) async fn documents(&mut self, limit: i64) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT document FROM events ORDER BY seq DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&mut self.connection)
+            .await?)
     }
 
     /// The LogSources and agencies with events in the partition.

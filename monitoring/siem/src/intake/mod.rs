@@ -1,0 +1,55 @@
+//! The intake: senders' bytes into the store, with backpressure and nothing dropped
+//! silently.
+//!
+//! Readers (TCP in [`tcp`], UDP in [`udp`], RELP in [`relp`]) cut frames, [`decode`] turns each into an
+//! event of the LogSource that claims the sender, or into a quarantined item with its
+//! reason, and hand them in batches to the one [`writer`] that owns the store, through a
+//! bounded queue. A TCP reader waits when the queue is full, so the sender's TCP window
+//! closes and it slows down; a UDP datagram that finds the queue full is dropped and
+//! counted, since UDP has no way to slow a sender. A RELP reader acknowledges a message
+//! only once the writer has stored it.
+
+pub mod decode;
+pub mod relp;
+pub mod stats;
+pub mod tcp;
+pub mod udp;
+pub mod writer;
+
+use std::sync::Arc;
+
+use makonis_siem_core::{claims::Claims, event::Event, retention::SourceCategory};
+use tokio::sync::{mpsc, watch};
+
+use crate::store::Quarantined;
+
+pub use stats::{SourceStats, Stats};
+
+/// Events and quarantined items decoded together, stored together.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Events, each with its LogSource's category.
+    pub events: Vec<(Event, SourceCategory)>,
+    /// What could not become an event.
+    pub quarantined: Vec<Quarantined>,
+    /// Told once everything above is durable (RELP acknowledges then).
+    pub stored: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Batch {
+    /// Whether it holds nothing to store.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.quarantined.is_empty()
+    }
+}
+
+/// What every reader shares: the current claims, the queue to the writer, the counters.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    /// The LogSources' claims, replaced whenever LogSources change.
+    pub claims: watch::Receiver<Arc<Claims>>,
+    /// The bounded queue to the writer.
+    pub queue: mpsc::Sender<Batch>,
+    /// Counters per source and of drops.
+    pub stats: Arc<Stats>,
+}

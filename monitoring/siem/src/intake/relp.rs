@@ -1,0 +1,94 @@
+//! Syslog over RELP: each message acknowledged only once it is stored, so that rsyslog
+//! resends whatever a crash or a lost connection left unacknowledged.
+
+use std::net::SocketAddr;
+
+use jiff::Timestamp;
+use makonis_siem_core::{
+    framing::Frame,
+    relp::{RelpFramer, open_response, refusal, response},
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::oneshot,
+};
+
+use super::{Batch, Intake, decode::decode};
+
+/// Accepts RELP sessions until the task is stopped, each read by a task of its own.
+pub async fn serve(listener: TcpListener, intake: Intake) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let intake = intake.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = session(stream, peer, &intake).await {
+                        tracing::warn!(%peer, %error, "RELP session ended with an error");
+                    }
+                });
+            }
+            Err(error) => {
+                tracing::warn!(%error, "accepting a RELP connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// One session: the frames of each read are decoded into one batch, stored, and only
+/// then acknowledged, in order.
+async fn session(mut stream: TcpStream, peer: SocketAddr, intake: &Intake) -> std::io::Result<()> {
+    let mut framer = RelpFramer::default();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let n = stream.read(&mut buffer).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        framer.push(&buffer[..n]);
+        let received = Timestamp::now();
+        let claims = intake.claims.borrow().clone();
+        let mut batch = Batch::default();
+        let mut answers: Vec<Vec<u8>> = Vec::new();
+        let mut closing = false;
+        loop {
+            let frame = match framer.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::warn!(%peer, %error, category = error.category(), "a RELP frame cannot be read; ending the session");
+                    answers.push(b"0 serverclose 0\n".to_vec());
+                    closing = true;
+                    break;
+                }
+            };
+            match frame.command.as_str() {
+                "open" => answers.push(open_response(frame.txnr)),
+                "syslog" => {
+                    decode(Frame::Message(frame.data), peer.ip(), "relp", &claims, received, &mut batch);
+                    answers.push(response(frame.txnr, "200 OK"));
+                }
+                "close" => {
+                    answers.push(response(frame.txnr, ""));
+                    closing = true;
+                    break;
+                }
+                other => answers.push(refusal(frame.txnr, &format!("command {other:?} is not supported"))),
+            }
+        }
+        if !batch.is_empty() {
+            let (stored_tx, stored_rx) = oneshot::channel();
+            batch.stored = Some(stored_tx);
+            if intake.queue.send(batch).await.is_err() || stored_rx.await.is_err() {
+                // The writer is gone: nothing is acknowledged, the sender will resend.
+                return Ok(());
+            }
+        }
+        stream.write_all(&answers.concat()).await?;
+        if closing {
+            stream.shutdown().await?;
+            return Ok(());
+        }
+    }
+}

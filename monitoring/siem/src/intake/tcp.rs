@@ -1,0 +1,69 @@
+//! Syslog over TCP (RFC 6587: octet counting or newline framing, per frame).
+
+use std::net::SocketAddr;
+
+use jiff::Timestamp;
+use makonis_siem_core::framing::Framer;
+use tokio::{
+    io::AsyncReadExt,
+    net::{TcpListener, TcpStream},
+};
+
+use super::{Batch, Intake, decode::decode};
+
+/// Accepts connections until the task is stopped; each connection is read by a task of
+/// its own.
+pub async fn serve(listener: TcpListener, intake: Intake) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let intake = intake.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = read(stream, peer, &intake).await {
+                        tracing::warn!(%peer, %error, "syslog TCP connection ended with an error");
+                    }
+                });
+            }
+            Err(error) => {
+                tracing::warn!(%error, "accepting a syslog TCP connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Reads one connection to its end. Each read's frames go to the writer as one batch; a
+/// full queue stops the reading, and so the sender.
+async fn read(mut stream: TcpStream, peer: SocketAddr, intake: &Intake) -> std::io::Result<()> {
+    let mut framer = Framer::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let n = stream.read(&mut buffer).await?;
+        let received = Timestamp::now();
+        let claims = intake.claims.borrow().clone();
+        let mut batch = Batch::default();
+        if n == 0 {
+            if let Some(frame) = framer.finish() {
+                decode(frame, peer.ip(), "tcp", &claims, received, &mut batch);
+            }
+            send(intake, batch).await;
+            return Ok(());
+        }
+        framer.push(&buffer[..n]);
+        while let Some(frame) = framer.next_frame() {
+            decode(frame, peer.ip(), "tcp", &claims, received, &mut batch);
+        }
+        if !send(intake, batch).await {
+            return Ok(());
+        }
+    }
+}
+
+/// Hands a batch to the writer, waiting while the queue is full; false once the writer
+/// is gone.
+async fn send(intake: &Intake, batch: Batch) -> bool {
+    if batch.is_empty() {
+        return true;
+    }
+    intake.queue.send(batch).await.is_ok()
+}

@@ -1,0 +1,222 @@
+//! `makonis siem run`: the intake (syslog over TCP, UDP and RELP), the store and the
+//! LogSources' status, against the cluster.
+//!
+//! One task per listener reads senders; one writer owns the store (appends, closes past
+//! days, applies retention). Every `status_interval` this loop reads the LogSources and
+//! RetentionPolicies from its watch cache and the API, publishes the claims the readers
+//! use, and writes each LogSource's status (server-side apply, only when it changed).
+
+use std::{collections::BTreeMap, future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use futures::StreamExt;
+use jiff::{SignedDuration, Timestamp};
+use kube::{
+    Api, Client, ResourceExt,
+    api::ListParams,
+    core::DeserializeGuard,
+    runtime::{reflector, watcher},
+};
+use makonis_api::security::{LogSource, RetentionPolicy};
+use makonis_operator_kit::{metrics::ReconcileMetrics, server::Readiness, status::apply_status_if_changed, watch};
+use makonis_siem_core::{
+    chain::SigningKey,
+    claims::{Claims, Source},
+    retention::Policy,
+};
+use tokio::{
+    net::{TcpListener, UdpSocket},
+    sync::{mpsc, watch as channel},
+};
+
+use crate::{
+    health::{parse_silence, status},
+    intake::{Intake, Stats, relp, tcp, udp, writer},
+    retention::to_policy,
+    sources::{source_id, to_source},
+    store::{Config, Store, StoreError},
+};
+
+/// The field manager of the SIEM's status writes.
+pub const MANAGER: &str = "makonis-siem";
+
+/// How `makonis siem run` runs.
+#[derive(Debug)]
+pub struct Settings {
+    /// The store.
+    pub store: Config,
+    /// Syslog over TCP: where to listen.
+    pub syslog_tcp: SocketAddr,
+    /// Syslog over UDP: where to listen.
+    pub syslog_udp: SocketAddr,
+    /// RELP: where to listen.
+    pub relp: SocketAddr,
+    /// Batches waiting for the writer at most.
+    pub queue_capacity: usize,
+    /// How often LogSources' claims and status are refreshed.
+    pub status_interval: Duration,
+    /// How often past days are closed and retention applied.
+    pub maintenance_interval: Duration,
+    /// How long after its day (UTC) a partition is closed.
+    pub lateness: SignedDuration,
+    /// The platform's namespace (its LogSources may claim platform senders).
+    pub platform_namespace: String,
+}
+
+/// Why the SIEM stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The store could not be opened.
+    #[error("opening the store: {0}")]
+    Store(#[from] StoreError),
+    /// A listener could not be bound.
+    #[error("listening on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Runs until `shutdown` completes, then stops the readers and lets the writer store
+/// everything already received.
+pub async fn run(
+    settings: Settings,
+    signer: SigningKey,
+    client: Client,
+    metrics: ReconcileMetrics,
+    readiness: Readiness,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RunError> {
+    let store = Store::open(settings.store.clone(), signer).await?;
+    let listen_error = |address| move |source| RunError::Listen { address, source };
+    let tcp_listener = TcpListener::bind(settings.syslog_tcp).await.map_err(listen_error(settings.syslog_tcp))?;
+    let udp_socket = UdpSocket::bind(settings.syslog_udp).await.map_err(listen_error(settings.syslog_udp))?;
+    let relp_listener = TcpListener::bind(settings.relp).await.map_err(listen_error(settings.relp))?;
+    tracing::info!(tcp = %settings.syslog_tcp, udp = %settings.syslog_udp, relp = %settings.relp, store = %settings.store.root.display(), "receiving syslog");
+
+    let (claims_tx, claims_rx) = channel::channel(Arc::new(Claims::default()));
+    let (policies_tx, policies_rx) = channel::channel(Vec::<Policy>::new());
+    let (queue_tx, queue_rx) = mpsc::channel(settings.queue_capacity);
+    let stats = Arc::new(Stats::default());
+    let intake = Intake { claims: claims_rx, queue: queue_tx, stats: stats.clone() };
+    let readers = [
+        tokio::spawn(tcp::serve(tcp_listener, intake.clone())),
+        tokio::spawn(udp::serve(udp_socket, intake.clone())),
+        tokio::spawn(relp::serve(relp_listener, intake)),
+    ];
+    let maintenance = writer::Maintenance {
+        every: settings.maintenance_interval,
+        lateness: settings.lateness,
+        policies: policies_rx,
+    };
+    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), Some(maintenance)));
+
+    let sources_api: Api<DeserializeGuard<LogSource>> = Api::all(client.clone());
+    let (cache, watch_stream) = watch::cached_guarded(
+        sources_api,
+        watcher::Config::default(),
+        reflector::store::Writer::default(),
+        |invalid| tracing::warn!(name = %invalid.metadata.name.clone().unwrap_or_default(), error = %invalid.error, "a LogSource cannot be read and is ignored"),
+    );
+    let driver = tokio::spawn(watch::drain(watch_stream.boxed()));
+    let refresh = async {
+        let mut tick = tokio::time::interval(settings.status_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if cache.wait_until_ready().await.is_err() {
+                continue;
+            }
+            let objects = cache.state();
+            let refused = publish_claims(&objects, &settings.platform_namespace, &claims_tx);
+            readiness.set(true);
+            write_statuses(&client, &objects, &refused, &stats, &metrics).await;
+            match Api::<RetentionPolicy>::all(client.clone()).list(&ListParams::default()).await {
+                Ok(list) => {
+                    let policies = list
+                        .items
+                        .iter()
+                        .filter_map(|p| {
+                            to_policy(p)
+                                .inspect_err(|error| tracing::warn!(policy = %p.name_any(), %error, "a RetentionPolicy is ignored"))
+                                .ok()
+                        })
+                        .collect();
+                    policies_tx.send_replace(policies);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "listing RetentionPolicies failed; the previous ones stay in force")
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = refresh => {}
+        () = shutdown => {}
+    }
+    readiness.set(false);
+    driver.abort();
+    for reader in readers {
+        reader.abort();
+        let _ = reader.await;
+    }
+    // Every sender of the queue is gone: the writer stores what is queued and returns.
+    if let Ok(store) = writer.await {
+        drop(store);
+    }
+    tracing::info!("the SIEM stopped; everything received is stored");
+    Ok(())
+}
+
+/// Publishes the claims of every LogSource; returns why each refused one is refused.
+fn publish_claims(
+    objects: &[Arc<LogSource>],
+    platform_namespace: &str,
+    claims_tx: &channel::Sender<Arc<Claims>>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut refused: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut sources: Vec<Source> = Vec::new();
+    for object in objects {
+        match to_source(object, platform_namespace) {
+            Ok(source) => sources.push(source),
+            Err(reason) => refused.entry(source_id(object)).or_default().push(reason),
+        }
+    }
+    let (claims, conflicts) = Claims::new(sources);
+    for conflict in conflicts {
+        refused.entry(conflict.source).or_default().push(conflict.message);
+    }
+    claims_tx.send_replace(Arc::new(claims));
+    refused
+}
+
+/// Writes each LogSource's status where it changed.
+async fn write_statuses(
+    client: &Client,
+    objects: &[Arc<LogSource>],
+    refused: &BTreeMap<String, Vec<String>>,
+    stats: &Stats,
+    metrics: &ReconcileMetrics,
+) {
+    let now = Timestamp::now();
+    for object in objects {
+        let id = source_id(object);
+        let silence = parse_silence(&object.spec.silence_after).unwrap_or(SignedDuration::from_mins(15));
+        let existing = object.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
+        let desired = status(
+            &stats.source(&id),
+            refused.get(&id).map(Vec::as_slice).unwrap_or_default(),
+            silence,
+            now,
+            existing,
+            object.metadata.generation,
+        );
+        let api: Api<LogSource> = Api::namespaced(client.clone(), &object.namespace().unwrap_or_default());
+        if let Err(error) =
+            apply_status_if_changed(&api, object.as_ref(), object.status.as_ref(), &desired, MANAGER, metrics).await
+        {
+            tracing::warn!(source = %id, %error, "writing a LogSource's status failed; retried on the next round");
+        }
+    }
+}

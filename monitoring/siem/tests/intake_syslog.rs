@@ -1,0 +1,258 @@
+//! Syslog over TCP and UDP from a real sender (util-linux `logger`) into the store: events
+//! of the LogSource that claims the sender, quarantine for everything else, backpressure
+//! on TCP and counted drops on UDP.
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    process::Command,
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
+};
+
+use jiff::{SignedDuration, Timestamp, tz::TimeZone};
+use makonis_siem::{
+    intake::{Batch, Intake, Stats, tcp, udp, writer},
+    store::{Config, PartitionKey, Store},
+};
+use makonis_siem_core::{
+    chain::SigningKey,
+    claims::{Claims, Format, Sender, Source},
+    retention::SourceCategory,
+};
+use serde_json::Value;
+use tokio::{
+    io::AsyncWriteExt,
+    net::{TcpSocket, TcpStream, UdpSocket},
+    sync::{mpsc, watch},
+    task::JoinHandle,
+};
+
+const SERVERS: &str = "agency-lm/servers";
+
+/// An intake on 127.0.0.1 (TCP and UDP on free ports) over a store in its own directory.
+struct Running {
+    tcp: SocketAddr,
+    udp: SocketAddr,
+    stats: Arc<Stats>,
+    readers: Vec<JoinHandle<()>>,
+    writer: Option<JoinHandle<Store>>,
+    store: Option<Store>,
+    queue: Option<mpsc::Receiver<Batch>>,
+    dir: PathBuf,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for reader in &self.readers {
+            reader.abort();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn servers(network: &str) -> Source {
+    Source {
+        id: SERVERS.into(),
+        agency: Some("lm".into()),
+        platform: false,
+        category: SourceCategory::Authentication,
+        format: Format::Syslog,
+        zone: TimeZone::get("Europe/Riga").unwrap(),
+        senders: vec![Sender::Network(network.parse().unwrap())],
+    }
+}
+
+/// Starts the readers; the writer only when `writing` (otherwise `start_writer` does).
+async fn start(sources: Vec<Source>, capacity: usize, writing: bool) -> Running {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "makonis-siem-intake-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let key = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
+    let config = Config {
+        root: dir.join("store"),
+        checkpoint_log: dir.join("elsewhere/checkpoints.jsonl"),
+        skew_limit: SignedDuration::from_mins(5),
+    };
+    let store = Store::open(config, key).await.unwrap();
+    let (claims, conflicts) = Claims::new(sources);
+    assert!(conflicts.is_empty(), "{conflicts:?}");
+    let (_claims_tx, claims_rx) = watch::channel(Arc::new(claims));
+    let (queue_tx, queue_rx) = mpsc::channel(capacity);
+    let stats = Arc::new(Stats::default());
+    let intake = Intake { claims: claims_rx, queue: queue_tx, stats: stats.clone() };
+    // Small socket buffers, so that a few megabytes fill them when nothing is read.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(64 * 1024).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(128).unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (tcp, udp) = (listener.local_addr().unwrap(), socket.local_addr().unwrap());
+    let readers = vec![tokio::spawn(tcp::serve(listener, intake.clone())), tokio::spawn(udp::serve(socket, intake))];
+    let mut running =
+        Running { tcp, udp, stats, readers, writer: None, store: Some(store), queue: Some(queue_rx), dir };
+    if writing {
+        running.start_writer();
+    }
+    running
+}
+
+impl Running {
+    fn start_writer(&mut self) {
+        let (store, queue) = (self.store.take().unwrap(), self.queue.take().unwrap());
+        self.writer = Some(tokio::spawn(writer::run(store, queue, self.stats.clone(), None)));
+    }
+
+    /// Stops the readers and returns the store once the writer has stored everything.
+    async fn stop(&mut self) -> Store {
+        for reader in self.readers.drain(..) {
+            reader.abort();
+            let _ = reader.await;
+        }
+        self.writer.take().unwrap().await.unwrap()
+    }
+}
+
+/// Sends one message with util-linux `logger`, as a host's syslog client would.
+fn logger(args: &[&str], message: &str) {
+    let status = Command::new("logger")
+        .env("TZ", "Europe/Riga")
+        .args(args)
+        .arg(message)
+        .status()
+        .expect("util-linux logger is installed (tests/setup.sh)");
+    assert!(status.success(), "logger {args:?} failed");
+}
+
+/// Polls `condition` every 20 ms for up to `seconds`.
+async fn until(what: &str, seconds: u64, mut condition: impl FnMut() -> bool) {
+    for _ in 0..seconds * 50 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+fn today(category: SourceCategory) -> PartitionKey {
+    PartitionKey { day: Timestamp::now().to_zoned_datetime(TimeZone::UTC).date(), category }
+}
+
+#[tokio::test]
+async fn logger_over_tcp_and_udp_is_stored_as_the_claiming_sources_events() {
+    let mut running = start(vec![servers("127.0.0.1/32")], 64, true).await;
+    let (tcp, udp) = (running.tcp.port().to_string(), running.udp.port().to_string());
+    logger(
+        &["-n", "127.0.0.1", "-P", &tcp, "-T", "--octet-count", "--rfc5424", "-t", "sshd", "-p", "auth.info"],
+        "Failed password for invalid user admin from 203.0.113.9 port 4242 ssh2",
+    );
+    logger(
+        &["-n", "127.0.0.1", "-P", &tcp, "-T", "--rfc3164", "-t", "sshd", "-p", "auth.info"],
+        "Accepted password for anna from 198.51.100.7 port 50000 ssh2",
+    );
+    logger(
+        &["-n", "127.0.0.1", "-P", &udp, "-d", "--rfc5424", "-t", "CRON"],
+        "pam_unix(cron:session): session opened for user root",
+    );
+    let stats = running.stats.clone();
+    until("three events are stored", 20, || stats.source(SERVERS).events == 3).await;
+    let figures = stats.source(SERVERS);
+    assert_eq!((figures.quarantined, figures.complete), (0, 2), "the sshd sign-ins carry all five fields");
+
+    let mut store = running.stop().await;
+    let documents: Vec<Value> = store
+        .documents(today(SourceCategory::Authentication), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(documents.len(), 3, "{documents:?}");
+    let failed = documents.iter().find(|d| d["event"]["outcome"] == "failure").expect("the failed sign-in");
+    assert_eq!(failed["user"]["name"], "admin");
+    assert_eq!(failed["source"]["ip"], "203.0.113.9");
+    assert_eq!(failed["source"]["port"], 4242);
+    assert_eq!(failed["makonis"]["source"], SERVERS);
+    assert_eq!(failed["makonis"]["agency"], "lm");
+    assert!(failed["event"]["original"].as_str().unwrap().contains("Failed password"), "{failed}");
+    let accepted = documents.iter().find(|d| d["user"]["name"] == "anna").expect("the RFC 3164 sign-in");
+    assert!(accepted["makonis"].get("clock_skew_seconds").is_none(), "RFC 3164 read in the source's zone: {accepted}");
+    assert!(documents.iter().any(|d| d["process"]["name"] == "CRON"), "the UDP message");
+}
+
+#[tokio::test]
+async fn unclaimed_senders_and_bad_frames_are_quarantined_with_the_reason() {
+    let mut running = start(vec![servers("10.99.0.0/24")], 64, true).await;
+    logger(&["-n", "127.0.0.1", "-P", &running.tcp.port().to_string(), "-T", "-t", "sshd"], "from nobody's host");
+    let stats = running.stats.clone();
+    until("the unclaimed message is quarantined", 20, || stats.source("unknown").quarantined == 1).await;
+    let mut store = running.stop().await;
+    let quarantined = store.quarantined(10).await.unwrap();
+    assert_eq!(quarantined.len(), 1);
+    let (source, reason, detail, original) = &quarantined[0];
+    assert_eq!(
+        (source.as_str(), reason.as_str(), detail.as_str()),
+        ("unknown", "unknown_source", "no LogSource claims 127.0.0.1")
+    );
+    assert!(String::from_utf8_lossy(original).contains("from nobody's host"), "kept byte for byte");
+
+    let mut running = start(vec![servers("127.0.0.0/24")], 64, true).await;
+    let mut connection = TcpStream::connect(running.tcp).await.unwrap();
+    connection.write_all(b"<999>not a priority\n").await.unwrap();
+    connection.write_all(&vec![b'x'; 70 * 1024]).await.unwrap();
+    connection.write_all(b"\n<13>1 - host app - - - fine after all that\n").await.unwrap();
+    connection.shutdown().await.unwrap();
+    let stats = running.stats.clone();
+    until("two quarantined, one stored", 20, || {
+        let s = stats.source(SERVERS);
+        s.quarantined == 2 && s.events == 1
+    })
+    .await;
+    let mut store = running.stop().await;
+    let reasons: Vec<String> = store.quarantined(10).await.unwrap().into_iter().map(|q| q.1).collect();
+    assert_eq!(reasons, ["line_too_long", "priority"]);
+}
+
+#[tokio::test]
+async fn a_full_queue_slows_a_tcp_sender_and_counts_udp_drops() {
+    let mut running = start(vec![servers("127.0.0.1/32")], 1, false).await;
+    // Nothing drains the queue yet: a TCP sender is held back by its own TCP window.
+    let line = b"<38>Dec  6 10:20:30 web1 sshd[812]: Failed password for root from 10.0.0.1 port 1 ssh2\n";
+    let lines = 40_000;
+    let stream: Vec<u8> = line.iter().copied().cycle().take(line.len() * lines).collect();
+    let client = TcpSocket::new_v4().unwrap();
+    client.set_send_buffer_size(64 * 1024).unwrap();
+    let mut connection = client.connect(running.tcp).await.unwrap();
+    let sender = tokio::spawn(async move {
+        connection.write_all(&stream).await.unwrap();
+        connection.shutdown().await.unwrap();
+    });
+    let held = tokio::time::timeout(Duration::from_secs(3), async {
+        while !sender.is_finished() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(held.is_err(), "the sender wrote {} MB although nothing was stored", line.len() * lines / 1_000_000);
+
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for _ in 0..50 {
+        socket.send_to(b"<13>1 - host app - - - dropped?", running.udp).await.unwrap();
+    }
+    let stats = running.stats.clone();
+    until("UDP drops are counted", 20, || stats.udp_dropped_total() > 0).await;
+
+    running.start_writer();
+    until("every TCP line is stored", 300, || stats.source(SERVERS).events >= lines as u64).await;
+    let stored = stats.source(SERVERS).events;
+    assert!(stored <= lines as u64 + 50, "{stored}");
+    running.stop().await;
+}
