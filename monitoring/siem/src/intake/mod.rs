@@ -34,6 +34,9 @@ pub struct Batch {
     pub quarantined: Vec<Quarantined>,
     /// Told once everything above is durable (RELP acknowledges then).
     pub stored: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Whether the sender resends what it saw unacknowledged (RELP): its repeats are
+    /// counted and stored once.
+    pub resendable: bool,
 }
 
 impl Batch {

@@ -80,6 +80,7 @@ async fn session(mut stream: TcpStream, peer: SocketAddr, intake: &Intake) -> st
         if !batch.is_empty() {
             let (stored_tx, stored_rx) = oneshot::channel();
             batch.stored = Some(stored_tx);
+            batch.resendable = true;
             if intake.queue.send(batch).await.is_err() || stored_rx.await.is_err() {
                 // The writer is gone: nothing is acknowledged, the sender will resend.
                 return Ok(());

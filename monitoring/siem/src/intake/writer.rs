@@ -6,12 +6,22 @@ use jiff::Timestamp;
 use tokio::sync::mpsc;
 
 use super::{Batch, Stats};
-use makonis_siem_core::retention::Policy;
+use jiff::SignedDuration;
+use makonis_siem_core::{
+    dedup::{Recent, identity},
+    retention::Policy,
+};
 
 use crate::store::Store;
 
 /// The most batches taken from the queue into one append.
 const MAX_BATCHES: usize = 256;
+
+/// How many recent messages' identities are kept to recognise RELP resends.
+const RECENT: usize = 100_000;
+
+/// How far back, at start, the store's events fill the window of recent identities.
+const RECENT_AT_START: SignedDuration = SignedDuration::from_hours(1);
 
 /// The store's upkeep between batches: closing past days with checkpoints, retention.
 #[derive(Debug)]
@@ -19,7 +29,7 @@ pub struct Maintenance {
     /// How often.
     pub every: Duration,
     /// How long after its day a partition is closed.
-    pub lateness: jiff::SignedDuration,
+    pub lateness: SignedDuration,
     /// The RetentionPolicies in force.
     pub policies: tokio::sync::watch::Receiver<Vec<Policy>>,
 }
@@ -33,6 +43,18 @@ pub async fn run(
     stats: Arc<Stats>,
     maintenance: Option<Maintenance>,
 ) -> Store {
+    let mut recent = Recent::new(RECENT);
+    match store.received_since(Timestamp::now() - RECENT_AT_START).await {
+        Ok(received) => {
+            for (source, original) in received {
+                recent.first_time(identity(&source, &original));
+            }
+            tracing::info!(identities = recent.len(), "recent messages remembered, to recognise resends");
+        }
+        Err(error) => {
+            tracing::error!(%error, "reading recent events failed: resends after this restart may be stored twice")
+        }
+    }
     let mut batches = Vec::with_capacity(MAX_BATCHES);
     let mut tick = tokio::time::interval(maintenance.as_ref().map_or(Duration::from_secs(3600), |m| m.every));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -52,7 +74,20 @@ pub async fn run(
         let mut merged = Batch::default();
         let mut waiting = Vec::new();
         for batch in batches.drain(..) {
-            merged.events.extend(batch.events);
+            if batch.resendable {
+                for (event, category) in batch.events {
+                    if recent.first_time(identity(&event.source, &event.original)) {
+                        merged.events.push((event, category));
+                    } else {
+                        stats.update(&event.source, |s| s.duplicates += 1);
+                    }
+                }
+            } else {
+                for (event, _) in &batch.events {
+                    recent.first_time(identity(&event.source, &event.original));
+                }
+                merged.events.extend(batch.events);
+            }
             merged.quarantined.extend(batch.quarantined);
             waiting.extend(batch.stored);
         }

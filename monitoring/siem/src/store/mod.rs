@@ -126,6 +126,9 @@ pub struct Store {
     open: BTreeMap<PartitionKey, PartitionFile>,
     /// Where each partition this process appended to ends, as it wrote it: what it signs.
     written: BTreeMap<PartitionKey, End>,
+    /// Partitions known to be in the catalog, and whether they have a checkpoint: read
+    /// once per process, so that an append costs one transaction, not three.
+    registered: BTreeMap<PartitionKey, bool>,
 }
 
 impl Store {
@@ -133,7 +136,14 @@ impl Store {
     pub async fn open(config: Config, signer: SigningKey) -> Result<Self, StoreError> {
         tokio::fs::create_dir_all(&config.root).await.map_err(|e| StoreError::Io(config.root.clone(), e))?;
         let catalog = Catalog::open(&config.root.join("catalog.sqlite")).await?;
-        Ok(Self { config, signer: Some(signer), catalog, open: BTreeMap::new(), written: BTreeMap::new() })
+        Ok(Self {
+            config,
+            signer: Some(signer),
+            catalog,
+            open: BTreeMap::new(),
+            written: BTreeMap::new(),
+            registered: BTreeMap::new(),
+        })
     }
 
     /// Opens an existing store to check it, without the private key: whatever needs a
@@ -141,7 +151,14 @@ impl Store {
     /// [`StoreError::NoKey`].
     pub async fn open_read_only(config: Config) -> Result<Self, StoreError> {
         let catalog = Catalog::open(&config.root.join("catalog.sqlite")).await?;
-        Ok(Self { config, signer: None, catalog, open: BTreeMap::new(), written: BTreeMap::new() })
+        Ok(Self {
+            config,
+            signer: None,
+            catalog,
+            open: BTreeMap::new(),
+            written: BTreeMap::new(),
+            registered: BTreeMap::new(),
+        })
     }
 
     /// The store's root directory.
@@ -165,11 +182,19 @@ impl Store {
             by_partition.entry(self.partition_of(event, *category)).or_default().push(event);
         }
         for (key, events) in by_partition {
-            self.catalog.register(key, now).await?;
+            let closed = match self.registered.get(&key) {
+                Some(closed) => *closed,
+                None => {
+                    self.catalog.register(key, now).await?;
+                    let closed = !self.catalog.checkpoints(&key.name()).await?.is_empty();
+                    self.registered.insert(key, closed);
+                    closed
+                }
+            };
             let skew = self.config.skew_limit;
             let end = self.file(key, true).await?.append(&key.name(), &events, skew).await?;
             self.written.insert(key, end);
-            if !self.catalog.checkpoints(&key.name()).await?.is_empty() {
+            if closed {
                 self.sign(key, end, now).await?;
             }
         }
@@ -214,6 +239,7 @@ impl Store {
         let checkpoint = signer.checkpoint(&key.name(), end.last_seq, end, now);
         checkpoint_log::append(&self.config.checkpoint_log, &checkpoint).await?;
         self.catalog.add_checkpoint(&checkpoint).await?;
+        self.registered.insert(key, true);
         Ok(checkpoint)
     }
 
@@ -252,6 +278,8 @@ impl Store {
             if let Some(file) = self.open.remove(&key) {
                 file.close().await?;
             }
+            self.registered.remove(&key);
+            self.written.remove(&key);
             let path = key.path(&self.config.root);
             for suffix in ["", "-wal", "-shm"] {
                 let file = PathBuf::from(format!("{}{suffix}", path.display()));
@@ -286,6 +314,17 @@ impl Store {
             return Ok(Vec::new());
         }
         self.file(key, false).await?.documents(limit).await
+    }
+
+    /// The source and original bytes of every event received since `since`, from the
+    /// partitions of its day (UTC) on.
+    pub async fn received_since(&mut self, since: Timestamp) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let first = since.to_zoned_datetime(TimeZone::UTC).date();
+        let mut received = Vec::new();
+        for key in self.catalog.partitions(first, jiff::civil::Date::MAX).await? {
+            received.extend(self.file(key, false).await?.received_since(since).await?);
+        }
+        Ok(received)
     }
 
     /// Every removal recorded.

@@ -206,6 +206,18 @@ impl PartitionFile {
             .await?)
     }
 
+    /// The source and original bytes of the events received since `since`.
+    pub(super) async fn received_since(
+        &mut self,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let rows = sqlx::query("SELECT source, original FROM events WHERE created >= $1")
+            .bind(since.as_microsecond())
+            .fetch_all(&mut self.connection)
+            .await?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
     /// The LogSources and agencies with events in the partition.
     pub(super) async fn owners(&mut self) -> Result<(Vec<String>, Vec<String>), StoreError> {
         let sources = sqlx::query_scalar("SELECT DISTINCT source FROM events").fetch_all(&mut self.connection).await?;
