@@ -1,13 +1,14 @@
 //! Repeats of a message a sender resent: RELP resends what it saw no acknowledgement
 //! for, and a crash between storing and acknowledging leaves messages that were stored.
 //!
-//! A message's identity is the SHA-256 of its LogSource and its bytes as received. Only
-//! resendable deliveries (RELP) are checked: over plain TCP or UDP the same bytes twice
-//! are two events (RFC 3164's one-second timestamps make that ordinary). The window is
-//! bounded: the most recent `capacity` identities; the store fills it again after a
-//! restart with what it received lately.
+//! A message's identity is the SHA-256 of its LogSource and its bytes as received, noted
+//! with the delivery it came in (a RELP session, or the store for what was received
+//! before a restart). A repeat is a resend only when it comes in *another* delivery: the
+//! same bytes twice in one session are two events (RFC 3164's one-second timestamps make
+//! that ordinary). Only resendable deliveries (RELP) are checked. The window is bounded:
+//! the most recent `capacity` identities; the store fills it again after a restart.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use sha2::{Digest, Sha256};
 
@@ -24,10 +25,16 @@ pub fn identity(source: &str, original: &[u8]) -> Identity {
     hasher.finalize().into()
 }
 
-/// The identities seen lately, the oldest forgotten first.
+/// The delivery a message came in: a RELP session's number, or [`STORED`].
+pub type Delivery = u64;
+
+/// The delivery of what the store held at start.
+pub const STORED: Delivery = 0;
+
+/// The identities seen lately with their delivery, the oldest forgotten first.
 #[derive(Debug)]
 pub struct Recent {
-    seen: HashSet<Identity>,
+    seen: HashMap<Identity, Delivery>,
     order: VecDeque<Identity>,
     capacity: usize,
 }
@@ -35,21 +42,23 @@ pub struct Recent {
 impl Recent {
     /// A window of at most `capacity` identities.
     pub fn new(capacity: usize) -> Self {
-        Self { seen: HashSet::with_capacity(capacity.min(1 << 20)), order: VecDeque::new(), capacity: capacity.max(1) }
+        Self { seen: HashMap::with_capacity(capacity.min(1 << 20)), order: VecDeque::new(), capacity: capacity.max(1) }
     }
 
-    /// Remembers `id`; false when it was already there (a repeat).
-    pub fn first_time(&mut self, id: Identity) -> bool {
-        if !self.seen.insert(id) {
-            return false;
+    /// Notes `id` as received in `delivery`; true when it was received before in another
+    /// delivery (a resend).
+    pub fn resent(&mut self, id: Identity, delivery: Delivery) -> bool {
+        if let Some(earlier) = self.seen.get(&id) {
+            return *earlier != delivery;
         }
+        self.seen.insert(id, delivery);
         self.order.push_back(id);
         if self.order.len() > self.capacity
             && let Some(oldest) = self.order.pop_front()
         {
             self.seen.remove(&oldest);
         }
-        true
+        false
     }
 
     /// How many identities it holds.
@@ -68,15 +77,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_repeat_is_recognised_until_it_is_forgotten() {
+    fn a_repeat_in_another_delivery_is_a_resend_until_it_is_forgotten() {
         let mut recent = Recent::new(2);
         let (a, b, c) = (identity("s", b"a"), identity("s", b"b"), identity("s", b"c"));
-        assert!(recent.first_time(a));
-        assert!(!recent.first_time(a));
-        assert!(recent.first_time(b));
-        assert!(recent.first_time(c), "a is forgotten now");
+        assert!(!recent.resent(a, 1));
+        assert!(!recent.resent(a, 1), "twice in one session: two events");
+        assert!(recent.resent(a, 2), "again in the next session: a resend");
+        assert!(!recent.resent(b, 2));
+        assert!(!recent.resent(c, 2), "a is forgotten now");
         assert_eq!(recent.len(), 2);
-        assert!(recent.first_time(a));
+        assert!(!recent.resent(a, 3), "b is forgotten now");
+        assert!(recent.resent(c, STORED), "c came in session 2");
     }
 
     #[test]

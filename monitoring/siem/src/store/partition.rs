@@ -90,11 +90,12 @@ impl PartitionFile {
     ) -> Result<End, StoreError> {
         // IMMEDIATE: the write lock is taken before the head is read.
         sqlx::query("BEGIN IMMEDIATE").execute(&mut self.connection).await?;
-        match self.append_rows(name, events, skew_limit).await {
-            Ok(end) => {
-                sqlx::query("COMMIT").execute(&mut self.connection).await?;
-                Ok(end)
-            }
+        let appended = match self.append_rows(name, events, skew_limit).await {
+            Ok(end) => sqlx::query("COMMIT").execute(&mut self.connection).await.map(|_| end).map_err(StoreError::from),
+            Err(error) => Err(error),
+        };
+        match appended {
+            Ok(end) => Ok(end),
             Err(error) => {
                 if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut self.connection).await {
                     tracing::warn!(%rollback, "rolling back a failed append failed");
