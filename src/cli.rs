@@ -63,8 +63,8 @@ pub enum Command {
     /// ServiceLevelObjective, open incidents on burn-rate alerts; or export the
     /// objectives as OpenSLO.
     Slo(SloArgs),
-    /// Security monitoring: check the event store's hash chains, or make the key that
-    /// signs its checkpoints.
+    /// Security monitoring: receive and store security logs, check the store's hash
+    /// chains, or make the key that signs its checkpoints.
     Siem(SiemArgs),
 }
 

@@ -65,7 +65,7 @@ async fn keygen_then_verify_finds_an_edit_made_in_sql() {
         })
         .collect();
     let now: Timestamp = "2026-12-06T12:00:00Z".parse().unwrap();
-    store.append(&events, now).await.unwrap();
+    store.append(&mut events.clone(), now).await.unwrap();
     store.checkpoint_closed(now, SignedDuration::from_hours(1)).await.unwrap();
     drop(store);
 

@@ -366,8 +366,7 @@ async fn an_image_source_naming_another_agencys_volume_is_refused() {
     assert!(refused.contains("is not an image storage pool"), "{refused}");
 
     // Past admission, the controller refuses it too and copies nothing.
-    run.bypass_webhook().await;
-    run.create_in(&attacker, &clone).await.expect("create the volume past admission");
+    run.create_past_admission(&attacker, &clone).await;
     let failed = run
         .volume_until(&attacker, "loot", "the volume to be refused", |v| {
             v.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.reason == "ImageNotOffered"))
@@ -402,10 +401,7 @@ async fn a_machine_on_a_network_its_agency_may_not_join_is_refused() {
     .await;
 
     // Past admission, the controller refuses to define it.
-    run.bypass_webhook().await;
-    run.create_in(&outsider, &machine(&run, "spy", &pool, json!([]), on_vdi_net))
-        .await
-        .expect("create the machine past admission");
+    run.create_past_admission(&outsider, &machine(&run, "spy", &pool, json!([]), on_vdi_net)).await;
     let failed = run
         .machine_until(&outsider, "spy", "the machine to be refused", CONVERGE, |m| {
             m.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.reason == "NetworkNotAllowed"))

@@ -114,14 +114,37 @@ impl ComputeRun {
             .expect("create the host pool")
     }
 
-    /// Removes the run's registration of the compute webhook, as if admission had been
-    /// bypassed (a registration deleted or set to ignore failures): what the controllers
-    /// must still refuse on their own.
-    pub async fn bypass_webhook(&self) {
-        Api::<ValidatingWebhookConfiguration>::all(self.admin.clone())
-            .delete(&self.webhook, &DeleteParams::default())
-            .await
-            .expect("remove the run's webhook registration");
+    /// Creates `object` in `namespace` past the compute webhook, as if admission had been
+    /// bypassed: removes the run's webhook registration, then retries while the API
+    /// server still calls the webhook (it drops a deleted registration from its cache a
+    /// moment later, not at once).
+    pub async fn create_past_admission<K>(&self, namespace: &str, object: &K) -> K
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + serde::Serialize
+            + std::fmt::Debug,
+    {
+        let registrations = Api::<ValidatingWebhookConfiguration>::all(self.admin.clone());
+        if registrations.get_opt(&self.webhook).await.expect("look up the run's webhook registration").is_some() {
+            registrations
+                .delete(&self.webhook, &DeleteParams::default())
+                .await
+                .expect("remove the run's webhook registration");
+        }
+        wait_until("the API server to stop calling the removed webhook", CONVERGE, || async {
+            match self.create_in(namespace, object).await {
+                Ok(created) => Ok(created),
+                Err(kube::Error::Api(status))
+                    if status.message.contains("admission webhook \"compute.makonis.lv\"") =>
+                {
+                    Err(status.message)
+                }
+                Err(other) => panic!("create past admission: {other}"),
+            }
+        })
+        .await
     }
 
     /// An agency of this run (with `adjust` applied to it) and its namespace. The agency

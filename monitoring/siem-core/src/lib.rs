@@ -8,6 +8,7 @@
 //!   or newline framing), with oversized and truncated frames reported, never fatal.
 //! - [`syslog`]: RFC 5424 and RFC 3164 messages (with the variants real senders write),
 //!   the missing year and zone of RFC 3164 taken from the source's clock.
+//! - [`dedup`]: repeats of a message a RELP sender resent, recognised by a bounded window.
 //! - [`event`]: the one event schema, with Elastic Common Schema field names, and which of
 //!   Cabinet Regulation No. 442's five mandatory fields an event carries.
 //! - [`normalise`]: syslog messages and JSON records (Samba AD's audit, Windows Security
@@ -21,6 +22,7 @@
 
 pub mod chain;
 pub mod claims;
+pub mod dedup;
 pub mod event;
 pub mod framing;
 pub mod normalise;

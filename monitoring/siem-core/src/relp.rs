@@ -52,18 +52,23 @@ impl RelpError {
 #[derive(Debug, Default)]
 pub struct RelpFramer {
     buffer: Vec<u8>,
+    /// Where the next frame starts: consumed bytes are dropped once per push, not once
+    /// per frame (a read of many small frames would move the buffer for each).
+    start: usize,
 }
 
 impl RelpFramer {
     /// Adds bytes read from the connection.
     pub fn push(&mut self, bytes: &[u8]) {
+        self.buffer.drain(..self.start);
+        self.start = 0;
         self.buffer.extend_from_slice(bytes);
     }
 
     /// The next whole frame, `None` until more bytes come, or the error that ends the
     /// session.
     pub fn next_frame(&mut self) -> Result<Option<RelpFrame>, RelpError> {
-        let buffer = &self.buffer;
+        let buffer = &self.buffer[self.start..];
         let Some((txnr, rest)) = number(buffer, "transaction number")? else { return Ok(None) };
         let Some((command, rest)) = word(&rest[1..])? else { return Ok(None) };
         let Some((len, rest)) = number(rest, "data length")? else { return Ok(None) };
@@ -85,8 +90,7 @@ impl RelpFramer {
             Some(_) => return Err(RelpError::Trailer),
         }
         let frame = RelpFrame { txnr, command: command.to_owned(), data: data.to_vec() };
-        let consumed = buffer.len() - rest.len() + data_start + len + 1;
-        self.buffer.drain(..consumed);
+        self.start += buffer.len() - rest.len() + data_start + len + 1;
         Ok(Some(frame))
     }
 }

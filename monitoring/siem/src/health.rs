@@ -46,7 +46,7 @@ pub fn status(
         bytes_received: i64::try_from(stats.bytes).unwrap_or(i64::MAX),
         rate_per_minute: stats.rate_per_minute(now),
         quarantined: i64::try_from(stats.quarantined).unwrap_or(i64::MAX),
-        duplicates: 0,
+        duplicates: i64::try_from(stats.duplicates).unwrap_or(i64::MAX),
         mandatory_fields_percent: (stats.events > 0)
             .then(|| (stats.complete as f64 * 1000.0 / stats.events as f64).round() / 10.0),
         conditions: merge_conditions(existing, [ready, receiving], generation, k8s_now),

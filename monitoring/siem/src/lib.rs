@@ -1,6 +1,6 @@
 //! Security monitoring (SIEM) of Mākonis: the IO around `makonis-siem-core`.
 //!
-//! - [`intake`]: syslog over TCP and UDP into the store, claimed by LogSource, with
+//! - [`intake`]: syslog over TCP, UDP and RELP into the store, claimed by LogSource, with
 //!   backpressure and a quarantine for what cannot be stored as an event.
 //! - [`run`]: `makonis siem run`: the intake and the store against the cluster's
 //!   LogSources ([`sources`]) and RetentionPolicies ([`retention`]), with each
@@ -9,7 +9,7 @@
 //!   per event day and category, each a hash chain, closed by signed checkpoints that are
 //!   also written to a file outside the store; its verification and retention.
 //!
-//! TLS and RELP, the HTTPS JSON intake and search come next; see
+//! TLS, the HTTPS JSON intake and search come next; see
 //! `docs/architecture.md#security-monitoring`.
 
 pub mod health;

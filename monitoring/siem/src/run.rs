@@ -68,6 +68,9 @@ pub enum RunError {
     /// The store could not be opened.
     #[error("opening the store: {0}")]
     Store(#[from] StoreError),
+    /// The writer stopped abnormally (a panic): what it held may not be stored.
+    #[error("the store's writer failed: {0}")]
+    Writer(String),
     /// A listener could not be bound.
     #[error("listening on {address}: {source}")]
     Listen {
@@ -100,11 +103,6 @@ pub async fn run(
     let (queue_tx, queue_rx) = mpsc::channel(settings.queue_capacity);
     let stats = Arc::new(Stats::default());
     let intake = Intake { claims: claims_rx, queue: queue_tx, stats: stats.clone() };
-    let readers = [
-        tokio::spawn(tcp::serve(tcp_listener, intake.clone())),
-        tokio::spawn(udp::serve(udp_socket, intake.clone())),
-        tokio::spawn(relp::serve(relp_listener, intake)),
-    ];
     let maintenance = writer::Maintenance {
         every: settings.maintenance_interval,
         lateness: settings.lateness,
@@ -120,14 +118,32 @@ pub async fn run(
         |invalid| tracing::warn!(name = %invalid.metadata.name.clone().unwrap_or_default(), error = %invalid.error, "a LogSource cannot be read and is ignored"),
     );
     let driver = tokio::spawn(watch::drain(watch_stream.boxed()));
+    tokio::pin!(shutdown);
+    // Readers start once the claims are known: anything received before would be
+    // quarantined as unclaimed (and acknowledged, over RELP) though its LogSource exists.
+    let ready = async {
+        while cache.wait_until_ready().await.is_err() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    };
+    tokio::select! {
+        () = ready => {}
+        () = &mut shutdown => {
+            driver.abort();
+            return Ok(());
+        }
+    }
+    publish_claims(&cache.state(), &settings.platform_namespace, &claims_tx);
+    let readers = [
+        tokio::spawn(tcp::serve(tcp_listener, intake.clone())),
+        tokio::spawn(udp::serve(udp_socket, intake.clone())),
+        tokio::spawn(relp::serve(relp_listener, intake)),
+    ];
     let refresh = async {
         let mut tick = tokio::time::interval(settings.status_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if cache.wait_until_ready().await.is_err() {
-                continue;
-            }
             let objects = cache.state();
             let refused = publish_claims(&objects, &settings.platform_namespace, &claims_tx);
             readiness.set(true);
@@ -153,7 +169,7 @@ pub async fn run(
     };
     tokio::select! {
         () = refresh => {}
-        () = shutdown => {}
+        () = &mut shutdown => {}
     }
     readiness.set(false);
     driver.abort();
@@ -161,10 +177,9 @@ pub async fn run(
         reader.abort();
         let _ = reader.await;
     }
-    // Every sender of the queue is gone: the writer stores what is queued and returns.
-    if let Ok(store) = writer.await {
-        drop(store);
-    }
+    // Every sender of the queue is gone (the readers' connections with them): the writer
+    // stores what is queued and returns.
+    writer.await.map_err(|error| RunError::Writer(error.to_string()))?;
     tracing::info!("the SIEM stopped; everything received is stored");
     Ok(())
 }

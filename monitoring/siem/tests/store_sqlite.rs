@@ -86,11 +86,11 @@ async fn filled() -> TestStore {
         (0..20).map(|n| (sign_in(day + (n as i64).minutes(), n, "lm"), SourceCategory::Authentication)).collect();
     let system: Vec<_> =
         (0..5).map(|n| (sign_in(day + (n as i64).minutes(), n, "vm"), SourceCategory::System)).collect();
-    t.store.append(&auth[..10], now()).await.unwrap();
-    t.store.append(&auth[10..], now()).await.unwrap();
-    t.store.append(&system, now()).await.unwrap();
-    let signed = t.store.checkpoint_closed(now(), SignedDuration::from_hours(1)).await.unwrap();
-    assert_eq!(signed.len(), 2, "both of yesterday's partitions are closed");
+    t.store.append(&mut auth[..10].to_vec(), now()).await.unwrap();
+    t.store.append(&mut auth[10..].to_vec(), now()).await.unwrap();
+    t.store.append(&mut system.clone(), now()).await.unwrap();
+    let closed = t.store.checkpoint_closed(now(), SignedDuration::from_hours(1)).await.unwrap();
+    assert_eq!((closed.signed.len(), closed.refused.len()), (2, 0), "both of yesterday's partitions are closed");
     t
 }
 
@@ -269,7 +269,7 @@ async fn rows_appended_before_the_day_is_signed_are_refused_a_signature() {
     let mut t = test_store().await;
     let day: Timestamp = format!("{YESTERDAY}T08:00:00Z").parse().unwrap();
     let events: Vec<_> = (0..3).map(|n| (sign_in(day, n, "lm"), SourceCategory::Authentication)).collect();
-    t.store.append(&events, now()).await.unwrap();
+    t.store.append(&mut events.clone(), now()).await.unwrap();
     let mut db = sql(&t, key(YESTERDAY, SourceCategory::Authentication)).await;
     let last = sqlx::query("SELECT hash FROM events WHERE seq = 3").fetch_one(&mut db).await.unwrap();
     let previous: [u8; 32] = last.get::<Vec<u8>, _>(0).try_into().unwrap();
@@ -283,8 +283,13 @@ async fn rows_appended_before_the_day_is_signed_are_refused_a_signature() {
     .await
     .unwrap();
     exec(&mut db, "UPDATE head SET seq = 4, hash = (SELECT hash FROM events WHERE seq = 4)").await;
-    let refused = t.store.checkpoint_closed(now(), SignedDuration::from_hours(1)).await.unwrap_err();
-    assert!(refused.to_string().contains("ends at event 4, but this SIEM wrote it up to event 3"), "{refused}");
+    // Another day, untouched, is signed all the same.
+    let other = sign_in(format!("{YESTERDAY}T09:00:00Z").parse().unwrap(), 9, "lm");
+    t.store.append(&mut vec![(other, SourceCategory::System)], now()).await.unwrap();
+    let closed = t.store.checkpoint_closed(now(), SignedDuration::from_hours(1)).await.unwrap();
+    assert_eq!(closed.signed.iter().map(|c| c.partition.as_str()).collect::<Vec<_>>(), ["2026-12-05/system"]);
+    let refused = closed.refused.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    assert!(refused.contains("ends at event 4, but this SIEM wrote it up to event 3"), "{refused}");
 }
 
 #[tokio::test]
@@ -293,7 +298,7 @@ async fn a_late_event_in_a_closed_partition_is_signed_again_at_once() {
     // Sent a minute before midnight, delivered two minutes later (within the skew limit).
     let mut late = sign_in(format!("{YESTERDAY}T23:59:00Z").parse().unwrap(), 99, "lm");
     late.created = late.timestamp + 2.minutes();
-    t.store.append(&[(late, SourceCategory::Authentication)], now()).await.unwrap();
+    t.store.append(&mut vec![(late, SourceCategory::Authentication)], now()).await.unwrap();
     let reports = verify(&mut t).await;
     assert_eq!((reports[AUTH].events, reports[AUTH].checkpoints), (21, 2));
     assert_eq!(reports[AUTH].problem, None);
@@ -306,7 +311,7 @@ async fn an_event_dated_months_back_is_kept_by_its_receive_day() {
     backdated.created = now();
     let key = t.store.partition_of(&backdated, SourceCategory::Authentication);
     assert_eq!(key.day, now().to_zoned_datetime(TimeZone::UTC).date());
-    t.store.append(&[(backdated, SourceCategory::Authentication)], now()).await.unwrap();
+    t.store.append(&mut vec![(backdated, SourceCategory::Authentication)], now()).await.unwrap();
     assert!(key.path(t.store.root()).exists());
 }
 
@@ -325,7 +330,7 @@ async fn retention_removes_whole_days_by_event_time_under_holds_and_policy_chang
     let back = |months: i64| utc.checked_sub(months.months()).unwrap().timestamp();
     for months in [5, 7, 13, 19] {
         let events: Vec<_> = (0..3).map(|n| (sign_in(back(months), n, "lm"), SourceCategory::Authentication)).collect();
-        t.store.append(&events, back(months) + 1.second()).await.unwrap();
+        t.store.append(&mut events.clone(), back(months) + 1.second()).await.unwrap();
     }
     t.store.checkpoint_closed(now(), SignedDuration::from_hours(1)).await.unwrap();
     let day = |months: i64| format!("{}/authentication", back(months).to_zoned_datetime(TimeZone::UTC).date());

@@ -42,7 +42,9 @@ pub(super) fn apply(record: &Map<String, Value>, event: &mut Event) {
     event.user_id = text_field(user.and_then(|u| u.get("uid")));
     let impersonated = record.get("impersonatedUser").and_then(Value::as_object);
     event.target_user = text_field(impersonated.and_then(|u| u.get("username")));
-    event.source_ip = ip_field(record.get("sourceIPs").and_then(Value::as_array).and_then(|ips| ips.first()));
+    // sourceIPs lists X-Forwarded-For, then X-Real-Ip, then the connection's address:
+    // only the last is not the client's to write.
+    event.source_ip = ip_field(record.get("sourceIPs").and_then(Value::as_array).and_then(|ips| ips.last()));
     event.url_path = text_field(record.get("requestURI"));
     event.user_agent = text_field(record.get("userAgent"));
     event.network_protocol = Some("https".to_owned());

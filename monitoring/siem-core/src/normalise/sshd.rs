@@ -26,16 +26,8 @@ pub(super) fn apply(msg: &str, event: &mut Event) {
     } else if let Some(rest) =
         msg.strip_prefix("Connection closed by ").or_else(|| msg.strip_prefix("Disconnected from "))
     {
-        let rest = rest.strip_prefix("authenticating ").unwrap_or(rest);
-        let rest = rest.strip_prefix("invalid ").unwrap_or(rest);
-        let (user, rest) = match rest.strip_prefix("user ") {
-            Some(r) => match r.split_once(' ') {
-                Some((user, r)) => (Some(user), r),
-                None => (None, r),
-            },
-            None => (None, rest),
-        };
-        ("ssh_disconnect", EventCategory::Session, Outcome::Unknown, user, ip_port(rest))
+        let (user, endpoint) = user_ip_port(rest.strip_suffix(" [preauth]").unwrap_or(rest));
+        ("ssh_disconnect", EventCategory::Session, Outcome::Unknown, user, endpoint)
     } else if let Some(rest) = msg.split_once("session opened for user ").map(|(_, r)| r) {
         ("session_opened", EventCategory::Session, Outcome::Success, Some(pam_user(rest)), None)
     } else if let Some(rest) = msg.split_once("session closed for user ").map(|(_, r)| r) {
@@ -75,6 +67,21 @@ fn user_from(rest: &str) -> (Option<&str>, Endpoint) {
         Some((user, after)) => (Some(user), ip_port(after)),
         None => (Some(rest.split(' ').next().unwrap_or(rest)), None),
     }
+}
+
+/// `[authenticating |invalid ]user <user> <ip> port <port>` or `<ip> port <port>`, read
+/// from the right: the user name is the client's and may hold spaces, even an address.
+fn user_ip_port(rest: &str) -> (Option<&str>, Endpoint) {
+    let Some((left, port)) = rest.rsplit_once(" port ") else {
+        return (None, None);
+    };
+    let (before, ip) = left.rsplit_once(' ').unwrap_or(("", left));
+    let Ok(ip) = ip.parse::<std::net::IpAddr>() else {
+        return (None, None);
+    };
+    let before = before.strip_prefix("authenticating ").unwrap_or(before);
+    let before = before.strip_prefix("invalid ").unwrap_or(before);
+    (before.strip_prefix("user "), Some((ip.to_canonical(), port.split(' ').next().and_then(|p| p.parse().ok()))))
 }
 
 /// `<ip> port <port>` at the start of `rest`.

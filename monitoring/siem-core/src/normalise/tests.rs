@@ -93,6 +93,18 @@ fn sshd_lines_of_every_kind() {
         assert_eq!(e.user_name.as_deref(), user, "{text}");
         assert_eq!(e.source_ip, source, "{text}");
     }
+    // A user name is the client's to choose: it cannot put its address in the record.
+    let forged = syslog(
+        "<38>Dec  6 10:20:30 web1 sshd[1]: Connection closed by authenticating user a 6.6.6.6 port 22 10.9.8.7 port 5555 [preauth]",
+    );
+    assert_eq!(
+        (forged.user_name.as_deref(), forged.source_ip, forged.source_port),
+        (Some("a 6.6.6.6 port 22"), ip("10.9.8.7"), Some(5555))
+    );
+    let forged = syslog(
+        "<38>Dec  6 10:20:30 web1 sshd[1]: Failed password for invalid user b from 6.6.6.6 port 1 ssh2 from 10.9.8.7 port 5556 ssh2",
+    );
+    assert_eq!((forged.source_ip, forged.source_port), (ip("10.9.8.7"), Some(5556)));
     let other = syslog("<38>Dec  6 10:20:30 web1 sshd[1]: Server listening on 0.0.0.0 port 22.");
     assert_eq!((other.process_name.as_deref(), other.process_pid), (Some("sshd"), Some(1)));
     assert_eq!((other.action, other.message.as_str()), (None, "Server listening on 0.0.0.0 port 22."));
@@ -188,7 +200,7 @@ fn kubernetes_audit_events_in_an_event_list() {
     let list = json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [{
         "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata", "auditID": "5b0a",
         "stage": "ResponseComplete", "requestURI": "/api/v1/namespaces/agency-lm/secrets/db", "verb": "get",
-        "user": {"username": "anna@lm", "groups": ["lm-admins"]}, "sourceIPs": ["10.1.1.1"], "userAgent": "kubectl/v1.37",
+        "user": {"username": "anna@lm", "groups": ["lm-admins"]}, "sourceIPs": ["6.6.6.6", "10.1.1.1"], "userAgent": "kubectl/v1.37",
         "objectRef": {"resource": "secrets", "namespace": "agency-lm", "name": "db", "apiVersion": "v1"},
         "responseStatus": {"code": 403}, "requestReceivedTimestamp": "2026-12-06T08:20:30.000001Z"}]});
     let items = batch_items(&list);

@@ -34,6 +34,13 @@ pub struct Batch {
     pub quarantined: Vec<Quarantined>,
     /// Told once everything above is durable (RELP acknowledges then).
     pub stored: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The RELP session it came in, when the sender resends what it saw unacknowledged.
+    pub resendable: Option<makonis_siem_core::dedup::Delivery>,
+    /// How many of the first events may be resends: those among the first messages of a
+    /// RELP session, where a sender puts what it resends after reconnecting. A repeat
+    /// among them is counted and stored once; later in a session, identical bytes are
+    /// another event (two failed sign-ins in one second look alike in RFC 3164).
+    pub resend_candidates: usize,
 }
 
 impl Batch {

@@ -1,7 +1,10 @@
 //! Syslog over RELP: each message acknowledged only once it is stored, so that rsyslog
 //! resends whatever a crash or a lost connection left unacknowledged.
 
-use std::net::SocketAddr;
+use std::{
+    net::SocketAddr,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 use jiff::Timestamp;
 use makonis_siem_core::{
@@ -12,26 +15,40 @@ use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
     sync::oneshot,
+    task::JoinSet,
 };
 
 use super::{Batch, Intake, decode::decode};
 
+/// How many messages at the start of a session may be resends: rsyslog resends at most
+/// its window (`windowSize`, 128 by default) after reconnecting.
+const RESEND_WINDOW: usize = 4096;
+
+/// Numbers RELP sessions from 1 (0 is what the store held at start).
+static SESSIONS: AtomicU64 = AtomicU64::new(1);
+
 /// Accepts RELP sessions until the task is stopped, each read by a task of its own.
 pub async fn serve(listener: TcpListener, intake: Intake) {
+    // Connections live in this set: stopping the task stops them too, so that none keeps
+    // the writer's queue open after a shutdown.
+    let mut connections = JoinSet::new();
     loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let intake = intake.clone();
-                tokio::spawn(async move {
-                    if let Err(error) = session(stream, peer, &intake).await {
-                        tracing::warn!(%peer, %error, "RELP session ended with an error");
-                    }
-                });
-            }
-            Err(error) => {
-                tracing::warn!(%error, "accepting a RELP connection failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let intake = intake.clone();
+                    connections.spawn(async move {
+                        if let Err(error) = session(stream, peer, &intake).await {
+                            tracing::warn!(%peer, %error, "RELP session ended with an error");
+                        }
+                    });
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "accepting a RELP connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next() => {}
         }
     }
 }
@@ -41,6 +58,8 @@ pub async fn serve(listener: TcpListener, intake: Intake) {
 async fn session(mut stream: TcpStream, peer: SocketAddr, intake: &Intake) -> std::io::Result<()> {
     let mut framer = RelpFramer::default();
     let mut buffer = vec![0u8; 64 * 1024];
+    let mut messages = 0usize;
+    let delivery = SESSIONS.fetch_add(1, Ordering::Relaxed);
     loop {
         let n = stream.read(&mut buffer).await?;
         if n == 0 {
@@ -66,7 +85,12 @@ async fn session(mut stream: TcpStream, peer: SocketAddr, intake: &Intake) -> st
             match frame.command.as_str() {
                 "open" => answers.push(open_response(frame.txnr)),
                 "syslog" => {
+                    let before = batch.events.len();
                     decode(Frame::Message(frame.data), peer.ip(), "relp", &claims, received, &mut batch);
+                    if messages < RESEND_WINDOW {
+                        batch.resend_candidates += batch.events.len() - before;
+                    }
+                    messages += 1;
                     answers.push(response(frame.txnr, "200 OK"));
                 }
                 "close" => {
@@ -80,6 +104,7 @@ async fn session(mut stream: TcpStream, peer: SocketAddr, intake: &Intake) -> st
         if !batch.is_empty() {
             let (stored_tx, stored_rx) = oneshot::channel();
             batch.stored = Some(stored_tx);
+            batch.resendable = Some(delivery);
             if intake.queue.send(batch).await.is_err() || stored_rx.await.is_err() {
                 // The writer is gone: nothing is acknowledged, the sender will resend.
                 return Ok(());

@@ -22,6 +22,8 @@ pub struct SourceStats {
     pub bytes: u64,
     /// Frames and records quarantined.
     pub quarantined: u64,
+    /// Messages received again (a RELP resend) and not stored twice.
+    pub duplicates: u64,
     /// Event time of the newest event stored.
     pub last_event: Option<Timestamp>,
     /// When anything (event or quarantined) was last received from it.

@@ -6,12 +6,22 @@ use jiff::Timestamp;
 use tokio::sync::mpsc;
 
 use super::{Batch, Stats};
-use makonis_siem_core::retention::Policy;
+use jiff::SignedDuration;
+use makonis_siem_core::{
+    dedup::{Recent, STORED, identity},
+    retention::Policy,
+};
 
 use crate::store::Store;
 
 /// The most batches taken from the queue into one append.
 const MAX_BATCHES: usize = 256;
+
+/// How many recent messages' identities are kept to recognise RELP resends.
+const RECENT: usize = 100_000;
+
+/// How far back, at start, the store's events fill the window of recent identities.
+const RECENT_AT_START: SignedDuration = SignedDuration::from_hours(1);
 
 /// The store's upkeep between batches: closing past days with checkpoints, retention.
 #[derive(Debug)]
@@ -19,7 +29,7 @@ pub struct Maintenance {
     /// How often.
     pub every: Duration,
     /// How long after its day a partition is closed.
-    pub lateness: jiff::SignedDuration,
+    pub lateness: SignedDuration,
     /// The RetentionPolicies in force.
     pub policies: tokio::sync::watch::Receiver<Vec<Policy>>,
 }
@@ -33,6 +43,18 @@ pub async fn run(
     stats: Arc<Stats>,
     maintenance: Option<Maintenance>,
 ) -> Store {
+    let mut recent = Recent::new(RECENT);
+    match store.received_since(Timestamp::now() - RECENT_AT_START).await {
+        Ok(received) => {
+            for (source, original) in received {
+                recent.resent(identity(&source, &original), STORED);
+            }
+            tracing::info!(identities = recent.len(), "recent messages remembered, to recognise resends");
+        }
+        Err(error) => {
+            tracing::error!(%error, "reading recent events failed: resends after this restart may be stored twice")
+        }
+    }
     let mut batches = Vec::with_capacity(MAX_BATCHES);
     let mut tick = tokio::time::interval(maintenance.as_ref().map_or(Duration::from_secs(3600), |m| m.every));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -52,7 +74,16 @@ pub async fn run(
         let mut merged = Batch::default();
         let mut waiting = Vec::new();
         for batch in batches.drain(..) {
-            merged.events.extend(batch.events);
+            for (index, (event, category)) in batch.events.into_iter().enumerate() {
+                let resent = batch
+                    .resendable
+                    .is_some_and(|delivery| recent.resent(identity(&event.source, &event.original), delivery));
+                if resent && index < batch.resend_candidates {
+                    stats.update(&event.source, |s| s.duplicates += 1);
+                } else {
+                    merged.events.push((event, category));
+                }
+            }
             merged.quarantined.extend(batch.quarantined);
             waiting.extend(batch.stored);
         }
@@ -70,13 +101,16 @@ pub async fn run(
 /// meanwhile (backpressure), nothing is dropped.
 async fn store_durably(store: &mut Store, batch: &Batch) {
     let mut delay = Duration::from_millis(100);
+    // What is not stored yet: each partition leaves it once committed.
+    let mut events = batch.events.clone();
+    let mut quarantined = batch.quarantined.as_slice();
     loop {
-        let stored = match store.append(&batch.events, Timestamp::now()).await {
-            Ok(()) => store.quarantine(&batch.quarantined).await,
+        let stored = match store.append(&mut events, Timestamp::now()).await {
+            Ok(()) => store.quarantine(quarantined).await.map(|()| quarantined = &[]),
             Err(error) => Err(error),
         };
         let Err(error) = stored else { return };
-        tracing::error!(%error, category = error.category(), events = batch.events.len(), "storing a batch failed; retrying");
+        tracing::error!(%error, category = error.category(), events = events.len(), "storing a batch failed; retrying what is not stored yet");
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(10));
     }
@@ -91,7 +125,8 @@ fn count(stats: &Stats, batch: &Batch) {
             s.events += 1;
             s.complete += u64::from(complete);
             s.bytes += event.original.len() as u64;
-            s.last_event = s.last_event.max(Some(event.timestamp));
+            // Never later than its receipt: a sender's clock set ahead cannot pin it.
+            s.last_event = s.last_event.max(Some(event.timestamp.min(event.created)));
             s.last_received = s.last_received.max(Some(event.created));
             s.count_event(now);
         });
@@ -109,9 +144,12 @@ fn count(stats: &Stats, batch: &Batch) {
 async fn maintain(store: &mut Store, maintenance: &Maintenance) {
     let now = Timestamp::now();
     match store.checkpoint_closed(now, maintenance.lateness).await {
-        Ok(signed) => {
-            for checkpoint in signed {
+        Ok(closed) => {
+            for checkpoint in closed.signed {
                 tracing::info!(partition = %checkpoint.partition, events = checkpoint.count, "partition closed with a signed checkpoint");
+            }
+            for error in closed.refused {
+                tracing::error!(%error, category = error.category(), "a partition cannot be closed");
             }
         }
         Err(error) => tracing::error!(%error, category = error.category(), "closing past days failed"),

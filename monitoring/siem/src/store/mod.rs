@@ -117,6 +117,15 @@ pub struct Config {
     pub skew_limit: SignedDuration,
 }
 
+/// What a round of closing past partitions did.
+#[derive(Debug, Default)]
+pub struct Closed {
+    /// The checkpoints signed.
+    pub signed: Vec<Checkpoint>,
+    /// The partitions that could not be signed, and why.
+    pub refused: Vec<StoreError>,
+}
+
 /// The event store.
 #[derive(Debug)]
 pub struct Store {
@@ -126,6 +135,9 @@ pub struct Store {
     open: BTreeMap<PartitionKey, PartitionFile>,
     /// Where each partition this process appended to ends, as it wrote it: what it signs.
     written: BTreeMap<PartitionKey, End>,
+    /// Partitions known to be in the catalog, and whether they have a checkpoint: read
+    /// once per process, so that an append costs one transaction, not three.
+    registered: BTreeMap<PartitionKey, bool>,
 }
 
 impl Store {
@@ -133,7 +145,14 @@ impl Store {
     pub async fn open(config: Config, signer: SigningKey) -> Result<Self, StoreError> {
         tokio::fs::create_dir_all(&config.root).await.map_err(|e| StoreError::Io(config.root.clone(), e))?;
         let catalog = Catalog::open(&config.root.join("catalog.sqlite")).await?;
-        Ok(Self { config, signer: Some(signer), catalog, open: BTreeMap::new(), written: BTreeMap::new() })
+        Ok(Self {
+            config,
+            signer: Some(signer),
+            catalog,
+            open: BTreeMap::new(),
+            written: BTreeMap::new(),
+            registered: BTreeMap::new(),
+        })
     }
 
     /// Opens an existing store to check it, without the private key: whatever needs a
@@ -141,7 +160,14 @@ impl Store {
     /// [`StoreError::NoKey`].
     pub async fn open_read_only(config: Config) -> Result<Self, StoreError> {
         let catalog = Catalog::open(&config.root.join("catalog.sqlite")).await?;
-        Ok(Self { config, signer: None, catalog, open: BTreeMap::new(), written: BTreeMap::new() })
+        Ok(Self {
+            config,
+            signer: None,
+            catalog,
+            open: BTreeMap::new(),
+            written: BTreeMap::new(),
+            registered: BTreeMap::new(),
+        })
     }
 
     /// The store's root directory.
@@ -156,22 +182,48 @@ impl Store {
         PartitionKey { day, category }
     }
 
-    /// Stores a batch durably; each event with its LogSource's category. A late event
-    /// that lands in a partition already closed by a checkpoint is signed again at once,
-    /// so that a closed partition never holds an event no checkpoint covers.
-    pub async fn append(&mut self, batch: &[(Event, SourceCategory)], now: Timestamp) -> Result<(), StoreError> {
-        let mut by_partition: BTreeMap<PartitionKey, Vec<&Event>> = BTreeMap::new();
-        for (event, category) in batch {
-            by_partition.entry(self.partition_of(event, *category)).or_default().push(event);
-        }
-        for (key, events) in by_partition {
-            self.catalog.register(key, now).await?;
-            let skew = self.config.skew_limit;
-            let end = self.file(key, true).await?.append(&key.name(), &events, skew).await?;
-            self.written.insert(key, end);
-            if !self.catalog.checkpoints(&key.name()).await?.is_empty() {
-                self.sign(key, end, now).await?;
+    /// Stores events durably, each with its LogSource's category, one transaction per
+    /// partition. Each partition's events leave `batch` once committed, so that after an
+    /// error `batch` holds exactly what is not stored yet and a retry stores nothing
+    /// twice. A late event that lands in a partition already closed by a checkpoint is
+    /// signed again at once, so that a closed partition never holds an event no
+    /// checkpoint covers (if that signature fails, the next `checkpoint_closed` signs it).
+    pub async fn append(&mut self, batch: &mut Vec<(Event, SourceCategory)>, now: Timestamp) -> Result<(), StoreError> {
+        while let Some(key) = batch.first().map(|(event, category)| self.partition_of(event, *category)) {
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(batch)
+                .into_iter()
+                .partition(|(event, category)| self.partition_of(event, *category) == key);
+            *batch = rest;
+            if let Err(error) = self.append_partition(key, &mine, now).await {
+                batch.extend(mine);
+                return Err(error);
             }
+        }
+        Ok(())
+    }
+
+    /// Appends one partition's events; `Ok` once they are committed.
+    async fn append_partition(
+        &mut self,
+        key: PartitionKey,
+        events: &[(Event, SourceCategory)],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let closed = match self.registered.get(&key) {
+            Some(closed) => *closed,
+            None => {
+                self.catalog.register(key, now).await?;
+                let closed = !self.catalog.checkpoints(&key.name()).await?.is_empty();
+                self.registered.insert(key, closed);
+                closed
+            }
+        };
+        let skew = self.config.skew_limit;
+        let events: Vec<&Event> = events.iter().map(|(event, _)| event).collect();
+        let end = self.file(key, true).await?.append(&key.name(), &events, skew).await?;
+        self.written.insert(key, end);
+        if closed && let Err(error) = self.sign(key, end, now).await {
+            tracing::error!(partition = %key.name(), %error, "signing a late event's partition failed; the next round of closing signs it");
         }
         Ok(())
     }
@@ -179,32 +231,39 @@ impl Store {
     /// Signs every partition whose day ended more than `lateness` ago and that changed
     /// since its last checkpoint: its end as this process wrote it. A file whose head is
     /// not where this process left it was written by someone else: it is not signed, and
-    /// the error names it. (After a restart, what the file holds is signed.)
-    pub async fn checkpoint_closed(
-        &mut self,
-        now: Timestamp,
-        lateness: SignedDuration,
-    ) -> Result<Vec<Checkpoint>, StoreError> {
+    /// is named among the refusals; the other partitions are signed all the same. (After a
+    /// restart, what the file holds is signed.)
+    pub async fn checkpoint_closed(&mut self, now: Timestamp, lateness: SignedDuration) -> Result<Closed, StoreError> {
         let today = (now - lateness).to_zoned_datetime(TimeZone::UTC).date();
-        let mut signed = Vec::new();
+        let mut closed = Closed::default();
         let all = self.catalog.partitions(jiff::civil::Date::MIN, today).await?;
         for key in all.into_iter().filter(|k| k.day < today) {
-            let end = self.file(key, false).await?.head(&key.name()).await?;
-            if let Some(written) = self.written.get(&key)
-                && *written != end
-            {
-                return Err(StoreError::HeadMoved {
-                    partition: key.name(),
-                    written: written.last_seq,
-                    found: end.last_seq,
-                });
-            }
-            let last = self.catalog.checkpoints(&key.name()).await?.last().map(|c| c.end);
-            if end.last_seq > 0 && last != Some(end) {
-                signed.push(self.sign(key, end, now).await?);
+            match self.close(key, now).await {
+                Ok(Some(checkpoint)) => closed.signed.push(checkpoint),
+                Ok(None) => {}
+                Err(error) => closed.refused.push(error),
             }
         }
-        Ok(signed)
+        Ok(closed)
+    }
+
+    /// Signs one past partition if it changed since its last checkpoint.
+    async fn close(&mut self, key: PartitionKey, now: Timestamp) -> Result<Option<Checkpoint>, StoreError> {
+        let end = self.file(key, false).await?.head(&key.name()).await?;
+        if let Some(written) = self.written.get(&key)
+            && *written != end
+        {
+            return Err(StoreError::HeadMoved {
+                partition: key.name(),
+                written: written.last_seq,
+                found: end.last_seq,
+            });
+        }
+        let last = self.catalog.checkpoints(&key.name()).await?.last().map(|c| c.end);
+        if end.last_seq == 0 || last == Some(end) {
+            return Ok(None);
+        }
+        self.sign(key, end, now).await.map(Some)
     }
 
     /// Signs a partition's end and records the checkpoint in the checkpoint log, then in
@@ -214,6 +273,7 @@ impl Store {
         let checkpoint = signer.checkpoint(&key.name(), end.last_seq, end, now);
         checkpoint_log::append(&self.config.checkpoint_log, &checkpoint).await?;
         self.catalog.add_checkpoint(&checkpoint).await?;
+        self.registered.insert(key, true);
         Ok(checkpoint)
     }
 
@@ -252,6 +312,8 @@ impl Store {
             if let Some(file) = self.open.remove(&key) {
                 file.close().await?;
             }
+            self.registered.remove(&key);
+            self.written.remove(&key);
             let path = key.path(&self.config.root);
             for suffix in ["", "-wal", "-shm"] {
                 let file = PathBuf::from(format!("{}{suffix}", path.display()));
@@ -286,6 +348,17 @@ impl Store {
             return Ok(Vec::new());
         }
         self.file(key, false).await?.documents(limit).await
+    }
+
+    /// The source and original bytes of every event received since `since`, from the
+    /// partitions of its day (UTC) on.
+    pub async fn received_since(&mut self, since: Timestamp) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let first = since.to_zoned_datetime(TimeZone::UTC).date();
+        let mut received = Vec::new();
+        for key in self.catalog.partitions(first, jiff::civil::Date::MAX).await? {
+            received.extend(self.file(key, false).await?.received_since(since).await?);
+        }
+        Ok(received)
     }
 
     /// Every removal recorded.

@@ -90,11 +90,12 @@ impl PartitionFile {
     ) -> Result<End, StoreError> {
         // IMMEDIATE: the write lock is taken before the head is read.
         sqlx::query("BEGIN IMMEDIATE").execute(&mut self.connection).await?;
-        match self.append_rows(name, events, skew_limit).await {
-            Ok(end) => {
-                sqlx::query("COMMIT").execute(&mut self.connection).await?;
-                Ok(end)
-            }
+        let appended = match self.append_rows(name, events, skew_limit).await {
+            Ok(end) => sqlx::query("COMMIT").execute(&mut self.connection).await.map(|_| end).map_err(StoreError::from),
+            Err(error) => Err(error),
+        };
+        match appended {
+            Ok(end) => Ok(end),
             Err(error) => {
                 if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut self.connection).await {
                     tracing::warn!(%rollback, "rolling back a failed append failed");
@@ -204,6 +205,18 @@ impl PartitionFile {
             .bind(limit)
             .fetch_all(&mut self.connection)
             .await?)
+    }
+
+    /// The source and original bytes of the events received since `since`.
+    pub(super) async fn received_since(
+        &mut self,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let rows = sqlx::query("SELECT source, original FROM events WHERE created >= $1")
+            .bind(since.as_microsecond())
+            .fetch_all(&mut self.connection)
+            .await?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
     /// The LogSources and agencies with events in the partition.
