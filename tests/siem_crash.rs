@@ -5,77 +5,35 @@
 
 mod support;
 
-use std::{
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    process::Stdio,
-    time::Duration,
-};
+use std::{process::Stdio, time::Duration};
 
 use jiff::{Timestamp, tz::TimeZone};
 use kube::{
-    Api, Client,
+    Api,
     api::{DeleteParams, PostParams},
 };
 use makonis_api::security::LogSource;
-use makonis_siem_core::chain::SigningKey;
 use serde_json::json;
 use sqlx::{Connection, SqliteConnection};
 use support::{
     CONVERGE,
     agencies::unique_id,
-    cluster::{admin_client, install_platform, service_account_kubeconfig},
-    operator::{free_local_address, http_get},
+    cluster::{admin_client, install_platform},
+    operator::free_local_address,
+    siem::{Siem, SiemFiles},
     wait_until,
 };
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const NAMESPACE: &str = "makonis-system";
 /// The address rsyslog sends from, so that no other test's LogSource claims it.
 const SENDER: &str = "127.0.0.3";
 const EVENTS: usize = 200_000;
 
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-struct Paths {
-    dir: PathBuf,
-    store: PathBuf,
-    log: PathBuf,
-    key: PathBuf,
-}
-
-/// Starts `makonis siem run` as its ServiceAccount on the RELP address given.
-async fn start_siem(admin: &Client, paths: &Paths, relp: SocketAddr, round: u32) -> (Child, SocketAddr) {
-    let kubeconfig = service_account_kubeconfig(admin, NAMESPACE, "makonis-siem").await;
-    let (tcp, udp, ops) = (free_local_address(), free_local_address(), free_local_address());
-    let child = Command::new(env!("CARGO_BIN_EXE_makonis"))
-        .args(["siem", "run", "--log-format", "json", "--status-seconds", "1"])
-        .args(["--store", path(&paths.store), "--checkpoint-log", path(&paths.log), "--signing-key", path(&paths.key)])
-        .args(["--syslog-tcp", &tcp.to_string(), "--syslog-udp", &udp.to_string(), "--relp", &relp.to_string()])
-        .args(["--metrics-address", &ops.to_string()])
-        .env("KUBECONFIG", &kubeconfig)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(paths.dir.join(format!("siem-{round}.log"))).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("makonis siem run starts");
-    wait_until("the SIEM to be ready", CONVERGE, || async {
-        match http_get(ops, "/readyz").await {
-            Ok((200, _)) => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
-    (child, ops)
-}
-
 /// Events in today's partition, read from its file as the store holds it.
-async fn stored(paths: &Paths) -> i64 {
+async fn stored(files: &SiemFiles) -> i64 {
     let day = Timestamp::now().to_zoned_datetime(TimeZone::UTC).date();
-    let file = paths.store.join("partitions").join(day.to_string()).join("authentication.sqlite");
+    let file = files.store.join("partitions").join(day.to_string()).join("authentication.sqlite");
     if !file.exists() {
         return 0;
     }
@@ -90,18 +48,9 @@ async fn kill_9_while_rsyslog_streams_over_relp_loses_nothing_and_stores_each_ev
     let admin = admin_client().await;
     install_platform(&admin).await;
     let id = unique_id();
-    let dir = std::env::temp_dir().join(format!("makonis-siem-crash-{id}"));
+    let files = SiemFiles::new(std::env::temp_dir().join(format!("makonis-siem-crash-{id}")));
+    let dir = files.dir.clone();
     std::fs::create_dir_all(dir.join("rsyslog")).unwrap();
-    let paths = Paths {
-        store: dir.join("store"),
-        log: dir.join("elsewhere/checkpoints.jsonl"),
-        key: dir.join("checkpoint.key"),
-        dir: dir.clone(),
-    };
-    let der = SigningKey::generate().unwrap();
-    std::fs::write(&paths.key, &der).unwrap();
-    let public_key: String =
-        SigningKey::from_pkcs8(&der).unwrap().public_key().iter().map(|b| format!("{b:02x}")).collect();
 
     let name = format!("crash-{id}");
     let sources = Api::<LogSource>::namespaced(admin.clone(), NAMESPACE);
@@ -114,7 +63,7 @@ async fn kill_9_while_rsyslog_streams_over_relp_loses_nothing_and_stores_each_ev
     sources.create(&PostParams::default(), &object).await.unwrap();
 
     let relp = free_local_address();
-    let (mut siem, _) = start_siem(&admin, &paths, relp, 1).await;
+    let siem = Siem::start(&admin, &files, relp, "siem-1.log").await;
     wait_until("the LogSource to be accepted", CONVERGE, || async {
         let object = sources.get(&name).await.map_err(|e| e.to_string())?;
         let ready = object.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready")).cloned();
@@ -156,7 +105,10 @@ ruleset(name="forward" queue.type="LinkedList" queue.size="300000") {{
     )
     .unwrap();
     let mut rsyslog = Command::new("/usr/sbin/rsyslogd")
-        .args(["-n", "-f", path(&conf), "-i", path(&dir.join("rsyslog.pid"))])
+        .args(["-n", "-f"])
+        .arg(&conf)
+        .arg("-i")
+        .arg(dir.join("rsyslog.pid"))
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("rsyslog.log")).unwrap())
         .kill_on_drop(true)
@@ -165,23 +117,21 @@ ruleset(name="forward" queue.type="LinkedList" queue.size="300000") {{
 
     // Kill the SIEM once a quarter of the stream is stored, in the middle of it.
     wait_until("a quarter of the events to be stored", Duration::from_secs(300), || async {
-        let n = stored(&paths).await;
+        let n = stored(&files).await;
         (n >= EVENTS as i64 / 4).then_some(()).ok_or(format!("{n} stored"))
     })
     .await;
-    let pid = siem.id().expect("running").to_string();
-    assert!(Command::new("kill").args(["-KILL", &pid]).status().await.unwrap().success());
-    siem.wait().await.unwrap();
-    let at_kill = stored(&paths).await;
+    assert!(!siem.signal("KILL").await, "killed");
+    let at_kill = stored(&files).await;
     assert!(at_kill < EVENTS as i64, "the stream was not over when the SIEM was killed ({at_kill} stored)");
 
-    let (siem, _) = start_siem(&admin, &paths, relp, 2).await;
+    let siem = Siem::start(&admin, &files, relp, "siem-2.log").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
     loop {
         if let Some(exit) = rsyslog.try_wait().unwrap() {
             panic!("rsyslogd exited: {exit}; see {}", dir.join("rsyslog.log").display());
         }
-        let n = stored(&paths).await;
+        let n = stored(&files).await;
         if n >= EVENTS as i64 {
             break;
         }
@@ -196,14 +146,11 @@ ruleset(name="forward" queue.type="LinkedList" queue.size="300000") {{
     })
     .await;
     rsyslog.kill().await.unwrap();
-    let pid = siem.id().expect("running").to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().await.unwrap().success());
-    let mut siem = siem;
-    assert!(tokio::time::timeout(Duration::from_secs(30), siem.wait()).await.expect("stops").unwrap().success());
+    assert!(siem.signal("TERM").await, "the SIEM stops cleanly on SIGTERM");
 
-    assert_eq!(stored(&paths).await, EVENTS as i64, "every event once: none lost, none twice");
+    assert_eq!(stored(&files).await, EVENTS as i64, "every event once: none lost, none twice");
     let day = Timestamp::now().to_zoned_datetime(TimeZone::UTC).date();
-    let file = paths.store.join("partitions").join(day.to_string()).join("authentication.sqlite");
+    let file = files.store.join("partitions").join(day.to_string()).join("authentication.sqlite");
     let mut db = SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display())).await.unwrap();
     let users: i64 =
         sqlx::query_scalar("SELECT count(DISTINCT user_name) FROM events").fetch_one(&mut db).await.unwrap();
@@ -214,14 +161,8 @@ ruleset(name="forward" queue.type="LinkedList" queue.size="300000") {{
     );
 
     let today = day.to_string();
-    let verified = Command::new(env!("CARGO_BIN_EXE_makonis"))
-        .args(["siem", "verify", "--store", path(&paths.store), "--checkpoint-log", path(&paths.log)])
-        .args(["--public-key", &public_key, "--from", &today])
-        .output()
-        .await
-        .unwrap();
-    let out = String::from_utf8_lossy(&verified.stdout);
-    assert!(verified.status.success(), "{out}{}", String::from_utf8_lossy(&verified.stderr));
+    let (verified, out) = Siem::verify(&files, &today).await;
+    assert!(verified, "{out}");
     assert!(out.contains(&format!("ok      {today}/authentication  {EVENTS} events")), "{out}");
 
     sources.delete(&name, &DeleteParams::default()).await.unwrap();

@@ -5,21 +5,19 @@
 
 mod support;
 
-use std::{path::Path, process::Stdio, time::Duration};
-
 use jiff::{Timestamp, tz::TimeZone};
 use kube::{
     Api, Client,
     api::{DeleteParams, PostParams},
 };
 use makonis_api::security::LogSource;
-use makonis_siem_core::chain::SigningKey;
 use serde_json::json;
 use support::{
     CONVERGE,
     agencies::unique_id,
-    cluster::{admin_client, install_platform, service_account_kubeconfig},
-    operator::{free_local_address, http_get},
+    cluster::{admin_client, install_platform},
+    operator::free_local_address,
+    siem::{Siem, SiemFiles},
     wait_until,
 };
 use tokio::process::Command;
@@ -43,59 +41,18 @@ async fn condition(api: &Api<LogSource>, name: &str, type_: &str) -> Result<(Str
     Ok((condition.status.clone(), condition.message.clone()))
 }
 
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 #[tokio::test]
 async fn a_claimed_senders_events_are_stored_and_counted_and_conflicting_claims_refused() {
     let admin = admin_client().await;
     install_platform(&admin).await;
     let id = unique_id();
-    let dir = std::env::temp_dir().join(format!("makonis-siem-run-{id}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let key = dir.join("checkpoint.key");
-    let der = SigningKey::generate().unwrap();
-    std::fs::write(&key, &der).unwrap();
-    let public_key: String =
-        SigningKey::from_pkcs8(&der).unwrap().public_key().iter().map(|b| format!("{b:02x}")).collect();
-
+    let files = SiemFiles::new(std::env::temp_dir().join(format!("makonis-siem-run-{id}")));
     let (local, a, b) = (format!("local-{id}"), format!("conflict-a-{id}"), format!("conflict-b-{id}"));
     create(&admin, &local, json!([{"address": "127.0.0.1"}])).await;
     create(&admin, &a, json!([{"address": "10.77.0.0/24"}])).await;
     create(&admin, &b, json!([{"address": "10.77.0.5"}])).await;
-
-    let kubeconfig = service_account_kubeconfig(&admin, NAMESPACE, "makonis-siem").await;
-    let (tcp, udp, relp, ops) =
-        (free_local_address(), free_local_address(), free_local_address(), free_local_address());
-    let (store, log) = (dir.join("store"), dir.join("elsewhere/checkpoints.jsonl"));
-    let mut siem = Command::new(env!("CARGO_BIN_EXE_makonis"))
-        .args(["siem", "run", "--log-format", "json", "--status-seconds", "1", "--maintenance-seconds", "1"])
-        .args(["--store", path(&store), "--checkpoint-log", path(&log), "--signing-key", path(&key)])
-        .args([
-            "--syslog-tcp",
-            &tcp.to_string(),
-            "--syslog-udp",
-            &udp.to_string(),
-            "--relp",
-            &relp.to_string(),
-            "--metrics-address",
-            &ops.to_string(),
-        ])
-        .env("KUBECONFIG", &kubeconfig)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("siem.log")).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("makonis siem run starts");
-    wait_until("the SIEM to be ready", CONVERGE, || async {
-        match http_get(ops, "/readyz").await {
-            Ok((200, _)) => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
+    let siem = Siem::start(&admin, &files, free_local_address(), "siem.log").await;
+    let tcp = siem.tcp;
 
     let api = Api::<LogSource>::namespaced(admin.clone(), NAMESPACE);
     let waiting = wait_until("the local source to be ready and waiting", CONVERGE, || async {
@@ -132,25 +89,14 @@ async fn a_claimed_senders_events_are_stored_and_counted_and_conflicting_claims_
         assert!(message.contains(&format!("also claimed by {NAMESPACE}/{other}")), "{name}: {message}");
     }
 
-    let pid = siem.id().expect("running").to_string();
-    let term = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
-    assert!(term.success());
-    let exited = tokio::time::timeout(Duration::from_secs(30), siem.wait()).await.expect("stops on SIGTERM").unwrap();
-    assert!(exited.success(), "{exited}");
-
+    assert!(siem.signal("TERM").await, "the SIEM stops cleanly on SIGTERM");
     let today = Timestamp::now().to_zoned_datetime(TimeZone::UTC).date().to_string();
-    let verified = Command::new(env!("CARGO_BIN_EXE_makonis"))
-        .args(["siem", "verify", "--store", path(&store), "--checkpoint-log", path(&log), "--public-key", &public_key])
-        .args(["--from", &today])
-        .output()
-        .await
-        .unwrap();
-    let out = String::from_utf8_lossy(&verified.stdout);
-    assert!(verified.status.success(), "{out}{}", String::from_utf8_lossy(&verified.stderr));
+    let (verified, out) = Siem::verify(&files, &today).await;
+    assert!(verified, "{out}");
     assert!(out.contains(&format!("ok      {today}/authentication  1 events")), "{out}");
 
     for name in [&local, &a, &b] {
         api.delete(name, &DeleteParams::default()).await.unwrap();
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&files.dir);
 }

@@ -21,6 +21,7 @@ pub mod operator;
 pub mod prometheus;
 pub mod proxy;
 pub mod qemu;
+pub mod siem;
 pub mod slo;
 pub mod tenancy;
 pub mod web;

@@ -16,10 +16,14 @@ pub mod tcp;
 pub mod udp;
 pub mod writer;
 
-use std::sync::Arc;
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use makonis_siem_core::{claims::Claims, event::Event, retention::SourceCategory};
-use tokio::sync::{mpsc, watch};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::{mpsc, watch},
+    task::JoinSet,
+};
 
 use crate::store::Quarantined;
 
@@ -59,4 +63,34 @@ pub struct Intake {
     pub queue: mpsc::Sender<Batch>,
     /// Counters per source and of drops.
     pub stats: Arc<Stats>,
+}
+
+/// Accepts connections until the task is stopped, each handled by `handle` in a task of
+/// its own. Connections live in a set owned by this task: stopping it stops them too,
+/// so that none keeps the writer's queue open after a shutdown.
+async fn accept<F, Fut>(listener: TcpListener, intake: Intake, what: &'static str, handle: F)
+where
+    F: Fn(TcpStream, SocketAddr, Intake) -> Fut,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let connection = handle(stream, peer, intake.clone());
+                    connections.spawn(async move {
+                        if let Err(error) = connection.await {
+                            tracing::warn!(%peer, %error, protocol = what, "a connection ended with an error");
+                        }
+                    });
+                }
+                Err(error) => {
+                    tracing::warn!(%error, protocol = what, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next() => {}
+        }
+    }
 }

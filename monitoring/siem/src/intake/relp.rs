@@ -15,7 +15,6 @@ use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
     sync::oneshot,
-    task::JoinSet,
 };
 
 use super::{Batch, Intake, decode::decode};
@@ -29,28 +28,8 @@ static SESSIONS: AtomicU64 = AtomicU64::new(1);
 
 /// Accepts RELP sessions until the task is stopped, each read by a task of its own.
 pub async fn serve(listener: TcpListener, intake: Intake) {
-    // Connections live in this set: stopping the task stops them too, so that none keeps
-    // the writer's queue open after a shutdown.
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let intake = intake.clone();
-                    connections.spawn(async move {
-                        if let Err(error) = session(stream, peer, &intake).await {
-                            tracing::warn!(%peer, %error, "RELP session ended with an error");
-                        }
-                    });
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "accepting a RELP connection failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-            },
-            Some(_) = connections.join_next() => {}
-        }
-    }
+    super::accept(listener, intake, "relp", |stream, peer, intake| async move { session(stream, peer, &intake).await })
+        .await;
 }
 
 /// One session: the frames of each read are decoded into one batch, stored, and only

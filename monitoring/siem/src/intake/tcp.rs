@@ -7,7 +7,6 @@ use makonis_siem_core::framing::Framer;
 use tokio::{
     io::AsyncReadExt,
     net::{TcpListener, TcpStream},
-    task::JoinSet,
 };
 
 use super::{Batch, Intake, decode::decode};
@@ -15,28 +14,13 @@ use super::{Batch, Intake, decode::decode};
 /// Accepts connections until the task is stopped; each connection is read by a task of
 /// its own.
 pub async fn serve(listener: TcpListener, intake: Intake) {
-    // Connections live in this set: stopping the task stops them too, so that none keeps
-    // the writer's queue open after a shutdown.
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let intake = intake.clone();
-                    connections.spawn(async move {
-                        if let Err(error) = read(stream, peer, &intake).await {
-                            tracing::warn!(%peer, %error, "syslog TCP connection ended with an error");
-                        }
-                    });
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "accepting a syslog TCP connection failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-            },
-            Some(_) = connections.join_next() => {}
-        }
-    }
+    super::accept(
+        listener,
+        intake,
+        "syslog-tcp",
+        |stream, peer, intake| async move { read(stream, peer, &intake).await },
+    )
+    .await;
 }
 
 /// Reads one connection to its end. Each read's frames go to the writer as one batch; a

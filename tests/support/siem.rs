@@ -1,0 +1,111 @@
+//! `makonis siem run` as a child process under its own ServiceAccount, on free local
+//! ports, with its store, checkpoint log and key in a directory of the test's.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Stdio,
+};
+
+use kube::Client;
+use makonis_siem_core::chain::SigningKey;
+use tokio::process::{Child, Command};
+
+use super::{
+    CONVERGE,
+    cluster::service_account_kubeconfig,
+    operator::{free_local_address, http_get},
+    wait_until,
+};
+
+/// Where a test's SIEM keeps its data, and the key's public half for `verify`.
+pub struct SiemFiles {
+    /// The test's directory (logs go here too).
+    pub dir: PathBuf,
+    /// `--store`.
+    pub store: PathBuf,
+    /// `--checkpoint-log`.
+    pub checkpoint_log: PathBuf,
+    /// `--signing-key`, a new key.
+    pub key: PathBuf,
+    /// The key's public half, hex.
+    pub public_key: String,
+}
+
+impl SiemFiles {
+    /// A new key and paths under `dir` (created).
+    pub fn new(dir: PathBuf) -> Self {
+        std::fs::create_dir_all(&dir).expect("the test's directory");
+        let key = dir.join("checkpoint.key");
+        let der = SigningKey::generate().expect("a key");
+        std::fs::write(&key, &der).expect("write the key");
+        let public_key =
+            SigningKey::from_pkcs8(&der).expect("the key").public_key().iter().map(|b| format!("{b:02x}")).collect();
+        Self { store: dir.join("store"), checkpoint_log: dir.join("elsewhere/checkpoints.jsonl"), key, public_key, dir }
+    }
+}
+
+/// A running `makonis siem run`.
+pub struct Siem {
+    /// The process (killed when dropped).
+    pub child: Child,
+    /// Syslog over TCP.
+    pub tcp: SocketAddr,
+}
+
+impl Siem {
+    /// Starts it as the `makonis-siem` ServiceAccount with RELP on `relp`, statuses
+    /// refreshed every second, logging to `<dir>/<log>`; returns once it is ready.
+    pub async fn start(admin: &Client, files: &SiemFiles, relp: SocketAddr, log: &str) -> Self {
+        let kubeconfig = service_account_kubeconfig(admin, "makonis-system", "makonis-siem").await;
+        let (tcp, udp, ops) = (free_local_address(), free_local_address(), free_local_address());
+        let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
+        let child = Command::new(env!("CARGO_BIN_EXE_makonis"))
+            .args(["siem", "run", "--log-format", "json", "--status-seconds", "1", "--maintenance-seconds", "1"])
+            .args(["--store", &path(&files.store), "--checkpoint-log", &path(&files.checkpoint_log)])
+            .args(["--signing-key", &path(&files.key), "--metrics-address", &ops.to_string()])
+            .args(["--syslog-tcp", &tcp.to_string(), "--syslog-udp", &udp.to_string(), "--relp", &relp.to_string()])
+            .env("KUBECONFIG", &kubeconfig)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(files.dir.join(log)).expect("the SIEM's log"))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("makonis siem run starts");
+        wait_until("the SIEM to be ready", CONVERGE, || async {
+            match http_get(ops, "/readyz").await {
+                Ok((200, _)) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await;
+        Self { child, tcp }
+    }
+
+    /// Sends a signal (`TERM`, `KILL`) and waits for the process to end; whether it
+    /// ended successfully.
+    pub async fn signal(mut self, signal: &str) -> bool {
+        let pid = self.child.id().expect("running").to_string();
+        let sent = Command::new("kill").args([&format!("-{signal}"), &pid]).status().await.expect("run kill(1)");
+        assert!(sent.success(), "kill -{signal} {pid}");
+        tokio::time::timeout(std::time::Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the SIEM ends within 30 s")
+            .expect("wait for the SIEM")
+            .success()
+    }
+
+    /// `makonis siem verify --from day` on the test's store: whether it passed, and what
+    /// it printed.
+    pub async fn verify(files: &SiemFiles, day: &str) -> (bool, String) {
+        let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
+        let output = Command::new(env!("CARGO_BIN_EXE_makonis"))
+            .args(["siem", "verify", "--store", &path(&files.store), "--checkpoint-log", &path(&files.checkpoint_log)])
+            .args(["--public-key", &files.public_key, "--from", day])
+            .output()
+            .await
+            .expect("run makonis siem verify");
+        let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.success(), printed)
+    }
+}
