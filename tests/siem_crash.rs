@@ -8,10 +8,7 @@ mod support;
 use std::{process::Stdio, time::Duration};
 
 use jiff::{Timestamp, tz::TimeZone};
-use kube::{
-    Api,
-    api::{DeleteParams, PostParams},
-};
+use kube::{Api, api::DeleteParams};
 use makonis_api::security::LogSource;
 use serde_json::json;
 use sqlx::{Connection, SqliteConnection};
@@ -20,7 +17,7 @@ use support::{
     agencies::unique_id,
     cluster::{admin_client, install_platform},
     operator::free_local_address,
-    siem::{Siem, SiemFiles},
+    siem::{Siem, SiemFiles, create_log_source},
     wait_until,
 };
 use tokio::process::Command;
@@ -54,13 +51,7 @@ async fn kill_9_while_rsyslog_streams_over_relp_loses_nothing_and_stores_each_ev
 
     let name = format!("crash-{id}");
     let sources = Api::<LogSource>::namespaced(admin.clone(), NAMESPACE);
-    let object: LogSource = serde_json::from_value(json!({
-        "apiVersion": "security.makonis.lv/v1alpha1", "kind": "LogSource",
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "spec": {"senders": [{"address": SENDER}], "format": "syslog", "category": "authentication", "timeZone": "UTC"}
-    }))
-    .unwrap();
-    sources.create(&PostParams::default(), &object).await.unwrap();
+    create_log_source(&admin, &name, json!([{"address": SENDER}]), "UTC").await;
 
     let relp = free_local_address();
     let siem = Siem::start(&admin, &files, relp, "siem-1.log").await;

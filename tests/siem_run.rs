@@ -6,10 +6,7 @@
 mod support;
 
 use jiff::{Timestamp, tz::TimeZone};
-use kube::{
-    Api, Client,
-    api::{DeleteParams, PostParams},
-};
+use kube::{Api, api::DeleteParams};
 use makonis_api::security::LogSource;
 use serde_json::json;
 use support::{
@@ -17,22 +14,12 @@ use support::{
     agencies::unique_id,
     cluster::{admin_client, install_platform},
     operator::free_local_address,
-    siem::{Siem, SiemFiles},
+    siem::{Siem, SiemFiles, create_log_source},
     wait_until,
 };
 use tokio::process::Command;
 
 const NAMESPACE: &str = "makonis-system";
-
-async fn create(admin: &Client, name: &str, senders: serde_json::Value) {
-    let object: LogSource = serde_json::from_value(json!({
-        "apiVersion": "security.makonis.lv/v1alpha1", "kind": "LogSource",
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "spec": {"senders": senders, "format": "syslog", "category": "authentication", "timeZone": "Europe/Riga"}
-    }))
-    .unwrap();
-    Api::<LogSource>::namespaced(admin.clone(), NAMESPACE).create(&PostParams::default(), &object).await.unwrap();
-}
 
 async fn condition(api: &Api<LogSource>, name: &str, type_: &str) -> Result<(String, String), String> {
     let object = api.get(name).await.map_err(|e| e.to_string())?;
@@ -48,9 +35,9 @@ async fn a_claimed_senders_events_are_stored_and_counted_and_conflicting_claims_
     let id = unique_id();
     let files = SiemFiles::new(std::env::temp_dir().join(format!("makonis-siem-run-{id}")));
     let (local, a, b) = (format!("local-{id}"), format!("conflict-a-{id}"), format!("conflict-b-{id}"));
-    create(&admin, &local, json!([{"address": "127.0.0.1"}])).await;
-    create(&admin, &a, json!([{"address": "10.77.0.0/24"}])).await;
-    create(&admin, &b, json!([{"address": "10.77.0.5"}])).await;
+    create_log_source(&admin, &local, json!([{"address": "127.0.0.1"}]), "Europe/Riga").await;
+    create_log_source(&admin, &a, json!([{"address": "10.77.0.0/24"}]), "Europe/Riga").await;
+    create_log_source(&admin, &b, json!([{"address": "10.77.0.5"}]), "Europe/Riga").await;
     let siem = Siem::start(&admin, &files, free_local_address(), "siem.log").await;
     let tcp = siem.tcp;
 

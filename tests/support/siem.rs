@@ -7,7 +7,8 @@ use std::{
     process::Stdio,
 };
 
-use kube::Client;
+use kube::{Api, Client, api::PostParams};
+use makonis_api::security::LogSource;
 use makonis_siem_core::chain::SigningKey;
 use tokio::process::{Child, Command};
 
@@ -17,6 +18,21 @@ use super::{
     operator::{free_local_address, http_get},
     wait_until,
 };
+
+/// Creates an authentication LogSource `name` in the platform namespace, claiming
+/// `senders` (JSON, as in the spec), its RFC 3164 times in `zone`.
+pub async fn create_log_source(admin: &Client, name: &str, senders: serde_json::Value, zone: &str) {
+    let object: LogSource = serde_json::from_value(serde_json::json!({
+        "apiVersion": "security.makonis.lv/v1alpha1", "kind": "LogSource",
+        "metadata": {"name": name, "namespace": "makonis-system"},
+        "spec": {"senders": senders, "format": "syslog", "category": "authentication", "timeZone": zone}
+    }))
+    .expect("a LogSource");
+    Api::<LogSource>::namespaced(admin.clone(), "makonis-system")
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("create the LogSource");
+}
 
 /// Where a test's SIEM keeps its data, and the key's public half for `verify`.
 pub struct SiemFiles {

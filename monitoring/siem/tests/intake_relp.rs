@@ -2,37 +2,25 @@
 //! a file of sshd lines and forwards them with `omrelp`; every line is stored exactly
 //! once, each acknowledged only after it is stored.
 
-use std::{
-    collections::BTreeSet,
-    path::PathBuf,
-    process::Stdio,
-    sync::{
-        Arc,
-        atomic::{AtomicU32, Ordering},
-    },
-    time::Duration,
-};
+use std::{collections::BTreeSet, path::PathBuf, process::Stdio, sync::Arc, time::Duration};
 
-use jiff::{SignedDuration, Timestamp, tz::TimeZone};
+use jiff::{Timestamp, tz::TimeZone};
 use makonis_siem::{
-    intake::{Intake, Stats, relp, writer},
-    store::{Config, PartitionKey, Store},
+    intake::{Stats, relp, writer},
+    store::{PartitionKey, Store},
 };
-use makonis_siem_core::{
-    chain::SigningKey,
-    claims::{Claims, Format, Sender, Source},
-    retention::SourceCategory,
-};
+use makonis_siem_core::retention::SourceCategory;
 use serde_json::Value;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
     process::Command,
-    sync::{mpsc, watch},
     task::JoinHandle,
 };
 
-const SOURCE: &str = "agency-lm/servers";
+mod support;
+
+use support::{SERVERS as SOURCE, fresh_dir, intake, servers, store_in};
 
 /// A RELP intake over a store in a directory of its own, claiming 127.0.0.1 for SOURCE.
 struct Running {
@@ -44,36 +32,10 @@ struct Running {
 }
 
 async fn start() -> Running {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "makonis-siem-relp-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir("relp");
     std::fs::create_dir_all(dir.join("rsyslog")).unwrap();
-
-    let key = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
-    let config = Config {
-        root: dir.join("store"),
-        checkpoint_log: dir.join("elsewhere/checkpoints.jsonl"),
-        skew_limit: SignedDuration::from_mins(5),
-    };
-    let store = Store::open(config, key).await.unwrap();
-    let source = Source {
-        id: SOURCE.into(),
-        agency: Some("lm".into()),
-        platform: false,
-        category: SourceCategory::Authentication,
-        format: Format::Syslog,
-        zone: TimeZone::UTC,
-        senders: vec![Sender::Network("127.0.0.1/32".parse().unwrap())],
-    };
-    let (claims, _) = Claims::new(vec![source]);
-    let (_claims_tx, claims_rx) = watch::channel(Arc::new(claims));
-    let (queue_tx, queue_rx) = mpsc::channel(16);
-    let stats = Arc::new(Stats::default());
-    let intake = Intake { claims: claims_rx, queue: queue_tx, stats: stats.clone() };
+    let (store, _) = store_in(&dir).await;
+    let (intake, queue_rx, stats) = intake(vec![servers("127.0.0.1/32", "UTC")], 16);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let reader = tokio::spawn(relp::serve(listener, intake));

@@ -2,36 +2,25 @@
 //! of the LogSource that claims the sender, quarantine for everything else, backpressure
 //! on TCP and counted drops on UDP.
 
-use std::{
-    net::SocketAddr,
-    path::PathBuf,
-    process::Command,
-    sync::{
-        Arc,
-        atomic::{AtomicU32, Ordering},
-    },
-    time::Duration,
-};
+use std::{net::SocketAddr, path::PathBuf, process::Command, sync::Arc, time::Duration};
 
-use jiff::{SignedDuration, Timestamp, tz::TimeZone};
+use jiff::{Timestamp, tz::TimeZone};
 use makonis_siem::{
-    intake::{Batch, Intake, Stats, tcp, udp, writer},
-    store::{Config, PartitionKey, Store},
+    intake::{Batch, Stats, tcp, udp, writer},
+    store::{PartitionKey, Store},
 };
-use makonis_siem_core::{
-    chain::SigningKey,
-    claims::{Claims, Format, Sender, Source},
-    retention::SourceCategory,
-};
+use makonis_siem_core::{claims::Source, retention::SourceCategory};
 use serde_json::Value;
 use tokio::{
     io::AsyncWriteExt,
     net::{TcpSocket, TcpStream, UdpSocket},
-    sync::{mpsc, watch},
+    sync::mpsc,
     task::JoinHandle,
 };
 
-const SERVERS: &str = "agency-lm/servers";
+mod support;
+
+use support::{SERVERS, fresh_dir, intake, servers, store_in};
 
 /// An intake on 127.0.0.1 (TCP and UDP on free ports) over a store in its own directory.
 struct Running {
@@ -54,40 +43,11 @@ impl Drop for Running {
     }
 }
 
-fn servers(network: &str) -> Source {
-    Source {
-        id: SERVERS.into(),
-        agency: Some("lm".into()),
-        platform: false,
-        category: SourceCategory::Authentication,
-        format: Format::Syslog,
-        zone: TimeZone::get("Europe/Riga").unwrap(),
-        senders: vec![Sender::Network(network.parse().unwrap())],
-    }
-}
-
 /// Starts the readers; the writer only when `writing` (otherwise `start_writer` does).
 async fn start(sources: Vec<Source>, capacity: usize, writing: bool) -> Running {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "makonis-siem-intake-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    let key = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
-    let config = Config {
-        root: dir.join("store"),
-        checkpoint_log: dir.join("elsewhere/checkpoints.jsonl"),
-        skew_limit: SignedDuration::from_mins(5),
-    };
-    let store = Store::open(config, key).await.unwrap();
-    let (claims, conflicts) = Claims::new(sources);
-    assert!(conflicts.is_empty(), "{conflicts:?}");
-    let (_claims_tx, claims_rx) = watch::channel(Arc::new(claims));
-    let (queue_tx, queue_rx) = mpsc::channel(capacity);
-    let stats = Arc::new(Stats::default());
-    let intake = Intake { claims: claims_rx, queue: queue_tx, stats: stats.clone() };
+    let dir = fresh_dir("intake");
+    let (store, _) = store_in(&dir).await;
+    let (intake, queue_rx, stats) = intake(sources, capacity);
     // Small socket buffers, so that a few megabytes fill them when nothing is read.
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(64 * 1024).unwrap();
@@ -148,7 +108,7 @@ fn today(category: SourceCategory) -> PartitionKey {
 
 #[tokio::test]
 async fn logger_over_tcp_and_udp_is_stored_as_the_claiming_sources_events() {
-    let mut running = start(vec![servers("127.0.0.1/32")], 64, true).await;
+    let mut running = start(vec![servers("127.0.0.1/32", "Europe/Riga")], 64, true).await;
     let (tcp, udp) = (running.tcp.port().to_string(), running.udp.port().to_string());
     logger(
         &["-n", "127.0.0.1", "-P", &tcp, "-T", "--octet-count", "--rfc5424", "-t", "sshd", "-p", "auth.info"],
@@ -190,7 +150,7 @@ async fn logger_over_tcp_and_udp_is_stored_as_the_claiming_sources_events() {
 
 #[tokio::test]
 async fn unclaimed_senders_and_bad_frames_are_quarantined_with_the_reason() {
-    let mut running = start(vec![servers("10.99.0.0/24")], 64, true).await;
+    let mut running = start(vec![servers("10.99.0.0/24", "Europe/Riga")], 64, true).await;
     logger(&["-n", "127.0.0.1", "-P", &running.tcp.port().to_string(), "-T", "-t", "sshd"], "from nobody's host");
     let stats = running.stats.clone();
     until("the unclaimed message is quarantined", 20, || stats.source("unknown").quarantined == 1).await;
@@ -204,7 +164,7 @@ async fn unclaimed_senders_and_bad_frames_are_quarantined_with_the_reason() {
     );
     assert!(String::from_utf8_lossy(original).contains("from nobody's host"), "kept byte for byte");
 
-    let mut running = start(vec![servers("127.0.0.0/24")], 64, true).await;
+    let mut running = start(vec![servers("127.0.0.0/24", "Europe/Riga")], 64, true).await;
     let mut connection = TcpStream::connect(running.tcp).await.unwrap();
     connection.write_all(b"<999>not a priority\n").await.unwrap();
     connection.write_all(&vec![b'x'; 70 * 1024]).await.unwrap();
@@ -223,7 +183,7 @@ async fn unclaimed_senders_and_bad_frames_are_quarantined_with_the_reason() {
 
 #[tokio::test]
 async fn a_full_queue_slows_a_tcp_sender_and_counts_udp_drops() {
-    let mut running = start(vec![servers("127.0.0.1/32")], 1, false).await;
+    let mut running = start(vec![servers("127.0.0.1/32", "Europe/Riga")], 1, false).await;
     // Nothing drains the queue yet: a TCP sender is held back by its own TCP window.
     let line = b"<38>Dec  6 10:20:30 web1 sshd[812]: Failed password for root from 10.0.0.1 port 1 ssh2\n";
     let lines = 40_000;

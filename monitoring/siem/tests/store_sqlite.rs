@@ -5,7 +5,6 @@
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
-    sync::atomic::{AtomicU32, Ordering},
 };
 
 use jiff::{SignedDuration, Timestamp, ToSpan, civil::Date, tz::TimeZone};
@@ -16,6 +15,10 @@ use makonis_siem_core::{
     retention::{Hold, Months, Policy, SourceCategory},
 };
 use sqlx::{Connection, Row, SqliteConnection};
+
+mod support;
+
+use support::{fresh_dir, store_in};
 
 /// A store in a directory of its own, removed when dropped.
 struct TestStore {
@@ -31,21 +34,9 @@ impl Drop for TestStore {
 }
 
 async fn test_store() -> TestStore {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "makonis-siem-store-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    let key = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
-    let public_key = key.public_key();
-    let config = Config {
-        root: dir.join("store"),
-        checkpoint_log: dir.join("elsewhere/checkpoints.jsonl"),
-        skew_limit: SignedDuration::from_mins(5),
-    };
-    TestStore { store: Store::open(config, key).await.unwrap(), dir, public_key }
+    let dir = fresh_dir("store");
+    let (store, public_key) = store_in(&dir).await;
+    TestStore { store, dir, public_key }
 }
 
 fn now() -> Timestamp {

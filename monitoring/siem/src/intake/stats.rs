@@ -33,11 +33,25 @@ pub struct SourceStats {
 }
 
 impl SourceStats {
-    /// Counts one event stored at `now`.
-    pub fn count_event(&mut self, now: Timestamp) {
+    /// Counts `n` events stored at `now` towards the rate.
+    pub fn count_events(&mut self, now: Timestamp, n: u64) {
         let minute = now.as_second().div_euclid(60);
-        *self.recent.entry(minute).or_default() += 1;
+        *self.recent.entry(minute).or_default() += n;
         self.recent.retain(|m, _| *m >= minute - 5);
+    }
+
+    /// Adds what one batch brought (`delta`, stored at `now`).
+    fn absorb(&mut self, delta: &SourceStats, now: Timestamp) {
+        self.events += delta.events;
+        self.complete += delta.complete;
+        self.bytes += delta.bytes;
+        self.quarantined += delta.quarantined;
+        self.duplicates += delta.duplicates;
+        self.last_event = self.last_event.max(delta.last_event);
+        self.last_received = self.last_received.max(delta.last_received);
+        if delta.events > 0 {
+            self.count_events(now, delta.events);
+        }
     }
 
     /// Events per minute over the last five whole minutes before `now`; none before any.
@@ -60,6 +74,14 @@ impl Stats {
     pub fn update(&self, source: &str, change: impl FnOnce(&mut SourceStats)) {
         let mut sources = self.sources.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         change(sources.entry(source.to_owned()).or_default());
+    }
+
+    /// Adds a stored batch's figures per source (taking the lock once).
+    pub fn add(&self, deltas: &BTreeMap<String, SourceStats>, now: Timestamp) {
+        let mut sources = self.sources.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (source, delta) in deltas {
+            sources.entry(source.clone()).or_default().absorb(delta, now);
+        }
     }
 
     /// A source's figures so far.
@@ -90,7 +112,7 @@ mod tests {
         assert_eq!(stats.rate_per_minute(at("2026-12-06T12:00:00Z")), None, "nothing yet");
         for minute in ["11:54:30", "11:55:10", "11:55:50", "11:59:59", "12:00:01"] {
             stats.events += 1;
-            stats.count_event(at(&format!("2026-12-06T{minute}Z")));
+            stats.count_events(at(&format!("2026-12-06T{minute}Z")), 1);
         }
         // 11:55 to 11:59: three events (11:54 is older, 12:00 not yet whole).
         assert_eq!(stats.rate_per_minute(at("2026-12-06T12:00:30Z")), Some(0.6));

@@ -1,17 +1,15 @@
 //! The one task that owns the store: batches from the readers, appended durably.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use jiff::Timestamp;
-use tokio::sync::mpsc;
-
-use super::{Batch, Stats};
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use makonis_siem_core::{
     dedup::{Recent, STORED, identity},
     retention::Policy,
 };
+use tokio::sync::mpsc;
 
+use super::{Batch, SourceStats, Stats};
 use crate::store::Store;
 
 /// The most batches taken from the queue into one append.
@@ -87,8 +85,9 @@ pub async fn run(
             merged.quarantined.extend(batch.quarantined);
             waiting.extend(batch.stored);
         }
-        store_durably(&mut store, &merged).await;
-        count(&stats, &merged);
+        let deltas = tally(&merged);
+        store_durably(&mut store, merged).await;
+        stats.add(&deltas, Timestamp::now());
         for reader in waiting {
             // A reader that has gone (its connection closed) no longer waits.
             let _ = reader.send(());
@@ -99,11 +98,11 @@ pub async fn run(
 
 /// Appends a batch, retrying with a growing pause until it is stored: the readers wait
 /// meanwhile (backpressure), nothing is dropped.
-async fn store_durably(store: &mut Store, batch: &Batch) {
+async fn store_durably(store: &mut Store, batch: Batch) {
     let mut delay = Duration::from_millis(100);
     // What is not stored yet: each partition leaves it once committed.
-    let mut events = batch.events.clone();
-    let mut quarantined = batch.quarantined.as_slice();
+    let Batch { mut events, quarantined, .. } = batch;
+    let mut quarantined = quarantined.as_slice();
     loop {
         let stored = match store.append(&mut events, Timestamp::now()).await {
             Ok(()) => store.quarantine(quarantined).await.map(|()| quarantined = &[]),
@@ -116,28 +115,34 @@ async fn store_durably(store: &mut Store, batch: &Batch) {
     }
 }
 
-/// Adds a stored batch to the figures of its sources.
-fn count(stats: &Stats, batch: &Batch) {
-    let now = Timestamp::now();
+/// What a batch adds to the figures of its sources, taken before it is stored (storing
+/// consumes it).
+fn tally(batch: &Batch) -> BTreeMap<String, SourceStats> {
+    let mut deltas: BTreeMap<String, SourceStats> = BTreeMap::new();
     for (event, _) in &batch.events {
-        let complete = event.mandatory().complete();
-        stats.update(&event.source, |s| {
-            s.events += 1;
-            s.complete += u64::from(complete);
-            s.bytes += event.original.len() as u64;
-            // Never later than its receipt: a sender's clock set ahead cannot pin it.
-            s.last_event = s.last_event.max(Some(event.timestamp.min(event.created)));
-            s.last_received = s.last_received.max(Some(event.created));
-            s.count_event(now);
-        });
+        let delta = delta_of(&mut deltas, &event.source);
+        delta.events += 1;
+        delta.complete += u64::from(event.mandatory().complete());
+        delta.bytes += event.original.len() as u64;
+        // Never later than its receipt: a sender's clock set ahead cannot pin it.
+        delta.last_event = delta.last_event.max(Some(event.timestamp.min(event.created)));
+        delta.last_received = delta.last_received.max(Some(event.created));
     }
     for item in &batch.quarantined {
-        stats.update(&item.source, |s| {
-            s.quarantined += 1;
-            s.bytes += item.original.len() as u64;
-            s.last_received = s.last_received.max(Some(item.received_at));
-        });
+        let delta = delta_of(&mut deltas, &item.source);
+        delta.quarantined += 1;
+        delta.bytes += item.original.len() as u64;
+        delta.last_received = delta.last_received.max(Some(item.received_at));
     }
+    deltas
+}
+
+/// A source's entry, its name copied only the first time.
+fn delta_of<'a>(deltas: &'a mut BTreeMap<String, SourceStats>, source: &str) -> &'a mut SourceStats {
+    if !deltas.contains_key(source) {
+        deltas.insert(source.to_owned(), SourceStats::default());
+    }
+    deltas.get_mut(source).expect("inserted above")
 }
 
 /// Closes past days and applies retention; failures are logged and retried next time.
