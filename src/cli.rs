@@ -755,6 +755,33 @@ pub struct SiemRunArgs {
     #[arg(long, env = "MAKONIS_SIEM_RELP", default_value = "0.0.0.0:2514")]
     pub relp: SocketAddr,
 
+    /// Where to receive syslog over TLS (RFC 5425); listened on only with
+    /// `--tls-certificate`.
+    #[arg(long, env = "MAKONIS_SIEM_SYSLOG_TLS", default_value = "0.0.0.0:6514")]
+    pub syslog_tls: SocketAddr,
+
+    /// Where to receive JSON records over HTTPS (`POST /v1/events`: the API server's
+    /// audit webhook, the portal's trail, JSON log shippers); listened on only with
+    /// `--tls-certificate`.
+    #[arg(long, env = "MAKONIS_SIEM_HTTPS", default_value = "0.0.0.0:8514")]
+    pub https: SocketAddr,
+
+    /// The TLS intakes' server certificate chain (PEM), e.g. `tls.crt` of a mounted
+    /// cert-manager Secret; reloaded when it changes. Enables `--syslog-tls` and
+    /// `--https`.
+    #[arg(long, env = "MAKONIS_SIEM_TLS_CERTIFICATE", value_name = "FILE", requires_all = ["tls_key", "client_ca"])]
+    pub tls_certificate: Option<PathBuf>,
+
+    /// The server certificate's private key (PEM).
+    #[arg(long, env = "MAKONIS_SIEM_TLS_KEY", value_name = "FILE", requires = "tls_certificate")]
+    pub tls_key: Option<PathBuf>,
+
+    /// The CA bundle (PEM) that issues senders' client certificates: the platform CA.
+    /// Every TLS sender must present one; its DNS names are what LogSources claim and its
+    /// subject's organisation (O=) the namespace it was issued for.
+    #[arg(long, env = "MAKONIS_SIEM_CLIENT_CA", value_name = "FILE", requires = "tls_certificate")]
+    pub client_ca: Option<PathBuf>,
+
     /// Address of the operations endpoint (`/metrics`, `/healthz`, `/readyz`).
     #[arg(long, env = "MAKONIS_SIEM_METRICS_ADDRESS", default_value = "127.0.0.1:9468")]
     pub metrics_address: SocketAddr,

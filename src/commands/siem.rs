@@ -11,7 +11,8 @@ use makonis_operator_kit::{
     server::{OpsState, Readiness, serve},
 };
 use makonis_siem::{
-    run::Settings,
+    intake::tls::TlsFiles,
+    run::{Settings, TlsIntake},
     store::{Config, Store},
 };
 use makonis_siem_core::{
@@ -57,6 +58,14 @@ async fn run_siem(args: SiemRunArgs) -> anyhow::Result<()> {
         syslog_tcp: args.syslog_tcp,
         syslog_udp: args.syslog_udp,
         relp: args.relp,
+        tls: match (args.tls_certificate, args.tls_key, args.client_ca) {
+            (Some(certificate), Some(key), Some(client_ca)) => Some(TlsIntake {
+                syslog: args.syslog_tls,
+                https: args.https,
+                files: TlsFiles { certificate, key, client_ca },
+            }),
+            _ => None,
+        },
         queue_capacity: args.queue as usize,
         status_interval: Duration::from_secs(args.status_seconds),
         maintenance_interval: Duration::from_secs(args.maintenance_seconds),

@@ -5,7 +5,7 @@
 //! with the delivery it came in (a RELP session, or the store for what was received
 //! before a restart). A repeat is a resend only when it comes in *another* delivery: the
 //! same bytes twice in one session are two events (RFC 3164's one-second timestamps make
-//! that ordinary). Only resendable deliveries (RELP) are checked. The window is bounded:
+//! that ordinary). Only resendable deliveries (RELP sessions, HTTPS requests) are checked. The window is bounded:
 //! the most recent `capacity` identities; the store fills it again after a restart.
 
 use std::collections::{HashMap, VecDeque};
@@ -25,7 +25,8 @@ pub fn identity(source: &str, original: &[u8]) -> Identity {
     hasher.finalize().into()
 }
 
-/// The delivery a message came in: a RELP session's number, or [`STORED`].
+/// The delivery a message came in: a RELP session's or an HTTPS request's number, or
+/// [`STORED`].
 pub type Delivery = u64;
 
 /// The delivery of what the store held at start.

@@ -1,4 +1,5 @@
-//! `makonis siem run`: the intake (syslog over TCP, UDP and RELP), the store and the
+//! `makonis siem run`: the intake (syslog over TCP, TLS, UDP and RELP, JSON over HTTPS),
+//! the store and the
 //! LogSources' status, against the cluster.
 //!
 //! One task per listener reads senders; one writer owns the store (appends, closes past
@@ -30,7 +31,11 @@ use tokio::{
 
 use crate::{
     health::{parse_silence, status},
-    intake::{Intake, Stats, relp, tcp, udp, writer},
+    intake::{
+        Intake, Stats, https, relp, tcp,
+        tls::{self, Credentials, TlsError, TlsFiles},
+        udp, writer,
+    },
     retention::to_policy,
     sources::{source_id, to_source},
     store::{Config, Store, StoreError},
@@ -50,6 +55,8 @@ pub struct Settings {
     pub syslog_udp: SocketAddr,
     /// RELP: where to listen.
     pub relp: SocketAddr,
+    /// Syslog over TLS and JSON over HTTPS; none: neither is listened on.
+    pub tls: Option<TlsIntake>,
     /// Batches waiting for the writer at most.
     pub queue_capacity: usize,
     /// How often LogSources' claims and status are refreshed.
@@ -62,6 +69,17 @@ pub struct Settings {
     pub platform_namespace: String,
 }
 
+/// The intakes that identify senders by client certificate.
+#[derive(Debug, Clone)]
+pub struct TlsIntake {
+    /// Syslog over TLS (RFC 5425): where to listen.
+    pub syslog: SocketAddr,
+    /// JSON over HTTPS: where to listen.
+    pub https: SocketAddr,
+    /// The server's certificate and the client CA.
+    pub files: TlsFiles,
+}
+
 /// Why the SIEM stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -71,6 +89,9 @@ pub enum RunError {
     /// The writer stopped abnormally (a panic): what it held may not be stored.
     #[error("the store's writer failed: {0}")]
     Writer(String),
+    /// The TLS intake's credentials cannot be used.
+    #[error("the TLS intake's credentials: {0}")]
+    Tls(#[from] TlsError),
     /// A listener could not be bound.
     #[error("listening on {address}: {source}")]
     Listen {
@@ -96,7 +117,22 @@ pub async fn run(
     let tcp_listener = TcpListener::bind(settings.syslog_tcp).await.map_err(listen_error(settings.syslog_tcp))?;
     let udp_socket = UdpSocket::bind(settings.syslog_udp).await.map_err(listen_error(settings.syslog_udp))?;
     let relp_listener = TcpListener::bind(settings.relp).await.map_err(listen_error(settings.relp))?;
-    tracing::info!(tcp = %settings.syslog_tcp, udp = %settings.syslog_udp, relp = %settings.relp, store = %settings.store.root.display(), "receiving syslog");
+    let mut tls_intake = None;
+    if let Some(tls) = &settings.tls {
+        let credentials = Credentials::load(tls.files.clone())?;
+        let syslog = TcpListener::bind(tls.syslog).await.map_err(listen_error(tls.syslog))?;
+        let https = TcpListener::bind(tls.https).await.map_err(listen_error(tls.https))?;
+        tls_intake = Some((syslog, https, credentials));
+    }
+    tracing::info!(
+        tcp = %settings.syslog_tcp,
+        udp = %settings.syslog_udp,
+        relp = %settings.relp,
+        tls = ?settings.tls.as_ref().map(|tls| tls.syslog),
+        https = ?settings.tls.as_ref().map(|tls| tls.https),
+        store = %settings.store.root.display(),
+        "receiving security logs"
+    );
 
     let (claims_tx, claims_rx) = channel::channel(Arc::new(Claims::default()));
     let (policies_tx, policies_rx) = channel::channel(Vec::<Policy>::new());
@@ -134,16 +170,31 @@ pub async fn run(
         }
     }
     publish_claims(&cache.state(), &settings.platform_namespace, &claims_tx);
-    let readers = [
+    let mut readers = vec![
         tokio::spawn(tcp::serve(tcp_listener, intake.clone())),
         tokio::spawn(udp::serve(udp_socket, intake.clone())),
-        tokio::spawn(relp::serve(relp_listener, intake)),
     ];
+    let mut credentials = None;
+    if let Some((syslog, https_listener, loaded)) = tls_intake {
+        readers.push(tokio::spawn(tls::serve(syslog, loaded.subscribe(), intake.clone())));
+        readers.push(tokio::spawn(https::serve(https_listener, loaded.subscribe(), intake.clone())));
+        credentials = Some(loaded);
+    }
+    readers.push(tokio::spawn(relp::serve(relp_listener, intake)));
     let refresh = async {
         let mut tick = tokio::time::interval(settings.status_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            match credentials.as_mut().map(Credentials::refresh) {
+                Some(Ok(true)) => {
+                    tracing::info!("the TLS intake's certificate changed; new connections use the new one")
+                }
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "the TLS intake's changed credentials cannot be used; the previous ones stay in use")
+                }
+                Some(Ok(false)) | None => {}
+            }
             let objects = cache.state();
             let refused = publish_claims(&objects, &settings.platform_namespace, &claims_tx);
             readiness.set(true);

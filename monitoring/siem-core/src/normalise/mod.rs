@@ -4,7 +4,8 @@
 //! security fields (sshd's sign-ins; Samba's JSON audit lines, which it writes through
 //! syslog as bare JSON objects). [`from_json`] takes one JSON record and recognises its
 //! shape: Samba AD's audit, a Windows Security event as NXLog or Winlogbeat send it, a
-//! Kubernetes audit event, or an event already in ECS (the portal's trail). Every
+//! Kubernetes audit event, or an event already in ECS (the portal's trail);
+//! [`batch_records`] cuts an HTTPS request's body into records. Every
 //! extractor is total: a record it does not recognise keeps its text, never fails.
 
 mod ecs;
@@ -19,7 +20,7 @@ mod tests;
 use std::net::IpAddr;
 
 use jiff::Timestamp;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, value::RawValue};
 
 use crate::{
     event::{Event, Outcome},
@@ -107,15 +108,40 @@ fn apply_json(record: &Map<String, Value>, event: &mut Event) {
     }
 }
 
-/// The records of a JSON batch as the HTTPS intake receives it: an array of records, a
-/// Kubernetes `EventList` (what the API server's audit webhook posts), or one record.
-pub fn batch_items(body: &Value) -> Vec<&Value> {
-    match body {
-        Value::Array(items) => items.iter().collect(),
-        Value::Object(map) if map.get("kind").and_then(Value::as_str) == Some("EventList") => {
-            map.get("items").and_then(Value::as_array).map(|items| items.iter().collect()).unwrap_or_default()
+/// The records of a body the HTTPS intake receives, each as its exact bytes (kept as
+/// `event.original`): a JSON array of records, a Kubernetes `EventList` (what the API
+/// server's audit webhook posts), one record, or JSON lines (one record per line, as
+/// log shippers send them). Records are not checked here: each becomes an event or is
+/// quarantined on its own. Fails only when the body is none of these.
+pub fn batch_records(body: &[u8]) -> Result<Vec<&[u8]>, JsonError> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        kind: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow)]
+        items: Option<Vec<&'a RawValue>>,
+    }
+    fn raw<'a>(value: &&'a RawValue) -> &'a [u8] {
+        value.get().as_bytes()
+    }
+    match serde_json::from_slice::<&RawValue>(body) {
+        Ok(value) => {
+            let text = value.get();
+            if text.starts_with('[') {
+                let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| JsonError::Syntax(e.to_string()))?;
+                return Ok(items.iter().map(raw).collect());
+            }
+            if text.starts_with('{')
+                && let Ok(Envelope { kind: Some(kind), items: Some(items) }) = serde_json::from_str(text)
+                && kind == "EventList"
+            {
+                return Ok(items.iter().map(raw).collect());
+            }
+            Ok(vec![text.as_bytes()])
         }
-        other => vec![other],
+        Err(_) if body.trim_ascii_start().starts_with(b"{") && body.trim_ascii().contains(&b'\n') => {
+            Ok(body.split(|b| *b == b'\n').map(<[u8]>::trim_ascii).filter(|line| !line.is_empty()).collect())
+        }
+        Err(error) => Err(JsonError::Syntax(error.to_string())),
     }
 }
 

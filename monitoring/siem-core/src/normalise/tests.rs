@@ -203,15 +203,35 @@ fn kubernetes_audit_events_in_an_event_list() {
         "user": {"username": "anna@lm", "groups": ["lm-admins"]}, "sourceIPs": ["6.6.6.6", "10.1.1.1"], "userAgent": "kubectl/v1.37",
         "objectRef": {"resource": "secrets", "namespace": "agency-lm", "name": "db", "apiVersion": "v1"},
         "responseStatus": {"code": 403}, "requestReceivedTimestamp": "2026-12-06T08:20:30.000001Z"}]});
-    let items = batch_items(&list);
+    let body = serde_json::to_vec(&list).unwrap();
+    let items = batch_records(&body).unwrap();
     assert_eq!(items.len(), 1);
-    let e = from_json(items[0].to_string().as_bytes(), &origin()).unwrap();
+    let e = from_json(items[0], &origin()).unwrap();
     assert_eq!((e.action.as_deref(), e.outcome), (Some("get"), Outcome::Failure));
     assert_eq!((e.user_name.as_deref(), e.source_ip), (Some("anna@lm"), ip("10.1.1.1")));
     assert_eq!(e.message, "get secrets agency-lm/db → 403");
     assert!(e.mandatory().complete());
-    assert_eq!(batch_items(&json!([1, 2])).len(), 2);
-    assert_eq!(batch_items(&json!({"a": 1})).len(), 1);
+}
+
+#[test]
+fn a_request_body_is_cut_into_its_records_byte_for_byte() {
+    let records = |body: &str| {
+        batch_records(body.as_bytes())
+            .map(|r| r.iter().map(|b| std::str::from_utf8(b).unwrap().to_owned()).collect::<Vec<_>>())
+    };
+    assert_eq!(records(r#"[ {"a": 1}, 2 ]"#), Ok(vec![r#"{"a": 1}"#.into(), "2".into()]));
+    assert_eq!(
+        records(r#"{"kind":"EventList","items":[{"auditID":"x",  "verb":"get"}]}"#),
+        Ok(vec![r#"{"auditID":"x",  "verb":"get"}"#.into()])
+    );
+    assert_eq!(records(r#"{"kind": "Event", "items": 3}"#), Ok(vec![r#"{"kind": "Event", "items": 3}"#.into()]));
+    assert_eq!(
+        records("{\"EventID\": 4625}\r\n\n{\"EventID\": 4624, \"x\": \"é\"}\n{broken\n"),
+        Ok(vec![r#"{"EventID": 4625}"#.into(), r#"{"EventID": 4624, "x": "é"}"#.into(), "{broken".into()])
+    );
+    assert_eq!(records("{broken\n{\"a\": 1}"), Ok(vec!["{broken".into(), r#"{"a": 1}"#.into()]));
+    assert!(matches!(batch_records(b"not json"), Err(JsonError::Syntax(_))));
+    assert!(matches!(batch_records(b"[1, 2"), Err(JsonError::Syntax(_))));
 }
 
 #[test]

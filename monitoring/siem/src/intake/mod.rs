@@ -1,8 +1,9 @@
 //! The intake: senders' bytes into the store, with backpressure and nothing dropped
 //! silently.
 //!
-//! Readers (TCP in [`tcp`], UDP in [`udp`], RELP in [`relp`]) cut frames, [`decode`] turns each into an
-//! event of the LogSource that claims the sender, or into a quarantined item with its
+//! Readers (TCP in [`tcp`], TLS in [`tls`], UDP in [`udp`], RELP in [`relp`], JSON over
+//! HTTPS in [`https`]) cut frames or records, [`decode`] turns each into an event of the LogSource that claims the sender (by its
+//! address, or over TLS by its client certificate), or into a quarantined item with its
 //! reason, and hand them in batches to the one [`writer`] that owns the store, through a
 //! bounded queue. A TCP reader waits when the queue is full, so the sender's TCP window
 //! closes and it slows down; a UDP datagram that finds the queue full is dropped and
@@ -10,15 +11,25 @@
 //! only once the writer has stored it.
 
 pub mod decode;
+pub mod https;
 pub mod relp;
 pub mod stats;
 pub mod tcp;
+pub mod tls;
 pub mod udp;
 pub mod writer;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{
+    future::Future,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
-use makonis_siem_core::{claims::Claims, event::Event, retention::SourceCategory};
+use makonis_siem_core::{
+    claims::{Certified, Claims, Source},
+    event::Event,
+    retention::SourceCategory,
+};
 use tokio::{
     net::{TcpListener, TcpStream},
     sync::{mpsc, watch},
@@ -54,6 +65,42 @@ impl Batch {
     }
 }
 
+/// Who sent a frame: an address, or over TLS a verified client certificate (and the
+/// address it came from, kept with quarantined items).
+#[derive(Debug, Clone)]
+pub enum Peer {
+    /// Claimed by address.
+    Address(IpAddr),
+    /// Claimed by the certificate's names, within the namespace it was issued for.
+    Certificate {
+        /// Where the connection came from.
+        address: IpAddr,
+        /// The certificate, verified against the platform CA.
+        certificate: Arc<Certified>,
+    },
+}
+
+impl Peer {
+    /// The address the frame came from.
+    pub fn address(&self) -> IpAddr {
+        match self {
+            Self::Address(address) | Self::Certificate { address, .. } => *address,
+        }
+    }
+
+    /// The LogSource its frames belong to, or the quarantine reason and why.
+    pub fn source<'c>(&self, claims: &'c Claims) -> Result<&'c Source, (&'static str, String)> {
+        match self {
+            Self::Address(address) => {
+                claims.by_address(*address).ok_or_else(|| ("unknown_source", format!("no LogSource claims {address}")))
+            }
+            Self::Certificate { address, certificate } => claims
+                .by_certified(certificate)
+                .map_err(|refusal| (refusal.category(), format!("{refusal} (from {address})"))),
+        }
+    }
+}
+
 /// What every reader shares: the current claims, the queue to the writer, the counters.
 #[derive(Debug, Clone)]
 pub struct Intake {
@@ -63,6 +110,13 @@ pub struct Intake {
     pub queue: mpsc::Sender<Batch>,
     /// Counters per source and of drops.
     pub stats: Arc<Stats>,
+}
+
+/// A new delivery number for deduplication: one per RELP session, one per HTTPS
+/// request (0 is what the store held at start).
+pub fn next_delivery() -> makonis_siem_core::dedup::Delivery {
+    static DELIVERIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    DELIVERIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Accepts connections until the task is stopped, each handled by `handle` in a task of

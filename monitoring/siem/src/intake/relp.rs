@@ -1,10 +1,7 @@
 //! Syslog over RELP: each message acknowledged only once it is stored, so that rsyslog
 //! resends whatever a crash or a lost connection left unacknowledged.
 
-use std::{
-    net::SocketAddr,
-    sync::atomic::{AtomicU64, Ordering},
-};
+use std::net::SocketAddr;
 
 use jiff::Timestamp;
 use makonis_siem_core::{
@@ -17,14 +14,11 @@ use tokio::{
     sync::oneshot,
 };
 
-use super::{Batch, Intake, decode::decode};
+use super::{Batch, Intake, Peer, decode::decode, next_delivery};
 
 /// How many messages at the start of a session may be resends: rsyslog resends at most
 /// its window (`windowSize`, 128 by default) after reconnecting.
 const RESEND_WINDOW: usize = 4096;
-
-/// Numbers RELP sessions from 1 (0 is what the store held at start).
-static SESSIONS: AtomicU64 = AtomicU64::new(1);
 
 /// Accepts RELP sessions until the task is stopped, each read by a task of its own.
 pub async fn serve(listener: TcpListener, intake: Intake) {
@@ -38,7 +32,8 @@ async fn session(mut stream: TcpStream, peer: SocketAddr, intake: &Intake) -> st
     let mut framer = RelpFramer::default();
     let mut buffer = vec![0u8; 64 * 1024];
     let mut messages = 0usize;
-    let delivery = SESSIONS.fetch_add(1, Ordering::Relaxed);
+    let delivery = next_delivery();
+    let sender = Peer::Address(peer.ip());
     loop {
         let n = stream.read(&mut buffer).await?;
         if n == 0 {
@@ -65,7 +60,7 @@ async fn session(mut stream: TcpStream, peer: SocketAddr, intake: &Intake) -> st
                 "open" => answers.push(open_response(frame.txnr)),
                 "syslog" => {
                     let before = batch.events.len();
-                    decode(Frame::Message(frame.data), peer.ip(), "relp", &claims, received, &mut batch);
+                    decode(Frame::Message(frame.data), &sender, "relp", &claims, received, &mut batch);
                     if messages < RESEND_WINDOW {
                         batch.resend_candidates += batch.events.len() - before;
                     }

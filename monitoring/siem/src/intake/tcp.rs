@@ -1,31 +1,32 @@
 //! Syslog over TCP (RFC 6587: octet counting or newline framing, per frame).
 
-use std::net::SocketAddr;
-
 use jiff::Timestamp;
 use makonis_siem_core::framing::Framer;
 use tokio::{
-    io::AsyncReadExt,
-    net::{TcpListener, TcpStream},
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
+    net::TcpListener,
 };
 
-use super::{Batch, Intake, decode::decode};
+use super::{Batch, Intake, Peer, decode::decode};
 
 /// Accepts connections until the task is stopped; each connection is read by a task of
 /// its own.
 pub async fn serve(listener: TcpListener, intake: Intake) {
-    super::accept(
-        listener,
-        intake,
-        "syslog-tcp",
-        |stream, peer, intake| async move { read(stream, peer, &intake).await },
-    )
+    super::accept(listener, intake, "syslog-tcp", |stream, peer, intake| async move {
+        read(stream, Peer::Address(peer.ip()), "tcp", &intake).await
+    })
     .await;
 }
 
-/// Reads one connection to its end. Each read's frames go to the writer as one batch; a
-/// full queue stops the reading, and so the sender.
-async fn read(mut stream: TcpStream, peer: SocketAddr, intake: &Intake) -> std::io::Result<()> {
+/// Reads one connection (plain, or TLS once its handshake is done) to its end, then
+/// closes it (over TLS with a `close_notify`). Each read's frames go to the writer as
+/// one batch; a full queue stops the reading, and so the sender.
+pub(super) async fn read(
+    mut stream: impl AsyncRead + AsyncWrite + Unpin,
+    peer: Peer,
+    transport: &'static str,
+    intake: &Intake,
+) -> std::io::Result<()> {
     let mut framer = Framer::new();
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
@@ -35,14 +36,15 @@ async fn read(mut stream: TcpStream, peer: SocketAddr, intake: &Intake) -> std::
         let mut batch = Batch::default();
         if n == 0 {
             if let Some(frame) = framer.finish() {
-                decode(frame, peer.ip(), "tcp", &claims, received, &mut batch);
+                decode(frame, &peer, transport, &claims, received, &mut batch);
             }
             send(intake, batch).await;
+            let _ = stream.shutdown().await;
             return Ok(());
         }
         framer.push(&buffer[..n]);
         while let Some(frame) = framer.next_frame() {
-            decode(frame, peer.ip(), "tcp", &claims, received, &mut batch);
+            decode(frame, &peer, transport, &claims, received, &mut batch);
         }
         if !send(intake, batch).await {
             return Ok(());

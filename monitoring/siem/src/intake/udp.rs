@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use makonis_siem_core::framing::Frame;
 use tokio::{net::UdpSocket, sync::mpsc::error::TrySendError};
 
-use super::{Batch, Intake, decode::decode};
+use super::{Batch, Intake, Peer, decode::decode};
 
 /// Receives datagrams until the task is stopped. A datagram that finds the writer's
 /// queue full is dropped and counted: UDP cannot slow its sender.
@@ -24,7 +24,14 @@ pub async fn serve(socket: UdpSocket, intake: Intake) {
         }
         let claims = intake.claims.borrow().clone();
         let mut batch = Batch::default();
-        decode(Frame::Message(datagram.to_vec()), peer.ip(), "udp", &claims, Timestamp::now(), &mut batch);
+        decode(
+            Frame::Message(datagram.to_vec()),
+            &Peer::Address(peer.ip()),
+            "udp",
+            &claims,
+            Timestamp::now(),
+            &mut batch,
+        );
         match intake.queue.try_send(batch) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => intake.stats.udp_dropped(),
