@@ -11,7 +11,7 @@ use makonis_operator_kit::{
     server::{OpsState, Readiness, serve},
 };
 use makonis_siem::{
-    intake::tls::TlsFiles,
+    intake::{metrics::SiemMetrics, tls::TlsFiles},
     run::{Settings, TlsIntake},
     store::{Config, Store},
 };
@@ -37,6 +37,7 @@ async fn run_siem(args: SiemRunArgs) -> anyhow::Result<()> {
     tracing::info!(key_id = %signer.key_id(), "checkpoints are signed with this key");
     let registry = prometheus::Registry::new();
     let reconcile = ReconcileMetrics::register(&registry)?;
+    let siem_metrics = SiemMetrics::register(&registry)?;
     let readiness = Readiness::default();
     let ops = OpsState { registry: registry.clone(), readiness: readiness.clone() };
     let address = args.metrics_address;
@@ -76,7 +77,7 @@ async fn run_siem(args: SiemRunArgs) -> anyhow::Result<()> {
         shutdown_signal().await;
         tracing::info!("shutting down: storing what is received");
     };
-    makonis_siem::run::run(settings, signer, client, reconcile, readiness, shutdown).await?;
+    makonis_siem::run::run(settings, signer, client, reconcile, siem_metrics, readiness, shutdown).await?;
     Ok(())
 }
 

@@ -15,8 +15,9 @@
 //!   events, Kubernetes audit events, events already in ECS) into [`event::Event`]s.
 //! - [`chain`]: the hash chain over stored events, Ed25519-signed checkpoints and the
 //!   check that names the first altered, removed or inserted event.
-//! - [`claims`]: which LogSource an event belongs to, by where it came from; senders
-//!   two sources claim are claimed by neither.
+//! - [`claims`]: which LogSource an event belongs to, by where it came from (an address,
+//!   or a client certificate within the namespace it was issued for).
+//! - [`metric_names`]: the names of the SIEM's metrics, for the SIEM and the dashboards.
 //! - [`relp`]: RELP frames and answers, so that rsyslog delivers without loss.
 //! - [`retention`]: which day partitions may be removed, by category and legal holds.
 
@@ -25,6 +26,7 @@ pub mod claims;
 pub mod dedup;
 pub mod event;
 pub mod framing;
+pub mod metric_names;
 pub mod normalise;
 pub mod relp;
 pub mod retention;

@@ -17,7 +17,7 @@ use kube::{
     core::DeserializeGuard,
     runtime::{reflector, watcher},
 };
-use makonis_api::security::{LogSource, RetentionPolicy};
+use makonis_api::security::{LogSource, LogSourceState, RetentionPolicy};
 use makonis_operator_kit::{metrics::ReconcileMetrics, server::Readiness, status::apply_status_if_changed, watch};
 use makonis_siem_core::{
     chain::SigningKey,
@@ -32,7 +32,9 @@ use tokio::{
 use crate::{
     health::{parse_silence, status},
     intake::{
-        Intake, Stats, https, relp, tcp,
+        Intake, Stats, https,
+        metrics::SiemMetrics,
+        relp, tcp,
         tls::{self, Credentials, TlsError, TlsFiles},
         udp, writer,
     },
@@ -109,6 +111,7 @@ pub async fn run(
     signer: SigningKey,
     client: Client,
     metrics: ReconcileMetrics,
+    siem_metrics: SiemMetrics,
     readiness: Readiness,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
@@ -138,6 +141,8 @@ pub async fn run(
     let (policies_tx, policies_rx) = channel::channel(Vec::<Policy>::new());
     let (queue_tx, queue_rx) = mpsc::channel(settings.queue_capacity);
     let stats = Arc::new(Stats::default());
+    siem_metrics.queue_capacity.set(i64::try_from(settings.queue_capacity).unwrap_or(i64::MAX));
+    stats.export(siem_metrics);
     let intake = Intake { claims: claims_rx, queue: queue_tx, stats: stats.clone() };
     let maintenance = writer::Maintenance {
         every: settings.maintenance_interval,
@@ -257,7 +262,7 @@ fn publish_claims(
     refused
 }
 
-/// Writes each LogSource's status where it changed.
+/// Writes each LogSource's status where it changed, and counts them by state.
 async fn write_statuses(
     client: &Client,
     objects: &[Arc<LogSource>],
@@ -266,6 +271,7 @@ async fn write_statuses(
     metrics: &ReconcileMetrics,
 ) {
     let now = Timestamp::now();
+    let mut states: BTreeMap<&str, usize> = ["Waiting", "Receiving", "Silent", "Refused"].map(|s| (s, 0)).into();
     for object in objects {
         let id = source_id(object);
         let silence = parse_silence(&object.spec.silence_after).unwrap_or(SignedDuration::from_mins(15));
@@ -278,11 +284,21 @@ async fn write_statuses(
             existing,
             object.metadata.generation,
         );
+        let state = match (refused.contains_key(&id), desired.state) {
+            (true, _) => "Refused",
+            (false, Some(LogSourceState::Receiving)) => "Receiving",
+            (false, Some(LogSourceState::Silent)) => "Silent",
+            (false, _) => "Waiting",
+        };
+        *states.entry(state).or_default() += 1;
         let api: Api<LogSource> = Api::namespaced(client.clone(), &object.namespace().unwrap_or_default());
         if let Err(error) =
             apply_status_if_changed(&api, object.as_ref(), object.status.as_ref(), &desired, MANAGER, metrics).await
         {
             tracing::warn!(source = %id, %error, "writing a LogSource's status failed; retried on the next round");
         }
+    }
+    if let Some(metrics) = stats.metrics() {
+        metrics.sources(&states.into_iter().collect::<Vec<_>>());
     }
 }

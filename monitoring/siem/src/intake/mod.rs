@@ -12,6 +12,7 @@
 
 pub mod decode;
 pub mod https;
+pub mod metrics;
 pub mod relp;
 pub mod stats;
 pub mod tcp;

@@ -4,12 +4,14 @@
 use std::{
     collections::BTreeMap,
     sync::{
-        Mutex,
+        Mutex, OnceLock,
         atomic::{AtomicU64, Ordering},
     },
 };
 
 use jiff::Timestamp;
+
+use super::metrics::SiemMetrics;
 
 /// One LogSource's figures (or `unknown`'s).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,7 +24,7 @@ pub struct SourceStats {
     pub bytes: u64,
     /// Frames and records quarantined.
     pub quarantined: u64,
-    /// Messages received again (a RELP resend) and not stored twice.
+    /// Messages received again (a RELP or HTTPS resend) and not stored twice.
     pub duplicates: u64,
     /// Event time of the newest event stored.
     pub last_event: Option<Timestamp>,
@@ -62,18 +64,24 @@ impl SourceStats {
     }
 }
 
-/// The intake's counters.
+/// The intake's counters, and the metrics they are exported as once
+/// [`Stats::export`] is called.
 #[derive(Debug, Default)]
 pub struct Stats {
     sources: Mutex<BTreeMap<String, SourceStats>>,
     udp_dropped: AtomicU64,
+    metrics: OnceLock<SiemMetrics>,
 }
 
 impl Stats {
-    /// Adds to a source's figures.
-    pub fn update(&self, source: &str, change: impl FnOnce(&mut SourceStats)) {
-        let mut sources = self.sources.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        change(sources.entry(source.to_owned()).or_default());
+    /// Exports every figure from now on as `metrics` too; the first call wins.
+    pub fn export(&self, metrics: SiemMetrics) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    /// The metrics, once exported.
+    pub fn metrics(&self) -> Option<&SiemMetrics> {
+        self.metrics.get()
     }
 
     /// Adds a stored batch's figures per source (taking the lock once).
@@ -81,6 +89,9 @@ impl Stats {
         let mut sources = self.sources.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for (source, delta) in deltas {
             sources.entry(source.clone()).or_default().absorb(delta, now);
+            if let Some(metrics) = self.metrics() {
+                metrics.stored(source, delta);
+            }
         }
     }
 
@@ -93,6 +104,9 @@ impl Stats {
     /// Counts a UDP datagram dropped because the queue was full.
     pub fn udp_dropped(&self) {
         self.udp_dropped.fetch_add(1, Ordering::Relaxed);
+        if let Some(metrics) = self.metrics() {
+            metrics.udp_dropped();
+        }
     }
 
     /// UDP datagrams dropped so far.

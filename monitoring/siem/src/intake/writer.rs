@@ -9,7 +9,7 @@ use makonis_siem_core::{
 };
 use tokio::sync::mpsc;
 
-use super::{Batch, SourceStats, Stats};
+use super::{Batch, SourceStats, Stats, metrics::SiemMetrics};
 use crate::store::Store;
 
 /// The most batches taken from the queue into one append.
@@ -61,7 +61,7 @@ pub async fn run(
             received = queue.recv_many(&mut batches, MAX_BATCHES) => received,
             _ = tick.tick(), if maintenance.is_some() => {
                 if let Some(maintenance) = &maintenance {
-                    maintain(&mut store, maintenance).await;
+                    maintain(&mut store, maintenance, stats.metrics()).await;
                 }
                 continue;
             }
@@ -69,7 +69,12 @@ pub async fn run(
         if received == 0 {
             break;
         }
+        let metrics = stats.metrics();
+        if let Some(metrics) = metrics {
+            metrics.queue_len(queue.len());
+        }
         let mut merged = Batch::default();
+        let mut duplicates: BTreeMap<String, SourceStats> = BTreeMap::new();
         let mut waiting = Vec::new();
         for batch in batches.drain(..) {
             for (index, (event, category)) in batch.events.into_iter().enumerate() {
@@ -77,7 +82,7 @@ pub async fn run(
                     .resendable
                     .is_some_and(|delivery| recent.resent(identity(&event.source, &event.original), delivery));
                 if resent && index < batch.resend_candidates {
-                    stats.update(&event.source, |s| s.duplicates += 1);
+                    delta_of(&mut duplicates, &event.source).duplicates += 1;
                 } else {
                     merged.events.push((event, category));
                 }
@@ -85,8 +90,20 @@ pub async fn run(
             merged.quarantined.extend(batch.quarantined);
             waiting.extend(batch.stored);
         }
-        let deltas = tally(&merged);
-        store_durably(&mut store, merged).await;
+        let mut deltas = tally(&merged);
+        for (source, delta) in duplicates {
+            delta_of(&mut deltas, &source).duplicates += delta.duplicates;
+        }
+        if let Some(metrics) = metrics {
+            for item in &merged.quarantined {
+                metrics.quarantined(&item.source, item.reason);
+            }
+        }
+        let started = std::time::Instant::now();
+        store_durably(&mut store, merged, metrics).await;
+        if let Some(metrics) = metrics {
+            metrics.appended(started.elapsed().as_secs_f64());
+        }
         stats.add(&deltas, Timestamp::now());
         for reader in waiting {
             // A reader that has gone (its connection closed) no longer waits.
@@ -98,7 +115,7 @@ pub async fn run(
 
 /// Appends a batch, retrying with a growing pause until it is stored: the readers wait
 /// meanwhile (backpressure), nothing is dropped.
-async fn store_durably(store: &mut Store, batch: Batch) {
+async fn store_durably(store: &mut Store, batch: Batch, metrics: Option<&SiemMetrics>) {
     let mut delay = Duration::from_millis(100);
     // What is not stored yet: each partition leaves it once committed.
     let Batch { mut events, quarantined, .. } = batch;
@@ -109,6 +126,9 @@ async fn store_durably(store: &mut Store, batch: Batch) {
             Err(error) => Err(error),
         };
         let Err(error) = stored else { return };
+        if let Some(metrics) = metrics {
+            metrics.store_error(error.category());
+        }
         tracing::error!(%error, category = error.category(), events = events.len(), "storing a batch failed; retrying what is not stored yet");
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(10));
@@ -145,11 +165,20 @@ fn delta_of<'a>(deltas: &'a mut BTreeMap<String, SourceStats>, source: &str) -> 
     deltas.get_mut(source).expect("inserted above")
 }
 
-/// Closes past days and applies retention; failures are logged and retried next time.
-async fn maintain(store: &mut Store, maintenance: &Maintenance) {
+/// Closes past days and applies retention; failures are logged (and counted) and retried
+/// next time.
+async fn maintain(store: &mut Store, maintenance: &Maintenance, metrics: Option<&SiemMetrics>) {
     let now = Timestamp::now();
+    let failed = |category: &str| {
+        if let Some(metrics) = metrics {
+            metrics.store_error(category);
+        }
+    };
     match store.checkpoint_closed(now, maintenance.lateness).await {
         Ok(closed) => {
+            if let Some(metrics) = metrics {
+                metrics.checkpoints(closed.signed.len(), closed.refused.len());
+            }
             for checkpoint in closed.signed {
                 tracing::info!(partition = %checkpoint.partition, events = checkpoint.count, "partition closed with a signed checkpoint");
             }
@@ -157,10 +186,24 @@ async fn maintain(store: &mut Store, maintenance: &Maintenance) {
                 tracing::error!(%error, category = error.category(), "a partition cannot be closed");
             }
         }
-        Err(error) => tracing::error!(%error, category = error.category(), "closing past days failed"),
+        Err(error) => {
+            failed(error.category());
+            tracing::error!(%error, category = error.category(), "closing past days failed")
+        }
     }
     let policies = maintenance.policies.borrow().clone();
-    if let Err(error) = store.apply_retention(&policies, now).await {
-        tracing::error!(%error, category = error.category(), "applying retention failed");
+    match store.apply_retention(&policies, now).await {
+        Ok(removed) => {
+            if let Some(metrics) = metrics {
+                for removal in &removed {
+                    // `<day>/<category>`: the category is one of a closed list.
+                    metrics.removed(removal.partition.rsplit_once('/').map_or("", |(_, category)| category));
+                }
+            }
+        }
+        Err(error) => {
+            failed(error.category());
+            tracing::error!(%error, category = error.category(), "applying retention failed");
+        }
     }
 }

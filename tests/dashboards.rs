@@ -1,11 +1,10 @@
 //! The Grafana dashboards in `monitoring/dashboards` are well-formed and query only metrics
-//! the SLO engine exports.
+//! the SLO engine or the SIEM exports.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 
-use makonis_slo_core::metric_names::ALL;
 use serde_json::Value;
 
 /// The series suffixes Prometheus adds to a histogram's name.
@@ -16,7 +15,7 @@ const QUERY_KEYS: [&str; 3] = ["expr", "query", "definition"];
 
 /// Every dashboard file with its parsed JSON model.
 fn dashboards() -> Vec<(PathBuf, Value)> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../dashboards"));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/monitoring/dashboards"));
     let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("reading {}: {error}", dir.display()))
         .map(|entry| entry.unwrap().path())
@@ -72,7 +71,10 @@ fn makonis_names(query: &str) -> Vec<&str> {
 /// Whether `name` is an exported metric, or a histogram series of one.
 fn is_exported(name: &str) -> bool {
     let base = HISTOGRAM_SUFFIXES.iter().find_map(|suffix| name.strip_suffix(suffix)).unwrap_or(name);
-    ALL.contains(&name) || ALL.contains(&base)
+    let exported = |name: &str| {
+        makonis_slo_core::metric_names::ALL.contains(&name) || makonis_siem_core::metric_names::ALL.contains(&name)
+    };
+    exported(name) || exported(base)
 }
 
 /// The metric names `model` queries that the engine does not export.
@@ -91,6 +93,7 @@ fn there_are_dashboards() {
         dashboards().iter().map(|(path, _)| path.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert!(names.contains(&"makonis-slo-overview.json".to_owned()), "{names:?}");
     assert!(names.contains(&"makonis-slo-probes.json".to_owned()), "{names:?}");
+    assert!(names.contains(&"makonis-siem.json".to_owned()), "{names:?}");
 }
 
 #[test]
@@ -154,10 +157,14 @@ fn the_metric_check_catches_misspellings() {
         "panels": [{"targets": [
             {"expr": "histogram_quantile(0.95, rate(makonis_slo_probe_duration_seconds_bucket[5m]))"},
             {"expr": "sum(makonis_slo_availabilty_ratio{agency=~\"$agency\"})"},
+            {"expr": "sum(rate(makonis_siem_events_total[5m])) + sum(makonis_siem_event_total)"},
         ]}],
         "templating": {"list": [{"query": {"query": "label_values(makonis_slo_probe_upp, probe)"}}]},
     });
     let expected: BTreeSet<String> =
-        ["makonis_slo_availabilty_ratio", "makonis_slo_probe_upp"].into_iter().map(str::to_owned).collect();
+        ["makonis_siem_event_total", "makonis_slo_availabilty_ratio", "makonis_slo_probe_upp"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
     assert_eq!(unknown_metrics(&model), expected);
 }

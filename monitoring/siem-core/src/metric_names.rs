@@ -1,0 +1,53 @@
+//! The names of the metrics the SIEM exports, shared by the SIEM and the dashboards.
+
+/// Counter `{source}`: events stored, per LogSource (`namespace/name`).
+pub const EVENTS_TOTAL: &str = "makonis_siem_events_total";
+/// Counter `{source}`: events stored that carry all five of Regulation 442's mandatory
+/// fields.
+pub const EVENTS_COMPLETE_TOTAL: &str = "makonis_siem_events_complete_total";
+/// Counter `{source}`: bytes received, stored or quarantined.
+pub const RECEIVED_BYTES_TOTAL: &str = "makonis_siem_received_bytes_total";
+/// Counter `{source, reason}`: frames and records quarantined (`source` is `unknown` for
+/// senders no LogSource claims), by the reason's category (`unknown_source`, `header`,
+/// `json_syntax`, `certificate_other_namespace`, …).
+pub const QUARANTINED_TOTAL: &str = "makonis_siem_quarantined_total";
+/// Counter `{source}`: messages received again (a RELP or HTTPS resend) and stored once.
+pub const DUPLICATES_TOTAL: &str = "makonis_siem_duplicates_total";
+/// Gauge `{source}`: Unix time of the newest event stored (never later than its receipt).
+pub const LAST_EVENT_TIMESTAMP_SECONDS: &str = "makonis_siem_last_event_timestamp_seconds";
+/// Counter, no labels: UDP datagrams dropped because the store's queue was full.
+pub const UDP_DROPPED_TOTAL: &str = "makonis_siem_udp_dropped_total";
+/// Gauge, no labels: batches waiting in the queue to the store.
+pub const QUEUE_BATCHES: &str = "makonis_siem_queue_batches";
+/// Gauge, no labels: how many batches the queue holds at most (`--queue`).
+pub const QUEUE_CAPACITY: &str = "makonis_siem_queue_capacity";
+/// Histogram, no labels: how long storing one merged batch durably took, in seconds.
+pub const STORE_APPEND_SECONDS: &str = "makonis_siem_store_append_seconds";
+/// Counter `{category}`: failed store operations (each retried or tried again on the next
+/// round), by the error's category.
+pub const STORE_ERRORS_TOTAL: &str = "makonis_siem_store_errors_total";
+/// Counter `{outcome}`: partitions closed with a signed checkpoint (`signed`) or refused a
+/// signature because the file changed behind the SIEM (`refused`: investigate).
+pub const CHECKPOINTS_TOTAL: &str = "makonis_siem_checkpoints_total";
+/// Counter `{category}`: partitions removed by retention.
+pub const PARTITIONS_REMOVED_TOTAL: &str = "makonis_siem_partitions_removed_total";
+/// Gauge `{state}`: LogSources by state (`Waiting`, `Receiving`, `Silent`, `Refused`).
+pub const SOURCES: &str = "makonis_siem_sources";
+
+/// Every name above.
+pub const ALL: [&str; 14] = [
+    EVENTS_TOTAL,
+    EVENTS_COMPLETE_TOTAL,
+    RECEIVED_BYTES_TOTAL,
+    QUARANTINED_TOTAL,
+    DUPLICATES_TOTAL,
+    LAST_EVENT_TIMESTAMP_SECONDS,
+    UDP_DROPPED_TOTAL,
+    QUEUE_BATCHES,
+    QUEUE_CAPACITY,
+    STORE_APPEND_SECONDS,
+    STORE_ERRORS_TOTAL,
+    CHECKPOINTS_TOTAL,
+    PARTITIONS_REMOVED_TOTAL,
+    SOURCES,
+];
