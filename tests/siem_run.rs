@@ -2,19 +2,27 @@
 //! claims 127.0.0.1, util-linux `logger` sends an sshd sign-in over TCP, the event is
 //! stored and the LogSource's status says so; two LogSources claiming overlapping
 //! networks are both refused; after SIGTERM, `makonis siem verify` finds the chain intact.
+//! The control plane's API server sends its audit events through its audit webhook
+//! backend to the SIEM's HTTPS intake, with its platform-CA client certificate.
 
 mod support;
 
 use jiff::{Timestamp, tz::TimeZone};
-use kube::{Api, api::DeleteParams};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::{
+    Api,
+    api::{DeleteParams, PostParams},
+};
 use makonis_api::security::LogSource;
+use makonis_siem::store::{Config, PartitionKey, Store};
+use makonis_siem_core::{event::DEFAULT_SKEW_LIMIT, retention::SourceCategory};
 use serde_json::json;
 use support::{
     CONVERGE,
     agencies::unique_id,
     cluster::{admin_client, install_platform},
     operator::free_local_address,
-    siem::{Siem, SiemFiles, create_log_source},
+    siem::{Siem, SiemFiles, cluster_tls_args, create_log_source},
     wait_until,
 };
 use tokio::process::Command;
@@ -76,6 +84,14 @@ async fn a_claimed_senders_events_are_stored_and_counted_and_conflicting_claims_
         assert!(message.contains(&format!("also claimed by {NAMESPACE}/{other}")), "{name}: {message}");
     }
 
+    // The same figures on /metrics, for Prometheus.
+    let source = format!("source=\"{NAMESPACE}/{local}\"");
+    assert_eq!(siem.metric(&format!("makonis_siem_events_total{{{source}}}")).await, Some(1.0));
+    assert_eq!(siem.metric(&format!("makonis_siem_events_complete_total{{{source}}}")).await, Some(1.0));
+    assert!(siem.metric("makonis_siem_sources{state=\"Refused\"}").await >= Some(2.0), "both conflicting sources");
+    assert!(siem.metric("makonis_siem_store_append_seconds_count").await >= Some(1.0));
+    assert_eq!(siem.metric("makonis_siem_udp_dropped_total").await, Some(0.0));
+
     assert!(siem.signal("TERM").await, "the SIEM stops cleanly on SIGTERM");
     let today = Timestamp::now().to_zoned_datetime(TimeZone::UTC).date().to_string();
     let (verified, out) = Siem::verify(&files, &today).await;
@@ -85,5 +101,69 @@ async fn a_claimed_senders_events_are_stored_and_counted_and_conflicting_claims_
     for name in [&local, &a, &b] {
         api.delete(name, &DeleteParams::default()).await.unwrap();
     }
+    let _ = std::fs::remove_dir_all(&files.dir);
+}
+
+#[tokio::test]
+async fn the_api_servers_audit_events_arrive_through_its_audit_webhook() {
+    let admin = admin_client().await;
+    install_platform(&admin).await;
+    let id = unique_id();
+    let files = SiemFiles::new(std::env::temp_dir().join(format!("makonis-siem-audit-{id}")));
+    let api = Api::<LogSource>::namespaced(admin.clone(), NAMESPACE);
+    // The API server is one sender: an earlier run's claim on this cluster would conflict.
+    for earlier in api.list(&Default::default()).await.unwrap() {
+        if earlier.metadata.name.as_deref().is_some_and(|n| n.starts_with("kubernetes-audit-")) {
+            api.delete(&earlier.metadata.name.unwrap(), &DeleteParams::default()).await.unwrap();
+        }
+    }
+    let name = format!("kubernetes-audit-{id}");
+    let source: LogSource = serde_json::from_value(json!({
+        "apiVersion": "security.makonis.lv/v1alpha1", "kind": "LogSource",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {"senders": [{"platform": "kubernetes-api-server"}], "format": "kubernetes-audit", "category": "platform-audit"}
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &source).await.unwrap();
+    let siem = Siem::start_with(&admin, &files, free_local_address(), &cluster_tls_args(), "siem.log").await;
+
+    // A write the audit policy records; the API server's webhook posts it within about a
+    // second (batch mode), retrying while the SIEM was not yet listening.
+    let marker = format!("audited-{id}");
+    let config_map: ConfigMap = serde_json::from_value(json!({"metadata": {"name": marker}})).unwrap();
+    Api::<ConfigMap>::namespaced(admin.clone(), "default").create(&PostParams::default(), &config_map).await.unwrap();
+    wait_until("the API server's audit events to be counted", CONVERGE, || async {
+        let status = api.get(&name).await.map_err(|e| e.to_string())?.status.ok_or("no status")?;
+        (status.events_received > 0 && status.quarantined == 0).then_some(()).ok_or(format!("{status:?}"))
+    })
+    .await;
+    let store_path = files.store.clone();
+    let day = Timestamp::now().to_zoned_datetime(TimeZone::UTC).date();
+    let documents = wait_until("the ConfigMap's creation to be stored", CONVERGE, || async {
+        let config = Config {
+            root: store_path.clone(),
+            checkpoint_log: files.checkpoint_log.clone(),
+            skew_limit: DEFAULT_SKEW_LIMIT,
+        };
+        let mut store = Store::open_read_only(config).await.map_err(|e| e.to_string())?;
+        let key = PartitionKey { day, category: SourceCategory::PlatformAudit };
+        let documents = store.documents(key, 100_000).await.map_err(|e| e.to_string())?;
+        let ours: Vec<serde_json::Value> =
+            documents.iter().filter(|d| d.contains(&marker)).map(|d| serde_json::from_str(d).unwrap()).collect();
+        (!ours.is_empty()).then_some(ours).ok_or(format!("{} platform-audit events, none of {marker}", documents.len()))
+    })
+    .await;
+    let event = &documents[0];
+    assert_eq!(event["makonis"]["source"], format!("{NAMESPACE}/{name}"));
+    assert_eq!(event["event"]["action"], "create", "{event}");
+    assert_eq!(event["event"]["outcome"], "success", "{event}");
+    assert_eq!(event["user"]["name"], "makonis-admin", "{event}");
+    assert!(event["source"]["ip"].is_string(), "the request's source address: {event}");
+
+    assert!(siem.signal("TERM").await, "the SIEM stops cleanly on SIGTERM");
+    let (verified, out) = Siem::verify(&files, &day.to_string()).await;
+    assert!(verified, "{out}");
+    api.delete(&name, &DeleteParams::default()).await.unwrap();
+    Api::<ConfigMap>::namespaced(admin, "default").delete(&marker, &DeleteParams::default()).await.unwrap();
     let _ = std::fs::remove_dir_all(&files.dir);
 }

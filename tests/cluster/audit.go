@@ -8,6 +8,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 const auditPolicyFile = "audit-policy.yaml"
@@ -26,4 +27,30 @@ rules:
 // writeAuditPolicy writes DIR/audit-policy.yaml.
 func writeAuditPolicy(dir string) error {
 	return writeFileAtomic(filepath.Join(dir, auditPolicyFile), []byte(auditPolicy), os.FileMode(0o644))
+}
+
+// The audit webhook backend: kube-apiserver also posts its audit events (batches of
+// EventList, at most a second apart) to the SIEM's HTTPS intake on
+// 127.0.0.1:API_PORT+siemPortOffset, authenticating with DIR/pki/siem-apiserver.crt.
+// Nothing needs to listen there: batches that find no SIEM are dropped after the
+// webhook's retries, and the API server goes on serving (the mode is batch, not
+// blocking); the audit log above stays the complete record.
+const (
+	auditWebhookFile = "audit-webhook.kubeconfig"
+	// siemPortOffset: the SIEM intake's port is the API server port + this.
+	siemPortOffset = 1000
+	// platformNamespace is the namespace the API server's client certificate is issued
+	// for: the SIEM honours it only for that namespace's LogSources.
+	platformNamespace = "makonis-system"
+	// siemEventsPath is where the SIEM's HTTPS intake takes JSON records.
+	siemEventsPath = "/v1/events"
+)
+
+func siemPortFor(apiPort int) int { return apiPort + siemPortOffset }
+
+// writeAuditWebhook writes DIR/audit-webhook.kubeconfig, pointing at the SIEM intake.
+func writeAuditWebhook(dir string, apiPort int, p pki) error {
+	server := "https://127.0.0.1:" + strconv.Itoa(siemPortFor(apiPort)) + siemEventsPath
+	return writeKubeconfig(filepath.Join(dir, auditWebhookFile), server, "kube-apiserver",
+		p.SIEMCACert, p.SIEMAPIServerCert, p.SIEMAPIServerKey)
 }

@@ -14,6 +14,11 @@ package main
 //	ingress-ca.crt/ingress-ca.key       a second CA, of the stand-in ingress only (ingress.go): it
 //	                                    issues the ingress's serving certs on the fly; its cert is
 //	                                    copied to DIR/ingress-ca.pem for the clients that probe it
+//	siem-ca.crt/siem-ca.key             a third CA, standing in for the platform CA of the SIEM's
+//	                                    intake (audit.go): it issues the two below and nothing else
+//	siem-serving.crt/.key               the SIEM intake's serving cert: 127.0.0.1, localhost
+//	siem-apiserver.crt/.key             kube-apiserver's client cert for its audit webhook: DNS name
+//	                                    kube-apiserver, O=makonis-system (the namespace it is for)
 //
 // Missing files are (re)created; existing ones are never overwritten, so deleting one
 // file regenerates just that one (delete ca.* to start a new trust root: then delete the
@@ -39,17 +44,20 @@ import (
 
 // pki holds the paths of the files in DIR/pki.
 type pki struct {
-	Dir                               string
-	CACert, CAKey                     string
-	ServingCert, ServingKey           string
-	AdminCert, AdminKey               string
-	ControllerManagerCert, CMKey      string
-	SchedulerCert, SchedulerKey       string
-	SchedServingCert, SchedServingKey string
-	KWOKCert, KWOKKey                 string
-	ProvisionerCert, ProvisionerKey   string
-	ServiceAccountKey, ServiceAcctPub string
-	IngressCACert, IngressCAKey       string
+	Dir                                 string
+	CACert, CAKey                       string
+	ServingCert, ServingKey             string
+	AdminCert, AdminKey                 string
+	ControllerManagerCert, CMKey        string
+	SchedulerCert, SchedulerKey         string
+	SchedServingCert, SchedServingKey   string
+	KWOKCert, KWOKKey                   string
+	ProvisionerCert, ProvisionerKey     string
+	ServiceAccountKey, ServiceAcctPub   string
+	IngressCACert, IngressCAKey         string
+	SIEMCACert, SIEMCAKey               string
+	SIEMServingCert, SIEMServingKey     string
+	SIEMAPIServerCert, SIEMAPIServerKey string
 }
 
 func newPKI(dir string) pki {
@@ -66,6 +74,9 @@ func newPKI(dir string) pki {
 		ProvisionerCert: filepath.Join(p, "volume-provisioner.crt"), ProvisionerKey: filepath.Join(p, "volume-provisioner.key"),
 		ServiceAccountKey: filepath.Join(p, "sa.key"), ServiceAcctPub: filepath.Join(p, "sa.pub"),
 		IngressCACert: filepath.Join(p, "ingress-ca.crt"), IngressCAKey: filepath.Join(p, "ingress-ca.key"),
+		SIEMCACert: filepath.Join(p, "siem-ca.crt"), SIEMCAKey: filepath.Join(p, "siem-ca.key"),
+		SIEMServingCert: filepath.Join(p, "siem-serving.crt"), SIEMServingKey: filepath.Join(p, "siem-serving.key"),
+		SIEMAPIServerCert: filepath.Join(p, "siem-apiserver.crt"), SIEMAPIServerKey: filepath.Join(p, "siem-apiserver.key"),
 	}
 }
 
@@ -119,6 +130,29 @@ func (p pki) ensure() error {
 		{provisioner, p.ProvisionerCert, p.ProvisionerKey},
 	} {
 		if err := ensureLeaf(c.spec, c.cert, c.key, caCert, caKey); err != nil {
+			return fmt.Errorf("%s: %w", c.spec.CommonName, err)
+		}
+	}
+	// The SIEM's intake trusts only its own CA for client certificates, so no client
+	// certificate of the API server (the admin's, O=system:masters) is a log sender.
+	siemCA, siemCAKey, err := ensureCA(p.SIEMCACert, p.SIEMCAKey, "makonis-local-siem-ca")
+	if err != nil {
+		return fmt.Errorf("SIEM CA: %w", err)
+	}
+	siemServing := certSpec{CommonName: "makonis-siem", DNSNames: []string{"localhost"},
+		IPs:    []net.IP{net.IPv4(127, 0, 0, 1)},
+		Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	siemAPIServer := certSpec{CommonName: "kube-apiserver", Organization: []string{platformNamespace},
+		DNSNames: []string{"kube-apiserver"},
+		Usages:   []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	for _, c := range []struct {
+		spec      certSpec
+		cert, key string
+	}{
+		{siemServing, p.SIEMServingCert, p.SIEMServingKey},
+		{siemAPIServer, p.SIEMAPIServerCert, p.SIEMAPIServerKey},
+	} {
+		if err := ensureLeaf(c.spec, c.cert, c.key, siemCA, siemCAKey); err != nil {
 			return fmt.Errorf("%s: %w", c.spec.CommonName, err)
 		}
 	}

@@ -20,6 +20,7 @@
 #   MAKONIS_CLUSTER_PORT           kube-apiserver port on 127.0.0.1 (default 6443)
 #   MAKONIS_CLUSTER_INGRESS_PORT   stand-in ingress (HTTPS) port on 127.0.0.1
 #                                  (default MAKONIS_CLUSTER_PORT + 2000, e.g. 8443)
+#   (the API server's audit webhook posts to the SIEM intake at MAKONIS_CLUSTER_PORT + 1000)
 #   MAKONIS_CLUSTER_START_TIMEOUT  seconds `start` waits for readiness (default 180)
 #   MAKONIS_SA_TOKEN_DURATION      lifetime of sa-kubeconfig's token (default 24h)
 set -euo pipefail
@@ -317,6 +318,10 @@ cmd_env() {
     printf 'export MAKONIS_CLUSTER_PORT=%q\n' "$port"
     printf 'export MAKONIS_CLUSTER_INGRESS=%q\n' "$(ingress_addr)"
     printf 'export MAKONIS_CLUSTER_INGRESS_CA=%q\n' "$dir/ingress-ca.pem"
+    # Where the API server's audit webhook posts (the rule of audit.go), and the PKI
+    # directory with the SIEM intake's certificates (siem-*).
+    printf 'export MAKONIS_CLUSTER_SIEM_HTTPS=%q\n' "127.0.0.1:$((port + 1000))"
+    printf 'export MAKONIS_CLUSTER_PKI=%q\n' "$dir/pki"
 }
 
 cmd_kubectl() {

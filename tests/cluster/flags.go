@@ -84,6 +84,10 @@ func apiServerArgs(dir string, port int, etcdURL string, p pki) []string {
 		"--audit-log-format=json",
 		"--audit-log-mode=blocking",
 		"--audit-log-maxsize=0", // no rotation: tests read one file
+		"--audit-webhook-config-file=" + filepath.Join(dir, auditWebhookFile),
+		"--audit-webhook-mode=batch",
+		"--audit-webhook-batch-max-wait=1s",
+		"--audit-webhook-initial-backoff=1s",
 		// Reach a "kubelet" (kubectl logs/exec/port-forward) only through a Node's
 		// InternalIP. KWOK's Nodes have 127.0.0.1 and no kubelet listens there, so such a
 		// request fails at once instead of resolving a Node's made-up hostname.

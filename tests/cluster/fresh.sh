@@ -10,5 +10,6 @@ tests/cluster/cluster.sh start
 cluster_dir="$(cd "$MAKONIS_CLUSTER_DIR" && pwd)"
 export MAKONIS_TEST_KUBECONFIG="$cluster_dir/kubeconfig"
 export MAKONIS_TEST_AUDIT_LOG="$cluster_dir/audit.log"
-# The stand-in ingress of this cluster, for the SLO tests' probes.
-eval "$(tests/cluster/cluster.sh env | grep '^export MAKONIS_CLUSTER_INGRESS')"
+# The stand-in ingress of this cluster, for the SLO tests' probes; where its API server's
+# audit webhook posts and the SIEM certificates, for the SIEM's tests.
+eval "$(tests/cluster/cluster.sh env | grep -E '^export MAKONIS_CLUSTER_(INGRESS|SIEM_HTTPS|PKI)')"

@@ -150,6 +150,9 @@ func (s *supervisor) run() (err error) {
 	if err := writeAuditPolicy(s.dir); err != nil {
 		return err
 	}
+	if err := writeAuditWebhook(s.dir, s.port, s.p); err != nil {
+		return fmt.Errorf("audit webhook configuration: %w", err)
+	}
 
 	start := time.Now()
 	var etcdURL string

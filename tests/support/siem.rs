@@ -34,6 +34,30 @@ pub async fn create_log_source(admin: &Client, name: &str, senders: serde_json::
         .expect("create the LogSource");
 }
 
+/// The arguments that give `makonis siem run` the test control plane's SIEM
+/// certificates and its HTTPS intake where the API server's audit webhook posts
+/// (`MAKONIS_CLUSTER_SIEM_HTTPS`), its TLS syslog on a free port.
+pub fn cluster_tls_args() -> Vec<String> {
+    let hint = "run through ./test.sh, or eval \"$(tests/cluster/cluster.sh env)\"";
+    let https =
+        std::env::var("MAKONIS_CLUSTER_SIEM_HTTPS").unwrap_or_else(|_| panic!("MAKONIS_CLUSTER_SIEM_HTTPS: {hint}"));
+    let pki =
+        PathBuf::from(std::env::var("MAKONIS_CLUSTER_PKI").unwrap_or_else(|_| panic!("MAKONIS_CLUSTER_PKI: {hint}")));
+    let file = |name: &str| pki.join(name).to_str().expect("a UTF-8 path").to_owned();
+    vec![
+        "--https".into(),
+        https,
+        "--syslog-tls".into(),
+        free_local_address().to_string(),
+        "--tls-certificate".into(),
+        file("siem-serving.crt"),
+        "--tls-key".into(),
+        file("siem-serving.key"),
+        "--client-ca".into(),
+        file("siem-ca.crt"),
+    ]
+}
+
 /// Where a test's SIEM keeps its data, and the key's public half for `verify`.
 pub struct SiemFiles {
     /// The test's directory (logs go here too).
@@ -67,12 +91,19 @@ pub struct Siem {
     pub child: Child,
     /// Syslog over TCP.
     pub tcp: SocketAddr,
+    /// The operations endpoint (`/metrics`, `/readyz`).
+    pub ops: SocketAddr,
 }
 
 impl Siem {
     /// Starts it as the `makonis-siem` ServiceAccount with RELP on `relp`, statuses
     /// refreshed every second, logging to `<dir>/<log>`; returns once it is ready.
     pub async fn start(admin: &Client, files: &SiemFiles, relp: SocketAddr, log: &str) -> Self {
+        Self::start_with(admin, files, relp, &[], log).await
+    }
+
+    /// As [`Siem::start`], with `extra` arguments.
+    pub async fn start_with(admin: &Client, files: &SiemFiles, relp: SocketAddr, extra: &[String], log: &str) -> Self {
         let kubeconfig = service_account_kubeconfig(admin, "makonis-system", "makonis-siem").await;
         let (tcp, udp, ops) = (free_local_address(), free_local_address(), free_local_address());
         let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
@@ -81,6 +112,7 @@ impl Siem {
             .args(["--store", &path(&files.store), "--checkpoint-log", &path(&files.checkpoint_log)])
             .args(["--signing-key", &path(&files.key), "--metrics-address", &ops.to_string()])
             .args(["--syslog-tcp", &tcp.to_string(), "--syslog-udp", &udp.to_string(), "--relp", &relp.to_string()])
+            .args(extra)
             .env("KUBECONFIG", &kubeconfig)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -95,7 +127,13 @@ impl Siem {
             }
         })
         .await;
-        Self { child, tcp }
+        Self { child, tcp, ops }
+    }
+
+    /// The value of the sample `series` (name and labels as exposed) on `/metrics`.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let (_, text) = http_get(self.ops, "/metrics").await.ok()?;
+        text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
     }
 
     /// Sends a signal (`TERM`, `KILL`) and waits for the process to end; whether it

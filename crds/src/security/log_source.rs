@@ -78,7 +78,9 @@ pub struct Sender {
         .message("address must be an IP address or a network of at most /24 (IPv4) or /120 (IPv6)"))]
     pub address: Option<String>,
     /// The DNS name in a TLS client certificate issued by the platform CA (syslog over
-    /// TLS on port 6514, the HTTPS JSON intake).
+    /// TLS on port 6514, the HTTPS JSON intake). Honoured only when the certificate's
+    /// subject organisation (`O=`) is this LogSource's namespace: the platform team
+    /// issues each certificate for the namespace whose sources may claim it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 253),
@@ -86,7 +88,9 @@ pub struct Sender {
     )]
     pub certificate_name: Option<String>,
     /// One of the platform's own senders (`kubernetes-api-server`, `portal`); honoured
-    /// only in the platform namespace.
+    /// only in the platform namespace. Each posts to the HTTPS intake with a platform-CA
+    /// client certificate named `kube-apiserver` or `portal`, issued for the platform
+    /// namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<PlatformSender>,
 }

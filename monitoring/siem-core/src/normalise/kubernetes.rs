@@ -7,9 +7,14 @@ use super::{ip_field, text_field, time_field};
 use crate::event::{Event, EventCategory, Outcome};
 
 /// Whether a JSON object is a Kubernetes audit event.
+///
+/// By `kind` and `apiVersion` when it has them; the items of the `EventList` the API
+/// server's audit webhook posts carry neither, so also by the fields only an audit event
+/// has together (`auditID`, `stage`, `verb`, `requestURI`).
 pub(super) fn recognises(record: &Map<String, Value>) -> bool {
-    record.get("apiVersion").and_then(Value::as_str).is_some_and(|v| v.starts_with("audit.k8s.io/"))
-        && record.get("kind").and_then(Value::as_str) == Some("Event")
+    let text = |key: &str| record.get(key).and_then(Value::as_str);
+    let declared = text("apiVersion").is_some_and(|v| v.starts_with("audit.k8s.io/")) && text("kind") == Some("Event");
+    declared || ["auditID", "stage", "verb", "requestURI"].iter().all(|key| text(key).is_some())
 }
 
 /// Fills the event from an audit event.

@@ -196,6 +196,18 @@ fn json_over_syslog_keeps_the_header_for_what_the_record_leaves_out() {
 }
 
 #[test]
+fn the_api_servers_webhook_items_carry_no_kind_and_are_still_audit_events() {
+    // Captured from kube-apiserver v1.37's audit webhook backend: the EventList has kind
+    // and apiVersion, its items do not.
+    let body = br#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[{"level":"Metadata","auditID":"3cb552c9-ad51-43a7-a860-214f242be7a0","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/configmaps?","verb":"create","user":{"username":"makonis-admin","groups":["system:masters","system:authenticated"]},"sourceIPs":["127.0.0.1"],"objectRef":{"resource":"configmaps","namespace":"default","name":"audited-e47a80","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":201},"requestReceivedTimestamp":"2026-12-06T21:52:17.288373Z","stageTimestamp":"2026-12-06T21:52:17.291930Z","annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":""}}]}"#;
+    let items = batch_records(body).unwrap();
+    let e = from_json(items[0], &origin()).unwrap();
+    assert_eq!((e.action.as_deref(), e.outcome), (Some("create"), Outcome::Success));
+    assert_eq!((e.user_name.as_deref(), e.source_ip), (Some("makonis-admin"), ip("127.0.0.1")));
+    assert!(e.mandatory().complete(), "{:?}", e.mandatory());
+}
+
+#[test]
 fn kubernetes_audit_events_in_an_event_list() {
     let list = json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [{
         "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata", "auditID": "5b0a",
