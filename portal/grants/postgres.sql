@@ -28,6 +28,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON slo_objectives, slo_outages, incidents, 
 -- updated by every append (its row lock orders the appends of every replica).
 GRANT SELECT, INSERT ON audit_events TO makonis_portal;
 GRANT SELECT, UPDATE ON audit_chain TO makonis_portal;
+-- How far the trail is shipped to the SIEM: only ever moved forward by the portal.
+GRANT SELECT, INSERT, UPDATE ON audit_shipping TO makonis_portal;
 
 -- Auditors read the trail and nothing else.
 GRANT SELECT ON audit_events, audit_chain TO makonis_auditor;

@@ -101,6 +101,8 @@ pub struct Context {
     pub password_checks: Semaphore,
     /// The identity layer's metrics.
     pub identity_metrics: IdentityMetrics,
+    /// Shipping the audit trail to the SIEM (zero while it is not shipped).
+    pub audit_shipping: crate::siem::ship::ShippingMetrics,
     /// Open live streams per user.
     pub live_streams: LiveStreams,
     /// Wakes the worker when a request was granted.
@@ -120,6 +122,8 @@ impl Context {
             role_groups,
             password_checks: Semaphore::new(config.password_checks.max(1)),
             identity_metrics: IdentityMetrics::new().expect("the identity metrics register once in their own registry"),
+            audit_shipping: crate::siem::ship::ShippingMetrics::new()
+                .expect("the shipping metrics register once in their own registry"),
             live_streams: LiveStreams::new(config.live_streams_per_user),
             config,
             granted: Notify::new(),

@@ -12,6 +12,7 @@ use makonis_portal::{
     identity::{
         access::PlatformGroups, ldap::DirectoryConfig, password::hash_password, ratelimit::LoginLimits, role_groups,
     },
+    siem::SiemSink,
     store::{Store, accounts::Account, now_ms},
     web::{
         AppState, Templates, app,
@@ -59,6 +60,17 @@ fn directory(args: &DirectoryArgs) -> anyhow::Result<Option<DirectoryConfig>> {
         config.group_base = base.clone();
     }
     Ok(Some(config))
+}
+
+/// Where the audit trail is shipped, if anywhere (clap makes the flags come together).
+fn siem_sink(args: &PortalArgs) -> Option<SiemSink> {
+    Some(SiemSink {
+        url: args.siem_url.clone()?,
+        certificate: args.siem_client_certificate.clone()?,
+        key: args.siem_client_key.clone()?,
+        server_ca: args.siem_ca.clone()?,
+        every: Duration::from_secs(args.siem_seconds),
+    })
 }
 
 /// Creates or updates the local accounts listed in Secret `reference` (`NAMESPACE/NAME`).
@@ -128,6 +140,10 @@ pub async fn run(mut args: PortalArgs) -> anyhow::Result<()> {
     tokio::spawn(worker::run(Arc::clone(&context)));
     tokio::spawn(purge_expired(Arc::clone(&context)));
     tokio::spawn(refresh_role_groups(Arc::clone(&context)));
+    if let Some(sink) = siem_sink(&args) {
+        tracing::info!(url = %sink.url, "shipping the audit trail to the SIEM");
+        tokio::spawn(makonis_portal::siem::ship::run(context.store.clone(), sink, context.audit_shipping.clone()));
+    }
     let templates = Arc::new(Templates::embedded().context("compiling the portal's templates")?);
     let state = AppState { context, templates, metrics: Arc::new(Metrics::new()?) };
     let listener =

@@ -79,7 +79,7 @@ pub const MAX_LISTED: i64 = 10_000;
 /// How many rows the check and the first chaining read at once.
 const BATCH: i64 = 1000;
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "seq, id, at, actor, agency, action, object, outcome, source_ip, session_id, user_agent, detail, hash";
 
 /// `text` as it can be stored in both databases: PostgreSQL's text holds no NUL.
@@ -120,7 +120,7 @@ fn read_event(row: &AnyRow) -> Result<AuditEvent, sqlx::Error> {
     })
 }
 
-fn read_record(row: &AnyRow) -> Result<AuditRecord, sqlx::Error> {
+pub(super) fn read_record(row: &AnyRow) -> Result<AuditRecord, sqlx::Error> {
     Ok(AuditRecord {
         seq: row.try_get("seq")?,
         id: row.try_get("id")?,
@@ -338,7 +338,7 @@ impl Store {
         Ok(Ok(summary))
     }
 
-    async fn audit_head(&self) -> Result<Option<Head>, StoreError> {
+    pub(super) async fn audit_head(&self) -> Result<Option<Head>, StoreError> {
         let row = sqlx::query("SELECT seq, hash FROM audit_chain WHERE id = 1").fetch_optional(self.pool()).await?;
         Ok(row
             .map(|row| -> Result<Head, sqlx::Error> {

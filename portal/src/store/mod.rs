@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod audit_chain;
+pub mod audit_shipping;
 pub mod login_throttle;
 pub mod preferences;
 pub mod requests;

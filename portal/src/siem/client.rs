@@ -1,0 +1,139 @@
+//! Posting one batch to the SIEM's HTTPS intake: rustls with the portal's client
+//! certificate, HTTP/1.1, one connection per batch. The files are read for every batch,
+//! so a renewed certificate is used from the next one on.
+
+use std::{sync::Arc, time::Duration};
+
+use http_body_util::{BodyExt, Full};
+use hyper::{
+    Method, Request,
+    body::Bytes,
+    client::conn::http1,
+    header::{CONNECTION, CONTENT_TYPE, HOST},
+};
+use hyper_util::rt::TokioIo;
+use rustls::{
+    ClientConfig, RootCertStore,
+    pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject},
+};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use super::SiemSink;
+
+/// How long one batch may take, connection included.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most of an answer's body read (the SIEM's answers are a line of JSON).
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// Why a batch was not confirmed; each is tried again on the next round.
+#[derive(Debug, thiserror::Error)]
+pub enum ShipError {
+    /// The certificate, key or CA cannot be used.
+    #[error("the SIEM client's credentials: {0}")]
+    Credentials(String),
+    /// The URL names no host.
+    #[error("the SIEM's URL {0} names no host")]
+    Url(String),
+    /// The SIEM could not be reached or the TLS handshake failed.
+    #[error("connecting to the SIEM: {0}")]
+    Connect(std::io::Error),
+    /// The HTTP exchange failed.
+    #[error("HTTP exchange with the SIEM: {0}")]
+    Http(#[from] hyper::Error),
+    /// The SIEM answered, but not 200.
+    #[error("the SIEM answered {status}: {body}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The answer's text.
+        body: String,
+    },
+    /// No answer within the time allowed.
+    #[error("no answer from the SIEM within {0:?}")]
+    Timeout(Duration),
+}
+
+impl ShipError {
+    /// A bounded name for metrics.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::Credentials(_) | Self::Url(_) => "configuration",
+            Self::Connect(_) => "connect",
+            Self::Http(_) => "http",
+            Self::Refused { .. } => "refused",
+            Self::Timeout(_) => "timeout",
+        }
+    }
+}
+
+/// Posts `body` (a JSON array of records) to the sink; `Ok` once the SIEM confirmed it
+/// stored the batch.
+pub async fn post(sink: &SiemSink, body: Vec<u8>) -> Result<(), ShipError> {
+    tokio::time::timeout(TIMEOUT, exchange(sink, body)).await.map_err(|_| ShipError::Timeout(TIMEOUT))?
+}
+
+async fn exchange(sink: &SiemSink, body: Vec<u8>) -> Result<(), ShipError> {
+    let config = client_config(sink)?;
+    let host = sink.url.host_str().ok_or_else(|| ShipError::Url(sink.url.to_string()))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = sink.url.port_or_known_default().unwrap_or(443);
+    let name = ServerName::try_from(host.to_owned()).map_err(|_| ShipError::Url(sink.url.to_string()))?;
+    let tcp = TcpStream::connect((host, port)).await.map_err(ShipError::Connect)?;
+    let tls = TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(ShipError::Connect)?;
+    let (mut sender, connection) = http1::handshake::<_, Full<Bytes>>(TokioIo::new(tls)).await?;
+    let driver = tokio::spawn(connection);
+    let path = match sink.url.query() {
+        Some(query) => format!("{}?{query}", sink.url.path()),
+        None => sink.url.path().to_owned(),
+    };
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(HOST, sink.url.authority())
+        .header(CONTENT_TYPE, "application/json")
+        .header(CONNECTION, "close")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| ShipError::Url(e.to_string()))?;
+    let response = sender.send_request(request).await;
+    let result = match response {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let limited = http_body_util::Limited::new(response.into_body(), MAX_ANSWER);
+            let text = limited.collect().await.map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned());
+            match (status, text) {
+                (200, _) => Ok(()),
+                (status, text) => Err(ShipError::Refused { status, body: text.unwrap_or_default() }),
+            }
+        }
+        Err(error) => Err(ShipError::Http(error)),
+    };
+    driver.abort();
+    result
+}
+
+/// A client configuration that trusts the SIEM's CA and presents the portal's
+/// certificate.
+fn client_config(sink: &SiemSink) -> Result<ClientConfig, ShipError> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| ShipError::Credentials(format!("reading {}: {e}", path.display())))
+    };
+    let pem_error =
+        |path: &std::path::Path, e: &dyn std::fmt::Display| ShipError::Credentials(format!("{}: {e}", path.display()));
+    let mut roots = RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(&read(&sink.server_ca)?) {
+        let ca = ca.map_err(|e| pem_error(&sink.server_ca, &e))?;
+        roots.add(ca).map_err(|e| pem_error(&sink.server_ca, &e))?;
+    }
+    let chain = CertificateDer::pem_slice_iter(&read(&sink.certificate)?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_error(&sink.certificate, &e))?;
+    let key = PrivateKeyDer::from_pem_slice(&read(&sink.key)?).map_err(|e| pem_error(&sink.key, &e))?;
+    ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ShipError::Credentials(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| ShipError::Credentials(e.to_string()))
+}
