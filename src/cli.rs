@@ -188,30 +188,6 @@ pub struct PlatformArgs {
     #[arg(long, env = "MAKONIS_APPS_DOMAIN", default_value = "apps.makonis.lv")]
     pub apps_domain: String,
 
-    /// Ship the audit trail to the SIEM's HTTPS intake at this URL
-    /// (`https://HOST:8514/v1/events`), with `--siem-client-certificate`; not shipped
-    /// when unset. The SIEM's LogSource in the platform namespace claims the sender
-    /// `platform: portal`.
-    #[arg(long, env = "MAKONIS_PORTAL_SIEM_URL", requires_all = ["siem_client_certificate", "siem_client_key", "siem_ca"])]
-    pub siem_url: Option<url::Url>,
-
-    /// The portal's client certificate for the SIEM (PEM): DNS name `portal`, issued by
-    /// the platform CA with O= the platform namespace.
-    #[arg(long, env = "MAKONIS_PORTAL_SIEM_CLIENT_CERTIFICATE", value_name = "FILE", requires = "siem_url")]
-    pub siem_client_certificate: Option<PathBuf>,
-
-    /// Its private key (PEM).
-    #[arg(long, env = "MAKONIS_PORTAL_SIEM_CLIENT_KEY", value_name = "FILE", requires = "siem_url")]
-    pub siem_client_key: Option<PathBuf>,
-
-    /// The CA certificate(s) that issued the SIEM's server certificate (PEM).
-    #[arg(long, env = "MAKONIS_PORTAL_SIEM_CA", value_name = "FILE", requires = "siem_url")]
-    pub siem_ca: Option<PathBuf>,
-
-    /// How often new audit rows are shipped to the SIEM, in seconds.
-    #[arg(long, env = "MAKONIS_PORTAL_SIEM_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub siem_seconds: u64,
-
     /// IngressClass of the platform's ingress controller.
     #[arg(long, env = "MAKONIS_INGRESS_CLASS", default_value = "nginx")]
     pub ingress_class: String,
@@ -691,30 +667,6 @@ pub struct SloRunArgs {
     /// its Agency lists) and the Services of its namespace, nothing else.
     #[arg(long, env = "MAKONIS_APPS_DOMAIN", default_value = "apps.makonis.lv")]
     pub apps_domain: String,
-
-    /// Ship the audit trail to the SIEM's HTTPS intake at this URL
-    /// (`https://HOST:8514/v1/events`), with `--siem-client-certificate`; not shipped
-    /// when unset. The SIEM's LogSource in the platform namespace claims the sender
-    /// `platform: portal`.
-    #[arg(long, env = "MAKONIS_PORTAL_SIEM_URL", requires_all = ["siem_client_certificate", "siem_client_key", "siem_ca"])]
-    pub siem_url: Option<url::Url>,
-
-    /// The portal's client certificate for the SIEM (PEM): DNS name `portal`, issued by
-    /// the platform CA with O= the platform namespace.
-    #[arg(long, env = "MAKONIS_PORTAL_SIEM_CLIENT_CERTIFICATE", value_name = "FILE", requires = "siem_url")]
-    pub siem_client_certificate: Option<PathBuf>,
-
-    /// Its private key (PEM).
-    #[arg(long, env = "MAKONIS_PORTAL_SIEM_CLIENT_KEY", value_name = "FILE", requires = "siem_url")]
-    pub siem_client_key: Option<PathBuf>,
-
-    /// The CA certificate(s) that issued the SIEM's server certificate (PEM).
-    #[arg(long, env = "MAKONIS_PORTAL_SIEM_CA", value_name = "FILE", requires = "siem_url")]
-    pub siem_ca: Option<PathBuf>,
-
-    /// How often new audit rows are shipped to the SIEM, in seconds.
-    #[arg(long, env = "MAKONIS_PORTAL_SIEM_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub siem_seconds: u64,
 
     /// Address ranges agencies' probes may never reach, besides loopback, link-local and
     /// the API server (always refused): the cluster's pod and Service networks, the
