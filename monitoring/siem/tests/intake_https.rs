@@ -5,13 +5,7 @@
 use std::{path::PathBuf, sync::Arc};
 
 use makonis_siem::{
-    intake::{
-        Stats,
-        decode::UNKNOWN_SOURCE,
-        https,
-        tls::{Credentials, TlsFiles},
-        writer,
-    },
+    intake::{Stats, decode::UNKNOWN_SOURCE, https, writer},
     store::{PartitionKey, Store},
 };
 use makonis_siem_core::{
@@ -30,7 +24,7 @@ mod support;
 use support::{
     fresh_dir, intake,
     pki::{Ca, Issued, connector, server_name},
-    servers, store_in,
+    servers, store_in, tls_credentials,
 };
 
 /// The platform's LogSource of the API server's audit events.
@@ -50,11 +44,7 @@ struct Running {
 async fn start() -> Running {
     let dir = fresh_dir("https");
     let (store, _) = store_in(&dir).await;
-    let ca = Ca::new("Mākonis platform CA (test)");
-    let (certificate, key) = ca.server().write(&dir, "server");
-    let client_ca = dir.join("client-ca.crt");
-    std::fs::write(&client_ca, &ca.pem).unwrap();
-    let credentials = Credentials::load(TlsFiles { certificate, key, client_ca }).expect("the credentials");
+    let (ca, credentials) = tls_credentials(&dir);
     let mut audit = servers("127.0.0.9/32", "UTC");
     audit.id = AUDIT.into();
     audit.agency = None;

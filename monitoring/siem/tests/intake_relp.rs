@@ -2,7 +2,7 @@
 //! a file of sshd lines and forwards them with `omrelp`; every line is stored exactly
 //! once, each acknowledged only after it is stored.
 
-use std::{collections::BTreeSet, path::PathBuf, process::Stdio, sync::Arc, time::Duration};
+use std::{collections::BTreeSet, path::PathBuf, sync::Arc};
 
 use jiff::{Timestamp, tz::TimeZone};
 use makonis_siem::{
@@ -14,13 +14,12 @@ use serde_json::Value;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
-    process::Command,
     task::JoinHandle,
 };
 
 mod support;
 
-use support::{SERVERS as SOURCE, fresh_dir, intake, servers, store_in};
+use support::{SERVERS as SOURCE, fresh_dir, intake, rsyslogd, servers, sshd_lines, store_in, until_stored};
 
 /// A RELP intake over a store in a directory of its own, claiming 127.0.0.1 for SOURCE.
 struct Running {
@@ -58,10 +57,7 @@ async fn rsyslog_forwards_a_file_over_relp_and_every_line_is_stored_once() {
 
     let lines = 5_000;
     let input = dir.join("auth.log");
-    let text: String = (0..lines)
-        .map(|n| format!("Failed password for user{n} from 10.0.{}.{} port {} ssh2\n", n / 250, n % 250 + 1, 1024 + n))
-        .collect();
-    std::fs::write(&input, text).unwrap();
+    std::fs::write(&input, sshd_lines(lines)).unwrap();
     let conf = dir.join("rsyslog.conf");
     std::fs::write(
         &conf,
@@ -79,26 +75,8 @@ ruleset(name="forward") {{
         ),
     )
     .unwrap();
-    let mut rsyslog = Command::new("/usr/sbin/rsyslogd")
-        .args(["-n", "-f"])
-        .arg(&conf)
-        .arg("-i")
-        .arg(dir.join("rsyslog.pid"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("rsyslogd (Debian package rsyslog, with rsyslog-relp; tests/setup.sh installs them)");
-
-    let mut waited = Duration::ZERO;
-    while stats.source(SOURCE).events < lines as u64 {
-        assert!(waited < Duration::from_secs(120), "{} of {lines} stored after 120 s", stats.source(SOURCE).events);
-        if let Some(exit) = rsyslog.try_wait().unwrap() {
-            panic!("rsyslogd exited: {exit}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        waited += Duration::from_millis(100);
-    }
+    let mut rsyslog = rsyslogd(&conf, &dir);
+    until_stored(&stats, SOURCE, lines as u64, &mut rsyslog).await;
     rsyslog.kill().await.unwrap();
     let (mut store, dir) = running.stop().await;
 

@@ -3,14 +3,14 @@
 //! issued for; senders without one, or with another CA's, send nothing; a real rsyslog
 //! (Debian's `rsyslog-openssl`) delivers over it.
 
-use std::{path::PathBuf, process::Stdio, sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use jiff::{Timestamp, tz::TimeZone};
 use makonis_siem::{
     intake::{
         Stats,
         decode::UNKNOWN_SOURCE,
-        tls::{self, Credentials, TlsFiles},
+        tls::{self, Credentials},
         writer,
     },
     store::{PartitionKey, Store},
@@ -20,7 +20,6 @@ use serde_json::Value;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
-    process::Command,
     task::JoinHandle,
 };
 
@@ -29,7 +28,7 @@ mod support;
 use support::{
     fresh_dir, intake,
     pki::{Ca, Issued, connector, server_name},
-    servers, store_in,
+    rsyslogd, servers, sshd_lines, store_in, tls_credentials, until_stored,
 };
 
 /// The LogSource claiming agency lm's domain controller by certificate.
@@ -51,11 +50,7 @@ struct Running {
 async fn start() -> Running {
     let dir = fresh_dir("tls");
     let (store, _) = store_in(&dir).await;
-    let ca = Ca::new("Mākonis platform CA (test)");
-    let (certificate, key) = ca.server().write(&dir, "server");
-    let client_ca = dir.join("client-ca.crt");
-    std::fs::write(&client_ca, &ca.pem).unwrap();
-    let credentials = Credentials::load(TlsFiles { certificate, key, client_ca }).expect("the credentials");
+    let (ca, credentials) = tls_credentials(&dir);
     let mut dcs = servers("127.0.0.1/32", "UTC");
     dcs.senders = vec![Sender::Certificate("dc1.lm.gov.lv".into())];
     let mut thief = servers("127.0.0.2/32", "UTC");
@@ -209,10 +204,7 @@ async fn rsyslog_delivers_over_tls_with_its_client_certificate() {
     std::fs::write(&server_ca, &running.ca.pem).unwrap();
     let lines = 2_000;
     let input = dir.join("auth.log");
-    let text: String = (0..lines)
-        .map(|n| format!("Failed password for user{n} from 10.0.{}.{} port {} ssh2\n", n / 250, n % 250 + 1, 1024 + n))
-        .collect();
-    std::fs::write(&input, text).unwrap();
+    std::fs::write(&input, sshd_lines(lines)).unwrap();
     let conf = dir.join("rsyslog.conf");
     std::fs::write(
         &conf,
@@ -239,25 +231,8 @@ ruleset(name="forward") {{
         ),
     )
     .unwrap();
-    let mut rsyslog = Command::new("/usr/sbin/rsyslogd")
-        .args(["-n", "-f"])
-        .arg(&conf)
-        .arg("-i")
-        .arg(dir.join("rsyslog.pid"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("rsyslogd (Debian packages rsyslog and rsyslog-openssl; tests/setup.sh installs them)");
-    for _ in 0..1200 {
-        if running.stats.source(DCS).events >= lines as u64 {
-            break;
-        }
-        if let Some(exit) = rsyslog.try_wait().unwrap() {
-            panic!("rsyslogd exited: {exit}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut rsyslog = rsyslogd(&conf, &dir);
+    until_stored(&running.stats, DCS, lines as u64, &mut rsyslog).await;
     rsyslog.kill().await.unwrap();
     let stats = running.stats.clone();
     let (mut store, dir) = running.stop().await;

@@ -15,7 +15,10 @@ use std::{
 
 use jiff::{SignedDuration, tz::TimeZone};
 use makonis_siem::{
-    intake::{Batch, Intake, Stats},
+    intake::{
+        Batch, Intake, Stats,
+        tls::{Credentials, TlsFiles},
+    },
     store::{Config, Store},
 };
 use makonis_siem_core::{
@@ -77,4 +80,51 @@ pub fn intake(sources: Vec<Source>, capacity: usize) -> (Intake, mpsc::Receiver<
     let (queue_tx, queue_rx) = mpsc::channel(capacity);
     let stats = Arc::new(Stats::default());
     (Intake { claims: claims_rx, queue: queue_tx, stats: stats.clone() }, queue_rx, stats)
+}
+
+/// A platform CA made for the test, the SIEM's server certificate from it (written to
+/// `dir`), and the TLS intakes' credentials that take client certificates from it.
+pub fn tls_credentials(dir: &Path) -> (pki::Ca, Credentials) {
+    let ca = pki::Ca::new("Mākonis platform CA (test)");
+    let (certificate, key) = ca.server().write(dir, "server");
+    let client_ca = dir.join("client-ca.crt");
+    std::fs::write(&client_ca, &ca.pem).expect("write the client CA");
+    let credentials = Credentials::load(TlsFiles { certificate, key, client_ca }).expect("the credentials");
+    (ca, credentials)
+}
+
+/// `lines` failed sshd sign-ins, one per line, each with its own user and address.
+pub fn sshd_lines(lines: usize) -> String {
+    (0..lines)
+        .map(|n| format!("Failed password for user{n} from 10.0.{}.{} port {} ssh2\n", n / 250, n % 250 + 1, 1024 + n))
+        .collect()
+}
+
+/// A real rsyslogd (Debian's `rsyslog`) in the foreground with `conf`, its pid file in
+/// `dir`; killed when dropped.
+pub fn rsyslogd(conf: &Path, dir: &Path) -> tokio::process::Child {
+    tokio::process::Command::new("/usr/sbin/rsyslogd")
+        .args(["-n", "-f"])
+        .arg(conf)
+        .arg("-i")
+        .arg(dir.join("rsyslog.pid"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("rsyslogd (Debian packages rsyslog, rsyslog-relp, rsyslog-openssl; tests/setup.sh installs them)")
+}
+
+/// Waits until `source` has `events` stored, failing if rsyslog exits first or after 120 s.
+pub async fn until_stored(stats: &Stats, source: &str, events: u64, rsyslog: &mut tokio::process::Child) {
+    for _ in 0..1200 {
+        if stats.source(source).events >= events {
+            return;
+        }
+        if let Some(exit) = rsyslog.try_wait().expect("rsyslogd's state") {
+            panic!("rsyslogd exited: {exit}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{} of {events} stored after 120 s", stats.source(source).events);
 }
