@@ -5,9 +5,10 @@
 # the engine probes the demo services through the control plane's stand-in ingress and
 # judges agencies' Probes at admission), creates the twelve demo agencies, publishes the
 # sector's catalog, orders a few services and waits until they are Ready, creates a host
-# pool on libvirt's test hypervisor with a demo virtual machine, then starts the
-# self-service portal with demo users, measures it as the platform's own objective, and
-# prints its URL and their passwords. Everything stays in the foreground; Ctrl-C stops it and the
+# pool on libvirt's test hypervisor with a demo virtual machine, starts the SIEM (the
+# API server sends it its audit events), then starts the self-service portal with demo
+# users (shipping its audit trail to the SIEM), measures it as the platform's own
+# objective, and prints its URL and their passwords. Everything stays in the foreground; Ctrl-C stops it and the
 # control plane (their data stays in target/cluster/dev for the next run).
 #
 # Usage: ./run.sh
@@ -17,6 +18,7 @@
 #              127.0.0.1:9466), MAKONIS_SLO_METRICS_ADDRESS (default 127.0.0.1:9467),
 #              MAKONIS_PORTAL_ADDRESS (default 127.0.0.1:8080),
 #              MAKONIS_PORTAL_METRICS_ADDRESS (the portal's /metrics, default 127.0.0.1:9468),
+#              MAKONIS_SIEM_METRICS_ADDRESS (default 127.0.0.1:9469),
 #              MAKONIS_LOG (default info). The catalog's webhook listens on
 #              127.0.0.1:9443, the compute one on 127.0.0.1:9444 and the SLO
 #              engine's on 127.0.0.1:9445, where manifests/local registers them.
@@ -32,6 +34,7 @@ compute_metrics_address="${MAKONIS_COMPUTE_METRICS_ADDRESS:-127.0.0.1:9466}"
 slo_metrics_address="${MAKONIS_SLO_METRICS_ADDRESS:-127.0.0.1:9467}"
 portal_address="${MAKONIS_PORTAL_ADDRESS:-127.0.0.1:8080}"
 portal_metrics_address="${MAKONIS_PORTAL_METRICS_ADDRESS:-127.0.0.1:9468}"
+siem_metrics_address="${MAKONIS_SIEM_METRICS_ADDRESS:-127.0.0.1:9469}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -76,10 +79,14 @@ platform_demo_compute
 kubectl get hostpools
 kubectl get vm,volume,backup -A
 
+step "starting the SIEM as ServiceAccount makonis-system/makonis-siem"
+platform_siem "$siem_metrics_address"
+
 step "starting the self-service portal as ServiceAccount makonis-system/makonis-portal"
 accounts="$MAKONIS_CLUSTER_DIR/demo-accounts.txt"
 platform_demo_accounts "$accounts"
-platform_portal "$portal_address" "$portal_metrics_address"
+mapfile -t portal_siem_args < <(platform_portal_siem_args)
+platform_portal "$portal_address" "$portal_metrics_address" "${portal_siem_args[@]}"
 
 step "measuring the portal as the platform's own objective"
 platform_slo_objective "$portal_address"
@@ -97,14 +104,19 @@ Mākonis is running.
                          kubectl get hostpools                 # hypervisor hosts, reachable, room
                          kubectl get vm,volume,backup -A       # virtual machines, disks, backups
                          kubectl get probes,slo -A             # what is measured, availability, state
+                         kubectl get logsources -A             # security-log sources, last event, state
   Order a service:       docs/agency-guide.md ("Ordering a service"); the catalog: docs/catalog/
   Operator metrics:      http://$metrics_address/metrics (tenancy), http://$catalog_metrics_address/metrics (catalog),
                          http://$compute_metrics_address/metrics (compute), http://$slo_metrics_address/metrics (SLO engine),
-                         http://$portal_metrics_address/metrics (portal)
+                         http://$portal_metrics_address/metrics (portal), http://$siem_metrics_address/metrics (SIEM)
   Operator logs:         $MAKONIS_CLUSTER_DIR/{tenancy,catalog,compute}-operator.log, slo.log
   SLA report:            http://$portal_address/reports/sla
   API server audit log:  $MAKONIS_CLUSTER_DIR/audit.log
   Portal log:            $MAKONIS_CLUSTER_DIR/portal.log
+  Security logs (SIEM):  store $MAKONIS_CLUSTER_DIR/siem/store, log siem.log; check the chains with
+                         $makonis siem verify --store $MAKONIS_CLUSTER_DIR/siem/store \\
+                           --checkpoint-log $MAKONIS_CLUSTER_DIR/siem/checkpoints/checkpoints.jsonl \\
+                           --public-key \$(cat $MAKONIS_CLUSTER_DIR/siem/checkpoint.pub) --from \$(date -u +%F)
 
 The self-service portal: http://$portal_address/
 Demo users (also in $accounts; new passwords on every start):

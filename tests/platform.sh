@@ -16,7 +16,8 @@ platform_install() {
         crd/agencies.tenancy.makonis.lv crd/catalogitems.catalog.makonis.lv crd/serviceinstances.catalog.makonis.lv \
         crd/hostpools.compute.makonis.lv crd/virtualmachines.compute.makonis.lv crd/volumes.compute.makonis.lv \
         crd/backuppolicies.compute.makonis.lv crd/backups.compute.makonis.lv crd/restores.compute.makonis.lv \
-        crd/probes.slo.makonis.lv crd/servicelevelobjectives.slo.makonis.lv
+        crd/probes.slo.makonis.lv crd/servicelevelobjectives.slo.makonis.lv \
+        crd/logsources.security.makonis.lv crd/retentionpolicies.security.makonis.lv
 }
 
 # platform_start NAME SERVICE_ACCOUNT ARGS...: runs `makonis ARGS` in the background as
@@ -185,6 +186,35 @@ platform_slo() {
     platform_wait_until slo "${platform_pids[-1]}" "the SLO engine's webhook to publish its CA bundle" \
         slo_webhook_has_ca
     platform_wait_until slo "${platform_pids[-1]}" "the SLO engine" curl -fsS "http://$metrics/readyz"
+}
+
+# platform_siem METRICS: the SIEM (metrics on METRICS) as ServiceAccount makonis-siem,
+# its store and checkpoint key in $MAKONIS_CLUSTER_DIR/siem, receiving the API server's
+# audit webhook on $MAKONIS_CLUSTER_SIEM_HTTPS with the control plane's SIEM certificates
+# (tests/cluster/audit.go), and syslog on 127.0.0.1 (TCP 1601, UDP 1514, RELP 2514, TLS
+# 6514); the platform's own LogSources from manifests/examples/siem/platform.yaml.
+platform_siem() {
+    local metrics="$1" dir="$MAKONIS_CLUSTER_DIR/siem"
+    : "${MAKONIS_CLUSTER_SIEM_HTTPS:?platform_siem needs MAKONIS_CLUSTER_SIEM_HTTPS (tests/cluster/cluster.sh env)}"
+    mkdir -p "$dir"
+    [[ -f "$dir/checkpoint.key" ]] || "$makonis" siem keygen --out "$dir/checkpoint.key" > "$dir/checkpoint.pub"
+    kubectl apply --server-side -f manifests/examples/siem/platform.yaml
+    platform_start siem makonis-siem siem run --metrics-address "$metrics" \
+        --store "$dir/store" --checkpoint-log "$dir/checkpoints/checkpoints.jsonl" \
+        --signing-key "$dir/checkpoint.key" \
+        --syslog-tcp 127.0.0.1:1601 --syslog-udp 127.0.0.1:1514 --relp 127.0.0.1:2514 \
+        --syslog-tls 127.0.0.1:6514 --https "$MAKONIS_CLUSTER_SIEM_HTTPS" \
+        --tls-certificate "$MAKONIS_CLUSTER_PKI/siem-serving.crt" --tls-key "$MAKONIS_CLUSTER_PKI/siem-serving.key" \
+        --client-ca "$MAKONIS_CLUSTER_PKI/siem-ca.crt"
+    platform_wait_until siem "${platform_pids[-1]}" "the SIEM" curl -fsS "http://$metrics/readyz"
+}
+
+# platform_portal_siem_args: the portal's arguments that ship its audit trail to the SIEM
+# platform_siem started.
+platform_portal_siem_args() {
+    printf '%s\n' --siem-url "https://$MAKONIS_CLUSTER_SIEM_HTTPS/v1/events" \
+        --siem-client-certificate "$MAKONIS_CLUSTER_PKI/siem-portal.crt" \
+        --siem-client-key "$MAKONIS_CLUSTER_PKI/siem-portal.key" --siem-ca "$MAKONIS_CLUSTER_PKI/siem-ca.crt"
 }
 
 # platform_slo_objective PORTAL: the platform's own objective for the portal at PORTAL

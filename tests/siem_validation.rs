@@ -133,3 +133,19 @@ async fn log_sources_claim_their_hosts_never_the_world() {
     zone["spec"]["timeZone"] = json!("../../etc/passwd");
     assert_names(&verdict(&api, zone).await.expect("a path as a zone"), "spec.timeZone", "should match");
 }
+
+#[tokio::test]
+async fn the_platforms_example_log_sources_are_accepted() {
+    let admin = admin_client().await;
+    install_platform(&admin).await;
+    let api: Api<DynamicObject> = Api::namespaced_with(admin, "makonis-system", &resource("LogSource", "logsources"));
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/examples/siem/platform.yaml"))
+        .expect("manifests/examples/siem/platform.yaml");
+    let mut seen = 0;
+    for document in serde_yaml_ng::Deserializer::from_str(&text) {
+        let object: Value = serde::Deserialize::deserialize(document).expect("YAML");
+        assert_eq!(verdict(&api, object.clone()).await, None, "{}", object["metadata"]["name"]);
+        seen += 1;
+    }
+    assert_eq!(seen, 2, "the API server's and the portal's sources");
+}

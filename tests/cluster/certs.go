@@ -19,6 +19,8 @@ package main
 //	siem-serving.crt/.key               the SIEM intake's serving cert: 127.0.0.1, localhost
 //	siem-apiserver.crt/.key             kube-apiserver's client cert for its audit webhook: DNS name
 //	                                    kube-apiserver, O=makonis-system (the namespace it is for)
+//	siem-portal.crt/.key                the portal's client cert for shipping its audit trail: DNS
+//	                                    name portal, O=makonis-system
 //
 // Missing files are (re)created; existing ones are never overwritten, so deleting one
 // file regenerates just that one (delete ca.* to start a new trust root: then delete the
@@ -58,6 +60,7 @@ type pki struct {
 	SIEMCACert, SIEMCAKey               string
 	SIEMServingCert, SIEMServingKey     string
 	SIEMAPIServerCert, SIEMAPIServerKey string
+	SIEMPortalCert, SIEMPortalKey       string
 }
 
 func newPKI(dir string) pki {
@@ -77,6 +80,7 @@ func newPKI(dir string) pki {
 		SIEMCACert: filepath.Join(p, "siem-ca.crt"), SIEMCAKey: filepath.Join(p, "siem-ca.key"),
 		SIEMServingCert: filepath.Join(p, "siem-serving.crt"), SIEMServingKey: filepath.Join(p, "siem-serving.key"),
 		SIEMAPIServerCert: filepath.Join(p, "siem-apiserver.crt"), SIEMAPIServerKey: filepath.Join(p, "siem-apiserver.key"),
+		SIEMPortalCert: filepath.Join(p, "siem-portal.crt"), SIEMPortalKey: filepath.Join(p, "siem-portal.key"),
 	}
 }
 
@@ -145,12 +149,16 @@ func (p pki) ensure() error {
 	siemAPIServer := certSpec{CommonName: "kube-apiserver", Organization: []string{platformNamespace},
 		DNSNames: []string{"kube-apiserver"},
 		Usages:   []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	siemPortal := certSpec{CommonName: "portal", Organization: []string{platformNamespace},
+		DNSNames: []string{"portal"},
+		Usages:   []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
 	for _, c := range []struct {
 		spec      certSpec
 		cert, key string
 	}{
 		{siemServing, p.SIEMServingCert, p.SIEMServingKey},
 		{siemAPIServer, p.SIEMAPIServerCert, p.SIEMAPIServerKey},
+		{siemPortal, p.SIEMPortalCert, p.SIEMPortalKey},
 	} {
 		if err := ensureLeaf(c.spec, c.cert, c.key, siemCA, siemCAKey); err != nil {
 			return fmt.Errorf("%s: %w", c.spec.CommonName, err)
