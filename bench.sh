@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks Mākonis with optimised builds: the portal under load, the SLO engine (the
-# monthly SLA report and probe throughput on one core) and the SIEM's parsing (per core,
-# beside rsyslog pinned to one core with taskset), all in-process with no cluster,
+# monthly SLA report and probe throughput on one core) and the SIEM (parsing per core,
+# beside rsyslog pinned to one core with taskset; syslog over TLS into its store), all
+# in-process with no cluster,
 # then the catalog and the compute operator on a fresh local control plane of their own
 # (target/cluster/bench; the compute part also starts the test QEMU session daemon,
 # tests/compute/session.sh). Prints the numbers; docs/benchmarks.md records them.
@@ -10,6 +11,7 @@
 # Environment: MAKONIS_BENCH_SECONDS (default 10, per route of the portal benchmark),
 #              MAKONIS_BENCH_SLO_SECONDS (default 10, per probe kind of the SLO benchmark),
 #              MAKONIS_BENCH_SIEM_EVENTS (default 1000000, lines of the SIEM parse mix),
+#              MAKONIS_BENCH_SIEM_INGEST_EVENTS (default 500000, lines sent over TLS),
 #              MAKONIS_BENCH_INSTANCES (default 1000), MAKONIS_BENCH_STEADY_SECONDS
 #              (default 60), MAKONIS_BENCH_VMS (default 200), MAKONIS_BENCH_VM_TIMEOUT
 #              (default 600 s), MAKONIS_BENCH_CLUSTER_PORT (default 18543).
@@ -69,6 +71,7 @@ if [[ "$which" == all || "$which" == slo ]]; then
 fi
 if [[ "$which" == all || "$which" == siem ]]; then
     cargo bench --locked --no-run -p makonis-siem-core --bench parse
+    cargo bench --locked --no-run -p makonis-siem --bench ingest
 fi
 
 # Before the control plane starts, so that nothing else competes for the cores.
@@ -84,6 +87,8 @@ if [[ "$which" == all || "$which" == siem ]]; then
     printf '==> SIEM: parse and normalise per core, beside rsyslog\n'
     # This process on core 0, rsyslogd (started by the benchmark) on core 1.
     taskset -c 0 cargo bench --locked -p makonis-siem-core --bench parse
+    printf '==> SIEM: syslog over TLS into the hash-chained SQLite store\n'
+    cargo bench --locked -p makonis-siem --bench ingest
 fi
 
 if [[ "$cluster" == true ]]; then

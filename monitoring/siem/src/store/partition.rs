@@ -10,7 +10,7 @@ use makonis_siem_core::{
     event::Event,
     retention::{SourceCategory, partition_name},
 };
-use sqlx::{Connection as _, Row, SqliteConnection};
+use sqlx::{Connection as _, QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::StoreError;
 
@@ -39,6 +39,9 @@ CREATE INDEX IF NOT EXISTS events_time ON events (time);
 CREATE INDEX IF NOT EXISTS events_user ON events (user_name, time);
 CREATE INDEX IF NOT EXISTS events_source_ip ON events (source_ip, time);
 ";
+
+/// Rows per INSERT statement: 13 parameters each, far below SQLite's limit of 32,766.
+const ROWS_PER_INSERT: usize = 100;
 
 /// The identity of a partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -119,30 +122,37 @@ impl PartitionFile {
         let head = sqlx::query("SELECT seq, hash FROM head WHERE id = 1").fetch_one(&mut *connection).await?;
         let mut seq = u64::try_from(head.get::<i64, _>(0)).map_err(|_| StoreError::Corrupt("negative head".into()))?;
         let mut previous = hash_of(head.get::<Vec<u8>, _>(1))?;
+        // The chain first, then the rows in multi-row INSERTs: one statement per row
+        // costs a round trip to sqlx's SQLite thread each, which dominated appending.
+        let mut rows = Vec::with_capacity(events.len());
         for event in events {
             seq += 1;
             let document = event.document(skew_limit);
             let hash = link(&previous, seq, document.as_bytes(), &event.original);
-            sqlx::query(
-                "INSERT INTO events (seq, time, created, source, agency, user_name, source_ip, action, outcome, \
-                 mandatory, document, original, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(seq as i64)
-            .bind(event.timestamp.as_microsecond())
-            .bind(event.created.as_microsecond())
-            .bind(&event.source)
-            .bind(&event.agency)
-            .bind(&event.user_name)
-            .bind(event.source_ip.map(|ip| ip.to_string()))
-            .bind(&event.action)
-            .bind(event.outcome.as_str())
-            .bind(i64::from(event.mandatory().bits()))
-            .bind(document)
-            .bind(&event.original)
-            .bind(hash.to_vec())
-            .execute(&mut *connection)
-            .await?;
+            rows.push((seq, *event, document, hash));
             previous = hash;
+        }
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO events (seq, time, created, source, agency, user_name, source_ip, action, outcome, \
+                 mandatory, document, original, hash) ",
+            );
+            insert.push_values(chunk, |mut row, (seq, event, document, hash)| {
+                row.push_bind(*seq as i64)
+                    .push_bind(event.timestamp.as_microsecond())
+                    .push_bind(event.created.as_microsecond())
+                    .push_bind(&event.source)
+                    .push_bind(&event.agency)
+                    .push_bind(&event.user_name)
+                    .push_bind(event.source_ip.map(|ip| ip.to_string()))
+                    .push_bind(&event.action)
+                    .push_bind(event.outcome.as_str())
+                    .push_bind(i64::from(event.mandatory().bits()))
+                    .push_bind(document)
+                    .push_bind(&event.original)
+                    .push_bind(hash.to_vec());
+            });
+            insert.build().execute(&mut *connection).await?;
         }
         sqlx::query("UPDATE head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(seq as i64)

@@ -1,0 +1,170 @@
+//! What intake costs end to end: syslog over TLS (RFC 5425, a client certificate from a
+//! test CA) into the durable, hash-chained SQLite store, on this machine.
+//!
+//! Run with `./bench.sh siem` (or `cargo bench -p makonis-siem --bench ingest`). In one
+//! process, optimised: the TLS intake (`intake::tls::serve`) and the one writer
+//! (`intake::writer::run`: batches merged, appended in one transaction per partition
+//! with `synchronous = FULL`, chained), and a sender on the same machine writing the
+//! SIEM parse benchmark's mix (`MAKONIS_BENCH_SIEM_INGEST_EVENTS`, default 500,000
+//! lines) octet-counted over one TLS connection as fast as the intake takes it. The
+//! clock runs from the first byte sent to the last event counted as stored. Reported:
+//! events per second, the process's CPU seconds (sender included, so an upper bound of
+//! the SIEM's), the peak resident memory, and the store's bytes on disk per event
+//! (partition files with their indexes and write-ahead logs, and the catalog) against
+//! the raw line.
+//!
+//! The goals (issue: at least 50,000 events/s into SQLite with memory bounded; stored
+//! bytes per event at most the raw line's) are reported, not failed.
+
+#[path = "../../siem-core/benches/support/mix.rs"]
+mod mix;
+
+#[path = "../tests/support/pki.rs"]
+#[allow(dead_code)]
+mod pki;
+
+#[path = "../../../benches/support/proc_stat.rs"]
+mod proc_stat;
+
+use std::{path::Path, sync::Arc, time::Instant};
+
+use jiff::{SignedDuration, tz::TimeZone};
+use makonis_siem::{
+    intake::{Intake, Stats, decode::UNKNOWN_SOURCE, tls, writer},
+    store::{Config, Store},
+};
+use makonis_siem_core::{
+    chain::SigningKey,
+    claims::{Claims, Format, Sender, Source},
+    retention::SourceCategory,
+};
+use tokio::{
+    io::AsyncWriteExt,
+    net::{TcpListener, TcpStream},
+    sync::{mpsc, watch},
+};
+
+const SOURCE: &str = "agency-lm/servers";
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let events: usize =
+        std::env::var("MAKONIS_BENCH_SIEM_INGEST_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(500_000);
+    let lines = mix::generate(events);
+    let raw = lines.len();
+    let mut frames = Vec::with_capacity(raw + events * 8);
+    for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        frames.extend_from_slice(format!("{} ", line.len()).as_bytes());
+        frames.extend_from_slice(line);
+    }
+    println!(
+        "siem ingest: {events} lines, {:.1} MB raw, mean {} bytes per line, over TLS into SQLite",
+        raw as f64 / 1e6,
+        raw / events
+    );
+
+    let dir = std::env::temp_dir().join(format!("makonis-bench-ingest-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
+    let config = Config {
+        root: dir.join("store"),
+        checkpoint_log: dir.join("checkpoints.jsonl"),
+        skew_limit: SignedDuration::from_mins(5),
+    };
+    let store = Store::open(config, key).await.unwrap();
+    let ca = pki::Ca::new("bench CA");
+    let (certificate, key) = ca.server().write(&dir, "server");
+    let client_ca = dir.join("client-ca.crt");
+    std::fs::write(&client_ca, &ca.pem).unwrap();
+    let credentials = tls::Credentials::load(tls::TlsFiles { certificate, key, client_ca }).unwrap();
+    let source = Source {
+        id: SOURCE.into(),
+        agency: Some("lm".into()),
+        platform: false,
+        category: SourceCategory::Authentication,
+        format: Format::Syslog,
+        zone: TimeZone::get("Europe/Riga").unwrap(),
+        senders: vec![Sender::Certificate("sender.lm.gov.lv".into())],
+    };
+    let (claims, _) = Claims::new(vec![source]);
+    let (_, claims) = watch::channel(Arc::new(claims));
+    let (queue, queue_rx) = mpsc::channel(1024);
+    let stats = Arc::new(Stats::default());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let intake = Intake { claims, queue, stats: stats.clone() };
+    let reader = tokio::spawn(tls::serve(listener, credentials.subscribe(), intake));
+    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None));
+
+    let client = ca.client(&["sender.lm.gov.lv"], Some("agency-lm"));
+    let (cpu0, started) = (proc_stat::cpu_seconds("/proc/self/stat"), Instant::now());
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut stream = pki::connector(&ca, Some(&client)).connect(pki::server_name(), tcp).await.unwrap();
+    for chunk in frames.chunks(64 * 1024) {
+        stream.write_all(chunk).await.unwrap();
+    }
+    stream.flush().await.unwrap();
+    let sent = started.elapsed().as_secs_f64();
+    let done =
+        || stats.source(SOURCE).events + stats.source(SOURCE).quarantined + stats.source(UNKNOWN_SOURCE).quarantined;
+    while done() < events as u64 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = proc_stat::cpu_seconds("/proc/self/stat") - cpu0;
+    let figures = stats.source(SOURCE);
+    let _ = stream.shutdown().await;
+    reader.abort();
+    let _ = reader.await;
+    drop(writer.await.unwrap());
+    let on_disk = bytes_under(&dir.join("store"));
+    println!(
+        "makonis: {} events stored, {} quarantined in {wall:.2} s: {:.0} events/s, {:.1} MB/s raw \
+         (the sender finished writing after {sent:.2} s)",
+        figures.events,
+        figures.quarantined,
+        events as f64 / wall,
+        raw as f64 / 1e6 / wall
+    );
+    println!("cpu: {cpu:.2} s of the process (sender included), {:.0} events per CPU-second", events as f64 / cpu);
+    println!("memory: peak resident {} MiB", peak_rss_kib() / 1024);
+    println!(
+        "store: {:.1} MB on disk, {:.0} bytes per event, {:.2}× the raw line",
+        on_disk as f64 / 1e6,
+        on_disk as f64 / events as f64,
+        on_disk as f64 / raw as f64
+    );
+    println!(
+        "goals: >= 50,000 events/s into SQLite: {}; stored bytes <= 1.0× the raw line: {}",
+        if events as f64 / wall >= 50_000.0 { "met" } else { "NOT met" },
+        if on_disk <= raw as u64 { "met" } else { "NOT met" }
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Bytes of every file under `dir`.
+fn bytes_under(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| match entry.metadata() {
+                    Ok(meta) if meta.is_dir() => bytes_under(&entry.path()),
+                    Ok(meta) => meta.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// The process's peak resident memory (`VmHWM`), in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
