@@ -1,6 +1,5 @@
 //! `makonis siem run`: the intake (syslog over TCP, TLS, UDP and RELP, JSON over HTTPS),
-//! the store and the
-//! LogSources' status, against the cluster.
+//! the store and the LogSources' status, against the cluster.
 //!
 //! One task per listener reads senders; one writer owns the store (appends, closes past
 //! days, applies retention). Every `status_interval` this loop reads the LogSources and
