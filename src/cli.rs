@@ -815,6 +815,12 @@ pub struct SiemRunArgs {
     #[arg(long, env = "MAKONIS_SIEM_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub queue: u64,
 
+    /// Mebibytes of received records waiting for the store at most (their parsed events
+    /// take a few times more memory); beyond, senders are slowed down and UDP datagrams
+    /// dropped, as with `--queue`.
+    #[arg(long, env = "MAKONIS_SIEM_QUEUE_MIB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub queue_mib: u64,
+
     /// How often LogSources' claims and status are refreshed, in seconds.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub status_seconds: u64,

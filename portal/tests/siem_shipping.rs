@@ -80,7 +80,7 @@ async fn siem() -> Siem {
     let stats = Arc::new(Stats::default());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let intake = Intake { claims, queue, stats: stats.clone() };
+    let intake = Intake::new(claims, queue, 64 << 20, stats.clone());
     let reader = tokio::spawn(https::serve(listener, credentials.subscribe(), intake));
     let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None));
     Siem { dir, port, ca, stats, reader, writer }

@@ -68,6 +68,7 @@ async fn run_siem(args: SiemRunArgs) -> anyhow::Result<()> {
             _ => None,
         },
         queue_capacity: args.queue as usize,
+        queue_bytes: (args.queue_mib as usize) << 20,
         status_interval: Duration::from_secs(args.status_seconds),
         maintenance_interval: Duration::from_secs(args.maintenance_seconds),
         lateness: SignedDuration::from_mins(args.lateness_minutes as i64),

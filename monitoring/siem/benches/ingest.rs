@@ -6,7 +6,8 @@
 //! (`intake::writer::run`: batches merged, appended in one transaction per partition
 //! with `synchronous = FULL`, chained), and a sender on the same machine writing the
 //! SIEM parse benchmark's mix (`MAKONIS_BENCH_SIEM_INGEST_EVENTS`, default 500,000
-//! lines) octet-counted over one TLS connection as fast as the intake takes it. The
+//! lines) octet-counted over one TLS connection as fast as the intake takes it, the
+//! queue bounded by `MAKONIS_BENCH_SIEM_QUEUE_MIB` (default 16, as `--queue-mib`). The
 //! clock runs from the first byte sent to the last event counted as stored. Reported:
 //! events per second, the process's CPU seconds (sender included, so an upper bound of
 //! the SIEM's), the peak resident memory, and the store's bytes on disk per event
@@ -93,7 +94,9 @@ async fn main() {
     let stats = Arc::new(Stats::default());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let intake = Intake { claims, queue, stats: stats.clone() };
+    let budget_mib: usize =
+        std::env::var("MAKONIS_BENCH_SIEM_QUEUE_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    let intake = Intake::new(claims, queue, budget_mib << 20, stats.clone());
     let reader = tokio::spawn(tls::serve(listener, credentials.subscribe(), intake));
     let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None));
 
@@ -128,7 +131,11 @@ async fn main() {
         raw as f64 / 1e6 / wall
     );
     println!("cpu: {cpu:.2} s of the process (sender included), {:.0} events per CPU-second", events as f64 / cpu);
-    println!("memory: peak resident {} MiB", peak_rss_kib() / 1024);
+    println!(
+        "memory: peak resident {} MiB, of which the sender's input {} MiB; queue: 1,024 batches, {budget_mib} MiB of records",
+        peak_rss_kib() / 1024,
+        (raw + frames.len()) >> 20
+    );
     println!(
         "store: {:.1} MB on disk, {:.0} bytes per event, {:.2}× the raw line",
         on_disk as f64 / 1e6,

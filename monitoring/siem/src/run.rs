@@ -60,6 +60,8 @@ pub struct Settings {
     pub tls: Option<TlsIntake>,
     /// Batches waiting for the writer at most.
     pub queue_capacity: usize,
+    /// Bytes of received records waiting for the writer at most.
+    pub queue_bytes: usize,
     /// How often LogSources' claims and status are refreshed.
     pub status_interval: Duration,
     /// How often past days are closed and retention applied.
@@ -142,7 +144,7 @@ pub async fn run(
     let stats = Arc::new(Stats::default());
     siem_metrics.queue_capacity.set(i64::try_from(settings.queue_capacity).unwrap_or(i64::MAX));
     stats.export(siem_metrics);
-    let intake = Intake { claims: claims_rx, queue: queue_tx, stats: stats.clone() };
+    let intake = Intake::new(claims_rx, queue_tx, settings.queue_bytes, stats.clone());
     let maintenance = writer::Maintenance {
         every: settings.maintenance_interval,
         lateness: settings.lateness,

@@ -20,7 +20,7 @@ use tokio::{
 
 mod support;
 
-use support::{SERVERS, fresh_dir, intake, servers, store_in};
+use support::{SERVERS, fresh_dir, intake_with_budget, servers, store_in};
 
 /// An intake on 127.0.0.1 (TCP and UDP on free ports) over a store in its own directory.
 struct Running {
@@ -45,9 +45,14 @@ impl Drop for Running {
 
 /// Starts the readers; the writer only when `writing` (otherwise `start_writer` does).
 async fn start(sources: Vec<Source>, capacity: usize, writing: bool) -> Running {
+    start_with_budget(sources, capacity, 64 << 20, writing).await
+}
+
+/// As [`start`], with `budget` bytes of records allowed to wait.
+async fn start_with_budget(sources: Vec<Source>, capacity: usize, budget: usize, writing: bool) -> Running {
     let dir = fresh_dir("intake");
     let (store, _) = store_in(&dir).await;
-    let (intake, queue_rx, stats) = intake(sources, capacity);
+    let (intake, queue_rx, stats) = intake_with_budget(sources, capacity, budget);
     // Small socket buffers, so that a few megabytes fill them when nothing is read.
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(64 * 1024).unwrap();
@@ -214,5 +219,38 @@ async fn a_full_queue_slows_a_tcp_sender_and_counts_udp_drops() {
     until("every TCP line is stored", 300, || stats.source(SERVERS).events >= lines as u64).await;
     let stored = stats.source(SERVERS).events;
     assert!(stored <= lines as u64 + 50, "{stored}");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_byte_budget_slows_a_tcp_sender_although_the_queue_has_room() {
+    // Room for 10,000 batches, but only 10 KB of records: memory stays bounded however
+    // small the batches are.
+    let mut running = start_with_budget(vec![servers("127.0.0.1/32", "Europe/Riga")], 10_000, 10_000, false).await;
+    let line = b"<38>Dec  6 10:20:30 web1 sshd[812]: Failed password for root from 10.0.0.1 port 1 ssh2\n";
+    let lines = 40_000;
+    let stream: Vec<u8> = line.iter().copied().cycle().take(line.len() * lines).collect();
+    let client = TcpSocket::new_v4().unwrap();
+    client.set_send_buffer_size(64 * 1024).unwrap();
+    let mut connection = client.connect(running.tcp).await.unwrap();
+    let sender = tokio::spawn(async move {
+        connection.write_all(&stream).await.unwrap();
+        connection.shutdown().await.unwrap();
+    });
+    let held = tokio::time::timeout(Duration::from_secs(3), async {
+        while !sender.is_finished() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(held.is_err(), "the sender wrote {} MB into a 10 KB budget", line.len() * lines / 1_000_000);
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.send_to(b"<13>1 - host app - - - no room", running.udp).await.unwrap();
+    let stats = running.stats.clone();
+    until("the datagram that found no room is counted", 20, || stats.udp_dropped_total() == 1).await;
+
+    running.start_writer();
+    until("every TCP line is stored", 300, || stats.source(SERVERS).events >= lines as u64).await;
+    assert_eq!(stats.source(SERVERS).events, lines as u64);
     running.stop().await;
 }

@@ -89,7 +89,7 @@ async fn events(State(intake): State<Intake>, Extension(sender): Extension<Peer>
     batch.resendable = Some(next_delivery());
     let (stored_tx, stored_rx) = oneshot::channel();
     batch.stored = Some(stored_tx);
-    if intake.queue.send(batch).await.is_err() || stored_rx.await.is_err() {
+    if intake.submit(batch).await.is_err() || stored_rx.await.is_err() {
         let message = "the store cannot take events now; nothing was stored, send them again";
         return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": message }))).into_response();
     }

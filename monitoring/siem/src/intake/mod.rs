@@ -5,10 +5,12 @@
 //! HTTPS in [`https`]) cut frames or records, [`decode`] turns each into an event of the LogSource that claims the sender (by its
 //! address, or over TLS by its client certificate), or into a quarantined item with its
 //! reason, and hand them in batches to the one [`writer`] that owns the store, through a
-//! bounded queue. A TCP reader waits when the queue is full, so the sender's TCP window
-//! closes and it slows down; a UDP datagram that finds the queue full is dropped and
-//! counted, since UDP has no way to slow a sender. A RELP reader acknowledges a message
-//! only once the writer has stored it.
+//! queue bounded twice: in batches, and in the bytes of the records waiting in it (a
+//! batch holds its share of the [`Intake::budget`] until it is stored), so that memory
+//! stays bounded however fast a sender writes. A TCP reader waits when either is full,
+//! so the sender's TCP window closes and it slows down; a UDP datagram that finds no room
+//! is dropped and counted, since UDP has no way to slow a sender. A RELP reader
+//! acknowledges a message only once the writer has stored it.
 
 pub mod decode;
 pub mod https;
@@ -33,7 +35,7 @@ use makonis_siem_core::{
 };
 use tokio::{
     net::{TcpListener, TcpStream},
-    sync::{mpsc, watch},
+    sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch},
     task::JoinSet,
 };
 
@@ -57,12 +59,20 @@ pub struct Batch {
     /// among them is counted and stored once; later in a session, identical bytes are
     /// another event (two failed sign-ins in one second look alike in RFC 3164).
     pub resend_candidates: usize,
+    /// Its share of the intake's byte budget, given back once it is stored.
+    pub budget: Option<OwnedSemaphorePermit>,
 }
 
 impl Batch {
     /// Whether it holds nothing to store.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty() && self.quarantined.is_empty()
+    }
+
+    /// The bytes of the records it holds, as received.
+    pub fn bytes(&self) -> usize {
+        self.events.iter().map(|(event, _)| event.original.len()).sum::<usize>()
+            + self.quarantined.iter().map(|item| item.original.len()).sum::<usize>()
     }
 }
 
@@ -109,8 +119,59 @@ pub struct Intake {
     pub claims: watch::Receiver<Arc<Claims>>,
     /// The bounded queue to the writer.
     pub queue: mpsc::Sender<Batch>,
+    /// Bytes of received records that may wait for the store at once, a permit a byte.
+    pub budget: Arc<Semaphore>,
+    /// The budget's size in bytes.
+    pub budget_bytes: usize,
     /// Counters per source and of drops.
     pub stats: Arc<Stats>,
+}
+
+/// Why a batch was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// No room now (only when not waiting).
+    Full,
+    /// The writer has stopped.
+    Closed,
+}
+
+impl Intake {
+    /// Readers' shared state over `claims` and `queue`, with `budget_bytes` of received
+    /// records allowed to wait for the store.
+    pub fn new(
+        claims: watch::Receiver<Arc<Claims>>,
+        queue: mpsc::Sender<Batch>,
+        budget_bytes: usize,
+        stats: Arc<Stats>,
+    ) -> Self {
+        let budget_bytes = budget_bytes.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
+        Self { claims, queue, budget: Arc::new(Semaphore::new(budget_bytes)), budget_bytes, stats }
+    }
+
+    /// The permits a batch of `bytes` takes: at most the whole budget, so that a batch
+    /// larger than it still passes once nothing else waits.
+    fn permits_for(&self, bytes: usize) -> u32 {
+        u32::try_from(bytes.clamp(1, self.budget_bytes)).unwrap_or(u32::MAX)
+    }
+
+    /// Queues `batch` once there is room in bytes and in batches, waiting for it (the
+    /// reader, and so its sender, waits meanwhile).
+    pub async fn submit(&self, mut batch: Batch) -> Result<(), Refused> {
+        let permits = self.permits_for(batch.bytes());
+        batch.budget = Some(self.budget.clone().acquire_many_owned(permits).await.map_err(|_| Refused::Closed)?);
+        self.queue.send(batch).await.map_err(|_| Refused::Closed)
+    }
+
+    /// Queues `batch` if there is room now, in bytes and in batches.
+    pub fn try_submit(&self, mut batch: Batch) -> Result<(), Refused> {
+        let permits = self.permits_for(batch.bytes());
+        batch.budget = Some(self.budget.clone().try_acquire_many_owned(permits).map_err(|_| Refused::Full)?);
+        self.queue.try_send(batch).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => Refused::Full,
+            mpsc::error::TrySendError::Closed(_) => Refused::Closed,
+        })
+    }
 }
 
 /// A new delivery number for deduplication: one per RELP session, one per HTTPS

@@ -79,7 +79,7 @@ async fn session(mut stream: TcpStream, peer: SocketAddr, intake: &Intake) -> st
             let (stored_tx, stored_rx) = oneshot::channel();
             batch.stored = Some(stored_tx);
             batch.resendable = Some(delivery);
-            if intake.queue.send(batch).await.is_err() || stored_rx.await.is_err() {
+            if intake.submit(batch).await.is_err() || stored_rx.await.is_err() {
                 // The writer is gone: nothing is acknowledged, the sender will resend.
                 return Ok(());
             }

@@ -58,5 +58,5 @@ async fn send(intake: &Intake, batch: Batch) -> bool {
     if batch.is_empty() {
         return true;
     }
-    intake.queue.send(batch).await.is_ok()
+    intake.submit(batch).await.is_ok()
 }

@@ -2,12 +2,12 @@
 
 use jiff::Timestamp;
 use makonis_siem_core::framing::Frame;
-use tokio::{net::UdpSocket, sync::mpsc::error::TrySendError};
+use tokio::net::UdpSocket;
 
-use super::{Batch, Intake, Peer, decode::decode};
+use super::{Batch, Intake, Peer, Refused, decode::decode};
 
 /// Receives datagrams until the task is stopped. A datagram that finds the writer's
-/// queue full is dropped and counted: UDP cannot slow its sender.
+/// queue or byte budget full is dropped and counted: UDP cannot slow its sender.
 pub async fn serve(socket: UdpSocket, intake: Intake) {
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
@@ -32,10 +32,10 @@ pub async fn serve(socket: UdpSocket, intake: Intake) {
             Timestamp::now(),
             &mut batch,
         );
-        match intake.queue.try_send(batch) {
+        match intake.try_submit(batch) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => intake.stats.udp_dropped(),
-            Err(TrySendError::Closed(_)) => return,
+            Err(Refused::Full) => intake.stats.udp_dropped(),
+            Err(Refused::Closed) => return,
         }
     }
 }

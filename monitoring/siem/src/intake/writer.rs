@@ -76,7 +76,10 @@ pub async fn run(
         let mut merged = Batch::default();
         let mut duplicates: BTreeMap<String, SourceStats> = BTreeMap::new();
         let mut waiting = Vec::new();
+        // The batches' byte budget, given back once they are stored.
+        let mut budget = Vec::new();
         for batch in batches.drain(..) {
+            budget.extend(batch.budget);
             for (index, (event, category)) in batch.events.into_iter().enumerate() {
                 let resent = batch
                     .resendable
@@ -105,6 +108,7 @@ pub async fn run(
             metrics.appended(started.elapsed().as_secs_f64());
         }
         stats.add(&deltas, Timestamp::now());
+        drop(budget);
         for reader in waiting {
             // A reader that has gone (its connection closed) no longer waits.
             let _ = reader.send(());

@@ -72,14 +72,23 @@ pub fn servers(network: &str, zone: &str) -> Source {
 }
 
 /// The readers' shared state claiming for `sources` (which must not conflict), with a
-/// queue of `capacity` batches; the queue's receiving end is the writer's.
+/// queue of `capacity` batches and 64 MiB; the queue's receiving end is the writer's.
 pub fn intake(sources: Vec<Source>, capacity: usize) -> (Intake, mpsc::Receiver<Batch>, Arc<Stats>) {
+    intake_with_budget(sources, capacity, 64 << 20)
+}
+
+/// As [`intake`], with a budget of `budget_bytes` of records waiting.
+pub fn intake_with_budget(
+    sources: Vec<Source>,
+    capacity: usize,
+    budget_bytes: usize,
+) -> (Intake, mpsc::Receiver<Batch>, Arc<Stats>) {
     let (claims, conflicts) = Claims::new(sources);
     assert!(conflicts.is_empty(), "{conflicts:?}");
     let (_, claims_rx) = watch::channel(Arc::new(claims));
     let (queue_tx, queue_rx) = mpsc::channel(capacity);
     let stats = Arc::new(Stats::default());
-    (Intake { claims: claims_rx, queue: queue_tx, stats: stats.clone() }, queue_rx, stats)
+    (Intake::new(claims_rx, queue_tx, budget_bytes, stats.clone()), queue_rx, stats)
 }
 
 /// A platform CA made for the test, the SIEM's server certificate from it (written to
