@@ -7,7 +7,7 @@
 # packages when missing, libvirt's development files (the compute operator links
 # libvirt). With --tests it also installs the real servers the tests talk to (PostgreSQL,
 # Samba AD, OpenLDAP, libvirt's daemon with QEMU, Prometheus with the blackbox exporter,
-# rsyslog with RELP and TLS as the SIEM's sender),
+# rsyslog with RELP and TLS as the SIEM's sender, OpenSSH's server as a sender's sshd),
 # Chromium for the browser tests, wrk for the benchmarks and genisoimage (to read
 # cloud-init seed images back); Node.js and npm must be there (they come with our
 # machines).
@@ -68,6 +68,7 @@ need /usr/bin/promtool prometheus
 need /usr/bin/prometheus-blackbox-exporter prometheus-blackbox-exporter
 need /usr/bin/logger bsdutils
 need /usr/sbin/rsyslogd rsyslog
+need /usr/sbin/sshd openssh-server
 compgen -G "/usr/lib/*/rsyslog/omrelp.so" > /dev/null || packages+=(rsyslog-relp)
 compgen -G "/usr/lib/*/rsyslog/lmnsd_ossl.so" > /dev/null || packages+=(rsyslog-openssl)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || packages+=(postgresql)
