@@ -19,7 +19,9 @@ use tokio::{
 
 mod support;
 
-use support::{SERVERS as SOURCE, fresh_dir, intake, rsyslogd, servers, sshd_lines, store_in, until_stored};
+use support::{
+    SERVERS as SOURCE, fresh_dir, intake, relp_forwarding, rsyslogd, servers, sshd_lines, store_in, until_stored,
+};
 
 /// A RELP intake over a store in a directory of its own, claiming 127.0.0.1 for SOURCE.
 struct Running {
@@ -32,7 +34,6 @@ struct Running {
 
 async fn start() -> Running {
     let dir = fresh_dir("relp");
-    std::fs::create_dir_all(dir.join("rsyslog")).unwrap();
     let (store, _) = store_in(&dir).await;
     let (intake, queue_rx, stats) = intake(vec![servers("127.0.0.1/32", "UTC")], 16);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -58,23 +59,7 @@ async fn rsyslog_forwards_a_file_over_relp_and_every_line_is_stored_once() {
     let lines = 5_000;
     let input = dir.join("auth.log");
     std::fs::write(&input, sshd_lines(lines)).unwrap();
-    let conf = dir.join("rsyslog.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"global(workDirectory="{work}")
-module(load="imfile")
-module(load="omrelp")
-input(type="imfile" File="{input}" Tag="sshd" ruleset="forward")
-ruleset(name="forward") {{
-  action(type="omrelp" target="127.0.0.1" port="{port}" template="RSYSLOG_SyslogProtocol23Format")
-}}
-"#,
-            work = dir.join("rsyslog").display(),
-            input = input.display(),
-        ),
-    )
-    .unwrap();
+    let conf = relp_forwarding(&dir, &input, port);
     let mut rsyslog = rsyslogd(&conf, &dir);
     until_stored(&stats, SOURCE, lines as u64, &mut rsyslog).await;
     rsyslog.kill().await.unwrap();

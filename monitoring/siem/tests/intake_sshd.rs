@@ -16,7 +16,7 @@ use tokio::{net::TcpListener, process::Command};
 
 mod support;
 
-use support::{SERVERS, fresh_dir, intake, rsyslogd, servers, store_in, until_stored};
+use support::{SERVERS, fresh_dir, intake, relp_forwarding, rsyslogd, servers, store_in, until_stored};
 
 /// A free port on 127.0.0.1 for sshd.
 fn free_port() -> u16 {
@@ -26,7 +26,6 @@ fn free_port() -> u16 {
 #[tokio::test]
 async fn sshds_refused_sign_ins_reach_the_store_through_rsyslog() {
     let dir = fresh_dir("sshd");
-    std::fs::create_dir_all(dir.join("rsyslog")).unwrap();
     let (store, _) = store_in(&dir).await;
     let (intake, queue_rx, stats) = intake(vec![servers("127.0.0.1/32", "UTC")], 16);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -74,23 +73,7 @@ async fn sshds_refused_sign_ins_reach_the_store_through_rsyslog() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let conf = dir.join("rsyslog.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"global(workDirectory="{work}")
-module(load="imfile")
-module(load="omrelp")
-input(type="imfile" File="{log}" Tag="sshd" ruleset="forward")
-ruleset(name="forward") {{
-  action(type="omrelp" target="127.0.0.1" port="{relp_port}" template="RSYSLOG_SyslogProtocol23Format")
-}}
-"#,
-            work = dir.join("rsyslog").display(),
-            log = log.display(),
-        ),
-    )
-    .unwrap();
+    let conf = relp_forwarding(&dir, &log, relp_port);
     let mut rsyslog = rsyslogd(&conf, &dir);
 
     for user in ["intruder", "root"] {

@@ -186,27 +186,38 @@ async fn unclaimed_senders_and_bad_frames_are_quarantined_with_the_reason() {
     assert_eq!(reasons, ["line_too_long", "priority"]);
 }
 
-#[tokio::test]
-async fn a_full_queue_slows_a_tcp_sender_and_counts_udp_drops() {
-    let mut running = start(vec![servers("127.0.0.1/32", "Europe/Riga")], 1, false).await;
-    // Nothing drains the queue yet: a TCP sender is held back by its own TCP window.
-    let line = b"<38>Dec  6 10:20:30 web1 sshd[812]: Failed password for root from 10.0.0.1 port 1 ssh2\n";
-    let lines = 40_000;
-    let stream: Vec<u8> = line.iter().copied().cycle().take(line.len() * lines).collect();
+/// The line a held-back sender repeats, and how often.
+const HELD_LINE: &[u8] = b"<38>Dec  6 10:20:30 web1 sshd[812]: Failed password for root from 10.0.0.1 port 1 ssh2\n";
+const HELD_LINES: usize = 40_000;
+const HELD_BYTES: usize = HELD_LINE.len() * HELD_LINES;
+
+/// Sends [`HELD_LINES`] lines over TCP to `address` (with a small send buffer) in a
+/// task of its own; whether the sender is still held back 3 s later.
+async fn tcp_sender_is_held(address: SocketAddr) -> bool {
+    let stream: Vec<u8> = HELD_LINE.iter().copied().cycle().take(HELD_BYTES).collect();
     let client = TcpSocket::new_v4().unwrap();
     client.set_send_buffer_size(64 * 1024).unwrap();
-    let mut connection = client.connect(running.tcp).await.unwrap();
+    let mut connection = client.connect(address).await.unwrap();
     let sender = tokio::spawn(async move {
         connection.write_all(&stream).await.unwrap();
         connection.shutdown().await.unwrap();
     });
-    let held = tokio::time::timeout(Duration::from_secs(3), async {
+    tokio::time::timeout(Duration::from_secs(3), async {
         while !sender.is_finished() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
-    .await;
-    assert!(held.is_err(), "the sender wrote {} MB although nothing was stored", line.len() * lines / 1_000_000);
+    .await
+    .is_err()
+}
+
+#[tokio::test]
+async fn a_full_queue_slows_a_tcp_sender_and_counts_udp_drops() {
+    let mut running = start(vec![servers("127.0.0.1/32", "Europe/Riga")], 1, false).await;
+    // Nothing drains the queue yet: a TCP sender is held back by its own TCP window.
+    let lines = HELD_LINES;
+    let held = tcp_sender_is_held(running.tcp).await;
+    assert!(held, "the sender wrote {} MB although nothing was stored", HELD_BYTES / 1_000_000);
 
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     for _ in 0..50 {
@@ -227,23 +238,9 @@ async fn a_full_byte_budget_slows_a_tcp_sender_although_the_queue_has_room() {
     // Room for 10,000 batches, but only 10 KB of records: memory stays bounded however
     // small the batches are.
     let mut running = start_with_budget(vec![servers("127.0.0.1/32", "Europe/Riga")], 10_000, 10_000, false).await;
-    let line = b"<38>Dec  6 10:20:30 web1 sshd[812]: Failed password for root from 10.0.0.1 port 1 ssh2\n";
-    let lines = 40_000;
-    let stream: Vec<u8> = line.iter().copied().cycle().take(line.len() * lines).collect();
-    let client = TcpSocket::new_v4().unwrap();
-    client.set_send_buffer_size(64 * 1024).unwrap();
-    let mut connection = client.connect(running.tcp).await.unwrap();
-    let sender = tokio::spawn(async move {
-        connection.write_all(&stream).await.unwrap();
-        connection.shutdown().await.unwrap();
-    });
-    let held = tokio::time::timeout(Duration::from_secs(3), async {
-        while !sender.is_finished() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    assert!(held.is_err(), "the sender wrote {} MB into a 10 KB budget", line.len() * lines / 1_000_000);
+    let lines = HELD_LINES;
+    let held = tcp_sender_is_held(running.tcp).await;
+    assert!(held, "the sender wrote {} MB into a 10 KB budget", HELD_BYTES / 1_000_000);
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     socket.send_to(b"<13>1 - host app - - - no room", running.udp).await.unwrap();
     let stats = running.stats.clone();

@@ -109,6 +109,27 @@ pub fn sshd_lines(lines: usize) -> String {
         .collect()
 }
 
+/// Writes `dir/rsyslog.conf`: rsyslog follows `file` (`imfile`, tag `sshd`) and forwards
+/// every line over RELP to 127.0.0.1:`relp_port` as RFC 5424; returns its path.
+pub fn relp_forwarding(dir: &Path, file: &Path, relp_port: u16) -> PathBuf {
+    std::fs::create_dir_all(dir.join("rsyslog")).expect("rsyslog's work directory");
+    let conf = dir.join("rsyslog.conf");
+    let text = format!(
+        r#"global(workDirectory="{work}")
+module(load="imfile")
+module(load="omrelp")
+input(type="imfile" File="{file}" Tag="sshd" ruleset="forward")
+ruleset(name="forward") {{
+  action(type="omrelp" target="127.0.0.1" port="{relp_port}" template="RSYSLOG_SyslogProtocol23Format")
+}}
+"#,
+        work = dir.join("rsyslog").display(),
+        file = file.display(),
+    );
+    std::fs::write(&conf, text).expect("write rsyslog.conf");
+    conf
+}
+
 /// A real rsyslogd (Debian's `rsyslog`) in the foreground with `conf`, its pid file in
 /// `dir`; killed when dropped.
 pub fn rsyslogd(conf: &Path, dir: &Path) -> tokio::process::Child {
