@@ -25,7 +25,7 @@ use rustls::ServerConfig;
 use serde_json::json;
 use tokio::{
     net::{TcpListener, TcpStream},
-    sync::{oneshot, watch},
+    sync::watch,
 };
 
 use super::{Batch, Intake, Peer, decode::decode_body, next_delivery, tls::handshake};
@@ -87,9 +87,7 @@ async fn events(State(intake): State<Intake>, Extension(sender): Extension<Peer>
     let (stored, quarantined) = (batch.events.len(), batch.quarantined.len());
     batch.resend_candidates = stored;
     batch.resendable = Some(next_delivery());
-    let (stored_tx, stored_rx) = oneshot::channel();
-    batch.stored = Some(stored_tx);
-    if intake.submit(batch).await.is_err() || stored_rx.await.is_err() {
+    if intake.store(batch).await.is_err() {
         let message = "the store cannot take events now; nothing was stored, send them again";
         return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": message }))).into_response();
     }

@@ -2,9 +2,9 @@
 //! silently.
 //!
 //! Readers (TCP in [`tcp`], TLS in [`tls`], UDP in [`udp`], RELP in [`relp`], JSON over
-//! HTTPS in [`https`]) cut frames or records, [`decode`] turns each into an event of the LogSource that claims the sender (by its
-//! address, or over TLS by its client certificate), or into a quarantined item with its
-//! reason, and hand them in batches to the one [`writer`] that owns the store, through a
+//! HTTPS in [`https`]) cut frames or records, [`decode`] turns each into an event of the
+//! LogSource that claims the sender (by its address, or over TLS by its client
+//! certificate), or into a quarantined item with its reason, and hand them in batches to the one [`writer`] that owns the store, through a
 //! queue bounded twice: in batches, and in the bytes of the records waiting in it (a
 //! batch holds its share of the [`Intake::budget`] until it is stored), so that memory
 //! stays bounded however fast a sender writes. A TCP reader waits when either is full,
@@ -52,7 +52,8 @@ pub struct Batch {
     pub quarantined: Vec<Quarantined>,
     /// Told once everything above is durable (RELP acknowledges then).
     pub stored: Option<tokio::sync::oneshot::Sender<()>>,
-    /// The RELP session it came in, when the sender resends what it saw unacknowledged.
+    /// The delivery it came in (a RELP session, an HTTPS request), when the sender
+    /// resends what it saw unacknowledged.
     pub resendable: Option<makonis_siem_core::dedup::Delivery>,
     /// How many of the first events may be resends: those among the first messages of a
     /// RELP session, where a sender puts what it resends after reconnecting. A repeat
@@ -117,12 +118,13 @@ impl Peer {
 pub struct Intake {
     /// The LogSources' claims, replaced whenever LogSources change.
     pub claims: watch::Receiver<Arc<Claims>>,
-    /// The bounded queue to the writer.
-    pub queue: mpsc::Sender<Batch>,
+    /// The bounded queue to the writer; batches enter it only through
+    /// [`Intake::submit`] and [`Intake::try_submit`], which take their bytes' budget.
+    queue: mpsc::Sender<Batch>,
     /// Bytes of received records that may wait for the store at once, a permit a byte.
-    pub budget: Arc<Semaphore>,
+    budget: Arc<Semaphore>,
     /// The budget's size in bytes.
-    pub budget_bytes: usize,
+    budget_bytes: usize,
     /// Counters per source and of drops.
     pub stats: Arc<Stats>,
 }
@@ -161,6 +163,16 @@ impl Intake {
         let permits = self.permits_for(batch.bytes());
         batch.budget = Some(self.budget.clone().acquire_many_owned(permits).await.map_err(|_| Refused::Closed)?);
         self.queue.send(batch).await.map_err(|_| Refused::Closed)
+    }
+
+    /// Queues `batch` as [`Intake::submit`] does and waits until the writer has stored
+    /// it durably: what RELP acknowledges and HTTPS answers only then. `Closed` when the
+    /// writer stopped first (nothing is confirmed; the sender sends again).
+    pub async fn store(&self, mut batch: Batch) -> Result<(), Refused> {
+        let (stored_tx, stored_rx) = tokio::sync::oneshot::channel();
+        batch.stored = Some(stored_tx);
+        self.submit(batch).await?;
+        stored_rx.await.map_err(|_| Refused::Closed)
     }
 
     /// Queues `batch` if there is room now, in bytes and in batches.

@@ -11,7 +11,6 @@ use makonis_siem_core::{
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
-    sync::oneshot,
 };
 
 use super::{Batch, Intake, Peer, decode::decode, next_delivery};
@@ -76,10 +75,8 @@ async fn session(mut stream: TcpStream, peer: SocketAddr, intake: &Intake) -> st
             }
         }
         if !batch.is_empty() {
-            let (stored_tx, stored_rx) = oneshot::channel();
-            batch.stored = Some(stored_tx);
             batch.resendable = Some(delivery);
-            if intake.submit(batch).await.is_err() || stored_rx.await.is_err() {
+            if intake.store(batch).await.is_err() {
                 // The writer is gone: nothing is acknowledged, the sender will resend.
                 return Ok(());
             }
