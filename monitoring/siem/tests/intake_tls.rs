@@ -176,7 +176,6 @@ async fn a_renewed_server_certificate_is_used_for_new_connections() {
     // A renewal signed by a new CA: clients that trust only the old one are refused
     // once the new files are loaded, clients that trust the new one are served.
     let renewed_ca = Ca::new("renewed platform CA");
-    std::thread::sleep(Duration::from_millis(20)); // a distinct modification time
     renewed_ca.server().write(&running.dir, "server");
     assert!(running.credentials.refresh().expect("the renewed files"));
     let dc1 = running.ca.client(&["dc1.lm.gov.lv"], Some("agency-lm"));

@@ -11,9 +11,9 @@
 
 use std::{
     net::SocketAddr,
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::Arc,
-    time::{Duration, SystemTime},
+    time::Duration,
 };
 
 use makonis_siem_core::claims::Certified;
@@ -69,20 +69,21 @@ pub enum TlsError {
     Config(String),
 }
 
-/// The TLS intake's configuration, loaded from [`TlsFiles`] and loaded again when they
-/// change.
+/// The TLS intake's configuration, loaded from [`TlsFiles`] and loaded again when their
+/// content changes (compared byte for byte: a renewed Secret's files may keep their
+/// modification time's second).
 #[derive(Debug)]
 pub struct Credentials {
     files: TlsFiles,
-    loaded: Vec<Option<SystemTime>>,
+    loaded: Contents,
     config: watch::Sender<Arc<ServerConfig>>,
 }
 
 impl Credentials {
     /// Loads the files; fails with the file and the reason when one is unusable.
     pub fn load(files: TlsFiles) -> Result<Self, TlsError> {
-        let loaded = stamps(&files);
-        let config = watch::Sender::new(Arc::new(server_config(&files)?));
+        let loaded = Contents::read(&files)?;
+        let config = watch::Sender::new(Arc::new(server_config(&files, &loaded)?));
         Ok(Self { files, loaded, config })
     }
 
@@ -92,36 +93,44 @@ impl Credentials {
     }
 
     /// Loads the files again if any changed since they were last loaded; true when the
-    /// new ones are in use. A change that cannot be used keeps the previous
-    /// configuration and is returned as the error (and tried again on the next call).
+    /// new ones are in use. A change that cannot be used (or a file that cannot be read,
+    /// as in the middle of a rotation) keeps the previous configuration and is returned
+    /// as the error, and tried again on the next call.
     pub fn refresh(&mut self) -> Result<bool, TlsError> {
-        let now = stamps(&self.files);
+        let now = Contents::read(&self.files)?;
         if now == self.loaded {
             return Ok(false);
         }
-        let config = server_config(&self.files)?;
+        let config = server_config(&self.files, &now)?;
         self.loaded = now;
         self.config.send_replace(Arc::new(config));
         Ok(true)
     }
 }
 
-/// When each file was last modified (following a mounted Secret's symbolic links).
-fn stamps(files: &TlsFiles) -> Vec<Option<SystemTime>> {
-    [&files.certificate, &files.key, &files.client_ca]
-        .iter()
-        .map(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok())
-        .collect()
+/// What the three files hold.
+#[derive(Debug, PartialEq, Eq)]
+struct Contents {
+    certificate: Vec<u8>,
+    key: Vec<u8>,
+    client_ca: Vec<u8>,
 }
 
-/// A server configuration that requires a client certificate from the client CA.
-pub fn server_config(files: &TlsFiles) -> Result<ServerConfig, TlsError> {
-    let chain = certificates(&files.certificate)?;
-    let text = read_file(&files.key)?;
-    let key = PrivateKeyDer::from_pem_slice(&text)
+impl Contents {
+    fn read(files: &TlsFiles) -> Result<Self, TlsError> {
+        let read = |path: &PathBuf| std::fs::read(path).map_err(|source| TlsError::Read { path: path.clone(), source });
+        Ok(Self { certificate: read(&files.certificate)?, key: read(&files.key)?, client_ca: read(&files.client_ca)? })
+    }
+}
+
+/// A server configuration from `contents` of `files` that requires a client certificate
+/// from the client CA.
+fn server_config(files: &TlsFiles, contents: &Contents) -> Result<ServerConfig, TlsError> {
+    let chain = certificates(&files.certificate, &contents.certificate)?;
+    let key = PrivateKeyDer::from_pem_slice(&contents.key)
         .map_err(|e| TlsError::Pem { path: files.key.clone(), reason: format!("no private key: {e}") })?;
     let mut roots = RootCertStore::empty();
-    for ca in certificates(&files.client_ca)? {
+    for ca in certificates(&files.client_ca, &contents.client_ca)? {
         roots.add(ca).map_err(|e| TlsError::Pem {
             path: files.client_ca.clone(),
             reason: format!("not a CA certificate: {e}"),
@@ -137,17 +146,13 @@ pub fn server_config(files: &TlsFiles) -> Result<ServerConfig, TlsError> {
         .map_err(|e| TlsError::Config(e.to_string()))
 }
 
-fn read_file(path: &PathBuf) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read { path: path.clone(), source })
-}
-
-fn certificates(path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let text = read_file(path)?;
-    let certs = CertificateDer::pem_slice_iter(&text)
+/// The certificates of the PEM `text` read from `path`; at least one.
+fn certificates(path: &Path, text: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_slice_iter(text)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::Pem { path: path.clone(), reason: e.to_string() })?;
+        .map_err(|e| TlsError::Pem { path: path.to_owned(), reason: e.to_string() })?;
     if certs.is_empty() {
-        return Err(TlsError::Pem { path: path.clone(), reason: "no certificate in it".into() });
+        return Err(TlsError::Pem { path: path.to_owned(), reason: "no certificate in it".into() });
     }
     Ok(certs)
 }
