@@ -5,37 +5,32 @@
 
 mod support;
 
-// The SIEM's own test CA, so that both ends are tested with the same certificates.
-#[path = "../../monitoring/siem/tests/support/pki.rs"]
-#[allow(dead_code)]
-mod pki;
+// The SIEM's own test support (its store, its test CA's credentials, an intake), so that
+// both ends are tested with the same certificates.
+#[path = "../../monitoring/siem/tests/support/mod.rs"]
+mod siem_support;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use jiff::{SignedDuration, tz::TimeZone};
+use jiff::tz::TimeZone;
 use makonis_portal::{
     siem::{
         SiemSink,
         ship::{Round, ShippingMetrics, round},
     },
-    store::{Store, audit::AuditEvent, now_ms, random_id},
+    store::{Store, audit::AuditEvent, now_ms},
 };
 use makonis_siem::{
-    intake::{Intake, Stats, https, tls::Credentials, tls::TlsFiles, writer},
-    store::{Config, PartitionKey, Store as SiemStore},
+    intake::{Stats, https, writer},
+    store::{PartitionKey, Store as SiemStore},
 };
 use makonis_siem_core::{
-    chain::SigningKey,
-    claims::{Claims, Format, PlatformSender, Sender, Source},
+    claims::{Format, PlatformSender, Sender},
     retention::SourceCategory,
 };
-use pki::Ca;
 use serde_json::Value;
-use tokio::{
-    net::TcpListener,
-    sync::{mpsc, watch},
-    task::JoinHandle,
-};
+use siem_support::pki::Ca;
+use tokio::{net::TcpListener, task::JoinHandle};
 
 /// The platform's LogSource of the portal's trail.
 const PORTAL: &str = "makonis-system/portal-audit";
@@ -50,37 +45,19 @@ struct Siem {
 }
 
 async fn siem() -> Siem {
-    let dir = std::env::temp_dir().join(format!("makonis-portal-siem-{}", random_id(6)));
-    std::fs::create_dir_all(&dir).unwrap();
-    let key = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
-    let config = Config {
-        root: dir.join("store"),
-        checkpoint_log: dir.join("checkpoints.jsonl"),
-        skew_limit: SignedDuration::from_mins(5),
-    };
-    let store = SiemStore::open(config, key).await.unwrap();
-    let ca = Ca::new("platform CA (test)");
-    let (certificate, key) = ca.server().write(&dir, "server");
-    let client_ca = dir.join("ca.crt");
-    std::fs::write(&client_ca, &ca.pem).unwrap();
-    let credentials = Credentials::load(TlsFiles { certificate, key, client_ca }).unwrap();
-    let source = Source {
-        id: PORTAL.into(),
-        agency: None,
-        platform: true,
-        category: SourceCategory::PlatformAudit,
-        format: Format::Json,
-        zone: TimeZone::UTC,
-        senders: vec![Sender::Platform(PlatformSender::Portal)],
-    };
-    let (claims, conflicts) = Claims::new(vec![source]);
-    assert!(conflicts.is_empty());
-    let (_, claims) = watch::channel(Arc::new(claims));
-    let (queue, queue_rx) = mpsc::channel(16);
-    let stats = Arc::new(Stats::default());
+    let dir = siem_support::fresh_dir("portal");
+    let (store, _) = siem_support::store_in(&dir).await;
+    let (ca, credentials) = siem_support::tls_credentials(&dir);
+    let mut source = siem_support::servers("127.0.0.9/32", "UTC");
+    source.id = PORTAL.into();
+    source.agency = None;
+    source.platform = true;
+    source.category = SourceCategory::PlatformAudit;
+    source.format = Format::Json;
+    source.senders = vec![Sender::Platform(PlatformSender::Portal)];
+    let (intake, queue_rx, stats) = siem_support::intake(vec![source], 16);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let intake = Intake::new(claims, queue, 64 << 20, stats.clone());
     let reader = tokio::spawn(https::serve(listener, credentials.subscribe(), intake));
     let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None));
     Siem { dir, port, ca, stats, reader, writer }

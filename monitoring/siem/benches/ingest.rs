@@ -20,32 +20,22 @@
 #[path = "../../siem-core/benches/support/mix.rs"]
 mod mix;
 
-#[path = "../tests/support/pki.rs"]
-#[allow(dead_code)]
-mod pki;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 #[path = "../../../benches/support/proc_stat.rs"]
 mod proc_stat;
 
-use std::{path::Path, sync::Arc, time::Instant};
+use std::{path::Path, time::Instant};
 
-use jiff::{SignedDuration, tz::TimeZone};
-use makonis_siem::{
-    intake::{Intake, Stats, decode::UNKNOWN_SOURCE, tls, writer},
-    store::{Config, Store},
-};
-use makonis_siem_core::{
-    chain::SigningKey,
-    claims::{Claims, Format, Sender, Source},
-    retention::SourceCategory,
-};
+use makonis_siem::intake::{decode::UNKNOWN_SOURCE, tls, writer};
+use makonis_siem_core::claims::Sender;
 use tokio::{
     io::AsyncWriteExt,
     net::{TcpListener, TcpStream},
-    sync::{mpsc, watch},
 };
 
-const SOURCE: &str = "agency-lm/servers";
+const SOURCE: &str = support::SERVERS;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -64,46 +54,24 @@ async fn main() {
         raw / events
     );
 
-    let dir = std::env::temp_dir().join(format!("makonis-bench-ingest-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let key = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
-    let config = Config {
-        root: dir.join("store"),
-        checkpoint_log: dir.join("checkpoints.jsonl"),
-        skew_limit: SignedDuration::from_mins(5),
-    };
-    let store = Store::open(config, key).await.unwrap();
-    let ca = pki::Ca::new("bench CA");
-    let (certificate, key) = ca.server().write(&dir, "server");
-    let client_ca = dir.join("client-ca.crt");
-    std::fs::write(&client_ca, &ca.pem).unwrap();
-    let credentials = tls::Credentials::load(tls::TlsFiles { certificate, key, client_ca }).unwrap();
-    let source = Source {
-        id: SOURCE.into(),
-        agency: Some("lm".into()),
-        platform: false,
-        category: SourceCategory::Authentication,
-        format: Format::Syslog,
-        zone: TimeZone::get("Europe/Riga").unwrap(),
-        senders: vec![Sender::Certificate("sender.lm.gov.lv".into())],
-    };
-    let (claims, _) = Claims::new(vec![source]);
-    let (_, claims) = watch::channel(Arc::new(claims));
-    let (queue, queue_rx) = mpsc::channel(1024);
-    let stats = Arc::new(Stats::default());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let dir = support::fresh_dir("bench-ingest");
+    let (store, _) = support::store_in(&dir).await;
+    let (ca, credentials) = support::tls_credentials(&dir);
+    let mut source = support::servers("127.0.0.9/32", "Europe/Riga");
+    source.senders = vec![Sender::Certificate("sender.lm.gov.lv".into())];
     let budget_mib: usize =
         std::env::var("MAKONIS_BENCH_SIEM_QUEUE_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
-    let intake = Intake::new(claims, queue, budget_mib << 20, stats.clone());
+    let (intake, queue_rx, stats) = support::intake_with_budget(vec![source], 1024, budget_mib << 20);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
     let reader = tokio::spawn(tls::serve(listener, credentials.subscribe(), intake));
     let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None));
 
     let client = ca.client(&["sender.lm.gov.lv"], Some("agency-lm"));
     let (cpu0, started) = (proc_stat::cpu_seconds("/proc/self/stat"), Instant::now());
     let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    let mut stream = pki::connector(&ca, Some(&client)).connect(pki::server_name(), tcp).await.unwrap();
+    let mut stream =
+        support::pki::connector(&ca, Some(&client)).connect(support::pki::server_name(), tcp).await.unwrap();
     for chunk in frames.chunks(64 * 1024) {
         stream.write_all(chunk).await.unwrap();
     }
