@@ -185,20 +185,20 @@ impl Catalog {
     /// Keeps frames and records that could not be stored as events.
     pub(super) async fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError> {
         let mut tx = self.connection.begin().await?;
-        for item in items {
-            sqlx::query(
-                "INSERT INTO quarantine (received_at, transport, peer, source, reason, detail, original) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(item.received_at.to_string())
-            .bind(item.transport)
-            .bind(item.peer.map(|ip| ip.to_string()))
-            .bind(&item.source)
-            .bind(item.reason)
-            .bind(&item.detail)
-            .bind(&item.original)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in items.chunks(super::ROWS_PER_INSERT) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO quarantine (received_at, transport, peer, source, reason, detail, original) ",
+            );
+            insert.push_values(chunk, |mut row, item| {
+                row.push_bind(item.received_at.to_string())
+                    .push_bind(item.transport)
+                    .push_bind(item.peer.map(|ip| ip.to_string()))
+                    .push_bind(&item.source)
+                    .push_bind(item.reason)
+                    .push_bind(&item.detail)
+                    .push_bind(&item.original);
+            });
+            insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

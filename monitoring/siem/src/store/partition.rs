@@ -40,9 +40,6 @@ CREATE INDEX IF NOT EXISTS events_user ON events (user_name, time);
 CREATE INDEX IF NOT EXISTS events_source_ip ON events (source_ip, time);
 ";
 
-/// Rows per INSERT statement: 13 parameters each, far below SQLite's limit of 32,766.
-const ROWS_PER_INSERT: usize = 100;
-
 /// The identity of a partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PartitionKey {
@@ -122,8 +119,7 @@ impl PartitionFile {
         let head = sqlx::query("SELECT seq, hash FROM head WHERE id = 1").fetch_one(&mut *connection).await?;
         let mut seq = u64::try_from(head.get::<i64, _>(0)).map_err(|_| StoreError::Corrupt("negative head".into()))?;
         let mut previous = hash_of(head.get::<Vec<u8>, _>(1))?;
-        // The chain first, then the rows in multi-row INSERTs: one statement per row
-        // costs a round trip to sqlx's SQLite thread each, which dominated appending.
+        // The chain first, then the rows in multi-row INSERTs (see ROWS_PER_INSERT).
         let mut rows = Vec::with_capacity(events.len());
         for event in events {
             seq += 1;
@@ -132,7 +128,7 @@ impl PartitionFile {
             rows.push((seq, *event, document, hash));
             previous = hash;
         }
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
+        for chunk in rows.chunks(super::ROWS_PER_INSERT) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO events (seq, time, created, source, agency, user_name, source_ip, action, outcome, \
                  mandatory, document, original, hash) ",
