@@ -63,13 +63,13 @@ async fn sshds_refused_sign_ins_reach_the_store_through_rsyslog() {
         .spawn()
         .expect("sshd (Debian package openssh-server; tests/setup.sh installs it)");
     // Ready once it says so in its log (a probe connection would log lines of its own).
-    for _ in 0..100 {
-        if std::fs::read_to_string(&log).unwrap_or_default().contains("Server listening on") {
-            break;
-        }
+    let mut waited = 0;
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("Server listening on") {
         if let Some(exit) = sshd.try_wait().unwrap() {
             panic!("sshd exited: {exit}: {}", std::fs::read_to_string(&log).unwrap_or_default());
         }
+        assert!(waited < 100, "sshd did not say it listens within 10 s");
+        waited += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
