@@ -13,13 +13,14 @@ use hyper::{
 };
 use hyper_util::rt::TokioIo;
 use rustls::{
-    ClientConfig, RootCertStore,
+    ClientConfig,
     pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject},
 };
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::SiemSink;
+use crate::identity::ldap::tls::root_store;
 
 /// How long one batch may take, connection included.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -121,11 +122,7 @@ fn client_config(sink: &SiemSink) -> Result<ClientConfig, ShipError> {
     };
     let pem_error =
         |path: &std::path::Path, e: &dyn std::fmt::Display| ShipError::Credentials(format!("{}: {e}", path.display()));
-    let mut roots = RootCertStore::empty();
-    for ca in CertificateDer::pem_slice_iter(&read(&sink.server_ca)?) {
-        let ca = ca.map_err(|e| pem_error(&sink.server_ca, &e))?;
-        roots.add(ca).map_err(|e| pem_error(&sink.server_ca, &e))?;
-    }
+    let roots = root_store(&read(&sink.server_ca)?).map_err(|e| pem_error(&sink.server_ca, &e))?;
     let chain = CertificateDer::pem_slice_iter(&read(&sink.certificate)?)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| pem_error(&sink.certificate, &e))?;

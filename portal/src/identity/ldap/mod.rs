@@ -15,7 +15,7 @@ mod filter;
 mod find;
 mod groups;
 mod session;
-mod tls;
+pub(crate) mod tls;
 
 pub use config::{DirectoryConfig, DirectoryFlavour};
 pub use dn::{cn_of_dn, normalize_dn};

@@ -24,7 +24,8 @@ pub(super) fn client_config(ca_file: &Path) -> Result<Arc<ClientConfig>, Directo
 }
 
 /// The trust anchors of the PEM text `pem`: at least one certificate, every one usable.
-fn root_store(pem: &[u8]) -> Result<RootCertStore, String> {
+/// Also the SIEM client's (`crate::siem::client`).
+pub(crate) fn root_store(pem: &[u8]) -> Result<RootCertStore, String> {
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(pem) {
         let cert = cert.map_err(|e| format!("not a PEM certificate: {e}"))?;
