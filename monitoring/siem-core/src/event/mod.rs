@@ -15,6 +15,12 @@ use jiff::{SignedDuration, Timestamp};
 /// How far event time may be from receive time before the event is flagged as skewed.
 pub const DEFAULT_SKEW_LIMIT: SignedDuration = SignedDuration::from_mins(5);
 
+/// How late an event may arrive and still be kept by its own time: a sender that was cut
+/// off (rsyslog's disk queue, RELP resending after an outage) delivers days late. Far
+/// below the shortest retention (6 months), so a backdated record shortens its own
+/// keeping by a week at most.
+pub const LATE_LIMIT: SignedDuration = SignedDuration::from_hours(7 * 24);
+
 /// ECS `event.category`: the kind of thing that happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EventCategory {
@@ -165,13 +171,14 @@ impl Event {
         Mandatory::of(self)
     }
 
-    /// The time the event is stored and kept by: its own time, unless that is skewed
-    /// beyond `limit` from the receive time, when the receive time counts. A sender cannot
-    /// date its records months back to have them fall into a partition that retention
-    /// removes tomorrow, nor years ahead to keep them forever; `@timestamp` still says
-    /// what the record said.
+    /// The time the event is stored, searched and kept by: its own time when it is at
+    /// most `limit` ahead of the receive time and at most [`LATE_LIMIT`] behind it,
+    /// otherwise the receive time. A sender cannot date its records months back to have
+    /// them fall into a partition that retention removes tomorrow, nor years ahead to keep
+    /// them forever; `@timestamp` still says what the record said.
     pub fn retention_time(&self, limit: SignedDuration) -> Timestamp {
-        if self.clock_skew(limit).is_some() { self.created } else { self.timestamp }
+        let skew = self.timestamp.duration_since(self.created);
+        if skew <= limit.abs() && skew >= -LATE_LIMIT { self.timestamp } else { self.created }
     }
 
     /// Event time minus receive time, when it is beyond `limit` either way.
@@ -322,6 +329,19 @@ mod tests {
     }
 
     #[test]
+    fn an_event_is_kept_by_receive_time_when_dated_too_far_back_or_ahead() {
+        let mut event = sign_in();
+        event.timestamp = event.created - LATE_LIMIT;
+        assert_eq!(event.retention_time(DEFAULT_SKEW_LIMIT), event.timestamp, "a week late: its own time");
+        event.timestamp = event.created - LATE_LIMIT - SignedDuration::from_secs(1);
+        assert_eq!(event.retention_time(DEFAULT_SKEW_LIMIT), event.created, "backdated beyond a week");
+        event.timestamp = event.created + DEFAULT_SKEW_LIMIT;
+        assert_eq!(event.retention_time(DEFAULT_SKEW_LIMIT), event.timestamp);
+        event.timestamp = event.created + DEFAULT_SKEW_LIMIT + SignedDuration::from_secs(1);
+        assert_eq!(event.retention_time(DEFAULT_SKEW_LIMIT), event.created, "dated ahead");
+    }
+
+    #[test]
     fn clock_skew_is_flagged_beyond_the_limit_only() {
         let mut event = sign_in();
         assert_eq!(event.clock_skew(DEFAULT_SKEW_LIMIT), None);
@@ -329,7 +349,7 @@ mod tests {
         assert_eq!(event.clock_skew(DEFAULT_SKEW_LIMIT), Some(SignedDuration::from_secs(-4831)));
         let doc: Value = serde_json::from_str(&event.document(DEFAULT_SKEW_LIMIT)).unwrap();
         assert_eq!(doc["makonis"]["clock_skew_seconds"], -4831);
-        assert_eq!(event.retention_time(DEFAULT_SKEW_LIMIT), event.created, "a skewed event is kept by receive time");
+        assert_eq!(event.retention_time(DEFAULT_SKEW_LIMIT), event.timestamp, "a late event is kept by its own time");
         event.time_from_record = false;
         assert_eq!(event.clock_skew(DEFAULT_SKEW_LIMIT), None, "receive time is never skewed");
     }

@@ -17,7 +17,8 @@ use super::StoreError;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
-    time INTEGER NOT NULL,
+    time INTEGER NOT NULL, -- the time it is kept and searched by (Event::retention_time), µs
+
     created INTEGER NOT NULL,
     source TEXT NOT NULL,
     agency TEXT,
@@ -135,7 +136,7 @@ impl PartitionFile {
             );
             insert.push_values(chunk, |mut row, (seq, event, document, hash)| {
                 row.push_bind(*seq as i64)
-                    .push_bind(event.timestamp.as_microsecond())
+                    .push_bind(event.retention_time(skew_limit).as_microsecond())
                     .push_bind(event.created.as_microsecond())
                     .push_bind(&event.source)
                     .push_bind(&event.agency)
@@ -232,6 +233,11 @@ impl PartitionFile {
             .fetch_all(&mut self.connection)
             .await?;
         Ok((sources, agencies))
+    }
+
+    /// The file's connection, for the searches of [`super::search`].
+    pub(super) fn connection(&mut self) -> &mut SqliteConnection {
+        &mut self.connection
     }
 
     /// Closes the file.
