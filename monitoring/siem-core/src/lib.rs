@@ -20,6 +20,8 @@
 //! - [`metric_names`]: the names of the SIEM's metrics, for the SIEM and the dashboards.
 //! - [`relp`]: RELP frames and answers, so that rsyslog delivers without loss.
 //! - [`retention`]: which day partitions may be removed, by category and legal holds.
+//! - [`search`]: searches of the store and the monthly report: their limits, the order
+//!   of results and the cursor of the next page.
 
 pub mod chain;
 pub mod claims;
@@ -30,4 +32,5 @@ pub mod metric_names;
 pub mod normalise;
 pub mod relp;
 pub mod retention;
+pub mod search;
 pub mod syslog;

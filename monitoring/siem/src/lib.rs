@@ -1,20 +1,21 @@
 //! Security monitoring (SIEM) of Mākonis: the IO around `makonis-siem-core`.
 //!
-//! - [`intake`]: syslog over TCP, UDP and RELP into the store, claimed by LogSource, with
-//!   backpressure and a quarantine for what cannot be stored as an event.
+//! - [`intake`]: syslog over TCP, UDP, TLS and RELP, and JSON over HTTPS, into the store,
+//!   claimed by LogSource, with backpressure and a quarantine for what cannot be stored
+//!   as an event.
 //! - [`run`]: `makonis siem run`: the intake and the store against the cluster's
 //!   LogSources ([`sources`]) and RetentionPolicies ([`retention`]), with each
 //!   LogSource's status ([`health`]).
 //! - [`store`]: the event store, kept apart from the systems it watches: one SQLite file
 //!   per event day and category, each a hash chain, closed by signed checkpoints that are
-//!   also written to a file outside the store; its verification and retention.
-//!
-//! TLS, the HTTPS JSON intake and search come next; see
-//! `docs/architecture.md#security-monitoring`.
+//!   also written to a file outside the store; its verification, retention and search.
+//! - [`search_api`]: `POST /v1/search` and `POST /v1/report` beside the HTTPS intake, for
+//!   the portal's Security pages.
 
 pub mod health;
 pub mod intake;
 pub mod retention;
 pub mod run;
+pub mod search_api;
 pub mod sources;
 pub mod store;

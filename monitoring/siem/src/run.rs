@@ -38,6 +38,7 @@ use crate::{
         udp, writer,
     },
     retention::to_policy,
+    search_api,
     sources::{source_id, to_source},
     store::{Config, Store, StoreError},
 };
@@ -116,6 +117,7 @@ pub async fn run(
     readiness: Readiness,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
+    let public_key = signer.public_key();
     let store = Store::open(settings.store.clone(), signer).await?;
     let listen_error = |address| move |source| RunError::Listen { address, source };
     let tcp_listener = TcpListener::bind(settings.syslog_tcp).await.map_err(listen_error(settings.syslog_tcp))?;
@@ -183,7 +185,13 @@ pub async fn run(
     let mut credentials = None;
     if let Some((syslog, https_listener, loaded)) = tls_intake {
         readers.push(tokio::spawn(tls::serve(syslog, loaded.subscribe(), intake.clone())));
-        readers.push(tokio::spawn(https::serve(https_listener, loaded.subscribe(), intake.clone())));
+        let reader = search_api::Reader {
+            store: settings.store.clone(),
+            public_key: Arc::new(public_key.clone()),
+            platform_namespace: settings.platform_namespace.clone(),
+        };
+        let routes = search_api::routes(reader);
+        readers.push(tokio::spawn(https::serve_with(https_listener, loaded.subscribe(), intake.clone(), routes)));
         credentials = Some(loaded);
     }
     readers.push(tokio::spawn(relp::serve(relp_listener, intake)));

@@ -13,17 +13,13 @@ use makonis_siem_core::{
     retention::SourceCategory,
 };
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-    task::JoinHandle,
-};
+use tokio::{net::TcpListener, task::JoinHandle};
 
 mod support;
 
 use support::{
     fresh_dir, intake,
-    pki::{Ca, Issued, connector, server_name},
+    pki::{self, Ca, Issued},
     servers, store_in, tls_credentials,
 };
 
@@ -77,23 +73,7 @@ impl Running {
 
     /// Posts a request that declares `length` bytes of body and sends `body`.
     async fn post_declaring(&self, client: &Issued, length: usize, body: &[u8]) -> (u16, Value) {
-        let tcp = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
-        let mut stream = connector(&self.ca, Some(client)).connect(server_name(), tcp).await.unwrap();
-        let head = format!(
-            "POST {} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n",
-            https::EVENTS_PATH,
-        );
-        stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(body).await.unwrap();
-        let mut answer = Vec::new();
-        tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut answer))
-            .await
-            .expect("an answer within 30 s")
-            .unwrap_or_default();
-        let answer = String::from_utf8_lossy(&answer).into_owned();
-        let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+        pki::post(self.port, &self.ca, client, https::EVENTS_PATH, length, body).await
     }
 }
 

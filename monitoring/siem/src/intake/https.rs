@@ -45,7 +45,18 @@ pub fn app(intake: Intake) -> Router {
 /// Accepts HTTPS connections until the task is stopped; each completes its TLS
 /// handshake with a client certificate, then serves HTTP/1.1 requests as that sender.
 pub async fn serve(listener: TcpListener, config: watch::Receiver<Arc<ServerConfig>>, intake: Intake) {
-    let routes = app(intake.clone());
+    serve_with(listener, config, intake, Router::new()).await;
+}
+
+/// [`serve`], with more routes beside the intake's (the search API's), answered to the
+/// same senders.
+pub async fn serve_with(
+    listener: TcpListener,
+    config: watch::Receiver<Arc<ServerConfig>>,
+    intake: Intake,
+    more: Router,
+) {
+    let routes = app(intake.clone()).merge(more);
     super::accept(listener, intake, "https", move |stream, peer, _| {
         connection(config.clone(), routes.clone(), stream, peer)
     })

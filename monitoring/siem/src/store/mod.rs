@@ -19,6 +19,7 @@
 mod catalog;
 mod checkpoint_log;
 mod partition;
+mod search;
 mod verify;
 
 use std::{

@@ -97,3 +97,33 @@ pub fn connector(server_ca: &Ca, client: Option<&Issued>) -> tokio_rustls::TlsCo
 pub fn server_name() -> ServerName<'static> {
     ServerName::try_from("localhost").unwrap()
 }
+
+/// Sends one HTTP/1.1 `POST path` to the SIEM's HTTPS listener on 127.0.0.1:`port` as
+/// `client`, declaring `length` bytes of body and sending `body`; the status and the
+/// answer's JSON body (null when it is not JSON).
+pub async fn post(
+    port: u16,
+    server_ca: &Ca,
+    client: &Issued,
+    path: &str,
+    length: usize,
+    body: &[u8],
+) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut stream = connector(server_ca, Some(client)).connect(server_name(), tcp).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n",
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut answer))
+        .await
+        .expect("an answer within 30 s")
+        .unwrap_or_default();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}

@@ -1,0 +1,163 @@
+//! The search API on the HTTPS listener: `POST /v1/search` (a page of stored events) and
+//! `POST /v1/report` (an agency's monthly report, the month's partitions verified).
+//!
+//! Only the portal reads: a client certificate named `portal`, issued for the platform's
+//! namespace. The portal decides which agencies each of its users may see, records every
+//! search and export in its audit trail, and sends the agencies in the request; the SIEM
+//! logs each request it answers. Every answer is JSON; errors name the field and never
+//! the store's internals.
+
+use std::sync::Arc;
+
+use axum::{
+    Extension, Json, Router,
+    extract::{State, rejection::JsonRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use makonis_siem_core::{
+    claims::PlatformSender,
+    search::{ReportRequest, SearchRequest},
+};
+use serde_json::json;
+
+use crate::{
+    intake::Peer,
+    store::{Config, Store, StoreError},
+};
+
+/// Where searches are posted.
+pub const SEARCH_PATH: &str = "/v1/search";
+
+/// Where monthly reports are asked for.
+pub const REPORT_PATH: &str = "/v1/report";
+
+/// What the search API reads with.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    /// The store (opened read-only for each request).
+    pub store: Config,
+    /// The checkpoint key's public half, for the report's verification.
+    pub public_key: Arc<Vec<u8>>,
+    /// The platform's namespace: the portal's certificate is issued for it.
+    pub platform_namespace: String,
+}
+
+/// The search API's routes; each connection adds its sender as an extension.
+pub fn routes(reader: Reader) -> Router {
+    Router::new().route(SEARCH_PATH, post(search)).route(REPORT_PATH, post(report)).with_state(reader)
+}
+
+/// Whether the sender is the portal: its certificate's name, issued for the platform.
+fn is_portal(sender: &Peer, platform_namespace: &str) -> bool {
+    match sender {
+        Peer::Certificate { certificate, .. } => {
+            certificate.names.iter().any(|n| n == PlatformSender::Portal.certificate_name())
+                && certificate.organisations.iter().any(|o| o == platform_namespace)
+        }
+        Peer::Address(_) => false,
+    }
+}
+
+fn answer(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn refused(sender: &Peer) -> Response {
+    tracing::warn!(peer = %sender.address(), "a search by a sender other than the portal was refused");
+    answer(StatusCode::FORBIDDEN, "only the portal's certificate may read the store")
+}
+
+fn failed(error: &StoreError) -> Response {
+    tracing::error!(%error, category = error.category(), "reading the store failed");
+    answer(StatusCode::INTERNAL_SERVER_ERROR, "the store could not be read; the SIEM's log says why")
+}
+
+async fn open(reader: &Reader) -> Result<Store, StoreError> {
+    Store::open_read_only(reader.store.clone()).await
+}
+
+/// `POST /v1/search`: a page of events, newest first.
+async fn search(
+    State(reader): State<Reader>,
+    Extension(sender): Extension<Peer>,
+    request: Result<Json<SearchRequest>, JsonRejection>,
+) -> Response {
+    if !is_portal(&sender, &reader.platform_namespace) {
+        return refused(&sender);
+    }
+    let request = match request {
+        Ok(Json(request)) => request,
+        Err(rejection) => return answer(StatusCode::BAD_REQUEST, rejection.body_text()),
+    };
+    let search = match request.check() {
+        Ok(search) => search,
+        Err(error) => return answer(StatusCode::BAD_REQUEST, error.to_string()),
+    };
+    let page = match open(&reader).await {
+        Ok(mut store) => store.search(&search).await,
+        Err(error) => Err(error),
+    };
+    match page {
+        Ok(page) => {
+            tracing::info!(agencies = ?search.agencies, from = %search.from, to = %search.to, hits = page.hits.len(), "searched the store");
+            Json(page).into_response()
+        }
+        Err(error) => failed(&error),
+    }
+}
+
+/// `POST /v1/report`: the month's report, its partitions verified now.
+async fn report(
+    State(reader): State<Reader>,
+    Extension(sender): Extension<Peer>,
+    request: Result<Json<ReportRequest>, JsonRejection>,
+) -> Response {
+    if !is_portal(&sender, &reader.platform_namespace) {
+        return refused(&sender);
+    }
+    let request = match request {
+        Ok(Json(request)) => request,
+        Err(rejection) => return answer(StatusCode::BAD_REQUEST, rejection.body_text()),
+    };
+    let (first, next) = match request.days() {
+        Ok(days) => days,
+        Err(error) => return answer(StatusCode::BAD_REQUEST, error.to_string()),
+    };
+    let report = match open(&reader).await {
+        Ok(mut store) => store.report(&request, first, next, &reader.public_key).await,
+        Err(error) => Err(error),
+    };
+    match report {
+        Ok(report) => {
+            tracing::info!(agency = ?request.agency, month = %request.month, "made a monthly report");
+            Json(report).into_response()
+        }
+        Err(error) => failed(&error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use makonis_siem_core::claims::Certified;
+
+    use super::*;
+
+    fn certificate(name: &str, organisation: &str) -> Peer {
+        Peer::Certificate {
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            certificate: Arc::new(Certified { names: vec![name.into()], organisations: vec![organisation.into()] }),
+        }
+    }
+
+    #[test]
+    fn only_the_portals_certificate_for_the_platform_reads() {
+        assert!(is_portal(&certificate("portal", "makonis-system"), "makonis-system"));
+        assert!(!is_portal(&certificate("portal", "vdi"), "makonis-system"), "an agency's certificate named portal");
+        assert!(!is_portal(&certificate("kube-apiserver", "makonis-system"), "makonis-system"));
+        assert!(!is_portal(&Peer::Address(IpAddr::V4(Ipv4Addr::LOCALHOST)), "makonis-system"));
+    }
+}
