@@ -1,12 +1,12 @@
 //! Records of every kind into [`Event`]s.
 //!
 //! [`from_syslog`] takes a parsed syslog message and asks the program's extractor for the
-//! security fields (sshd's sign-ins; Samba's JSON audit lines, which it writes through
-//! syslog as bare JSON objects). [`from_json`] takes one JSON record and recognises its
-//! shape: Samba AD's audit, a Windows Security event as NXLog or Winlogbeat send it, a
-//! Kubernetes audit event, or an event already in ECS (the portal's trail);
-//! [`batch_records`] cuts an HTTPS request's body into records. Every
-//! extractor is total: a record it does not recognise keeps its text, never fails.
+//! security fields (sshd's sign-ins; Samba's JSON audit lines, bare JSON objects or, from
+//! older releases, after `JSON <type>: `). [`from_json`] takes one JSON record and
+//! recognises its shape: Samba AD's audit, a Windows Security event as NXLog or Winlogbeat
+//! send it, a Kubernetes audit event, or an event already in ECS (the portal's trail);
+//! [`batch_records`] cuts an HTTPS request's body into records. Every extractor is total:
+//! a record it does not recognise keeps its text, never fails.
 
 mod ecs;
 mod kubernetes;
@@ -66,7 +66,7 @@ pub fn from_syslog(message: &Message, origin: &Origin, original: &[u8]) -> Event
     let mut event = base(origin, original, message.timestamp);
     event.severity = Some(message.severity);
     event.message = message.msg.clone();
-    let text = message.msg.trim_start();
+    let text = samba::without_prefix(message.msg.trim_start());
     if text.starts_with('{')
         && let Ok(Value::Object(record)) = serde_json::from_str::<Value>(text)
     {

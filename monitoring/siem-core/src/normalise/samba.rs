@@ -3,14 +3,29 @@
 //! `dsdbTransaction` (`dsdb_json_audit`), `passwordChange` (`dsdb_password_json_audit`)
 //! and `groupChange` (`dsdb_group_json_audit`).
 //!
-//! Addresses come as `ipv4:10.1.2.3:52100` or `ipv6:…:port`; times as
-//! `2026-12-06T10:20:30.123456+0200`. The initiator of a directory change is named only by
-//! its SID (`userSid`, kept as `user.id`); the object changed is `user.target.name`.
+//! Samba 4.17 writes each record as one line, the object after two spaces and no debug
+//! header; older releases put `JSON <type>: ` before it ([`without_prefix`] takes it off). Addresses come as `ipv4:10.1.2.3:52100` or `ipv6:…:port`; times as
+//! `2026-12-06T10:20:30.123456+0200`. A sign-in names the account as the client gave it
+//! (`clientAccount`: a DN for an LDAP simple bind) and as Samba found it
+//! (`mappedAccount`, the sAMAccountName), which is the one kept. The initiator of a
+//! directory change is named only by its SID (`userSid`, kept as `user.id`); the object
+//! changed is `user.target.name`.
 
 use serde_json::{Map, Value};
 
 use super::{port_field, text_field, time_field};
 use crate::event::{Event, EventCategory, Outcome};
+
+/// The text after the `JSON <type>: ` that older Samba releases wrote before each record
+/// (after a debug header line of their own); any other text unchanged.
+pub(super) fn without_prefix(text: &str) -> &str {
+    text.strip_prefix("JSON ")
+        .and_then(|rest| rest.split_once(": "))
+        .filter(|(kind, record)| {
+            !kind.is_empty() && kind.chars().all(|c| c.is_ascii_alphanumeric()) && record.starts_with('{')
+        })
+        .map_or(text, |(_, record)| record)
+}
 
 /// Whether a JSON object is a Samba audit record.
 pub(super) fn recognises(record: &Map<String, Value>) -> bool {
@@ -43,10 +58,10 @@ pub(super) fn apply(record: &Map<String, Value>, event: &mut Event) {
             event.category = Some(EventCategory::Authentication);
             event.action = Some("logon".to_owned());
             event.outcome = status_outcome(body.get("status"));
-            event.user_name = text_field(body.get("clientAccount")).or_else(|| text_field(body.get("mappedAccount")));
-            event.user_domain = text_field(body.get("clientDomain")).or_else(|| text_field(body.get("mappedDomain")));
+            event.user_name = text_field(body.get("mappedAccount")).or_else(|| text_field(body.get("clientAccount")));
+            event.user_domain = text_field(body.get("mappedDomain")).or_else(|| text_field(body.get("clientDomain")));
             event.user_id = text_field(body.get("becameSid")).or(event.user_id.take());
-            event.network_protocol = text_field(body.get("serviceDescription")).map(|s| s.to_lowercase());
+            event.network_protocol = protocol(body.get("serviceDescription"));
             event.message = describe(&[
                 ("authentication", body.get("authDescription")),
                 ("service", body.get("serviceDescription")),
@@ -62,7 +77,7 @@ pub(super) fn apply(record: &Map<String, Value>, event: &mut Event) {
             event.user_name = text_field(body.get("account"));
             event.user_domain = text_field(body.get("domain"));
             event.user_id = text_field(body.get("sid")).or(event.user_id.take());
-            event.network_protocol = text_field(body.get("serviceDescription")).map(|s| s.to_lowercase());
+            event.network_protocol = protocol(body.get("serviceDescription"));
             event.message = describe(&[
                 ("authorization", body.get("authType")),
                 ("service", body.get("serviceDescription")),
@@ -79,8 +94,18 @@ pub(super) fn apply(record: &Map<String, Value>, event: &mut Event) {
         }
         "groupChange" => {
             event.category = Some(EventCategory::Iam);
-            event.action = Some(format!("group-member-{}", word(body.get("action"), "change")));
-            event.outcome = code_outcome(body);
+            let action = text_field(body.get("action"));
+            event.action = Some(match action.as_deref() {
+                Some("PrimaryGroup") => "primary-group-change".to_owned(),
+                // Samba could not tell what changed: the change failed, or the group could
+                // no longer be read afterwards (as when the group itself was deleted).
+                Some("Failure") => "group-member-change".to_owned(),
+                _ => format!("group-member-{}", word(body.get("action"), "change")),
+            });
+            event.outcome = match (action.as_deref(), code_outcome(body)) {
+                (Some("Failure"), Outcome::Success) => Outcome::Unknown,
+                (_, outcome) => outcome,
+            };
             event.target_user = text_field(body.get("user"));
             event.message = describe(&[
                 ("group membership", body.get("action")),
@@ -124,6 +149,12 @@ fn address(text: &str) -> Option<(std::net::IpAddr, Option<u16>)> {
         Ok(ip) => Some((ip.to_canonical(), port)),
         Err(_) => rest.parse::<std::net::IpAddr>().ok().map(|ip| (ip.to_canonical(), None)),
     }
+}
+
+/// The protocol a `serviceDescription` names, lower-case: `LDAP`, `LDAP Password Change`
+/// → `ldap`; `Kerberos KDC` → `kerberos`.
+fn protocol(service: Option<&Value>) -> Option<String> {
+    text_field(service).and_then(|s| s.split_whitespace().next().map(str::to_lowercase))
 }
 
 /// `NT_STATUS_OK` is success, any other NT status a failure.

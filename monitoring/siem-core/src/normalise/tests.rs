@@ -159,6 +159,165 @@ fn samba_directory_changes() {
     assert_eq!((e.action.as_deref(), e.outcome), (Some("directory-modify"), Outcome::Failure));
 }
 
+/// Samba 4.17's JSON audit exactly as it wrote it (the domain controller of
+/// `tests/directory/samba.sh`, as the `intake_samba` test drives it, and a user changing
+/// its own password too soon), one record per line.
+const SAMBA_AUDIT: &str = include_str!("testdata/samba-4.17-audit.log");
+
+/// Line `n` of [`SAMBA_AUDIT`] as rsyslog forwards it (`imfile`, RFC 5424, the LF kept).
+fn samba_line(n: usize) -> Event {
+    let line = SAMBA_AUDIT.lines().nth(n).unwrap();
+    syslog(&format!("<133>1 2026-12-07T00:02:42.818+00:00 dc1 samba - - - {line}\n"))
+}
+
+/// The user of [`SAMBA_AUDIT`], and the SID of the administrator who created it.
+const SAMBA_USER: &str = "CN=siem-22944-1762,CN=Users,DC=lm,DC=test";
+const SAMBA_ADMIN: &str = "S-1-5-21-1691526349-360124734-838615825-500";
+
+#[test]
+fn samba_4_17_sign_ins() {
+    // An LDAP simple bind as a DN that does not exist: only the DN names the account.
+    let e = samba_line(0);
+    assert_eq!(e.timestamp, "2026-12-07T00:02:42.549218Z".parse().unwrap());
+    assert_eq!(
+        (e.category, e.action.as_deref(), e.outcome),
+        (Some(EventCategory::Authentication), Some("logon"), Outcome::Failure)
+    );
+    assert_eq!(
+        (e.user_name.as_deref(), e.user_domain.as_deref(), e.code.as_deref()),
+        (Some(SAMBA_USER), None, Some("4625"))
+    );
+    assert_eq!((e.source_ip, e.source_port), (ip("127.0.0.1"), Some(33888)));
+    assert_eq!((e.destination_ip, e.destination_port), (ip("127.0.0.1"), Some(636)));
+    assert_eq!(e.network_protocol.as_deref(), Some("ldap"));
+    assert!(e.message.contains("NT_STATUS_NO_SUCH_USER"), "{}", e.message);
+    assert!(e.mandatory().complete(), "{:?}", e.mandatory().missing());
+    assert_eq!((e.host_name.as_deref(), e.process_name.as_deref()), (Some("dc1"), Some("samba")));
+
+    // A wrong password: Samba found the account, which is the name kept.
+    let e = samba_line(5);
+    assert_eq!(
+        (e.outcome, e.user_name.as_deref(), e.user_domain.as_deref()),
+        (Outcome::Failure, Some("siem-22944-1762"), Some("LM"))
+    );
+    assert!(e.message.contains("NT_STATUS_WRONG_PASSWORD") && e.message.contains(SAMBA_USER), "{}", e.message);
+    assert_eq!(e.user_id, None);
+
+    let e = samba_line(7);
+    assert_eq!(
+        (e.outcome, e.code.as_deref(), e.user_name.as_deref()),
+        (Outcome::Success, Some("4624"), Some("siem-22944-1762"))
+    );
+    assert_eq!(e.user_id.as_deref(), Some("S-1-5-21-1691526349-360124734-838615825-1121"));
+    assert!(e.mandatory().complete(), "{:?}", e.mandatory().missing());
+
+    // The sign-in inside an LDAP password change: no local address, the service in words.
+    let e = samba_line(12);
+    assert_eq!(
+        (e.action.as_deref(), e.outcome, e.user_name.as_deref()),
+        (Some("logon"), Outcome::Failure, Some("siem-user"))
+    );
+    assert_eq!((e.network_protocol.as_deref(), e.destination_ip, e.source_ip), (Some("ldap"), None, ip("127.0.0.1")));
+    assert!(e.message.contains("NT_STATUS_PASSWORD_RESTRICTION"), "{}", e.message);
+}
+
+#[test]
+fn samba_4_17_password_changes() {
+    // Set when the administrator created the user, and a reset alike: the initiator by SID.
+    let e = samba_line(4);
+    assert_eq!(
+        (e.category, e.action.as_deref(), e.outcome),
+        (Some(EventCategory::Iam), Some("password-reset"), Outcome::Success)
+    );
+    assert_eq!(
+        (e.user_id.as_deref(), e.target_user.as_deref(), e.code.as_deref()),
+        (Some(SAMBA_ADMIN), Some(SAMBA_USER), Some("4724"))
+    );
+    assert_eq!((e.source_ip, e.source_port), (ip("127.0.0.1"), Some(33902)));
+    assert!(e.mandatory().complete(), "{:?}", e.mandatory().missing());
+
+    // A user's own change, refused (the password is too young to change).
+    let e = samba_line(14);
+    assert_eq!(
+        (e.action.as_deref(), e.outcome, e.code.as_deref()),
+        (Some("password-change"), Outcome::Failure, Some("4723"))
+    );
+    assert_eq!(e.target_user.as_deref(), Some("CN=siem-user,CN=Users,DC=lm,DC=test"));
+    assert!(e.message.contains("Constraint violation"), "{}", e.message);
+}
+
+#[test]
+fn samba_4_17_group_changes() {
+    let added = samba_line(8);
+    assert_eq!(
+        (added.category, added.action.as_deref(), added.outcome),
+        (Some(EventCategory::Iam), Some("group-member-added"), Outcome::Success)
+    );
+    assert_eq!(
+        (added.target_user.as_deref(), added.user_id.as_deref(), added.code.as_deref()),
+        (Some(SAMBA_USER), Some(SAMBA_ADMIN), Some("4728"))
+    );
+    assert!(added.message.contains("group: CN=siem-22944-1762-g,CN=Users,DC=lm,DC=test"), "{}", added.message);
+    assert!(added.mandatory().complete(), "{:?}", added.mandatory().missing());
+    let removed = samba_line(9);
+    assert_eq!((removed.action.as_deref(), removed.code.as_deref()), (Some("group-member-removed"), Some("4729")));
+
+    // A new user joins its primary group (Domain Users), with no event id; Samba then also
+    // writes an `Added` whose group is the user itself.
+    let primary = samba_line(1);
+    assert_eq!(
+        (primary.action.as_deref(), primary.outcome, primary.code),
+        (Some("primary-group-change"), Outcome::Success, None)
+    );
+    assert!(primary.message.contains("group: CN=Domain Users,CN=Users,DC=lm,DC=test"), "{}", primary.message);
+    assert_eq!(samba_line(2).action.as_deref(), Some("group-member-added"));
+
+    // Deleting a group: Samba cannot read its members afterwards and says `Failure` with
+    // status Success and no member: what changed is unknown, not failed.
+    let deleted = samba_line(10);
+    assert_eq!(
+        (deleted.action.as_deref(), deleted.outcome, deleted.target_user),
+        (Some("group-member-change"), Outcome::Unknown, None)
+    );
+    assert!(deleted.message.contains("CN=Deleted Objects"), "{}", deleted.message);
+}
+
+#[test]
+fn samba_4_17_directory_changes() {
+    let e = samba_line(3);
+    assert_eq!(
+        (e.category, e.action.as_deref(), e.outcome),
+        (Some(EventCategory::Configuration), Some("directory-add"), Outcome::Success)
+    );
+    assert_eq!(
+        (e.target_user.as_deref(), e.user_id.as_deref(), e.source_ip),
+        (Some(SAMBA_USER), Some(SAMBA_ADMIN), ip("127.0.0.1"))
+    );
+    assert!(e.mandatory().complete(), "{:?}", e.mandatory().missing());
+    assert_eq!(samba_line(11).action.as_deref(), Some("directory-delete"));
+    // The DC's own bookkeeping after a sign-in (lastLogonTimestamp), as SYSTEM from nowhere.
+    let e = samba_line(6);
+    assert_eq!(
+        (e.action.as_deref(), e.user_id.as_deref(), e.source_ip),
+        (Some("directory-modify"), Some("S-1-5-18"), None)
+    );
+    assert_eq!(e.mandatory().missing(), ["source_ip"]);
+    let e = samba_line(13);
+    assert_eq!((e.action.as_deref(), e.outcome), (Some("directory-modify"), Outcome::Failure));
+}
+
+#[test]
+fn samba_records_after_the_prefix_of_older_releases() {
+    let record = SAMBA_AUDIT.lines().nth(5).unwrap().trim_start();
+    let e = syslog(&format!("<29>Dec  7 00:02:42 dc1 samba[77]:   JSON Authentication: {record}"));
+    assert_eq!(
+        (e.action.as_deref(), e.outcome, e.user_name.as_deref()),
+        (Some("logon"), Outcome::Failure, Some("siem-22944-1762"))
+    );
+    let e = syslog("<29>Dec  7 00:02:42 dc1 samba[77]: JSON Authentication: not a record");
+    assert_eq!((e.action, e.message.as_str()), (None, "JSON Authentication: not a record"));
+}
+
 #[test]
 fn windows_events_from_nxlog_and_winlogbeat() {
     let nxlog = json!({"EventTime": "2026-12-06 10:20:30+0200", "Hostname": "dc1.vdi.lv", "EventID": 4625,
