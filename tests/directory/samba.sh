@@ -5,8 +5,9 @@
 #
 # Usage: tests/directory/samba.sh start|stop|env
 #   start   provision (first time ~20 s; later restored from a cached tarball in
-#           target/directory/cache/, about 1 s in all), start samba in the background,
-#           wait until an LDAPS search works, and make sure the test data exists
+#           target/directory/cache/, about 1 s in all), start samba in the background
+#           with its JSON audit in log/audit.json, wait until an LDAPS search works, and
+#           make sure the test data exists
 #   stop    SIGTERM samba and wait until it has exited (no-op if it is not running)
 #   env     print export lines for the tests: eval "$(tests/directory/samba.sh env)"
 #
@@ -26,6 +27,13 @@ dir="$PWD/samba"
 cache_dir="$PWD/cache"
 conf="$dir/etc/smb.conf"
 pid_file="$dir/server.pid"
+# Samba's JSON audit (sign-ins, directory, password and group membership changes), one
+# record per line, for the SIEM's tests: set when samba starts, not provisioned.
+audit_log="$dir/log/audit.json"
+audit_level="0"
+for class in auth_json_audit:3 dsdb_json_audit:5 dsdb_password_json_audit:5 dsdb_group_json_audit:5; do
+    audit_level+=" $class@$audit_log"
+done
 url="ldaps://127.0.0.1:636"
 base="DC=lm,DC=test"
 admin_dn="CN=Administrator,CN=Users,$base"
@@ -167,10 +175,14 @@ start() {
     need ldapsearch ldap-utils
     need openssl openssl
     need sha256sum coreutils
-    if running "$pid_file"; then
+    if running "$pid_file" && [[ -f "$audit_log" ]]; then
         log "samba is already running (pid $(< "$pid_file"))"
         data_complete || create_data
         return 0
+    fi
+    if running "$pid_file"; then
+        log "samba runs without its audit log (started by an older samba.sh): restarting it"
+        stop_pid "$pid_file" samba
     fi
     if (exec 3<> /dev/tcp/127.0.0.1/636) 2> /dev/null; then
         die "port 636 on 127.0.0.1 is in use by another server; stop it first (one domain controller per machine)"
@@ -184,7 +196,8 @@ start() {
         provision
     fi
     rm -f "$dir"/run/*.pid
-    samba --foreground --no-process-group -s "$conf" < /dev/null > "$dir/log/stdout.log" 2>&1 &
+    samba --foreground --no-process-group -s "$conf" --option="log level=$audit_level" \
+        < /dev/null > "$dir/log/stdout.log" 2>&1 &
     echo $! > "$pid_file"
     await_server "$pid_file" 60 "$dir/log/samba.log" ldaps_search -b "$base" -s base dn
     data_complete || create_data
@@ -195,7 +208,8 @@ print_env() {
     local var
     for var in "MAKONIS_TEST_SAMBA_URL=$url" "MAKONIS_TEST_SAMBA_CA=$dir/tls/ca.pem" \
         "MAKONIS_TEST_SAMBA_BIND_DN=$bind_dn" "MAKONIS_TEST_SAMBA_BIND_PASSWORD=$bind_password" \
-        "MAKONIS_TEST_SAMBA_BASE=$base"; do
+        "MAKONIS_TEST_SAMBA_BASE=$base" "MAKONIS_TEST_SAMBA_ADMIN_DN=$admin_dn" \
+        "MAKONIS_TEST_SAMBA_ADMIN_PASSWORD=$admin_password" "MAKONIS_TEST_SAMBA_AUDIT_LOG=$audit_log"; do
         printf "export %s='%s'\n" "${var%%=*}" "${var#*=}"
     done
 }
