@@ -433,6 +433,13 @@ pub struct PortalArgs {
     #[arg(long, env = "MAKONIS_PLATFORM_OPERATOR_GROUP", default_value = "Makonis-Platform-Operators")]
     pub platform_operator_group: String,
 
+    /// Directory group whose members are the platform's security officers: they search
+    /// every agency's security logs in the SIEM (`/security`); a DN or a name, as for
+    /// `--platform-admin-group`. Platform administrators are not security officers by
+    /// being administrators.
+    #[arg(long, env = "MAKONIS_PLATFORM_SECURITY_GROUP", default_value = "Makonis-Platform-Security")]
+    pub platform_security_group: String,
+
     /// Hours a session lasts.
     #[arg(long, env = "MAKONIS_SESSION_HOURS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=168))]
     pub session_hours: u64,
@@ -456,7 +463,8 @@ pub struct PortalArgs {
     /// Ship the audit trail to the SIEM's HTTPS intake at this URL
     /// (`https://HOST:8514/v1/events`), with `--siem-client-certificate`; not shipped
     /// when unset. The SIEM's LogSource in the platform namespace claims the sender
-    /// `platform: portal`.
+    /// `platform: portal`. The Security pages search the same SIEM (`/v1/search` on the
+    /// same host); without it they say the security log store is not connected.
     #[arg(long, env = "MAKONIS_PORTAL_SIEM_URL", requires_all = ["siem_client_certificate", "siem_client_key", "siem_ca"])]
     pub siem_url: Option<url::Url>,
 

@@ -52,6 +52,9 @@ pub struct PortalConfig {
     /// The DNS domain instances are named under (the catalog operator's `platform.appsDomain`):
     /// host names in orders must lie under `<agency>.<apps_domain>` or the agency's own domains.
     pub apps_domain: String,
+    /// The SIEM the audit trail is shipped to and the Security pages search; `None`: the
+    /// trail is not shipped and the Security pages say the log store is not connected.
+    pub siem: Option<crate::siem::SiemSink>,
 }
 
 /// The platform's availability target by default: 97 % a month, the sector's target for
@@ -65,6 +68,7 @@ impl Default for PortalConfig {
             platform_groups: PlatformGroups {
                 admins: "Makonis-Platform-Admins".into(),
                 operators: "Makonis-Platform-Operators".into(),
+                security: "Makonis-Platform-Security".into(),
             },
             group_refresh: Duration::from_secs(300),
             session_ttl: Duration::from_secs(8 * 3600),
@@ -78,6 +82,7 @@ impl Default for PortalConfig {
             instance_labels: BTreeMap::new(),
             sla_platform_target_percent: SLA_PLATFORM_TARGET_PERCENT,
             apps_domain: "apps.makonis.lv".into(),
+            siem: None,
         }
     }
 }

@@ -62,7 +62,8 @@ fn directory(args: &DirectoryArgs) -> anyhow::Result<Option<DirectoryConfig>> {
     Ok(Some(config))
 }
 
-/// Where the audit trail is shipped, if anywhere (clap makes the flags come together).
+/// Where the audit trail is shipped and the Security pages search, if anywhere (clap
+/// makes the flags come together).
 fn siem_sink(args: &PortalArgs) -> Option<SiemSink> {
     Some(SiemSink {
         url: args.siem_url.clone()?,
@@ -140,8 +141,8 @@ pub async fn run(mut args: PortalArgs) -> anyhow::Result<()> {
     tokio::spawn(worker::run(Arc::clone(&context)));
     tokio::spawn(purge_expired(Arc::clone(&context)));
     tokio::spawn(refresh_role_groups(Arc::clone(&context)));
-    if let Some(sink) = siem_sink(&args) {
-        tracing::info!(url = %sink.url, "shipping the audit trail to the SIEM");
+    if let Some(sink) = context.config.siem.clone() {
+        tracing::info!(url = %sink.url, "shipping the audit trail to the SIEM; the Security pages search it");
         tokio::spawn(makonis_portal::siem::ship::run(context.store.clone(), sink, context.audit_shipping.clone()));
     }
     let templates = Arc::new(Templates::embedded().context("compiling the portal's templates")?);
@@ -168,6 +169,7 @@ fn portal_config(args: &PortalArgs) -> anyhow::Result<PortalConfig> {
         platform_groups: PlatformGroups {
             admins: args.platform_admin_group.clone(),
             operators: args.platform_operator_group.clone(),
+            security: args.platform_security_group.clone(),
         },
         group_refresh: Duration::from_secs(args.group_refresh_seconds),
         session_ttl: Duration::from_secs(args.session_hours * 3600),
@@ -188,6 +190,7 @@ fn portal_config(args: &PortalArgs) -> anyhow::Result<PortalConfig> {
         live_streams_per_user: usize::try_from(args.live_streams_per_user).unwrap_or(usize::MAX),
         instance_labels: args.instance_labels.iter().cloned().collect(),
         apps_domain: args.apps_domain.clone(),
+        siem: siem_sink(args),
         ..defaults
     })
 }

@@ -51,6 +51,9 @@ pub struct PlatformGroups {
     pub admins: String,
     /// Members are platform operators.
     pub operators: String,
+    /// Members are the platform's security officers: they read every agency's security
+    /// logs.
+    pub security: String,
 }
 
 /// One agency as access control sees it: its code, its organisational unit and the names of
@@ -72,21 +75,28 @@ pub struct Access {
     pub platform: Option<PlatformRole>,
     /// The user's roles per agency code.
     pub agencies: BTreeMap<String, BTreeSet<AgencyRole>>,
+    /// Whether the user is one of the platform's security officers.
+    pub platform_security: bool,
 }
 
 impl Access {
     /// The access `identity`'s groups give, among `agencies`: a directory user's by the
     /// groups' DNs as resolved in `dns`, a local account's by name. DNs and names compare
     /// case-insensitively, as Active Directory does.
-    pub fn of(identity: &Identity, agencies: &[AgencyGroups], platform: &PlatformGroups, dns: &RoleGroupDns) -> Self {
+    pub fn of(
+        identity: &Identity,
+        agencies: &[AgencyGroups],
+        platform_groups: &PlatformGroups,
+        dns: &RoleGroupDns,
+    ) -> Self {
         let held = Held::of(identity);
         let platform_member = |configured: &str| {
             let group = PlatformGroup::parse(configured);
             held.has(group.name(), dns.platform_dn(&group))
         };
-        let platform = if platform_member(&platform.admins) {
+        let platform = if platform_member(&platform_groups.admins) {
             Some(PlatformRole::Admin)
-        } else if platform_member(&platform.operators) {
+        } else if platform_member(&platform_groups.operators) {
             Some(PlatformRole::Operator)
         } else {
             None
@@ -109,7 +119,7 @@ impl Access {
                 (!roles.is_empty()).then(|| (agency.code.clone(), roles))
             })
             .collect();
-        Self { platform, agencies }
+        Self { platform, agencies, platform_security: platform_member(&platform_groups.security) }
     }
 
     /// Whether the user administers `agency` (its admins, and platform administrators):
@@ -160,6 +170,24 @@ impl Access {
     /// Whether the user may read the audit trail of some agency (or of all).
     pub fn reads_any_audit(&self) -> bool {
         self.is_platform_admin() || self.agencies.keys().any(|agency| self.may_read_audit(agency))
+    }
+
+    /// Whether the user may search `agency`'s security logs: its admins and security
+    /// officers, and the platform's security officers.
+    pub fn may_read_security_logs(&self, agency: &str) -> bool {
+        self.platform_security || self.has(agency, &[AgencyRole::AgencyAdmin, AgencyRole::SecurityOfficer])
+    }
+
+    /// Whose security logs the user may search: `None` for every event (the platform's
+    /// security officers), else the agencies (possibly none).
+    pub fn security_log_scope(&self) -> Option<Vec<String>> {
+        (!self.platform_security)
+            .then(|| self.agencies.keys().filter(|agency| self.may_read_security_logs(agency)).cloned().collect())
+    }
+
+    /// Whether the user may search any security logs at all.
+    pub fn reads_security_logs(&self) -> bool {
+        self.security_log_scope().is_none_or(|agencies| !agencies.is_empty())
     }
 
     /// Whether the user approves anything at all (shows the approvals inbox).
@@ -248,6 +276,7 @@ mod tests {
         PlatformGroups {
             admins: "CN=Platform-Admins,OU=Makonis,DC=lm,DC=test".into(),
             operators: "Platform-Operators".into(),
+            security: "Platform-Security".into(),
         }
     }
 
@@ -339,6 +368,22 @@ mod tests {
         let admin = access(&["Platform-Admins", "Platform-Operators"]);
         assert_eq!(admin.platform, Some(PlatformRole::Admin));
         assert!(admin.may_read_audit("vdi") && admin.reads_any_audit());
+    }
+
+    #[test]
+    fn security_logs_are_read_by_agency_officers_and_the_platforms_security_group_only() {
+        let officer = access(&["LM-Security", "VDI-Viewers"]);
+        assert_eq!(officer.security_log_scope(), Some(vec!["lm".to_string()]));
+        assert!(officer.may_read_security_logs("lm") && !officer.may_read_security_logs("vdi"));
+        let agency_admin = access(&["VDI-Admins"]);
+        assert_eq!(agency_admin.security_log_scope(), Some(vec!["vdi".to_string()]));
+        let platform_admin = access(&["Platform-Admins"]);
+        assert_eq!(platform_admin.security_log_scope(), Some(vec![]), "administering is not reading security logs");
+        assert!(!platform_admin.reads_security_logs());
+        let platform_security = access(&["Platform-Security"]);
+        assert!(platform_security.platform_security && platform_security.platform.is_none());
+        assert_eq!(platform_security.security_log_scope(), None, "every agency's and the platform's");
+        assert!(platform_security.reads_security_logs() && platform_security.may_read_security_logs("vdi"));
     }
 
     #[test]

@@ -142,7 +142,7 @@ pub fn wanted(
         wanted.entry(agency.organizational_unit.clone()).or_default().extend(names.into_iter().cloned());
     }
     if let Some(base) = platform_base {
-        for group in [&platform.admins, &platform.operators] {
+        for group in [&platform.admins, &platform.operators, &platform.security] {
             if let PlatformGroup::Name(name) = PlatformGroup::parse(group) {
                 wanted.entry(base.to_string()).or_default().push(name);
             }
@@ -277,6 +277,7 @@ mod tests {
         let platform = PlatformGroups {
             admins: "CN=Makonis-Platform-Admins,OU=Makonis,DC=lm,DC=test".into(),
             operators: "Makonis-Platform-Operators".into(),
+            security: "CN=Makonis-Platform-Security,OU=Makonis,DC=lm,DC=test".into(),
         };
         let wanted = wanted(&agencies, &platform, Some("DC=lm,DC=test"));
         assert_eq!(wanted["OU=VDI,DC=lm,DC=test"], ["VDI-Admins", "VDI-Approvers", "VDI-Requesters", "VDI-Security"]);

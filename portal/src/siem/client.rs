@@ -1,4 +1,4 @@
-//! Posting one batch to the SIEM's HTTPS intake: rustls with the portal's client
+//! Posting to the SIEM's HTTPS listener (a batch of the trail, or a search): rustls with the portal's client
 //! certificate, HTTP/1.1, one connection per batch. The files are read for every batch,
 //! so a renewed certificate is used from the next one on.
 
@@ -25,8 +25,12 @@ use crate::identity::ldap::tls::root_store;
 /// How long one batch may take, connection included.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The most of an answer's body read (the SIEM's answers are a line of JSON).
+/// The most of an answer's body read (the SIEM's answers to a batch are a line of JSON).
 const MAX_ANSWER: usize = 64 * 1024;
+
+/// The most of a search's answer read (a page of 500 events with their documents and
+/// originals stays far below).
+const MAX_SEARCH_ANSWER: usize = 64 * 1024 * 1024;
 
 /// Why a batch was not confirmed; each is tried again on the next round.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +55,9 @@ pub enum ShipError {
         /// The answer's text.
         body: String,
     },
+    /// The answer could not be read whole.
+    #[error("reading the SIEM's answer: {0}")]
+    Answer(String),
     /// No answer within the time allowed.
     #[error("no answer from the SIEM within {0:?}")]
     Timeout(Duration),
@@ -62,7 +69,7 @@ impl ShipError {
         match self {
             Self::Credentials(_) | Self::Url(_) => "configuration",
             Self::Connect(_) => "connect",
-            Self::Http(_) => "http",
+            Self::Http(_) | Self::Answer(_) => "http",
             Self::Refused { .. } => "refused",
             Self::Timeout(_) => "timeout",
         }
@@ -72,27 +79,39 @@ impl ShipError {
 /// Posts `body` (a JSON array of records) to the sink; `Ok` once the SIEM confirmed it
 /// stored the batch.
 pub async fn post(sink: &SiemSink, body: Vec<u8>) -> Result<(), ShipError> {
-    tokio::time::timeout(TIMEOUT, exchange(sink, body)).await.map_err(|_| ShipError::Timeout(TIMEOUT))?
+    let exchanged = exchange(sink, sink.url.clone(), body, MAX_ANSWER);
+    tokio::time::timeout(TIMEOUT, exchanged).await.map_err(|_| ShipError::Timeout(TIMEOUT))?.map(drop)
 }
 
-async fn exchange(sink: &SiemSink, body: Vec<u8>) -> Result<(), ShipError> {
+/// Posts a JSON question to the SIEM's search API at `path` (e.g. `/v1/search`), on the
+/// host of the sink's URL; the answer's body once it is 200.
+pub async fn ask(sink: &SiemSink, path: &str, body: Vec<u8>) -> Result<Vec<u8>, ShipError> {
+    let mut url = sink.url.clone();
+    url.set_path(path);
+    url.set_query(None);
+    tokio::time::timeout(TIMEOUT, exchange(sink, url, body, MAX_SEARCH_ANSWER))
+        .await
+        .map_err(|_| ShipError::Timeout(TIMEOUT))?
+}
+
+async fn exchange(sink: &SiemSink, url: url::Url, body: Vec<u8>, max_answer: usize) -> Result<Vec<u8>, ShipError> {
     let config = client_config(sink)?;
-    let host = sink.url.host_str().ok_or_else(|| ShipError::Url(sink.url.to_string()))?;
+    let host = url.host_str().ok_or_else(|| ShipError::Url(url.to_string()))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = sink.url.port_or_known_default().unwrap_or(443);
-    let name = ServerName::try_from(host.to_owned()).map_err(|_| ShipError::Url(sink.url.to_string()))?;
+    let port = url.port_or_known_default().unwrap_or(443);
+    let name = ServerName::try_from(host.to_owned()).map_err(|_| ShipError::Url(url.to_string()))?;
     let tcp = TcpStream::connect((host, port)).await.map_err(ShipError::Connect)?;
     let tls = TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(ShipError::Connect)?;
     let (mut sender, connection) = http1::handshake::<_, Full<Bytes>>(TokioIo::new(tls)).await?;
     let driver = tokio::spawn(connection);
-    let path = match sink.url.query() {
-        Some(query) => format!("{}?{query}", sink.url.path()),
-        None => sink.url.path().to_owned(),
+    let path = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
     };
     let request = Request::builder()
         .method(Method::POST)
         .uri(path)
-        .header(HOST, sink.url.authority())
+        .header(HOST, url.authority())
         .header(CONTENT_TYPE, "application/json")
         .header(CONNECTION, "close")
         .body(Full::new(Bytes::from(body)))
@@ -101,11 +120,14 @@ async fn exchange(sink: &SiemSink, body: Vec<u8>) -> Result<(), ShipError> {
     let result = match response {
         Ok(response) => {
             let status = response.status().as_u16();
-            let limited = http_body_util::Limited::new(response.into_body(), MAX_ANSWER);
-            let text = limited.collect().await.map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned());
-            match (status, text) {
-                (200, _) => Ok(()),
-                (status, text) => Err(ShipError::Refused { status, body: text.unwrap_or_default() }),
+            let limited = http_body_util::Limited::new(response.into_body(), max_answer);
+            match (status, limited.collect().await.map(|b| b.to_bytes().to_vec())) {
+                (200, Ok(body)) => Ok(body),
+                (200, Err(error)) => Err(ShipError::Answer(error.to_string())),
+                (status, body) => Err(ShipError::Refused {
+                    status,
+                    body: String::from_utf8_lossy(&body.unwrap_or_default()).into_owned(),
+                }),
             }
         }
         Err(error) => Err(ShipError::Http(error)),

@@ -40,6 +40,9 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin_items.html",
     "audit.html",
     "sla_report.html",
+    "security.html",
+    "security_sources.html",
+    "security_report.html",
     "tokens.html",
     "agency_tokens.html",
 );
@@ -59,6 +62,7 @@ struct Nav {
     platform: bool,
     audit: bool,
     sla_report: bool,
+    security: bool,
 }
 
 impl Templates {
@@ -88,6 +92,7 @@ impl Templates {
             platform: access.is_some_and(|a| a.is_platform()),
             audit: access.is_some_and(|a| a.reads_any_audit()),
             sla_report: access.is_some_and(super::pages::reports::reads_reports),
+            security: access.is_some_and(|a| a.reads_security_logs()),
         };
         context.insert("lang", viewer.lang.code());
         context.insert("nav", &nav);

@@ -110,6 +110,7 @@ mod tests {
         Access {
             platform: None,
             agencies: BTreeMap::from([(agency.to_string(), BTreeSet::from([AgencyRole::Approver]))]),
+            ..Access::default()
         }
     }
 
@@ -151,7 +152,7 @@ mod tests {
             approval_stage(&a, "Anna", "vdi", "anna", &[], RequestState::AwaitingAgency),
             Err(Denied::OwnRequest)
         );
-        let platform = Access { platform: Some(PlatformRole::Operator), agencies: BTreeMap::new() };
+        let platform = Access { platform: Some(PlatformRole::Operator), ..Access::default() };
         assert_eq!(
             approval_stage(&platform, "op", "vdi", "op", &[], RequestState::AwaitingPlatform),
             Err(Denied::OwnRequest)
@@ -167,6 +168,7 @@ mod tests {
         let both = Access {
             platform: Some(PlatformRole::Operator),
             agencies: BTreeMap::from([("vdi".to_string(), BTreeSet::from([AgencyRole::Approver]))]),
+            ..Access::default()
         };
         assert_eq!(
             approval_stage(&both, "Janis", "vdi", "anna", &["janis"], RequestState::AwaitingPlatform),

@@ -29,7 +29,7 @@ use tower::ServiceExt;
 pub const PASSWORD: &str = "Parole-123!";
 
 /// Test accounts: (username, display name, groups).
-pub const ACCOUNTS: [(&str, &str, &[&str]); 8] = [
+pub const ACCOUNTS: [(&str, &str, &[&str]); 10] = [
     ("anna", "Anna Bērziņa", &["VDI-Makonis-Requesters"]),
     ("janis", "Jānis Kalniņš", &["VDI-Makonis-Approvers"]),
     ("vdi-admin", "Ilze Ozola", &["VDI-Makonis-Admins"]),
@@ -38,6 +38,8 @@ pub const ACCOUNTS: [(&str, &str, &[&str]); 8] = [
     ("operator", "Oskars Operators", &["Makonis-Platform-Operators"]),
     ("admin", "Platformas administrators", &["Makonis-Platform-Admins"]),
     ("nobody", "Bez lomām", &[]),
+    ("lm-security", "Laura Drošā", &["LM-Makonis-Security"]),
+    ("security", "Drošības dienests", &["Makonis-Platform-Security"]),
 ];
 
 /// The repository's root (the workspace's, which holds `Cargo.lock`), whichever of its

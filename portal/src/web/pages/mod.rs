@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod order;
 pub mod reports;
 pub mod requests;
+pub mod security;
 pub mod services;
 pub mod session;
 pub mod tokens;

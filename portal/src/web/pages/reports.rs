@@ -432,6 +432,7 @@ mod tests {
                 .iter()
                 .map(|code| (code.to_string(), BTreeSet::from([AgencyRole::Viewer])))
                 .collect::<BTreeMap<_, _>>(),
+            ..Access::default()
         }
     }
 
