@@ -6,10 +6,12 @@
 # judges agencies' Probes at admission), creates the twelve demo agencies, publishes the
 # sector's catalog, orders a few services and waits until they are Ready, creates a host
 # pool on libvirt's test hypervisor with a demo virtual machine, starts the SIEM (the
-# API server sends it its audit events), then starts the self-service portal with demo
-# users (shipping its audit trail to the SIEM), measures it as the platform's own
-# objective, and prints its URL and their passwords. Everything stays in the foreground; Ctrl-C stops it and the
-# control plane (their data stays in target/cluster/dev for the next run).
+# API server sends it its audit events; with the test packages installed, a Samba AD
+# domain controller and an sshd on this machine send theirs through rsyslog), then
+# starts the self-service portal with demo users (shipping its audit trail to the SIEM),
+# measures it as the platform's own objective, and prints its URL and their passwords.
+# Everything stays in the foreground; Ctrl-C stops it and the control plane (their data
+# stays in target/cluster/dev for the next run).
 #
 # Usage: ./run.sh
 # Environment: MAKONIS_CLUSTER_PORT (default 6443), MAKONIS_METRICS_ADDRESS (tenancy
@@ -80,7 +82,11 @@ kubectl get hostpools
 kubectl get vm,volume,backup -A
 
 step "starting the SIEM as ServiceAccount makonis-system/makonis-siem"
+platform_demo_log_sources
 platform_siem "$siem_metrics_address"
+
+step "starting the demo's log senders: a Samba AD DC and an sshd, forwarded by rsyslog over RELP"
+platform_demo_senders "$siem_metrics_address"
 
 step "starting the self-service portal as ServiceAccount makonis-system/makonis-portal"
 accounts="$MAKONIS_CLUSTER_DIR/demo-accounts.txt"
@@ -117,6 +123,7 @@ Mākonis is running.
                          $makonis siem verify --store $MAKONIS_CLUSTER_DIR/siem/store \\
                            --checkpoint-log $MAKONIS_CLUSTER_DIR/siem/checkpoints/checkpoints.jsonl \\
                            --public-key \$(cat $MAKONIS_CLUSTER_DIR/siem/checkpoint.pub) --from \$(date -u +%F)
+  Demo log senders:      $(printf '%s\n' "${platform_demo_notes[@]}" | sed '2,$s/^/                         /')
 
 The self-service portal: http://$portal_address/
 Demo users (also in $accounts; new passwords on every start):

@@ -7,6 +7,10 @@
 # Needs: $makonis (the built binary), $MAKONIS_CLUSTER_DIR.
 
 platform_pids=()
+# What platform_demo_senders started or left out, for run.sh's summary.
+platform_demo_notes=()
+# Set when platform_demo_senders started the Samba fixture (platform_stop then stops it).
+platform_samba_started=""
 
 # platform_install: CRDs, the platform namespace, RBAC and the webhook registration at
 # 127.0.0.1:9443 (manifests/local).
@@ -223,7 +227,134 @@ platform_slo_objective() {
     sed "s|@PORTAL@|$1|" manifests/examples/slo/platform.yaml | kubectl apply --server-side -f -
 }
 
-# platform_stop: stops every component started here (SIGTERM, then waits).
+# platform_demo_log_sources: the LogSources of platform_demo_senders' senders
+# (manifests/examples/siem/demo-senders.yaml). Apply them before the SIEM starts, so that
+# its first claims include them (needs the agency lm).
+platform_demo_log_sources() {
+    kubectl apply --server-side -f manifests/examples/siem/demo-senders.yaml
+}
+
+# platform_demo_senders METRICS: the demo's syslog senders on this machine, forwarded by
+# one rsyslog over RELP to the SIEM of platform_siem (its metrics on METRICS): the Samba
+# AD DC of tests/directory/samba.sh and an sshd on 127.0.0.1 that refuses every sign-in.
+# Then a refused ssh sign-in and a wrong and a right LDAPS bind, waiting until the SIEM
+# has stored events of each. What this machine cannot run (not root, a Debian package
+# missing, port 636 another server's) is left out; platform_demo_notes says what ran.
+platform_demo_senders() {
+    local metrics="$1" dir="$MAKONIS_CLUSTER_DIR/senders" audit="" sshd_log=""
+    if ((EUID != 0)) || [[ ! -x /usr/sbin/rsyslogd ]] || ! compgen -G "/usr/lib/*/rsyslog/omrelp.so" > /dev/null; then
+        platform_demo_notes+=("none: they need root and rsyslog with RELP (tests/setup.sh --tests installs it)")
+        return 0
+    fi
+    mkdir -p "$dir/rsyslog"
+    platform_demo_samba && audit="$(platform_samba_env MAKONIS_TEST_SAMBA_AUDIT_LOG)"
+    platform_demo_sshd "$dir" && sshd_log="$dir/sshd.log"
+    [[ -n "$audit$sshd_log" ]] || return 0
+    platform_demo_rsyslog "$dir" "$audit" "$sshd_log"
+    platform_demo_activity "$metrics" "$audit" "$sshd_log"
+}
+
+# platform_samba_env NAME: the value of NAME that `tests/directory/samba.sh env` exports.
+platform_samba_env() {
+    (eval "$(tests/directory/samba.sh env)" && printf '%s' "${!1}")
+}
+
+# platform_demo_samba: starts the Samba fixture (LDAPS on 127.0.0.1:636, its JSON audit
+# in a file), or uses the one running already (and leaves it running at the end). Fails,
+# with a note, when samba is not installed or cannot start (port 636 another server's).
+platform_demo_samba() {
+    if ! command -v samba > /dev/null; then
+        platform_demo_notes+=("Samba AD DC: left out, samba is not installed (tests/setup.sh --tests installs it)")
+        return 1
+    fi
+    tests/directory/samba.sh status || platform_samba_started=1
+    if ! tests/directory/samba.sh start; then
+        platform_samba_started=""
+        platform_demo_notes+=("Samba AD DC: left out, it did not start (is port 636 another server's? see above)")
+        return 1
+    fi
+    platform_demo_notes+=("Samba AD DC, realm LM.TEST, ldaps://127.0.0.1:636 (tests/directory/README.md), JSON audit $(platform_samba_env MAKONIS_TEST_SAMBA_AUDIT_LOG)")
+}
+
+# platform_demo_sshd DIR: an sshd on 127.0.0.1 (the first free port from 2222) that
+# refuses every sign-in (keys only, none authorised), its host key and configuration in
+# DIR, logging to DIR/sshd.log (a new file each run); waits until it listens.
+platform_demo_sshd() {
+    local dir="$1" port
+    if [[ ! -x /usr/sbin/sshd ]]; then
+        platform_demo_notes+=("sshd: left out, openssh-server is not installed (tests/setup.sh --tests installs it)")
+        return 1
+    fi
+    for port in $(seq 2222 2299); do
+        (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null || break
+    done
+    [[ -f "$dir/ssh_host_ed25519_key" ]] || ssh-keygen -q -t ed25519 -N "" -f "$dir/ssh_host_ed25519_key"
+    printf '%s\n' "Port $port" "ListenAddress 127.0.0.1" "HostKey $dir/ssh_host_ed25519_key" \
+        "PidFile $dir/sshd.pid" "UsePAM no" "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+        "AuthorizedKeysFile none" "PermitRootLogin no" "LogLevel INFO" > "$dir/sshd_config"
+    mkdir -p /run/sshd
+    rm -f "$dir/sshd.log"
+    /usr/sbin/sshd -D -E "$dir/sshd.log" -f "$dir/sshd_config" &
+    platform_pids+=("$!")
+    platform_wait_until senders/sshd "${platform_pids[-1]}" "sshd on 127.0.0.1:$port" grep -q "Server listening" "$dir/sshd.log"
+    platform_demo_notes+=("sshd on 127.0.0.1:$port, refusing every sign-in (try: ssh -p $port someone@127.0.0.1), log $dir/sshd.log")
+}
+
+# platform_demo_rsyslog DIR AUDIT SSHD_LOG: one rsyslogd (work files in DIR, its own log
+# DIR/rsyslog.log) following Samba's audit AUDIT and sshd's SSHD_LOG (either may be empty:
+# left out) from where it stopped last time, forwarding each line over RELP to the SIEM
+# on 127.0.0.1:2514 as RFC 5424: Samba's from 127.0.0.2, sshd's from 127.0.0.3 (their
+# LogSources: manifests/examples/siem/demo-senders.yaml).
+platform_demo_rsyslog() {
+    local dir="$1" audit="$2" sshd_log="$3" relp='type="omrelp" target="127.0.0.1" port="2514" template="RSYSLOG_SyslogProtocol23Format"'
+    {
+        printf '%s\n' "global(workDirectory=\"$dir/rsyslog\" maxMessageSize=\"64k\")" \
+            'module(load="imfile")' 'module(load="omrelp")'
+        [[ -z "$audit" ]] || printf '%s\n' \
+            "input(type=\"imfile\" File=\"$audit\" Tag=\"samba\" ruleset=\"domain-controller\")" \
+            "ruleset(name=\"domain-controller\") { action($relp localClientIp=\"127.0.0.2\") }"
+        [[ -z "$sshd_log" ]] || printf '%s\n' \
+            "input(type=\"imfile\" File=\"$sshd_log\" Tag=\"sshd\" ruleset=\"server\")" \
+            "ruleset(name=\"server\") { action($relp localClientIp=\"127.0.0.3\") }"
+    } > "$dir/rsyslog.conf"
+    /usr/sbin/rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslog.pid" > "$dir/rsyslog.log" 2>&1 &
+    platform_pids+=("$!")
+    platform_demo_notes+=("rsyslog forwarding both over RELP to 127.0.0.1:2514 (configuration $dir/rsyslog.conf):"
+        "  Samba's audit from 127.0.0.2 to LogSource agency-lm/domain-controllers (directory),"
+        "  sshd's log from 127.0.0.3 to agency-lm/servers (authentication)")
+}
+
+# platform_demo_activity METRICS AUDIT SSHD_LOG: a wrong and a right LDAPS bind of the
+# portal's service account (when AUDIT is set) and a refused ssh sign-in (when SSHD_LOG
+# is), then waits until the SIEM at METRICS has stored events of each sender.
+platform_demo_activity() {
+    local metrics="$1" audit="$2" sshd_log="$3" password port
+    if [[ -n "$audit" ]]; then
+        password="$(platform_samba_env MAKONIS_TEST_SAMBA_BIND_PASSWORD)"
+        for password in "wrong-$password" "$password"; do
+            LDAPTLS_CACERT="$(platform_samba_env MAKONIS_TEST_SAMBA_CA)" ldapsearch -x -H ldaps://127.0.0.1:636 \
+                -D "$(platform_samba_env MAKONIS_TEST_SAMBA_BIND_DN)" -w "$password" -b "" -s base dn > /dev/null 2>&1 || true
+        done
+        platform_wait_until senders/rsyslog "${platform_pids[-1]}" "the Samba AD DC's events in the SIEM" \
+            platform_siem_stored "$metrics" agency-lm/domain-controllers
+    fi
+    if [[ -n "$sshd_log" ]]; then
+        port="$(sed -n 's/^Port //p' "$(dirname "$sshd_log")/sshd_config")"
+        ssh -p "$port" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+            demo-intruder@127.0.0.1 true > /dev/null 2>&1 || true
+        platform_wait_until senders/rsyslog "${platform_pids[-1]}" "sshd's events in the SIEM" \
+            platform_siem_stored "$metrics" agency-lm/servers
+    fi
+}
+
+# platform_siem_stored METRICS SOURCE: true once the SIEM at METRICS has stored an event of
+# the LogSource SOURCE.
+platform_siem_stored() {
+    curl -fsS "http://$1/metrics" | grep -Eq "^makonis_siem_events_total\{source=\"$2\"\} [1-9]"
+}
+
+# platform_stop: stops every component started here (SIGTERM, then waits), and the Samba
+# fixture when platform_demo_senders started it.
 platform_stop() {
     local pid
     for pid in "${platform_pids[@]}"; do
@@ -233,4 +364,8 @@ platform_stop() {
         fi
     done
     platform_pids=()
+    if [[ -n "$platform_samba_started" ]]; then
+        tests/directory/samba.sh stop || true
+        platform_samba_started=""
+    fi
 }

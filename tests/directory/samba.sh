@@ -3,12 +3,13 @@
 # directory tests: realm LM.TEST, domain LM, LDAPS on 127.0.0.1:636 with a certificate
 # from a CA of its own, and the test users and groups. See README.md next to this file.
 #
-# Usage: tests/directory/samba.sh start|stop|env
+# Usage: tests/directory/samba.sh start|stop|status|env
 #   start   provision (first time ~20 s; later restored from a cached tarball in
 #           target/directory/cache/, about 1 s in all), start samba in the background
 #           with its JSON audit in log/audit.json, wait until an LDAPS search works, and
 #           make sure the test data exists
 #   stop    SIGTERM samba and wait until it has exited (no-op if it is not running)
+#   status  exit 0 when samba runs, 1 when not
 #   env     print export lines for the tests: eval "$(tests/directory/samba.sh env)"
 #
 # Samba binds fixed ports (389, 636, 3268, 3269) on 127.0.0.1: one per machine, as root.
@@ -217,6 +218,7 @@ print_env() {
 case "${1:-}" in
     start) start ;;
     stop) stop_pid "$pid_file" samba ;;
+    status) running "$pid_file" ;;
     env) print_env ;;
-    *) die "usage: $0 start|stop|env" ;;
+    *) die "usage: $0 start|stop|status|env" ;;
 esac
