@@ -32,6 +32,7 @@ use support::{
     catalog::{CatalogRun, test_item, wait_phase},
     cluster::{admin_kubeconfig_path, service_account_kubeconfig},
     operator::{free_local_address, http_get},
+    portal_process::PortalProcess,
     wait_until,
     web::{request, sign_in},
 };
@@ -40,15 +41,9 @@ use tokio::process::Command;
 /// The password of the test's portal accounts.
 const PASSWORD: &str = "SlaReport2026x";
 
-/// The portal, as its ServiceAccount, over the engine's database; killed on drop.
-struct Portal {
-    address: std::net::SocketAddr,
-    _child: tokio::process::Child,
-}
-
 /// Starts `makonis portal` with two local accounts: a viewer of agency `code` and a
 /// platform administrator.
-async fn start_portal(admin: &kube::Client, database_url: &str, code: &str) -> Portal {
+async fn start_portal(admin: &kube::Client, database_url: &str, code: &str) -> PortalProcess {
     let group = code.to_uppercase();
     let accounts = format!(
         "- {{username: sla-viewer, displayName: Skatītājs, groups: [{group}-Viewers], password: {PASSWORD}}}\n\
@@ -69,34 +64,8 @@ async fn start_portal(admin: &kube::Client, database_url: &str, code: &str) -> P
         )
         .await
         .expect("the portal's accounts Secret");
-    let kubeconfig = service_account_kubeconfig(admin, "makonis-system", "makonis-portal").await;
-    let address = free_local_address();
-    let log = admin_kubeconfig_path().with_file_name(format!("portal-slo-{}.log", address.port()));
-    let child = Command::new(env!("CARGO_BIN_EXE_makonis"))
-        .args(["portal", "--log-format", "json", "--insecure-cookies"])
-        .arg("--address")
-        .arg(address.to_string())
-        .arg("--metrics-address")
-        .arg(free_local_address().to_string())
-        .arg("--database-url")
-        .arg(database_url)
-        .arg("--accounts-secret")
-        .arg("makonis-system/makonis-portal-accounts")
-        .env("KUBECONFIG", &kubeconfig)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("makonis portal starts");
-    wait_until("the portal to be ready", CONVERGE, || async {
-        match http_get(address, "/readyz").await {
-            Ok((200, _)) => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
-    Portal { address, _child: child }
+    let extra = ["--accounts-secret".to_owned(), "makonis-system/makonis-portal-accounts".to_owned()];
+    PortalProcess::start(admin, database_url, &extra, "portal-slo").await
 }
 
 fn prometheus_rule_resource() -> ApiResource {

@@ -18,6 +18,7 @@ pub mod directory;
 pub mod events;
 pub mod flapping;
 pub mod operator;
+pub mod portal_process;
 pub mod prometheus;
 pub mod proxy;
 pub mod qemu;
