@@ -14,10 +14,10 @@ use kube::{
     api::{DeleteParams, PostParams},
 };
 use makonis_api::security::LogSource;
+use makonis_portal::{identity::password::hash_password, store::accounts::Account};
 use makonis_siem::store::{Config, PartitionKey, Store};
 use makonis_siem_core::{event::DEFAULT_SKEW_LIMIT, retention::SourceCategory};
 use serde_json::json;
-use makonis_portal::{identity::password::hash_password, store::accounts::Account};
 use support::{
     CONVERGE,
     agencies::unique_id,
