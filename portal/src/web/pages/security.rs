@@ -375,32 +375,27 @@ fn source_row(source: &LogSource) -> SourceRow {
     }
 }
 
+/// The LogSources of `agencies` (`None`: all) with their health, or `Err` when they
+/// cannot be listed (no cluster, or the API server refused).
+async fn visible_sources(state: &AppState, agencies: Option<&[String]>) -> Result<Vec<SourceRow>, ()> {
+    let client = state.context.client.as_ref().ok_or(())?;
+    let list = Api::<LogSource>::all(client.clone()).list(&ListParams::default()).await.map_err(|error| {
+        tracing::warn!(%error, "listing LogSources failed");
+    })?;
+    let visible = |namespace: &str| match agencies {
+        None => true,
+        Some(agencies) => namespace.strip_prefix("agency-").is_some_and(|code| agencies.iter().any(|a| a == code)),
+    };
+    Ok(list.items.iter().filter(|s| visible(s.metadata.namespace.as_deref().unwrap_or(""))).map(source_row).collect())
+}
+
 /// `GET /security/sources`: every LogSource the user may see, with its health.
 pub async fn sources(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     let agencies = scope(&state, actor, None, Reading::Sources, "sources").await?;
-    let visible = |namespace: &str| match &agencies {
-        None => true,
-        Some(agencies) => namespace.strip_prefix("agency-").is_some_and(|code| agencies.iter().any(|a| a == code)),
-    };
+    let listed = visible_sources(&state, agencies.as_deref()).await;
     let mut context = TeraContext::new();
-    let listed = match &state.context.client {
-        Some(client) => Api::<LogSource>::all(client.clone()).list(&ListParams::default()).await.map_err(|error| {
-            tracing::warn!(%error, "listing LogSources failed");
-        }),
-        None => Err(()),
-    };
-    let rows: Vec<SourceRow> = listed
-        .as_ref()
-        .map(|list| {
-            list.items
-                .iter()
-                .filter(|s| visible(s.metadata.namespace.as_deref().unwrap_or("")))
-                .map(source_row)
-                .collect()
-        })
-        .unwrap_or_default();
-    context.insert("sources", &rows);
+    context.insert("sources", listed.as_deref().unwrap_or_default());
     context.insert("unavailable", &listed.is_err());
     let status = if listed.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Ok(state.templates.page(&viewer, status, "security_sources.html", context))
@@ -463,6 +458,15 @@ pub async fn report(
         context.insert("failed", &failed);
         context.insert("intact", &report.verified.iter().all(|v| v.problems.is_empty()));
     }
+    // Sources silent now (the SIEM keeps no history of their states yet).
+    let scope_of_report = agency.as_ref().map(|a| vec![a.clone()]);
+    let silent: Vec<SourceRow> = visible_sources(&state, scope_of_report.as_deref())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s.state == "silent")
+        .collect();
+    context.insert("silent", &silent);
     context.insert("report", &report);
     context.insert("problem", &problem);
     context.insert("unavailable", &unavailable);
