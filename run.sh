@@ -119,6 +119,8 @@ Mākonis is running.
   SLA report:            http://$portal_address/reports/sla
   API server audit log:  $MAKONIS_CLUSTER_DIR/audit.log
   Portal log:            $MAKONIS_CLUSTER_DIR/portal.log
+  Security pages:        http://$portal_address/security (sign in as security: every agency's logs;
+                         as <agency>-security: that agency's), /security/sources, /security/report
   Security logs (SIEM):  store $MAKONIS_CLUSTER_DIR/siem/store, log siem.log; check the chains with
                          $makonis siem verify --store $MAKONIS_CLUSTER_DIR/siem/store \\
                            --checkpoint-log $MAKONIS_CLUSTER_DIR/siem/checkpoints/checkpoints.jsonl \\

@@ -123,8 +123,9 @@ platform_apply_counted() {
     done
 }
 
-# platform_demo_accounts FILE: writes the portal's demo accounts (a requester and an
-# approver for every agency, a platform administrator), each with a fresh random
+# platform_demo_accounts FILE: writes the portal's demo accounts (a requester, an approver
+# and a security officer for every agency, a platform administrator and the platform's
+# security group), each with a fresh random
 # password, to FILE as a table for people, and stores them in the Secret
 # makonis-system/makonis-portal-accounts the portal reads.
 platform_demo_accounts() {
@@ -132,10 +133,12 @@ platform_demo_accounts() {
     (umask 077 && : > "$yaml" && : > "$table")
     printf '%-22s %-20s %s\n' "USER" "PASSWORD" "ROLE" > "$table"
     platform_account "$yaml" "$table" admin "Platformas administrators" Makonis-Platform-Admins "platform administrator"
+    platform_account "$yaml" "$table" security "Platformas drošības dienests" Makonis-Platform-Security "platform security group (all security logs)"
     for code in $(kubectl get agencies -o jsonpath='{range .items[*]}{.spec.code}{"\n"}{end}'); do
         name="$(kubectl get agency "$code" -o jsonpath='{.spec.displayName.lv}')"
         platform_account "$yaml" "$table" "$code-requester" "$name: pieprasītājs" "$(kubectl get agency "$code" -o jsonpath='{.spec.directory.groups.requesters}')" "requester, $code"
         platform_account "$yaml" "$table" "$code-approver" "$name: apstiprinātājs" "$(kubectl get agency "$code" -o jsonpath='{.spec.directory.groups.approvers}')" "approver, $code"
+        platform_account "$yaml" "$table" "$code-security" "$name: drošības pārzinis" "$(kubectl get agency "$code" -o jsonpath='{.spec.directory.groups.securityOfficers}')" "security officer, $code"
     done
     kubectl create secret generic makonis-portal-accounts -n makonis-system --from-file=accounts.yaml="$yaml" \
         --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f - > /dev/null
