@@ -300,6 +300,10 @@ const LATVIAN_PAGES = [
   ['all requests (admin)', 'admin', (page) => goto(page, '/requests')],
   ['approvals (admin)', 'admin', (page) => goto(page, '/approvals')],
   ['SLA report (admin)', 'admin', (page) => goto(page, '/reports/sla')],
+  ['security logs search (platform security group)', 'security', (page) => goto(page, '/security')],
+  ['security logs search with a refused field', 'security', (page) => goto(page, '/security?ip=10.0.0.300', 400)],
+  ['log sources (platform security group)', 'security', (page) => goto(page, '/security/sources')],
+  ['security log report (agency security officer)', 'vdi-security', (page) => goto(page, '/security/report')],
 ];
 
 const ENGLISH_PAGES = [
@@ -347,6 +351,9 @@ const ENGLISH_PAGES = [
   ['agencies (admin)', 'admin', (page) => goto(page, '/admin/agencies')],
   ['audit trail (admin)', 'admin', (page) => goto(page, '/audit')],
   ['SLA report (admin)', 'admin', (page) => goto(page, '/reports/sla')],
+  ['security logs search (platform security group)', 'security', (page) => goto(page, '/security')],
+  ['log sources (agency security officer)', 'vdi-security', (page) => goto(page, '/security/sources')],
+  ['security log report (platform security group)', 'security', (page) => goto(page, '/security/report')],
 ];
 
 describe('accessibility in Latvian: axe (no serious or critical), one h1, skip link, lang="lv"', () => {
@@ -484,6 +491,44 @@ describe('the SLA report: heading, tables, charts, CSV export, print and PDF', (
     assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
     assert.ok(pdf.length > 2000, `a PDF with content (${pdf.length} bytes)`);
     await context.close();
+  });
+});
+
+describe('the Security pages: the portal\u2019s own sign-ins found in the SIEM, the sources receiving', () => {
+  test('the platform\u2019s security group finds vdi-requester\u2019s sign-ins and the sources\u2019 health', async (t) => {
+    const { context, page } = await browser.open();
+    await signIn(page, browser, 'vdi-requester');
+    const security = await pageOf('security', 'lv');
+    await Promise.all([
+      security.waitForURL('**/security'),
+      security.getByRole('navigation').getByRole('link', { name: 'Drošības žurnāli' }).click(),
+    ]);
+    // The portal ships its trail to the SIEM every few seconds: search until it is there.
+    const rows = security.getByRole('region', { name: 'Drošības notikumi' }).locator('tbody tr');
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await goto(security, '/security?user=vdi-requester&action=sign_in');
+      if ((await rows.count()) > 0) break;
+      assert.ok(Date.now() < deadline, 'vdi-requester\u2019s sign-in reached the SIEM within a minute');
+      await security.waitForTimeout(1000);
+    }
+    const cells = await rows.first().locator('td').allInnerTexts();
+    assert.equal(cells[1], '—', 'the portal\u2019s trail is the platform\u2019s, not an agency\u2019s');
+    assert.equal(cells[3], 'vdi-requester');
+    assert.match(cells[7], /"sign_in"|sign_in/, 'the original record');
+    await checkPage(security, 'lv', t);
+    await goto(security, '/security/sources');
+    const audit = security.locator('tr', { hasText: 'makonis-system/kubernetes-audit' });
+    await audit.locator('td.state-receiving').waitFor();
+    await context.close();
+  });
+
+  test('an agency\u2019s security officer is kept to their agency', async () => {
+    const page = await pageOf('vdi-security', 'lv');
+    await goto(page, '/security');
+    const agencies = page.getByRole('combobox', { name: 'Iestāde' }).locator('option');
+    assert.deepEqual(await agencies.evaluateAll((options) => options.map((o) => o.value)), ['', 'vdi']);
+    await goto(page, '/security?agency=lm', 404);
   });
 });
 

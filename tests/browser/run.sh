@@ -36,6 +36,7 @@ compute_metrics=127.0.0.1:19466
 slo_metrics=127.0.0.1:19467
 portal_address=127.0.0.1:18080
 portal_metrics=127.0.0.1:19468
+siem_metrics=127.0.0.1:19469
 chromium="${MAKONIS_CHROMIUM:-/usr/bin/chromium}"
 
 # shellcheck source=tests/platform.sh
@@ -69,7 +70,7 @@ command -v npm > /dev/null || die "npm is missing: apt-get install npm"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 ((node_major >= 20)) || die "Node $(node --version) is too old: the tests need Node 20 or newer"
 tests/cluster/cluster.sh stop 2> /dev/null # our own control plane, left by an interrupted run
-for address in 127.0.0.1:9443 127.0.0.1:9444 "127.0.0.1:$MAKONIS_CLUSTER_PORT" "$tenancy_metrics" "$catalog_metrics" "$compute_metrics" "$slo_metrics" "$portal_address" "$portal_metrics" "127.0.0.1:$MAKONIS_CLUSTER_INGRESS_PORT"; do
+for address in 127.0.0.1:9443 127.0.0.1:9444 "127.0.0.1:$MAKONIS_CLUSTER_PORT" "$tenancy_metrics" "$catalog_metrics" "$compute_metrics" "$slo_metrics" "$portal_address" "$portal_metrics" "$siem_metrics" 127.0.0.1:1601 127.0.0.1:2514 127.0.0.1:6514 "127.0.0.1:$MAKONIS_CLUSTER_INGRESS_PORT"; do
     if [[ -n "$(ss -Hltn "sport = :${address##*:}" 2> /dev/null)" ]]; then
         die "port ${address##*:} is in use (another Mākonis platform or test run?); stop it first"
     fi
@@ -106,6 +107,7 @@ step "installing the platform and starting the operators"
 platform_install
 platform_operators "$tenancy_metrics" "$catalog_metrics" "$compute_metrics"
 platform_slo "$slo_metrics"
+platform_siem "$siem_metrics"
 
 step "creating the demo agencies and publishing the catalog"
 platform_agencies_and_catalog
@@ -118,7 +120,8 @@ platform_demo_orders || die "the demo orders were refused"
 step "starting the portal on $portal_address with the demo accounts"
 accounts="$MAKONIS_CLUSTER_DIR/demo-accounts.txt"
 platform_demo_accounts "$accounts"
-platform_portal "$portal_address" "$portal_metrics"
+mapfile -t portal_siem_args < <(platform_portal_siem_args)
+platform_portal "$portal_address" "$portal_metrics" "${portal_siem_args[@]}"
 
 step "measuring the portal as the platform's own objective"
 platform_slo_objective "$portal_address"
