@@ -746,12 +746,20 @@ pub enum SiemCommand {
     Keygen(SiemKeygenArgs),
 }
 
-/// Where the SIEM keeps its events.
+/// Where the SIEM keeps its events: SQLite files in a directory (`--store`, the default)
+/// or a PostgreSQL database (`--store-url`).
 #[derive(Debug, Args)]
 pub struct SiemStoreArgs {
     /// The store's directory (its catalog and one SQLite file per event day and category).
     #[arg(long, env = "MAKONIS_SIEM_STORE", default_value = "makonis-data/siem")]
     pub store: PathBuf,
+
+    /// A PostgreSQL database to keep the events in instead of `--store`:
+    /// `postgres://ROLE:PASSWORD@HOST:PORT/DATABASE` (give it in the environment to keep
+    /// the password out of the process list). The store is the database's schema `siem`,
+    /// one table partition per event day and category.
+    #[arg(long, env = "MAKONIS_SIEM_STORE_URL", value_name = "URL", conflicts_with = "store")]
+    pub store_url: Option<String>,
 
     /// The file every checkpoint is appended to as well; keep it on other storage than
     /// the store.

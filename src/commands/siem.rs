@@ -13,7 +13,7 @@ use makonis_operator_kit::{
 use makonis_siem::{
     intake::{metrics::SiemMetrics, tls::TlsFiles},
     run::{Settings, TlsIntake},
-    store::{Config, Store},
+    store::{Backend, Config, PostgresConfig, Store},
 };
 use makonis_siem_core::{
     chain::{SigningKey, key_id},
@@ -21,7 +21,7 @@ use makonis_siem_core::{
 };
 
 use crate::{
-    cli::{SiemArgs, SiemCommand, SiemKeygenArgs, SiemRunArgs, SiemVerifyArgs},
+    cli::{SiemArgs, SiemCommand, SiemKeygenArgs, SiemRunArgs, SiemStoreArgs, SiemVerifyArgs},
     commands::operator::shutdown_signal,
 };
 
@@ -51,11 +51,7 @@ async fn run_siem(args: SiemRunArgs) -> anyhow::Result<()> {
         () = shutdown_signal() => return Ok(()),
     }
     let settings = Settings {
-        store: Config {
-            root: args.store.store,
-            checkpoint_log: args.store.checkpoint_log,
-            skew_limit: DEFAULT_SKEW_LIMIT,
-        },
+        store: backend(args.store),
         syslog_tcp: args.syslog_tcp,
         syslog_udp: args.syslog_udp,
         relp: args.relp,
@@ -82,6 +78,16 @@ async fn run_siem(args: SiemRunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The store the arguments name: the PostgreSQL database of `--store-url`, else the
+/// directory of `--store`.
+fn backend(args: SiemStoreArgs) -> Backend {
+    let (checkpoint_log, skew_limit) = (args.checkpoint_log, DEFAULT_SKEW_LIMIT);
+    match args.store_url {
+        Some(url) => PostgresConfig { url, checkpoint_log, skew_limit }.into(),
+        None => Config { root: args.store, checkpoint_log, skew_limit }.into(),
+    }
+}
+
 /// Runs the chosen `makonis siem` subcommand.
 pub async fn run(args: SiemArgs) -> anyhow::Result<()> {
     match args.command {
@@ -99,12 +105,10 @@ async fn verify(args: SiemVerifyArgs) -> anyhow::Result<()> {
     if to < args.from {
         bail!("--to {to} is before --from {}", args.from);
     }
-    if !args.store.store.join("catalog.sqlite").exists() {
+    if args.store.store_url.is_none() && !args.store.store.join("catalog.sqlite").exists() {
         bail!("{} is not a SIEM store (no catalog.sqlite)", args.store.store.display());
     }
-    let config =
-        Config { root: args.store.store, checkpoint_log: args.store.checkpoint_log, skew_limit: DEFAULT_SKEW_LIMIT };
-    let mut store = Store::open_read_only(config).await.context("opening the store")?;
+    let mut store = Store::open_read_only(backend(args.store)).await.context("opening the store")?;
     let reports = store.verify(args.from, to, &public_key).await.context("reading the store")?;
     let mut out = std::io::stdout().lock();
     let mut broken = 0;

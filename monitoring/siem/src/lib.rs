@@ -7,7 +7,7 @@
 //!   LogSources ([`sources`]) and RetentionPolicies ([`retention`]), with each
 //!   LogSource's status ([`health`]).
 //! - [`store`]: the event store, kept apart from the systems it watches: one SQLite file
-//!   per event day and category, each a hash chain, closed by signed checkpoints that are
+//!   or one PostgreSQL table partition per event day and category, each a hash chain, closed by signed checkpoints that are
 //!   also written to a file outside the store; its verification, retention and search.
 //! - [`search_api`]: `POST /v1/search` and `POST /v1/report` beside the HTTPS intake, for
 //!   the portal's Security pages.

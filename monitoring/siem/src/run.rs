@@ -40,7 +40,7 @@ use crate::{
     retention::to_policy,
     search_api,
     sources::{source_id, to_source},
-    store::{Config, Store, StoreError},
+    store::{Backend, Store, StoreError},
 };
 
 /// The field manager of the SIEM's status writes.
@@ -50,7 +50,7 @@ pub const MANAGER: &str = "makonis-siem";
 #[derive(Debug)]
 pub struct Settings {
     /// The store.
-    pub store: Config,
+    pub store: Backend,
     /// Syslog over TCP: where to listen.
     pub syslog_tcp: SocketAddr,
     /// Syslog over UDP: where to listen.
@@ -136,7 +136,7 @@ pub async fn run(
         relp = %settings.relp,
         tls = ?settings.tls.as_ref().map(|tls| tls.syslog),
         https = ?settings.tls.as_ref().map(|tls| tls.https),
-        store = %settings.store.root.display(),
+        store = %settings.store,
         "receiving security logs"
     );
 

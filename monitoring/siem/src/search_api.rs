@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::{
     intake::Peer,
-    store::{Config, Store, StoreError},
+    store::{Backend, Store, StoreError},
 };
 
 /// Where searches are posted.
@@ -37,7 +37,7 @@ pub const REPORT_PATH: &str = "/v1/report";
 #[derive(Debug, Clone)]
 pub struct Reader {
     /// The store (opened read-only for each request).
-    pub store: Config,
+    pub store: Backend,
     /// The checkpoint key's public half, for the report's verification.
     pub public_key: Arc<Vec<u8>>,
     /// The platform's namespace: the portal's certificate is issued for it.

@@ -1,15 +1,16 @@
 //! The search API over real HTTPS with client certificates: only the portal's certificate
 //! reads; a search sees only the agencies it names; pages neither repeat nor skip; free
 //! text is taken literally; the monthly report counts failed sign-ins and verifies the
-//! month's partitions, naming an event edited in SQL behind the store's back.
+//! month's partitions, naming an event edited in SQL behind the store's back; on both
+//! databases.
 
-use std::{path::Path, sync::Arc};
+use std::sync::Arc;
 
-use jiff::{SignedDuration, Timestamp, civil::Date, tz::TimeZone};
+use jiff::{Timestamp, civil::Date, tz::TimeZone};
 use makonis_siem::{
     intake::{https, writer},
     search_api::{self, REPORT_PATH, SEARCH_PATH},
-    store::{Config, Store},
+    store::{Backend, Store},
 };
 use makonis_siem_core::{
     chain::SigningKey,
@@ -18,8 +19,11 @@ use makonis_siem_core::{
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+#[path = "support/backends.rs"]
+mod backends;
 mod support;
 
+use backends::{Kind, connect, kinds};
 use support::{
     fresh_dir, intake,
     pki::{self, Ca, Issued},
@@ -32,7 +36,7 @@ struct Siem {
     port: u16,
     ca: Ca,
     portal: Issued,
-    root: std::path::PathBuf,
+    backend: Backend,
 }
 
 impl Siem {
@@ -48,21 +52,14 @@ impl Siem {
     }
 }
 
-fn config(dir: &Path) -> Config {
-    Config {
-        root: dir.join("store"),
-        checkpoint_log: dir.join("elsewhere/checkpoints.jsonl"),
-        skew_limit: SignedDuration::from_mins(5),
-    }
-}
-
 /// The SIEM's HTTPS listener with the intake and the search API; agencies lm and vdi
 /// each ship their domain controllers' Windows events with a certificate of their own.
-async fn start() -> (Siem, Issued, Issued) {
+async fn start(kind: Kind) -> (Siem, Issued, Issued) {
     let dir = fresh_dir("search");
+    let backend = backends::backend(kind, &dir).await;
     let key = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
     let public_key = key.public_key();
-    let store = Store::open(config(&dir), key).await.unwrap();
+    let store = Store::open(backend.clone(), key).await.unwrap();
     let (ca, credentials) = tls_credentials(&dir);
     let mut lm = servers("127.0.0.8/32", "UTC");
     lm.format = Format::Json;
@@ -75,7 +72,7 @@ async fn start() -> (Siem, Issued, Issued) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let reader = search_api::Reader {
-        store: config(&dir),
+        store: backend.clone(),
         public_key: Arc::new(public_key),
         platform_namespace: PLATFORM.into(),
     };
@@ -84,7 +81,7 @@ async fn start() -> (Siem, Issued, Issued) {
     let lm_dc = ca.client(&["dc1.lm.gov.lv"], Some("agency-lm"));
     let vdi_dc = ca.client(&["dc1.vdi.gov.lv"], Some("agency-vdi"));
     let portal = ca.client(&["portal"], Some(PLATFORM));
-    (Siem { port, ca, portal, root: dir.join("store") }, lm_dc, vdi_dc)
+    (Siem { port, ca, portal, backend }, lm_dc, vdi_dc)
 }
 
 /// A Windows sign-in (4624) or failed sign-in (4625) as NXLog sends it.
@@ -101,7 +98,13 @@ fn days_ago(days: i64) -> Date {
 
 #[tokio::test]
 async fn the_portal_searches_page_by_page_within_the_agencies_it_names() {
-    let (siem, lm_dc, vdi_dc) = start().await;
+    for kind in kinds() {
+        searches_on(kind).await;
+    }
+}
+
+async fn searches_on(kind: Kind) {
+    let (siem, lm_dc, vdi_dc) = start(kind).await;
     // Events of the last days are kept (and searched) by their own time.
     let (first, second) = (days_ago(2), days_ago(1));
     let mut lm = Vec::new();
@@ -196,16 +199,25 @@ async fn the_portal_searches_page_by_page_within_the_agencies_it_names() {
     assert!(verified.iter().all(|v| v["problems"] == json!([])), "{report}");
 
     // Someone edits an event in SQL: the next report names it.
-    let file = siem.root.join(format!("partitions/{first}/authentication.sqlite"));
-    let mut connection =
-        <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!("sqlite://{}", file.display())).await.unwrap();
-    sqlx::query("UPDATE events SET document = replace(document, 'janis', 'eve') WHERE seq = 3")
-        .execute(&mut connection)
-        .await
-        .unwrap();
+    let (mut connection, edit) = match &siem.backend {
+        Backend::Sqlite(config) => {
+            let file = config.root.join(format!("partitions/{first}/authentication.sqlite"));
+            (
+                connect(&format!("sqlite://{}", file.display())).await,
+                "UPDATE events SET document = replace(document, 'janis', 'eve') WHERE seq = 3".to_owned(),
+            )
+        }
+        Backend::Postgres(config) => (
+            connect(&config.url).await,
+            format!(
+                "UPDATE siem.events SET document = replace(document, 'janis', 'eve') WHERE partition = '{first}/authentication' AND seq = 3"
+            ),
+        ),
+    };
+    sqlx::query(&edit).execute(&mut connection).await.unwrap();
     let (_, report) = siem.post(&siem.portal, REPORT_PATH, &lm_report).await;
     let problems = &report["verified"][0]["problems"];
-    assert!(problems[0].as_str().unwrap_or_default().contains('3'), "the altered event named: {report}");
+    assert!(problems[0].as_str().unwrap_or_default().contains('3'), "{kind:?}: the altered event named: {report}");
     let (status, answer) = siem.post(&siem.portal, REPORT_PATH, &json!({"month": "2026-13"})).await;
     assert_eq!((status, answer["error"].as_str().unwrap().starts_with("month:")), (400, true), "{answer}");
 }

@@ -1,5 +1,4 @@
-//! Searches of the store and its monthly report, read from the partition files while the
-//! writer appends (SQLite's WAL lets readers and one writer work at once).
+//! Searches of the store and its monthly report, on either database.
 //!
 //! A search walks the days of its range newest first, every category's partition of a
 //! day at once, and stops after the day that filled the page: events are partitioned by
@@ -8,34 +7,29 @@
 //! found when that day is searched.)
 
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
-use makonis_siem_core::{
-    event::Outcome,
-    search::{
-        After, CategoryCount, Cursor, FailedSignIns, Hit, MAX_FAILED_ROWS, Page, RemovedPartition, Report,
-        ReportRequest, Search, VerifiedPartition, after_cursor, contains_pattern, page_of,
-    },
+use makonis_siem_core::search::{
+    After, CategoryCount, Cursor, FailedSignIns, Hit, MAX_FAILED_ROWS, Page, RemovedPartition, Report, ReportRequest,
+    Search, VerifiedPartition, after_cursor, page_of,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::{Store, StoreError};
 
 /// The value of `event.category` that marks a sign-in (`authentication`).
-const AUTHENTICATION: &str = "authentication";
+pub(super) const AUTHENTICATION: &str = "authentication";
 
 impl Store {
     /// One page of the events `search` selects, newest first.
     pub async fn search(&mut self, search: &Search) -> Result<Page, StoreError> {
         let first = search.from.to_zoned_datetime(TimeZone::UTC).date();
         let last = (search.to - jiff::SignedDuration::from_micros(1)).to_zoned_datetime(TimeZone::UTC).date();
-        let keys = self.catalog.partitions(first, last).await?;
+        let keys = self.db.partitions(first, last).await?;
         let mut found = Vec::new();
         let mut days: Vec<Date> = keys.iter().map(|k| k.day).collect();
         days.dedup();
         for day in days.into_iter().rev() {
             for key in keys.iter().filter(|k| k.day == day) {
-                let name = key.name();
-                let file = self.file(*key, false).await?;
-                found.extend(search_partition(file.connection(), &name, search).await?);
+                found.extend(self.db.search_partition(*key, search).await?);
             }
             if found.len() > search.limit {
                 break;
@@ -60,11 +54,9 @@ impl Store {
         let mut by_category: Vec<CategoryCount> = Vec::new();
         let mut failed: std::collections::BTreeMap<(String, String), u64> = Default::default();
         let mut own_events: std::collections::BTreeMap<String, u64> = Default::default();
-        for key in self.catalog.partitions(first, last).await? {
-            let name = key.name();
-            let file = self.file(key, false).await?;
-            let counts = count_outcomes(file.connection(), agency, from, to).await?;
-            own_events.insert(name, counts.iter().map(|(_, n)| n).sum());
+        for key in self.db.partitions(first, last).await? {
+            let counts = self.db.count_outcomes(key, agency, from, to).await?;
+            own_events.insert(key.name(), counts.iter().map(|(_, n)| n).sum());
             for (outcome, events) in counts {
                 let category = key.category.as_str();
                 match by_category.iter_mut().find(|c| c.category == category && c.outcome == outcome) {
@@ -72,7 +64,7 @@ impl Store {
                     None => by_category.push(CategoryCount { category: category.to_owned(), outcome, events }),
                 }
             }
-            for (user, ip, events) in failed_sign_ins(file.connection(), agency, from, to).await? {
+            for (user, ip, events) in self.db.failed_sign_ins(key, agency, from, to).await? {
                 *failed.entry((user, ip)).or_default() += events;
             }
         }
@@ -82,7 +74,7 @@ impl Store {
         failed_sign_ins.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| (&a.user, &a.ip).cmp(&(&b.user, &b.ip))));
         failed_sign_ins.truncate(MAX_FAILED_ROWS);
         let removed = self
-            .catalog
+            .db
             .removals()
             .await?
             .into_iter()
@@ -125,34 +117,66 @@ impl Store {
     }
 }
 
-/// Adds `AND agency IN (…)` for a search limited to agencies (none at all: nothing).
-fn push_agencies(query: &mut QueryBuilder<'_, Sqlite>, agencies: Option<&[String]>) {
-    if let Some(agencies) = agencies {
-        if agencies.is_empty() {
-            query.push(" AND 0");
-            return;
-        }
-        query.push(" AND agency IN (");
-        let mut list = query.separated(", ");
-        for agency in agencies {
-            list.push_bind(agency.clone());
-        }
-        query.push(")");
-    }
+/// The columns a hit is read from, in the order [`hit`] takes them.
+pub(super) const HIT_COLUMNS: &str =
+    "seq, time, source, agency, user_name, source_ip, action, outcome, document, original";
+
+/// A hit's columns as read.
+pub(super) type HitRow =
+    (i64, i64, String, Option<String>, Option<String>, Option<String>, Option<String>, String, String, Vec<u8>);
+
+/// A hit of partition `name`, and its place in the order of results.
+pub(super) fn hit(
+    name: &str,
+    (seq, time, source, agency, user, ip, action, outcome, document, original): HitRow,
+) -> Result<(Cursor, Hit), StoreError> {
+    let at = Timestamp::from_microsecond(time).map_err(|_| StoreError::Corrupt(format!("event time {time}")))?;
+    let cursor = Cursor { time, partition: name.to_owned(), seq };
+    let hit = Hit {
+        cursor: cursor.to_string(),
+        time: at.to_string(),
+        partition: name.to_owned(),
+        seq,
+        source,
+        agency,
+        user,
+        ip,
+        action,
+        outcome,
+        document,
+        original: String::from_utf8_lossy(&original).into_owned(),
+    };
+    Ok((cursor, hit))
 }
 
-/// The events of one partition that `search` selects, at most one more than a page.
-async fn search_partition(
-    connection: &mut sqlx::SqliteConnection,
-    name: &str,
-    search: &Search,
-) -> Result<Vec<(Cursor, Hit)>, StoreError> {
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT seq, time, source, agency, user_name, source_ip, action, outcome, document, original \
-         FROM events WHERE time >= ",
-    );
-    query.push_bind(search.from.as_microsecond()).push(" AND time < ").push_bind(search.to.as_microsecond());
-    push_agencies(&mut query, search.agencies.as_deref());
+/// The conditions of `search` on partition `name` but its free text, in the SQL both
+/// databases speak: the time range, the agencies (none at all: nothing), the fields,
+/// the outcome, and the place after the cursor.
+pub(super) fn push_filters<'a, DB>(query: &mut QueryBuilder<'a, DB>, name: &str, search: &Search)
+where
+    DB: Database,
+    i64: Encode<'a, DB> + Type<DB>,
+    String: Encode<'a, DB> + Type<DB>,
+{
+    query
+        .push("time >= ")
+        .push_bind(search.from.as_microsecond())
+        .push(" AND time < ")
+        .push_bind(search.to.as_microsecond());
+    match search.agencies.as_deref() {
+        Some([]) => {
+            query.push(" AND FALSE");
+        }
+        Some(agencies) => {
+            query.push(" AND agency IN (");
+            let mut list = query.separated(", ");
+            for agency in agencies {
+                list.push_bind(agency.clone());
+            }
+            query.push(")");
+        }
+        None => {}
+    }
     for (column, value) in
         [("source", &search.source), ("user_name", &search.user), ("source_ip", &search.ip), ("action", &search.action)]
     {
@@ -161,10 +185,7 @@ async fn search_partition(
         }
     }
     if let Some(outcome) = search.outcome {
-        query.push(" AND outcome = ").push_bind(outcome.as_str());
-    }
-    if let Some(text) = &search.text {
-        query.push(" AND CAST(original AS TEXT) LIKE ").push_bind(contains_pattern(text)).push(" ESCAPE '\\'");
+        query.push(" AND outcome = ").push_bind(outcome.as_str().to_owned());
     }
     if let Some(cursor) = &search.after {
         match after_cursor(name, cursor) {
@@ -180,85 +201,38 @@ async fn search_partition(
                 .push("))"),
         };
     }
-    query.push(" ORDER BY time DESC, seq DESC LIMIT ").push_bind(search.limit as i64 + 1);
-    let rows = query.build().fetch_all(connection).await?;
-    rows.iter()
-        .map(|row| {
-            let (seq, time): (i64, i64) = (row.get(0), row.get(1));
-            let at =
-                Timestamp::from_microsecond(time).map_err(|_| StoreError::Corrupt(format!("event time {time}")))?;
-            let cursor = Cursor { time, partition: name.to_owned(), seq };
-            let hit = Hit {
-                cursor: cursor.to_string(),
-                time: at.to_string(),
-                partition: name.to_owned(),
-                seq,
-                source: row.get(2),
-                agency: row.get(3),
-                user: row.get(4),
-                ip: row.get(5),
-                action: row.get(6),
-                outcome: row.get(7),
-                document: row.get(8),
-                original: String::from_utf8_lossy(&row.get::<Vec<u8>, _>(9)).into_owned(),
-            };
-            Ok((cursor, hit))
-        })
-        .collect()
-}
-
-/// The events of the month in one partition by outcome, of one agency or all.
-async fn count_outcomes(
-    connection: &mut sqlx::SqliteConnection,
-    agency: Option<&str>,
-    from: Timestamp,
-    to: Timestamp,
-) -> Result<Vec<(String, u64)>, StoreError> {
-    let mut query = QueryBuilder::<Sqlite>::new("SELECT outcome, count(*) FROM events WHERE time >= ");
-    query.push_bind(from.as_microsecond()).push(" AND time < ").push_bind(to.as_microsecond());
-    if let Some(agency) = agency {
-        query.push(" AND agency = ").push_bind(agency.to_owned());
-    }
-    query.push(" GROUP BY outcome");
-    let rows = query.build().fetch_all(connection).await?;
-    Ok(rows.iter().map(|row| (row.get(0), u64::try_from(row.get::<i64, _>(1)).unwrap_or(0))).collect())
-}
-
-/// The month's failed sign-ins in one partition by user and address.
-async fn failed_sign_ins(
-    connection: &mut sqlx::SqliteConnection,
-    agency: Option<&str>,
-    from: Timestamp,
-    to: Timestamp,
-) -> Result<Vec<(String, String, u64)>, StoreError> {
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT coalesce(user_name, ''), coalesce(source_ip, ''), count(*) FROM events WHERE time >= ",
-    );
-    query.push_bind(from.as_microsecond()).push(" AND time < ").push_bind(to.as_microsecond());
-    query.push(" AND outcome = ").push_bind(Outcome::Failure.as_str());
-    query.push(" AND json_extract(document, '$.event.category[0]') = ").push_bind(AUTHENTICATION);
-    if let Some(agency) = agency {
-        query.push(" AND agency = ").push_bind(agency.to_owned());
-    }
-    query.push(" GROUP BY 1, 2");
-    let rows = query.build().fetch_all(connection).await?;
-    Ok(rows.iter().map(|row| (row.get(0), row.get(1), u64::try_from(row.get::<i64, _>(2)).unwrap_or(0))).collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn search(agencies: Option<Vec<String>>) -> Search {
+        let from: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+        Search {
+            from,
+            to: from + jiff::SignedDuration::from_hours(24),
+            agencies,
+            source: None,
+            user: None,
+            ip: None,
+            action: None,
+            outcome: None,
+            text: None,
+            limit: 10,
+            after: None,
+        }
+    }
+
     #[test]
     fn a_search_limited_to_no_agency_selects_nothing() {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT 1 FROM events WHERE 1");
-        push_agencies(&mut query, Some(&[]));
-        assert_eq!(query.sql(), "SELECT 1 FROM events WHERE 1 AND 0");
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT 1 FROM events WHERE 1");
-        push_agencies(&mut query, Some(&["vdi".into(), "lm".into()]));
-        assert_eq!(query.sql(), "SELECT 1 FROM events WHERE 1 AND agency IN (?, ?)");
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT 1 FROM events WHERE 1");
-        push_agencies(&mut query, None);
-        assert_eq!(query.sql(), "SELECT 1 FROM events WHERE 1");
+        let sql = |agencies| {
+            let mut query = QueryBuilder::<sqlx::Postgres>::new("");
+            push_filters(&mut query, "2026-12-01/system", &search(agencies));
+            query.sql().to_owned()
+        };
+        assert_eq!(sql(Some(vec![])), "time >= $1 AND time < $2 AND FALSE");
+        assert_eq!(sql(Some(vec!["vdi".into(), "lm".into()])), "time >= $1 AND time < $2 AND agency IN ($3, $4)");
+        assert_eq!(sql(None), "time >= $1 AND time < $2");
     }
 }

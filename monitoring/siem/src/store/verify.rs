@@ -7,6 +7,9 @@ use makonis_siem_core::chain::{Break, Checkpoint, End, Verifier};
 
 use super::{PartitionKey, Store, StoreError, checkpoint_log};
 
+/// Rows read at a time.
+const SCAN_ROWS: i64 = 10_000;
+
 /// What is wrong with a partition.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {
@@ -27,8 +30,9 @@ pub enum Problem {
         /// `catalog` or `checkpoint log`.
         only_in: &'static str,
     },
-    /// The partition's file is gone, though its checkpoints remain.
-    #[error("the partition's file is missing")]
+    /// The partition's events are gone (its file, or its table), though its checkpoints
+    /// remain.
+    #[error("the partition's events are missing")]
     Missing,
 }
 
@@ -68,13 +72,13 @@ impl Store {
         public_key: &[u8],
     ) -> Result<Vec<PartitionReport>, StoreError> {
         let mut logged: BTreeMap<String, Vec<Checkpoint>> = BTreeMap::new();
-        for checkpoint in checkpoint_log::read(&self.config.checkpoint_log).await? {
+        for checkpoint in checkpoint_log::read(&self.checkpoint_log).await? {
             logged.entry(checkpoint.partition.clone()).or_default().push(checkpoint);
         }
-        let removed = self.catalog.removed().await?;
-        let mut keys: BTreeSet<PartitionKey> = self.catalog.partitions(from, to).await?.into_iter().collect();
+        let removed = self.db.removed().await?;
+        let mut keys: BTreeSet<PartitionKey> = self.db.partitions(from, to).await?.into_iter().collect();
         for name in logged.keys().filter(|name| !removed.contains(*name)) {
-            if let Some(key) = parse_name(name).filter(|k| k.day >= from && k.day <= to) {
+            if let Some(key) = PartitionKey::parse(name).filter(|k| k.day >= from && k.day <= to) {
                 keys.insert(key);
             }
         }
@@ -93,32 +97,38 @@ impl Store {
         public_key: &[u8],
     ) -> Result<PartitionReport, StoreError> {
         let name = key.name();
-        let catalog = self.catalog.checkpoints(&name).await?;
+        let catalog = self.db.checkpoints(&name).await?;
         let report =
             |events, problem| PartitionReport { partition: name.clone(), events, checkpoints: log.len(), problem };
         if let Some(problem) = compare(&catalog, &log, public_key) {
             return Ok(report(0, Some(problem)));
         }
-        if !tokio::fs::try_exists(key.path(&self.config.root)).await.unwrap_or(false) {
+        if !self.db.exists(key).await? {
             return Ok(report(0, Some(Problem::Missing)));
         }
-        let file = self.file(key, false).await?;
-        let head = file.head(&name).await?;
+        let head = self.db.head(key).await?;
         // A partition closed by checkpoints ends at its last one (an event beyond it was
         // never signed); an open one at the store's own head.
         let mut anchors: Vec<End> = log.iter().map(|c| c.end).collect();
         if anchors.is_empty() {
             anchors.push(head);
         }
+        // Every row in its stored order, whichever database it is read from.
         let mut verifier = Verifier::new(&name, anchors);
-        let mut events = 0;
-        let scanned = file
-            .scan(10_000, |row| {
+        let (mut events, mut after) = (0, i64::MIN);
+        let outcome = 'rows: loop {
+            let rows = self.db.rows_after(key, after, SCAN_ROWS).await?;
+            if rows.is_empty() {
+                break 'rows verifier.finish().map(|_| ());
+            }
+            for row in rows {
                 events += 1;
-                verifier.push(&row)
-            })
-            .await?;
-        let outcome = scanned.and_then(|()| verifier.finish().map(|_| ()));
+                after = row.place;
+                if let Err(broken) = verifier.push(&row.stored) {
+                    break 'rows Err(broken);
+                }
+            }
+        };
         Ok(report(events, outcome.err().map(Problem::Broken)))
     }
 }
@@ -135,13 +145,4 @@ fn compare(catalog: &[Checkpoint], log: &[Checkpoint], public_key: &[u8]) -> Opt
         return Some(Problem::Unmatched { last_seq: only.end.last_seq, only_in: "checkpoint log" });
     }
     None
-}
-
-/// A partition's key from its name, `YYYY-MM-DD/category`.
-fn parse_name(name: &str) -> Option<PartitionKey> {
-    let (day, category) = name.split_once('/')?;
-    Some(PartitionKey {
-        day: day.parse().ok()?,
-        category: makonis_siem_core::retention::SourceCategory::parse(category)?,
-    })
 }

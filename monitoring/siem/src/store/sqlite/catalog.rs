@@ -1,16 +1,14 @@
-//! The store's catalog (`catalog.sqlite` beside the partitions): which partitions exist,
-//! every checkpoint signed, and every partition removed and why.
+//! The SQLite store's catalog (`catalog.sqlite` beside the partitions): which partitions
+//! exist, every checkpoint signed, what was quarantined, and every partition removed and
+//! why.
 
 use std::path::Path;
 
 use jiff::{Timestamp, civil::Date};
-use makonis_siem_core::{
-    chain::{Checkpoint, End, from_hex, hex},
-    retention::SourceCategory,
-};
+use makonis_siem_core::chain::{Checkpoint, hex};
 use sqlx::{Connection, Row, SqliteConnection};
 
-use super::{PartitionKey, StoreError};
+use crate::store::{PartitionKey, Quarantined, Removal, StoreError, backend};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS partitions (
@@ -49,56 +47,21 @@ CREATE TABLE IF NOT EXISTS removals (
 );
 ";
 
-/// What was removed, when, and under which policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Removal {
-    /// The partition.
-    pub partition: String,
-    /// When.
-    pub removed_at: Timestamp,
-    /// How many events it held.
-    pub events: u64,
-    /// Its last checkpoint, `SEQ:HASH`, if it had one.
-    pub last_checkpoint: Option<String>,
-    /// The policy whose months decided.
-    pub policy: String,
-    /// The months kept.
-    pub months: u8,
-}
-
-/// A frame or record that could not be stored as an event, kept with the reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Quarantined {
-    /// When it was received.
-    pub received_at: Timestamp,
-    /// `udp`, `tcp`, `tls`, `relp` or `https`.
-    pub transport: &'static str,
-    /// The sender's address.
-    pub peer: Option<std::net::IpAddr>,
-    /// The LogSource that claims the sender, or `unknown`.
-    pub source: String,
-    /// A bounded reason: `unknown_source`, or a framing, syslog or JSON error category.
-    pub reason: &'static str,
-    /// The reason in words.
-    pub detail: String,
-    /// What was received, byte for byte.
-    pub original: Vec<u8>,
-}
-
+/// The catalog's connection.
 #[derive(Debug)]
-pub(super) struct Catalog {
+pub(in crate::store) struct Catalog {
     connection: SqliteConnection,
 }
 
 impl Catalog {
-    pub(super) async fn open(path: &Path) -> Result<Self, StoreError> {
+    pub(in crate::store) async fn open(path: &Path) -> Result<Self, StoreError> {
         let mut connection = super::connect(path, true).await?;
         super::create_schema(&mut connection, SCHEMA).await?;
         Ok(Self { connection })
     }
 
     /// Records a partition the first time an event lands in it.
-    pub(super) async fn register(&mut self, key: PartitionKey, now: Timestamp) -> Result<(), StoreError> {
+    pub(in crate::store) async fn register(&mut self, key: PartitionKey, now: Timestamp) -> Result<(), StoreError> {
         sqlx::query("INSERT OR IGNORE INTO partitions (name, day, category, created_at) VALUES ($1, $2, $3, $4)")
             .bind(key.name())
             .bind(key.day.to_string())
@@ -110,7 +73,7 @@ impl Catalog {
     }
 
     /// Partitions not removed, with event days in `from..=to`.
-    pub(super) async fn partitions(&mut self, from: Date, to: Date) -> Result<Vec<PartitionKey>, StoreError> {
+    pub(in crate::store) async fn partitions(&mut self, from: Date, to: Date) -> Result<Vec<PartitionKey>, StoreError> {
         let rows = sqlx::query(
             "SELECT day, category FROM partitions WHERE removed_at IS NULL AND day >= $1 AND day <= $2 ORDER BY day, category",
         )
@@ -118,28 +81,18 @@ impl Catalog {
         .bind(to.to_string())
         .fetch_all(&mut self.connection)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let day: String = row.get(0);
-                let category: String = row.get(1);
-                Ok(PartitionKey {
-                    day: day.parse().map_err(|_| StoreError::Corrupt(format!("partition day {day:?}")))?,
-                    category: SourceCategory::parse(&category)
-                        .ok_or_else(|| StoreError::Corrupt(format!("partition category {category:?}")))?,
-                })
-            })
-            .collect()
+        rows.iter().map(|row| backend::partition_key(row.get(0), row.get(1))).collect()
     }
 
     /// The names of the partitions removed by retention.
-    pub(super) async fn removed(&mut self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    pub(in crate::store) async fn removed(&mut self) -> Result<std::collections::BTreeSet<String>, StoreError> {
         let names: Vec<String> = sqlx::query_scalar("SELECT name FROM partitions WHERE removed_at IS NOT NULL")
             .fetch_all(&mut self.connection)
             .await?;
         Ok(names.into_iter().collect())
     }
 
-    pub(super) async fn add_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+    pub(in crate::store) async fn add_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT OR REPLACE INTO checkpoints (partition, count, last_seq, head, signed_at, key_id, signature) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -157,7 +110,7 @@ impl Catalog {
     }
 
     /// Every checkpoint of a partition, oldest first.
-    pub(super) async fn checkpoints(&mut self, partition: &str) -> Result<Vec<Checkpoint>, StoreError> {
+    pub(in crate::store) async fn checkpoints(&mut self, partition: &str) -> Result<Vec<Checkpoint>, StoreError> {
         let rows = sqlx::query(
             "SELECT count, last_seq, head, signed_at, key_id, signature FROM checkpoints WHERE partition = $1 ORDER BY last_seq",
         )
@@ -166,24 +119,13 @@ impl Catalog {
         .await?;
         rows.iter()
             .map(|row| {
-                let corrupt = |what: &str| StoreError::Corrupt(format!("checkpoint of {partition}: {what}"));
-                Ok(Checkpoint {
-                    partition: partition.to_owned(),
-                    count: u64::try_from(row.get::<i64, _>(0)).map_err(|_| corrupt("count"))?,
-                    end: End {
-                        last_seq: u64::try_from(row.get::<i64, _>(1)).map_err(|_| corrupt("last_seq"))?,
-                        head: from_hex(row.get::<&str, _>(2)).ok_or_else(|| corrupt("head"))?,
-                    },
-                    signed_at: row.get::<&str, _>(3).parse().map_err(|_| corrupt("signed_at"))?,
-                    key_id: row.get(4),
-                    signature: row.get(5),
-                })
+                backend::checkpoint(partition, (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5)))
             })
             .collect()
     }
 
     /// Keeps frames and records that could not be stored as events.
-    pub(super) async fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError> {
+    pub(in crate::store) async fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError> {
         let mut tx = self.connection.begin().await?;
         for chunk in items.chunks(super::ROWS_PER_INSERT) {
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
@@ -205,7 +147,7 @@ impl Catalog {
     }
 
     /// The newest quarantined items, as `(source, reason, detail, original)`.
-    pub(super) async fn quarantined(
+    pub(in crate::store) async fn quarantined(
         &mut self,
         limit: i64,
     ) -> Result<Vec<(String, String, String, Vec<u8>)>, StoreError> {
@@ -217,7 +159,7 @@ impl Catalog {
     }
 
     /// Records a removal and marks the partition removed, in one transaction.
-    pub(super) async fn record_removal(&mut self, removal: &Removal) -> Result<(), StoreError> {
+    pub(in crate::store) async fn record_removal(&mut self, removal: &Removal) -> Result<(), StoreError> {
         let mut tx = self.connection.begin().await?;
         sqlx::query(
             "INSERT INTO removals (partition, removed_at, events, last_checkpoint, policy, months) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -240,23 +182,14 @@ impl Catalog {
     }
 
     /// Every removal recorded, oldest first.
-    pub(super) async fn removals(&mut self) -> Result<Vec<Removal>, StoreError> {
+    pub(in crate::store) async fn removals(&mut self) -> Result<Vec<Removal>, StoreError> {
         let rows = sqlx::query(
             "SELECT partition, removed_at, events, last_checkpoint, policy, months FROM removals ORDER BY rowid",
         )
         .fetch_all(&mut self.connection)
         .await?;
         rows.iter()
-            .map(|row| {
-                Ok(Removal {
-                    partition: row.get(0),
-                    removed_at: row.get::<&str, _>(1).parse().map_err(|_| StoreError::Corrupt("removed_at".into()))?,
-                    events: u64::try_from(row.get::<i64, _>(2)).unwrap_or(0),
-                    last_checkpoint: row.get(3),
-                    policy: row.get(4),
-                    months: u8::try_from(row.get::<i64, _>(5)).unwrap_or(0),
-                })
-            })
+            .map(|row| backend::removal((row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5))))
             .collect()
     }
 }

@@ -2,17 +2,19 @@
 //! chain. Its path comes from the day and the category only, never from anything a
 //! sender wrote.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use jiff::{SignedDuration, civil::Date};
+use jiff::SignedDuration;
 use makonis_siem_core::{
-    chain::{End, Hash, Stored, genesis, link},
+    chain::{End, genesis},
     event::Event,
-    retention::{SourceCategory, partition_name},
 };
-use sqlx::{Connection as _, QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{Connection as _, QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
-use super::StoreError;
+use crate::store::{
+    StoreError,
+    backend::{Linked, Row, hash_of, link_all, seq_of},
+};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -40,27 +42,6 @@ CREATE INDEX IF NOT EXISTS events_time ON events (time);
 CREATE INDEX IF NOT EXISTS events_user ON events (user_name, time);
 CREATE INDEX IF NOT EXISTS events_source_ip ON events (source_ip, time);
 ";
-
-/// The identity of a partition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PartitionKey {
-    /// The event day, UTC.
-    pub day: Date,
-    /// The category of the LogSources whose events it holds.
-    pub category: SourceCategory,
-}
-
-impl PartitionKey {
-    /// `YYYY-MM-DD/category`.
-    pub fn name(&self) -> String {
-        partition_name(self.day, self.category)
-    }
-
-    /// The file under the store's root: `partitions/YYYY-MM-DD/category.sqlite`.
-    pub fn path(&self, root: &Path) -> PathBuf {
-        root.join("partitions").join(self.day.to_string()).join(format!("{}.sqlite", self.category.as_str()))
-    }
-}
 
 /// An open partition file.
 #[derive(Debug)]
@@ -118,23 +99,15 @@ impl PartitionFile {
             .execute(&mut *connection)
             .await?;
         let head = sqlx::query("SELECT seq, hash FROM head WHERE id = 1").fetch_one(&mut *connection).await?;
-        let mut seq = u64::try_from(head.get::<i64, _>(0)).map_err(|_| StoreError::Corrupt("negative head".into()))?;
-        let mut previous = hash_of(head.get::<Vec<u8>, _>(1))?;
+        let head = End { last_seq: seq_of(head.get(0))?, head: hash_of(head.get::<Vec<u8>, _>(1))? };
         // The chain first, then the rows in multi-row INSERTs (see ROWS_PER_INSERT).
-        let mut rows = Vec::with_capacity(events.len());
-        for event in events {
-            seq += 1;
-            let document = event.document(skew_limit);
-            let hash = link(&previous, seq, document.as_bytes(), &event.original);
-            rows.push((seq, *event, document, hash));
-            previous = hash;
-        }
+        let (rows, end) = link_all(head, events, skew_limit);
         for chunk in rows.chunks(super::ROWS_PER_INSERT) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO events (seq, time, created, source, agency, user_name, source_ip, action, outcome, \
                  mandatory, document, original, hash) ",
             );
-            insert.push_values(chunk, |mut row, (seq, event, document, hash)| {
+            insert.push_values(chunk, |mut row, Linked { seq, event, document, hash }| {
                 row.push_bind(*seq as i64)
                     .push_bind(event.retention_time(skew_limit).as_microsecond())
                     .push_bind(event.created.as_microsecond())
@@ -152,58 +125,33 @@ impl PartitionFile {
             insert.build().execute(&mut *connection).await?;
         }
         sqlx::query("UPDATE head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq as i64)
-            .bind(previous.to_vec())
+            .bind(end.last_seq as i64)
+            .bind(end.head.to_vec())
             .execute(&mut *connection)
             .await?;
-        Ok(End { last_seq: seq, head: previous })
+        Ok(end)
     }
 
     /// The store's own record of where the chain ends (the genesis for an empty one).
     pub(super) async fn head(&mut self, name: &str) -> Result<End, StoreError> {
         let row = sqlx::query("SELECT seq, hash FROM head WHERE id = 1").fetch_optional(&mut self.connection).await?;
         match row {
-            Some(row) => Ok(End {
-                last_seq: u64::try_from(row.get::<i64, _>(0))
-                    .map_err(|_| StoreError::Corrupt("negative head".into()))?,
-                head: hash_of(row.get::<Vec<u8>, _>(1))?,
-            }),
+            Some(row) => Ok(End { last_seq: seq_of(row.get(0))?, head: hash_of(row.get::<Vec<u8>, _>(1))? }),
             None => Ok(End { last_seq: 0, head: genesis(name) }),
         }
     }
 
-    /// The events in `seq` order, `batch` at a time, handed to `each`.
-    pub(super) async fn scan(
-        &mut self,
-        batch: i64,
-        mut each: impl FnMut(Stored) -> Result<(), makonis_siem_core::chain::Break>,
-    ) -> Result<Result<(), makonis_siem_core::chain::Break>, StoreError> {
-        let mut after = i64::MIN;
-        loop {
-            let rows =
-                sqlx::query("SELECT seq, document, original, hash FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
-                    .bind(after)
-                    .bind(batch)
-                    .fetch_all(&mut self.connection)
-                    .await?;
-            if rows.is_empty() {
-                return Ok(Ok(()));
-            }
-            for row in &rows {
-                let seq: i64 = row.get(0);
-                after = seq;
-                let stored = Stored {
-                    // A negative place (an inserted row) is reported as inserted at 0.
-                    seq: u64::try_from(seq).unwrap_or(0),
-                    document: row.get::<String, _>(1).into_bytes(),
-                    original: row.get(2),
-                    hash: hash_of(row.get::<Vec<u8>, _>(3)).unwrap_or([0; 32]),
-                };
-                if let Err(broken) = each(stored) {
-                    return Ok(Err(broken));
-                }
-            }
-        }
+    /// At most `limit` events after the place `after`, in `seq` order.
+    pub(super) async fn rows_after(&mut self, after: i64, limit: i64) -> Result<Vec<Row>, StoreError> {
+        let rows = sqlx::query("SELECT seq, document, original, hash FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut self.connection)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| Row::new(row.get(0), row.get::<String, _>(1).into_bytes(), row.get(2), row.get(3)))
+            .collect())
     }
 
     /// The newest stored documents, newest first.
@@ -245,8 +193,4 @@ impl PartitionFile {
         self.connection.close().await?;
         Ok(())
     }
-}
-
-fn hash_of(bytes: Vec<u8>) -> Result<Hash, StoreError> {
-    Hash::try_from(bytes.as_slice()).map_err(|_| StoreError::Corrupt(format!("a hash of {} bytes", bytes.len())))
 }

@@ -1,0 +1,273 @@
+//! The two databases behind one set of operations: each backend answers the same calls,
+//! and everything above them — the chain's order, signing, retention's decisions, the
+//! verification and the search's paging — is written once, in the store.
+
+use std::collections::BTreeSet;
+
+use jiff::{SignedDuration, Timestamp, civil::Date};
+use makonis_siem_core::{
+    chain::{Checkpoint, End, Hash, Stored, from_hex, link},
+    event::Event,
+    retention::SourceCategory,
+    search::{Cursor, Hit, Search},
+};
+
+use super::{PartitionKey, Quarantined, Removal, StoreError, postgres::Postgres, sqlite::Sqlite};
+
+/// One stored event as read back for verification, with its place as stored.
+#[derive(Debug)]
+pub(super) struct Row {
+    /// The place as stored (an inserted row may have any).
+    pub(super) place: i64,
+    /// What the chain covers.
+    pub(super) stored: Stored,
+}
+
+impl Row {
+    /// A row as read; a hash of the wrong length reads as zeros, which no link matches.
+    pub(super) fn new(place: i64, document: Vec<u8>, original: Vec<u8>, hash: Vec<u8>) -> Self {
+        Self {
+            place,
+            stored: Stored {
+                // A negative place (an inserted row) is reported as inserted at 0.
+                seq: u64::try_from(place).unwrap_or(0),
+                document,
+                original,
+                hash: hash_of(hash).unwrap_or([0; 32]),
+            },
+        }
+    }
+}
+
+/// An event ready to store: its place, its document and its link in the chain.
+pub(super) struct Linked<'a> {
+    pub(super) seq: u64,
+    pub(super) event: &'a Event,
+    pub(super) document: String,
+    pub(super) hash: Hash,
+}
+
+/// Links `events` one after the other onto the chain ending at `head`; the new end.
+pub(super) fn link_all<'a>(head: End, events: &[&'a Event], skew_limit: SignedDuration) -> (Vec<Linked<'a>>, End) {
+    let End { last_seq: mut seq, head: mut previous } = head;
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        seq += 1;
+        let document = event.document(skew_limit);
+        let hash = link(&previous, seq, document.as_bytes(), &event.original);
+        rows.push(Linked { seq, event, document, hash });
+        previous = hash;
+    }
+    (rows, End { last_seq: seq, head: previous })
+}
+
+/// A stored hash.
+pub(super) fn hash_of(bytes: Vec<u8>) -> Result<Hash, StoreError> {
+    Hash::try_from(bytes.as_slice()).map_err(|_| StoreError::Corrupt(format!("a hash of {} bytes", bytes.len())))
+}
+
+/// A stored head's place.
+pub(super) fn seq_of(seq: i64) -> Result<u64, StoreError> {
+    u64::try_from(seq).map_err(|_| StoreError::Corrupt("negative head".into()))
+}
+
+/// A catalog's partition row.
+pub(super) fn partition_key(day: &str, category: &str) -> Result<PartitionKey, StoreError> {
+    Ok(PartitionKey {
+        day: day.parse().map_err(|_| StoreError::Corrupt(format!("partition day {day:?}")))?,
+        category: SourceCategory::parse(category)
+            .ok_or_else(|| StoreError::Corrupt(format!("partition category {category:?}")))?,
+    })
+}
+
+/// A catalog's checkpoint row: `(count, last_seq, head, signed_at, key_id, signature)`.
+pub(super) fn checkpoint(
+    partition: &str,
+    (count, last_seq, head, signed_at, key_id, signature): (i64, i64, String, String, String, Vec<u8>),
+) -> Result<Checkpoint, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("checkpoint of {partition}: {what}"));
+    Ok(Checkpoint {
+        partition: partition.to_owned(),
+        count: u64::try_from(count).map_err(|_| corrupt("count"))?,
+        end: End {
+            last_seq: u64::try_from(last_seq).map_err(|_| corrupt("last_seq"))?,
+            head: from_hex(&head).ok_or_else(|| corrupt("head"))?,
+        },
+        signed_at: signed_at.parse().map_err(|_| corrupt("signed_at"))?,
+        key_id,
+        signature,
+    })
+}
+
+/// A catalog's removal row: `(partition, removed_at, events, last_checkpoint, policy, months)`.
+pub(super) fn removal(
+    (partition, removed_at, events, last_checkpoint, policy, months): (
+        String,
+        String,
+        i64,
+        Option<String>,
+        String,
+        i64,
+    ),
+) -> Result<Removal, StoreError> {
+    Ok(Removal {
+        partition,
+        removed_at: removed_at.parse().map_err(|_| StoreError::Corrupt("removed_at".into()))?,
+        events: u64::try_from(events).unwrap_or(0),
+        last_checkpoint,
+        policy,
+        months: u8::try_from(months).unwrap_or(0),
+    })
+}
+
+/// The database the store is in.
+#[derive(Debug)]
+pub(super) enum Db {
+    /// SQLite files under a directory.
+    Sqlite(Sqlite),
+    /// A PostgreSQL database.
+    Postgres(Postgres),
+}
+
+/// The same call on whichever backend the store is in.
+macro_rules! on {
+    ($db:expr, $backend:ident => $call:expr) => {
+        match $db {
+            Db::Sqlite($backend) => $call,
+            Db::Postgres($backend) => $call,
+        }
+    };
+}
+
+impl Db {
+    /// Records a partition the first time an event lands in it.
+    pub(super) async fn register(&mut self, key: PartitionKey, now: Timestamp) -> Result<(), StoreError> {
+        on!(self, db => db.catalog.register(key, now).await)
+    }
+
+    /// Partitions not removed, with event days in `from..=to`, by day then category.
+    pub(super) async fn partitions(&mut self, from: Date, to: Date) -> Result<Vec<PartitionKey>, StoreError> {
+        on!(self, db => db.catalog.partitions(from, to).await)
+    }
+
+    /// The names of the partitions removed by retention.
+    pub(super) async fn removed(&mut self) -> Result<BTreeSet<String>, StoreError> {
+        on!(self, db => db.catalog.removed().await)
+    }
+
+    pub(super) async fn add_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        on!(self, db => db.catalog.add_checkpoint(checkpoint).await)
+    }
+
+    /// Every checkpoint of a partition, oldest first.
+    pub(super) async fn checkpoints(&mut self, partition: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        on!(self, db => db.catalog.checkpoints(partition).await)
+    }
+
+    pub(super) async fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError> {
+        on!(self, db => db.catalog.quarantine(items).await)
+    }
+
+    pub(super) async fn quarantined(
+        &mut self,
+        limit: i64,
+    ) -> Result<Vec<(String, String, String, Vec<u8>)>, StoreError> {
+        on!(self, db => db.catalog.quarantined(limit).await)
+    }
+
+    /// Records a removal and marks the partition removed, in one transaction.
+    pub(super) async fn record_removal(&mut self, removal: &Removal) -> Result<(), StoreError> {
+        on!(self, db => db.catalog.record_removal(removal).await)
+    }
+
+    /// Every removal recorded, oldest first.
+    pub(super) async fn removals(&mut self) -> Result<Vec<Removal>, StoreError> {
+        on!(self, db => db.catalog.removals().await)
+    }
+
+    /// Appends events to a partition (created on first use) as one transaction, each
+    /// linked to the one before; `Ok` once committed.
+    pub(super) async fn append(
+        &mut self,
+        key: PartitionKey,
+        events: &[&Event],
+        skew_limit: SignedDuration,
+    ) -> Result<End, StoreError> {
+        on!(self, db => db.append(key, events, skew_limit).await)
+    }
+
+    /// The store's own record of where a partition's chain ends.
+    pub(super) async fn head(&mut self, key: PartitionKey) -> Result<End, StoreError> {
+        on!(self, db => db.head(key).await)
+    }
+
+    /// Whether the partition's events are there (its file, or its table).
+    pub(super) async fn exists(&mut self, key: PartitionKey) -> Result<bool, StoreError> {
+        on!(self, db => db.exists(key).await)
+    }
+
+    /// At most `limit` events of a partition after the place `after`, in place order.
+    pub(super) async fn rows_after(
+        &mut self,
+        key: PartitionKey,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Row>, StoreError> {
+        on!(self, db => db.rows_after(key, after, limit).await)
+    }
+
+    /// The newest documents of a partition, newest first.
+    pub(super) async fn documents(&mut self, key: PartitionKey, limit: i64) -> Result<Vec<String>, StoreError> {
+        on!(self, db => db.documents(key, limit).await)
+    }
+
+    /// The source and original bytes of a partition's events received since `since`.
+    pub(super) async fn received_since(
+        &mut self,
+        key: PartitionKey,
+        since: Timestamp,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        on!(self, db => db.received_since(key, since).await)
+    }
+
+    /// The LogSources and agencies with events in a partition.
+    pub(super) async fn owners(&mut self, key: PartitionKey) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        on!(self, db => db.owners(key).await)
+    }
+
+    /// Removes a partition's events and head (its file, or its table).
+    pub(super) async fn drop_partition(&mut self, key: PartitionKey) -> Result<(), StoreError> {
+        on!(self, db => db.drop_partition(key).await)
+    }
+
+    /// The events of one partition that `search` selects, at most one more than a page.
+    pub(super) async fn search_partition(
+        &mut self,
+        key: PartitionKey,
+        search: &Search,
+    ) -> Result<Vec<(Cursor, Hit)>, StoreError> {
+        on!(self, db => db.search_partition(key, search).await)
+    }
+
+    /// A partition's events in `from..to` by outcome, of one agency or all.
+    pub(super) async fn count_outcomes(
+        &mut self,
+        key: PartitionKey,
+        agency: Option<&str>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        on!(self, db => db.count_outcomes(key, agency, from, to).await)
+    }
+
+    /// A partition's failed sign-ins in `from..to` by user and address.
+    pub(super) async fn failed_sign_ins(
+        &mut self,
+        key: PartitionKey,
+        agency: Option<&str>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(String, String, u64)>, StoreError> {
+        on!(self, db => db.failed_sign_ins(key, agency, from, to).await)
+    }
+}

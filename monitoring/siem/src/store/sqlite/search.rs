@@ -1,0 +1,117 @@
+//! The SQLite store's searches: one partition file at a time, read while the writer
+//! appends (WAL lets readers and one writer work at once).
+
+use jiff::Timestamp;
+use makonis_siem_core::{
+    event::Outcome,
+    search::{Cursor, Hit, Search, contains_pattern},
+};
+use sqlx::{QueryBuilder, Row, Sqlite as Db, SqliteConnection};
+
+use super::Sqlite;
+use crate::store::{
+    PartitionKey, StoreError,
+    search::{AUTHENTICATION, HIT_COLUMNS, hit, push_filters},
+};
+
+impl Sqlite {
+    pub(in crate::store) async fn search_partition(
+        &mut self,
+        key: PartitionKey,
+        search: &Search,
+    ) -> Result<Vec<(Cursor, Hit)>, StoreError> {
+        search_partition(self.file(key, false).await?.connection(), &key.name(), search).await
+    }
+
+    pub(in crate::store) async fn count_outcomes(
+        &mut self,
+        key: PartitionKey,
+        agency: Option<&str>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        count_outcomes(self.file(key, false).await?.connection(), agency, from, to).await
+    }
+
+    pub(in crate::store) async fn failed_sign_ins(
+        &mut self,
+        key: PartitionKey,
+        agency: Option<&str>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(String, String, u64)>, StoreError> {
+        failed_sign_ins(self.file(key, false).await?.connection(), agency, from, to).await
+    }
+}
+
+/// The events of one partition that `search` selects, at most one more than a page.
+async fn search_partition(
+    connection: &mut SqliteConnection,
+    name: &str,
+    search: &Search,
+) -> Result<Vec<(Cursor, Hit)>, StoreError> {
+    let mut query = QueryBuilder::<Db>::new(format!("SELECT {HIT_COLUMNS} FROM events WHERE "));
+    push_filters(&mut query, name, search);
+    if let Some(text) = &search.text {
+        query.push(" AND CAST(original AS TEXT) LIKE ").push_bind(contains_pattern(text)).push(" ESCAPE '\\'");
+    }
+    query.push(" ORDER BY time DESC, seq DESC LIMIT ").push_bind(search.limit as i64 + 1);
+    let rows = query.build().fetch_all(connection).await?;
+    rows.iter()
+        .map(|row| {
+            hit(
+                name,
+                (
+                    row.get(0),
+                    row.get(1),
+                    row.get(2),
+                    row.get(3),
+                    row.get(4),
+                    row.get(5),
+                    row.get(6),
+                    row.get(7),
+                    row.get(8),
+                    row.get(9),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The events of the month in one partition by outcome, of one agency or all.
+async fn count_outcomes(
+    connection: &mut SqliteConnection,
+    agency: Option<&str>,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<(String, u64)>, StoreError> {
+    let mut query = QueryBuilder::<Db>::new("SELECT outcome, count(*) FROM events WHERE time >= ");
+    query.push_bind(from.as_microsecond()).push(" AND time < ").push_bind(to.as_microsecond());
+    if let Some(agency) = agency {
+        query.push(" AND agency = ").push_bind(agency.to_owned());
+    }
+    query.push(" GROUP BY outcome");
+    let rows = query.build().fetch_all(connection).await?;
+    Ok(rows.iter().map(|row| (row.get(0), u64::try_from(row.get::<i64, _>(1)).unwrap_or(0))).collect())
+}
+
+/// The month's failed sign-ins in one partition by user and address.
+async fn failed_sign_ins(
+    connection: &mut SqliteConnection,
+    agency: Option<&str>,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<(String, String, u64)>, StoreError> {
+    let mut query = QueryBuilder::<Db>::new(
+        "SELECT coalesce(user_name, ''), coalesce(source_ip, ''), count(*) FROM events WHERE time >= ",
+    );
+    query.push_bind(from.as_microsecond()).push(" AND time < ").push_bind(to.as_microsecond());
+    query.push(" AND outcome = ").push_bind(Outcome::Failure.as_str());
+    query.push(" AND json_extract(document, '$.event.category[0]') = ").push_bind(AUTHENTICATION);
+    if let Some(agency) = agency {
+        query.push(" AND agency = ").push_bind(agency.to_owned());
+    }
+    query.push(" GROUP BY 1, 2");
+    let rows = query.build().fetch_all(connection).await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1), u64::try_from(row.get::<i64, _>(2)).unwrap_or(0))).collect())
+}

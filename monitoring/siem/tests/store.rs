@@ -1,0 +1,486 @@
+//! The event store on both databases — SQLite files, and PostgreSQL's partitioned
+//! tables — each case run on each: every kind of tampering done directly in SQL (and to
+//! the files or tables) is named by the check, late events are signed again, and
+//! retention removes only what it may, recording each removal.
+
+use std::{collections::BTreeMap, path::PathBuf};
+
+use jiff::{SignedDuration, Timestamp, ToSpan, civil::Date, tz::TimeZone};
+use makonis_siem::store::{Backend, PartitionKey, PartitionReport, Problem, Store};
+use makonis_siem_core::{
+    chain::{Break, SigningKey, genesis, link},
+    event::{Event, EventCategory, Outcome},
+    retention::{Hold, Months, Policy, SourceCategory},
+};
+use sqlx::{AnyConnection, Row};
+
+#[path = "support/backends.rs"]
+mod backends;
+mod support;
+
+use backends::{Kind, connect, kinds};
+use support::fresh_dir;
+
+/// A store of its own (its directory removed when dropped).
+struct TestStore {
+    kind: Kind,
+    dir: PathBuf,
+    backend: Backend,
+    store: Store,
+    public_key: Vec<u8>,
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn test_store(kind: Kind) -> TestStore {
+    let dir = fresh_dir("store");
+    let backend = backends::backend(kind, &dir).await;
+    let key = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
+    let public_key = key.public_key();
+    let store = Store::open(backend.clone(), key).await.unwrap();
+    TestStore { kind, dir, backend, store, public_key }
+}
+
+impl TestStore {
+    /// A connection to a partition's file, or to the database, as someone with access to
+    /// the disk or the database would open it.
+    async fn partition_sql(&self, partition: PartitionKey) -> AnyConnection {
+        match &self.backend {
+            Backend::Sqlite(config) => connect(&format!("sqlite://{}", partition.path(&config.root).display())).await,
+            Backend::Postgres(config) => connect(&config.url).await,
+        }
+    }
+
+    /// A connection to the catalog.
+    async fn catalog_sql(&self) -> AnyConnection {
+        match &self.backend {
+            Backend::Sqlite(config) => {
+                connect(&format!("sqlite://{}", config.root.join("catalog.sqlite").display())).await
+            }
+            Backend::Postgres(config) => connect(&config.url).await,
+        }
+    }
+
+    /// `template` in this database's words for partition `partition`: `{events}` and
+    /// `{head}` its tables, `{in}` the condition that selects its rows, `{catalog}` the
+    /// catalog tables' prefix.
+    fn sql(&self, partition: PartitionKey, template: &str) -> String {
+        let (events, head, within, catalog) = match self.kind {
+            Kind::Sqlite => ("events", "head", "1 = 1".to_owned(), ""),
+            Kind::Postgres => ("siem.events", "siem.heads", format!("partition = '{}'", partition.name()), "siem."),
+        };
+        template
+            .replace("{events}", events)
+            .replace("{head}", head)
+            .replace("{in}", &within)
+            .replace("{catalog}", catalog)
+    }
+
+    /// Runs `template` (see [`TestStore::sql`]) on the partition's database.
+    async fn exec(&self, partition: PartitionKey, template: &str) {
+        let statement = self.sql(partition, template);
+        let mut db = self.partition_sql(partition).await;
+        sqlx::query(&statement).execute(&mut db).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
+    /// Runs `template` on the catalog.
+    async fn exec_catalog(&self, template: &str) {
+        let statement = self.sql(key(YESTERDAY, SourceCategory::Authentication), template);
+        let mut db = self.catalog_sql().await;
+        sqlx::query(&statement).execute(&mut db).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
+    /// The stored hash of event `seq`.
+    async fn hash(&self, partition: PartitionKey, seq: i64) -> [u8; 32] {
+        let statement = self.sql(partition, "SELECT hash FROM {events} WHERE {in} AND seq = $1");
+        let mut db = self.partition_sql(partition).await;
+        let row = sqlx::query(&statement).bind(seq).fetch_one(&mut db).await.unwrap();
+        row.get::<Vec<u8>, _>(0).try_into().unwrap()
+    }
+
+    /// Inserts a row behind the store's back.
+    async fn insert(&self, partition: PartitionKey, seq: i64, document: &str, original: &[u8], hash: &[u8]) {
+        let (column, value) = match self.kind {
+            Kind::Sqlite => (String::new(), String::new()),
+            Kind::Postgres => ("partition, ".to_owned(), format!("'{}', ", partition.name())),
+        };
+        let statement = self.sql(
+            partition,
+            &format!(
+                "INSERT INTO {{events}} ({column}seq, time, created, source, outcome, mandatory, document, original, hash) \
+                 VALUES ({value}$1, 0, 0, 'agency-lm/servers', 'success', 31, $2, $3, $4)"
+            ),
+        );
+        let mut db = self.partition_sql(partition).await;
+        sqlx::query(&statement)
+            .bind(seq)
+            .bind(document.to_owned())
+            .bind(original.to_vec())
+            .bind(hash.to_vec())
+            .execute(&mut db)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
+    /// Removes a partition's events behind the store's back: its files, or its table.
+    async fn remove_partition(&self, partition: PartitionKey) {
+        match &self.backend {
+            Backend::Sqlite(config) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", partition.path(&config.root).display()));
+                }
+            }
+            Backend::Postgres(_) => {
+                self.exec(partition, &format!("DROP TABLE siem.\"{}\"", partition.table())).await;
+            }
+        }
+    }
+}
+
+fn now() -> Timestamp {
+    "2026-12-06T12:00:00Z".parse().unwrap()
+}
+
+/// A failed sign-in at `at`, received a second later.
+fn sign_in(at: Timestamp, n: u32, agency: &str) -> Event {
+    Event {
+        timestamp: at,
+        created: at + 1.second(),
+        time_from_record: true,
+        category: Some(EventCategory::Authentication),
+        action: Some("ssh_login".into()),
+        outcome: Outcome::Failure,
+        source_ip: Some(format!("10.0.0.{}", n % 250 + 1).parse().unwrap()),
+        source_port: Some(40000 + n as u16),
+        user_name: Some(format!("user{n}")),
+        message: format!("Failed password for user{n}"),
+        original: format!("<38>Dec  5 10:00:00 web1 sshd[1]: Failed password for user{n}").into_bytes(),
+        agency: Some(agency.into()),
+        source: format!("agency-{agency}/servers"),
+        ..Event::default()
+    }
+}
+
+const YESTERDAY: &str = "2026-12-05";
+
+fn key(day: &str, category: SourceCategory) -> PartitionKey {
+    PartitionKey { day: day.parse().unwrap(), category }
+}
+
+/// 20 events yesterday (authentication) and 5 (system), checkpointed.
+async fn filled(kind: Kind) -> TestStore {
+    let mut t = test_store(kind).await;
+    let day: Timestamp = format!("{YESTERDAY}T08:00:00Z").parse().unwrap();
+    let auth: Vec<_> =
+        (0..20).map(|n| (sign_in(day + (n as i64).minutes(), n, "lm"), SourceCategory::Authentication)).collect();
+    let system: Vec<_> =
+        (0..5).map(|n| (sign_in(day + (n as i64).minutes(), n, "vm"), SourceCategory::System)).collect();
+    t.store.append(&mut auth[..10].to_vec(), now()).await.unwrap();
+    t.store.append(&mut auth[10..].to_vec(), now()).await.unwrap();
+    t.store.append(&mut system.clone(), now()).await.unwrap();
+    let closed = t.store.checkpoint_closed(now(), SignedDuration::from_hours(1)).await.unwrap();
+    assert_eq!(
+        (closed.signed.len(), closed.refused.len()),
+        (2, 0),
+        "{kind:?}: both of yesterday's partitions are closed"
+    );
+    t
+}
+
+async fn verify(t: &mut TestStore) -> BTreeMap<String, PartitionReport> {
+    let day: Date = YESTERDAY.parse().unwrap();
+    let reports = t.store.verify(day, day, &t.public_key).await.unwrap();
+    reports.into_iter().map(|r| (r.partition.clone(), r)).collect()
+}
+
+async fn problem(t: &mut TestStore, partition: &str) -> Option<Problem> {
+    verify(t).await.remove(partition).unwrap_or_else(|| panic!("{:?}: {partition} was not checked", t.kind)).problem
+}
+
+const AUTH: &str = "2026-12-05/authentication";
+
+fn auth() -> PartitionKey {
+    key(YESTERDAY, SourceCategory::Authentication)
+}
+
+#[tokio::test]
+async fn an_untouched_store_verifies() {
+    for kind in kinds() {
+        let mut t = filled(kind).await;
+        let reports = verify(&mut t).await;
+        assert_eq!(reports.len(), 2, "{kind:?}");
+        assert_eq!(reports[AUTH].events, 20, "{kind:?}");
+        assert_eq!(reports[AUTH].checkpoints, 1, "{kind:?}");
+        assert_eq!(reports["2026-12-05/system"].events, 5, "{kind:?}");
+        assert!(reports.values().all(|r| r.problem.is_none()), "{kind:?}: {reports:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_edited_event_is_named() {
+    for kind in kinds() {
+        let mut t = filled(kind).await;
+        t.exec(auth(), "UPDATE {events} SET document = replace(document, 'failure', 'success') WHERE {in} AND seq = 5")
+            .await;
+        assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Altered { seq: 5 })), "{kind:?}");
+
+        let mut t = filled(kind).await;
+        let statement = t.sql(auth(), "UPDATE {events} SET original = $1 WHERE {in} AND seq = 12");
+        let mut db = t.partition_sql(auth()).await;
+        sqlx::query(&statement).bind(b"<38>nothing to see".to_vec()).execute(&mut db).await.unwrap();
+        assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Altered { seq: 12 })), "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_event_is_named_in_the_middle_and_at_the_end() {
+    for kind in kinds() {
+        let mut t = filled(kind).await;
+        t.exec(auth(), "DELETE FROM {events} WHERE {in} AND seq = 7").await;
+        assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Removed { from: 7, to: 7 })), "{kind:?}");
+
+        let mut t = filled(kind).await;
+        t.exec(auth(), "DELETE FROM {events} WHERE {in} AND seq > 17").await;
+        t.exec(
+            auth(),
+            "UPDATE {head} SET seq = 17, hash = (SELECT hash FROM {events} WHERE {in} AND seq = 17) WHERE {in}",
+        )
+        .await;
+        assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Removed { from: 18, to: 20 })), "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_inserted_event_is_named_even_when_correctly_chained() {
+    for kind in kinds() {
+        // Appended after the end, hash computed as the store would, head moved to it.
+        let mut t = filled(kind).await;
+        let previous = t.hash(auth(), 20).await;
+        let (document, original) = ("{\"message\":\"forged alibi\"}", b"<38>forged");
+        let hash = link(&previous, 21, document.as_bytes(), original);
+        t.insert(auth(), 21, document, original, &hash).await;
+        t.exec(
+            auth(),
+            "UPDATE {head} SET seq = 21, hash = (SELECT hash FROM {events} WHERE {in} AND seq = 21) WHERE {in}",
+        )
+        .await;
+        assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Inserted { seq: 21 })), "{kind:?}");
+
+        // Slipped in before the first event.
+        let mut t = filled(kind).await;
+        t.insert(auth(), 0, "{}", b"\0", &[0; 32]).await;
+        assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Inserted { seq: 0 })), "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_chain_rewritten_from_the_start_does_not_match_its_signed_checkpoint() {
+    for kind in kinds() {
+        let mut t = filled(kind).await;
+        let system = key(YESTERDAY, SourceCategory::System);
+        let mut db = t.partition_sql(system).await;
+        let select = t.sql(system, "SELECT seq, original FROM {events} WHERE {in} ORDER BY seq");
+        let rows = sqlx::query(&select).fetch_all(&mut db).await.unwrap();
+        let update = t.sql(system, "UPDATE {events} SET document = $1, hash = $2 WHERE {in} AND seq = $3");
+        let mut previous = genesis("2026-12-05/system");
+        for row in rows {
+            let seq: i64 = row.get(0);
+            let original: Vec<u8> = row.get(1);
+            let document = format!("{{\"message\":\"rewritten {seq}\"}}");
+            let hash = link(&previous, seq as u64, document.as_bytes(), &original);
+            sqlx::query(&update).bind(document).bind(hash.to_vec()).bind(seq).execute(&mut db).await.unwrap();
+            previous = hash;
+        }
+        t.exec(system, "UPDATE {head} SET hash = (SELECT hash FROM {events} WHERE {in} AND seq = 5) WHERE {in}").await;
+        assert_eq!(
+            problem(&mut t, "2026-12-05/system").await,
+            Some(Problem::Broken(Break::Rewritten { last_seq: 5 })),
+            "{kind:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn checkpoints_removed_forged_or_a_partition_dropped_are_named() {
+    for kind in kinds() {
+        let mut t = filled(kind).await;
+        t.exec_catalog("DELETE FROM {catalog}checkpoints WHERE partition = '2026-12-05/authentication'").await;
+        assert_eq!(
+            problem(&mut t, AUTH).await,
+            Some(Problem::Unmatched { last_seq: 20, only_in: "checkpoint log" }),
+            "{kind:?}: the checkpoint log outside the store still has it"
+        );
+
+        let mut t = filled(kind).await;
+        t.exec_catalog("UPDATE {catalog}checkpoints SET last_seq = 19 WHERE partition = '2026-12-05/authentication'")
+            .await;
+        assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Signature { last_seq: 19 }), "{kind:?}");
+
+        let mut t = filled(kind).await;
+        t.remove_partition(auth()).await;
+        assert_eq!(
+            verify_reopened(&mut t).await[AUTH].problem,
+            Some(Problem::Missing),
+            "{kind:?}: the file or table alone removed"
+        );
+
+        let mut t = filled(kind).await;
+        t.remove_partition(auth()).await;
+        t.exec_catalog("DELETE FROM {catalog}partitions WHERE name = '2026-12-05/authentication'").await;
+        t.exec_catalog("DELETE FROM {catalog}checkpoints WHERE partition = '2026-12-05/authentication'").await;
+        let reports = verify_reopened(&mut t).await;
+        assert_eq!(
+            reports[AUTH].problem,
+            Some(Problem::Unmatched { last_seq: 20, only_in: "checkpoint log" }),
+            "{kind:?}: events, catalog row and catalog checkpoint gone: the log outside still names it"
+        );
+    }
+}
+
+/// Verifies through a store opened afresh on the same files or database (none held open).
+async fn verify_reopened(t: &mut TestStore) -> BTreeMap<String, PartitionReport> {
+    let key = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
+    let mut store = Store::open(t.backend.clone(), key).await.unwrap();
+    let day: Date = YESTERDAY.parse().unwrap();
+    store.verify(day, day, &t.public_key).await.unwrap().into_iter().map(|r| (r.partition.clone(), r)).collect()
+}
+
+#[tokio::test]
+async fn rows_appended_before_the_day_is_signed_are_refused_a_signature() {
+    for kind in kinds() {
+        let mut t = test_store(kind).await;
+        let day: Timestamp = format!("{YESTERDAY}T08:00:00Z").parse().unwrap();
+        let events: Vec<_> = (0..3).map(|n| (sign_in(day, n, "lm"), SourceCategory::Authentication)).collect();
+        t.store.append(&mut events.clone(), now()).await.unwrap();
+        let previous = t.hash(auth(), 3).await;
+        let hash = link(&previous, 4, b"{}", b"<38>forged");
+        t.insert(auth(), 4, "{}", b"<38>forged", &hash).await;
+        t.exec(
+            auth(),
+            "UPDATE {head} SET seq = 4, hash = (SELECT hash FROM {events} WHERE {in} AND seq = 4) WHERE {in}",
+        )
+        .await;
+        // Another day, untouched, is signed all the same.
+        let other = sign_in(format!("{YESTERDAY}T09:00:00Z").parse().unwrap(), 9, "lm");
+        t.store.append(&mut vec![(other, SourceCategory::System)], now()).await.unwrap();
+        let closed = t.store.checkpoint_closed(now(), SignedDuration::from_hours(1)).await.unwrap();
+        let signed: Vec<_> = closed.signed.iter().map(|c| c.partition.as_str()).collect();
+        assert_eq!(signed, ["2026-12-05/system"], "{kind:?}");
+        let refused = closed.refused.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        assert!(refused.contains("ends at event 4, but this SIEM wrote it up to event 3"), "{kind:?}: {refused}");
+    }
+}
+
+#[tokio::test]
+async fn a_late_event_in_a_closed_partition_is_signed_again_at_once() {
+    for kind in kinds() {
+        let mut t = filled(kind).await;
+        // Sent a minute before midnight, delivered two minutes later (within the skew limit).
+        let mut late = sign_in(format!("{YESTERDAY}T23:59:00Z").parse().unwrap(), 99, "lm");
+        late.created = late.timestamp + 2.minutes();
+        t.store.append(&mut vec![(late, SourceCategory::Authentication)], now()).await.unwrap();
+        let reports = verify(&mut t).await;
+        assert_eq!((reports[AUTH].events, reports[AUTH].checkpoints), (21, 2), "{kind:?}");
+        assert_eq!(reports[AUTH].problem, None, "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_event_dated_months_back_is_kept_by_its_receive_day() {
+    for kind in kinds() {
+        let mut t = test_store(kind).await;
+        let mut backdated = sign_in(now() - 24.hours() * 400, 1, "lm");
+        backdated.created = now();
+        let key = t.store.partition_of(&backdated, SourceCategory::Authentication);
+        assert_eq!(key.day, now().to_zoned_datetime(TimeZone::UTC).date(), "{kind:?}");
+        t.store.append(&mut vec![(backdated, SourceCategory::Authentication)], now()).await.unwrap();
+        assert_eq!(t.store.documents(key, 10).await.unwrap().len(), 1, "{kind:?}");
+    }
+}
+
+fn policy(months: i64, holds: Vec<Hold>) -> Policy {
+    Policy {
+        name: "default".into(),
+        months: SourceCategory::ALL.into_iter().map(|c| (c, Months::new(months).unwrap())).collect(),
+        holds,
+    }
+}
+
+#[tokio::test]
+async fn retention_removes_whole_days_by_event_time_under_holds_and_policy_changes() {
+    for kind in kinds() {
+        retention_on(kind).await;
+    }
+}
+
+async fn retention_on(kind: Kind) {
+    let mut t = test_store(kind).await;
+    let utc = now().to_zoned_datetime(TimeZone::UTC);
+    let back = |months: i64| utc.checked_sub(months.months()).unwrap().timestamp();
+    for months in [5, 7, 13, 19] {
+        let events: Vec<_> = (0..3).map(|n| (sign_in(back(months), n, "lm"), SourceCategory::Authentication)).collect();
+        t.store.append(&mut events.clone(), back(months) + 1.second()).await.unwrap();
+    }
+    t.store.checkpoint_closed(now(), SignedDuration::from_hours(1)).await.unwrap();
+    let day = |months: i64| format!("{}/authentication", back(months).to_zoned_datetime(TimeZone::UTC).date());
+    let hold =
+        Hold::new("default/case-2026-17".into(), back(14), back(12), Default::default(), Some("lm".into())).unwrap();
+
+    let removed = t.store.apply_retention(&[policy(18, vec![hold.clone()])], now()).await.unwrap();
+    assert_eq!(removed.iter().map(|r| r.partition.clone()).collect::<Vec<_>>(), [day(19)]);
+    assert_eq!((removed[0].events, removed[0].policy.as_str(), removed[0].months), (3, "default", 18));
+    assert!(removed[0].last_checkpoint.as_deref().is_some_and(|c| c.starts_with("3:")), "{removed:?}");
+
+    let removed = t.store.apply_retention(&[policy(12, vec![hold])], now()).await.unwrap();
+    assert!(removed.is_empty(), "13 months back is held: {removed:?}");
+
+    let removed = t.store.apply_retention(&[policy(12, vec![])], now()).await.unwrap();
+    assert_eq!(removed.iter().map(|r| r.partition.clone()).collect::<Vec<_>>(), [day(13)]);
+    let removed = t.store.apply_retention(&[policy(6, vec![])], now()).await.unwrap();
+    assert_eq!(removed.iter().map(|r| r.partition.clone()).collect::<Vec<_>>(), [day(7)]);
+
+    assert_eq!(t.store.removals().await.unwrap().len(), 3, "each removal is recorded");
+    let everything = t.store.verify(Date::MIN, Date::MAX, &t.public_key).await.unwrap();
+    assert_eq!(everything.len(), 1, "removed partitions are not reported missing: {everything:?}");
+    assert_eq!((everything[0].partition.clone(), everything[0].problem.clone()), (day(5), None));
+    for months in [19, 13, 7] {
+        let key = PartitionKey::parse(&day(months)).unwrap();
+        assert!(t.store.documents(key, 1).await.unwrap().is_empty(), "{kind:?}: {} is gone", day(months));
+    }
+}
+
+#[tokio::test]
+async fn two_writers_never_fork_a_chain() {
+    for kind in kinds() {
+        let t = test_store(kind).await;
+        let day: Timestamp = format!("{YESTERDAY}T08:00:00Z").parse().unwrap();
+        let writers = (0..2).map(|w| {
+            let backend = t.backend.clone();
+            tokio::spawn(async move {
+                let key = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
+                let mut store = Store::open(backend, key).await.unwrap();
+                for batch in 0..20 {
+                    let mut events: Vec<_> = (0..10)
+                        .map(|n| {
+                            (
+                                sign_in(day + (batch * 10 + n).seconds(), w * 1000 + n as u32, "lm"),
+                                SourceCategory::Authentication,
+                            )
+                        })
+                        .collect();
+                    store.append(&mut events, now()).await.unwrap();
+                }
+            })
+        });
+        for writer in writers.collect::<Vec<_>>() {
+            writer.await.unwrap();
+        }
+        let mut t = t;
+        let reports = verify(&mut t).await;
+        assert_eq!((reports[AUTH].events, reports[AUTH].problem.clone()), (400, None), "{kind:?}");
+    }
+}

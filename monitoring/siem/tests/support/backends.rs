@@ -1,0 +1,68 @@
+//! The store's two databases, for the tests that run on each: SQLite files in a fresh
+//! directory, and a fresh database on the PostgreSQL server at
+//! `MAKONIS_TEST_POSTGRES_URL` (`tests/db/postgres.sh start`, which ./test.sh runs).
+
+use std::{
+    path::Path,
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+use jiff::SignedDuration;
+use makonis_siem::store::{Backend, Config, PostgresConfig};
+use sqlx::{AnyConnection, Connection as _};
+
+/// Which database a store is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// SQLite files under a directory.
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
+}
+
+/// The databases to test on: SQLite always, PostgreSQL unless `MAKONIS_TEST_POSTGRES_URL`
+/// is unset, which is said loudly.
+pub fn kinds() -> Vec<Kind> {
+    if std::env::var_os("MAKONIS_TEST_POSTGRES_URL").is_some() {
+        return vec![Kind::Sqlite, Kind::Postgres];
+    }
+    eprintln!(
+        "\n*** SKIPPING POSTGRESQL: MAKONIS_TEST_POSTGRES_URL is not set; start it with \
+         tests/db/postgres.sh start and eval \"$(tests/db/postgres.sh env)\" (./test.sh does) ***\n"
+    );
+    vec![Kind::Sqlite]
+}
+
+/// A new, empty database on the test server; its URL.
+pub async fn postgres_database() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let url = std::env::var("MAKONIS_TEST_POSTGRES_URL").expect("MAKONIS_TEST_POSTGRES_URL");
+    let name = format!(
+        "siem_test_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst),
+        jiff::Timestamp::now().as_microsecond() % 1_000_000
+    );
+    let mut admin = connect(&url).await;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("CREATE DATABASE");
+    let base = url.rsplit_once('/').map(|(base, _)| base).expect("a database URL");
+    format!("{base}/{name}")
+}
+
+/// A store's settings on `kind`: its SQLite files under `dir/store`, or a new database;
+/// the checkpoint log under `dir/elsewhere` either way.
+pub async fn backend(kind: Kind, dir: &Path) -> Backend {
+    let checkpoint_log = dir.join("elsewhere/checkpoints.jsonl");
+    let skew_limit = SignedDuration::from_mins(5);
+    match kind {
+        Kind::Sqlite => Config { root: dir.join("store"), checkpoint_log, skew_limit }.into(),
+        Kind::Postgres => PostgresConfig { url: postgres_database().await, checkpoint_log, skew_limit }.into(),
+    }
+}
+
+/// A connection to a database as someone with access to it would open one, for
+/// `sqlite://FILE` or `postgres://…`.
+pub async fn connect(url: &str) -> AnyConnection {
+    sqlx::any::install_default_drivers();
+    AnyConnection::connect(url).await.unwrap_or_else(|e| panic!("{url}: {e}"))
+}
