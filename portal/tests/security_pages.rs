@@ -184,6 +184,8 @@ async fn without_a_siem_the_pages_say_the_store_is_not_connected() {
         "{}",
         page.body
     );
+    let export = portal.get(Some(&officer), "/security/events.csv").await;
+    assert_eq!(export.status, 503, "{}", export.body);
     let sources = portal.get(Some(&officer), "/security/sources").await;
     assert_eq!(sources.status, 503, "no cluster to list the sources from");
 }

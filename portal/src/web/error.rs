@@ -46,6 +46,9 @@ pub enum WebError {
     /// The directory is unreachable.
     #[error("the directory cannot be reached")]
     DirectoryUnavailable,
+    /// The SIEM's store of security logs cannot be asked right now.
+    #[error("the security log store cannot be reached right now; try again later")]
+    SiemUnavailable,
     /// The action's audit record cannot be written, so it was not done.
     #[error("the audit trail cannot be written right now, so nothing was done; try again later")]
     AuditUnavailable,
@@ -93,7 +96,9 @@ impl WebError {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::DirectoryUnavailable | Self::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DirectoryUnavailable | Self::AuditUnavailable | Self::SiemUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -112,6 +117,7 @@ impl WebError {
             Self::RateLimited(_) => "rate_limited",
             Self::DirectoryUnavailable => "directory_unavailable",
             Self::AuditUnavailable => "audit_unavailable",
+            Self::SiemUnavailable => "siem_unavailable",
             Self::Internal(_) => "internal",
         }
     }

@@ -310,9 +310,7 @@ pub async fn csv_export(
             Err(Asked::Refused(message)) => {
                 return Err(WebError::Invalid(vec![FieldError::new("filter", message)]));
             }
-            Err(Asked::Unavailable) => {
-                return Err(WebError::Conflict("the security log store cannot be reached".into()));
-            }
+            Err(Asked::Unavailable) => return Err(WebError::SiemUnavailable),
         };
         hits.extend(page.hits);
         match page.next {
