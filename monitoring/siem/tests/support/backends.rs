@@ -2,6 +2,8 @@
 //! directory, and a fresh database on the PostgreSQL server at
 //! `MAKONIS_TEST_POSTGRES_URL` (`tests/db/postgres.sh start`, which ./test.sh runs).
 
+#![allow(dead_code)] // each test binary uses a different part
+
 use std::{
     path::Path,
     sync::atomic::{AtomicU32, Ordering},
@@ -35,15 +37,19 @@ pub fn kinds() -> Vec<Kind> {
 
 /// A new, empty database on the test server; its URL.
 pub async fn postgres_database() -> String {
+    postgres_database_on(&std::env::var("MAKONIS_TEST_POSTGRES_URL").expect("MAKONIS_TEST_POSTGRES_URL")).await
+}
+
+/// A new, empty database on the server of `url`; its URL.
+pub async fn postgres_database_on(url: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    let url = std::env::var("MAKONIS_TEST_POSTGRES_URL").expect("MAKONIS_TEST_POSTGRES_URL");
     let name = format!(
         "siem_test_{}_{}_{}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst),
         jiff::Timestamp::now().as_microsecond() % 1_000_000
     );
-    let mut admin = connect(&url).await;
+    let mut admin = connect(url).await;
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("CREATE DATABASE");
     let base = url.rsplit_once('/').map(|(base, _)| base).expect("a database URL");
     format!("{base}/{name}")
