@@ -64,11 +64,6 @@ fn answer(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-fn refused(sender: &Peer) -> Response {
-    tracing::warn!(peer = %sender.address(), "a search by a sender other than the portal was refused");
-    answer(StatusCode::FORBIDDEN, "only the portal's certificate may read the store")
-}
-
 fn failed(error: &StoreError) -> Response {
     tracing::error!(%error, category = error.category(), "reading the store failed");
     answer(StatusCode::INTERNAL_SERVER_ERROR, "the store could not be read; the SIEM's log says why")
@@ -78,18 +73,29 @@ async fn open(reader: &Reader) -> Result<Store, StoreError> {
     Store::open_read_only(reader.store.clone()).await
 }
 
+/// The question in a request's body, if the portal sent it and it is JSON of its shape;
+/// otherwise the status and words that refuse it.
+fn from_portal<T>(
+    reader: &Reader,
+    sender: &Peer,
+    request: Result<Json<T>, JsonRejection>,
+) -> Result<T, (StatusCode, String)> {
+    if !is_portal(sender, &reader.platform_namespace) {
+        tracing::warn!(peer = %sender.address(), "a search by a sender other than the portal was refused");
+        return Err((StatusCode::FORBIDDEN, "only the portal's certificate may read the store".into()));
+    }
+    request.map(|Json(question)| question).map_err(|rejection| (StatusCode::BAD_REQUEST, rejection.body_text()))
+}
+
 /// `POST /v1/search`: a page of events, newest first.
 async fn search(
     State(reader): State<Reader>,
     Extension(sender): Extension<Peer>,
     request: Result<Json<SearchRequest>, JsonRejection>,
 ) -> Response {
-    if !is_portal(&sender, &reader.platform_namespace) {
-        return refused(&sender);
-    }
-    let request = match request {
-        Ok(Json(request)) => request,
-        Err(rejection) => return answer(StatusCode::BAD_REQUEST, rejection.body_text()),
+    let request = match from_portal(&reader, &sender, request) {
+        Ok(request) => request,
+        Err((status, words)) => return answer(status, words),
     };
     let search = match request.check() {
         Ok(search) => search,
@@ -114,12 +120,9 @@ async fn report(
     Extension(sender): Extension<Peer>,
     request: Result<Json<ReportRequest>, JsonRejection>,
 ) -> Response {
-    if !is_portal(&sender, &reader.platform_namespace) {
-        return refused(&sender);
-    }
-    let request = match request {
-        Ok(Json(request)) => request,
-        Err(rejection) => return answer(StatusCode::BAD_REQUEST, rejection.body_text()),
+    let request = match from_portal(&reader, &sender, request) {
+        Ok(request) => request,
+        Err((status, words)) => return answer(status, words),
     };
     let (first, next) = match request.days() {
         Ok(days) => days,
