@@ -484,3 +484,22 @@ async fn two_writers_never_fork_a_chain() {
         assert_eq!((reports[AUTH].events, reports[AUTH].problem.clone()), (400, None), "{kind:?}");
     }
 }
+
+#[tokio::test]
+async fn a_partition_table_dropped_under_a_running_store_is_made_again_and_its_loss_named() {
+    if !kinds().contains(&Kind::Postgres) {
+        return;
+    }
+    let mut t = filled(Kind::Postgres).await;
+    t.remove_partition(auth()).await;
+    let late = || {
+        let mut late = sign_in(format!("{YESTERDAY}T23:59:00Z").parse().unwrap(), 99, "lm");
+        late.created = late.timestamp + 2.minutes();
+        vec![(late, SourceCategory::Authentication)]
+    };
+    let mut batch = late();
+    assert!(t.store.append(&mut batch, now()).await.is_err(), "the table is gone");
+    assert_eq!(batch.len(), 1, "what failed stays in the batch");
+    t.store.append(&mut batch, now()).await.expect("the retry makes the partition again");
+    assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Removed { from: 1, to: 20 })));
+}

@@ -98,7 +98,8 @@ impl Postgres {
     }
 
     /// Appends events as one transaction, the partition's head locked until it commits so
-    /// that no other writer can fork the chain; `Ok` once committed.
+    /// that no other writer can fork the chain; `Ok` once committed. After a failure the
+    /// partition is created again before the next try (its table may have been dropped).
     pub(super) async fn append(
         &mut self,
         key: PartitionKey,
@@ -106,6 +107,19 @@ impl Postgres {
         skew_limit: SignedDuration,
     ) -> Result<End, StoreError> {
         self.create(key).await?;
+        let appended = self.append_rows(key, events, skew_limit).await;
+        if appended.is_err() {
+            self.created.remove(&key);
+        }
+        appended
+    }
+
+    async fn append_rows(
+        &mut self,
+        key: PartitionKey,
+        events: &[&Event],
+        skew_limit: SignedDuration,
+    ) -> Result<End, StoreError> {
         let name = key.name();
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO siem.heads (partition, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING")
