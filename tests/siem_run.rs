@@ -1,7 +1,8 @@
 //! `makonis siem run` against the real API server, as its own ServiceAccount: a LogSource
 //! claims 127.0.0.1, util-linux `logger` sends an sshd sign-in over TCP, the event is
 //! stored and the LogSource's status says so; two LogSources claiming overlapping
-//! networks are both refused; after SIGTERM, `makonis siem verify` finds the chain intact.
+//! networks are both refused; after SIGTERM, `makonis siem verify` finds the chain intact,
+//! and a restarted SIEM goes on counting from the status.
 //! The control plane's API server sends its audit events through its audit webhook
 //! backend to the SIEM's HTTPS intake, with its platform-CA client certificate.
 
@@ -13,7 +14,7 @@ use kube::{
     Api,
     api::{DeleteParams, PostParams},
 };
-use makonis_api::security::LogSource;
+use makonis_api::security::{LogSource, LogSourceState};
 use makonis_portal::{identity::password::hash_password, store::accounts::Account};
 use makonis_siem::store::{Config, PartitionKey, Store};
 use makonis_siem_core::{event::DEFAULT_SKEW_LIMIT, retention::SourceCategory};
@@ -71,6 +72,18 @@ async fn condition(api: &Api<LogSource>, name: &str, type_: &str) -> Result<(Str
     Ok((condition.status.clone(), condition.message.clone()))
 }
 
+/// util-linux `logger` sends an sshd sign-in to the SIEM's syslog over TCP at `tcp`.
+async fn send_sign_in(tcp: std::net::SocketAddr) {
+    let sent = Command::new("logger")
+        .env("TZ", "Europe/Riga")
+        .args(["-n", "127.0.0.1", "-P", &tcp.port().to_string(), "-T", "--octet-count", "--rfc5424", "-t", "sshd"])
+        .arg("Failed password for invalid user admin from 203.0.113.9 port 4242 ssh2")
+        .status()
+        .await
+        .unwrap();
+    assert!(sent.success());
+}
+
 #[tokio::test]
 async fn a_claimed_senders_events_are_stored_and_counted_and_conflicting_claims_refused() {
     let admin = admin_client().await;
@@ -93,14 +106,7 @@ async fn a_claimed_senders_events_are_stored_and_counted_and_conflicting_claims_
     .await;
     assert_eq!(waiting.0, "False", "nothing received yet: {waiting:?}");
 
-    let sent = Command::new("logger")
-        .env("TZ", "Europe/Riga")
-        .args(["-n", "127.0.0.1", "-P", &tcp.port().to_string(), "-T", "--octet-count", "--rfc5424", "-t", "sshd"])
-        .arg("Failed password for invalid user admin from 203.0.113.9 port 4242 ssh2")
-        .status()
-        .await
-        .unwrap();
-    assert!(sent.success());
+    send_sign_in(tcp).await;
     let status = wait_until("the event to be counted in the LogSource's status", CONVERGE, || async {
         let object = api.get(&local).await.map_err(|e| e.to_string())?;
         let status = object.status.ok_or("no status")?;
@@ -132,6 +138,18 @@ async fn a_claimed_senders_events_are_stored_and_counted_and_conflicting_claims_
     let (verified, out) = Siem::verify(&files, &today).await;
     assert!(verified, "{out}");
     assert!(out.contains(&format!("ok      {today}/authentication  1 events")), "{out}");
+
+    // Restarted, the SIEM goes on counting from the status: the next event is the second.
+    let siem = Siem::start(&admin, &files, free_local_address(), "siem-restarted.log").await;
+    send_sign_in(siem.tcp).await;
+    let status = wait_until("the second event to be counted after the restart", CONVERGE, || async {
+        let status = api.get(&local).await.map_err(|e| e.to_string())?.status.ok_or("no status")?;
+        (status.events_received == 2).then_some(status.clone()).ok_or(format!("{status:?}"))
+    })
+    .await;
+    assert_eq!(status.state, Some(LogSourceState::Receiving), "{status:?}");
+    assert!(status.last_received_time.is_some());
+    assert!(siem.signal("TERM").await);
 
     for name in [&local, &a, &b] {
         api.delete(name, &DeleteParams::default()).await.unwrap();

@@ -128,6 +128,10 @@ pub struct LogSourceStatus {
     /// Event time of the newest event received.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_event_time: Option<String>,
+    /// When anything (an event or a quarantined record) was last received: what
+    /// `Receiving` and `Silent` are judged by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_received_time: Option<String>,
     /// Events stored.
     #[serde(default)]
     pub events_received: i64,

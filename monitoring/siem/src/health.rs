@@ -42,6 +42,7 @@ pub fn status(
     LogSourceStatus {
         state: Some(state),
         last_event_time: stats.last_event.map(|t| t.to_string()),
+        last_received_time: stats.last_received.map(|t| t.to_string()),
         events_received: i64::try_from(stats.events).unwrap_or(i64::MAX),
         bytes_received: i64::try_from(stats.bytes).unwrap_or(i64::MAX),
         rate_per_minute: stats.rate_per_minute(now),
@@ -51,6 +52,24 @@ pub fn status(
             .then(|| (stats.complete as f64 * 1000.0 / stats.events as f64).round() / 10.0),
         conditions: merge_conditions(existing, [ready, receiving], generation, k8s_now),
     }
+}
+
+/// The figures a status written before a restart holds, to go on counting from (at most
+/// one status interval of counts is lost in a crash; the events themselves are stored).
+pub fn figures_of(status: &LogSourceStatus) -> SourceStats {
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    let events = count(status.events_received);
+    let time = |text: &Option<String>| text.as_deref().and_then(|t| t.parse::<Timestamp>().ok());
+    let mut figures = SourceStats::default();
+    figures.events = events;
+    figures.complete =
+        status.mandatory_fields_percent.map_or(0, |percent| (events as f64 * percent / 100.0).round() as u64);
+    figures.bytes = count(status.bytes_received);
+    figures.quarantined = count(status.quarantined);
+    figures.duplicates = count(status.duplicates);
+    figures.last_event = time(&status.last_event_time);
+    figures.last_received = time(&status.last_received_time);
+    figures
 }
 
 fn humanise(duration: SignedDuration) -> String {
@@ -104,6 +123,24 @@ mod tests {
         let ready = status.conditions.iter().find(|c| c.type_ == "Ready").unwrap();
         assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "Refused"));
         assert!(ready.message.contains("also claimed by agency-lm/servers"));
+    }
+
+    #[test]
+    fn a_restart_goes_on_from_the_figures_the_status_held() {
+        let mut stats = SourceStats::default();
+        (stats.events, stats.complete, stats.bytes, stats.quarantined, stats.duplicates) = (3, 2, 300, 4, 5);
+        stats.last_event = Some(now() - SignedDuration::from_mins(20));
+        stats.last_received = Some(now() - SignedDuration::from_mins(1));
+        let written = status(&stats, &[], SignedDuration::from_mins(15), now(), &[], Some(1));
+        let figures = figures_of(&written);
+        assert_eq!(
+            (figures.events, figures.complete, figures.bytes, figures.quarantined, figures.duplicates),
+            (3, 2, 300, 4, 5)
+        );
+        assert_eq!((figures.last_event, figures.last_received), (stats.last_event, stats.last_received));
+        let again = status(&figures, &[], SignedDuration::from_mins(15), now(), &written.conditions, Some(1));
+        assert_eq!(again.state, Some(LogSourceState::Receiving), "not Waiting after a restart");
+        assert_eq!(figures_of(&LogSourceStatus::default()), SourceStats::default(), "nothing written yet");
     }
 
     #[test]

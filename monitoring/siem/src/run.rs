@@ -29,7 +29,7 @@ use tokio::{
 };
 
 use crate::{
-    health::{parse_silence, status},
+    health::{figures_of, parse_silence, status},
     intake::{
         Intake, Stats, https,
         metrics::SiemMetrics,
@@ -178,6 +178,12 @@ pub async fn run(
         }
     }
     publish_claims(&cache.state(), &settings.platform_namespace, &claims_tx);
+    // Each source's figures go on from its status, so a restart does not reset them.
+    for object in cache.state() {
+        if let Some(status) = &object.status {
+            stats.seed(&source_id(&object), figures_of(status));
+        }
+    }
     let mut readers = vec![
         tokio::spawn(tcp::serve(tcp_listener, intake.clone())),
         tokio::spawn(udp::serve(udp_socket, intake.clone())),

@@ -95,6 +95,13 @@ impl Stats {
         }
     }
 
+    /// Starts a source's figures from `figures` (what its status said before a restart),
+    /// unless something was counted for it already.
+    pub fn seed(&self, source: &str, figures: SourceStats) {
+        let mut sources = self.sources.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        sources.entry(source.to_owned()).or_insert(figures);
+    }
+
     /// A source's figures so far.
     pub fn source(&self, source: &str) -> SourceStats {
         let sources = self.sources.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
