@@ -1,17 +1,18 @@
 //! Nothing lost after a crash: `makonis siem run` is killed with SIGKILL while a real
 //! rsyslog streams 200,000 events to it over RELP; after a restart on the same store,
 //! every event is stored exactly once, the resent ones counted as duplicates in the
-//! LogSource's status, and `makonis siem verify` finds the chain intact.
+//! LogSource's status, and `makonis siem verify` finds the chain intact; on SQLite, then
+//! on PostgreSQL.
 
 mod support;
 
 use std::{process::Stdio, time::Duration};
 
 use jiff::{Timestamp, tz::TimeZone};
-use kube::{Api, api::DeleteParams};
+use kube::{Api, Client, api::DeleteParams};
 use makonis_api::security::LogSource;
 use serde_json::json;
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{Connection, PgConnection, SqliteConnection};
 use support::{
     CONVERGE,
     agencies::unique_id,
@@ -27,34 +28,67 @@ const NAMESPACE: &str = "makonis-system";
 const SENDER: &str = "127.0.0.3";
 const EVENTS: usize = 200_000;
 
-/// Events in today's partition, read from its file as the store holds it.
-async fn stored(files: &SiemFiles) -> i64 {
+/// `what` (an aggregate) over today's partition, read as the store holds it (0 while it
+/// does not exist).
+async fn today(files: &SiemFiles, what: &str) -> i64 {
     let day = Timestamp::now().to_zoned_datetime(TimeZone::UTC).date();
+    if let Some(url) = &files.store_url {
+        let Ok(mut db) = PgConnection::connect(url).await else { return 0 };
+        let count = sqlx::query_scalar(&format!("SELECT {what} FROM siem.events WHERE partition = $1"))
+            .bind(format!("{day}/authentication"))
+            .fetch_one(&mut db)
+            .await
+            .unwrap_or(0);
+        let _ = db.close().await;
+        return count;
+    }
     let file = files.store.join("partitions").join(day.to_string()).join("authentication.sqlite");
     if !file.exists() {
         return 0;
     }
     let Ok(mut db) = SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display())).await else { return 0 };
-    let count = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&mut db).await.unwrap_or(0);
+    let count = sqlx::query_scalar(&format!("SELECT {what} FROM events")).fetch_one(&mut db).await.unwrap_or(0);
     let _ = db.close().await;
     count
+}
+
+/// Events in today's partition.
+async fn stored(files: &SiemFiles) -> i64 {
+    today(files, "count(*)").await
 }
 
 #[tokio::test]
 async fn kill_9_while_rsyslog_streams_over_relp_loses_nothing_and_stores_each_event_once() {
     let admin = admin_client().await;
     install_platform(&admin).await;
+    let dir = |id: &str| std::env::temp_dir().join(format!("makonis-siem-crash-{id}"));
     let id = unique_id();
-    let files = SiemFiles::new(std::env::temp_dir().join(format!("makonis-siem-crash-{id}")));
+    crash(&admin, &id, SiemFiles::new(dir(&id))).await;
+    let Ok(server) = std::env::var("MAKONIS_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "\n*** SKIPPING POSTGRESQL: MAKONIS_TEST_POSTGRES_URL is not set (tests/db/postgres.sh; ./test.sh sets it) ***\n"
+        );
+        return;
+    };
+    let id = unique_id();
+    let database = format!("siem_crash_{}", id.replace('-', "_"));
+    let mut admin_db = PgConnection::connect(&server).await.expect("PostgreSQL reachable");
+    sqlx::query(&format!("CREATE DATABASE {database}")).execute(&mut admin_db).await.expect("CREATE DATABASE");
+    let url = format!("{}/{database}", server.rsplit_once('/').expect("a database URL").0);
+    crash(&admin, &id, SiemFiles::on_postgres(dir(&id), url)).await;
+}
+
+/// The SIEM killed in the middle of rsyslog's stream into `files`' store, and restarted.
+async fn crash(admin: &Client, id: &str, files: SiemFiles) {
     let dir = files.dir.clone();
     std::fs::create_dir_all(dir.join("rsyslog")).unwrap();
 
     let name = format!("crash-{id}");
     let sources = Api::<LogSource>::namespaced(admin.clone(), NAMESPACE);
-    create_log_source(&admin, &name, json!([{"address": SENDER}]), "UTC").await;
+    create_log_source(admin, &name, json!([{"address": SENDER}]), "UTC").await;
 
     let relp = free_local_address();
-    let siem = Siem::start(&admin, &files, relp, "siem-1.log").await;
+    let siem = Siem::start(admin, &files, relp, "siem-1.log").await;
     wait_until("the LogSource to be accepted", CONVERGE, || async {
         let object = sources.get(&name).await.map_err(|e| e.to_string())?;
         let ready = object.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready")).cloned();
@@ -116,7 +150,7 @@ ruleset(name="forward" queue.type="LinkedList" queue.size="300000") {{
     let at_kill = stored(&files).await;
     assert!(at_kill < EVENTS as i64, "the stream was not over when the SIEM was killed ({at_kill} stored)");
 
-    let siem = Siem::start(&admin, &files, relp, "siem-2.log").await;
+    let siem = Siem::start(admin, &files, relp, "siem-2.log").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
     loop {
         if let Some(exit) = rsyslog.try_wait().unwrap() {
@@ -140,22 +174,24 @@ ruleset(name="forward" queue.type="LinkedList" queue.size="300000") {{
     assert!(siem.signal("TERM").await, "the SIEM stops cleanly on SIGTERM");
 
     assert_eq!(stored(&files).await, EVENTS as i64, "every event once: none lost, none twice");
-    let day = Timestamp::now().to_zoned_datetime(TimeZone::UTC).date();
-    let file = files.store.join("partitions").join(day.to_string()).join("authentication.sqlite");
-    let mut db = SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display())).await.unwrap();
-    let users: i64 =
-        sqlx::query_scalar("SELECT count(DISTINCT user_name) FROM events").fetch_one(&mut db).await.unwrap();
-    assert_eq!(users, EVENTS as i64, "each line's own event");
+    assert_eq!(today(&files, "count(DISTINCT user_name)").await, EVENTS as i64, "each line's own event");
     println!(
         "killed at {at_kill} stored; after the restart {} stored and {} resends counted",
         status.events_received, status.duplicates
     );
 
-    let today = day.to_string();
-    let (verified, out) = Siem::verify(&files, &today).await;
+    let day = Timestamp::now().to_zoned_datetime(TimeZone::UTC).date().to_string();
+    let (verified, out) = Siem::verify(&files, &day).await;
     assert!(verified, "{out}");
-    assert!(out.contains(&format!("ok      {today}/authentication  {EVENTS} events")), "{out}");
+    assert!(out.contains(&format!("ok      {day}/authentication  {EVENTS} events")), "{out}");
 
     sources.delete(&name, &DeleteParams::default()).await.unwrap();
+    wait_until("the LogSource to be gone", CONVERGE, || async {
+        match sources.get_opt(&name).await {
+            Ok(None) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
     let _ = std::fs::remove_dir_all(&dir);
 }

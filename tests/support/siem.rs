@@ -64,6 +64,8 @@ pub struct SiemFiles {
     pub dir: PathBuf,
     /// `--store`.
     pub store: PathBuf,
+    /// `--store-url`, used instead of `--store` when set.
+    pub store_url: Option<String>,
     /// `--checkpoint-log`.
     pub checkpoint_log: PathBuf,
     /// `--signing-key`, a new key.
@@ -81,7 +83,23 @@ impl SiemFiles {
         std::fs::write(&key, &der).expect("write the key");
         let public_key =
             SigningKey::from_pkcs8(&der).expect("the key").public_key().iter().map(|b| format!("{b:02x}")).collect();
-        Self { store: dir.join("store"), checkpoint_log: dir.join("elsewhere/checkpoints.jsonl"), key, public_key, dir }
+        let (store, checkpoint_log) = (dir.join("store"), dir.join("elsewhere/checkpoints.jsonl"));
+        Self { store, store_url: None, checkpoint_log, key, public_key, dir }
+    }
+
+    /// As [`SiemFiles::new`], the events in the PostgreSQL database at `url`.
+    pub fn on_postgres(dir: PathBuf, url: String) -> Self {
+        Self { store_url: Some(url), ..Self::new(dir) }
+    }
+
+    /// `--store DIR` or `--store-url URL`, and `--checkpoint-log FILE`.
+    fn store_args(&self) -> Vec<String> {
+        let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
+        let store = match &self.store_url {
+            Some(url) => ["--store-url".to_owned(), url.clone()],
+            None => ["--store".to_owned(), path(&self.store)],
+        };
+        store.into_iter().chain(["--checkpoint-log".to_owned(), path(&self.checkpoint_log)]).collect()
     }
 }
 
@@ -109,7 +127,7 @@ impl Siem {
         let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
         let child = Command::new(env!("CARGO_BIN_EXE_makonis"))
             .args(["siem", "run", "--log-format", "json", "--status-seconds", "1", "--maintenance-seconds", "1"])
-            .args(["--store", &path(&files.store), "--checkpoint-log", &path(&files.checkpoint_log)])
+            .args(files.store_args())
             .args(["--signing-key", &path(&files.key), "--metrics-address", &ops.to_string()])
             .args(["--syslog-tcp", &tcp.to_string(), "--syslog-udp", &udp.to_string(), "--relp", &relp.to_string()])
             .args(extra)
@@ -152,9 +170,9 @@ impl Siem {
     /// `makonis siem verify --from day` on the test's store: whether it passed, and what
     /// it printed.
     pub async fn verify(files: &SiemFiles, day: &str) -> (bool, String) {
-        let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
         let output = Command::new(env!("CARGO_BIN_EXE_makonis"))
-            .args(["siem", "verify", "--store", &path(&files.store), "--checkpoint-log", &path(&files.checkpoint_log)])
+            .args(["siem", "verify"])
+            .args(files.store_args())
             .args(["--public-key", &files.public_key, "--from", day])
             .output()
             .await
