@@ -12,6 +12,8 @@
 #              MAKONIS_BENCH_SLO_SECONDS (default 10, per probe kind of the SLO benchmark),
 #              MAKONIS_BENCH_SIEM_EVENTS (default 1000000, lines of the SIEM parse mix),
 #              MAKONIS_BENCH_SIEM_INGEST_EVENTS (default 500000, lines sent over TLS),
+#              MAKONIS_BENCH_SIEM_SEARCH_DAYS (default 8) and _PER_DAY (default 280000),
+#              the store the SIEM search benchmark fills,
 #              MAKONIS_BENCH_INSTANCES (default 1000), MAKONIS_BENCH_STEADY_SECONDS
 #              (default 60), MAKONIS_BENCH_VMS (default 200), MAKONIS_BENCH_VM_TIMEOUT
 #              (default 600 s), MAKONIS_BENCH_CLUSTER_PORT (default 18543).
@@ -72,6 +74,7 @@ fi
 if [[ "$which" == all || "$which" == siem ]]; then
     cargo bench --locked --no-run -p makonis-siem-core --bench parse
     cargo bench --locked --no-run -p makonis-siem --bench ingest
+    cargo bench --locked --no-run -p makonis-siem --bench search
 fi
 
 # Before the control plane starts, so that nothing else competes for the cores.
@@ -89,6 +92,8 @@ if [[ "$which" == all || "$which" == siem ]]; then
     taskset -c 0 cargo bench --locked -p makonis-siem-core --bench parse
     printf '==> SIEM: syslog over TLS into the hash-chained SQLite store\n'
     cargo bench --locked -p makonis-siem --bench ingest
+    printf '==> SIEM: searching a store of the daily volume of 50 million events in 6 months\n'
+    cargo bench --locked -p makonis-siem --bench search
 fi
 
 if [[ "$cluster" == true ]]; then
