@@ -33,6 +33,10 @@ use tokio::process::Command;
 
 const NAMESPACE: &str = "makonis-system";
 
+/// One SIEM at a time: each watches every LogSource of the cluster and writes their
+/// status, so two at once would overwrite each other's figures.
+static ONE_SIEM: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The password of the test portal's account.
 const PORTAL_PASSWORD: &str = "Drosiba-2026x";
 
@@ -86,6 +90,7 @@ async fn send_sign_in(tcp: std::net::SocketAddr) {
 
 #[tokio::test]
 async fn a_claimed_senders_events_are_stored_and_counted_and_conflicting_claims_refused() {
+    let _one = ONE_SIEM.lock().await;
     let admin = admin_client().await;
     install_platform(&admin).await;
     let id = unique_id();
@@ -159,6 +164,7 @@ async fn a_claimed_senders_events_are_stored_and_counted_and_conflicting_claims_
 
 #[tokio::test]
 async fn the_api_servers_audit_events_arrive_through_its_audit_webhook() {
+    let _one = ONE_SIEM.lock().await;
     let admin = admin_client().await;
     install_platform(&admin).await;
     let id = unique_id();

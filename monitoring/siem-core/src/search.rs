@@ -47,7 +47,7 @@ pub struct SearchRequest {
     /// `event.outcome`: `success`, `failure` or `unknown`.
     #[serde(default)]
     pub outcome: Option<String>,
-    /// Text the original record contains (ASCII letters in any case).
+    /// Text the original record contains, byte for byte (case-sensitive).
     #[serde(default)]
     pub text: Option<String>,
     /// Results per page (at most [`MAX_PAGE`]).

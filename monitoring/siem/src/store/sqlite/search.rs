@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use makonis_siem_core::{
     event::Outcome,
-    search::{Cursor, Hit, Search, contains_pattern},
+    search::{Cursor, Hit, Search},
 };
 use sqlx::{QueryBuilder, Row, Sqlite as Db, SqliteConnection};
 
@@ -53,7 +53,9 @@ async fn search_partition(
     let mut query = QueryBuilder::<Db>::new(format!("SELECT {HIT_COLUMNS} FROM events WHERE "));
     push_filters(&mut query, name, search);
     if let Some(text) = &search.text {
-        query.push(" AND CAST(original AS TEXT) LIKE ").push_bind(contains_pattern(text)).push(" ESCAPE '\\'");
+        // Bytes within bytes, as PostgreSQL's LIKE over `bytea` matches: the same answers on
+        // both stores.
+        query.push(" AND instr(original, ").push_bind(text.as_bytes().to_vec()).push(") > 0");
     }
     query.push(" ORDER BY time DESC, seq DESC LIMIT ").push_bind(search.limit as i64 + 1);
     let rows = query.build().fetch_all(connection).await?;
