@@ -7,8 +7,8 @@
 //! --bench ingest`). In one process, optimised: the TLS intake (`intake::tls::serve`) and
 //! the one writer (`intake::writer::run`: batches merged, appended in one transaction per
 //! partition, durable on commit, chained), and a sender on the same machine writing the
-//! SIEM parse benchmark's mix (`MAKONIS_BENCH_SIEM_INGEST_EVENTS`, default 500,000
-//! lines) octet-counted over one TLS connection as fast as the intake takes it, the
+//! SIEM parse benchmark's mix, dated as live traffic ending now, 5 ms apart
+//! (`MAKONIS_BENCH_SIEM_INGEST_EVENTS`, default 500,000 lines), octet-counted over one TLS connection as fast as the intake takes it, the
 //! queue bounded by `MAKONIS_BENCH_SIEM_QUEUE_MIB` (default 16, as `--queue-mib`). The
 //! clock runs from the first byte sent to the last event counted as stored. Reported:
 //! events per second, the process's CPU seconds (sender included, so an upper bound of
@@ -49,7 +49,7 @@ const SOURCE: &str = support::SERVERS;
 async fn main() {
     let events: usize =
         std::env::var("MAKONIS_BENCH_SIEM_INGEST_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(500_000);
-    let lines = mix::generate(events);
+    let lines = mix::generate_until(events, jiff::Timestamp::now());
     let raw = lines.len();
     let mut frames = Vec::with_capacity(raw + events * 8);
     for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
