@@ -54,7 +54,8 @@ async fn siem() -> Siem {
             root: dir.join("store"),
             checkpoint_log: dir.join("elsewhere/checkpoints.jsonl"),
             skew_limit: SignedDuration::from_mins(5),
-        },
+        }
+        .into(),
         public_key: Arc::new(public_key),
         platform_namespace: "makonis-system".into(),
     };
