@@ -1,6 +1,6 @@
 //! Tenant isolation through every route: a user of one agency gets 404 (or 403 where the
-//! route is not about one object) for another agency's requests, services, audit entries
-//! and SLA reports, through the pages and the API, both ways (VDI ↔ LM). A last test
+//! route is not about one object) for another agency's requests, services, audit entries,
+//! SLA reports and security logs, through the pages and the API, both ways (VDI ↔ LM). A last test
 //! checks that this file names every route the router has, so a new route cannot skip
 //! the check.
 
@@ -51,7 +51,7 @@ async fn setup() -> (TestPortal, Side, Side) {
 
 /// Every page and API route that names one object of an agency, with `{request}`,
 /// `{agency}` and `{instance}` to fill in: (method, path, form or JSON body).
-const OBJECT_ROUTES: [(&str, &str, &str); 23] = [
+const OBJECT_ROUTES: [(&str, &str, &str); 26] = [
     ("GET", "/requests/{request}", ""),
     ("POST", "/requests/{request}/approve", "comment=x"),
     ("POST", "/requests/{request}/reject", "comment=x"),
@@ -64,6 +64,9 @@ const OBJECT_ROUTES: [(&str, &str, &str); 23] = [
     ("GET", "/audit.csv?agency={agency}", ""),
     ("GET", "/reports/sla?agency={agency}", ""),
     ("GET", "/reports/sla.csv?agency={agency}", ""),
+    ("GET", "/security?agency={agency}", ""),
+    ("GET", "/security/events.csv?agency={agency}", ""),
+    ("GET", "/security/report?agency={agency}", ""),
     ("GET", "/api/v1/requests/{request}", ""),
     ("POST", "/api/v1/requests/{request}/approve", r#"{"comment":"x"}"#),
     ("POST", "/api/v1/requests/{request}/reject", r#"{"comment":"x"}"#),
@@ -192,6 +195,9 @@ async fn a_user_without_roles_sees_nothing_and_platform_staff_see_everything() {
         );
     }
     assert_eq!(portal.get(Some(&nobody), "/audit").await.status, StatusCode::FORBIDDEN);
+    for path in ["/security", "/security/sources", "/security/report", "/security/events.csv"] {
+        assert_eq!(portal.get(Some(&nobody), path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
     let operator = portal.sign_in("operator").await;
     for side in [&vdi, &lm] {
         assert_eq!(portal.get(Some(&operator), &format!("/requests/{}", side.request)).await.status, StatusCode::OK);
