@@ -95,8 +95,11 @@ async fn retained_data_survives_retire_through_the_portal() {
 
     let portal = ClusterPortal::start(&run, true).await;
     let context = &portal.context;
-    wait_until("the portal to see the instance", CONVERGE, || async {
-        context.view.instance(&code, "site").map(|_| ()).ok_or_else(|| "not yet".to_string())
+    // The agency too: the requester's role comes from its groups, and the agency and the
+    // instance arrive through separate watches, in either order.
+    wait_until("the portal to see the agency and the instance", CONVERGE, || async {
+        context.view.agency(&code).ok_or_else(|| "no agency yet".to_string())?;
+        context.view.instance(&code, "site").map(|_| ()).ok_or_else(|| "no instance yet".to_string())
     })
     .await;
     let requester = portal.actor("anna", format!("{}-Requesters", code.to_uppercase()));
