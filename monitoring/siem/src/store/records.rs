@@ -74,3 +74,26 @@ pub struct Quarantined {
     /// What was received, byte for byte.
     pub original: Vec<u8>,
 }
+
+/// The quarantine INSERT of `chunk`, its columns in the order both catalogs name them,
+/// after `into` (`INSERT INTO … quarantine`).
+pub(super) fn quarantine_insert<'a, DB>(into: &str, chunk: &[Quarantined]) -> sqlx::QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Vec<u8>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut insert =
+        sqlx::QueryBuilder::new(format!("{into} (received_at, transport, peer, source, reason, detail, original) "));
+    insert.push_values(chunk, |mut row, item| {
+        row.push_bind(item.received_at.to_string())
+            .push_bind(item.transport.to_owned())
+            .push_bind(item.peer.map(|ip| ip.to_string()))
+            .push_bind(item.source.clone())
+            .push_bind(item.reason.to_owned())
+            .push_bind(item.detail.clone())
+            .push_bind(item.original.clone());
+    });
+    insert
+}

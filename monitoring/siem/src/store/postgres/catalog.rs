@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 
 use jiff::{Timestamp, civil::Date};
 use makonis_siem_core::chain::{Checkpoint, hex};
-use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgPool, Postgres, Row};
 
-use crate::store::{PartitionKey, Quarantined, Removal, StoreError, backend};
+use crate::store::{PartitionKey, Quarantined, Removal, StoreError, backend, records::quarantine_insert};
 
 /// Quarantined items per multi-row INSERT (8 parameters each, within PostgreSQL's 65,535).
 const ROWS_PER_INSERT: usize = 1000;
@@ -93,18 +93,7 @@ impl Catalog {
     pub(in crate::store) async fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for chunk in items.chunks(ROWS_PER_INSERT) {
-            let mut insert = QueryBuilder::<Postgres>::new(
-                "INSERT INTO siem.quarantine (received_at, transport, peer, source, reason, detail, original) ",
-            );
-            insert.push_values(chunk, |mut row, item| {
-                row.push_bind(item.received_at.to_string())
-                    .push_bind(item.transport)
-                    .push_bind(item.peer.map(|ip| ip.to_string()))
-                    .push_bind(&item.source)
-                    .push_bind(item.reason)
-                    .push_bind(&item.detail)
-                    .push_bind(&item.original);
-            });
+            let mut insert = quarantine_insert::<Postgres>("INSERT INTO siem.quarantine", chunk);
             insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;

@@ -11,7 +11,7 @@ use sqlx::{Postgres as Pg, QueryBuilder, Row};
 use super::Postgres;
 use crate::store::{
     PartitionKey, StoreError,
-    search::{AUTHENTICATION, HIT_COLUMNS, hit, push_filters},
+    search::{AUTHENTICATION, HIT_COLUMNS, HitRow, hit, push_filters},
 };
 
 impl Postgres {
@@ -29,26 +29,8 @@ impl Postgres {
             query.push(" AND original LIKE ").push_bind(contains_pattern(text).into_bytes());
         }
         query.push(" ORDER BY time DESC, seq DESC LIMIT ").push_bind(search.limit as i64 + 1);
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                hit(
-                    &name,
-                    (
-                        row.get(0),
-                        row.get(1),
-                        row.get(2),
-                        row.get(3),
-                        row.get(4),
-                        row.get(5),
-                        row.get(6),
-                        row.get(7),
-                        row.get(8),
-                        row.get(9),
-                    ),
-                )
-            })
-            .collect()
+        let rows = query.build_query_as::<HitRow>().fetch_all(&self.pool).await?;
+        rows.into_iter().map(|row| hit(&name, row)).collect()
     }
 
     pub(in crate::store) async fn count_outcomes(

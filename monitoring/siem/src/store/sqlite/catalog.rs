@@ -8,7 +8,7 @@ use jiff::{Timestamp, civil::Date};
 use makonis_siem_core::chain::{Checkpoint, hex};
 use sqlx::{Connection, Row, SqliteConnection};
 
-use crate::store::{PartitionKey, Quarantined, Removal, StoreError, backend};
+use crate::store::{PartitionKey, Quarantined, Removal, StoreError, backend, records::quarantine_insert};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS partitions (
@@ -128,18 +128,7 @@ impl Catalog {
     pub(in crate::store) async fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError> {
         let mut tx = self.connection.begin().await?;
         for chunk in items.chunks(super::ROWS_PER_INSERT) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO quarantine (received_at, transport, peer, source, reason, detail, original) ",
-            );
-            insert.push_values(chunk, |mut row, item| {
-                row.push_bind(item.received_at.to_string())
-                    .push_bind(item.transport)
-                    .push_bind(item.peer.map(|ip| ip.to_string()))
-                    .push_bind(&item.source)
-                    .push_bind(item.reason)
-                    .push_bind(&item.detail)
-                    .push_bind(&item.original);
-            });
+            let mut insert = quarantine_insert::<sqlx::Sqlite>("INSERT INTO quarantine", chunk);
             insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;

@@ -11,7 +11,7 @@ use sqlx::{QueryBuilder, Row, Sqlite as Db, SqliteConnection};
 use super::Sqlite;
 use crate::store::{
     PartitionKey, StoreError,
-    search::{AUTHENTICATION, HIT_COLUMNS, hit, push_filters},
+    search::{AUTHENTICATION, HIT_COLUMNS, HitRow, hit, push_filters},
 };
 
 impl Sqlite {
@@ -58,26 +58,8 @@ async fn search_partition(
         query.push(" AND instr(original, ").push_bind(text.as_bytes().to_vec()).push(") > 0");
     }
     query.push(" ORDER BY time DESC, seq DESC LIMIT ").push_bind(search.limit as i64 + 1);
-    let rows = query.build().fetch_all(connection).await?;
-    rows.iter()
-        .map(|row| {
-            hit(
-                name,
-                (
-                    row.get(0),
-                    row.get(1),
-                    row.get(2),
-                    row.get(3),
-                    row.get(4),
-                    row.get(5),
-                    row.get(6),
-                    row.get(7),
-                    row.get(8),
-                    row.get(9),
-                ),
-            )
-        })
-        .collect()
+    let rows = query.build_query_as::<HitRow>().fetch_all(connection).await?;
+    rows.into_iter().map(|row| hit(name, row)).collect()
 }
 
 /// The events of the month in one partition by outcome, of one agency or all.
