@@ -37,14 +37,21 @@ platform_start() {
 }
 
 # platform_wait_until NAME PID DESCRIPTION COMMAND...: polls COMMAND until it succeeds,
-# failing with the component's last log lines if it exits first.
+# failing with the component's last log lines if it exits first or if it has not succeeded
+# within $MAKONIS_WAIT_SECONDS (default 300: a cold start of every component fits well
+# within it; a forwarding that never delivers should not print dots forever).
 platform_wait_until() {
-    local name="$1" pid="$2" what="$3"
+    local name="$1" pid="$2" what="$3" deadline=$((SECONDS + ${MAKONIS_WAIT_SECONDS:-300}))
     shift 3
     printf 'waiting for %s ' "$what"
     until "$@" > /dev/null 2>&1; do
         if ! kill -0 "$pid" 2> /dev/null; then
             printf '\n%s exited:\n' "$name"
+            tail -20 "$MAKONIS_CLUSTER_DIR/$name.log"
+            return 1
+        fi
+        if ((SECONDS >= deadline)); then
+            printf '\n%s: no %s within %s s; its log ends:\n' "$name" "$what" "${MAKONIS_WAIT_SECONDS:-300}"
             tail -20 "$MAKONIS_CLUSTER_DIR/$name.log"
             return 1
         fi
