@@ -58,6 +58,7 @@ async fn siem() -> Siem {
         .into(),
         public_key: Arc::new(public_key),
         platform_namespace: "makonis-system".into(),
+        metrics: None,
     };
     tokio::spawn(https::serve_with(listener, credentials.subscribe(), intake, search_api::routes(reader)));
     tokio::spawn(writer::run(store, queue_rx, stats, None));

@@ -34,8 +34,18 @@ pub const PARTITIONS_REMOVED_TOTAL: &str = "makonis_siem_partitions_removed_tota
 /// Gauge `{state}`: LogSources by state (`Waiting`, `Receiving`, `Silent`, `Refused`).
 pub const SOURCES: &str = "makonis_siem_sources";
 
+/// Counter `{route, outcome}`: questions to the search API (`route`: `search`, `report`)
+/// by how they ended (`answered`, `refused`: not the portal's certificate, `invalid`: a
+/// field refused, `failed`: the store could not be read).
+pub const READS_TOTAL: &str = "makonis_siem_reads_total";
+/// Histogram `{route}`: how long answering one question to the search API took, in seconds.
+pub const READ_SECONDS: &str = "makonis_siem_read_seconds";
+/// Counter `{outcome}`: partitions verified for a monthly report, `intact` or `broken`
+/// (an event altered, removed or inserted, a checkpoint forged or missing: investigate).
+pub const PARTITIONS_VERIFIED_TOTAL: &str = "makonis_siem_partitions_verified_total";
+
 /// Every name above.
-pub const ALL: [&str; 14] = [
+pub const ALL: [&str; 17] = [
     EVENTS_TOTAL,
     EVENTS_COMPLETE_TOTAL,
     RECEIVED_BYTES_TOTAL,
@@ -50,4 +60,7 @@ pub const ALL: [&str; 14] = [
     CHECKPOINTS_TOTAL,
     PARTITIONS_REMOVED_TOTAL,
     SOURCES,
+    READS_TOTAL,
+    READ_SECONDS,
+    PARTITIONS_VERIFIED_TOTAL,
 ];

@@ -145,7 +145,7 @@ pub async fn run(
     let (queue_tx, queue_rx) = mpsc::channel(settings.queue_capacity);
     let stats = Arc::new(Stats::default());
     siem_metrics.queue_capacity.set(i64::try_from(settings.queue_capacity).unwrap_or(i64::MAX));
-    stats.export(siem_metrics);
+    stats.export(siem_metrics.clone());
     let intake = Intake::new(claims_rx, queue_tx, settings.queue_bytes, stats.clone());
     let maintenance = writer::Maintenance {
         every: settings.maintenance_interval,
@@ -195,6 +195,7 @@ pub async fn run(
             store: settings.store.clone(),
             public_key: Arc::new(public_key.clone()),
             platform_namespace: settings.platform_namespace.clone(),
+            metrics: Some(siem_metrics.clone()),
         };
         let routes = search_api::routes(reader);
         readers.push(tokio::spawn(https::serve_with(https_listener, loaded.subscribe(), intake.clone(), routes)));

@@ -7,7 +7,7 @@
 //! logs each request it answers. Every answer is JSON; errors name the field and never
 //! the store's internals.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use axum::{
     Extension, Json, Router,
@@ -23,7 +23,7 @@ use makonis_siem_core::{
 use serde_json::json;
 
 use crate::{
-    intake::Peer,
+    intake::{Peer, metrics::SiemMetrics},
     store::{Backend, Store, StoreError},
 };
 
@@ -42,6 +42,16 @@ pub struct Reader {
     pub public_key: Arc<Vec<u8>>,
     /// The platform's namespace: the portal's certificate is issued for it.
     pub platform_namespace: String,
+    /// Where questions and verifications are counted (none in tests that do not look).
+    pub metrics: Option<SiemMetrics>,
+}
+
+impl Reader {
+    fn count(&self, route: &str, outcome: &str, started: Instant) {
+        if let Some(metrics) = &self.metrics {
+            metrics.read(route, outcome, started.elapsed().as_secs_f64());
+        }
+    }
 }
 
 /// The search API's routes; each connection adds its sender as an extension.
@@ -87,30 +97,48 @@ fn from_portal<T>(
     request.map(|Json(question)| question).map_err(|rejection| (StatusCode::BAD_REQUEST, rejection.body_text()))
 }
 
+/// How a question ended, for the metrics: `refused`, `invalid` or `failed`, and the
+/// answer that says so.
+fn refusal(status: StatusCode, words: String) -> (&'static str, Response) {
+    let outcome = if status == StatusCode::FORBIDDEN { "refused" } else { "invalid" };
+    (outcome, answer(status, words))
+}
+
 /// `POST /v1/search`: a page of events, newest first.
 async fn search(
     State(reader): State<Reader>,
     Extension(sender): Extension<Peer>,
     request: Result<Json<SearchRequest>, JsonRejection>,
 ) -> Response {
-    let request = match from_portal(&reader, &sender, request) {
+    let started = Instant::now();
+    let (outcome, response) = answer_search(&reader, &sender, request).await;
+    reader.count("search", outcome, started);
+    response
+}
+
+async fn answer_search(
+    reader: &Reader,
+    sender: &Peer,
+    request: Result<Json<SearchRequest>, JsonRejection>,
+) -> (&'static str, Response) {
+    let request = match from_portal(reader, sender, request) {
         Ok(request) => request,
-        Err((status, words)) => return answer(status, words),
+        Err((status, words)) => return refusal(status, words),
     };
     let search = match request.check() {
         Ok(search) => search,
-        Err(error) => return answer(StatusCode::BAD_REQUEST, error.to_string()),
+        Err(error) => return refusal(StatusCode::BAD_REQUEST, error.to_string()),
     };
-    let page = match open(&reader).await {
+    let page = match open(reader).await {
         Ok(mut store) => store.search(&search).await,
         Err(error) => Err(error),
     };
     match page {
         Ok(page) => {
             tracing::info!(agencies = ?search.agencies, from = %search.from, to = %search.to, hits = page.hits.len(), "searched the store");
-            Json(page).into_response()
+            ("answered", Json(page).into_response())
         }
-        Err(error) => failed(&error),
+        Err(error) => ("failed", failed(&error)),
     }
 }
 
@@ -120,24 +148,42 @@ async fn report(
     Extension(sender): Extension<Peer>,
     request: Result<Json<ReportRequest>, JsonRejection>,
 ) -> Response {
-    let request = match from_portal(&reader, &sender, request) {
+    let started = Instant::now();
+    let (outcome, response) = answer_report(&reader, &sender, request).await;
+    reader.count("report", outcome, started);
+    response
+}
+
+async fn answer_report(
+    reader: &Reader,
+    sender: &Peer,
+    request: Result<Json<ReportRequest>, JsonRejection>,
+) -> (&'static str, Response) {
+    let request = match from_portal(reader, sender, request) {
         Ok(request) => request,
-        Err((status, words)) => return answer(status, words),
+        Err((status, words)) => return refusal(status, words),
     };
     let (first, next) = match request.days() {
         Ok(days) => days,
-        Err(error) => return answer(StatusCode::BAD_REQUEST, error.to_string()),
+        Err(error) => return refusal(StatusCode::BAD_REQUEST, error.to_string()),
     };
-    let report = match open(&reader).await {
+    let report = match open(reader).await {
         Ok(mut store) => store.report(&request, first, next, &reader.public_key).await,
         Err(error) => Err(error),
     };
     match report {
         Ok(report) => {
+            let broken = report.verified.iter().filter(|v| !v.problems.is_empty()).count();
+            if broken > 0 {
+                tracing::error!(month = %request.month, broken, "partitions failed verification: run makonis siem verify and investigate");
+            }
+            if let Some(metrics) = &reader.metrics {
+                metrics.verified(report.verified.len() - broken, broken);
+            }
             tracing::info!(agency = ?request.agency, month = %request.month, "made a monthly report");
-            Json(report).into_response()
+            ("answered", Json(report).into_response())
         }
-        Err(error) => failed(&error),
+        Err(error) => ("failed", failed(&error)),
     }
 }
 

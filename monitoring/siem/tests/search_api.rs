@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
 use makonis_siem::{
+    intake::metrics::SiemMetrics,
     intake::{https, writer},
     search_api::{self, REPORT_PATH, SEARCH_PATH},
     store::{Backend, Store},
@@ -37,6 +38,7 @@ struct Siem {
     ca: Ca,
     portal: Issued,
     backend: Backend,
+    registry: prometheus::Registry,
 }
 
 impl Siem {
@@ -71,17 +73,19 @@ async fn start(kind: Kind) -> (Siem, Issued, Issued) {
     let (intake, queue_rx, stats) = intake(vec![lm, vdi], 16);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    let registry = prometheus::Registry::new();
     let reader = search_api::Reader {
         store: backend.clone(),
         public_key: Arc::new(public_key),
         platform_namespace: PLATFORM.into(),
+        metrics: Some(SiemMetrics::register(&registry).unwrap()),
     };
     tokio::spawn(https::serve_with(listener, credentials.subscribe(), intake, search_api::routes(reader)));
     tokio::spawn(writer::run(store, queue_rx, stats, None));
     let lm_dc = ca.client(&["dc1.lm.gov.lv"], Some("agency-lm"));
     let vdi_dc = ca.client(&["dc1.vdi.gov.lv"], Some("agency-vdi"));
     let portal = ca.client(&["portal"], Some(PLATFORM));
-    (Siem { port, ca, portal, backend }, lm_dc, vdi_dc)
+    (Siem { port, ca, portal, backend, registry }, lm_dc, vdi_dc)
 }
 
 /// A Windows sign-in (4624) or failed sign-in (4625) as NXLog sends it.
@@ -220,4 +224,24 @@ async fn searches_on(kind: Kind) {
     assert!(problems[0].as_str().unwrap_or_default().contains('3'), "{kind:?}: the altered event named: {report}");
     let (status, answer) = siem.post(&siem.portal, REPORT_PATH, &json!({"month": "2026-13"})).await;
     assert_eq!((status, answer["error"].as_str().unwrap().starts_with("month:")), (400, true), "{answer}");
+
+    // The metrics: each question by route and outcome, and the broken partition.
+    let count = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        let families = siem.registry.gather();
+        let family = families.iter().find(|f| f.name() == name).unwrap_or_else(|| panic!("{name}"));
+        family
+            .get_metric()
+            .iter()
+            .filter(|m| labels.iter().all(|(k, v)| m.get_label().iter().any(|l| l.name() == *k && l.value() == *v)))
+            .map(|m| m.get_counter().get_value())
+            .sum()
+    };
+    let reads = "makonis_siem_reads_total";
+    assert_eq!(count(reads, &[("route", "search"), ("outcome", "refused")]), 2.0, "{kind:?}");
+    assert_eq!(count(reads, &[("route", "search"), ("outcome", "invalid")]), 1.0, "{kind:?}");
+    assert_eq!(count(reads, &[("route", "report"), ("outcome", "refused")]), 1.0, "{kind:?}");
+    assert_eq!(count(reads, &[("route", "report"), ("outcome", "answered")]), 2.0, "{kind:?}");
+    assert_eq!(count(reads, &[("route", "report"), ("outcome", "invalid")]), 1.0, "{kind:?}");
+    assert!(count(reads, &[("route", "search"), ("outcome", "answered")]) >= 8.0, "{kind:?}");
+    assert_eq!(count("makonis_siem_partitions_verified_total", &[("outcome", "broken")]), 1.0, "{kind:?}");
 }

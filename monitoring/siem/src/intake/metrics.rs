@@ -1,9 +1,12 @@
 //! The SIEM's Prometheus metrics, named in [`makonis_siem_core::metric_names`]: what the
 //! intake received per LogSource, the queue, the store's appends and failures, closing
-//! and retention, and the LogSources by state.
+//! and retention, the LogSources by state, and the search API's questions and the
+//! partitions its reports verified.
 
 use makonis_siem_core::metric_names as names;
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 use super::SourceStats;
 
@@ -25,6 +28,9 @@ pub struct SiemMetrics {
     checkpoints: IntCounterVec,
     removed: IntCounterVec,
     sources: IntGaugeVec,
+    reads: IntCounterVec,
+    read_seconds: HistogramVec,
+    verified: IntCounterVec,
 }
 
 impl SiemMetrics {
@@ -53,6 +59,12 @@ impl SiemMetrics {
                 .buckets(prometheus::exponential_buckets(0.001, 2.0, 14)?),
         )?;
         registry.register(Box::new(append.clone()))?;
+        let read_seconds = HistogramVec::new(
+            HistogramOpts::new(names::READ_SECONDS, "Time to answer one question to the search API")
+                .buckets(prometheus::exponential_buckets(0.001, 2.0, 14)?),
+            &["route"],
+        )?;
+        registry.register(Box::new(read_seconds.clone()))?;
         Ok(Self {
             events: counter(names::EVENTS_TOTAL, "Events stored, per LogSource", &["source"])?,
             complete: counter(
@@ -84,6 +96,17 @@ impl SiemMetrics {
             )?,
             removed: counter(names::PARTITIONS_REMOVED_TOTAL, "Partitions removed by retention", &["category"])?,
             sources: gauges(names::SOURCES, "LogSources by state", &["state"])?,
+            reads: counter(
+                names::READS_TOTAL,
+                "Questions to the search API, by route and outcome",
+                &["route", "outcome"],
+            )?,
+            read_seconds,
+            verified: counter(
+                names::PARTITIONS_VERIFIED_TOTAL,
+                "Partitions verified for a monthly report, intact or broken",
+                &["outcome"],
+            )?,
         })
     }
 
@@ -128,6 +151,19 @@ impl SiemMetrics {
     pub fn checkpoints(&self, signed: usize, refused: usize) {
         self.checkpoints.with_label_values(&["signed"]).inc_by(signed as u64);
         self.checkpoints.with_label_values(&["refused"]).inc_by(refused as u64);
+    }
+
+    /// Counts a question to the search API's `route` that ended as `outcome`, and how
+    /// long it took.
+    pub fn read(&self, route: &str, outcome: &str, seconds: f64) {
+        self.reads.with_label_values(&[route, outcome]).inc();
+        self.read_seconds.with_label_values(&[route]).observe(seconds);
+    }
+
+    /// Counts partitions verified for a report: `intact` and `broken`.
+    pub fn verified(&self, intact: usize, broken: usize) {
+        self.verified.with_label_values(&["intact"]).inc_by(intact as u64);
+        self.verified.with_label_values(&["broken"]).inc_by(broken as u64);
     }
 
     /// Counts a partition of `category` removed by retention.
