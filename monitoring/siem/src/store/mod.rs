@@ -24,6 +24,7 @@ mod backend;
 mod checkpoint_log;
 mod postgres;
 mod records;
+mod rows;
 mod search;
 mod sqlite;
 mod verify;

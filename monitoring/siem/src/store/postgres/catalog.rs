@@ -7,7 +7,7 @@ use jiff::{Timestamp, civil::Date};
 use makonis_siem_core::chain::{Checkpoint, hex};
 use sqlx::{PgPool, Postgres, Row};
 
-use crate::store::{PartitionKey, Quarantined, Removal, StoreError, backend, records::quarantine_insert};
+use crate::store::{PartitionKey, Quarantined, Removal, StoreError, records::quarantine_insert, rows};
 
 /// Quarantined items per multi-row INSERT (8 parameters each, within PostgreSQL's 65,535).
 const ROWS_PER_INSERT: usize = 1000;
@@ -46,7 +46,7 @@ impl Catalog {
         .bind(to.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|row| backend::partition_key(row.get(0), row.get(1))).collect()
+        rows.iter().map(|row| rows::partition_key(row.get(0), row.get(1))).collect()
     }
 
     pub(in crate::store) async fn removed(&mut self) -> Result<BTreeSet<String>, StoreError> {
@@ -85,7 +85,7 @@ impl Catalog {
         .await?;
         rows.iter()
             .map(|row| {
-                backend::checkpoint(partition, (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5)))
+                rows::checkpoint(partition, (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5)))
             })
             .collect()
     }
@@ -142,7 +142,7 @@ impl Catalog {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| backend::removal((row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5))))
+            .map(|row| rows::removal((row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5))))
             .collect()
     }
 }

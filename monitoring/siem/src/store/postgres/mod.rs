@@ -22,7 +22,7 @@ use sqlx::{PgPool, Postgres as Pg, Row as _, postgres::PgPoolOptions};
 pub(super) use self::catalog::Catalog;
 use super::{
     PartitionKey, StoreError,
-    backend::{Row, hash_of, link_all, seq_of},
+    rows::{Row, hash_of, link_all, seq_of},
 };
 
 /// The store's tables, one statement at a time.

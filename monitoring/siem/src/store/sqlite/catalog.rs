@@ -8,7 +8,7 @@ use jiff::{Timestamp, civil::Date};
 use makonis_siem_core::chain::{Checkpoint, hex};
 use sqlx::{Connection, Row, SqliteConnection};
 
-use crate::store::{PartitionKey, Quarantined, Removal, StoreError, backend, records::quarantine_insert};
+use crate::store::{PartitionKey, Quarantined, Removal, StoreError, records::quarantine_insert, rows};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS partitions (
@@ -81,7 +81,7 @@ impl Catalog {
         .bind(to.to_string())
         .fetch_all(&mut self.connection)
         .await?;
-        rows.iter().map(|row| backend::partition_key(row.get(0), row.get(1))).collect()
+        rows.iter().map(|row| rows::partition_key(row.get(0), row.get(1))).collect()
     }
 
     /// The names of the partitions removed by retention.
@@ -119,7 +119,7 @@ impl Catalog {
         .await?;
         rows.iter()
             .map(|row| {
-                backend::checkpoint(partition, (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5)))
+                rows::checkpoint(partition, (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5)))
             })
             .collect()
     }
@@ -178,7 +178,7 @@ impl Catalog {
         .fetch_all(&mut self.connection)
         .await?;
         rows.iter()
-            .map(|row| backend::removal((row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5))))
+            .map(|row| rows::removal((row.get(0), row.get(1), row.get(2), row.get(3), row.get(4), row.get(5))))
             .collect()
     }
 }

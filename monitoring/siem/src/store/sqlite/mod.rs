@@ -24,7 +24,7 @@ use makonis_siem_core::{chain::End, event::Event};
 
 pub(super) use self::catalog::Catalog;
 use self::partition::PartitionFile;
-use super::{PartitionKey, StoreError, backend::Row};
+use super::{PartitionKey, StoreError, rows::Row};
 
 /// A connection to one of the store's SQLite files: WAL, and durable on commit
 /// (`synchronous = FULL`), since an acknowledged event must survive a crash.

@@ -13,7 +13,7 @@ use sqlx::{Connection as _, QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
 use crate::store::{
     StoreError,
-    backend::{Linked, Row, hash_of, link_all, seq_of},
+    rows::{Linked, Row, hash_of, link_all, seq_of},
 };
 
 const SCHEMA: &str = "

@@ -1,0 +1,118 @@
+//! What both databases read and write the same way: events linked onto a partition's
+//! chain before they are inserted, and stored rows and catalog rows decoded as they are
+//! read back. Free of either database, so that both backends build on it.
+
+use jiff::SignedDuration;
+use makonis_siem_core::{
+    chain::{Checkpoint, End, Hash, Stored, from_hex, link},
+    event::Event,
+    retention::SourceCategory,
+};
+
+use super::{PartitionKey, Removal, StoreError};
+
+/// One stored event as read back for verification, with its place as stored.
+#[derive(Debug)]
+pub(super) struct Row {
+    /// The place as stored (an inserted row may have any).
+    pub(super) place: i64,
+    /// What the chain covers.
+    pub(super) stored: Stored,
+}
+
+impl Row {
+    /// A row as read; a hash of the wrong length reads as zeros, which no link matches.
+    pub(super) fn new(place: i64, document: Vec<u8>, original: Vec<u8>, hash: Vec<u8>) -> Self {
+        Self {
+            place,
+            stored: Stored {
+                // A negative place (an inserted row) is reported as inserted at 0.
+                seq: u64::try_from(place).unwrap_or(0),
+                document,
+                original,
+                hash: hash_of(hash).unwrap_or([0; 32]),
+            },
+        }
+    }
+}
+
+/// An event ready to store: its place, its document and its link in the chain.
+pub(super) struct Linked<'a> {
+    pub(super) seq: u64,
+    pub(super) event: &'a Event,
+    pub(super) document: String,
+    pub(super) hash: Hash,
+}
+
+/// Links `events` one after the other onto the chain ending at `head`; the new end.
+pub(super) fn link_all<'a>(head: End, events: &[&'a Event], skew_limit: SignedDuration) -> (Vec<Linked<'a>>, End) {
+    let End { last_seq: mut seq, head: mut previous } = head;
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        seq += 1;
+        let document = event.document(skew_limit);
+        let hash = link(&previous, seq, document.as_bytes(), &event.original);
+        rows.push(Linked { seq, event, document, hash });
+        previous = hash;
+    }
+    (rows, End { last_seq: seq, head: previous })
+}
+
+/// A stored hash.
+pub(super) fn hash_of(bytes: Vec<u8>) -> Result<Hash, StoreError> {
+    Hash::try_from(bytes.as_slice()).map_err(|_| StoreError::Corrupt(format!("a hash of {} bytes", bytes.len())))
+}
+
+/// A stored head's place.
+pub(super) fn seq_of(seq: i64) -> Result<u64, StoreError> {
+    u64::try_from(seq).map_err(|_| StoreError::Corrupt("negative head".into()))
+}
+
+/// A catalog's partition row.
+pub(super) fn partition_key(day: &str, category: &str) -> Result<PartitionKey, StoreError> {
+    Ok(PartitionKey {
+        day: day.parse().map_err(|_| StoreError::Corrupt(format!("partition day {day:?}")))?,
+        category: SourceCategory::parse(category)
+            .ok_or_else(|| StoreError::Corrupt(format!("partition category {category:?}")))?,
+    })
+}
+
+/// A catalog's checkpoint row: `(count, last_seq, head, signed_at, key_id, signature)`.
+pub(super) fn checkpoint(
+    partition: &str,
+    (count, last_seq, head, signed_at, key_id, signature): (i64, i64, String, String, String, Vec<u8>),
+) -> Result<Checkpoint, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("checkpoint of {partition}: {what}"));
+    Ok(Checkpoint {
+        partition: partition.to_owned(),
+        count: u64::try_from(count).map_err(|_| corrupt("count"))?,
+        end: End {
+            last_seq: u64::try_from(last_seq).map_err(|_| corrupt("last_seq"))?,
+            head: from_hex(&head).ok_or_else(|| corrupt("head"))?,
+        },
+        signed_at: signed_at.parse().map_err(|_| corrupt("signed_at"))?,
+        key_id,
+        signature,
+    })
+}
+
+/// A catalog's removal row: `(partition, removed_at, events, last_checkpoint, policy, months)`.
+pub(super) fn removal(
+    (partition, removed_at, events, last_checkpoint, policy, months): (
+        String,
+        String,
+        i64,
+        Option<String>,
+        String,
+        i64,
+    ),
+) -> Result<Removal, StoreError> {
+    Ok(Removal {
+        partition,
+        removed_at: removed_at.parse().map_err(|_| StoreError::Corrupt("removed_at".into()))?,
+        events: u64::try_from(events).unwrap_or(0),
+        last_checkpoint,
+        policy,
+        months: u8::try_from(months).unwrap_or(0),
+    })
+}
