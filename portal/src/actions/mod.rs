@@ -87,4 +87,23 @@ impl Actor {
     ) -> Result<(), ActionError> {
         Ok(context.store.audit(&self.event(agency, action, object, outcome, detail)).await?)
     }
+
+    /// Records a successful reading of `what` (`audit`, `security logs`) in `scope` (the
+    /// agencies read; `None`: all): under the one agency read, so that its own readers
+    /// see who read it, else under none, naming the agencies read or `all`.
+    pub async fn audit_reading(
+        &self,
+        context: &Context,
+        what: &str,
+        scope: Option<&[String]>,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), ActionError> {
+        let (agency, object) = match scope {
+            Some([one]) => (Some(one.as_str()), format!("{what} {one}")),
+            Some(several) => (None, format!("{what} {}", several.join(","))),
+            None => (None, format!("{what} all")),
+        };
+        self.audit(context, agency, action, &object, "success", detail).await
+    }
 }

@@ -109,15 +109,7 @@ pub async fn entries(
         None if actor.access.is_platform_admin() => None,
         None => Some(actor.access.agencies.keys().filter(|a| actor.access.may_read_audit(a)).cloned().collect()),
     };
-    // Recorded under each agency read, so that each agency's own readers see who read it.
-    match agencies.as_deref() {
-        Some([one]) => actor.audit(context, Some(one), action, &format!("audit {one}"), "success", &detail).await?,
-        Some(several) => {
-            let object = format!("audit {}", several.join(","));
-            actor.audit(context, None, action, &object, "success", &detail).await?;
-        }
-        None => actor.audit(context, None, action, &object, "success", &detail).await?,
-    }
+    actor.audit_reading(context, "audit", agencies.as_deref(), action, &detail).await?;
     let query = AuditQuery {
         agencies,
         actor: filter.actor.clone().filter(|a| !a.is_empty()),

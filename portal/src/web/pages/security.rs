@@ -131,18 +131,7 @@ async fn scope(
         }
         None => actor.access.security_log_scope(),
     };
-    match scope.as_deref() {
-        Some([one]) => {
-            actor
-                .audit(context, Some(one), reading.action(), &format!("security logs {one}"), "success", detail)
-                .await?
-        }
-        Some(several) => {
-            let object = format!("security logs {}", several.join(","));
-            actor.audit(context, None, reading.action(), &object, "success", detail).await?;
-        }
-        None => actor.audit(context, None, reading.action(), &object, "success", detail).await?,
-    }
+    actor.audit_reading(context, "security logs", scope.as_deref(), reading.action(), detail).await?;
     Ok(scope)
 }
 
