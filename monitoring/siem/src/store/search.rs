@@ -2,9 +2,9 @@
 //!
 //! A search walks the days of its range newest first, every category's partition of a
 //! day at once, and stops after the day that filled the page: events are partitioned by
-//! day, so a later day's events all come before an earlier day's. (An event whose clock
-//! was off by more than the skew limit is kept in the partition of its receive day; it is
-//! found when that day is searched.)
+//! day, so a later day's events all come before an earlier day's. (An event dated more
+//! than 5 minutes ahead of its arrival or more than a week before it is kept, and found,
+//! by its receive time: see `Event::retention_time`.)
 
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
 use makonis_siem_core::search::{
@@ -87,23 +87,18 @@ impl Store {
                 months: r.months,
             })
             .collect();
-        // An agency sees the partitions that hold its events, with its own count.
+        // An agency sees (and has verified) only the partitions that hold its events, with
+        // its own count; the platform's report, every partition of the month.
+        let own = |name: &str| own_events.get(name).copied().unwrap_or(0);
         let verified = self
-            .verify(first, last, public_key)
+            .verify_where(first, last, public_key, |key| agency.is_none() || own(&key.name()) > 0)
             .await?
             .into_iter()
-            .filter_map(|report| {
-                let own = own_events.get(&report.partition).copied();
-                let events = match agency {
-                    Some(_) => own.filter(|n| *n > 0)?,
-                    None => report.events,
-                };
-                Some(VerifiedPartition {
-                    partition: report.partition,
-                    events,
-                    checkpoints: report.checkpoints,
-                    problems: report.problem.map(|p| p.to_string()).into_iter().collect(),
-                })
+            .map(|report| VerifiedPartition {
+                events: if agency.is_some() { own(&report.partition) } else { report.events },
+                partition: report.partition,
+                checkpoints: report.checkpoints,
+                problems: report.problem.map(|p| p.to_string()).into_iter().collect(),
             })
             .collect();
         Ok(Report {

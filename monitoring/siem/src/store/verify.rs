@@ -71,6 +71,17 @@ impl Store {
         to: Date,
         public_key: &[u8],
     ) -> Result<Vec<PartitionReport>, StoreError> {
+        self.verify_where(from, to, public_key, |_| true).await
+    }
+
+    /// [`Store::verify`], of the partitions `wanted` picks only (the others are not read).
+    pub async fn verify_where(
+        &mut self,
+        from: Date,
+        to: Date,
+        public_key: &[u8],
+        wanted: impl Fn(&PartitionKey) -> bool,
+    ) -> Result<Vec<PartitionReport>, StoreError> {
         let mut logged: BTreeMap<String, Vec<Checkpoint>> = BTreeMap::new();
         for checkpoint in checkpoint_log::read(&self.checkpoint_log).await? {
             logged.entry(checkpoint.partition.clone()).or_default().push(checkpoint);
@@ -83,7 +94,7 @@ impl Store {
             }
         }
         let mut reports = Vec::new();
-        for key in keys {
+        for key in keys.into_iter().filter(|key| wanted(key)) {
             let log = logged.remove(&key.name()).unwrap_or_default();
             reports.push(self.verify_partition(key, log, public_key).await?);
         }
