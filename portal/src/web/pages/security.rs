@@ -15,7 +15,7 @@ use axum::{
 };
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
 use kube::{Api, api::ListParams};
-use makonis_api::security::{LogSource, LogSourceState};
+use makonis_api::security::{LogCategory, LogSource, LogSourceState};
 use makonis_catalog::FieldError;
 use makonis_siem_core::search::{Hit, MAX_PAGE, Page, Report, ReportRequest, SearchRequest};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -324,7 +324,8 @@ pub async fn csv_export(
 struct SourceRow {
     namespace: String,
     name: String,
-    category: String,
+    /// Shown as its API name (`platform-audit`).
+    category: LogCategory,
     state: &'static str,
     last_event: Option<String>,
     rate_per_minute: Option<f64>,
@@ -347,10 +348,7 @@ fn source_row(source: &LogSource) -> SourceRow {
     SourceRow {
         namespace: source.metadata.namespace.clone().unwrap_or_default(),
         name: source.metadata.name.clone().unwrap_or_default(),
-        category: serde_json::to_value(source.spec.category)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        category: source.spec.category,
         state,
         last_event: status.last_event_time,
         rate_per_minute: status.rate_per_minute,
