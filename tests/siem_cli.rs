@@ -10,7 +10,10 @@ use makonis_siem_core::{
     event::{Event, Outcome},
     retention::SourceCategory,
 };
-use sqlx::{Connection, PgConnection, SqliteConnection};
+use sqlx::{Connection, PgConnection};
+
+#[path = "../monitoring/siem/tests/support/backends.rs"]
+mod backends;
 
 fn makonis(args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_makonis")).args(args).output().expect("run makonis");
@@ -31,6 +34,11 @@ fn test_dir(what: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The partition [`fill`] fills.
+fn partition() -> PartitionKey {
+    PartitionKey { day: "2026-12-05".parse().unwrap(), category: SourceCategory::PlatformAudit }
 }
 
 /// Five events of the platform's audit on 2026-12-05, stored with the key in `key_file`
@@ -83,7 +91,7 @@ async fn keygen_then_verify_finds_an_edit_made_in_sql() {
     let (store_dir, log) = (dir.join("store"), dir.join("elsewhere/checkpoints.jsonl"));
     let config =
         Config { root: store_dir.clone(), checkpoint_log: log.clone(), skew_limit: SignedDuration::from_mins(5) };
-    fill(config, &key_file).await;
+    fill(config.clone(), &key_file).await;
 
     let args = |public_key: &str| {
         vec![
@@ -110,14 +118,8 @@ async fn keygen_then_verify_finds_an_edit_made_in_sql() {
     let (ok, stdout, _) = run(args(&other));
     assert!(!ok && stdout.contains("is not signed by the platform's key"), "another key: {stdout}");
 
-    let partition = PartitionKey { day: "2026-12-05".parse().unwrap(), category: SourceCategory::PlatformAudit };
-    let mut db =
-        SqliteConnection::connect(&format!("sqlite://{}", partition.path(&store_dir).display())).await.unwrap();
-    sqlx::query("UPDATE events SET document = replace(document, 'event 2', 'nothing') WHERE seq = 3")
-        .execute(&mut db)
-        .await
-        .unwrap();
-    db.close().await.unwrap();
+    let store = Backend::Sqlite(config);
+    backends::tamper(&store, partition(), 3, |e| e.document = e.document.replace("event 2", "nothing")).await;
     let (ok, stdout, stderr) = run(args(&public_key));
     assert!(!ok, "{stdout}");
     assert!(stdout.contains("BROKEN  2026-12-05/platform-audit  event 3 was altered"), "{stdout}");
@@ -154,11 +156,9 @@ async fn verify_with_a_store_url_finds_an_edit_made_in_postgresql() {
     let base = server.rsplit_once('/').unwrap().0;
     let (url, empty) = (format!("{base}/{name}"), format!("{base}/{name}_empty"));
     let log = dir.join("elsewhere/checkpoints.jsonl");
-    fill(
-        PostgresConfig { url: url.clone(), checkpoint_log: log.clone(), skew_limit: SignedDuration::from_mins(5) },
-        &key_file,
-    )
-    .await;
+    let config =
+        PostgresConfig { url: url.clone(), checkpoint_log: log.clone(), skew_limit: SignedDuration::from_mins(5) };
+    fill(config.clone(), &key_file).await;
 
     let verify = |url: &str| {
         makonis(&[
@@ -180,14 +180,8 @@ async fn verify_with_a_store_url_finds_an_edit_made_in_postgresql() {
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("ok      2026-12-05/platform-audit  5 events, 1 checkpoints"), "{stdout}");
 
-    let mut db = PgConnection::connect(&url).await.unwrap();
-    sqlx::query(
-        "UPDATE siem.events SET document = replace(document, 'event 2', 'nothing') \
-         WHERE partition = '2026-12-05/platform-audit' AND seq = 3",
-    )
-    .execute(&mut db)
-    .await
-    .unwrap();
+    let store = Backend::Postgres(config);
+    backends::tamper(&store, partition(), 3, |e| e.document = e.document.replace("event 2", "nothing")).await;
     let (ok, stdout, _) = verify(&url);
     assert!(!ok && stdout.contains("BROKEN  2026-12-05/platform-audit  event 3 was altered"), "{stdout}");
 

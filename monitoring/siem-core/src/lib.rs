@@ -15,6 +15,8 @@
 //!   events, Kubernetes audit events, events already in ECS) into [`event::Event`]s.
 //! - [`chain`]: the hash chain over stored events, Ed25519-signed checkpoints and the
 //!   check that names the first altered, removed or inserted event.
+//! - [`block`]: how the store keeps events: blocks of consecutive places, column by
+//!   column, compressed, with the terms a search looks them up by.
 //! - [`claims`]: which LogSource an event belongs to, by where it came from (an address,
 //!   or a client certificate within the namespace it was issued for).
 //! - [`metric_names`]: the names of the SIEM's metrics, for the SIEM and the dashboards.
@@ -23,6 +25,7 @@
 //! - [`search`]: searches of the store and the monthly report: their limits, the order
 //!   of results and the cursor of the next page.
 
+pub mod block;
 pub mod chain;
 pub mod claims;
 pub mod dedup;

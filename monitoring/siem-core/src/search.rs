@@ -11,7 +11,11 @@ use std::{fmt, net::IpAddr, str::FromStr};
 use jiff::{SignedDuration, Timestamp, civil::Date};
 use serde::{Deserialize, Serialize};
 
-use crate::{event::Outcome, retention::SourceCategory};
+use crate::{
+    block::{BlockEvent, TermKind, term},
+    event::Outcome,
+    retention::SourceCategory,
+};
 
 /// The results of one page at most.
 pub const MAX_PAGE: usize = 500;
@@ -221,19 +225,53 @@ pub fn after_cursor(partition: &str, cursor: &Cursor) -> After {
     }
 }
 
-/// `text` as a pattern for SQL `LIKE … ESCAPE '\'`: contained anywhere, with the
-/// pattern's own characters taken literally.
-pub fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
+/// The terms a block must have for a search to select any of its events: every one of
+/// `all`, and one of `any` when it is given (an empty `any`: no block at all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockTerms {
+    /// Terms the block must have, each.
+    pub all: Vec<String>,
+    /// Terms the block must have one of.
+    pub any: Option<Vec<String>>,
+}
+
+impl Search {
+    /// The terms the blocks this search may select have.
+    pub fn block_terms(&self) -> BlockTerms {
+        let all = [(TermKind::Source, &self.source), (TermKind::User, &self.user), (TermKind::Ip, &self.ip)]
+            .into_iter()
+            .filter_map(|(kind, value)| value.as_deref().map(|value| term(kind, value)))
+            .collect();
+        let any = self.agencies.as_ref().map(|agencies| agencies.iter().map(|a| term(TermKind::Agency, a)).collect());
+        BlockTerms { all, any }
     }
-    pattern.push('%');
-    pattern
+
+    /// Whether the search selects `event` of `partition`: the time range, the agencies,
+    /// the fields, the outcome, the original's bytes containing the text (case-sensitive,
+    /// nothing a wildcard), and a place after the cursor.
+    pub fn selects(&self, partition: &str, event: &BlockEvent) -> bool {
+        let equal = |wanted: &Option<String>, value: &Option<String>| {
+            wanted.as_ref().is_none_or(|wanted| value.as_ref() == Some(wanted))
+        };
+        let time = event.time;
+        time >= self.from.as_microsecond()
+            && time < self.to.as_microsecond()
+            && self
+                .agencies
+                .as_ref()
+                .is_none_or(|agencies| event.agency.as_ref().is_some_and(|agency| agencies.contains(agency)))
+            && self.source.as_ref().is_none_or(|source| *source == event.source)
+            && equal(&self.user, &event.user)
+            && equal(&self.ip, &event.ip)
+            && equal(&self.action, &event.action)
+            && self.outcome.is_none_or(|outcome| outcome == event.outcome)
+            && self.text.as_ref().is_none_or(|text| memchr::memmem::find(&event.original, text.as_bytes()).is_some())
+            && self.after.as_ref().is_none_or(|cursor| match after_cursor(partition, cursor) {
+                After::AtOrBefore => time <= cursor.time,
+                After::Before => time < cursor.time,
+                After::EarlierPlace => time < cursor.time || (time == cursor.time && (event.seq as i64) < cursor.seq),
+            })
+    }
 }
 
 /// One stored event found.
@@ -443,9 +481,70 @@ mod tests {
         assert_eq!(after_cursor("2026-12-06/system", &cursor), After::Before);
     }
 
+    fn stored(seq: u64, time: i64, agency: Option<&str>, original: &str) -> BlockEvent {
+        BlockEvent {
+            seq,
+            time,
+            created: time,
+            source: "agency-vdi/dc".into(),
+            agency: agency.map(str::to_owned),
+            user: Some("anna".into()),
+            ip: Some("::ffff:10.0.0.1".into()),
+            action: Some("logon".into()),
+            outcome: Outcome::Failure,
+            category: Some("authentication".into()),
+            document: "{}".into(),
+            original: original.as_bytes().to_vec(),
+            hash: [0; 32],
+        }
+    }
+
     #[test]
-    fn a_pattern_takes_likes_own_characters_literally() {
-        assert_eq!(contains_pattern(r"50%_off\x"), r"%50\%\_off\\x%");
+    fn a_search_selects_by_every_filter_and_its_text_literally() {
+        let search = request().check().unwrap();
+        let from = search.from.as_microsecond();
+        let partition = "2026-12-01/authentication";
+        assert!(search.selects(partition, &stored(1, from, Some("vdi"), "sale: 50%_off today")));
+        for (why, event) in [
+            ("before the range", stored(1, from - 1, Some("vdi"), "50%_off")),
+            ("at its end", stored(1, search.to.as_microsecond(), Some("vdi"), "50%_off")),
+            ("another agency", stored(1, from, Some("lm"), "50%_off")),
+            ("the platform's", stored(1, from, None, "50%_off")),
+            ("% and _ are no wildcards", stored(1, from, Some("vdi"), "50% off")),
+            ("the text is case-sensitive", stored(1, from, Some("vdi"), "50%_OFF")),
+        ] {
+            assert!(!search.selects(partition, &event), "{why}");
+        }
+        let mut other = stored(1, from, Some("vdi"), "50%_off");
+        other.user = Some("janis".into());
+        assert!(!search.selects(partition, &other), "another user");
+        let mut other = stored(1, from, Some("vdi"), "50%_off");
+        other.outcome = Outcome::Success;
+        assert!(!search.selects(partition, &other), "another outcome");
+    }
+
+    #[test]
+    fn after_a_cursor_a_search_selects_what_comes_later_in_its_order() {
+        let mut search = request().check().unwrap();
+        search.text = None;
+        let t = search.from.as_microsecond() + 10;
+        search.after = Some(Cursor { time: t, partition: "2026-12-01/directory".into(), seq: 5 });
+        let event = |seq, time| stored(seq, time, Some("vdi"), "");
+        assert!(search.selects("2026-12-01/directory", &event(4, t)));
+        assert!(!search.selects("2026-12-01/directory", &event(5, t)));
+        assert!(search.selects("2026-12-01/authentication", &event(9, t)));
+        assert!(!search.selects("2026-12-01/system", &event(1, t)));
+        assert!(search.selects("2026-12-01/system", &event(1, t - 1)));
+    }
+
+    #[test]
+    fn a_search_names_the_terms_its_blocks_must_have() {
+        let search = request().check().unwrap();
+        let terms = search.block_terms();
+        assert_eq!(terms.all, ["u:anna", "i:::ffff:10.0.0.1"]);
+        assert_eq!(terms.any, Some(vec!["a:vdi".to_owned()]));
+        let everything = Search { agencies: None, user: None, ip: None, ..search };
+        assert_eq!(everything.block_terms(), BlockTerms { all: vec![], any: None });
     }
 
     fn hit(time: i64, partition: &str, seq: i64) -> (Cursor, Hit) {

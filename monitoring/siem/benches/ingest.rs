@@ -158,7 +158,7 @@ async fn table_bytes(url: &str) -> u64 {
     let mut db = backends::connect(url).await;
     let bytes: i64 = sqlx::query_scalar(
         "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0)::bigint FROM pg_inherits \
-         WHERE inhparent = 'siem.events'::regclass",
+         WHERE inhparent = 'siem.blocks'::regclass",
     )
     .fetch_one(&mut db)
     .await

@@ -173,7 +173,7 @@ async fn main() {
         // The statistics autovacuum keeps once a day's partition has been filling for a
         // while; without them the planner sorts a whole partition for a first page.
         let mut connection = backends::connect(&config.url).await;
-        sqlx::query("ANALYZE siem.events").execute(&mut connection).await.expect("ANALYZE");
+        sqlx::query("ANALYZE siem.blocks").execute(&mut connection).await.expect("ANALYZE");
     }
     let seconds = filled.elapsed().as_secs_f64();
     println!("  filled in {seconds:.0} s ({:.0} events/s through Store::append)", total as f64 / seconds);

@@ -11,11 +11,12 @@ use makonis_siem::{
     intake::metrics::SiemMetrics,
     intake::{https, writer},
     search_api::{self, REPORT_PATH, SEARCH_PATH},
-    store::{Backend, Store},
+    store::{Backend, PartitionKey, Store},
 };
 use makonis_siem_core::{
     chain::SigningKey,
     claims::{Format, Sender},
+    retention::SourceCategory,
 };
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -24,7 +25,7 @@ use tokio::net::TcpListener;
 mod backends;
 mod support;
 
-use backends::{Kind, connect, kinds};
+use backends::{Kind, kinds};
 use support::{
     fresh_dir, intake,
     pki::{self, Ca, Issued},
@@ -203,22 +204,8 @@ async fn searches_on(kind: Kind) {
     assert!(verified.iter().all(|v| v["problems"] == json!([])), "{report}");
 
     // Someone edits an event in SQL: the next report names it.
-    let (mut connection, edit) = match &siem.backend {
-        Backend::Sqlite(config) => {
-            let file = config.root.join(format!("partitions/{first}/authentication.sqlite"));
-            (
-                connect(&format!("sqlite://{}", file.display())).await,
-                "UPDATE events SET document = replace(document, 'janis', 'eve') WHERE seq = 3".to_owned(),
-            )
-        }
-        Backend::Postgres(config) => (
-            connect(&config.url).await,
-            format!(
-                "UPDATE siem.events SET document = replace(document, 'janis', 'eve') WHERE partition = '{first}/authentication' AND seq = 3"
-            ),
-        ),
-    };
-    sqlx::query(&edit).execute(&mut connection).await.unwrap();
+    let partition = PartitionKey { day: first, category: SourceCategory::Authentication };
+    backends::tamper(&siem.backend, partition, 3, |e| e.document = e.document.replace("janis", "eve")).await;
     let (_, report) = siem.post(&siem.portal, REPORT_PATH, &lm_report).await;
     let problems = &report["verified"][0]["problems"];
     assert!(problems[0].as_str().unwrap_or_default().contains('3'), "{kind:?}: the altered event named: {report}");

@@ -1,6 +1,7 @@
 //! The event store on both databases — SQLite files, and PostgreSQL's partitioned
-//! tables — each case run on each: every kind of tampering done directly in SQL (and to
-//! the files or tables) is named by the check, late events are signed again, and
+//! tables — each case run on each: every kind of tampering done directly to the stored
+//! blocks (decoded, changed and written back in SQL, as someone with the database and
+//! this crate's source could), to the files or to the tables is named by the check, late events are signed again, and
 //! retention removes only what it may, recording each removal.
 
 use std::{collections::BTreeMap, path::PathBuf};
@@ -8,9 +9,11 @@ use std::{collections::BTreeMap, path::PathBuf};
 use jiff::{SignedDuration, Timestamp, ToSpan, civil::Date, tz::TimeZone};
 use makonis_siem::store::{Backend, PartitionKey, PartitionReport, Problem, Store};
 use makonis_siem_core::{
+    block::{BLOCK_EVENTS, BlockEvent, TAIL_BLOCKS, decode, encode},
     chain::{Break, SigningKey, genesis, link},
     event::{Event, EventCategory, Outcome},
     retention::{Hold, Months, Policy, SourceCategory},
+    search::SearchRequest,
 };
 use sqlx::{AnyConnection, Row};
 
@@ -46,13 +49,9 @@ async fn test_store(kind: Kind) -> TestStore {
 }
 
 impl TestStore {
-    /// A connection to a partition's file, or to the database, as someone with access to
-    /// the disk or the database would open it.
+    /// A connection to a partition's file, or to the database.
     async fn partition_sql(&self, partition: PartitionKey) -> AnyConnection {
-        match &self.backend {
-            Backend::Sqlite(config) => connect(&format!("sqlite://{}", partition.path(&config.root).display())).await,
-            Backend::Postgres(config) => connect(&config.url).await,
-        }
+        backends::partition_connection(&self.backend, partition).await
     }
 
     /// A connection to the catalog.
@@ -65,16 +64,16 @@ impl TestStore {
         }
     }
 
-    /// `template` in this database's words for partition `partition`: `{events}` and
+    /// `template` in this database's words for partition `partition`: `{blocks}` and
     /// `{head}` its tables, `{in}` the condition that selects its rows, `{catalog}` the
     /// catalog tables' prefix.
     fn sql(&self, partition: PartitionKey, template: &str) -> String {
-        let (events, head, within, catalog) = match self.kind {
-            Kind::Sqlite => ("events", "head", "1 = 1".to_owned(), ""),
-            Kind::Postgres => ("siem.events", "siem.heads", format!("partition = '{}'", partition.name()), "siem."),
+        let (blocks, head, within, catalog) = match self.kind {
+            Kind::Sqlite => ("blocks", "head", "1 = 1".to_owned(), ""),
+            Kind::Postgres => ("siem.blocks", "siem.heads", format!("partition = '{}'", partition.name()), "siem."),
         };
         template
-            .replace("{events}", events)
+            .replace("{blocks}", blocks)
             .replace("{head}", head)
             .replace("{in}", &within)
             .replace("{catalog}", catalog)
@@ -94,36 +93,106 @@ impl TestStore {
         sqlx::query(&statement).execute(&mut db).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
 
-    /// The stored hash of event `seq`.
-    async fn hash(&self, partition: PartitionKey, seq: i64) -> [u8; 32] {
-        let statement = self.sql(partition, "SELECT hash FROM {events} WHERE {in} AND seq = $1");
+    /// Every block of a partition, decoded, by first place: as someone with the
+    /// database and this crate's source would read them.
+    async fn blocks(&self, partition: PartitionKey) -> Vec<(i64, Vec<BlockEvent>)> {
+        let statement = self.sql(partition, "SELECT first_seq, body FROM {blocks} WHERE {in} ORDER BY first_seq");
         let mut db = self.partition_sql(partition).await;
-        let row = sqlx::query(&statement).bind(seq).fetch_one(&mut db).await.unwrap();
-        row.get::<Vec<u8>, _>(0).try_into().unwrap()
+        let rows = sqlx::query(&statement).fetch_all(&mut db).await.unwrap();
+        rows.iter().map(|row| (row.get(0), decode(&row.get::<Vec<u8>, _>(1)).unwrap())).collect()
     }
 
-    /// Inserts a row behind the store's back.
-    async fn insert(&self, partition: PartitionKey, seq: i64, document: &str, original: &[u8], hash: &[u8]) {
+    /// Writes a block's events back in place of what it held, behind the store's back
+    /// (a block left empty is deleted).
+    async fn rewrite_block(&self, partition: PartitionKey, first_seq: i64, events: &[BlockEvent]) {
+        let mut db = self.partition_sql(partition).await;
+        if events.is_empty() {
+            let statement = self.sql(partition, "DELETE FROM {blocks} WHERE {in} AND first_seq = $1");
+            sqlx::query(&statement).bind(first_seq).execute(&mut db).await.unwrap();
+            return;
+        }
+        let statement = self.sql(partition, "UPDATE {blocks} SET body = $1 WHERE {in} AND first_seq = $2");
+        sqlx::query(&statement).bind(encode(events).unwrap()).bind(first_seq).execute(&mut db).await.unwrap();
+    }
+
+    /// Changes event `seq` behind the store's back.
+    async fn edit(&self, partition: PartitionKey, seq: u64, change: impl Fn(&mut BlockEvent)) {
+        backends::tamper(&self.backend, partition, seq, change).await;
+    }
+
+    /// Deletes the events `which` selects from their blocks behind the store's back.
+    async fn delete_events(&self, partition: PartitionKey, which: impl Fn(u64) -> bool) {
+        for (first_seq, mut events) in self.blocks(partition).await {
+            let before = events.len();
+            events.retain(|e| !which(e.seq));
+            if events.len() < before {
+                self.rewrite_block(partition, first_seq, &events).await;
+            }
+        }
+    }
+
+    /// The stored hash of event `seq`.
+    async fn hash(&self, partition: PartitionKey, seq: u64) -> [u8; 32] {
+        let blocks = self.blocks(partition).await;
+        blocks.into_iter().flat_map(|(_, events)| events).find(|e| e.seq == seq).unwrap().hash
+    }
+
+    /// Inserts a block of one event behind the store's back, and moves the partition's
+    /// head to it when `head`.
+    async fn insert(
+        &self,
+        partition: PartitionKey,
+        seq: u64,
+        document: &str,
+        original: &[u8],
+        hash: [u8; 32],
+        head: bool,
+    ) {
+        let event = BlockEvent {
+            seq,
+            time: 0,
+            created: 0,
+            source: "agency-lm/servers".into(),
+            agency: Some("lm".into()),
+            user: None,
+            ip: None,
+            action: None,
+            outcome: Outcome::Success,
+            category: None,
+            document: document.to_owned(),
+            original: original.to_vec(),
+            hash,
+        };
         let (column, value) = match self.kind {
             Kind::Sqlite => (String::new(), String::new()),
-            Kind::Postgres => ("partition, ".to_owned(), format!("'{}', ", partition.name())),
+            Kind::Postgres => {
+                ("partition, owners, terms, ".to_owned(), format!("'{}', '{{}}', '{{}}', ", partition.name()))
+            }
         };
         let statement = self.sql(
             partition,
             &format!(
-                "INSERT INTO {{events}} ({column}seq, time, created, source, outcome, mandatory, document, original, hash) \
-                 VALUES ({value}$1, 0, 0, 'agency-lm/servers', 'success', 31, $2, $3, $4)"
+                "INSERT INTO {{blocks}} ({column}first_seq, last_seq, min_time, max_time, max_created, body) \
+                 VALUES ({value}$1, $1, 0, 0, 0, $2)"
             ),
         );
         let mut db = self.partition_sql(partition).await;
         sqlx::query(&statement)
-            .bind(seq)
-            .bind(document.to_owned())
-            .bind(original.to_vec())
-            .bind(hash.to_vec())
+            .bind(seq as i64)
+            .bind(encode(&[event]).unwrap())
             .execute(&mut db)
             .await
             .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        if head {
+            self.move_head(partition, seq, hash).await;
+        }
+    }
+
+    /// Moves the partition's head record behind the store's back.
+    async fn move_head(&self, partition: PartitionKey, seq: u64, hash: [u8; 32]) {
+        let statement = self.sql(partition, "UPDATE {head} SET seq = $1, hash = $2 WHERE {in}");
+        let mut db = self.partition_sql(partition).await;
+        sqlx::query(&statement).bind(seq as i64).bind(hash.to_vec()).execute(&mut db).await.unwrap();
     }
 
     /// Removes a partition's events behind the store's back: its files, or its table.
@@ -224,14 +293,11 @@ async fn an_untouched_store_verifies() {
 async fn an_edited_event_is_named() {
     for kind in kinds() {
         let mut t = filled(kind).await;
-        t.exec(auth(), "UPDATE {events} SET document = replace(document, 'failure', 'success') WHERE {in} AND seq = 5")
-            .await;
+        t.edit(auth(), 5, |e| e.document = e.document.replace("failure", "success")).await;
         assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Altered { seq: 5 })), "{kind:?}");
 
         let mut t = filled(kind).await;
-        let statement = t.sql(auth(), "UPDATE {events} SET original = $1 WHERE {in} AND seq = 12");
-        let mut db = t.partition_sql(auth()).await;
-        sqlx::query(&statement).bind(b"<38>nothing to see".to_vec()).execute(&mut db).await.unwrap();
+        t.edit(auth(), 12, |e| e.original = b"<38>nothing to see".to_vec()).await;
         assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Altered { seq: 12 })), "{kind:?}");
     }
 }
@@ -240,17 +306,19 @@ async fn an_edited_event_is_named() {
 async fn a_deleted_event_is_named_in_the_middle_and_at_the_end() {
     for kind in kinds() {
         let mut t = filled(kind).await;
-        t.exec(auth(), "DELETE FROM {events} WHERE {in} AND seq = 7").await;
+        t.delete_events(auth(), |seq| seq == 7).await;
         assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Removed { from: 7, to: 7 })), "{kind:?}");
 
         let mut t = filled(kind).await;
-        t.exec(auth(), "DELETE FROM {events} WHERE {in} AND seq > 17").await;
-        t.exec(
-            auth(),
-            "UPDATE {head} SET seq = 17, hash = (SELECT hash FROM {events} WHERE {in} AND seq = 17) WHERE {in}",
-        )
-        .await;
+        t.delete_events(auth(), |seq| seq > 17).await;
+        let hash = t.hash(auth(), 17).await;
+        t.move_head(auth(), 17, hash).await;
         assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Removed { from: 18, to: 20 })), "{kind:?}");
+
+        // A whole block: the second append's ten events.
+        let mut t = filled(kind).await;
+        t.exec(auth(), "DELETE FROM {blocks} WHERE {in} AND first_seq = 11").await;
+        assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Removed { from: 11, to: 20 })), "{kind:?}");
     }
 }
 
@@ -262,17 +330,12 @@ async fn an_inserted_event_is_named_even_when_correctly_chained() {
         let previous = t.hash(auth(), 20).await;
         let (document, original) = ("{\"message\":\"forged alibi\"}", b"<38>forged");
         let hash = link(&previous, 21, document.as_bytes(), original);
-        t.insert(auth(), 21, document, original, &hash).await;
-        t.exec(
-            auth(),
-            "UPDATE {head} SET seq = 21, hash = (SELECT hash FROM {events} WHERE {in} AND seq = 21) WHERE {in}",
-        )
-        .await;
+        t.insert(auth(), 21, document, original, hash, true).await;
         assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Inserted { seq: 21 })), "{kind:?}");
 
         // Slipped in before the first event.
         let mut t = filled(kind).await;
-        t.insert(auth(), 0, "{}", b"\0", &[0; 32]).await;
+        t.insert(auth(), 0, "{}", b"\0", [0; 32], false).await;
         assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Inserted { seq: 0 })), "{kind:?}");
     }
 }
@@ -282,25 +345,85 @@ async fn a_chain_rewritten_from_the_start_does_not_match_its_signed_checkpoint()
     for kind in kinds() {
         let mut t = filled(kind).await;
         let system = key(YESTERDAY, SourceCategory::System);
-        let mut db = t.partition_sql(system).await;
-        let select = t.sql(system, "SELECT seq, original FROM {events} WHERE {in} ORDER BY seq");
-        let rows = sqlx::query(&select).fetch_all(&mut db).await.unwrap();
-        let update = t.sql(system, "UPDATE {events} SET document = $1, hash = $2 WHERE {in} AND seq = $3");
         let mut previous = genesis("2026-12-05/system");
-        for row in rows {
-            let seq: i64 = row.get(0);
-            let original: Vec<u8> = row.get(1);
-            let document = format!("{{\"message\":\"rewritten {seq}\"}}");
-            let hash = link(&previous, seq as u64, document.as_bytes(), &original);
-            sqlx::query(&update).bind(document).bind(hash.to_vec()).bind(seq).execute(&mut db).await.unwrap();
-            previous = hash;
+        for (first_seq, mut events) in t.blocks(system).await {
+            for event in &mut events {
+                event.document = format!("{{\"message\":\"rewritten {}\"}}", event.seq);
+                event.hash = link(&previous, event.seq, event.document.as_bytes(), &event.original);
+                previous = event.hash;
+            }
+            t.rewrite_block(system, first_seq, &events).await;
         }
-        t.exec(system, "UPDATE {head} SET hash = (SELECT hash FROM {events} WHERE {in} AND seq = 5) WHERE {in}").await;
+        t.move_head(system, 5, previous).await;
         assert_eq!(
             problem(&mut t, "2026-12-05/system").await,
             Some(Problem::Broken(Break::Rewritten { last_seq: 5 })),
             "{kind:?}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_block_that_cannot_be_read_is_named_and_the_rest_still_checked() {
+    for kind in kinds() {
+        let mut t = filled(kind).await;
+        t.exec(auth(), "UPDATE {blocks} SET body = substr(body, 1, 20) WHERE {in} AND first_seq = 11").await;
+        let reports = verify(&mut t).await;
+        assert!(
+            matches!(&reports[AUTH].problem, Some(Problem::Unreadable { first_seq: 11, .. })),
+            "{kind:?}: {:?}",
+            reports[AUTH].problem
+        );
+        assert_eq!(reports[AUTH].events, 10, "{kind:?}: the block before it was checked");
+        assert_eq!(reports["2026-12-05/system"].problem, None, "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn small_appends_end_in_full_blocks_and_every_event_is_still_found_and_checked() {
+    for kind in kinds() {
+        let mut t = test_store(kind).await;
+        let day: Timestamp = format!("{YESTERDAY}T08:00:00Z").parse().unwrap();
+        let events: Vec<_> = (0..1_100)
+            .map(|n| (sign_in(day + (n as i64).seconds(), n, "lm"), SourceCategory::Authentication))
+            .collect();
+        // Batches of 7, as a quiet sender's arrive, and one larger than a block.
+        for batch in events[..1_000].chunks(7) {
+            t.store.append(&mut batch.to_vec(), now()).await.unwrap();
+        }
+        t.store.append(&mut events[1_000..].to_vec(), now()).await.unwrap();
+
+        let blocks = t.blocks(auth()).await;
+        let places: Vec<u64> = blocks.iter().flat_map(|(_, events)| events.iter().map(|e| e.seq)).collect();
+        assert_eq!(places, (1..=1_100).collect::<Vec<_>>(), "{kind:?}: each event once, in chain order");
+        let sizes: Vec<usize> = blocks.iter().map(|(_, events)| events.len()).collect();
+        let full = sizes.iter().take_while(|&&size| size == BLOCK_EVENTS).count();
+        assert_eq!(full, 2, "{kind:?}: {sizes:?}");
+        assert!(sizes.len() - full <= TAIL_BLOCKS, "{kind:?}: at most {TAIL_BLOCKS} small blocks: {sizes:?}");
+
+        let closed = t.store.checkpoint_closed(now(), SignedDuration::from_hours(1)).await.unwrap();
+        assert_eq!(closed.signed.len(), 1, "{kind:?}");
+        let report = &verify(&mut t).await[AUTH];
+        assert_eq!((report.events, &report.problem), (1_100, &None), "{kind:?}");
+        for n in [0, 511, 512, 999, 1_000, 1_099] {
+            let search = SearchRequest {
+                from: format!("{YESTERDAY}T00:00:00Z"),
+                to: format!("{YESTERDAY}T23:59:59Z"),
+                agencies: Some(vec!["lm".into()]),
+                source: None,
+                user: Some(format!("user{n}")),
+                ip: None,
+                action: None,
+                outcome: None,
+                text: None,
+                limit: 10,
+                after: None,
+            };
+            let page = t.store.search(&search.check().unwrap()).await.unwrap();
+            let found: Vec<_> = page.hits.iter().map(|hit| hit.seq).collect();
+            assert_eq!(found, [n as i64 + 1], "{kind:?}: user{n}'s one event");
+        }
+        assert_eq!(t.store.documents(auth(), 2_000).await.unwrap().len(), 1_100, "{kind:?}");
     }
 }
 
@@ -358,12 +481,7 @@ async fn rows_appended_before_the_day_is_signed_are_refused_a_signature() {
         t.store.append(&mut events.clone(), now()).await.unwrap();
         let previous = t.hash(auth(), 3).await;
         let hash = link(&previous, 4, b"{}", b"<38>forged");
-        t.insert(auth(), 4, "{}", b"<38>forged", &hash).await;
-        t.exec(
-            auth(),
-            "UPDATE {head} SET seq = 4, hash = (SELECT hash FROM {events} WHERE {in} AND seq = 4) WHERE {in}",
-        )
-        .await;
+        t.insert(auth(), 4, "{}", b"<38>forged", hash, true).await;
         // Another day, untouched, is signed all the same.
         let other = sign_in(format!("{YESTERDAY}T09:00:00Z").parse().unwrap(), 9, "lm");
         t.store.append(&mut vec![(other, SourceCategory::System)], now()).await.unwrap();

@@ -1,18 +1,20 @@
 //! The two databases behind one set of operations: each backend answers the same calls,
 //! and everything above them — the chain's order, signing, retention's decisions, the
-//! verification and the search's paging — is written once, in the store. What the two
-//! backends share below this line is in [`super::rows`].
+//! verification, the search's paging and filters, the report's counts — is written once,
+//! in the store. What the two backends share below this line is in [`super::rows`] and
+//! [`super::blocks`].
 
 use std::collections::BTreeSet;
 
 use jiff::{SignedDuration, Timestamp, civil::Date};
 use makonis_siem_core::{
+    block::TermKind,
     chain::{Checkpoint, End},
     event::Event,
-    search::{Cursor, Hit, Search},
+    search::BlockTerms,
 };
 
-use super::{PartitionKey, Quarantined, Removal, StoreError, postgres::Postgres, rows::Row, sqlite::Sqlite};
+use super::{PartitionKey, Quarantined, Removal, StoreError, blocks::BlockMeta, postgres::Postgres, sqlite::Sqlite};
 
 /// The database the store is in.
 #[derive(Debug)]
@@ -100,68 +102,43 @@ impl Db {
         on!(self, db => db.exists(key).await)
     }
 
-    /// At most `limit` events of a partition after the place `after`, in place order.
-    pub(super) async fn rows_after(
+    /// At most `limit` blocks of a partition after the place `after`, in place order:
+    /// `(first_seq, body)`.
+    pub(super) async fn blocks_after(
         &mut self,
         key: PartitionKey,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<Row>, StoreError> {
-        on!(self, db => db.rows_after(key, after, limit).await)
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        on!(self, db => db.blocks_after(key, after, limit).await)
     }
 
-    /// The newest documents of a partition, newest first.
-    pub(super) async fn documents(&mut self, key: PartitionKey, limit: i64) -> Result<Vec<String>, StoreError> {
-        on!(self, db => db.documents(key, limit).await)
-    }
-
-    /// The source and original bytes of a partition's events received since `since`.
-    pub(super) async fn received_since(
+    /// A partition's blocks that have every term of `terms.all` and one of `terms.any`.
+    pub(super) async fn block_metas(
         &mut self,
         key: PartitionKey,
-        since: Timestamp,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        on!(self, db => db.received_since(key, since).await)
+        terms: &BlockTerms,
+    ) -> Result<Vec<BlockMeta>, StoreError> {
+        on!(self, db => db.block_metas(key, terms).await)
     }
 
-    /// The LogSources and agencies with events in a partition.
-    pub(super) async fn owners(&mut self, key: PartitionKey) -> Result<(Vec<String>, Vec<String>), StoreError> {
-        on!(self, db => db.owners(key).await)
+    /// The bodies of a partition's blocks at `first_seqs` that are there:
+    /// `(first_seq, body)`, in no particular order.
+    pub(super) async fn bodies(
+        &mut self,
+        key: PartitionKey,
+        first_seqs: &[i64],
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        on!(self, db => db.bodies(key, first_seqs).await)
+    }
+
+    /// The values of a partition's terms of `kind` (its LogSources, its agencies, …).
+    pub(super) async fn term_values(&mut self, key: PartitionKey, kind: TermKind) -> Result<Vec<String>, StoreError> {
+        on!(self, db => db.term_values(key, kind).await)
     }
 
     /// Removes a partition's events and head (its file, or its table).
     pub(super) async fn drop_partition(&mut self, key: PartitionKey) -> Result<(), StoreError> {
         on!(self, db => db.drop_partition(key).await)
-    }
-
-    /// The events of one partition that `search` selects, at most one more than a page.
-    pub(super) async fn search_partition(
-        &mut self,
-        key: PartitionKey,
-        search: &Search,
-    ) -> Result<Vec<(Cursor, Hit)>, StoreError> {
-        on!(self, db => db.search_partition(key, search).await)
-    }
-
-    /// A partition's events in `from..to` by outcome, of one agency or all.
-    pub(super) async fn count_outcomes(
-        &mut self,
-        key: PartitionKey,
-        agency: Option<&str>,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<(String, u64)>, StoreError> {
-        on!(self, db => db.count_outcomes(key, agency, from, to).await)
-    }
-
-    /// A partition's failed sign-ins in `from..to` by user and address.
-    pub(super) async fn failed_sign_ins(
-        &mut self,
-        key: PartitionKey,
-        agency: Option<&str>,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<(String, String, u64)>, StoreError> {
-        on!(self, db => db.failed_sign_ins(key, agency, from, to).await)
     }
 }

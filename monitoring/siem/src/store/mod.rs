@@ -7,13 +7,15 @@
 //!
 //! ```text
 //! SQLite      <root>/catalog.sqlite, <root>/partitions/2026-12-06/authentication.sqlite
-//! PostgreSQL  schema siem: catalog tables, and table events partitioned by list into
-//!             events_20261206_authentication, …
+//! PostgreSQL  schema siem: catalog tables, and table blocks partitioned by list into
+//!             blocks_20261206_authentication, …
 //! <checkpoint log> (elsewhere)   every checkpoint again, one JSON line each
 //! ```
 //!
 //! Events are appended in batches, one transaction per partition, each event chained to
-//! the one before; `append` returns once they are committed and durable. A partition is
+//! the one before; `append` returns once they are committed and durable. A partition
+//! keeps its events in compressed blocks of consecutive places, each with the terms a
+//! search finds it by (see `makonis_siem_core::block`). A partition is
 //! closed by a checkpoint signed with the platform's Ed25519 key, written to the catalog
 //! and to the checkpoint log outside the store; a late event reopens the chain and the
 //! next checkpoint signs it again. [`Store::verify`] recomputes every chain against every
@@ -21,6 +23,7 @@
 //! RetentionPolicies and records each removal.
 
 mod backend;
+mod blocks;
 mod checkpoint_log;
 mod postgres;
 mod records;
@@ -29,19 +32,24 @@ mod search;
 mod sqlite;
 mod verify;
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::{collections::BTreeMap, ops::ControlFlow, path::PathBuf};
 
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use makonis_siem_core::{
+    block::TermKind,
     chain::{Checkpoint, End, SigningKey, hex},
     event::Event,
     retention::{Decision, Partition, Policy, SourceCategory, decide},
+    search::BlockTerms,
 };
 
 pub use records::{PartitionKey, Quarantined, Removal};
 pub use verify::{PartitionReport, Problem};
 
-use self::{backend::Db, postgres::Postgres, sqlite::Sqlite};
+use self::{backend::Db, blocks::events_of, postgres::Postgres, sqlite::Sqlite};
+
+/// Terms every block has: no condition.
+const ALL_BLOCKS: BlockTerms = BlockTerms { all: Vec::new(), any: None };
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -303,7 +311,8 @@ impl Store {
     pub async fn apply_retention(&mut self, policies: &[Policy], now: Timestamp) -> Result<Vec<Removal>, StoreError> {
         let mut removed = Vec::new();
         for key in self.db.partitions(jiff::civil::Date::MIN, jiff::civil::Date::MAX).await? {
-            let (sources, agencies) = self.db.owners(key).await?;
+            let sources = self.db.term_values(key, TermKind::Source).await?;
+            let agencies = self.db.term_values(key, TermKind::Agency).await?;
             let partition = Partition {
                 day: key.day,
                 category: key.category,
@@ -356,16 +365,39 @@ impl Store {
         if !self.db.exists(key).await? {
             return Ok(Vec::new());
         }
-        self.db.documents(key, limit).await
+        let name = key.name();
+        let wanted = usize::try_from(limit).unwrap_or(0);
+        let mut blocks = self.db.block_metas(key, &ALL_BLOCKS).await?;
+        blocks.sort_by_key(|block| std::cmp::Reverse(block.first_seq));
+        let mut documents = Vec::new();
+        self.visit_blocks(key, &blocks, |block, body| {
+            if documents.len() >= wanted {
+                return Ok(ControlFlow::Break(()));
+            }
+            documents.extend(events_of(&name, block.first_seq, body)?.into_iter().rev().map(|e| e.document));
+            Ok(ControlFlow::Continue(()))
+        })
+        .await?;
+        documents.truncate(wanted);
+        Ok(documents)
     }
 
     /// The source and original bytes of every event received since `since`, from the
     /// partitions of its day (UTC) on.
     pub async fn received_since(&mut self, since: Timestamp) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let first = since.to_zoned_datetime(TimeZone::UTC).date();
+        let since = since.as_microsecond();
         let mut received = Vec::new();
         for key in self.db.partitions(first, jiff::civil::Date::MAX).await? {
-            received.extend(self.db.received_since(key, since).await?);
+            let name = key.name();
+            let mut blocks = self.db.block_metas(key, &ALL_BLOCKS).await?;
+            blocks.retain(|block| block.max_created >= since);
+            self.visit_blocks(key, &blocks, |block, body| {
+                let events = events_of(&name, block.first_seq, body)?;
+                received.extend(events.into_iter().filter(|e| e.created >= since).map(|e| (e.source, e.original)));
+                Ok(ControlFlow::Continue(()))
+            })
+            .await?;
         }
         Ok(received)
     }

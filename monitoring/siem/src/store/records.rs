@@ -26,10 +26,10 @@ impl PartitionKey {
         root.join("partitions").join(self.day.to_string()).join(format!("{}.sqlite", self.category.as_str()))
     }
 
-    /// Its PostgreSQL table, `events_YYYYMMDD_category` (the category's `-` as `_`):
+    /// Its PostgreSQL table, `blocks_YYYYMMDD_category` (the category's `-` as `_`):
     /// made of the day and the category only, never of anything a sender wrote.
     pub fn table(&self) -> String {
-        format!("events_{}_{}", self.day.strftime("%Y%m%d"), self.category.as_str().replace('-', "_"))
+        format!("blocks_{}_{}", self.day.strftime("%Y%m%d"), self.category.as_str().replace('-', "_"))
     }
 
     /// The key of a partition's name, `YYYY-MM-DD/category`.

@@ -1,61 +1,30 @@
 //! What both databases read and write the same way: events linked onto a partition's
-//! chain before they are inserted, and stored rows and catalog rows decoded as they are
-//! read back. Free of either database, so that both backends build on it.
+//! chain before they are kept in blocks, and catalog rows decoded as they are read back.
+//! Free of either database, so that both backends build on it.
 
 use jiff::SignedDuration;
 use makonis_siem_core::{
-    chain::{Checkpoint, End, Hash, Stored, from_hex, link},
+    block::BlockEvent,
+    chain::{Checkpoint, End, Hash, from_hex, link},
     event::Event,
     retention::SourceCategory,
 };
 
 use super::{PartitionKey, Removal, StoreError};
 
-/// One stored event as read back for verification, with its place as stored.
-#[derive(Debug)]
-pub(super) struct Row {
-    /// The place as stored (an inserted row may have any).
-    pub(super) place: i64,
-    /// What the chain covers.
-    pub(super) stored: Stored,
-}
-
-impl Row {
-    /// A row as read; a hash of the wrong length reads as zeros, which no link matches.
-    pub(super) fn new(place: i64, document: Vec<u8>, original: Vec<u8>, hash: Vec<u8>) -> Self {
-        Self {
-            place,
-            stored: Stored {
-                // A negative place (an inserted row) is reported as inserted at 0.
-                seq: u64::try_from(place).unwrap_or(0),
-                document,
-                original,
-                hash: hash_of(hash).unwrap_or([0; 32]),
-            },
-        }
-    }
-}
-
-/// An event ready to store: its place, its document and its link in the chain.
-pub(super) struct Linked<'a> {
-    pub(super) seq: u64,
-    pub(super) event: &'a Event,
-    pub(super) document: String,
-    pub(super) hash: Hash,
-}
-
-/// Links `events` one after the other onto the chain ending at `head`; the new end.
-pub(super) fn link_all<'a>(head: End, events: &[&'a Event], skew_limit: SignedDuration) -> (Vec<Linked<'a>>, End) {
+/// Links `events` one after the other onto the chain ending at `head`, as a block keeps
+/// them; the new end.
+pub(super) fn link_all(head: End, events: &[&Event], skew_limit: SignedDuration) -> (Vec<BlockEvent>, End) {
     let End { last_seq: mut seq, head: mut previous } = head;
-    let mut rows = Vec::with_capacity(events.len());
+    let mut linked = Vec::with_capacity(events.len());
     for event in events {
         seq += 1;
         let document = event.document(skew_limit);
         let hash = link(&previous, seq, document.as_bytes(), &event.original);
-        rows.push(Linked { seq, event, document, hash });
+        linked.push(BlockEvent::of(event, skew_limit, seq, document, hash));
         previous = hash;
     }
-    (rows, End { last_seq: seq, head: previous })
+    (linked, End { last_seq: seq, head: previous })
 }
 
 /// A stored hash.

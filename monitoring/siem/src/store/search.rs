@@ -2,21 +2,31 @@
 //!
 //! A search walks the days of its range newest first, every category's partition of a
 //! day at once, and stops after the day that filled the page: events are partitioned by
-//! day, so a later day's events all come before an earlier day's. (An event dated more
+//! day, so a later day's events all come before an earlier day's. Within a partition, the
+//! blocks that have the search's terms are opened newest first, and its filters are
+//! applied to each event ([`Search::selects`]), the same on either database. (An event dated more
 //! than 5 minutes ahead of its arrival or more than a week before it is kept, and found,
 //! by its receive time: see `Event::retention_time`.)
 
-use jiff::{Timestamp, civil::Date, tz::TimeZone};
-use makonis_siem_core::search::{
-    After, CategoryCount, Cursor, FailedSignIns, Hit, MAX_FAILED_ROWS, Page, RemovedPartition, Report, ReportRequest,
-    Search, VerifiedPartition, after_cursor, page_of,
-};
-use sqlx::{Database, Encode, QueryBuilder, Type};
+use std::{collections::BTreeMap, ops::ControlFlow};
 
-use super::{Store, StoreError};
+use jiff::{Timestamp, civil::Date, tz::TimeZone};
+use makonis_siem_core::{
+    block::{BlockEvent, TermKind, term},
+    event::Outcome,
+    search::{
+        BlockTerms, CategoryCount, Cursor, FailedSignIns, Hit, MAX_FAILED_ROWS, Page, RemovedPartition, Report,
+        ReportRequest, Search, VerifiedPartition, page_of,
+    },
+};
+
+use super::{
+    PartitionKey, Store, StoreError,
+    blocks::{BlockMeta, events_of},
+};
 
 /// The value of `event.category` that marks a sign-in (`authentication`).
-pub(super) const AUTHENTICATION: &str = "authentication";
+const AUTHENTICATION: &str = "authentication";
 
 impl Store {
     /// One page of the events `search` selects, newest first.
@@ -29,7 +39,7 @@ impl Store {
         days.dedup();
         for day in days.into_iter().rev() {
             for key in keys.iter().filter(|k| k.day == day) {
-                found.extend(self.db.search_partition(*key, search).await?);
+                found.extend(self.search_partition(*key, search).await?);
             }
             if found.len() > search.limit {
                 break;
@@ -51,24 +61,27 @@ impl Store {
         let to = TimeZone::UTC.to_timestamp(next.at(0, 0, 0, 0)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let last = next.yesterday().map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let agency = request.agency.as_deref();
-        let mut by_category: Vec<CategoryCount> = Vec::new();
-        let mut failed: std::collections::BTreeMap<(String, String), u64> = Default::default();
-        let mut own_events: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut by_category: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
+        let mut failed: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let mut own_events: BTreeMap<String, u64> = BTreeMap::new();
         for key in self.db.partitions(first, last).await? {
-            let counts = self.db.count_outcomes(key, agency, from, to).await?;
-            own_events.insert(key.name(), counts.iter().map(|(_, n)| n).sum());
-            for (outcome, events) in counts {
-                let category = key.category.as_str();
-                match by_category.iter_mut().find(|c| c.category == category && c.outcome == outcome) {
-                    Some(count) => count.events += events,
-                    None => by_category.push(CategoryCount { category: category.to_owned(), outcome, events }),
-                }
+            let tally = self.tally(key, agency, from, to).await?;
+            own_events.insert(key.name(), tally.outcomes.values().sum());
+            for (outcome, events) in tally.outcomes {
+                *by_category.entry((key.category.as_str(), outcome)).or_default() += events;
             }
-            for (user, ip, events) in self.db.failed_sign_ins(key, agency, from, to).await? {
-                *failed.entry((user, ip)).or_default() += events;
+            for (user_and_ip, events) in tally.failed_sign_ins {
+                *failed.entry(user_and_ip).or_default() += events;
             }
         }
-        by_category.sort_by(|a, b| (&a.category, &a.outcome).cmp(&(&b.category, &b.outcome)));
+        let by_category = by_category
+            .into_iter()
+            .map(|((category, outcome), events)| CategoryCount {
+                category: category.to_owned(),
+                outcome: outcome.to_owned(),
+                events,
+            })
+            .collect();
         let mut failed_sign_ins: Vec<FailedSignIns> =
             failed.into_iter().map(|((user, ip), events)| FailedSignIns { user, ip, events }).collect();
         failed_sign_ins.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| (&a.user, &a.ip).cmp(&(&b.user, &b.ip))));
@@ -112,122 +125,105 @@ impl Store {
     }
 }
 
-/// The columns a hit is read from, in the order [`hit`] takes them.
-pub(super) const HIT_COLUMNS: &str =
-    "seq, time, source, agency, user_name, source_ip, action, outcome, document, original";
+/// A partition's events of a month, counted for the report.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Events by outcome.
+    outcomes: BTreeMap<&'static str, u64>,
+    /// Failed sign-ins by user and address (empty when the event has none).
+    failed_sign_ins: BTreeMap<(String, String), u64>,
+}
 
-/// A hit's columns as read.
-pub(super) type HitRow =
-    (i64, i64, String, Option<String>, Option<String>, Option<String>, Option<String>, String, String, Vec<u8>);
+impl Store {
+    /// The events of one partition that `search` selects, at most one more than a page,
+    /// newest first. Blocks are opened newest first, and once a page's worth is found, a
+    /// block whose every event is older than the oldest of them is not opened at all.
+    async fn search_partition(&mut self, key: PartitionKey, search: &Search) -> Result<Vec<(Cursor, Hit)>, StoreError> {
+        let name = key.name();
+        let (from, to) = (search.from.as_microsecond(), search.to.as_microsecond());
+        let mut blocks: Vec<BlockMeta> = self
+            .db
+            .block_metas(key, &search.block_terms())
+            .await?
+            .into_iter()
+            .filter(|block| block.max_time >= from && block.min_time < to)
+            .collect();
+        blocks.sort_by_key(|block| std::cmp::Reverse(block.max_time));
+        let wanted = search.limit + 1;
+        let mut found: Vec<(Cursor, Hit)> = Vec::new();
+        self.visit_blocks(key, &blocks, |block, body| {
+            if found.len() >= wanted && found.last().is_some_and(|(oldest, _)| block.max_time < oldest.time) {
+                return Ok(ControlFlow::Break(()));
+            }
+            for event in events_of(&name, block.first_seq, body)? {
+                if search.selects(&name, &event) {
+                    found.push(hit(&name, event)?);
+                }
+            }
+            found.sort_by(|a, b| b.0.cmp(&a.0));
+            found.truncate(wanted);
+            Ok(ControlFlow::Continue(()))
+        })
+        .await?;
+        Ok(found)
+    }
 
-/// A hit of partition `name`, and its place in the order of results.
-pub(super) fn hit(
-    name: &str,
-    (seq, time, source, agency, user, ip, action, outcome, document, original): HitRow,
-) -> Result<(Cursor, Hit), StoreError> {
-    let at = Timestamp::from_microsecond(time).map_err(|_| StoreError::Corrupt(format!("event time {time}")))?;
-    let cursor = Cursor { time, partition: name.to_owned(), seq };
+    /// A partition's events in `from..to` of one agency (or all), counted.
+    async fn tally(
+        &mut self,
+        key: PartitionKey,
+        agency: Option<&str>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Tally, StoreError> {
+        let name = key.name();
+        let (from, to) = (from.as_microsecond(), to.as_microsecond());
+        let terms = BlockTerms { all: agency.map(|a| term(TermKind::Agency, a)).into_iter().collect(), any: None };
+        let mut tally = Tally::default();
+        let blocks: Vec<BlockMeta> = self
+            .db
+            .block_metas(key, &terms)
+            .await?
+            .into_iter()
+            .filter(|block| block.max_time >= from && block.min_time < to)
+            .collect();
+        self.visit_blocks(key, &blocks, |block, body| {
+            for event in events_of(&name, block.first_seq, body)? {
+                if event.time < from || event.time >= to || agency.is_some_and(|a| event.agency.as_deref() != Some(a)) {
+                    continue;
+                }
+                *tally.outcomes.entry(event.outcome.as_str()).or_default() += 1;
+                if event.outcome == Outcome::Failure && event.category.as_deref() == Some(AUTHENTICATION) {
+                    let user_and_ip = (event.user.unwrap_or_default(), event.ip.unwrap_or_default());
+                    *tally.failed_sign_ins.entry(user_and_ip).or_default() += 1;
+                }
+            }
+            Ok(ControlFlow::Continue(()))
+        })
+        .await?;
+        Ok(tally)
+    }
+}
+
+/// A stored event found in partition `name`, and its place in the order of results.
+fn hit(name: &str, event: BlockEvent) -> Result<(Cursor, Hit), StoreError> {
+    let at = Timestamp::from_microsecond(event.time)
+        .map_err(|_| StoreError::Corrupt(format!("event time {} in {name}", event.time)))?;
+    let seq = event.seq as i64;
+    let cursor = Cursor { time: event.time, partition: name.to_owned(), seq };
     let hit = Hit {
         cursor: cursor.to_string(),
         time: at.to_string(),
         partition: name.to_owned(),
         seq,
-        source,
-        agency,
-        user,
-        ip,
-        action,
-        outcome,
-        document,
-        original: String::from_utf8_lossy(&original).into_owned(),
+        source: event.source,
+        agency: event.agency,
+        user: event.user,
+        ip: event.ip,
+        action: event.action,
+        outcome: event.outcome.as_str().to_owned(),
+        document: event.document,
+        original: String::from_utf8_lossy(&event.original).into_owned(),
     };
     Ok((cursor, hit))
-}
-
-/// The conditions of `search` on partition `name` but its free text, in the SQL both
-/// databases speak: the time range, the agencies (none at all: nothing), the fields,
-/// the outcome, and the place after the cursor.
-pub(super) fn push_filters<'a, DB>(query: &mut QueryBuilder<'a, DB>, name: &str, search: &Search)
-where
-    DB: Database,
-    i64: Encode<'a, DB> + Type<DB>,
-    String: Encode<'a, DB> + Type<DB>,
-{
-    query
-        .push("time >= ")
-        .push_bind(search.from.as_microsecond())
-        .push(" AND time < ")
-        .push_bind(search.to.as_microsecond());
-    match search.agencies.as_deref() {
-        Some([]) => {
-            query.push(" AND FALSE");
-        }
-        Some(agencies) => {
-            query.push(" AND agency IN (");
-            let mut list = query.separated(", ");
-            for agency in agencies {
-                list.push_bind(agency.clone());
-            }
-            query.push(")");
-        }
-        None => {}
-    }
-    for (column, value) in
-        [("source", &search.source), ("user_name", &search.user), ("source_ip", &search.ip), ("action", &search.action)]
-    {
-        if let Some(value) = value {
-            query.push(format_args!(" AND {column} = ")).push_bind(value.clone());
-        }
-    }
-    if let Some(outcome) = search.outcome {
-        query.push(" AND outcome = ").push_bind(outcome.as_str().to_owned());
-    }
-    if let Some(cursor) = &search.after {
-        match after_cursor(name, cursor) {
-            After::AtOrBefore => query.push(" AND time <= ").push_bind(cursor.time),
-            After::Before => query.push(" AND time < ").push_bind(cursor.time),
-            After::EarlierPlace => query
-                .push(" AND (time < ")
-                .push_bind(cursor.time)
-                .push(" OR (time = ")
-                .push_bind(cursor.time)
-                .push(" AND seq < ")
-                .push_bind(cursor.seq)
-                .push("))"),
-        };
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn search(agencies: Option<Vec<String>>) -> Search {
-        let from: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
-        Search {
-            from,
-            to: from + jiff::SignedDuration::from_hours(24),
-            agencies,
-            source: None,
-            user: None,
-            ip: None,
-            action: None,
-            outcome: None,
-            text: None,
-            limit: 10,
-            after: None,
-        }
-    }
-
-    #[test]
-    fn a_search_limited_to_no_agency_selects_nothing() {
-        let sql = |agencies| {
-            let mut query = QueryBuilder::<sqlx::Postgres>::new("");
-            push_filters(&mut query, "2026-12-01/system", &search(agencies));
-            query.sql().to_owned()
-        };
-        assert_eq!(sql(Some(vec![])), "time >= $1 AND time < $2 AND FALSE");
-        assert_eq!(sql(Some(vec!["vdi".into(), "lm".into()])), "time >= $1 AND time < $2 AND agency IN ($3, $4)");
-        assert_eq!(sql(None), "time >= $1 AND time < $2");
-    }
 }

@@ -3,12 +3,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
-use makonis_siem_core::chain::{Break, Checkpoint, End, Verifier};
+use makonis_siem_core::{
+    block::{BlockError, decode},
+    chain::{Break, Checkpoint, End, Verifier},
+};
 
 use super::{PartitionKey, Store, StoreError, checkpoint_log};
 
-/// Rows read at a time.
-const SCAN_ROWS: i64 = 10_000;
+/// Blocks read at a time.
+const SCAN_BLOCKS: i64 = 16;
 
 /// What is wrong with a partition.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,6 +37,14 @@ pub enum Problem {
     /// remain.
     #[error("the partition's events are missing")]
     Missing,
+    /// A block cannot be read at all: damaged, or written by something else.
+    #[error("the block that starts at event {first_seq} cannot be read: {error}")]
+    Unreadable {
+        /// The block's first place, as its row names it.
+        first_seq: i64,
+        /// Why.
+        error: BlockError,
+    },
 }
 
 impl Problem {
@@ -44,6 +55,7 @@ impl Problem {
             Problem::Signature { .. } => "signature",
             Problem::Unmatched { .. } => "unmatched_checkpoint",
             Problem::Missing => "missing",
+            Problem::Unreadable { .. } => "unreadable",
         }
     }
 }
@@ -124,23 +136,30 @@ impl Store {
         if anchors.is_empty() {
             anchors.push(head);
         }
-        // Every row in its stored order, whichever database it is read from.
+        // Every block in its stored order, whichever database it is read from, and every
+        // event of each in the order it holds them.
         let mut verifier = Verifier::new(&name, anchors);
         let (mut events, mut after) = (0, i64::MIN);
-        let outcome = 'rows: loop {
-            let rows = self.db.rows_after(key, after, SCAN_ROWS).await?;
-            if rows.is_empty() {
-                break 'rows verifier.finish().map(|_| ());
+        let outcome = 'blocks: loop {
+            let blocks = self.db.blocks_after(key, after, SCAN_BLOCKS).await?;
+            if blocks.is_empty() {
+                break 'blocks verifier.finish().map(|_| ()).map_err(Problem::Broken);
             }
-            for row in rows {
-                events += 1;
-                after = row.place;
-                if let Err(broken) = verifier.push(&row.stored) {
-                    break 'rows Err(broken);
+            for (first_seq, body) in blocks {
+                after = first_seq;
+                let stored = match decode(&body) {
+                    Ok(stored) => stored,
+                    Err(error) => break 'blocks Err(Problem::Unreadable { first_seq, error }),
+                };
+                for event in stored {
+                    events += 1;
+                    if let Err(broken) = verifier.push(&event.stored()) {
+                        break 'blocks Err(Problem::Broken(broken));
+                    }
                 }
             }
         };
-        Ok(report(events, outcome.err().map(Problem::Broken)))
+        Ok(report(events, outcome.err()))
     }
 }
 

@@ -10,8 +10,9 @@ use std::{
 };
 
 use jiff::SignedDuration;
-use makonis_siem::store::{Backend, Config, PostgresConfig};
-use sqlx::{AnyConnection, Connection as _};
+use makonis_siem::store::{Backend, Config, PartitionKey, PostgresConfig};
+use makonis_siem_core::block::{BlockEvent, decode, encode};
+use sqlx::{AnyConnection, Connection as _, Row as _};
 
 /// Which database a store is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,4 +72,37 @@ pub async fn backend(kind: Kind, dir: &Path) -> Backend {
 pub async fn connect(url: &str) -> AnyConnection {
     sqlx::any::install_default_drivers();
     AnyConnection::connect(url).await.unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+/// A connection to the database that holds `partition` (its SQLite file), as someone with
+/// access to the disk or the database would open one.
+pub async fn partition_connection(backend: &Backend, partition: PartitionKey) -> AnyConnection {
+    match backend {
+        Backend::Sqlite(config) => connect(&format!("sqlite://{}", partition.path(&config.root).display())).await,
+        Backend::Postgres(config) => connect(&config.url).await,
+    }
+}
+
+/// The table of `partition`'s blocks and the condition that selects its rows there.
+pub fn blocks_table(backend: &Backend, partition: PartitionKey) -> (&'static str, String) {
+    match backend {
+        Backend::Sqlite(_) => ("blocks", "1 = 1".to_owned()),
+        Backend::Postgres(_) => ("siem.blocks", format!("partition = '{}'", partition.name())),
+    }
+}
+
+/// Changes stored event `seq` of `partition` behind the store's back, as someone with the
+/// database and the store's source could: the block that holds it read, decoded, changed
+/// and written back.
+pub async fn tamper(backend: &Backend, partition: PartitionKey, seq: u64, change: impl Fn(&mut BlockEvent)) {
+    let (table, within) = blocks_table(backend, partition);
+    let mut db = partition_connection(backend, partition).await;
+    let select =
+        format!("SELECT first_seq, body FROM {table} WHERE {within} AND first_seq <= $1 ORDER BY first_seq DESC");
+    let row = sqlx::query(&select).bind(seq as i64).fetch_one(&mut db).await.expect("the block that holds the event");
+    let first_seq: i64 = row.get(0);
+    let mut events = decode(&row.get::<Vec<u8>, _>(1)).expect("a block the store wrote");
+    change(events.iter_mut().find(|e| e.seq == seq).expect("the event in its block"));
+    let update = format!("UPDATE {table} SET body = $1 WHERE {within} AND first_seq = $2");
+    sqlx::query(&update).bind(encode(&events).unwrap()).bind(first_seq).execute(&mut db).await.expect("write it back");
 }

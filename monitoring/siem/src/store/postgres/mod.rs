@@ -1,28 +1,30 @@
 //! The production backend: a PostgreSQL database, schema `siem` ([`SCHEMA`]).
 //!
-//! `siem.events` is partitioned by list on the partition's name: each event day (UTC) and
-//! category is a table of its own, `siem.events_YYYYMMDD_category`, created on first use
+//! `siem.blocks` is partitioned by list on the partition's name: each event day (UTC) and
+//! category is a table of its own, `siem.blocks_YYYYMMDD_category`, created on first use
 //! and dropped whole by retention, as the SQLite store keeps a file per partition. Each
 //! partition's chain ends at its row in `siem.heads`; the catalog tables are those of the
 //! SQLite catalog. A commit is durable (`synchronous_commit` as the server has it: on by
 //! default).
 
 mod catalog;
-mod search;
 
 use std::collections::BTreeSet;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use makonis_siem_core::{
+    block::{TermKind, is_owner, plan_append, term, term_value},
     chain::{End, genesis},
     event::Event,
+    search::BlockTerms,
 };
-use sqlx::{PgPool, Postgres as Pg, Row as _, postgres::PgPoolOptions};
+use sqlx::{PgPool, Postgres as Pg, QueryBuilder, Row as _, postgres::PgPoolOptions};
 
 pub(super) use self::catalog::Catalog;
 use super::{
     PartitionKey, StoreError,
-    rows::{Row, hash_of, link_all, seq_of},
+    blocks::{BlockMeta, NEWEST, blocks_of, events_of, spans},
+    rows::{hash_of, link_all, seq_of},
 };
 
 /// The store's tables, one statement at a time.
@@ -87,11 +89,14 @@ impl Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(DDL_LOCK).execute(&mut *tx).await?;
         // The name and the value come from the day and the category only.
         let statement = format!(
-            "CREATE TABLE IF NOT EXISTS {} PARTITION OF siem.events FOR VALUES IN ('{}')",
+            "CREATE TABLE IF NOT EXISTS {} PARTITION OF siem.blocks FOR VALUES IN ('{}')",
             table(key),
             key.name()
         );
         sqlx::query(&statement).execute(&mut *tx).await?;
+        // The body is compressed already: no second try at compressing it.
+        let storage = format!("ALTER TABLE {} ALTER COLUMN body SET STORAGE EXTERNAL", table(key));
+        sqlx::query(&storage).execute(&mut *tx).await?;
         tx.commit().await?;
         self.created.insert(key);
         Ok(())
@@ -132,47 +137,45 @@ impl Postgres {
             .fetch_one(&mut *tx)
             .await?;
         let head = End { last_seq: seq_of(head.get(0))?, head: hash_of(head.get(1))? };
-        let (rows, end) = link_all(head, events, skew_limit);
-        // One multi-row INSERT of the whole batch: its columns as arrays.
-        let mut columns = Columns::default();
-        for row in &rows {
-            let event = row.event;
-            columns.seq.push(row.seq as i64);
-            columns.time.push(event.retention_time(skew_limit).as_microsecond());
-            columns.created.push(event.created.as_microsecond());
-            columns.source.push(event.source.as_str());
-            columns.agency.push(event.agency.as_deref());
-            columns.user_name.push(event.user_name.as_deref());
-            columns.source_ip.push(event.source_ip.map(|ip| ip.to_string()));
-            columns.action.push(event.action.as_deref());
-            columns.outcome.push(event.outcome.as_str());
-            columns.mandatory.push(i32::from(event.mandatory().bits()));
-            columns.document.push(row.document.as_str());
-            columns.original.push(event.original.as_slice());
-            columns.hash.push(row.hash.to_vec());
-        }
-        sqlx::query::<Pg>(
-            "INSERT INTO siem.events (partition, seq, time, created, source, agency, user_name, source_ip, action, \
-             outcome, mandatory, document, original, hash) \
-             SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], \
-             $8::text[], $9::text[], $10::text[], $11::integer[], $12::text[], $13::bytea[], $14::bytea[])",
+        let newest: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT first_seq, last_seq FROM siem.blocks WHERE partition = $1 ORDER BY first_seq DESC LIMIT $2",
         )
         .bind(&name)
-        .bind(&columns.seq)
-        .bind(&columns.time)
-        .bind(&columns.created)
-        .bind(&columns.source)
-        .bind(&columns.agency)
-        .bind(&columns.user_name)
-        .bind(&columns.source_ip)
-        .bind(&columns.action)
-        .bind(&columns.outcome)
-        .bind(&columns.mandatory)
-        .bind(&columns.document)
-        .bind(&columns.original)
-        .bind(&columns.hash)
-        .execute(&mut *tx)
+        .bind(NEWEST)
+        .fetch_all(&mut *tx)
         .await?;
+        let plan = plan_append(&spans(&newest), events.len());
+        let mut linked = Vec::new();
+        for &first_seq in &plan.rewrite {
+            let body: Vec<u8> =
+                sqlx::query_scalar("DELETE FROM siem.blocks WHERE partition = $1 AND first_seq = $2 RETURNING body")
+                    .bind(&name)
+                    .bind(first_seq as i64)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            linked.extend(events_of(&name, first_seq as i64, &body)?);
+        }
+        let (new, end) = link_all(head, events, skew_limit);
+        linked.extend(new);
+        for block in blocks_of(&plan, &linked)? {
+            let (owners, terms): (Vec<&String>, Vec<&String>) = block.terms.iter().partition(|t| is_owner(t));
+            sqlx::query::<Pg>(
+                "INSERT INTO siem.blocks \
+                 (partition, first_seq, last_seq, min_time, max_time, max_created, owners, terms, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&name)
+            .bind(block.first_seq)
+            .bind(block.last_seq)
+            .bind(block.min_time)
+            .bind(block.max_time)
+            .bind(block.max_created)
+            .bind(owners)
+            .bind(terms)
+            .bind(&block.body)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query("UPDATE siem.heads SET seq = $1, hash = $2 WHERE partition = $3")
             .bind(end.last_seq as i64)
             .bind(end.head.to_vec())
@@ -196,70 +199,101 @@ impl Postgres {
         }
     }
 
-    /// Whether the partition's table exists and is attached to `siem.events`.
+    /// Whether the partition's table exists and is attached to `siem.blocks`.
     pub(super) async fn exists(&mut self, key: PartitionKey) -> Result<bool, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass($1) \
-             AND inhparent = 'siem.events'::regclass)",
+             AND inhparent = 'siem.blocks'::regclass)",
         )
         .bind(table(key))
         .fetch_one(&self.pool)
         .await?)
     }
 
-    pub(super) async fn rows_after(
+    pub(super) async fn blocks_after(
         &mut self,
         key: PartitionKey,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<Row>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, document, original, hash FROM siem.events WHERE partition = $1 AND seq > $2 \
-             ORDER BY seq LIMIT $3",
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT first_seq, body FROM siem.blocks WHERE partition = $1 AND first_seq > $2 ORDER BY first_seq LIMIT $3",
         )
         .bind(key.name())
         .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
+        .await?)
+    }
+
+    /// The blocks that have every term of `terms.all` and one of `terms.any`. Users and
+    /// addresses are looked up in the GIN index, always: the planner counts a row's size
+    /// in the table, not its terms stored out of line, so it would rather read every
+    /// block's terms than the index.
+    pub(super) async fn block_metas(
+        &mut self,
+        key: PartitionKey,
+        terms: &BlockTerms,
+    ) -> Result<Vec<BlockMeta>, StoreError> {
+        if terms.any.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(Vec::new());
+        }
+        let (owners, selective): (Vec<&String>, Vec<&String>) = terms.all.iter().partition(|t| is_owner(t));
+        // The partition's own table: through the parent, the planner would rather find the
+        // partition's rows by the primary key and read every block's terms.
+        let mut query = QueryBuilder::<Pg>::new(format!(
+            "SELECT first_seq, min_time, max_time, max_created FROM {} WHERE TRUE",
+            table(key)
+        ));
+        if !selective.is_empty() {
+            query.push(" AND terms @> ").push_bind(selective.clone());
+        }
+        if !owners.is_empty() {
+            query.push(" AND owners @> ").push_bind(owners);
+        }
+        if let Some(any) = &terms.any {
+            query.push(" AND owners && ").push_bind(any.clone());
+        }
+        let mut tx = self.pool.begin().await?;
+        if !selective.is_empty() {
+            sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await?;
+        }
+        let rows: Vec<(i64, i64, i64, i64)> = query.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
         Ok(rows
-            .iter()
-            .map(|row| Row::new(row.get(0), row.get::<String, _>(1).into_bytes(), row.get(2), row.get(3)))
+            .into_iter()
+            .map(|(first_seq, min_time, max_time, max_created)| BlockMeta {
+                first_seq,
+                min_time,
+                max_time,
+                max_created,
+            })
             .collect())
     }
 
-    pub(super) async fn documents(&mut self, key: PartitionKey, limit: i64) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT document FROM siem.events WHERE partition = $1 ORDER BY seq DESC LIMIT $2")
+    pub(super) async fn bodies(
+        &mut self,
+        key: PartitionKey,
+        first_seqs: &[i64],
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        Ok(sqlx::query_as("SELECT first_seq, body FROM siem.blocks WHERE partition = $1 AND first_seq = ANY($2)")
             .bind(key.name())
-            .bind(limit)
+            .bind(first_seqs)
             .fetch_all(&self.pool)
             .await?)
     }
 
-    pub(super) async fn received_since(
-        &mut self,
-        key: PartitionKey,
-        since: Timestamp,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let rows = sqlx::query("SELECT source, original FROM siem.events WHERE partition = $1 AND created >= $2")
-            .bind(key.name())
-            .bind(since.as_microsecond())
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
-    }
-
-    pub(super) async fn owners(&mut self, key: PartitionKey) -> Result<(Vec<String>, Vec<String>), StoreError> {
-        let sources = sqlx::query_scalar("SELECT DISTINCT source FROM siem.events WHERE partition = $1")
-            .bind(key.name())
-            .fetch_all(&self.pool)
-            .await?;
-        let agencies =
-            sqlx::query_scalar("SELECT DISTINCT agency FROM siem.events WHERE partition = $1 AND agency IS NOT NULL")
-                .bind(key.name())
-                .fetch_all(&self.pool)
-                .await?;
-        Ok((sources, agencies))
+    pub(super) async fn term_values(&mut self, key: PartitionKey, kind: TermKind) -> Result<Vec<String>, StoreError> {
+        let prefix = term(kind, "");
+        let column = if is_owner(&prefix) { "owners" } else { "terms" };
+        let terms: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT DISTINCT t FROM siem.blocks, unnest({column}) AS t WHERE partition = $1 AND starts_with(t, $2)"
+        ))
+        .bind(key.name())
+        .bind(prefix)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(terms.iter().filter_map(|t| term_value(kind, t).map(str::to_owned)).collect())
     }
 
     /// Drops the partition's table and its head, in one transaction.
@@ -271,22 +305,4 @@ impl Postgres {
         self.created.remove(&key);
         Ok(())
     }
-}
-
-/// A batch's columns, bound as arrays.
-#[derive(Default)]
-struct Columns<'a> {
-    seq: Vec<i64>,
-    time: Vec<i64>,
-    created: Vec<i64>,
-    source: Vec<&'a str>,
-    agency: Vec<Option<&'a str>>,
-    user_name: Vec<Option<&'a str>>,
-    source_ip: Vec<Option<String>>,
-    action: Vec<Option<&'a str>>,
-    outcome: Vec<&'a str>,
-    mandatory: Vec<i32>,
-    document: Vec<&'a str>,
-    original: Vec<&'a [u8]>,
-    hash: Vec<Vec<u8>>,
 }

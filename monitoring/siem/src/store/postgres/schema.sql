@@ -52,32 +52,25 @@ CREATE TABLE IF NOT EXISTS siem.heads (
     hash BYTEA NOT NULL
 );
 
--- The events: the columns of a SQLite partition file's `events`, plus the partition's
--- name, by which the table is partitioned: one partition per event day and category,
--- siem.events_YYYYMMDD_category, created on first use and dropped by retention.
-CREATE TABLE IF NOT EXISTS siem.events (
+-- The events, in blocks (see makonis_siem_core::block): the columns of a SQLite partition
+-- file's `blocks`, plus the partition's name, by which the table is partitioned: one
+-- partition per event day and category, siem.blocks_YYYYMMDD_category, created on first use
+-- and dropped whole by retention. A block's terms are split in two: its owners (LogSources
+-- and agencies: few, in nearly every block, so small enough to stay in the row and be
+-- checked on each), and its users and addresses (many: stored out of line, and found
+-- through the GIN index, one entry per term with a compressed list of the blocks that
+-- have it).
+CREATE TABLE IF NOT EXISTS siem.blocks (
     partition TEXT NOT NULL,
-    seq BIGINT NOT NULL,
-    time BIGINT NOT NULL,       -- the time it is kept and searched by, µs since the epoch
-    created BIGINT NOT NULL,
-    source TEXT NOT NULL,
-    agency TEXT,
-    user_name TEXT,
-    source_ip TEXT,
-    action TEXT,
-    outcome TEXT NOT NULL,
-    mandatory INTEGER NOT NULL,
-    document TEXT NOT NULL,
-    original BYTEA NOT NULL,
-    hash BYTEA NOT NULL,
-    PRIMARY KEY (partition, seq)
+    first_seq BIGINT NOT NULL,
+    last_seq BIGINT NOT NULL,
+    min_time BIGINT NOT NULL,   -- the times events are kept and searched by, µs since the epoch
+    max_time BIGINT NOT NULL,
+    max_created BIGINT NOT NULL,
+    owners TEXT[] NOT NULL,
+    terms TEXT[] NOT NULL,
+    body BYTEA NOT NULL,        -- compressed already: kept out of line as it is (STORAGE EXTERNAL)
+    PRIMARY KEY (partition, first_seq)
 ) PARTITION BY LIST (partition);
 
--- Each partition gets these indexes when it is created. Results come newest first by
--- (time, seq), so the time index carries seq: a first page reads 101 entries instead of
--- sorting the partition (SQLite's time index carries the rowid, which is seq). The
--- time-only index of the first schema is replaced.
-DROP INDEX IF EXISTS siem.events_time;
-CREATE INDEX IF NOT EXISTS events_time_seq ON siem.events (time, seq);
-CREATE INDEX IF NOT EXISTS events_user ON siem.events (user_name, time);
-CREATE INDEX IF NOT EXISTS events_source_ip ON siem.events (source_ip, time)
+CREATE INDEX IF NOT EXISTS blocks_terms ON siem.blocks USING gin (terms)

@@ -10,6 +10,11 @@ use sqlx::{Connection, Row, SqliteConnection};
 
 use crate::store::{PartitionKey, Quarantined, Removal, StoreError, records::quarantine_insert, rows};
 
+/// Quarantined items per multi-row INSERT: one statement per item costs a round trip to
+/// sqlx's SQLite thread each; 100 items of 7 parameters stay far below SQLite's limit of
+/// 32,766.
+const ROWS_PER_INSERT: usize = 100;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS partitions (
     name TEXT PRIMARY KEY,
@@ -127,7 +132,7 @@ impl Catalog {
     /// Keeps frames and records that could not be stored as events.
     pub(in crate::store) async fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError> {
         let mut tx = self.connection.begin().await?;
-        for chunk in items.chunks(super::ROWS_PER_INSERT) {
+        for chunk in items.chunks(ROWS_PER_INSERT) {
             let mut insert = quarantine_insert::<sqlx::Sqlite>("INSERT INTO quarantine", chunk);
             insert.build().execute(&mut *tx).await?;
         }

@@ -3,8 +3,8 @@
 //! ```text
 //! <root>/catalog.sqlite                                partitions, checkpoints, quarantine, removals
 //! <root>/partitions/2026-12-06/authentication.sqlite   one event day (UTC) of one category:
-//!                                                      events (seq, hash, document, original, …)
-//!                                                      and the chain's head
+//!                                                      its events in blocks, each block's
+//!                                                      terms, and the chain's head
 //! ```
 //!
 //! Every file is in WAL mode and durable on commit (`synchronous = FULL`); WAL lets the
@@ -12,19 +12,18 @@
 
 mod catalog;
 mod partition;
-mod search;
 
 use std::{
     collections::{BTreeMap, btree_map::Entry},
     path::{Path, PathBuf},
 };
 
-use jiff::{SignedDuration, Timestamp};
-use makonis_siem_core::{chain::End, event::Event};
+use jiff::SignedDuration;
+use makonis_siem_core::{block::TermKind, chain::End, event::Event, search::BlockTerms};
 
 pub(super) use self::catalog::Catalog;
 use self::partition::PartitionFile;
-use super::{PartitionKey, StoreError, rows::Row};
+use super::{PartitionKey, StoreError, blocks::BlockMeta};
 
 /// A connection to one of the store's SQLite files: WAL, and durable on commit
 /// (`synchronous = FULL`), since an acknowledged event must survive a crash.
@@ -40,11 +39,6 @@ async fn connect(path: &Path, create: bool) -> Result<sqlx::SqliteConnection, St
         .synchronous(SqliteSynchronous::Full);
     Ok(sqlx::SqliteConnection::connect_with(&options).await?)
 }
-
-/// Rows per multi-row INSERT: one statement per row costs a round trip to sqlx's SQLite
-/// thread each, which dominated appending; 100 rows of at most 13 parameters stay far
-/// below SQLite's limit of 32,766.
-const ROWS_PER_INSERT: usize = 100;
 
 /// Runs a schema's statements one by one. (`sqlx::raw_sql` would run them at once, but
 /// its future trips the compiler's higher-ranked `Send` check inside spawned tasks,
@@ -92,29 +86,33 @@ impl Sqlite {
         Ok(tokio::fs::try_exists(key.path(&self.root)).await.unwrap_or(false))
     }
 
-    pub(super) async fn rows_after(
+    pub(super) async fn blocks_after(
         &mut self,
         key: PartitionKey,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<Row>, StoreError> {
-        self.file(key, false).await?.rows_after(after, limit).await
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        self.file(key, false).await?.blocks_after(after, limit).await
     }
 
-    pub(super) async fn documents(&mut self, key: PartitionKey, limit: i64) -> Result<Vec<String>, StoreError> {
-        self.file(key, false).await?.documents(limit).await
-    }
-
-    pub(super) async fn received_since(
+    pub(super) async fn block_metas(
         &mut self,
         key: PartitionKey,
-        since: Timestamp,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.file(key, false).await?.received_since(since).await
+        terms: &BlockTerms,
+    ) -> Result<Vec<BlockMeta>, StoreError> {
+        self.file(key, false).await?.block_metas(terms).await
     }
 
-    pub(super) async fn owners(&mut self, key: PartitionKey) -> Result<(Vec<String>, Vec<String>), StoreError> {
-        self.file(key, false).await?.owners().await
+    pub(super) async fn bodies(
+        &mut self,
+        key: PartitionKey,
+        first_seqs: &[i64],
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        self.file(key, false).await?.bodies(first_seqs).await
+    }
+
+    pub(super) async fn term_values(&mut self, key: PartitionKey, kind: TermKind) -> Result<Vec<String>, StoreError> {
+        self.file(key, false).await?.term_values(kind).await
     }
 
     /// Deletes a partition's file (and its WAL).

@@ -1,47 +1,47 @@
 //! One partition: an SQLite file holding one event day (UTC) of one category, as a hash
-//! chain. Its path comes from the day and the category only, never from anything a
-//! sender wrote.
+//! chain kept in blocks, each block's terms beside it. Its path comes from the day and the
+//! category only, never from anything a sender wrote.
 
 use std::path::Path;
 
 use jiff::SignedDuration;
 use makonis_siem_core::{
+    block::{TermKind, plan_append, term, term_value, terms},
     chain::{End, genesis},
     event::Event,
+    search::BlockTerms,
 };
 use sqlx::{Connection as _, QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
 use crate::store::{
     StoreError,
-    rows::{Linked, Row, hash_of, link_all, seq_of},
+    blocks::{BlockMeta, NEWEST, blocks_of, events_of, spans},
+    rows::{hash_of, link_all, seq_of},
 };
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY,
-    time INTEGER NOT NULL, -- the time it is kept and searched by (Event::retention_time), µs
-
-    created INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    agency TEXT,
-    user_name TEXT,
-    source_ip TEXT,
-    action TEXT,
-    outcome TEXT NOT NULL,
-    mandatory INTEGER NOT NULL,
-    document TEXT NOT NULL,
-    original BLOB NOT NULL,
-    hash BLOB NOT NULL
+CREATE TABLE IF NOT EXISTS blocks (
+    first_seq INTEGER PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    min_time INTEGER NOT NULL, -- the times events are kept and searched by (Event::retention_time), µs
+    max_time INTEGER NOT NULL,
+    max_created INTEGER NOT NULL,
+    body BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS terms (
+    term TEXT NOT NULL,
+    block INTEGER NOT NULL,
+    PRIMARY KEY (term, block)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS head (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seq INTEGER NOT NULL,
     hash BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_time ON events (time);
-CREATE INDEX IF NOT EXISTS events_user ON events (user_name, time);
-CREATE INDEX IF NOT EXISTS events_source_ip ON events (source_ip, time);
+)
 ";
+
+/// Rows per multi-row INSERT or DELETE of terms (2 parameters each).
+const TERMS_PER_STATEMENT: usize = 400;
 
 /// An open partition file.
 #[derive(Debug)]
@@ -56,6 +56,15 @@ impl PartitionFile {
             tokio::fs::create_dir_all(dir).await.map_err(|e| StoreError::Io(dir.to_path_buf(), e))?;
         }
         let mut connection = super::connect(path, create).await?;
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'events'")
+            .fetch_one(&mut connection)
+            .await?;
+        if rows > 0 {
+            return Err(StoreError::Corrupt(format!(
+                "{} keeps a row per event, as builds before the block store did; this build reads blocks only",
+                path.display()
+            )));
+        }
         if create {
             super::create_schema(&mut connection, SCHEMA).await?;
         }
@@ -100,29 +109,59 @@ impl PartitionFile {
             .await?;
         let head = sqlx::query("SELECT seq, hash FROM head WHERE id = 1").fetch_one(&mut *connection).await?;
         let head = End { last_seq: seq_of(head.get(0))?, head: hash_of(head.get::<Vec<u8>, _>(1))? };
-        // The chain first, then the rows in multi-row INSERTs (see ROWS_PER_INSERT).
-        let (rows, end) = link_all(head, events, skew_limit);
-        for chunk in rows.chunks(super::ROWS_PER_INSERT) {
-            let mut insert = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO events (seq, time, created, source, agency, user_name, source_ip, action, outcome, \
-                 mandatory, document, original, hash) ",
-            );
-            insert.push_values(chunk, |mut row, Linked { seq, event, document, hash }| {
-                row.push_bind(*seq as i64)
-                    .push_bind(event.retention_time(skew_limit).as_microsecond())
-                    .push_bind(event.created.as_microsecond())
-                    .push_bind(&event.source)
-                    .push_bind(&event.agency)
-                    .push_bind(&event.user_name)
-                    .push_bind(event.source_ip.map(|ip| ip.to_string()))
-                    .push_bind(&event.action)
-                    .push_bind(event.outcome.as_str())
-                    .push_bind(i64::from(event.mandatory().bits()))
-                    .push_bind(document)
-                    .push_bind(&event.original)
-                    .push_bind(hash.to_vec());
-            });
-            insert.build().execute(&mut *connection).await?;
+        let newest: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT first_seq, last_seq FROM blocks ORDER BY first_seq DESC LIMIT $1")
+                .bind(NEWEST)
+                .fetch_all(&mut *connection)
+                .await?;
+        let plan = plan_append(&spans(&newest), events.len());
+        // The small blocks rewritten: read, their terms deleted, then the blocks.
+        let mut linked = Vec::new();
+        for &first_seq in &plan.rewrite {
+            let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM blocks WHERE first_seq = $1")
+                .bind(first_seq as i64)
+                .fetch_one(&mut *connection)
+                .await?;
+            let rewritten = events_of(name, first_seq as i64, &body)?;
+            let gone: Vec<String> = terms(&rewritten).into_iter().collect();
+            for chunk in gone.chunks(TERMS_PER_STATEMENT) {
+                let mut delete = QueryBuilder::<Sqlite>::new("DELETE FROM terms WHERE (term, block) IN (VALUES ");
+                let mut list = delete.separated(", ");
+                for term in chunk {
+                    list.push("(").push_bind_unseparated(term).push_unseparated(", ");
+                    list.push_bind_unseparated(first_seq as i64).push_unseparated(")");
+                }
+                delete.push(")");
+                delete.build().execute(&mut *connection).await?;
+            }
+            sqlx::query("DELETE FROM blocks WHERE first_seq = $1")
+                .bind(first_seq as i64)
+                .execute(&mut *connection)
+                .await?;
+            linked.extend(rewritten);
+        }
+        let (new, end) = link_all(head, events, skew_limit);
+        linked.extend(new);
+        for block in blocks_of(&plan, &linked)? {
+            sqlx::query(
+                "INSERT INTO blocks (first_seq, last_seq, min_time, max_time, max_created, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(block.first_seq)
+            .bind(block.last_seq)
+            .bind(block.min_time)
+            .bind(block.max_time)
+            .bind(block.max_created)
+            .bind(&block.body)
+            .execute(&mut *connection)
+            .await?;
+            for chunk in block.terms.chunks(TERMS_PER_STATEMENT) {
+                let mut insert = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO terms (term, block) ");
+                insert.push_values(chunk, |mut row, term| {
+                    row.push_bind(term).push_bind(block.first_seq);
+                });
+                insert.build().execute(&mut *connection).await?;
+            }
         }
         sqlx::query("UPDATE head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(end.last_seq as i64)
@@ -141,51 +180,72 @@ impl PartitionFile {
         }
     }
 
-    /// At most `limit` events after the place `after`, in `seq` order.
-    pub(super) async fn rows_after(&mut self, after: i64, limit: i64) -> Result<Vec<Row>, StoreError> {
-        let rows = sqlx::query("SELECT seq, document, original, hash FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+    /// At most `limit` blocks after the place `after`, in place order: `(first_seq, body)`.
+    pub(super) async fn blocks_after(&mut self, after: i64, limit: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        Ok(sqlx::query_as("SELECT first_seq, body FROM blocks WHERE first_seq > $1 ORDER BY first_seq LIMIT $2")
             .bind(after)
-            .bind(limit)
-            .fetch_all(&mut self.connection)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|row| Row::new(row.get(0), row.get::<String, _>(1).into_bytes(), row.get(2), row.get(3)))
-            .collect())
-    }
-
-    /// The newest stored documents, newest first.
-    pub(super) async fn documents(&mut self, limit: i64) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT document FROM events ORDER BY seq DESC LIMIT $1")
             .bind(limit)
             .fetch_all(&mut self.connection)
             .await?)
     }
 
-    /// The source and original bytes of the events received since `since`.
-    pub(super) async fn received_since(
-        &mut self,
-        since: jiff::Timestamp,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let rows = sqlx::query("SELECT source, original FROM events WHERE created >= $1")
-            .bind(since.as_microsecond())
-            .fetch_all(&mut self.connection)
-            .await?;
-        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    /// The blocks that have every term of `terms.all` and one of `terms.any`.
+    pub(super) async fn block_metas(&mut self, terms: &BlockTerms) -> Result<Vec<BlockMeta>, StoreError> {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("SELECT first_seq, min_time, max_time, max_created FROM blocks WHERE TRUE");
+        for term in &terms.all {
+            query.push(" AND first_seq IN (SELECT block FROM terms WHERE term = ").push_bind(term.clone()).push(")");
+        }
+        match terms.any.as_deref() {
+            Some([]) => {
+                query.push(" AND FALSE");
+            }
+            Some(any) => {
+                query.push(" AND first_seq IN (SELECT block FROM terms WHERE term IN (");
+                let mut list = query.separated(", ");
+                for term in any {
+                    list.push_bind(term.clone());
+                }
+                query.push("))");
+            }
+            None => {}
+        }
+        let rows: Vec<(i64, i64, i64, i64)> = query.build_query_as().fetch_all(&mut self.connection).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(first_seq, min_time, max_time, max_created)| BlockMeta {
+                first_seq,
+                min_time,
+                max_time,
+                max_created,
+            })
+            .collect())
     }
 
-    /// The LogSources and agencies with events in the partition.
-    pub(super) async fn owners(&mut self) -> Result<(Vec<String>, Vec<String>), StoreError> {
-        let sources = sqlx::query_scalar("SELECT DISTINCT source FROM events").fetch_all(&mut self.connection).await?;
-        let agencies = sqlx::query_scalar("SELECT DISTINCT agency FROM events WHERE agency IS NOT NULL")
-            .fetch_all(&mut self.connection)
-            .await?;
-        Ok((sources, agencies))
+    /// The bodies of the blocks at `first_seqs` that are there: `(first_seq, body)`.
+    pub(super) async fn bodies(&mut self, first_seqs: &[i64]) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT first_seq, body FROM blocks WHERE first_seq IN (");
+        let mut list = query.separated(", ");
+        for first_seq in first_seqs {
+            list.push_bind(*first_seq);
+        }
+        query.push(")");
+        Ok(query.build_query_as().fetch_all(&mut self.connection).await?)
     }
 
-    /// The file's connection, for the searches of [`super::search`].
-    pub(super) fn connection(&mut self) -> &mut SqliteConnection {
-        &mut self.connection
+    /// The values of the terms of `kind` in the partition.
+    pub(super) async fn term_values(&mut self, kind: TermKind) -> Result<Vec<String>, StoreError> {
+        // A kind's terms are those from its prefix (`s:`) up to the next (`s;`).
+        let prefix = term(kind, "");
+        let end = format!("{};", prefix.trim_end_matches(':'));
+        let terms: Vec<String> = sqlx::query_scalar("SELECT term FROM terms WHERE term >= $1 AND term < $2")
+            .bind(&prefix)
+            .bind(end)
+            .fetch_all(&mut self.connection)
+            .await?;
+        let mut values: Vec<String> = terms.iter().filter_map(|t| term_value(kind, t).map(str::to_owned)).collect();
+        values.dedup();
+        Ok(values)
     }
 
     /// Closes the file.
