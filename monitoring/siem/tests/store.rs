@@ -7,7 +7,7 @@
 use std::{collections::BTreeMap, path::PathBuf};
 
 use jiff::{SignedDuration, Timestamp, ToSpan, civil::Date, tz::TimeZone};
-use makonis_siem::store::{Backend, PartitionKey, PartitionReport, Problem, Store};
+use makonis_siem::store::{Backend, PartitionKey, PartitionReport, PostgresConfig, Problem, Store};
 use makonis_siem_core::{
     block::{BLOCK_EVENTS, BlockEvent, TAIL_BLOCKS, decode, encode},
     chain::{Break, SigningKey, genesis, link},
@@ -620,4 +620,79 @@ async fn a_partition_table_dropped_under_a_running_store_is_made_again_and_its_l
     assert_eq!(batch.len(), 1, "what failed stays in the batch");
     t.store.append(&mut batch, now()).await.expect("the retry makes the partition again");
     assert_eq!(problem(&mut t, AUTH).await, Some(Problem::Broken(Break::Removed { from: 1, to: 20 })));
+}
+
+#[tokio::test]
+async fn a_read_only_role_searches_and_checks_partitions_made_after_its_grant() {
+    if !kinds().contains(&Kind::Postgres) {
+        return;
+    }
+    let mut t = test_store(Kind::Postgres).await;
+    let Backend::Postgres(config) = t.backend.clone() else { unreachable!() };
+    // The grants the operator guide gives a reader: on what exists, and by default on
+    // what the SIEM's role creates later (a search reads a partition's own table).
+    let reader = format!("siem_reader_{}", std::process::id());
+    let mut db = connect(&config.url).await;
+    let creator: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(&mut db).await.unwrap();
+    for statement in [
+        format!("CREATE ROLE {reader} LOGIN"),
+        format!("GRANT USAGE ON SCHEMA siem TO {reader}"),
+        format!("GRANT SELECT ON ALL TABLES IN SCHEMA siem TO {reader}"),
+        format!("ALTER DEFAULT PRIVILEGES FOR ROLE {creator} IN SCHEMA siem GRANT SELECT ON TABLES TO {reader}"),
+    ] {
+        sqlx::query(&statement).execute(&mut db).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    let day: Timestamp = format!("{YESTERDAY}T08:00:00Z").parse().unwrap();
+    let events: Vec<_> =
+        (0..30).map(|n| (sign_in(day + (n as i64).minutes(), n, "lm"), SourceCategory::Authentication)).collect();
+    t.store.append(&mut events.clone(), now()).await.unwrap();
+    t.store.checkpoint_closed(now(), SignedDuration::from_hours(1)).await.unwrap();
+
+    let base = config.url.split_once("://").unwrap().1.split_once('@').unwrap().1;
+    let as_reader = PostgresConfig { url: format!("postgres://{reader}@{base}"), ..config.clone() };
+    let mut store = Store::open_read_only(as_reader).await.unwrap();
+    let search = SearchRequest {
+        from: format!("{YESTERDAY}T00:00:00Z"),
+        to: format!("{YESTERDAY}T23:59:59Z"),
+        agencies: None,
+        source: None,
+        user: Some("user17".into()),
+        ip: None,
+        action: None,
+        outcome: None,
+        text: None,
+        limit: 10,
+        after: None,
+    };
+    let page = store.search(&search.check().unwrap()).await.unwrap();
+    assert_eq!(page.hits.iter().map(|hit| hit.seq).collect::<Vec<_>>(), [18]);
+    let day: Date = YESTERDAY.parse().unwrap();
+    let reports = store.verify(day, day, &t.public_key).await.unwrap();
+    assert_eq!(reports.iter().map(|r| (r.events, r.problem.is_none())).collect::<Vec<_>>(), [(30, true)]);
+    drop(store);
+    for statement in [format!("DROP OWNED BY {reader}"), format!("DROP ROLE {reader}")] {
+        sqlx::query(&statement).execute(&mut db).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_touches_every_partition_keeps_few_files_open() {
+    let descriptors = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let mut t = test_store(Kind::Sqlite).await;
+    let before = descriptors();
+    // 150 days of one category, each appended to and then closed with a checkpoint, as
+    // a SIEM's rounds of closing past days touch every partition it keeps.
+    let first: Timestamp = "2026-07-01T08:00:00Z".parse().unwrap();
+    for day in 0..150 {
+        let at = first + (day * 24).hours();
+        let mut event = sign_in(at, day as u32, "lm");
+        event.created = at;
+        t.store.append(&mut vec![(event, SourceCategory::Authentication)], at).await.unwrap();
+    }
+    let closed = t.store.checkpoint_closed(now(), SignedDuration::from_hours(1)).await.unwrap();
+    assert_eq!((closed.signed.len(), closed.refused.len()), (150, 0));
+    let opened = descriptors().saturating_sub(before);
+    // At most 64 partition files of three descriptors each (other tests of this binary
+    // open a few files of their own meanwhile).
+    assert!(opened <= 3 * 64 + 40, "{opened} more descriptors open for 150 partitions");
 }

@@ -55,8 +55,17 @@ async fn create_schema(connection: &mut sqlx::SqliteConnection, schema: &'static
 pub(super) struct Sqlite {
     root: PathBuf,
     pub(super) catalog: Catalog,
-    open: BTreeMap<PartitionKey, PartitionFile>,
+    /// The partition files open, each with when it was last used (a count of uses).
+    open: BTreeMap<PartitionKey, (PartitionFile, u64)>,
+    /// Uses so far: the clock of `open`.
+    uses: u64,
 }
+
+/// Partition files kept open at once. Closing a round of past days touches every
+/// partition, and each open file holds three descriptors (the file, its WAL, its shared
+/// memory): 18 months of six categories would hold about 10,000. The least recently used
+/// is closed when another is needed.
+const OPEN_FILES: usize = 64;
 
 impl Sqlite {
     /// Opens the catalog under `root`, creating the directory when `create`.
@@ -65,7 +74,7 @@ impl Sqlite {
             tokio::fs::create_dir_all(&root).await.map_err(|e| StoreError::Io(root.clone(), e))?;
         }
         let catalog = Catalog::open(&root.join("catalog.sqlite")).await?;
-        Ok(Self { root, catalog, open: BTreeMap::new() })
+        Ok(Self { root, catalog, open: BTreeMap::new(), uses: 0 })
     }
 
     /// Appends events to a partition, creating its file on first use.
@@ -117,7 +126,7 @@ impl Sqlite {
 
     /// Deletes a partition's file (and its WAL).
     pub(super) async fn drop_partition(&mut self, key: PartitionKey) -> Result<(), StoreError> {
-        if let Some(file) = self.open.remove(&key) {
+        if let Some((file, _)) = self.open.remove(&key) {
             file.close().await?;
         }
         let path = key.path(&self.root);
@@ -132,12 +141,22 @@ impl Sqlite {
         Ok(())
     }
 
-    /// The open partition file, opened (and created when `create`) on first use.
+    /// The open partition file, opened (and created when `create`) on first use; the
+    /// least recently used is closed first when [`OPEN_FILES`] are open.
     async fn file(&mut self, key: PartitionKey, create: bool) -> Result<&mut PartitionFile, StoreError> {
-        let path = key.path(&self.root);
-        match self.open.entry(key) {
-            Entry::Occupied(open) => Ok(open.into_mut()),
-            Entry::Vacant(slot) => Ok(slot.insert(PartitionFile::open(&path, create).await?)),
+        self.uses += 1;
+        if !self.open.contains_key(&key) && self.open.len() >= OPEN_FILES {
+            let oldest = self.open.iter().min_by_key(|(_, (_, used))| *used).map(|(key, _)| *key);
+            if let Some((file, _)) = oldest.and_then(|oldest| self.open.remove(&oldest)) {
+                file.close().await?;
+            }
         }
+        let path = key.path(&self.root);
+        let (file, used) = match self.open.entry(key) {
+            Entry::Occupied(open) => open.into_mut(),
+            Entry::Vacant(slot) => slot.insert((PartitionFile::open(&path, create).await?, 0)),
+        };
+        *used = self.uses;
+        Ok(file)
     }
 }
