@@ -148,6 +148,7 @@ async fn security_officers_search_their_agencys_logs_and_every_look_is_recorded(
     let report = portal.get(Some(&officer), &format!("/security/report?month={month}")).await;
     assert_eq!(report.status, 200, "{}", report.body);
     assert!(report.body.contains("<td>janis</td><td>10.0.0.1</td><td>2</td>"), "{}", report.body);
+    assert!(report.body.contains("<h2 id=\"silences\">"), "the month's silences have their section");
 
     // Each look, the refused one too, is in the trail before anything was shown.
     let trail = recorded(store, "lm-security").await;

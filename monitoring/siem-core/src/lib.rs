@@ -24,6 +24,7 @@
 //! - [`retention`]: which day partitions may be removed, by category and legal holds.
 //! - [`search`]: searches of the store and the monthly report: their limits, the order
 //!   of results and the cursor of the next page.
+//! - [`silence`]: when LogSources sent nothing for longer than their silence allows.
 
 pub mod block;
 pub mod chain;
@@ -36,4 +37,5 @@ pub mod normalise;
 pub mod relp;
 pub mod retention;
 pub mod search;
+pub mod silence;
 pub mod syslog;

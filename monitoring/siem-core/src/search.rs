@@ -15,6 +15,7 @@ use crate::{
     block::{BlockEvent, TermKind, term},
     event::Outcome,
     retention::SourceCategory,
+    silence::{Silence, Watched},
 };
 
 /// The results of one page at most.
@@ -114,6 +115,9 @@ pub enum SearchError {
     /// Not a month.
     #[error("month: {0:?} is not a month such as 2026-12")]
     Month(String),
+    /// Too many LogSources to look for silences of.
+    #[error("sources: at most {MAX_WATCHED}")]
+    Sources,
     /// Page size out of range.
     #[error("limit: between 1 and {MAX_PAGE}")]
     Limit,
@@ -330,11 +334,20 @@ pub struct ReportRequest {
     /// One agency; none: the whole platform.
     #[serde(default)]
     pub agency: Option<String>,
+    /// The LogSources whose silences the report lists (at most [`MAX_WATCHED`]).
+    #[serde(default)]
+    pub sources: Vec<Watched>,
 }
 
+/// The most LogSources one report looks for silences of.
+pub const MAX_WATCHED: usize = 2_000;
+
 impl ReportRequest {
-    /// The month's first day and the next month's, or why not.
+    /// The month's first day and the next month's, or why the request is refused.
     pub fn days(&self) -> Result<(Date, Date), SearchError> {
+        if self.sources.len() > MAX_WATCHED {
+            return Err(SearchError::Sources);
+        }
         let bad = || SearchError::Month(self.month.clone());
         let first: Date = format!("{}-01", self.month).parse().map_err(|_| bad())?;
         if self.month.len() != 7 {
@@ -410,6 +423,10 @@ pub struct Report {
     pub removed: Vec<RemovedPartition>,
     /// The month's partitions, verified when the report was made.
     pub verified: Vec<VerifiedPartition>,
+    /// When watched LogSources sent nothing for longer than their silence, by source then
+    /// time.
+    #[serde(default)]
+    pub silences: Vec<Silence>,
 }
 
 /// The most rows of failed sign-ins a report lists.
@@ -586,7 +603,7 @@ mod tests {
 
     #[test]
     fn a_month_is_its_days() {
-        let days = |month: &str| ReportRequest { month: month.into(), agency: None }.days();
+        let days = |month: &str| ReportRequest { month: month.into(), agency: None, sources: vec![] }.days();
         assert_eq!(days("2026-12").unwrap(), (jiff::civil::date(2026, 12, 1), jiff::civil::date(2027, 1, 1)));
         assert!(days("2026-13").is_err());
         assert!(days("2026-12-01").is_err());

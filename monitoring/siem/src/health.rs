@@ -77,17 +77,6 @@ fn humanise(duration: SignedDuration) -> String {
     if minutes % 60 == 0 { format!("{}h", minutes / 60) } else { format!("{minutes}m") }
 }
 
-/// `15m` or `2h` as a duration (the CRD's pattern); `None` for anything else.
-pub fn parse_silence(text: &str) -> Option<SignedDuration> {
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
-    let number: i64 = number.parse().ok()?;
-    match unit {
-        "m" => Some(SignedDuration::from_mins(number)),
-        "h" => Some(SignedDuration::from_hours(number)),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,13 +130,5 @@ mod tests {
         let again = status(&figures, &[], SignedDuration::from_mins(15), now(), &written.conditions, Some(1));
         assert_eq!(again.state, Some(LogSourceState::Receiving), "not Waiting after a restart");
         assert_eq!(figures_of(&LogSourceStatus::default()), SourceStats::default(), "nothing written yet");
-    }
-
-    #[test]
-    fn silences_parse_as_the_crd_writes_them() {
-        assert_eq!(parse_silence("15m"), Some(SignedDuration::from_mins(15)));
-        assert_eq!(parse_silence("2h"), Some(SignedDuration::from_hours(2)));
-        assert_eq!(parse_silence("x"), None);
-        assert_eq!(parse_silence(""), None);
     }
 }

@@ -22,6 +22,7 @@ use makonis_siem_core::{
     chain::SigningKey,
     claims::{Claims, Source},
     retention::Policy,
+    silence::parse_silence,
 };
 use tokio::{
     net::{TcpListener, UdpSocket},
@@ -29,7 +30,7 @@ use tokio::{
 };
 
 use crate::{
-    health::{figures_of, parse_silence, status},
+    health::{figures_of, status},
     intake::{
         Intake, Stats, https,
         metrics::SiemMetrics,

@@ -168,7 +168,7 @@ async fn answer_report(
         Err(error) => return refusal(StatusCode::BAD_REQUEST, error.to_string()),
     };
     let report = match open(reader).await {
-        Ok(mut store) => store.report(&request, first, next, &reader.public_key).await,
+        Ok(mut store) => store.report(&request, first, next, &reader.public_key, jiff::Timestamp::now()).await,
         Err(error) => Err(error),
     };
     match report {

@@ -203,6 +203,35 @@ async fn searches_on(kind: Kind) {
     assert_eq!(verified[0]["events"], 20, "agency lm's own events, not agency vdi's");
     assert!(verified.iter().all(|v| v["problems"] == json!([])), "{report}");
 
+    // Silences: the LogSources the portal names, each from when it counts. Every event
+    // above arrived just now, so `servers` was silent from the day it was made until
+    // then (or the month's end), and a source never heard from all month.
+    let watched = json!({"month": month, "agency": "lm", "sources": [
+        {"source": support::SERVERS, "silence_minutes": 60, "since": format!("{first}T00:00:00Z")},
+        {"source": "agency-lm/quiet", "silence_minutes": 15, "since": format!("{month}-01T00:00:00Z")},
+    ]});
+    let (status, report) = siem.post(&siem.portal, REPORT_PATH, &watched).await;
+    assert_eq!(status, 200, "{report}");
+    let silences: Vec<(&str, &str)> = report["silences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["source"].as_str().unwrap(), s["from"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        silences,
+        [
+            (support::SERVERS, format!("{first}T00:00:00Z").as_str()),
+            ("agency-lm/quiet", &format!("{month}-01T00:00:00Z"))
+        ],
+        "{report}"
+    );
+    let too_many: Vec<Value> = (0..2_001)
+        .map(|n| json!({"source": format!("a/{n}"), "silence_minutes": 5, "since": "2026-01-01T00:00:00Z"}))
+        .collect();
+    let (status, answer) = siem.post(&siem.portal, REPORT_PATH, &json!({"month": month, "sources": too_many})).await;
+    assert_eq!((status, answer["error"].as_str()), (400, Some("sources: at most 2000")), "{answer}");
+
     // Someone edits an event in SQL: the next report names it.
     let partition = PartitionKey { day: first, category: SourceCategory::Authentication };
     backends::tamper(&siem.backend, partition, 3, |e| e.document = e.document.replace("janis", "eve")).await;
@@ -227,8 +256,8 @@ async fn searches_on(kind: Kind) {
     assert_eq!(count(reads, &[("route", "search"), ("outcome", "refused")]), 2.0, "{kind:?}");
     assert_eq!(count(reads, &[("route", "search"), ("outcome", "invalid")]), 1.0, "{kind:?}");
     assert_eq!(count(reads, &[("route", "report"), ("outcome", "refused")]), 1.0, "{kind:?}");
-    assert_eq!(count(reads, &[("route", "report"), ("outcome", "answered")]), 2.0, "{kind:?}");
-    assert_eq!(count(reads, &[("route", "report"), ("outcome", "invalid")]), 1.0, "{kind:?}");
+    assert_eq!(count(reads, &[("route", "report"), ("outcome", "answered")]), 3.0, "{kind:?}");
+    assert_eq!(count(reads, &[("route", "report"), ("outcome", "invalid")]), 2.0, "{kind:?}");
     assert!(count(reads, &[("route", "search"), ("outcome", "answered")]) >= 8.0, "{kind:?}");
     assert_eq!(count("makonis_siem_partitions_verified_total", &[("outcome", "broken")]), 1.0, "{kind:?}");
 }

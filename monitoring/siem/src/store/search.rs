@@ -18,6 +18,7 @@ use makonis_siem_core::{
         BlockTerms, CategoryCount, Cursor, FailedSignIns, Hit, MAX_FAILED_ROWS, Page, RemovedPartition, Report,
         ReportRequest, Search, VerifiedPartition, page_of,
     },
+    silence::Activity,
 };
 
 use super::{
@@ -56,6 +57,7 @@ impl Store {
         first: Date,
         next: Date,
         public_key: &[u8],
+        now: Timestamp,
     ) -> Result<Report, StoreError> {
         let from = TimeZone::UTC.to_timestamp(first.at(0, 0, 0, 0)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let to = TimeZone::UTC.to_timestamp(next.at(0, 0, 0, 0)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -64,8 +66,9 @@ impl Store {
         let mut by_category: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
         let mut failed: BTreeMap<(String, String), u64> = BTreeMap::new();
         let mut own_events: BTreeMap<String, u64> = BTreeMap::new();
+        let mut activity = Activity::new(from, to, request.sources.iter().map(|s| s.source.clone()));
         for key in self.db.partitions(first, last).await? {
-            let tally = self.tally(key, agency, from, to).await?;
+            let tally = self.tally(key, agency, from, to, &mut activity).await?;
             own_events.insert(key.name(), tally.outcomes.values().sum());
             for (outcome, events) in tally.outcomes {
                 *by_category.entry((key.category.as_str(), outcome)).or_default() += events;
@@ -114,6 +117,7 @@ impl Store {
                 problems: report.problem.map(|p| p.to_string()).into_iter().collect(),
             })
             .collect();
+        let silences = activity.silences(&request.sources, now.min(to));
         Ok(Report {
             month: request.month.clone(),
             agency: request.agency.clone(),
@@ -121,6 +125,7 @@ impl Store {
             failed_sign_ins,
             removed,
             verified,
+            silences,
         })
     }
 }
@@ -168,13 +173,15 @@ impl Store {
         Ok(found)
     }
 
-    /// A partition's events in `from..to` of one agency (or all), counted.
+    /// A partition's events in `from..to` of one agency (or all), counted, and the minutes
+    /// they arrived in noted in `activity`.
     async fn tally(
         &mut self,
         key: PartitionKey,
         agency: Option<&str>,
         from: Timestamp,
         to: Timestamp,
+        activity: &mut Activity,
     ) -> Result<Tally, StoreError> {
         let name = key.name();
         let (from, to) = (from.as_microsecond(), to.as_microsecond());
@@ -192,6 +199,7 @@ impl Store {
                 if event.time < from || event.time >= to || agency.is_some_and(|a| event.agency.as_deref() != Some(a)) {
                     continue;
                 }
+                activity.heard(&event.source, event.created);
                 *tally.outcomes.entry(event.outcome.as_str()).or_default() += 1;
                 if event.outcome == Outcome::Failure && event.category.as_deref() == Some(AUTHENTICATION) {
                     let user_and_ip = (event.user.unwrap_or_default(), event.ip.unwrap_or_default());

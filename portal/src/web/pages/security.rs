@@ -17,7 +17,10 @@ use jiff::{Timestamp, civil::Date, tz::TimeZone};
 use kube::{Api, api::ListParams};
 use makonis_api::security::{LogCategory, LogSource, LogSourceState};
 use makonis_catalog::FieldError;
-use makonis_siem_core::search::{Hit, MAX_PAGE, Page, Report, ReportRequest, SearchRequest};
+use makonis_siem_core::{
+    search::{Hit, MAX_PAGE, Page, Report, ReportRequest, SearchRequest},
+    silence::{Watched, parse_silence},
+};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tera::Context as TeraContext;
 
@@ -360,9 +363,9 @@ fn source_row(source: &LogSource) -> SourceRow {
     }
 }
 
-/// The LogSources of `agencies` (`None`: all) with their health, or `Err` when they
-/// cannot be listed (no cluster, or the API server refused).
-async fn visible_sources(state: &AppState, agencies: Option<&[String]>) -> Result<Vec<SourceRow>, ()> {
+/// The LogSources of `agencies` (`None`: all), or `Err` when they cannot be listed (no
+/// cluster, or the API server refused).
+async fn visible_sources(state: &AppState, agencies: Option<&[String]>) -> Result<Vec<LogSource>, ()> {
     let client = state.context.client.as_ref().ok_or(())?;
     let list = Api::<LogSource>::all(client.clone()).list(&ListParams::default()).await.map_err(|error| {
         tracing::warn!(%error, "listing LogSources failed");
@@ -371,7 +374,22 @@ async fn visible_sources(state: &AppState, agencies: Option<&[String]>) -> Resul
         None => true,
         Some(agencies) => namespace.strip_prefix("agency-").is_some_and(|code| agencies.iter().any(|a| a == code)),
     };
-    Ok(list.items.iter().filter(|s| visible(s.metadata.namespace.as_deref().unwrap_or(""))).map(source_row).collect())
+    Ok(list.items.into_iter().filter(|s| visible(s.metadata.namespace.as_deref().unwrap_or(""))).collect())
+}
+
+/// A LogSource as the report looks for its silences: its silence and when it was made
+/// (`None` when its silence is not one the CRD allows, or it has no creation time).
+fn watched_of(source: &LogSource) -> Option<Watched> {
+    let minutes = parse_silence(&source.spec.silence_after)?.as_mins();
+    Some(Watched {
+        source: format!(
+            "{}/{}",
+            source.metadata.namespace.as_deref().unwrap_or_default(),
+            source.metadata.name.as_deref().unwrap_or_default()
+        ),
+        silence_minutes: u32::try_from(minutes).ok()?,
+        since: source.metadata.creation_timestamp.as_ref()?.0.to_string(),
+    })
 }
 
 /// `GET /security/sources`: every LogSource the user may see, with its health.
@@ -379,8 +397,9 @@ pub async fn sources(State(state): State<AppState>, viewer: Viewer) -> Result<Re
     let actor = viewer.signed_in()?;
     let agencies = scope(&state, actor, None, Reading::Sources, "sources").await?;
     let listed = visible_sources(&state, agencies.as_deref()).await;
+    let rows: Vec<SourceRow> = listed.iter().flatten().map(source_row).collect();
     let mut context = TeraContext::new();
-    context.insert("sources", listed.as_deref().unwrap_or_default());
+    context.insert("sources", &rows);
     context.insert("unavailable", &listed.is_err());
     let status = if listed.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Ok(state.templates.page(&viewer, status, "security_sources.html", context))
@@ -423,7 +442,14 @@ pub async fn report(
             }
         },
     };
-    let request = ReportRequest { month: month.clone(), agency: agency.clone() };
+    // The LogSources of the report's scope, whose silences during the month it lists.
+    let scope_of_report = agency.as_ref().map(|a| vec![a.clone()]);
+    let sources = visible_sources(&state, scope_of_report.as_deref()).await.unwrap_or_default();
+    let request = ReportRequest {
+        month: month.clone(),
+        agency: agency.clone(),
+        sources: sources.iter().filter_map(watched_of).collect(),
+    };
     let mut context = TeraContext::new();
     let (report, problem, unavailable) =
         match ask_siem::<Report>(state.context.config.siem.as_ref(), "/v1/report", &request).await {
@@ -443,15 +469,6 @@ pub async fn report(
         context.insert("failed", &failed);
         context.insert("intact", &report.verified.iter().all(|v| v.problems.is_empty()));
     }
-    // Sources silent now (the SIEM keeps no history of their states yet).
-    let scope_of_report = agency.as_ref().map(|a| vec![a.clone()]);
-    let silent: Vec<SourceRow> = visible_sources(&state, scope_of_report.as_deref())
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| s.state == "silent")
-        .collect();
-    context.insert("silent", &silent);
     context.insert("report", &report);
     context.insert("problem", &problem);
     context.insert("unavailable", &unavailable);
@@ -465,6 +482,25 @@ pub async fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_source_is_watched_by_its_silence_from_when_it_was_made() {
+        let mut source: LogSource = serde_json::from_value(serde_json::json!({
+            "apiVersion": "security.makonis.lv/v1alpha1",
+            "kind": "LogSource",
+            "metadata": {"name": "dc", "namespace": "agency-lm", "creationTimestamp": "2026-11-20T08:00:00Z"},
+            "spec": {"senders": [{"address": "10.0.0.1"}], "format": "syslog", "category": "authentication",
+                     "silenceAfter": "2h"}
+        }))
+        .unwrap();
+        let watched = watched_of(&source).unwrap();
+        assert_eq!(
+            (watched.source.as_str(), watched.silence_minutes, watched.since.as_str()),
+            ("agency-lm/dc", 120, "2026-11-20T08:00:00Z")
+        );
+        source.spec.silence_after = "soon".into();
+        assert_eq!(watched_of(&source), None, "a silence the CRD would refuse is not guessed");
+    }
 
     #[test]
     fn a_form_becomes_whole_utc_days_and_names_a_bad_date() {
