@@ -841,7 +841,8 @@ pub struct SiemRunArgs {
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub status_seconds: u64,
 
-    /// How often past days are closed and retention applied, in seconds.
+    /// How often past days are closed, open days signed so far and retention applied, in
+    /// seconds: also the longest that events stored behind the SIEM's back stay unsigned.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub maintenance_seconds: u64,
 

@@ -234,13 +234,23 @@ impl SigningKey {
         key_id(&self.public_key())
     }
 
-    /// Signs a partition's end.
+    /// Signs a closed partition's end: the chain must end there.
     pub fn checkpoint(&self, partition: &str, count: u64, end: End, signed_at: Timestamp) -> Checkpoint {
+        self.sign(partition, count, end, signed_at, false)
+    }
+
+    /// Signs an open partition's end so far: the chain must pass through it and may go on.
+    pub fn interim(&self, partition: &str, count: u64, end: End, signed_at: Timestamp) -> Checkpoint {
+        self.sign(partition, count, end, signed_at, true)
+    }
+
+    fn sign(&self, partition: &str, count: u64, end: End, signed_at: Timestamp, interim: bool) -> Checkpoint {
         let mut checkpoint = Checkpoint {
             partition: partition.to_owned(),
             count,
             end,
             signed_at,
+            interim,
             key_id: self.key_id(),
             signature: Vec::new(),
         };
@@ -266,6 +276,8 @@ pub struct Checkpoint {
     pub end: End,
     /// When it was signed.
     pub signed_at: Timestamp,
+    /// Signed while the partition was open: its end so far, not where it ends.
+    pub interim: bool,
     /// Which key signed it.
     pub key_id: String,
     /// The Ed25519 signature of [`Checkpoint::statement`].
@@ -274,10 +286,12 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// What is signed: the partition, count, last sequence number, head and time, one
-    /// per line after a version line.
+    /// per line after a version line that also says whether the partition was open (so
+    /// that an interim signature cannot pass for a closing one, nor the reverse).
     pub fn statement(&self) -> Vec<u8> {
+        let version = if self.interim { "makonis-siem-checkpoint-interim-v1" } else { "makonis-siem-checkpoint-v1" };
         format!(
-            "makonis-siem-checkpoint-v1\n{}\n{}\n{}\n{}\n{}\n",
+            "{version}\n{}\n{}\n{}\n{}\n{}\n",
             self.partition,
             self.count,
             self.end.last_seq,
@@ -424,6 +438,13 @@ mod tests {
         let other = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
         assert!(!checkpoint.signed_by(&other.public_key()));
         assert!(SigningKey::from_pkcs8(b"not a key").is_err());
+        // An interim signature does not pass for a closing one, nor the reverse.
+        let interim = key.interim("p", 3, end_of(&rows).unwrap(), "2026-12-06T12:00:00Z".parse().unwrap());
+        assert!(interim.signed_by(&key.public_key()));
+        let closing = Checkpoint { interim: false, ..interim.clone() };
+        assert!(!closing.signed_by(&key.public_key()));
+        let reopened = Checkpoint { interim: true, ..checkpoint };
+        assert!(!reopened.signed_by(&key.public_key()));
     }
 
     #[test]

@@ -696,3 +696,60 @@ async fn a_store_that_touches_every_partition_keeps_few_files_open() {
     // open a few files of their own meanwhile).
     assert!(opened <= 3 * 64 + 40, "{opened} more descriptors open for 150 partitions");
 }
+
+#[tokio::test]
+async fn an_open_day_is_signed_so_far_and_whatever_was_signed_stays_checked() {
+    for kind in kinds() {
+        let mut t = test_store(kind).await;
+        let today = key("2026-12-06", SourceCategory::Authentication);
+        let name = today.name();
+        let day: Date = "2026-12-06".parse().unwrap();
+        let morning: Timestamp = "2026-12-06T08:00:00Z".parse().unwrap();
+        let events: Vec<_> = (0..15)
+            .map(|n| (sign_in(morning + (n as i64).minutes(), n, "lm"), SourceCategory::Authentication))
+            .collect();
+        let lateness = SignedDuration::from_hours(1);
+        t.store.append(&mut events[..10].to_vec(), now()).await.unwrap();
+        let signed = t.store.checkpoint_open(now(), lateness).await.unwrap();
+        assert_eq!(signed.signed.iter().map(|c| (c.interim, c.end.last_seq)).collect::<Vec<_>>(), [(true, 10)]);
+        assert!(t.store.checkpoint_open(now(), lateness).await.unwrap().signed.is_empty(), "{kind:?}: unchanged");
+        assert!(t.store.checkpoint_closed(now(), lateness).await.unwrap().signed.is_empty(), "{kind:?}: still open");
+
+        // More events after the interim checkpoint: the open day goes on past it.
+        t.store.append(&mut events[10..].to_vec(), now()).await.unwrap();
+        let report = t.store.verify(day, day, &t.public_key).await.unwrap().remove(0);
+        assert_eq!((report.events, report.checkpoints, report.problem), (15, 1, None), "{kind:?}");
+        t.store.checkpoint_open(now(), lateness).await.unwrap();
+
+        // Events removed from the end and the head moved back: the interim checkpoint at
+        // event 15 still says they were there.
+        let mut cut = test_store(kind).await;
+        cut.store.append(&mut events.clone(), now()).await.unwrap();
+        cut.store.checkpoint_open(now(), lateness).await.unwrap();
+        cut.delete_events(today, |seq| seq > 12).await;
+        let hash = cut.hash(today, 12).await;
+        cut.move_head(today, 12, hash).await;
+        let report = cut.store.verify(day, day, &cut.public_key).await.unwrap().remove(0);
+        assert_eq!(report.problem, Some(Problem::Broken(Break::Removed { from: 13, to: 15 })), "{kind:?}");
+
+        // Appended behind the SIEM's back, head moved: not signed, and named.
+        let previous = t.hash(today, 15).await;
+        let forged = link(&previous, 16, b"{}", b"<38>forged");
+        t.insert(today, 16, "{}", b"<38>forged", forged, true).await;
+        let refused = t.store.checkpoint_open(now(), lateness).await.unwrap().refused;
+        let refused = refused.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        assert!(refused.contains("ends at event 16, but this SIEM wrote it up to event 15"), "{kind:?}: {refused}");
+
+        // The day closes: the closing checkpoint in the catalog and the log, the interim
+        // ones in the log only, all of them checked.
+        let mut closing = test_store(kind).await;
+        closing.store.append(&mut events[..10].to_vec(), now()).await.unwrap();
+        closing.store.checkpoint_open(now(), lateness).await.unwrap();
+        closing.store.append(&mut events[10..].to_vec(), now()).await.unwrap();
+        let later = now() + SignedDuration::from_hours(24);
+        let closed = closing.store.checkpoint_closed(later, lateness).await.unwrap();
+        assert_eq!(closed.signed.iter().map(|c| (c.interim, c.end.last_seq)).collect::<Vec<_>>(), [(false, 15)]);
+        let report = closing.store.verify(day, day, &closing.public_key).await.unwrap().remove(0);
+        assert_eq!((report.events, report.checkpoints, report.problem), (15, 2, None), "{kind:?}: {name}");
+    }
+}

@@ -21,7 +21,8 @@ const RECENT: usize = 100_000;
 /// How far back, at start, the store's events fill the window of recent identities.
 const RECENT_AT_START: SignedDuration = SignedDuration::from_hours(1);
 
-/// The store's upkeep between batches: closing past days with checkpoints, retention.
+/// The store's upkeep between batches: closing past days with checkpoints, signing open
+/// ones so far, retention.
 #[derive(Debug)]
 pub struct Maintenance {
     /// How often.
@@ -34,7 +35,8 @@ pub struct Maintenance {
 
 /// Appends what the readers send until every reader has gone, then returns the store.
 /// A failed append is retried (the readers wait meanwhile) rather than dropped. With
-/// `maintenance`, closes past days and applies retention on its interval as well.
+/// `maintenance`, closes past days, signs open ones and applies retention on its interval
+/// as well.
 pub async fn run(
     mut store: Store,
     mut queue: mpsc::Receiver<Batch>,
@@ -169,8 +171,8 @@ fn delta_of<'a>(deltas: &'a mut BTreeMap<String, SourceStats>, source: &str) -> 
     deltas.get_mut(source).expect("inserted above")
 }
 
-/// Closes past days and applies retention; failures are logged (and counted) and retried
-/// next time.
+/// Closes past days, signs open ones so far and applies retention; failures are logged
+/// (and counted) and retried next time.
 async fn maintain(store: &mut Store, maintenance: &Maintenance, metrics: Option<&SiemMetrics>) {
     let now = Timestamp::now();
     let failed = |category: &str| {
@@ -193,6 +195,23 @@ async fn maintain(store: &mut Store, maintenance: &Maintenance, metrics: Option<
         Err(error) => {
             failed(error.category());
             tracing::error!(%error, category = error.category(), "closing past days failed")
+        }
+    }
+    match store.checkpoint_open(now, maintenance.lateness).await {
+        Ok(signed) => {
+            if let Some(metrics) = metrics {
+                metrics.checkpoints(signed.signed.len(), signed.refused.len());
+            }
+            for checkpoint in signed.signed {
+                tracing::debug!(partition = %checkpoint.partition, events = checkpoint.count, "open partition signed so far");
+            }
+            for error in signed.refused {
+                tracing::error!(%error, category = error.category(), "an open partition cannot be signed");
+            }
+        }
+        Err(error) => {
+            failed(error.category());
+            tracing::error!(%error, category = error.category(), "signing open partitions failed")
         }
     }
     let policies = maintenance.policies.borrow().clone();

@@ -1,6 +1,7 @@
 //! The checkpoint log: every checkpoint appended as one JSON line to a file kept outside
 //! the store (another volume, or storage the SIEM can only append to), so that rewriting
-//! the store and its catalog together still leaves the signed ends elsewhere.
+//! the store and its catalog together still leaves the signed ends elsewhere. Interim
+//! checkpoints of open partitions are kept here only; the catalog has the closing ones.
 
 use std::path::Path;
 
@@ -17,6 +18,10 @@ struct Line {
     last_seq: u64,
     head: String,
     signed_at: String,
+    /// Signed while the partition was open; absent (false) on closing checkpoints, as on
+    /// every line written before interim checkpoints existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    interim: bool,
     key_id: String,
     signature: String,
 }
@@ -33,6 +38,7 @@ pub(super) async fn append(path: &Path, checkpoint: &Checkpoint) -> Result<(), S
         last_seq: checkpoint.end.last_seq,
         head: hex(&checkpoint.end.head),
         signed_at: checkpoint.signed_at.to_string(),
+        interim: checkpoint.interim,
         key_id: checkpoint.key_id.clone(),
         signature: checkpoint.signature.iter().map(|b| format!("{b:02x}")).collect(),
     };
@@ -66,6 +72,7 @@ pub(super) async fn read(path: &Path) -> Result<Vec<Checkpoint>, StoreError> {
                 count: line.count,
                 end: End { last_seq: line.last_seq, head: from_hex(&line.head).ok_or_else(|| bad("head is not hex"))? },
                 signed_at: line.signed_at.parse().map_err(|_| bad("signed_at is not a time"))?,
+                interim: line.interim,
                 key_id: line.key_id,
                 signature,
             })

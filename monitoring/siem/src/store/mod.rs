@@ -176,6 +176,9 @@ pub struct Store {
     /// Partitions known to be in the catalog, and whether they have a checkpoint: read
     /// once per process, so that an append costs one transaction, not three.
     registered: BTreeMap<PartitionKey, bool>,
+    /// Where each open partition was last signed with an interim checkpoint, by this
+    /// process.
+    interim: BTreeMap<PartitionKey, End>,
 }
 
 impl Store {
@@ -201,7 +204,15 @@ impl Store {
                 (Db::Postgres(Postgres::open(&config.url, writes).await?), config.checkpoint_log, config.skew_limit)
             }
         };
-        Ok(Self { db, checkpoint_log, skew_limit, signer, written: BTreeMap::new(), registered: BTreeMap::new() })
+        Ok(Self {
+            db,
+            checkpoint_log,
+            skew_limit,
+            signer,
+            written: BTreeMap::new(),
+            registered: BTreeMap::new(),
+            interim: BTreeMap::new(),
+        })
     }
 
     /// The partition an event of a LogSource of `category` goes to: its retention time's
@@ -276,18 +287,49 @@ impl Store {
         Ok(closed)
     }
 
+    /// Signs every open partition (of today, or a past day not closed yet) that changed
+    /// since this process last signed it, with an interim checkpoint written to the
+    /// checkpoint log: the chain must pass through it, and may go on. Events stored
+    /// behind the SIEM's back are then signed by nobody for at most the interval between
+    /// two rounds. Refusals as in [`Store::checkpoint_closed`].
+    pub async fn checkpoint_open(&mut self, now: Timestamp, lateness: SignedDuration) -> Result<Closed, StoreError> {
+        let today = (now - lateness).to_zoned_datetime(TimeZone::UTC).date();
+        let mut signed = Closed::default();
+        for key in self.db.partitions(today, jiff::civil::Date::MAX).await? {
+            let end = match self.end_as_written(key).await {
+                Ok(end) => end,
+                Err(error) => {
+                    signed.refused.push(error);
+                    continue;
+                }
+            };
+            if end.last_seq == 0 || self.interim.get(&key) == Some(&end) {
+                continue;
+            }
+            let checkpoint =
+                self.signer.as_ref().ok_or(StoreError::NoKey)?.interim(&key.name(), end.last_seq, end, now);
+            checkpoint_log::append(&self.checkpoint_log, &checkpoint).await?;
+            self.interim.insert(key, end);
+            signed.signed.push(checkpoint);
+        }
+        Ok(signed)
+    }
+
+    /// Where a partition ends, if that is where this process left it (or it wrote nothing
+    /// there); [`StoreError::HeadMoved`] if someone else wrote it.
+    async fn end_as_written(&mut self, key: PartitionKey) -> Result<End, StoreError> {
+        let end = self.db.head(key).await?;
+        match self.written.get(&key) {
+            Some(written) if *written != end => {
+                Err(StoreError::HeadMoved { partition: key.name(), written: written.last_seq, found: end.last_seq })
+            }
+            _ => Ok(end),
+        }
+    }
+
     /// Signs one past partition if it changed since its last checkpoint.
     async fn close(&mut self, key: PartitionKey, now: Timestamp) -> Result<Option<Checkpoint>, StoreError> {
-        let end = self.db.head(key).await?;
-        if let Some(written) = self.written.get(&key)
-            && *written != end
-        {
-            return Err(StoreError::HeadMoved {
-                partition: key.name(),
-                written: written.last_seq,
-                found: end.last_seq,
-            });
-        }
+        let end = self.end_as_written(key).await?;
         let last = self.db.checkpoints(&key.name()).await?.last().map(|c| c.end);
         if end.last_seq == 0 || last == Some(end) {
             return Ok(None);
@@ -340,6 +382,7 @@ impl Store {
             self.db.record_removal(&removal).await?;
             self.registered.remove(&key);
             self.written.remove(&key);
+            self.interim.remove(&key);
             self.db.drop_partition(key).await?;
             tracing::info!(partition = %removal.partition, events = removal.events, policy = %removal.policy, "partition removed by retention");
             removed.push(removal);

@@ -46,7 +46,8 @@ pub(super) fn partition_key(day: &str, category: &str) -> Result<PartitionKey, S
     })
 }
 
-/// A catalog's checkpoint row: `(count, last_seq, head, signed_at, key_id, signature)`.
+/// A catalog's checkpoint row: `(count, last_seq, head, signed_at, key_id, signature)`, a
+/// closing one.
 pub(super) fn checkpoint(
     partition: &str,
     (count, last_seq, head, signed_at, key_id, signature): (i64, i64, String, String, String, Vec<u8>),
@@ -60,6 +61,8 @@ pub(super) fn checkpoint(
             head: from_hex(&head).ok_or_else(|| corrupt("head"))?,
         },
         signed_at: signed_at.parse().map_err(|_| corrupt("signed_at"))?,
+        // The catalog keeps the checkpoints that close a partition only.
+        interim: false,
         key_id,
         signature,
     })

@@ -130,10 +130,11 @@ impl Store {
             return Ok(report(0, Some(Problem::Missing)));
         }
         let head = self.db.head(key).await?;
-        // A partition closed by checkpoints ends at its last one (an event beyond it was
-        // never signed); an open one at the store's own head.
+        // The chain passes through every checkpoint. A partition closed by one ends at the
+        // last (an event beyond it was never signed); an open one, signed so far by
+        // interim checkpoints or not at all, at the store's own head.
         let mut anchors: Vec<End> = log.iter().map(|c| c.end).collect();
-        if anchors.is_empty() {
+        if log.iter().all(|c| c.interim) {
             anchors.push(head);
         }
         // Every block in its stored order, whichever database it is read from, and every
@@ -163,11 +164,14 @@ impl Store {
     }
 }
 
-/// The catalog's checkpoints against the log's, and every signature.
+/// The catalog's checkpoints against the log's closing ones (the log alone keeps the
+/// interim ones), and every signature.
 fn compare(catalog: &[Checkpoint], log: &[Checkpoint], public_key: &[u8]) -> Option<Problem> {
     if let Some(bad) = catalog.iter().chain(log).find(|c| !c.signed_by(public_key)) {
         return Some(Problem::Signature { last_seq: bad.end.last_seq });
     }
+    let log: Vec<&Checkpoint> = log.iter().filter(|c| !c.interim).collect();
+    let log = log.as_slice();
     if let Some(only) = catalog.iter().find(|c| !log.contains(c)) {
         return Some(Problem::Unmatched { last_seq: only.end.last_seq, only_in: "catalog" });
     }
