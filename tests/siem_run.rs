@@ -14,7 +14,7 @@ use kube::{
     Api,
     api::{DeleteParams, PostParams},
 };
-use makonis_api::security::{LogSource, LogSourceState};
+use makonis_api::security::{LogSource, LogSourceState, RetentionPolicy};
 use makonis_portal::{identity::password::hash_password, store::accounts::Account};
 use makonis_siem::store::{Config, PartitionKey, Store};
 use makonis_siem_core::{event::DEFAULT_SKEW_LIMIT, retention::SourceCategory};
@@ -129,6 +129,36 @@ async fn a_claimed_senders_events_are_stored_and_counted_and_conflicting_claims_
         assert_eq!(ready, "False", "{name}: {message}");
         assert!(message.contains(&format!("also claimed by {NAMESPACE}/{other}")), "{name}: {message}");
     }
+
+    // A RetentionPolicy shows what the SIEM does with it: in force, its holds, the last
+    // round of retention.
+    let policies = Api::<RetentionPolicy>::all(admin.clone());
+    let policy: RetentionPolicy = serde_json::from_value(json!({
+        "apiVersion": "security.makonis.lv/v1alpha1", "kind": "RetentionPolicy",
+        "metadata": {"name": format!("retention-{id}")},
+        "spec": {
+            "months": {"authentication": 12, "directory": 12, "platformAudit": 18, "system": 6, "network": 6,
+                       "application": 6},
+            "legalHolds": [
+                {"name": "case-1", "from": "2026-01-01T00:00:00Z", "to": "2099-01-01T00:00:00Z", "agency": "lm",
+                 "reason": "a court's request"},
+                {"name": "case-0", "from": "2025-01-01T00:00:00Z", "to": "2025-06-01T00:00:00Z", "agency": "lm",
+                 "reason": "over"},
+            ],
+        },
+    }))
+    .unwrap();
+    let name = policy.metadata.name.clone().unwrap();
+    policies.create(&PostParams::default(), &policy).await.unwrap();
+    let status = wait_until("the RetentionPolicy's status to say it is applied", CONVERGE, || async {
+        let status = policies.get(&name).await.map_err(|e| e.to_string())?.status.ok_or("no status")?;
+        let holds = |type_: &str| status.conditions.iter().any(|c| c.type_ == type_ && c.status == "True");
+        (holds("Ready") && holds("Applied")).then_some(status.clone()).ok_or(format!("{status:?}"))
+    })
+    .await;
+    assert_eq!((status.active_holds, status.partitions_removed), (1, 0), "{status:?}");
+    assert!(status.last_run.is_some(), "{status:?}");
+    policies.delete(&name, &DeleteParams::default()).await.unwrap();
 
     // The same figures on /metrics, for Prometheus.
     let source = format!("source=\"{NAMESPACE}/{local}\"");

@@ -38,7 +38,7 @@ use crate::{
         tls::{self, Credentials, TlsError, TlsFiles},
         udp, writer,
     },
-    retention::to_policy,
+    retention::{policy_status, to_policy},
     search_api,
     sources::{source_id, to_source},
     store::{Backend, Store, StoreError},
@@ -66,7 +66,7 @@ pub struct Settings {
     pub queue_bytes: usize,
     /// How often LogSources' claims and status are refreshed.
     pub status_interval: Duration,
-    /// How often past days are closed and retention applied.
+    /// How often past days are closed, open days signed so far and retention applied.
     pub maintenance_interval: Duration,
     /// How long after its day (UTC) a partition is closed.
     pub lateness: SignedDuration,
@@ -143,6 +143,7 @@ pub async fn run(
 
     let (claims_tx, claims_rx) = channel::channel(Arc::new(Claims::default()));
     let (policies_tx, policies_rx) = channel::channel(Vec::<Policy>::new());
+    let (runs_tx, runs_rx) = channel::channel(None);
     let (queue_tx, queue_rx) = mpsc::channel(settings.queue_capacity);
     let stats = Arc::new(Stats::default());
     siem_metrics.queue_capacity.set(i64::try_from(settings.queue_capacity).unwrap_or(i64::MAX));
@@ -152,6 +153,7 @@ pub async fn run(
         every: settings.maintenance_interval,
         lateness: settings.lateness,
         policies: policies_rx,
+        runs: runs_tx,
     };
     let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), Some(maintenance)));
 
@@ -221,18 +223,25 @@ pub async fn run(
             let refused = publish_claims(&objects, &settings.platform_namespace, &claims_tx);
             readiness.set(true);
             write_statuses(&client, &objects, &refused, &stats, &metrics).await;
-            match Api::<RetentionPolicy>::all(client.clone()).list(&ListParams::default()).await {
+            let api = Api::<RetentionPolicy>::all(client.clone());
+            match api.list(&ListParams::default()).await {
                 Ok(list) => {
-                    let policies = list
-                        .items
-                        .iter()
-                        .filter_map(|p| {
-                            to_policy(p)
-                                .inspect_err(|error| tracing::warn!(policy = %p.name_any(), %error, "a RetentionPolicy is ignored"))
-                                .ok()
-                        })
-                        .collect();
-                    policies_tx.send_replace(policies);
+                    let used: Vec<_> = list.items.iter().map(to_policy).collect();
+                    let run = runs_rx.borrow().clone();
+                    for (object, used) in list.items.iter().zip(&used) {
+                        if let Err(error) = used {
+                            tracing::warn!(policy = %object.name_any(), %error, "a RetentionPolicy is ignored");
+                        }
+                        let existing = object.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
+                        let desired = policy_status(object, used, run.as_ref(), Timestamp::now(), existing);
+                        if let Err(error) =
+                            apply_status_if_changed(&api, object, object.status.as_ref(), &desired, MANAGER, &metrics)
+                                .await
+                        {
+                            tracing::warn!(policy = %object.name_any(), %error, "writing a RetentionPolicy's status failed; retried on the next round");
+                        }
+                    }
+                    policies_tx.send_replace(used.into_iter().filter_map(Result::ok).collect());
                 }
                 Err(error) => {
                     tracing::warn!(%error, "listing RetentionPolicies failed; the previous ones stay in force")

@@ -10,7 +10,7 @@ use makonis_siem_core::{
 use tokio::sync::mpsc;
 
 use super::{Batch, SourceStats, Stats, metrics::SiemMetrics};
-use crate::store::Store;
+use crate::{retention::RetentionRun, store::Store};
 
 /// The most batches taken from the queue into one append.
 const MAX_BATCHES: usize = 256;
@@ -31,6 +31,8 @@ pub struct Maintenance {
     pub lateness: SignedDuration,
     /// The RetentionPolicies in force.
     pub policies: tokio::sync::watch::Receiver<Vec<Policy>>,
+    /// Where each round of retention is reported, for the policies' status.
+    pub runs: tokio::sync::watch::Sender<Option<RetentionRun>>,
 }
 
 /// Appends what the readers send until every reader has gone, then returns the store.
@@ -215,18 +217,33 @@ async fn maintain(store: &mut Store, maintenance: &Maintenance, metrics: Option<
         }
     }
     let policies = maintenance.policies.borrow().clone();
-    match store.apply_retention(&policies, now).await {
-        Ok(removed) => {
-            if let Some(metrics) = metrics {
-                for removal in &removed {
-                    // `<day>/<category>`: the category is one of a closed list.
-                    metrics.removed(removal.partition.rsplit_once('/').map_or("", |(_, category)| category));
-                }
+    let applied = store.apply_retention(&policies, now).await;
+    if let Ok(removed) = &applied
+        && let Some(metrics) = metrics
+    {
+        for removal in removed {
+            // `<day>/<category>`: the category is one of a closed list.
+            metrics.removed(removal.partition.rsplit_once('/').map_or("", |(_, category)| category));
+        }
+    }
+    let recorded = match applied {
+        Ok(_) => store.removals().await,
+        Err(error) => Err(error),
+    };
+    let run = match recorded {
+        Ok(removals) => {
+            let mut removed = BTreeMap::new();
+            for removal in removals {
+                *removed.entry(removal.policy).or_default() += 1;
             }
+            RetentionRun { at: now, error: None, removed }
         }
         Err(error) => {
             failed(error.category());
             tracing::error!(%error, category = error.category(), "applying retention failed");
+            let removed = maintenance.runs.borrow().as_ref().map(|run| run.removed.clone()).unwrap_or_default();
+            RetentionRun { at: now, error: Some(error.to_string()), removed }
         }
-    }
+    };
+    maintenance.runs.send_replace(Some(run));
 }
