@@ -13,7 +13,7 @@ use makonis_siem_core::{
     chain::{Break, SigningKey, genesis, link},
     event::{Event, EventCategory, Outcome},
     retention::{Hold, Months, Policy, SourceCategory},
-    search::SearchRequest,
+    search::{Search, SearchRequest},
 };
 use sqlx::{AnyConnection, Row};
 
@@ -272,6 +272,24 @@ async fn problem(t: &mut TestStore, partition: &str) -> Option<Problem> {
 
 const AUTH: &str = "2026-12-05/authentication";
 
+/// A search of yesterday's events of `user`, of `agency` or every agency.
+fn yesterdays(user: &str, agency: Option<&str>) -> Search {
+    let request = SearchRequest {
+        from: format!("{YESTERDAY}T00:00:00Z"),
+        to: format!("{YESTERDAY}T23:59:59Z"),
+        agencies: agency.map(|a| vec![a.to_owned()]),
+        source: None,
+        user: Some(user.to_owned()),
+        ip: None,
+        action: None,
+        outcome: None,
+        text: None,
+        limit: 10,
+        after: None,
+    };
+    request.check().unwrap()
+}
+
 fn auth() -> PartitionKey {
     key(YESTERDAY, SourceCategory::Authentication)
 }
@@ -406,20 +424,7 @@ async fn small_appends_end_in_full_blocks_and_every_event_is_still_found_and_che
         let report = &verify(&mut t).await[AUTH];
         assert_eq!((report.events, &report.problem), (1_100, &None), "{kind:?}");
         for n in [0, 511, 512, 999, 1_000, 1_099] {
-            let search = SearchRequest {
-                from: format!("{YESTERDAY}T00:00:00Z"),
-                to: format!("{YESTERDAY}T23:59:59Z"),
-                agencies: Some(vec!["lm".into()]),
-                source: None,
-                user: Some(format!("user{n}")),
-                ip: None,
-                action: None,
-                outcome: None,
-                text: None,
-                limit: 10,
-                after: None,
-            };
-            let page = t.store.search(&search.check().unwrap()).await.unwrap();
+            let page = t.store.search(&yesterdays(&format!("user{n}"), Some("lm"))).await.unwrap();
             let found: Vec<_> = page.hits.iter().map(|hit| hit.seq).collect();
             assert_eq!(found, [n as i64 + 1], "{kind:?}: user{n}'s one event");
         }
@@ -651,20 +656,7 @@ async fn a_read_only_role_searches_and_checks_partitions_made_after_its_grant() 
     let base = config.url.split_once("://").unwrap().1.split_once('@').unwrap().1;
     let as_reader = PostgresConfig { url: format!("postgres://{reader}@{base}"), ..config.clone() };
     let mut store = Store::open_read_only(as_reader).await.unwrap();
-    let search = SearchRequest {
-        from: format!("{YESTERDAY}T00:00:00Z"),
-        to: format!("{YESTERDAY}T23:59:59Z"),
-        agencies: None,
-        source: None,
-        user: Some("user17".into()),
-        ip: None,
-        action: None,
-        outcome: None,
-        text: None,
-        limit: 10,
-        after: None,
-    };
-    let page = store.search(&search.check().unwrap()).await.unwrap();
+    let page = store.search(&yesterdays("user17", None)).await.unwrap();
     assert_eq!(page.hits.iter().map(|hit| hit.seq).collect::<Vec<_>>(), [18]);
     let day: Date = YESTERDAY.parse().unwrap();
     let reports = store.verify(day, day, &t.public_key).await.unwrap();

@@ -48,6 +48,13 @@ pub(super) struct BlockMeta {
     pub(super) max_created: i64,
 }
 
+impl From<(i64, i64, i64, i64)> for BlockMeta {
+    /// A row of `first_seq, min_time, max_time, max_created`.
+    fn from((first_seq, min_time, max_time, max_created): (i64, i64, i64, i64)) -> Self {
+        Self { first_seq, min_time, max_time, max_created }
+    }
+}
+
 /// The newest blocks' places (`(first_seq, last_seq)`, newest first, as read) as the
 /// plan takes them.
 pub(super) fn spans(newest_first: &[(i64, i64)]) -> Vec<BlockSpan> {

@@ -260,15 +260,7 @@ impl Postgres {
         }
         let rows: Vec<(i64, i64, i64, i64)> = query.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        Ok(rows
-            .into_iter()
-            .map(|(first_seq, min_time, max_time, max_created)| BlockMeta {
-                first_seq,
-                min_time,
-                max_time,
-                max_created,
-            })
-            .collect())
+        Ok(rows.into_iter().map(BlockMeta::from).collect())
     }
 
     pub(super) async fn bodies(

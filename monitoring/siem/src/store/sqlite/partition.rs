@@ -211,15 +211,7 @@ impl PartitionFile {
             None => {}
         }
         let rows: Vec<(i64, i64, i64, i64)> = query.build_query_as().fetch_all(&mut self.connection).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(first_seq, min_time, max_time, max_created)| BlockMeta {
-                first_seq,
-                min_time,
-                max_time,
-                max_created,
-            })
-            .collect())
+        Ok(rows.into_iter().map(BlockMeta::from).collect())
     }
 
     /// The bodies of the blocks at `first_seqs` that are there: `(first_seq, body)`.
