@@ -31,7 +31,7 @@ mod backends;
 #[path = "../../../benches/support/proc_stat.rs"]
 mod proc_stat;
 
-use std::{path::Path, time::Instant};
+use std::time::Instant;
 
 use makonis_siem::{
     intake::{decode::UNKNOWN_SOURCE, tls, writer},
@@ -109,9 +109,10 @@ async fn main() {
     reader.abort();
     let _ = reader.await;
     drop(writer.await.unwrap());
-    let (on_disk, goal) = match &backend {
-        Backend::Sqlite(config) => (bytes_under(&config.root), 50_000.0),
-        Backend::Postgres(config) => (table_bytes(&config.url).await, 25_000.0),
+    let on_disk = backends::stored_bytes(&backend).await;
+    let goal = match &backend {
+        Backend::Sqlite(_) => 50_000.0,
+        Backend::Postgres(_) => 25_000.0,
     };
     println!(
         "makonis: {} events stored, {} quarantined in {wall:.2} s: {:.0} events/s, {:.1} MB/s raw \
@@ -151,35 +152,6 @@ async fn durability(url: &str) -> String {
         settings.push(format!("{name} = {value}"));
     }
     settings.join(", ")
-}
-
-/// Bytes of the event partitions' tables, their indexes and TOAST.
-async fn table_bytes(url: &str) -> u64 {
-    let mut db = backends::connect(url).await;
-    let bytes: i64 = sqlx::query_scalar(
-        "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0)::bigint FROM pg_inherits \
-         WHERE inhparent = 'siem.blocks'::regclass",
-    )
-    .fetch_one(&mut db)
-    .await
-    .unwrap();
-    bytes as u64
-}
-
-/// Bytes of every file under `dir`.
-fn bytes_under(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|entry| match entry.metadata() {
-                    Ok(meta) if meta.is_dir() => bytes_under(&entry.path()),
-                    Ok(meta) => meta.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 /// The process's peak resident memory (`VmHWM`), in KiB.

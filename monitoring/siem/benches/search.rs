@@ -177,6 +177,8 @@ async fn main() {
     }
     let seconds = filled.elapsed().as_secs_f64();
     println!("  filled in {seconds:.0} s ({:.0} events/s through Store::append)", total as f64 / seconds);
+    let on_disk = backends::stored_bytes(&backend).await;
+    println!("  on disk: {:.2} GB, {:.0} bytes per event", on_disk as f64 / 1e9, on_disk as f64 / total as f64);
 
     let last = today.yesterday().unwrap();
     let week = last.checked_sub(jiff::Span::new().days(6)).unwrap();

@@ -84,7 +84,7 @@ pub(super) fn blocks_of(plan: &AppendPlan, events: &[BlockEvent]) -> Result<Vec<
             max_time: block.iter().map(|e| e.time).max().unwrap_or(first.time),
             max_created: block.iter().map(|e| e.created).max().unwrap_or(first.created),
             terms: terms(block).into_iter().collect(),
-            body: encode(block).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            body: encode(block).map_err(StoreError::Encode)?,
         });
     }
     Ok(blocks)

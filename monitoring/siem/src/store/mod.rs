@@ -75,6 +75,9 @@ pub enum StoreError {
         /// The last event the file's head names.
         found: u64,
     },
+    /// A block could not be encoded (a bug: encoding events cannot fail otherwise).
+    #[error("a block of events could not be encoded: {0}")]
+    Encode(#[source] makonis_siem_core::block::BlockError),
     /// A checkpoint was to be signed by a store opened without the key.
     #[error("the store was opened without the checkpoint key, so it cannot sign")]
     NoKey,
@@ -88,6 +91,7 @@ impl StoreError {
             StoreError::Io(..) => "io",
             StoreError::Corrupt(_) => "corrupt",
             StoreError::HeadMoved { .. } => "head_moved",
+            StoreError::Encode(_) => "encode",
             StoreError::NoKey => "no_key",
         }
     }

@@ -67,6 +67,39 @@ pub async fn backend(kind: Kind, dir: &Path) -> Backend {
     }
 }
 
+/// The bytes a store's events take: every file under its SQLite root (write-ahead logs
+/// too), or its PostgreSQL partitions' tables, TOAST and indexes.
+pub async fn stored_bytes(backend: &Backend) -> u64 {
+    fn under(dir: &Path) -> u64 {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|entry| match entry.metadata() {
+                        Ok(meta) if meta.is_dir() => under(&entry.path()),
+                        Ok(meta) => meta.len(),
+                        Err(_) => 0,
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    match backend {
+        Backend::Sqlite(config) => under(&config.root),
+        Backend::Postgres(config) => {
+            let mut db = connect(&config.url).await;
+            let bytes: i64 = sqlx::query_scalar(
+                "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0)::bigint FROM pg_inherits \
+                 WHERE inhparent = 'siem.blocks'::regclass",
+            )
+            .fetch_one(&mut db)
+            .await
+            .expect("the partitions' sizes");
+            bytes as u64
+        }
+    }
+}
+
 /// A connection to a database as someone with access to it would open one, for
 /// `sqlite://FILE` or `postgres://…`.
 pub async fn connect(url: &str) -> AnyConnection {
