@@ -4,9 +4,9 @@
 //! day at once, and stops after the day that filled the page: events are partitioned by
 //! day, so a later day's events all come before an earlier day's. Within a partition, the
 //! blocks that have the search's terms are opened newest first, and its filters are
-//! applied to each event ([`Search::selects`]), the same on either database. (An event dated more
-//! than 5 minutes ahead of its arrival or more than a week before it is kept, and found,
-//! by its receive time: see `Event::retention_time`.)
+//! applied to each event ([`Search::selects`]), the same on either database. (An event
+//! dated more than 5 minutes ahead of its arrival or more than a week before it is kept,
+//! and found, by its receive time: see `Event::retention_time`.)
 
 use std::{collections::BTreeMap, ops::ControlFlow};
 
@@ -50,7 +50,8 @@ impl Store {
     }
 
     /// The monthly report of one agency (or of the whole platform), with the month's
-    /// partitions verified against `public_key` now.
+    /// partitions verified against `public_key` now, and the silences of the LogSources
+    /// the request names up to `now` (or the month's end).
     pub async fn report(
         &mut self,
         request: &ReportRequest,
