@@ -40,6 +40,14 @@ struct Siem {
     portal: Issued,
     backend: Backend,
     registry: prometheus::Registry,
+    /// Its files (removed when dropped).
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Siem {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 impl Siem {
@@ -86,7 +94,7 @@ async fn start(kind: Kind) -> (Siem, Issued, Issued) {
     let lm_dc = ca.client(&["dc1.lm.gov.lv"], Some("agency-lm"));
     let vdi_dc = ca.client(&["dc1.vdi.gov.lv"], Some("agency-vdi"));
     let portal = ca.client(&["portal"], Some(PLATFORM));
-    (Siem { port, ca, portal, backend, registry }, lm_dc, vdi_dc)
+    (Siem { port, ca, portal, backend, registry, dir }, lm_dc, vdi_dc)
 }
 
 /// A Windows sign-in (4624) or failed sign-in (4625) as NXLog sends it.
