@@ -745,3 +745,88 @@ async fn an_open_day_is_signed_so_far_and_whatever_was_signed_stays_checked() {
         assert_eq!((report.events, report.checkpoints, report.problem), (15, 2, None), "{kind:?}: {name}");
     }
 }
+
+#[tokio::test]
+async fn a_partition_kept_as_rows_by_an_earlier_build_is_rewritten_as_blocks_with_nothing_lost() {
+    for kind in kinds() {
+        let mut t = filled(kind).await;
+        // The partition as builds before blocks wrote it: a row per event (in SQLite with
+        // three indexes; in PostgreSQL a partition of `siem.events`), its blocks gone.
+        let blocks = t.blocks(auth()).await;
+        let (table, partition_column, partition_value) = match kind {
+            Kind::Sqlite => ("events", "", String::new()),
+            Kind::Postgres => ("siem.events", "partition, ", format!("'{AUTH}', ")),
+        };
+        let mut db = t.partition_sql(auth()).await;
+        let columns = "seq BIGINT NOT NULL, time BIGINT NOT NULL, created BIGINT NOT NULL, source TEXT NOT NULL, \
+             agency TEXT, user_name TEXT, source_ip TEXT, action TEXT, outcome TEXT NOT NULL, \
+             mandatory INTEGER NOT NULL, document TEXT NOT NULL";
+        let old_schema = match kind {
+            Kind::Sqlite => vec![
+                format!(
+                    "CREATE TABLE events ({columns}, original BLOB NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (seq))"
+                ),
+                "CREATE INDEX events_user ON events (user_name, time)".to_owned(),
+                "DROP TABLE blocks".to_owned(),
+                "DROP TABLE terms".to_owned(),
+            ],
+            Kind::Postgres => vec![
+                format!(
+                    "CREATE TABLE siem.events (partition TEXT NOT NULL, {columns}, original BYTEA NOT NULL, \
+                     hash BYTEA NOT NULL, PRIMARY KEY (partition, seq)) PARTITION BY LIST (partition)"
+                ),
+                format!(
+                    "CREATE TABLE siem.events_20261205_authentication PARTITION OF siem.events FOR VALUES IN ('{AUTH}')"
+                ),
+                format!("DROP TABLE siem.\"{}\"", auth().table()),
+            ],
+        };
+        for statement in old_schema {
+            sqlx::query(&statement).execute(&mut db).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+        let insert = format!(
+            "INSERT INTO {table} ({partition_column}seq, time, created, source, agency, user_name, source_ip, action, \
+             outcome, mandatory, document, original, hash) \
+             VALUES ({partition_value}$1, $2, $3, $4, $5, $6, $7, $8, $9, 31, $10, $11, $12)"
+        );
+        for event in blocks.into_iter().flat_map(|(_, events)| events) {
+            sqlx::query(&insert)
+                .bind(event.seq as i64)
+                .bind(event.time)
+                .bind(event.created)
+                .bind(event.source)
+                .bind(event.agency)
+                .bind(event.user)
+                .bind(event.ip)
+                .bind(event.action)
+                .bind(event.outcome.as_str())
+                .bind(event.document)
+                .bind(event.original)
+                .bind(event.hash.to_vec())
+                .execute(&mut db)
+                .await
+                .unwrap_or_else(|e| panic!("{insert}: {e}"));
+        }
+        drop(db);
+
+        // A store opened afresh converts it: every event there, each link and the signed
+        // checkpoint holding, found by user, and the rows gone.
+        let key = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
+        let mut store = Store::open(t.backend.clone(), key).await.unwrap();
+        let page = store.search(&yesterdays("user7", Some("lm"))).await.unwrap();
+        assert_eq!(page.hits.iter().map(|hit| hit.seq).collect::<Vec<_>>(), [8], "{kind:?}");
+        let day: Date = YESTERDAY.parse().unwrap();
+        let reports = store.verify(day, day, &t.public_key).await.unwrap();
+        let report = reports.iter().find(|r| r.partition == AUTH).unwrap();
+        assert_eq!((report.events, report.checkpoints, &report.problem), (20, 1, &None), "{kind:?}");
+        assert_eq!(t.blocks(auth()).await.iter().map(|(_, events)| events.len()).sum::<usize>(), 20, "{kind:?}");
+        let mut db = t.partition_sql(auth()).await;
+        let left = match kind {
+            Kind::Sqlite => "SELECT count(*) FROM sqlite_master WHERE name = 'events'",
+            Kind::Postgres => "SELECT count(*) FROM pg_class WHERE relname = 'events'",
+        };
+        let left: i64 = sqlx::query_scalar(left).fetch_one(&mut db).await.unwrap();
+        assert_eq!(left, 0, "{kind:?}: the rows' table is gone once its events are blocks");
+        t.store = store;
+    }
+}

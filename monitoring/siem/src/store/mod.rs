@@ -27,6 +27,7 @@ mod blocks;
 mod checkpoint_log;
 mod postgres;
 mod records;
+mod row_format;
 mod rows;
 mod search;
 mod sqlite;

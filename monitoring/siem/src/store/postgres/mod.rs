@@ -8,6 +8,7 @@
 //! default).
 
 mod catalog;
+mod convert;
 
 use std::collections::BTreeSet;
 
@@ -23,7 +24,7 @@ use sqlx::{PgPool, Postgres as Pg, QueryBuilder, Row as _, postgres::PgPoolOptio
 pub(super) use self::catalog::Catalog;
 use super::{
     PartitionKey, StoreError,
-    blocks::{BlockMeta, NEWEST, blocks_of, events_of, spans},
+    blocks::{BlockMeta, NEWEST, NewBlock, blocks_of, events_of, spans},
     rows::{hash_of, link_all, seq_of},
 };
 
@@ -70,6 +71,7 @@ impl Postgres {
                 sqlx::query(&statement).execute(&mut *tx).await?;
             }
             tx.commit().await?;
+            convert::rows_to_blocks(&pool).await?;
         } else {
             let present: bool =
                 sqlx::query_scalar("SELECT to_regclass('siem.partitions') IS NOT NULL").fetch_one(&pool).await?;
@@ -86,17 +88,7 @@ impl Postgres {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(DDL_LOCK).execute(&mut *tx).await?;
-        // The name and the value come from the day and the category only.
-        let statement = format!(
-            "CREATE TABLE IF NOT EXISTS {} PARTITION OF siem.blocks FOR VALUES IN ('{}')",
-            table(key),
-            key.name()
-        );
-        sqlx::query(&statement).execute(&mut *tx).await?;
-        // The body is compressed already: no second try at compressing it.
-        let storage = format!("ALTER TABLE {} ALTER COLUMN body SET STORAGE EXTERNAL", table(key));
-        sqlx::query(&storage).execute(&mut *tx).await?;
+        create_partition(&mut tx, key).await?;
         tx.commit().await?;
         self.created.insert(key);
         Ok(())
@@ -158,23 +150,7 @@ impl Postgres {
         let (new, end) = link_all(head, events, skew_limit);
         linked.extend(new);
         for block in blocks_of(&plan, &linked)? {
-            let (owners, terms): (Vec<&String>, Vec<&String>) = block.terms.iter().partition(|t| is_owner(t));
-            sqlx::query::<Pg>(
-                "INSERT INTO siem.blocks \
-                 (partition, first_seq, last_seq, min_time, max_time, max_created, owners, terms, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&name)
-            .bind(block.first_seq)
-            .bind(block.last_seq)
-            .bind(block.min_time)
-            .bind(block.max_time)
-            .bind(block.max_created)
-            .bind(owners)
-            .bind(terms)
-            .bind(&block.body)
-            .execute(&mut *tx)
-            .await?;
+            insert_block(&mut tx, &name, &block).await?;
         }
         sqlx::query("UPDATE siem.heads SET seq = $1, hash = $2 WHERE partition = $3")
             .bind(end.last_seq as i64)
@@ -297,4 +273,41 @@ impl Postgres {
         self.created.remove(&key);
         Ok(())
     }
+}
+
+/// Creates a partition's table unless it exists (within the caller's transaction, under
+/// the advisory lock it takes).
+async fn create_partition(tx: &mut sqlx::PgConnection, key: PartitionKey) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(DDL_LOCK).execute(&mut *tx).await?;
+    // The name and the value come from the day and the category only.
+    let statement =
+        format!("CREATE TABLE IF NOT EXISTS {} PARTITION OF siem.blocks FOR VALUES IN ('{}')", table(key), key.name());
+    sqlx::query(&statement).execute(&mut *tx).await?;
+    // The body is compressed already: no second try at compressing it.
+    let storage = format!("ALTER TABLE {} ALTER COLUMN body SET STORAGE EXTERNAL", table(key));
+    sqlx::query(&storage).execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Writes a block of partition `name`, its owners and its other terms apart (within the
+/// caller's transaction).
+async fn insert_block(tx: &mut sqlx::PgConnection, name: &str, block: &NewBlock) -> Result<(), StoreError> {
+    let (owners, terms): (Vec<&String>, Vec<&String>) = block.terms.iter().partition(|t| is_owner(t));
+    sqlx::query::<Pg>(
+        "INSERT INTO siem.blocks \
+         (partition, first_seq, last_seq, min_time, max_time, max_created, owners, terms, body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(name)
+    .bind(block.first_seq)
+    .bind(block.last_seq)
+    .bind(block.min_time)
+    .bind(block.max_time)
+    .bind(block.max_created)
+    .bind(owners)
+    .bind(terms)
+    .bind(&block.body)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }

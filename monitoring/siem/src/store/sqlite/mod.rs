@@ -11,6 +11,7 @@
 //! search API read while the writer appends.
 
 mod catalog;
+mod convert;
 mod partition;
 
 use std::{

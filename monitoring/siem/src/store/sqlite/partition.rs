@@ -15,7 +15,7 @@ use sqlx::{Connection as _, QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
 use crate::store::{
     StoreError,
-    blocks::{BlockMeta, NEWEST, blocks_of, events_of, spans},
+    blocks::{BlockMeta, NEWEST, NewBlock, blocks_of, events_of, spans},
     rows::{hash_of, link_all, seq_of},
 };
 
@@ -59,14 +59,12 @@ impl PartitionFile {
         let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'events'")
             .fetch_one(&mut connection)
             .await?;
-        if rows > 0 {
-            return Err(StoreError::Corrupt(format!(
-                "{} keeps a row per event, as builds before the block store did; this build reads blocks only",
-                path.display()
-            )));
-        }
-        if create {
+        if create || rows > 0 {
             super::create_schema(&mut connection, SCHEMA).await?;
+        }
+        if rows > 0 {
+            let events = super::convert::rows_to_blocks(&mut connection).await?;
+            tracing::info!(file = %path.display(), events, "a partition kept as rows was rewritten as blocks");
         }
         Ok(Self { connection })
     }
@@ -143,25 +141,7 @@ impl PartitionFile {
         let (new, end) = link_all(head, events, skew_limit);
         linked.extend(new);
         for block in blocks_of(&plan, &linked)? {
-            sqlx::query(
-                "INSERT INTO blocks (first_seq, last_seq, min_time, max_time, max_created, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(block.first_seq)
-            .bind(block.last_seq)
-            .bind(block.min_time)
-            .bind(block.max_time)
-            .bind(block.max_created)
-            .bind(&block.body)
-            .execute(&mut *connection)
-            .await?;
-            for chunk in block.terms.chunks(TERMS_PER_STATEMENT) {
-                let mut insert = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO terms (term, block) ");
-                insert.push_values(chunk, |mut row, term| {
-                    row.push_bind(term).push_bind(block.first_seq);
-                });
-                insert.build().execute(&mut *connection).await?;
-            }
+            insert_block(connection, &block).await?;
         }
         sqlx::query("UPDATE head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(end.last_seq as i64)
@@ -245,4 +225,28 @@ impl PartitionFile {
         self.connection.close().await?;
         Ok(())
     }
+}
+
+/// Writes a block and its terms (within the caller's transaction).
+pub(super) async fn insert_block(connection: &mut SqliteConnection, block: &NewBlock) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO blocks (first_seq, last_seq, min_time, max_time, max_created, body) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(block.first_seq)
+    .bind(block.last_seq)
+    .bind(block.min_time)
+    .bind(block.max_time)
+    .bind(block.max_created)
+    .bind(&block.body)
+    .execute(&mut *connection)
+    .await?;
+    for chunk in block.terms.chunks(TERMS_PER_STATEMENT) {
+        let mut insert = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO terms (term, block) ");
+        insert.push_values(chunk, |mut row, term| {
+            row.push_bind(term).push_bind(block.first_seq);
+        });
+        insert.build().execute(&mut *connection).await?;
+    }
+    Ok(())
 }
