@@ -6,10 +6,10 @@ use std::{net::SocketAddr, path::PathBuf, process::Command, sync::Arc, time::Dur
 
 use jiff::{Timestamp, tz::TimeZone};
 use makonis_siem::{
-    intake::{Batch, Stats, tcp, udp, writer},
+    intake::{Batch, Stats, metrics::SiemMetrics, tcp, udp, writer},
     store::{PartitionKey, Store},
 };
-use makonis_siem_core::{claims::Source, retention::SourceCategory};
+use makonis_siem_core::{claims::Source, metric_names, retention::SourceCategory};
 use serde_json::Value;
 use tokio::{
     io::AsyncWriteExt,
@@ -250,4 +250,30 @@ async fn a_full_byte_budget_slows_a_tcp_sender_although_the_queue_has_room() {
     until("every TCP line is stored", 300, || stats.source(SERVERS).events >= lines as u64).await;
     assert_eq!(stats.source(SERVERS).events, lines as u64);
     running.stop().await;
+}
+
+#[tokio::test]
+async fn a_stopping_siem_gives_up_a_batch_its_store_keeps_refusing() {
+    let registry = prometheus::Registry::new();
+    let mut running = start(vec![servers("127.0.0.0/24", "Europe/Riga")], 64, true).await;
+    running.stats.export(SiemMetrics::register(&registry).unwrap());
+    // The store cannot make a partition's directory: a file is in its place.
+    std::fs::write(running.dir.join("store/partitions"), b"not a directory").unwrap();
+    let mut connection = TcpStream::connect(running.tcp).await.unwrap();
+    connection.write_all(b"<13>1 - host app - - - never stored\n").await.unwrap();
+    connection.shutdown().await.unwrap();
+    let errors = || {
+        let families = registry.gather();
+        let family = families.iter().find(|f| f.name() == metric_names::STORE_ERRORS_TOTAL);
+        family.map_or(0.0, |f| f.get_metric().iter().map(|m| m.get_counter().get_value()).sum())
+    };
+    until("the store to refuse the batch", 20, || errors() > 0.0).await;
+
+    // Asked to stop, the SIEM retries for a while, then gives the batch up and returns
+    // (before, it retried for ever and never stopped).
+    let asked = tokio::time::Instant::now();
+    let stopped = tokio::time::timeout(writer::STOPPING_RETRIES * 2, running.stop()).await;
+    assert!(stopped.is_ok(), "the writer returned");
+    assert!(asked.elapsed() >= writer::STOPPING_RETRIES, "it retried while stopping before giving up");
+    assert_eq!(running.stats.source(SERVERS).events, 0, "nothing counted as stored");
 }

@@ -107,11 +107,12 @@ pub async fn run(
             }
         }
         let started = std::time::Instant::now();
-        store_durably(&mut store, merged, metrics).await;
-        if let Some(metrics) = metrics {
-            metrics.appended(started.elapsed().as_secs_f64());
+        if store_durably(&mut store, merged, metrics, || queue.is_closed()).await {
+            if let Some(metrics) = metrics {
+                metrics.appended(started.elapsed().as_secs_f64());
+            }
+            stats.add(&deltas, Timestamp::now());
         }
-        stats.add(&deltas, Timestamp::now());
         drop(budget);
         for reader in waiting {
             // A reader that has gone (its connection closed) no longer waits.
@@ -121,10 +122,23 @@ pub async fn run(
     store
 }
 
+/// How long a stopping SIEM (its readers gone) keeps retrying a batch the store refuses
+/// before it gives the batch up: Kubernetes kills a pod 30 s after asking it to stop.
+pub const STOPPING_RETRIES: Duration = Duration::from_secs(20);
+
 /// Appends a batch, retrying with a growing pause until it is stored: the readers wait
-/// meanwhile (backpressure), nothing is dropped.
-async fn store_durably(store: &mut Store, batch: Batch, metrics: Option<&SiemMetrics>) {
+/// meanwhile (backpressure), nothing is dropped — unless the SIEM is `stopping` and the
+/// store has refused the batch for [`STOPPING_RETRIES`]: then it is given up, and said so
+/// (a RELP or HTTPS sender was not answered and sends it again; plain syslog's is lost).
+/// Whether it was stored.
+async fn store_durably(
+    store: &mut Store,
+    batch: Batch,
+    metrics: Option<&SiemMetrics>,
+    stopping: impl Fn() -> bool,
+) -> bool {
     let mut delay = Duration::from_millis(100);
+    let mut give_up_at = None;
     // What is not stored yet: each partition leaves it once committed.
     let Batch { mut events, quarantined, .. } = batch;
     let mut quarantined = quarantined.as_slice();
@@ -133,12 +147,21 @@ async fn store_durably(store: &mut Store, batch: Batch, metrics: Option<&SiemMet
             Ok(()) => store.quarantine(quarantined).await.map(|()| quarantined = &[]),
             Err(error) => Err(error),
         };
-        let Err(error) = stored else { return };
+        let Err(error) = stored else { return true };
         if let Some(metrics) = metrics {
             metrics.store_error(error.category());
         }
+        if stopping() {
+            let give_up_at = *give_up_at.get_or_insert_with(|| tokio::time::Instant::now() + STOPPING_RETRIES);
+            if tokio::time::Instant::now() >= give_up_at {
+                tracing::error!(%error, category = error.category(), events = events.len(), quarantined = quarantined.len(),
+                    "the SIEM is stopping and the store still refuses this batch: it is not stored (RELP and HTTPS senders were not answered and send it again; plain syslog's is lost); fix the store before starting again");
+                return false;
+            }
+        }
         tracing::error!(%error, category = error.category(), events = events.len(), "storing a batch failed; retrying what is not stored yet");
-        tokio::time::sleep(delay).await;
+        let pause = give_up_at.map_or(delay, |at| delay.min(at.saturating_duration_since(tokio::time::Instant::now())));
+        tokio::time::sleep(pause).await;
         delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
