@@ -288,7 +288,9 @@ platform_demo_samba() {
 
 # platform_demo_sshd DIR: an sshd on 127.0.0.1 (the first free port from 2222) that
 # refuses every sign-in (keys only, none authorised), its host key and configuration in
-# DIR, logging to DIR/sshd.log (a new file each run); waits until it listens.
+# DIR, appending to DIR/sshd.log (kept across runs: rsyslog follows a file by its inode and
+# offset, and a new file that reused an old inode would be read from the old offset on);
+# waits until it listens.
 platform_demo_sshd() {
     local dir="$1" port
     if [[ ! -x /usr/sbin/sshd ]]; then
@@ -303,10 +305,13 @@ platform_demo_sshd() {
         "PidFile $dir/sshd.pid" "UsePAM no" "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
         "AuthorizedKeysFile none" "PermitRootLogin no" "LogLevel INFO" > "$dir/sshd_config"
     mkdir -p /run/sshd
-    rm -f "$dir/sshd.log"
+    touch "$dir/sshd.log"
+    local before
+    before="$(wc -l < "$dir/sshd.log")"
     /usr/sbin/sshd -D -E "$dir/sshd.log" -f "$dir/sshd_config" &
     platform_pids+=("$!")
-    platform_wait_until senders/sshd "${platform_pids[-1]}" "sshd on 127.0.0.1:$port" grep -q "Server listening" "$dir/sshd.log"
+    platform_wait_until senders/sshd "${platform_pids[-1]}" "sshd on 127.0.0.1:$port" \
+        platform_log_has_since "$dir/sshd.log" "$before" "Server listening"
     platform_demo_notes+=("sshd on 127.0.0.1:$port, refusing every sign-in (try: ssh -p $port someone@127.0.0.1), log $dir/sshd.log")
 }
 
@@ -321,10 +326,10 @@ platform_demo_rsyslog() {
         printf '%s\n' "global(workDirectory=\"$dir/rsyslog\" maxMessageSize=\"64k\")" \
             'module(load="imfile")' 'module(load="omrelp")'
         [[ -z "$audit" ]] || printf '%s\n' \
-            "input(type=\"imfile\" File=\"$audit\" Tag=\"samba\" ruleset=\"domain-controller\")" \
+            "input(type=\"imfile\" File=\"$audit\" Tag=\"samba\" ruleset=\"domain-controller\" reopenOnTruncate=\"on\")" \
             "ruleset(name=\"domain-controller\") { action($relp localClientIp=\"127.0.0.2\") }"
         [[ -z "$sshd_log" ]] || printf '%s\n' \
-            "input(type=\"imfile\" File=\"$sshd_log\" Tag=\"sshd\" ruleset=\"server\")" \
+            "input(type=\"imfile\" File=\"$sshd_log\" Tag=\"sshd\" ruleset=\"server\" reopenOnTruncate=\"on\")" \
             "ruleset(name=\"server\") { action($relp localClientIp=\"127.0.0.3\") }"
     } > "$dir/rsyslog.conf"
     /usr/sbin/rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslog.pid" > "$dir/rsyslog.log" 2>&1 &
@@ -355,6 +360,11 @@ platform_demo_activity() {
         platform_wait_until senders/rsyslog "${platform_pids[-1]}" "sshd's events in the SIEM" \
             platform_siem_stored "$metrics" agency-lm/servers
     fi
+}
+
+# platform_log_has_since FILE LINES TEXT: true once FILE has TEXT after its first LINES lines.
+platform_log_has_since() {
+    tail -n "+$(($2 + 1))" "$1" | grep -q "$3"
 }
 
 # platform_siem_stored METRICS SOURCE: true once the SIEM at METRICS has stored an event of
