@@ -6,7 +6,7 @@
 use makonis_siem_core::block::AppendPlan;
 use sqlx::SqliteConnection;
 
-use super::partition::insert_block;
+use super::block_rows::insert_block;
 use crate::store::{
     StoreError,
     blocks::blocks_of,

@@ -10,6 +10,7 @@
 //! Every file is in WAL mode and durable on commit (`synchronous = FULL`); WAL lets the
 //! search API read while the writer appends.
 
+mod block_rows;
 mod catalog;
 mod convert;
 mod partition;

@@ -13,9 +13,10 @@ use makonis_siem_core::{
 };
 use sqlx::{Connection as _, QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
+use super::block_rows::{TERMS_PER_STATEMENT, insert_block};
 use crate::store::{
     StoreError,
-    blocks::{BlockMeta, NEWEST, NewBlock, blocks_of, events_of, spans},
+    blocks::{BlockMeta, NEWEST, blocks_of, events_of, spans},
     rows::{hash_of, link_all, seq_of},
 };
 
@@ -39,9 +40,6 @@ CREATE TABLE IF NOT EXISTS head (
     hash BLOB NOT NULL
 )
 ";
-
-/// Rows per multi-row INSERT or DELETE of terms (2 parameters each).
-const TERMS_PER_STATEMENT: usize = 400;
 
 /// An open partition file.
 #[derive(Debug)]
@@ -225,28 +223,4 @@ impl PartitionFile {
         self.connection.close().await?;
         Ok(())
     }
-}
-
-/// Writes a block and its terms (within the caller's transaction).
-pub(super) async fn insert_block(connection: &mut SqliteConnection, block: &NewBlock) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO blocks (first_seq, last_seq, min_time, max_time, max_created, body) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(block.first_seq)
-    .bind(block.last_seq)
-    .bind(block.min_time)
-    .bind(block.max_time)
-    .bind(block.max_created)
-    .bind(&block.body)
-    .execute(&mut *connection)
-    .await?;
-    for chunk in block.terms.chunks(TERMS_PER_STATEMENT) {
-        let mut insert = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO terms (term, block) ");
-        insert.push_values(chunk, |mut row, term| {
-            row.push_bind(term).push_bind(block.first_seq);
-        });
-        insert.build().execute(&mut *connection).await?;
-    }
-    Ok(())
 }
