@@ -3,7 +3,10 @@
 
 use std::{collections::BTreeMap, ops::ControlFlow};
 
-use makonis_siem_core::block::{AppendPlan, BlockEvent, BlockSpan, decode, encode, terms};
+use makonis_siem_core::{
+    block::{AppendPlan, BlockEvent, BlockSpan, decode, encode, terms},
+    search::BlockTerms,
+};
 
 use super::{PartitionKey, Store, StoreError};
 
@@ -96,6 +99,19 @@ pub(super) fn events_of(partition: &str, first_seq: i64, body: &[u8]) -> Result<
 }
 
 impl Store {
+    /// A partition's blocks that have `terms` and may hold events of `from..to` (µs).
+    pub(super) async fn blocks_within(
+        &mut self,
+        key: PartitionKey,
+        terms: &BlockTerms,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<BlockMeta>, StoreError> {
+        let mut blocks = self.db.block_metas(key, terms).await?;
+        blocks.retain(|block| block.max_time >= from && block.min_time < to);
+        Ok(blocks)
+    }
+
     /// Hands `blocks` of a partition, in their order, to `visit` (with each block's body)
     /// until it says stop; a block no longer there is passed over.
     pub(super) async fn visit_blocks(

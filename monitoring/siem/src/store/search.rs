@@ -21,10 +21,7 @@ use makonis_siem_core::{
     silence::Activity,
 };
 
-use super::{
-    PartitionKey, Store, StoreError,
-    blocks::{BlockMeta, events_of},
-};
+use super::{PartitionKey, Store, StoreError, blocks::events_of};
 
 /// The value of `event.category` that marks a sign-in (`authentication`).
 const AUTHENTICATION: &str = "authentication";
@@ -147,13 +144,7 @@ impl Store {
     async fn search_partition(&mut self, key: PartitionKey, search: &Search) -> Result<Vec<(Cursor, Hit)>, StoreError> {
         let name = key.name();
         let (from, to) = (search.from.as_microsecond(), search.to.as_microsecond());
-        let mut blocks: Vec<BlockMeta> = self
-            .db
-            .block_metas(key, &search.block_terms())
-            .await?
-            .into_iter()
-            .filter(|block| block.max_time >= from && block.min_time < to)
-            .collect();
+        let mut blocks = self.blocks_within(key, &search.block_terms(), from, to).await?;
         blocks.sort_by_key(|block| std::cmp::Reverse(block.max_time));
         let wanted = search.limit + 1;
         let mut found: Vec<(Cursor, Hit)> = Vec::new();
@@ -188,13 +179,7 @@ impl Store {
         let (from, to) = (from.as_microsecond(), to.as_microsecond());
         let terms = BlockTerms { all: agency.map(|a| term(TermKind::Agency, a)).into_iter().collect(), any: None };
         let mut tally = Tally::default();
-        let blocks: Vec<BlockMeta> = self
-            .db
-            .block_metas(key, &terms)
-            .await?
-            .into_iter()
-            .filter(|block| block.max_time >= from && block.min_time < to)
-            .collect();
+        let blocks = self.blocks_within(key, &terms, from, to).await?;
         self.visit_blocks(key, &blocks, |block, body| {
             for event in events_of(&name, block.first_seq, body)? {
                 if event.time < from || event.time >= to || agency.is_some_and(|a| event.agency.as_deref() != Some(a)) {
