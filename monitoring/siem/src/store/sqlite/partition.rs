@@ -6,14 +6,14 @@ use std::path::Path;
 
 use jiff::SignedDuration;
 use makonis_siem_core::{
-    block::{TermKind, plan_append, term, term_value, terms},
+    block::{TermKind, plan_append, term, term_value},
     chain::{End, genesis},
     event::Event,
     search::BlockTerms,
 };
 use sqlx::{Connection as _, QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
-use super::block_rows::{TERMS_PER_STATEMENT, insert_block};
+use super::block_rows::{delete_block, insert_block};
 use crate::store::{
     StoreError,
     blocks::{BlockMeta, NEWEST, blocks_of, events_of, spans},
@@ -111,7 +111,7 @@ impl PartitionFile {
                 .fetch_all(&mut *connection)
                 .await?;
         let plan = plan_append(&spans(&newest), events.len());
-        // The small blocks rewritten: read, their terms deleted, then the blocks.
+        // The small blocks rewritten: read, then deleted with their terms.
         let mut linked = Vec::new();
         for &first_seq in &plan.rewrite {
             let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM blocks WHERE first_seq = $1")
@@ -119,21 +119,7 @@ impl PartitionFile {
                 .fetch_one(&mut *connection)
                 .await?;
             let rewritten = events_of(name, first_seq as i64, &body)?;
-            let gone: Vec<String> = terms(&rewritten).into_iter().collect();
-            for chunk in gone.chunks(TERMS_PER_STATEMENT) {
-                let mut delete = QueryBuilder::<Sqlite>::new("DELETE FROM terms WHERE (term, block) IN (VALUES ");
-                let mut list = delete.separated(", ");
-                for term in chunk {
-                    list.push("(").push_bind_unseparated(term).push_unseparated(", ");
-                    list.push_bind_unseparated(first_seq as i64).push_unseparated(")");
-                }
-                delete.push(")");
-                delete.build().execute(&mut *connection).await?;
-            }
-            sqlx::query("DELETE FROM blocks WHERE first_seq = $1")
-                .bind(first_seq as i64)
-                .execute(&mut *connection)
-                .await?;
+            delete_block(connection, first_seq as i64, &rewritten).await?;
             linked.extend(rewritten);
         }
         let (new, end) = link_all(head, events, skew_limit);
