@@ -56,6 +56,15 @@ pub struct LogSourceSpec {
     pub silence_after: String,
 }
 
+impl LogSource {
+    /// Its identity, `namespace/name`: how the SIEM files its events (`makonis.source`)
+    /// and how the portal names it to the SIEM.
+    pub fn id(&self) -> String {
+        use kube::ResourceExt as _;
+        format!("{}/{}", self.namespace().unwrap_or_default(), self.name_any())
+    }
+}
+
 fn default_time_zone() -> String {
     "Europe/Riga".into()
 }

@@ -40,7 +40,7 @@ use crate::{
     },
     retention::{policy_status, to_policy},
     search_api,
-    sources::{source_id, to_source},
+    sources::to_source,
     store::{Backend, Store, StoreError},
 };
 
@@ -184,7 +184,7 @@ pub async fn run(
     // Each source's figures go on from its status, so a restart does not reset them.
     for object in cache.state() {
         if let Some(status) = &object.status {
-            stats.seed(&source_id(&object), figures_of(status));
+            stats.seed(&object.id(), figures_of(status));
         }
     }
     let mut readers = vec![
@@ -277,7 +277,7 @@ fn publish_claims(
     for object in objects {
         match to_source(object, platform_namespace) {
             Ok(source) => sources.push(source),
-            Err(reason) => refused.entry(source_id(object)).or_default().push(reason),
+            Err(reason) => refused.entry(object.id()).or_default().push(reason),
         }
     }
     let (claims, conflicts) = Claims::new(sources);
@@ -299,7 +299,7 @@ async fn write_statuses(
     let now = Timestamp::now();
     let mut states: BTreeMap<&str, usize> = ["Waiting", "Receiving", "Silent", "Refused"].map(|s| (s, 0)).into();
     for object in objects {
-        let id = source_id(object);
+        let id = object.id();
         let silence = parse_silence(&object.spec.silence_after).unwrap_or(SignedDuration::from_mins(15));
         let existing = object.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
         let desired = status(

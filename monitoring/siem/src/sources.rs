@@ -11,11 +11,6 @@ use makonis_siem_core::{
     retention::SourceCategory,
 };
 
-/// A LogSource's identity, `namespace/name`.
-pub fn source_id(object: &LogSource) -> String {
-    format!("{}/{}", object.namespace().unwrap_or_default(), object.name_any())
-}
-
 /// The intake's view of a LogSource, or why it cannot be honoured. Only agency
 /// namespaces (`agency-<code>`) and the platform's namespace hold LogSources that count.
 pub fn to_source(object: &LogSource, platform_namespace: &str) -> Result<Source, String> {
@@ -53,7 +48,7 @@ pub fn to_source(object: &LogSource, platform_namespace: &str) -> Result<Source,
         }
     }
     Ok(Source {
-        id: source_id(object),
+        id: object.id(),
         agency,
         platform,
         category: category(spec.category),

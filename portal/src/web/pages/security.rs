@@ -382,11 +382,7 @@ async fn visible_sources(state: &AppState, agencies: Option<&[String]>) -> Resul
 fn watched_of(source: &LogSource) -> Option<Watched> {
     let minutes = parse_silence(&source.spec.silence_after)?.as_mins();
     Some(Watched {
-        source: format!(
-            "{}/{}",
-            source.metadata.namespace.as_deref().unwrap_or_default(),
-            source.metadata.name.as_deref().unwrap_or_default()
-        ),
+        source: source.id(),
         silence_minutes: u32::try_from(minutes).ok()?,
         since: source.metadata.creation_timestamp.as_ref()?.0.to_string(),
     })
