@@ -19,12 +19,20 @@ pub struct LegacyClock {
     pub received: Timestamp,
     /// The zone the source writes its wall-clock times in.
     pub zone: TimeZone,
+    /// The year of every timestamp that has none, when it is known (a file replayed
+    /// long after it was written); otherwise the year nearest the receive time.
+    pub year: Option<i16>,
 }
 
 impl LegacyClock {
     /// A clock for messages received at `received` from a source in `zone`.
     pub fn new(received: Timestamp, zone: TimeZone) -> Self {
-        Self { received, zone }
+        Self { received, zone, year: None }
+    }
+
+    /// The same clock, with `year` for every timestamp that has none.
+    pub fn with_year(self, year: i16) -> Self {
+        Self { year: Some(year), ..self }
     }
 
     /// The instant of a wall-clock time, the year given or inferred.
@@ -33,7 +41,7 @@ impl LegacyClock {
             let date = Date::new(year, month, day).ok()?;
             self.zone.to_ambiguous_timestamp(DateTime::from_parts(date, time)).compatible().ok()
         };
-        if let Some(year) = year {
+        if let Some(year) = year.or(self.year) {
             return at(year);
         }
         let received_year = self.zone.to_datetime(self.received).year();

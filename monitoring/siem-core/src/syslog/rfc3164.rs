@@ -111,7 +111,7 @@ fn tag(rest: &[u8]) -> (Option<String>, Option<String>, &[u8]) {
     let len = rest
         .iter()
         .take(MAX_TAG + 1)
-        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@'))
+        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@' | b'(' | b')'))
         .count();
     if len == 0 || len > MAX_TAG {
         return (None, None, rest);

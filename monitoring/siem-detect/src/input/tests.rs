@@ -1,0 +1,68 @@
+use super::*;
+
+fn options(format: Format) -> ReadOptions {
+    ReadOptions {
+        format,
+        year: Some(2025),
+        received: "2026-12-07T00:00:00Z".parse().unwrap(),
+        logsource: Logsource::default(),
+    }
+}
+
+const MIXED: &str = r##"Dec  6 10:00:00 web1 sshd[1]: Failed password for root from 10.0.0.1 port 1 ssh2
+{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "verb": "create", "requestReceivedTimestamp": "2026-12-06T10:00:01Z"}
+
+{
+  "Event": {
+    "System": {"EventID": 4625, "Channel": "Security", "TimeCreated": {"#attributes": {"SystemTime": "2026-12-06T10:00:02Z"}}}
+  }
+}
+[{"EventID": 4624, "Channel": "Security"},
+ {"EventID": 4634, "Channel": "Security"}]
+<34>1 2026-12-06T10:00:03Z host app - - - hello
+{"not": "an event"}
+{"broken":
+"##;
+
+#[test]
+fn a_mixed_file_gives_each_record_the_line_it_starts_on() {
+    let reads = read(MIXED, &options(Format::Auto));
+    let lines: Vec<usize> = reads.iter().map(|r| r.line).collect();
+    assert_eq!(lines, [1, 2, 4, 9, 10, 11, 12, 13]);
+    let products: Vec<String> = reads
+        .iter()
+        .map(|r| {
+            r.outcome.as_ref().map(|rec| rec.logsource.product.join(",")).unwrap_or_else(|e| format!("error: {e}"))
+        })
+        .collect();
+    assert_eq!(products[..6], ["linux", "kubernetes", "windows", "windows", "windows", "linux"]);
+    assert!(products[6].contains("neither a Windows event nor"), "{}", products[6]);
+    assert_eq!(products[7], "linux", "text that is not JSON is a syslog line in auto");
+    assert_eq!(reads[0].outcome.as_ref().unwrap().time.to_string(), "2025-12-06T10:00:00Z");
+    assert!(!reads[0].outcome.as_ref().unwrap().fields.as_object().unwrap().contains_key("facility"));
+}
+
+#[test]
+fn a_format_that_is_named_refuses_what_it_does_not_hold() {
+    let reads = read(MIXED, &options(Format::WindowsJson));
+    assert!(matches!(reads[0].outcome, Err(Unreadable::Text)));
+    assert!(reads.iter().any(|r| r.line == 13 && matches!(r.outcome, Err(Unreadable::Json(_)))));
+    let syslog = read("{\"EventID\": 1}\n", &options(Format::Syslog));
+    assert_eq!(syslog[0].outcome.as_ref().unwrap().logsource.product, ["linux"]);
+}
+
+#[test]
+fn logsource_attributes_given_for_the_file_are_carried_by_every_record() {
+    let mut options = options(Format::Auto);
+    options.logsource.insert(crate::fields::LogsourceKey::Service, "auth");
+    let reads = read("Dec  6 10:00:00 web1 sshd[1]: x\n", &options);
+    assert_eq!(reads[0].outcome.as_ref().unwrap().logsource.service, ["sshd", "auth"]);
+}
+
+#[test]
+fn crlf_lines_and_blank_lines_are_read() {
+    let reads =
+        read("\r\n<13>Dec  6 10:00:00 a b: one\r\n\r\n<13>Dec  6 10:00:01 a b: two\r\n", &options(Format::Syslog));
+    assert_eq!(reads.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4]);
+    assert_eq!(reads[1].outcome.as_ref().unwrap().fields["message"], "two");
+}
