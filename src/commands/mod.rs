@@ -5,4 +5,5 @@ pub mod operator;
 pub mod portal;
 pub mod portal_db;
 pub mod siem;
+pub mod sigma;
 pub mod slo;

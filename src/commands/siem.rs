@@ -94,6 +94,7 @@ pub async fn run(args: SiemArgs) -> anyhow::Result<()> {
         SiemCommand::Run(args) => run_siem(*args).await,
         SiemCommand::Verify(args) => verify(args).await,
         SiemCommand::Keygen(args) => keygen(args),
+        SiemCommand::Replay(args) => super::sigma::replay(args),
     }
 }
 

@@ -1,14 +1,16 @@
 //! Log files cut into records, each with the 1-based line it starts on.
 //!
 //! A file may hold syslog lines (with or without `<PRI>`), JSON objects one per line or
-//! spread over several lines, JSON arrays of objects, or a mix of them (`auto`). What
+//! spread over several lines, JSON arrays of objects, or a mix of them (`auto`). JSON
+//! objects are Windows events, Samba AD audit records (read as the Windows Security
+//! events they stand for) or Kubernetes audit events. What
 //! cannot be read is returned with its line and the reason, never dropped silently.
 
 use jiff::{Timestamp, tz::TimeZone};
 use makonis_siem_core::syslog::{self, LegacyClock};
 use serde_json::{Map, Value, value::RawValue};
 
-use crate::fields::{Logsource, Record, kubernetes, syslog as syslog_fields, windows};
+use crate::fields::{Logsource, Record, kubernetes, samba, syslog as syslog_fields, windows};
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,7 +60,7 @@ pub enum Unreadable {
     #[error("not JSON: {0}")]
     Json(String),
     /// JSON, but not an event of a kind this reads.
-    #[error("a JSON {0} is neither a Windows event nor a Kubernetes audit event")]
+    #[error("a JSON {0} is not a Windows event, a Samba audit record or a Kubernetes audit event")]
     Kind(&'static str),
     /// A line of text where the format asks for JSON.
     #[error("a line of text where the format asks for JSON")]
@@ -110,7 +112,9 @@ pub fn read(text: &str, options: &ReadOptions) -> Vec<Read> {
 }
 
 /// One syslog line as a record; a line without `<PRI>` is read as if it had `<13>`
-/// (user.notice) and carries no facility and severity.
+/// (user.notice) and carries no facility and severity. A message whose text is a JSON
+/// event (Samba's audit through rsyslog, Windows events through a syslog forwarder) is
+/// that event, with the sender's `hostname`.
 fn syslog_record(line: &str, clock: &LegacyClock, received: Timestamp) -> Result<Record, Unreadable> {
     let had_priority = line.starts_with('<');
     let message = if had_priority {
@@ -118,6 +122,16 @@ fn syslog_record(line: &str, clock: &LegacyClock, received: Timestamp) -> Result
     } else {
         syslog::parse(format!("<13>{line}").as_bytes(), clock)?
     };
+    let text = samba::without_prefix(message.msg.trim());
+    if text.starts_with('{')
+        && let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text)
+        && let Some(mut record) = json_kind(&object, message.timestamp.unwrap_or(received))
+    {
+        if let (Some(host), Value::Object(fields)) = (&message.hostname, &mut record.fields) {
+            fields.entry("hostname").or_insert_with(|| Value::String(host.clone()));
+        }
+        return Ok(record);
+    }
     Ok(syslog_fields::record(&message, had_priority, received))
 }
 
@@ -159,21 +173,25 @@ fn json_record(json: &str, options: &ReadOptions) -> Result<Record, Unreadable> 
         return Err(Unreadable::Kind(kind_of(&value)));
     };
     let record = match options.format {
+        Format::WindowsJson if samba::recognises(&object) => samba::record(&object, options.received),
         Format::WindowsJson => windows::record(&object, options.received),
         Format::KubernetesAudit => kubernetes::record(&object, options.received),
-        Format::Auto | Format::Syslog => auto_record(&object, options.received)?,
+        Format::Auto | Format::Syslog => json_kind(&object, options.received).ok_or(Unreadable::Kind("object"))?,
     };
     Ok(with_logsource(record, &options.logsource))
 }
 
-/// A JSON object told apart by its look.
-fn auto_record(object: &Map<String, Value>, received: Timestamp) -> Result<Record, Unreadable> {
+/// A JSON object told apart by its look: a Kubernetes audit event, a Samba audit record
+/// or a Windows event.
+fn json_kind(object: &Map<String, Value>, received: Timestamp) -> Option<Record> {
     if kubernetes::recognises(object) {
-        Ok(kubernetes::record(object, received))
+        Some(kubernetes::record(object, received))
+    } else if samba::recognises(object) {
+        Some(samba::record(object, received))
     } else if windows::recognises(object) {
-        Ok(windows::record(object, received))
+        Some(windows::record(object, received))
     } else {
-        Err(Unreadable::Kind("object"))
+        None
     }
 }
 

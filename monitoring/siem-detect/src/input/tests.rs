@@ -36,7 +36,7 @@ fn a_mixed_file_gives_each_record_the_line_it_starts_on() {
         })
         .collect();
     assert_eq!(products[..6], ["linux", "kubernetes", "windows", "windows", "windows", "linux"]);
-    assert!(products[6].contains("neither a Windows event nor"), "{}", products[6]);
+    assert!(products[6].contains("not a Windows event"), "{}", products[6]);
     assert_eq!(products[7], "linux", "text that is not JSON is a syslog line in auto");
     assert_eq!(reads[0].outcome.as_ref().unwrap().time.to_string(), "2025-12-06T10:00:00Z");
     assert!(!reads[0].outcome.as_ref().unwrap().fields.as_object().unwrap().contains_key("facility"));
@@ -47,8 +47,9 @@ fn a_format_that_is_named_refuses_what_it_does_not_hold() {
     let reads = read(MIXED, &options(Format::WindowsJson));
     assert!(matches!(reads[0].outcome, Err(Unreadable::Text)));
     assert!(reads.iter().any(|r| r.line == 13 && matches!(r.outcome, Err(Unreadable::Json(_)))));
-    let syslog = read("{\"EventID\": 1}\n", &options(Format::Syslog));
-    assert_eq!(syslog[0].outcome.as_ref().unwrap().logsource.product, ["linux"]);
+    let syslog = read("{\"EventID\": 1}\nnot json\n", &options(Format::Syslog));
+    assert_eq!(syslog[0].outcome.as_ref().unwrap().logsource.product, ["windows"], "a message that is a JSON event");
+    assert_eq!(syslog[1].outcome.as_ref().unwrap().logsource.product, ["linux"]);
 }
 
 #[test]
@@ -65,4 +66,18 @@ fn crlf_lines_and_blank_lines_are_read() {
         read("\r\n<13>Dec  6 10:00:00 a b: one\r\n\r\n<13>Dec  6 10:00:01 a b: two\r\n", &options(Format::Syslog));
     assert_eq!(reads.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4]);
     assert_eq!(reads[1].outcome.as_ref().unwrap().fields["message"], "two");
+}
+
+#[test]
+fn samba_audit_is_read_alone_and_inside_a_syslog_message() {
+    let alone = r#"{"timestamp": "2026-12-07T00:02:42.5+0000", "type": "Authentication", "Authentication": {"eventId": 4625, "status": "NT_STATUS_WRONG_PASSWORD"}}"#;
+    let forwarded = format!("<38>1 2026-12-07T00:02:43Z dc1 samba - - - JSON Authentication: {alone}");
+    for text in [alone.to_owned(), forwarded] {
+        let reads = read(&text, &options(Format::Auto));
+        let record = reads[0].outcome.as_ref().unwrap();
+        assert_eq!(record.fields["EventID"], 4625);
+        assert_eq!(record.fields["SubStatus"], "0xc000006a");
+        assert_eq!(record.logsource.service, ["security"]);
+        assert_eq!(record.time.to_string(), "2026-12-07T00:02:42.5Z");
+    }
 }
