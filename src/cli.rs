@@ -640,21 +640,8 @@ pub struct SloRunArgs {
     #[arg(long, env = "MAKONIS_SLO_EVALUATION_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub evaluation_seconds: u64,
 
-    /// Extra days off declared by the government (`YYYY-MM-DD`, repeat or comma-separate),
-    /// besides the public holidays in law, e.g. `2025-05-02`.
-    #[arg(long = "extra-day-off", env = "MAKONIS_SLO_EXTRA_DAYS_OFF", value_delimiter = ',', value_name = "DATE")]
-    pub extra_days_off: Vec<jiff::civil::Date>,
-
-    /// Saturdays or Sundays the government declared working days (`YYYY-MM-DD`, repeat
-    /// or comma-separate), e.g. `2025-05-10` in place of Friday 2025-05-02. Business-hours
-    /// objectives and the monthly report count them as working days.
-    #[arg(
-        long = "extra-working-day",
-        env = "MAKONIS_SLO_EXTRA_WORKING_DAYS",
-        value_delimiter = ',',
-        value_name = "DATE"
-    )]
-    pub extra_working_days: Vec<jiff::civil::Date>,
+    #[command(flatten)]
+    pub calendar: CalendarArgs,
 
     /// PEM file of CAs trusted for HTTPS probes besides the web PKI (repeatable).
     #[arg(long = "probe-ca-file", env = "MAKONIS_SLO_PROBE_CA_FILES", value_delimiter = ',', value_name = "FILE")]
@@ -883,6 +870,37 @@ pub struct SiemVerifyArgs {
     pub to: Option<jiff::civil::Date>,
 }
 
+/// The Latvian calendar's days declared by the government, which business hours, working
+/// time and the monthly reports count.
+#[derive(Debug, Args)]
+pub struct CalendarArgs {
+    /// Extra days off declared by the government (`YYYY-MM-DD`, repeat or comma-separate),
+    /// besides the public holidays in law, e.g. `2025-05-02`.
+    #[arg(long = "extra-day-off", env = "MAKONIS_SLO_EXTRA_DAYS_OFF", value_delimiter = ',', value_name = "DATE")]
+    pub extra_days_off: Vec<jiff::civil::Date>,
+
+    /// Saturdays or Sundays the government declared working days (`YYYY-MM-DD`, repeat
+    /// or comma-separate), e.g. `2025-05-10` in place of Friday 2025-05-02. Business-hours
+    /// objectives, the monthly report and working time count them as working days.
+    #[arg(
+        long = "extra-working-day",
+        env = "MAKONIS_SLO_EXTRA_WORKING_DAYS",
+        value_delimiter = ',',
+        value_name = "DATE"
+    )]
+    pub extra_working_days: Vec<jiff::civil::Date>,
+}
+
+impl CalendarArgs {
+    /// The calendar with the declared days; contradictory ones are refused.
+    pub fn holidays(&self) -> Result<makonis_slo_core::HolidayCalendar, makonis_slo_core::CalendarError> {
+        makonis_slo_core::HolidayCalendar::declared(
+            self.extra_days_off.iter().copied(),
+            self.extra_working_days.iter().copied(),
+        )
+    }
+}
+
 /// Arguments of `makonis siem replay`.
 #[derive(Debug, Args)]
 pub struct SiemReplayArgs {
@@ -911,6 +929,10 @@ pub struct SiemReplayArgs {
     /// correlation's window, like the engine's `--allowed-lateness`.
     #[arg(long, value_name = "DURATION", default_value = "5m")]
     pub allowed_lateness: jiff::SignedDuration,
+
+    /// The calendar `makonis.working_time` is computed by.
+    #[command(flatten)]
+    pub calendar: CalendarArgs,
 
     /// The log files, read in this order.
     #[arg(required = true, value_name = "FILE")]

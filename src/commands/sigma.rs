@@ -21,7 +21,12 @@ pub fn replay(args: SiemReplayArgs) -> anyhow::Result<()> {
     let rule_files = rule_files(&args.rules)?;
     let texts: Vec<(String, String)> = rule_files
         .iter()
-        .map(|path| Ok((path.display().to_string(), std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)))
+        .map(|path| {
+            Ok((
+                path.display().to_string(),
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            ))
+        })
         .collect::<anyhow::Result<_>>()?;
     let sources: Vec<Source<'_>> = texts.iter().map(|(name, text)| Source { name, text }).collect();
     let (rules, errors) = load(&sources);
@@ -53,7 +58,8 @@ pub fn replay(args: SiemReplayArgs) -> anyhow::Result<()> {
     };
     let config = Config { allowed_lateness: args.allowed_lateness, ..Config::default() };
     let taken = (rules.rules.len(), rules.correlations.len());
-    let outcome = run(rules, SHIPPED.clone(), config, &files, &read);
+    let calendar = args.calendar.holidays().context("--extra-day-off and --extra-working-day")?;
+    let outcome = run(rules, SHIPPED.clone(), calendar, config, &files, &read);
     let mut out = BufWriter::new(std::io::stdout().lock());
     for alert in &outcome.alerts {
         if let Err(error) = writeln!(out, "{alert}") {

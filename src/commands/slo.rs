@@ -22,7 +22,6 @@ use makonis_slo::{
     metrics::SloMetrics,
     targets::{ForbiddenRanges, TargetRules},
 };
-use makonis_slo_core::HolidayCalendar;
 use prometheus::Registry;
 use tokio::sync::watch;
 
@@ -52,9 +51,7 @@ async fn client() -> anyhow::Result<kube::Config> {
 /// when asked to, then runs the engine until SIGTERM or Ctrl-C (or the lease is lost).
 async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
     // A contradictory calendar stops the engine before it connects anywhere.
-    let calendar =
-        HolidayCalendar::declared(args.extra_days_off.iter().copied(), args.extra_working_days.iter().copied())
-            .context("--extra-day-off and --extra-working-day")?;
+    let calendar = args.calendar.holidays().context("--extra-day-off and --extra-working-day")?;
     let registry = Registry::new();
     let reconcile = ReconcileMetrics::register(&registry)?;
     let metrics = SloMetrics::register(&registry)?;

@@ -1,10 +1,12 @@
-//! One event through every rule: the logsource mapping, the detection rules that apply
-//! to it, and the correlations their matches feed. Used alike by the engine and by replay,
+//! One event through every rule: the logsource mapping, the platform's own fields, the
+//! detection rules that apply to it, and the correlations their matches feed. Used alike by the engine and by replay,
 //! so that a rule behaves the same in both.
 
 use jiff::Timestamp;
+use makonis_slo_core::HolidayCalendar;
 
 use crate::correlate::{Config, Correlator, Dropped, Firing};
+use crate::enrich::enrich;
 use crate::fields::Record;
 use crate::mapping::Mapping;
 use crate::rules::{Meta, RuleSet};
@@ -47,14 +49,15 @@ impl<R> Alert<R> {
 pub struct Detector<R> {
     rules: RuleSet,
     mapping: Mapping,
+    calendar: HolidayCalendar,
     correlator: Correlator<R>,
 }
 
 impl<R: Clone> Detector<R> {
-    /// A detector of these rules under this mapping.
-    pub fn new(rules: RuleSet, mapping: Mapping, config: Config) -> Self {
+    /// A detector of these rules under this mapping, with working time by this calendar.
+    pub fn new(rules: RuleSet, mapping: Mapping, calendar: HolidayCalendar, config: Config) -> Self {
         let correlator = Correlator::new(&rules, config);
-        Self { rules, mapping, correlator }
+        Self { rules, mapping, calendar, correlator }
     }
 
     /// The rules.
@@ -84,6 +87,7 @@ impl<R: Clone> Detector<R> {
     /// correlations it makes fire.
     pub fn evaluate(&mut self, mut record: Record, reference: R) -> Vec<Alert<R>> {
         self.mapping.apply(&mut record);
+        enrich(&mut record, &self.calendar);
         let matched: Vec<usize> = self
             .rules
             .rules

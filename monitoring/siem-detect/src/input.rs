@@ -3,14 +3,14 @@
 //! A file may hold syslog lines (with or without `<PRI>`), JSON objects one per line or
 //! spread over several lines, JSON arrays of objects, or a mix of them (`auto`). JSON
 //! objects are Windows events, Samba AD audit records (read as the Windows Security
-//! events they stand for) or Kubernetes audit events. What
+//! events they stand for), Kubernetes audit events or ECS records. What
 //! cannot be read is returned with its line and the reason, never dropped silently.
 
 use jiff::{Timestamp, tz::TimeZone};
 use makonis_siem_core::syslog::{self, LegacyClock};
 use serde_json::{Map, Value, value::RawValue};
 
-use crate::fields::{Logsource, Record, kubernetes, samba, syslog as syslog_fields, windows};
+use crate::fields::{Logsource, Record, ecs, kubernetes, samba, syslog as syslog_fields, windows};
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -60,7 +60,7 @@ pub enum Unreadable {
     #[error("not JSON: {0}")]
     Json(String),
     /// JSON, but not an event of a kind this reads.
-    #[error("a JSON {0} is not a Windows event, a Samba audit record or a Kubernetes audit event")]
+    #[error("a JSON {0} is not a Windows event, a Samba audit record, a Kubernetes audit event or an ECS record")]
     Kind(&'static str),
     /// A line of text where the format asks for JSON.
     #[error("a line of text where the format asks for JSON")]
@@ -181,8 +181,8 @@ fn json_record(json: &str, options: &ReadOptions) -> Result<Record, Unreadable> 
     Ok(with_logsource(record, &options.logsource))
 }
 
-/// A JSON object told apart by its look: a Kubernetes audit event, a Samba audit record
-/// or a Windows event.
+/// A JSON object told apart by its look: a Kubernetes audit event, a Samba audit record,
+/// a Windows event or an ECS record.
 fn json_kind(object: &Map<String, Value>, received: Timestamp) -> Option<Record> {
     if kubernetes::recognises(object) {
         Some(kubernetes::record(object, received))
@@ -190,6 +190,8 @@ fn json_kind(object: &Map<String, Value>, received: Timestamp) -> Option<Record>
         Some(samba::record(object, received))
     } else if windows::recognises(object) {
         Some(windows::record(object, received))
+    } else if ecs::recognises(object) {
+        Some(ecs::record(object, received))
     } else {
         None
     }

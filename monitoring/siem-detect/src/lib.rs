@@ -7,12 +7,15 @@
 //!   services, field aliases).
 //! - [`rules`]: Sigma detection and correlation rules read, checked and compiled; what
 //!   cannot be evaluated is refused with its line.
+//! - [`enrich`]: fields the platform adds to every event (working time by the Latvian
+//!   calendar).
 //! - [`correlate`]: correlation on event time, with a watermark and bounded state.
 //! - [`detect`]: one event through every rule, as the engine and replay both do it.
 //! - [`replay`]: rules over files, one JSON line per alert.
 
 pub mod correlate;
 pub mod detect;
+pub mod enrich;
 pub mod fields;
 pub mod input;
 pub mod mapping;

@@ -10,6 +10,7 @@
 //! Files are read in the order given and their records in file order; a correlation's
 //! alert names the file of its first event.
 
+use makonis_slo_core::HolidayCalendar;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
@@ -43,8 +44,15 @@ pub struct Outcome {
 }
 
 /// Replays files through rules.
-pub fn replay(rules: RuleSet, mapping: Mapping, config: Config, files: &[File<'_>], read: &ReadOptions) -> Outcome {
-    let mut detector: Detector<(usize, usize)> = Detector::new(rules, mapping, config);
+pub fn replay(
+    rules: RuleSet,
+    mapping: Mapping,
+    calendar: HolidayCalendar,
+    config: Config,
+    files: &[File<'_>],
+    read: &ReadOptions,
+) -> Outcome {
+    let mut detector: Detector<(usize, usize)> = Detector::new(rules, mapping, calendar, config);
     let mut outcome = Outcome::default();
     for (index, file) in files.iter().enumerate() {
         for record in input::read(file.text, read) {

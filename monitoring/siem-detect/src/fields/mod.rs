@@ -7,8 +7,10 @@
 //! - [`windows`]: Windows events as JSON, in the shapes collectors write (flat, Winlogbeat's,
 //!   and the `Event.System`/`Event.EventData` of an EVTX export), as Sigma's flat names.
 //! - [`kubernetes`]: Kubernetes audit events, kept as they are (dotted paths).
+//! - [`ecs`]: records already in Elastic Common Schema (the portal's audit trail).
 //! - [`samba`]: Samba AD's JSON audit as the Windows Security events it stands for.
 
+pub mod ecs;
 pub mod kubernetes;
 pub mod samba;
 pub mod syslog;

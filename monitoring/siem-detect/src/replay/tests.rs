@@ -41,7 +41,7 @@ fn replay_of(rules: &str, files: &[File<'_>]) -> Outcome {
         received: jiff::Timestamp::UNIX_EPOCH,
         logsource: Logsource::default(),
     };
-    replay(set, SHIPPED.clone(), Config::default(), files, &read)
+    replay(set, SHIPPED.clone(), Default::default(), Config::default(), files, &read)
 }
 
 #[test]
