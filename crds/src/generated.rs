@@ -6,7 +6,7 @@ use kube::CustomResourceExt;
 use crate::{
     catalog::{CatalogItem, ServiceInstance},
     compute::{Backup, BackupPolicy, HostPool, Restore, VirtualMachine, Volume},
-    security::{LogSource, RetentionPolicy},
+    security::{ClusterDetectionRule, DetectionRule, LogSource, RetentionPolicy},
     slo::{Probe, ServiceLevelObjective},
     tenancy::Agency,
 };
@@ -31,6 +31,8 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         Probe::crd(),
         LogSource::crd(),
         RetentionPolicy::crd(),
+        DetectionRule::crd(),
+        ClusterDetectionRule::crd(),
     ]
 }
 

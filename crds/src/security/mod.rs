@@ -4,11 +4,16 @@
 //! which format and category, and when its silence means it is down; the SIEM reports in
 //! its status what it received. A [`RetentionPolicy`] (cluster-scoped) sets how many months
 //! each category is kept, 6 to 18 as Cabinet Regulation No. 442 requires, and holds
-//! events under legal holds.
+//! events under legal holds. A [`DetectionRule`] (an agency's) or a [`ClusterDetectionRule`]
+//! (the platform's) is a Sigma rule the SIEM evaluates on every event it stores.
 
+mod detection_rule;
 mod log_source;
 mod retention_policy;
 
+pub use detection_rule::{
+    ClusterDetectionRule, ClusterDetectionRuleSpec, CompiledRule, DetectionRule, DetectionRuleSpec, DetectionRuleStatus, Severity,
+};
 pub use log_source::{LogFormat, LogSource, LogSourceSpec, LogSourceState, LogSourceStatus, PlatformSender, Sender};
 pub use retention_policy::{CategoryMonths, LegalHold, RetentionPolicy, RetentionPolicySpec, RetentionPolicyStatus};
 
