@@ -738,6 +738,11 @@ pub enum SiemCommand {
     /// Rules that cannot be taken, and records that cannot be read, are reported on
     /// standard error with their file and line; it fails when no rule could be taken.
     Replay(SiemReplayArgs),
+    /// Turn a folder of Sigma files into `DetectionRule`s (with `--namespace`) or
+    /// `ClusterDetectionRule`s, printed as YAML for `kubectl apply -f -`: each correlation
+    /// with the rules it refers to, and each other rule on its own. Every rule it could
+    /// not take is reported on standard error with its file, line and reason.
+    ImportSigma(SiemImportSigmaArgs),
 }
 
 /// Where the SIEM keeps its events: SQLite files in a directory (`--store`, the default)
@@ -937,6 +942,28 @@ pub struct SiemReplayArgs {
     /// The log files, read in this order.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+}
+
+/// Arguments of `makonis siem import-sigma`.
+#[derive(Debug, Args)]
+pub struct SiemImportSigmaArgs {
+    /// The folder of Sigma files (`*.yml`, `*.yaml`, searched recursively), or one file.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Make `DetectionRule`s of this agency namespace (they see only its agency's events)
+    /// instead of platform `ClusterDetectionRule`s.
+    #[arg(long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// The agencies (codes) whose events the `ClusterDetectionRule`s see; default: every
+    /// agency's and the platform's.
+    #[arg(long, value_delimiter = ',', value_name = "CODE", conflicts_with = "namespace")]
+    pub agencies: Vec<String>,
+
+    /// Import the rules disabled, to enable each after replaying it over your logs.
+    #[arg(long)]
+    pub disabled: bool,
 }
 
 /// What `makonis siem replay --format` names.

@@ -95,6 +95,7 @@ pub async fn run(args: SiemArgs) -> anyhow::Result<()> {
         SiemCommand::Verify(args) => verify(args).await,
         SiemCommand::Keygen(args) => keygen(args),
         SiemCommand::Replay(args) => super::sigma::replay(args),
+        SiemCommand::ImportSigma(args) => super::sigma::import(args),
     }
 }
 

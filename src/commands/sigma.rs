@@ -1,4 +1,5 @@
-//! `makonis siem replay`: Sigma rules over log files, offline.
+//! `makonis siem replay` (Sigma rules over log files, offline) and `makonis siem
+//! import-sigma` (a folder of Sigma files as detection rule objects).
 
 use std::io::{BufWriter, ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
@@ -9,11 +10,13 @@ use makonis_siem_detect::{
     fields::{Logsource, LogsourceKey},
     input::{Format, ReadOptions},
     mapping::SHIPPED,
+    import::units,
     replay::{File, replay as run},
     rules::{Source, load},
 };
+use makonis_api::security::{ClusterDetectionRule, ClusterDetectionRuleSpec, DetectionRule, DetectionRuleSpec};
 
-use crate::cli::{ReplayFormat, SiemReplayArgs};
+use crate::cli::{ReplayFormat, SiemImportSigmaArgs, SiemReplayArgs};
 
 /// Reads the rules and the files, replays, prints the alerts to standard output and what
 /// could not be taken to standard error.
@@ -60,13 +63,7 @@ pub fn replay(args: SiemReplayArgs) -> anyhow::Result<()> {
     let taken = (rules.rules.len(), rules.correlations.len());
     let calendar = args.calendar.holidays().context("--extra-day-off and --extra-working-day")?;
     let outcome = run(rules, SHIPPED.clone(), calendar, config, &files, &read);
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    for alert in &outcome.alerts {
-        if let Err(error) = writeln!(out, "{alert}") {
-            return if error.kind() == ErrorKind::BrokenPipe { Ok(()) } else { Err(error.into()) };
-        }
-    }
-    out.flush().or_else(|e| if e.kind() == ErrorKind::BrokenPipe { Ok(()) } else { Err(e) })?;
+    print(outcome.alerts.iter().map(String::as_str))?;
     for (file, line, reason) in &outcome.unreadable {
         eprintln!("{file}:{line}: not read: {reason}");
     }
@@ -126,4 +123,77 @@ fn logsource(options: &[String]) -> anyhow::Result<Logsource> {
         logsource.insert(key, value.trim());
     }
     Ok(logsource)
+}
+
+/// Prints the units of a folder of Sigma files as detection rule objects.
+pub fn import(args: SiemImportSigmaArgs) -> anyhow::Result<()> {
+    let texts = rule_texts(&args.dir)?;
+    let sources: Vec<Source<'_>> = texts.iter().map(|(name, text)| Source { name, text }).collect();
+    let (units, errors) = units(&sources);
+    let mut objects = Vec::new();
+    for unit in &units {
+        let mut labels = std::collections::BTreeMap::new();
+        labels.insert("app.kubernetes.io/managed-by".to_owned(), "makonis-import-sigma".to_owned());
+        let mut annotations = std::collections::BTreeMap::new();
+        annotations.insert("makonis.lv/sigma-title".to_owned(), unit.title.clone());
+        annotations.insert("makonis.lv/sigma-source".to_owned(), unit.source.clone());
+        if let Some(id) = &unit.id {
+            annotations.insert("makonis.lv/sigma-id".to_owned(), id.clone());
+        }
+        let yaml = match &args.namespace {
+            Some(namespace) => {
+                let mut object = DetectionRule::new(
+                    &unit.name,
+                    DetectionRuleSpec { sigma: unit.sigma.clone(), enabled: !args.disabled, severity: None },
+                );
+                object.metadata.namespace = Some(namespace.clone());
+                object.metadata.labels = Some(labels);
+                object.metadata.annotations = Some(annotations);
+                serde_yaml_ng::to_string(&object)?
+            }
+            None => {
+                let mut object = ClusterDetectionRule::new(
+                    &unit.name,
+                    ClusterDetectionRuleSpec {
+                        sigma: unit.sigma.clone(),
+                        enabled: !args.disabled,
+                        severity: None,
+                        agencies: args.agencies.clone(),
+                    },
+                );
+                object.metadata.labels = Some(labels);
+                object.metadata.annotations = Some(annotations);
+                serde_yaml_ng::to_string(&object)?
+            }
+        };
+        objects.push(format!("---\n{}", yaml.trim_end()));
+    }
+    print(objects.iter().map(String::as_str))?;
+    for error in &errors {
+        eprintln!("not taken: {error}");
+    }
+    eprintln!("{} detection rule objects written, {} rules not taken", units.len(), errors.len());
+    Ok(())
+}
+
+/// Prints lines to standard output; a reader that stopped reading (`| head`) ends the
+/// printing quietly.
+fn print<'a>(lines: impl Iterator<Item = &'a str>) -> std::io::Result<()> {
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let written = lines.map(|line| writeln!(out, "{line}")).collect::<std::io::Result<()>>().and_then(|()| out.flush());
+    match written {
+        Err(error) if error.kind() == ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// The text of every rule file under a folder (or of one file), with its path.
+fn rule_texts(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    rule_files(path)?
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            Ok((path.display().to_string(), text))
+        })
+        .collect()
 }

@@ -11,12 +11,14 @@
 //!   calendar).
 //! - [`correlate`]: correlation on event time, with a watermark and bounded state.
 //! - [`detect`]: one event through every rule, as the engine and replay both do it.
+//! - [`import`]: a folder of Sigma files cut into the units `DetectionRule`s hold.
 //! - [`replay`]: rules over files, one JSON line per alert.
 
 pub mod correlate;
 pub mod detect;
 pub mod enrich;
 pub mod fields;
+pub mod import;
 pub mod input;
 pub mod mapping;
 pub mod replay;

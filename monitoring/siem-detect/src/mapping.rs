@@ -167,10 +167,21 @@ mod tests {
     }
 
     #[test]
-    fn sshd_lines_are_auth_lines() {
-        let mut r = record("linux", json!({"appname": "sshd"}));
+    fn sshd_lines_are_auth_lines_and_answer_to_sigmahqs_names() {
+        let mut r = record("linux", json!({"appname": "sshd", "user.name": "root", "source.ip": "192.0.2.1"}));
         SHIPPED.apply(&mut r);
         assert_eq!(r.logsource.service, ["auth"]);
+        assert_eq!(
+            (&r.fields["user_name"], &r.fields["client_ip"], &r.fields["deviceProcessName"]),
+            (&json!("root"), &json!("192.0.2.1"), &json!("sshd"))
+        );
+    }
+
+    #[test]
+    fn kubernetes_audit_is_also_the_application_category() {
+        let mut r = record("kubernetes", json!({"verb": "list"}));
+        SHIPPED.apply(&mut r);
+        assert_eq!(r.logsource.category, ["application"]);
     }
 
     #[test]

@@ -76,6 +76,27 @@ pub fn document(document: &Document) -> Result<(), Problem> {
     Ok(())
 }
 
+/// The relation types of `related:` the parser knows.
+const RELATIONS: &[&str] = &["derived", "obsolete", "merged", "renamed", "similar"];
+
+/// The document without its `related:` list when that names a relation type the parser
+/// does not know (SigmaHQ writes `obsoletes`): the list is metadata and changes nothing
+/// that is evaluated, so it must not cost the rule. Other documents are returned as they
+/// are.
+pub fn without_unknown_relations(text: &str) -> std::borrow::Cow<'_, str> {
+    let Ok(Value::Mapping(mut top)) = serde_yaml_ng::from_str::<Value>(text) else {
+        return text.into();
+    };
+    let unknown = top.get("related").and_then(Value::as_sequence).is_some_and(|related| {
+        related.iter().any(|r| r.get("type").and_then(Value::as_str).is_none_or(|t| !RELATIONS.contains(&t)))
+    });
+    if !unknown {
+        return text.into();
+    }
+    top.remove("related");
+    serde_yaml_ng::to_string(&top).map_or(text.into(), Into::into)
+}
+
 /// Calls `check` with every field key (`Field|mod|mod`) of a selection.
 fn fields(selection: &Value, check: &mut dyn FnMut(&str) -> Result<(), Problem>) -> Result<(), Problem> {
     match selection {
@@ -136,6 +157,15 @@ mod tests {
         .unwrap_err();
         assert_eq!(problem.line, 25);
         assert!(problem.message.contains("|bogus") && problem.message.contains("\"b\""), "{}", problem.message);
+    }
+
+    #[test]
+    fn an_unknown_relation_type_drops_the_related_list_and_nothing_else() {
+        let text = "title: t\nrelated:\n  - id: x\n    type: obsoletes\ndetection:\n  s:\n    a: 1\n  condition: s\n";
+        let kept: Value = serde_yaml_ng::from_str(&without_unknown_relations(text)).unwrap();
+        assert!(kept.get("related").is_none() && kept["detection"]["s"]["a"] == 1);
+        let known = "title: t\nrelated:\n  - id: x\n    type: derived\n";
+        assert_eq!(without_unknown_relations(known), known);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 pub mod base64offset;
 pub mod check;
-mod document;
+pub mod document;
 
 use jiff::SignedDuration;
 use rsigma_eval::{CompiledRule, JsonEvent, compile_rule, evaluate_rule};
@@ -244,8 +244,9 @@ fn compile_document(source: &str, document: &Document) -> Result<Compiled, LoadE
     let fail =
         |line: usize, rule: Option<String>, message: String| LoadError { file: source.to_owned(), line, rule, message };
     check::document(document).map_err(|problem| fail(problem.line, None, problem.message))?;
-    let collection = parse_sigma_yaml(&document.text)
-        .map_err(|e| fail(document.line_of_error(&e.to_string()), None, e.to_string()))?;
+    let text = check::without_unknown_relations(&document.text);
+    let collection =
+        parse_sigma_yaml(&text).map_err(|e| fail(document.line_of_error(&e.to_string()), None, e.to_string()))?;
     if let Some(error) = collection.errors.first() {
         return Err(fail(document.line_of_error(error), None, error.clone()));
     }
