@@ -5,16 +5,16 @@ use std::io::{BufWriter, ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use makonis_api::security::{ClusterDetectionRule, ClusterDetectionRuleSpec, DetectionRule, DetectionRuleSpec};
 use makonis_siem_detect::{
     correlate::Config,
     fields::{Logsource, LogsourceKey},
+    import::units,
     input::{Format, ReadOptions},
     mapping::SHIPPED,
-    import::units,
     replay::{File, replay as run},
     rules::{Source, load},
 };
-use makonis_api::security::{ClusterDetectionRule, ClusterDetectionRuleSpec, DetectionRule, DetectionRuleSpec};
 
 use crate::cli::{ReplayFormat, SiemImportSigmaArgs, SiemReplayArgs};
 
@@ -178,9 +178,9 @@ pub fn import(args: SiemImportSigmaArgs) -> anyhow::Result<()> {
 
 /// Prints lines to standard output; a reader that stopped reading (`| head`) ends the
 /// printing quietly.
-fn print<'a>(lines: impl Iterator<Item = &'a str>) -> std::io::Result<()> {
+fn print<'a>(mut lines: impl Iterator<Item = &'a str>) -> std::io::Result<()> {
     let mut out = BufWriter::new(std::io::stdout().lock());
-    let written = lines.map(|line| writeln!(out, "{line}")).collect::<std::io::Result<()>>().and_then(|()| out.flush());
+    let written = lines.try_for_each(|line| writeln!(out, "{line}")).and_then(|()| out.flush());
     match written {
         Err(error) if error.kind() == ErrorKind::BrokenPipe => Ok(()),
         other => other,

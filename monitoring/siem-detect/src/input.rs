@@ -34,8 +34,10 @@ pub struct ReadOptions {
     pub format: Format,
     /// The year of RFC 3164 timestamps, which have none.
     pub year: Option<i16>,
-    /// The time of records that carry none, and what RFC 3164's missing year is inferred
-    /// from when `year` is not given.
+    /// What RFC 3164's missing year is inferred from when `year` is not given, and the
+    /// time of a file's first records if they carry none (a record without a time takes
+    /// the time of the record before it, so that it stays where it is in the file's
+    /// order of time).
     pub received: Timestamp,
     /// Logsource attributes every record carries besides its own (a LogSource's).
     pub logsource: Logsource,
@@ -75,6 +77,7 @@ pub fn read(text: &str, options: &ReadOptions) -> Vec<Read> {
         clock = clock.with_year(year);
     }
     let mut reads = Vec::new();
+    let mut previous: Option<Timestamp> = None;
     let mut pos = 0;
     while pos < text.len() {
         let rest = &text[pos..];
@@ -87,7 +90,11 @@ pub fn read(text: &str, options: &ReadOptions) -> Vec<Read> {
         if wants_json && matches!(text.as_bytes()[pos], b'{' | b'[') {
             match json_value(&text[pos..]) {
                 Ok((raw, length)) => {
-                    json_records(text, raw, options, &lines, &mut reads);
+                    let received = previous.unwrap_or(options.received);
+                    let first = reads.len();
+                    json_records(text, raw, options, received, &lines, &mut reads);
+                    previous =
+                        reads[first..].iter().rev().find_map(|r| r.outcome.as_ref().ok()).map(|r| r.time).or(previous);
                     pos += length;
                     continue;
                 }
@@ -103,8 +110,11 @@ pub fn read(text: &str, options: &ReadOptions) -> Vec<Read> {
         let line = text[pos..end].trim_end_matches(['\r', '\n']);
         let outcome = match options.format {
             Format::WindowsJson | Format::KubernetesAudit => Err(Unreadable::Text),
-            Format::Auto | Format::Syslog => syslog_record(line, &clock, options.received),
+            Format::Auto | Format::Syslog => syslog_record(line, &clock, previous.unwrap_or(options.received)),
         };
+        if let Ok(record) = &outcome {
+            previous = Some(record.time);
+        }
         reads.push(Read { line: lines.line_of(pos), outcome: outcome.map(|r| with_logsource(r, &options.logsource)) });
         pos = end;
     }
@@ -146,14 +156,21 @@ fn json_value(text: &str) -> Result<(&RawValue, usize), String> {
 }
 
 /// The records of one JSON value: an object, or an array of them.
-fn json_records(text: &str, raw: &RawValue, options: &ReadOptions, lines: &LineIndex, reads: &mut Vec<Read>) {
+fn json_records(
+    text: &str,
+    raw: &RawValue,
+    options: &ReadOptions,
+    received: Timestamp,
+    lines: &LineIndex,
+    reads: &mut Vec<Read>,
+) {
     let offset = |part: &str| part.as_ptr() as usize - text.as_ptr() as usize;
     if raw.get().starts_with('[') {
         match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
             Ok(items) => {
                 for item in items {
                     let line = lines.line_of(offset(item.get()));
-                    reads.push(Read { line, outcome: json_record(item.get(), options) });
+                    reads.push(Read { line, outcome: json_record(item.get(), options, received) });
                 }
             }
             Err(error) => reads.push(Read {
@@ -163,20 +180,20 @@ fn json_records(text: &str, raw: &RawValue, options: &ReadOptions, lines: &LineI
         }
         return;
     }
-    reads.push(Read { line: lines.line_of(offset(raw.get())), outcome: json_record(raw.get(), options) });
+    reads.push(Read { line: lines.line_of(offset(raw.get())), outcome: json_record(raw.get(), options, received) });
 }
 
 /// One JSON object as a record of the kind it is (or the format says).
-fn json_record(json: &str, options: &ReadOptions) -> Result<Record, Unreadable> {
+fn json_record(json: &str, options: &ReadOptions, received: Timestamp) -> Result<Record, Unreadable> {
     let value: Value = serde_json::from_str(json).map_err(|e| Unreadable::Json(e.to_string()))?;
     let Value::Object(object) = value else {
         return Err(Unreadable::Kind(kind_of(&value)));
     };
     let record = match options.format {
-        Format::WindowsJson if samba::recognises(&object) => samba::record(&object, options.received),
-        Format::WindowsJson => windows::record(&object, options.received),
-        Format::KubernetesAudit => kubernetes::record(&object, options.received),
-        Format::Auto | Format::Syslog => json_kind(&object, options.received).ok_or(Unreadable::Kind("object"))?,
+        Format::WindowsJson if samba::recognises(&object) => samba::record(&object, received),
+        Format::WindowsJson => windows::record(&object, received),
+        Format::KubernetesAudit => kubernetes::record(&object, received),
+        Format::Auto | Format::Syslog => json_kind(&object, received).ok_or(Unreadable::Kind("object"))?,
     };
     Ok(with_logsource(record, &options.logsource))
 }

@@ -81,3 +81,12 @@ fn samba_audit_is_read_alone_and_inside_a_syslog_message() {
         assert_eq!(record.time.to_string(), "2026-12-07T00:02:42.5Z");
     }
 }
+
+#[test]
+fn a_record_without_a_time_takes_the_time_of_the_one_before_it() {
+    let reads = read("Dec  6 10:00:01 web1 sshd[1]: one\nno header here\n{\"EventID\": 1}\n", &options(Format::Auto));
+    let times: Vec<String> = reads.iter().map(|r| r.outcome.as_ref().unwrap().time.to_string()).collect();
+    assert_eq!(times, ["2025-12-06T10:00:01Z"; 3]);
+    let first = read("no header here\n", &options(Format::Auto));
+    assert_eq!(first[0].outcome.as_ref().unwrap().time.to_string(), "2026-12-07T00:00:00Z");
+}
