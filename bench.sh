@@ -7,13 +7,15 @@
 # (target/cluster/bench; the compute part also starts the test QEMU session daemon,
 # tests/compute/session.sh). Prints the numbers; docs/benchmarks.md records them.
 #
-# Usage: ./bench.sh [portal|slo|siem|catalog|compute]   (default: all five)
+# Usage: ./bench.sh [portal|slo|siem|detect|catalog|compute]   (default: all six)
 # Environment: MAKONIS_BENCH_SECONDS (default 10, per route of the portal benchmark),
 #              MAKONIS_BENCH_SLO_SECONDS (default 10, per probe kind of the SLO benchmark),
 #              MAKONIS_BENCH_SIEM_EVENTS (default 1000000, lines of the SIEM parse mix),
 #              MAKONIS_BENCH_SIEM_INGEST_EVENTS (default 500000, lines sent over TLS),
 #              MAKONIS_BENCH_SIEM_SEARCH_DAYS (default 8) and _PER_DAY (default 280000),
 #              the store the SIEM search benchmark fills,
+#              MAKONIS_BENCH_DETECT_EVENTS (default 300000) and _GROUPS (default 1000000),
+#              the detection benchmark's lines and correlation group keys,
 #              MAKONIS_BENCH_INSTANCES (default 1000), MAKONIS_BENCH_STEADY_SECONDS
 #              (default 60), MAKONIS_BENCH_VMS (default 200), MAKONIS_BENCH_VM_TIMEOUT
 #              (default 600 s), MAKONIS_BENCH_CLUSTER_PORT (default 18543).
@@ -22,8 +24,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 which="${1:-all}"
 case "$which" in
-    all | portal | slo | siem | catalog | compute) ;;
-    *) printf 'usage: ./bench.sh [portal|slo|siem|catalog|compute]\n' >&2; exit 2 ;;
+    all | portal | slo | siem | detect | catalog | compute) ;;
+    *) printf 'usage: ./bench.sh [portal|slo|siem|detect|catalog|compute]\n' >&2; exit 2 ;;
 esac
 # Whether a control plane is needed: not for the in-process benchmarks.
 cluster=false
@@ -76,6 +78,9 @@ if [[ "$which" == all || "$which" == siem ]]; then
     cargo bench --locked --no-run -p makonis-siem --bench ingest
     cargo bench --locked --no-run -p makonis-siem --bench search
 fi
+if [[ "$which" == all || "$which" == detect ]]; then
+    cargo bench --locked --no-run -p makonis-siem-detect --bench detect
+fi
 
 # Before the control plane starts, so that nothing else competes for the cores.
 if [[ "$which" == all || "$which" == portal ]]; then
@@ -94,6 +99,10 @@ if [[ "$which" == all || "$which" == siem ]]; then
     cargo bench --locked -p makonis-siem --bench ingest
     printf '==> SIEM: searching a store of the daily volume of 50 million events in 6 months\n'
     cargo bench --locked -p makonis-siem --bench search
+fi
+if [[ "$which" == all || "$which" == detect ]]; then
+    printf '==> detection: Sigma rules and correlations per core, and correlation memory\n'
+    cargo bench --locked -p makonis-siem-detect --bench detect
 fi
 
 if [[ "$cluster" == true ]]; then

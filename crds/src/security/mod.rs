@@ -12,7 +12,8 @@ mod log_source;
 mod retention_policy;
 
 pub use detection_rule::{
-    ClusterDetectionRule, ClusterDetectionRuleSpec, CompiledRule, DetectionRule, DetectionRuleSpec, DetectionRuleStatus, Severity,
+    ClusterDetectionRule, ClusterDetectionRuleSpec, CompiledRule, DetectionRule, DetectionRuleSpec,
+    DetectionRuleStatus, Severity,
 };
 pub use log_source::{LogFormat, LogSource, LogSourceSpec, LogSourceState, LogSourceStatus, PlatformSender, Sender};
 pub use retention_policy::{CategoryMonths, LegalHold, RetentionPolicy, RetentionPolicySpec, RetentionPolicyStatus};
