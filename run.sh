@@ -22,8 +22,9 @@
 #              MAKONIS_PORTAL_METRICS_ADDRESS (the portal's /metrics, default 127.0.0.1:9468),
 #              MAKONIS_SIEM_METRICS_ADDRESS (default 127.0.0.1:9469),
 #              MAKONIS_LOG (default info). The catalog's webhook listens on
-#              127.0.0.1:9443, the compute one on 127.0.0.1:9444 and the SLO
-#              engine's on 127.0.0.1:9445, where manifests/local registers them.
+#              127.0.0.1:9443, the compute one on 127.0.0.1:9444, the SLO
+#              engine's on 127.0.0.1:9445 and the SIEM's on 127.0.0.1:9446, where
+#              manifests/local registers them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 

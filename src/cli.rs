@@ -4,6 +4,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
+use makonis_operator_kit::webhook::WebhookSettings;
 
 /// The version line: crate version and the git commit it was built from.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("MAKONIS_GIT_COMMIT"), ")");
@@ -214,7 +215,7 @@ pub struct PlatformArgs {
 }
 
 /// Where the validating admission webhook of the selected controller (catalog or
-/// compute), or of the SLO engine, is served. One process serves one webhook.
+/// compute), of the SLO engine or of the SIEM is served. One process serves one webhook.
 #[derive(Debug, Args)]
 pub struct WebhookArgs {
     /// Serve the webhook over HTTPS on this address (e.g. `0.0.0.0:9443` in a pod,
@@ -238,6 +239,30 @@ pub struct WebhookArgs {
     /// Default: `makonis-<controller>`.
     #[arg(long, env = "MAKONIS_WEBHOOK_CONFIGURATION")]
     pub webhook_configuration: Option<String>,
+}
+
+impl WebhookArgs {
+    /// Where `component`'s webhook (`catalog`, `compute`, `slo`, `siem`) is served, with
+    /// its default host names, Secret and registration; none without `--webhook-address`.
+    pub fn settings(&self, component: &str, platform_namespace: &str) -> Option<WebhookSettings> {
+        let address = self.webhook_address?;
+        let hosts = if self.webhook_hosts.is_empty() {
+            vec![
+                format!("makonis-{component}-webhook.{platform_namespace}.svc"),
+                "127.0.0.1".into(),
+                "localhost".into(),
+            ]
+        } else {
+            self.webhook_hosts.clone()
+        };
+        Some(WebhookSettings {
+            address,
+            namespace: platform_namespace.to_owned(),
+            secret: self.webhook_secret.clone().unwrap_or_else(|| format!("makonis-{component}-webhook-tls")),
+            hosts,
+            configuration: self.webhook_configuration.clone().unwrap_or_else(|| format!("makonis-{component}")),
+        })
+    }
 }
 
 /// A controller `makonis operator` can run.
@@ -853,6 +878,10 @@ pub struct SiemRunArgs {
     /// The platform's namespace: its LogSources may claim the platform's own senders.
     #[arg(long, env = "MAKONIS_PLATFORM_NAMESPACE", default_value = "makonis-system")]
     pub platform_namespace: String,
+
+    /// The admission webhook that refuses detection rules the SIEM cannot evaluate.
+    #[command(flatten)]
+    pub webhook: WebhookArgs,
 }
 
 /// Arguments of `makonis siem verify`.

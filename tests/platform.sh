@@ -219,7 +219,7 @@ platform_siem() {
         --syslog-tcp 127.0.0.1:1601 --syslog-udp 127.0.0.1:1514 --relp 127.0.0.1:2514 \
         --syslog-tls 127.0.0.1:6514 --https "$MAKONIS_CLUSTER_SIEM_HTTPS" \
         --tls-certificate "$MAKONIS_CLUSTER_PKI/siem-serving.crt" --tls-key "$MAKONIS_CLUSTER_PKI/siem-serving.key" \
-        --client-ca "$MAKONIS_CLUSTER_PKI/siem-ca.crt"
+        --client-ca "$MAKONIS_CLUSTER_PKI/siem-ca.crt" --webhook-address 127.0.0.1:9446
     platform_wait_until siem "${platform_pids[-1]}" "the SIEM" curl -fsS "http://$metrics/readyz"
 }
 

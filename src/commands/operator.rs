@@ -12,7 +12,6 @@ use makonis_operator_kit::{
     leader::{LeaderElection, LeaseTimings},
     metrics::ReconcileMetrics,
     server::{OpsState, Readiness, serve},
-    webhook::WebhookSettings,
 };
 use makonis_tenancy::TenancyConfig;
 use prometheus::Registry;
@@ -201,9 +200,9 @@ fn start_controllers(
 /// `--webhook-address` is set; otherwise never resolves. Resolves with an error if it
 /// cannot serve.
 async fn webhook_task(args: &OperatorArgs, client: &kube::Client) -> anyhow::Result<()> {
-    let Some(address) = args.webhook.webhook_address else {
+    if args.webhook.webhook_address.is_none() {
         return std::future::pending().await;
-    };
+    }
     let with_webhook: Vec<ControllerName> = args
         .controllers
         .iter()
@@ -217,18 +216,8 @@ async fn webhook_task(args: &OperatorArgs, client: &kube::Client) -> anyhow::Res
             "--webhook-address serves one controller's webhook, but both catalog and compute are selected; run them as separate processes"
         ),
     };
-    let name = controller.name();
-    let hosts = if args.webhook.webhook_hosts.is_empty() {
-        vec![format!("makonis-{name}-webhook.{}.svc", args.platform_namespace), "127.0.0.1".into(), "localhost".into()]
-    } else {
-        args.webhook.webhook_hosts.clone()
-    };
-    let settings = WebhookSettings {
-        address,
-        namespace: args.platform_namespace.clone(),
-        secret: args.webhook.webhook_secret.clone().unwrap_or_else(|| format!("makonis-{name}-webhook-tls")),
-        hosts,
-        configuration: args.webhook.webhook_configuration.clone().unwrap_or_else(|| format!("makonis-{name}")),
+    let Some(settings) = args.webhook.settings(controller.name(), &args.platform_namespace) else {
+        return std::future::pending().await;
     };
     match controller {
         ControllerName::Compute => makonis_compute::webhook::run(client.clone(), settings)

@@ -68,6 +68,7 @@ async fn run_siem(args: SiemRunArgs) -> anyhow::Result<()> {
         status_interval: Duration::from_secs(args.status_seconds),
         maintenance_interval: Duration::from_secs(args.maintenance_seconds),
         lateness: SignedDuration::from_mins(args.lateness_minutes as i64),
+        webhook: args.webhook.settings("siem", &args.platform_namespace),
         platform_namespace: args.platform_namespace,
     };
     let shutdown = async {

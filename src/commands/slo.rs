@@ -74,7 +74,8 @@ async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
     };
     tracing::info!(api_server = ?targets.forbidden.api_server, cluster = ?targets.forbidden.cluster, "addresses agencies' probes may never reach");
     let client = counted_client(kube_config, ApiRequestMetrics::register(&registry)?)?;
-    let mut webhook = Box::pin(webhook_task(webhook_settings(&args), client.clone(), targets.clone()));
+    let mut webhook =
+        Box::pin(webhook_task(args.webhook.settings("slo", &args.platform_namespace), client.clone(), targets.clone()));
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -144,24 +145,6 @@ async fn engine(args: SloRunArgs) -> anyhow::Result<()> {
         why = lost => step_down(&why),
         result = webhook => result,
     }
-}
-
-/// Where the admission webhook for agencies' Probes is served, when `--webhook-address`
-/// is set.
-fn webhook_settings(args: &SloRunArgs) -> Option<WebhookSettings> {
-    let address = args.webhook.webhook_address?;
-    let hosts = if args.webhook.webhook_hosts.is_empty() {
-        vec![format!("makonis-slo-webhook.{}.svc", args.platform_namespace), "127.0.0.1".into(), "localhost".into()]
-    } else {
-        args.webhook.webhook_hosts.clone()
-    };
-    Some(WebhookSettings {
-        address,
-        namespace: args.platform_namespace.clone(),
-        secret: args.webhook.webhook_secret.clone().unwrap_or_else(|| "makonis-slo-webhook-tls".into()),
-        hosts,
-        configuration: args.webhook.webhook_configuration.clone().unwrap_or_else(|| "makonis-slo".into()),
-    })
 }
 
 /// Serves the admission webhook with `settings`; without them, never resolves. Resolves

@@ -70,7 +70,7 @@ command -v npm > /dev/null || die "npm is missing: apt-get install npm"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 ((node_major >= 20)) || die "Node $(node --version) is too old: the tests need Node 20 or newer"
 tests/cluster/cluster.sh stop 2> /dev/null # our own control plane, left by an interrupted run
-for address in 127.0.0.1:9443 127.0.0.1:9444 "127.0.0.1:$MAKONIS_CLUSTER_PORT" "$tenancy_metrics" "$catalog_metrics" "$compute_metrics" "$slo_metrics" "$portal_address" "$portal_metrics" "$siem_metrics" 127.0.0.1:1601 127.0.0.1:2514 127.0.0.1:6514 "127.0.0.1:$MAKONIS_CLUSTER_INGRESS_PORT"; do
+for address in 127.0.0.1:9443 127.0.0.1:9444 127.0.0.1:9445 127.0.0.1:9446 "127.0.0.1:$MAKONIS_CLUSTER_PORT" "$tenancy_metrics" "$catalog_metrics" "$compute_metrics" "$slo_metrics" "$portal_address" "$portal_metrics" "$siem_metrics" 127.0.0.1:1601 127.0.0.1:2514 127.0.0.1:6514 "127.0.0.1:$MAKONIS_CLUSTER_INGRESS_PORT"; do
     if [[ -n "$(ss -Hltn "sport = :${address##*:}" 2> /dev/null)" ]]; then
         die "port ${address##*:} is in use (another Mākonis platform or test run?); stop it first"
     fi

@@ -121,8 +121,7 @@ pub struct DetectionRuleStatus {
     /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Compiled` (False with the line and the construct that could not be taken) and
-    /// `Active` (evaluated on incoming events).
+    /// `Compiled`: False with the line and the construct that could not be taken.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
 }

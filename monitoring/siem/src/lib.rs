@@ -9,9 +9,12 @@
 //! - [`store`]: the event store, kept apart from the systems it watches: one SQLite file
 //!   or one PostgreSQL table partition per event day and category, each a hash chain, closed by signed checkpoints that are
 //!   also written to a file outside the store; its verification, retention and search.
+//! - [`detection`]: detection rule objects compiled, judged at admission and given
+//!   their status.
 //! - [`search_api`]: `POST /v1/search` and `POST /v1/report` beside the HTTPS intake, for
 //!   the portal's Security pages.
 
+pub mod detection;
 pub mod health;
 pub mod intake;
 pub mod retention;

@@ -16,20 +16,25 @@ use kube::{
     core::DeserializeGuard,
     runtime::{reflector, watcher},
 };
+use makonis_api::security::{ClusterDetectionRule, DetectionRule};
 use makonis_api::security::{LogSource, LogSourceState, RetentionPolicy};
-use makonis_operator_kit::{metrics::ReconcileMetrics, server::Readiness, status::apply_status_if_changed, watch};
+use makonis_operator_kit::{
+    metrics::ReconcileMetrics, server::Readiness, status::apply_status_if_changed, watch, webhook::WebhookSettings,
+};
 use makonis_siem_core::{
     chain::SigningKey,
     claims::{Claims, Source},
     retention::Policy,
     silence::parse_silence,
 };
+use makonis_siem_detect::mapping::SHIPPED;
 use tokio::{
     net::{TcpListener, UdpSocket},
     sync::{mpsc, watch as channel},
 };
 
 use crate::{
+    detection::{RuleObject, review::review, status::rule_status, webhook},
     health::{figures_of, status},
     intake::{
         Intake, Stats, https,
@@ -72,6 +77,8 @@ pub struct Settings {
     pub lateness: SignedDuration,
     /// The platform's namespace (its LogSources may claim platform senders).
     pub platform_namespace: String,
+    /// Where the admission webhook for detection rules is served; none: not served.
+    pub webhook: Option<WebhookSettings>,
 }
 
 /// The intakes that identify senders by client certificate.
@@ -205,6 +212,14 @@ pub async fn run(
         credentials = Some(loaded);
     }
     readers.push(tokio::spawn(relp::serve(relp_listener, intake)));
+    if let Some(webhook_settings) = settings.webhook.clone() {
+        let client = client.clone();
+        readers.push(tokio::spawn(async move {
+            if let Err(error) = webhook::run(client, webhook_settings).await {
+                tracing::error!(%error, "the admission webhook for detection rules stopped; changes to detection rules are refused until the SIEM is restarted");
+            }
+        }));
+    }
     let refresh = async {
         let mut tick = tokio::time::interval(settings.status_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -223,6 +238,7 @@ pub async fn run(
             let refused = publish_claims(&objects, &settings.platform_namespace, &claims_tx);
             readiness.set(true);
             write_statuses(&client, &objects, &refused, &stats, &metrics).await;
+            write_rule_statuses(&client, &metrics).await;
             let api = Api::<RetentionPolicy>::all(client.clone());
             match api.list(&ListParams::default()).await {
                 Ok(list) => {
@@ -286,6 +302,40 @@ fn publish_claims(
     }
     claims_tx.send_replace(Arc::new(claims));
     refused
+}
+
+/// Compiles every DetectionRule and ClusterDetectionRule and writes its status where it
+/// changed: compiled or why not, its rules, the mapping version.
+async fn write_rule_statuses(client: &Client, metrics: &ReconcileMetrics) {
+    let namespaced = |object: &DetectionRule| Api::namespaced(client.clone(), &object.namespace().unwrap_or_default());
+    write_rule_statuses_of(&Api::<DetectionRule>::all(client.clone()), namespaced, metrics).await;
+    let cluster: Api<ClusterDetectionRule> = Api::all(client.clone());
+    write_rule_statuses_of(&cluster, |_| cluster.clone(), metrics).await;
+}
+
+/// [`write_rule_statuses`] for one kind: `list` lists them, `api_of` writes one's status.
+async fn write_rule_statuses_of<K: RuleObject>(
+    list: &Api<K>,
+    api_of: impl Fn(&K) -> Api<K>,
+    metrics: &ReconcileMetrics,
+) {
+    let objects = match list.list(&ListParams::default()).await {
+        Ok(objects) => objects.items,
+        Err(error) => {
+            tracing::warn!(kind = K::KIND, %error, "listing detection rules failed; their status is written next round");
+            return;
+        }
+    };
+    let now = Timestamp::now();
+    for object in &objects {
+        let desired =
+            rule_status(&review(object.sigma()), SHIPPED.version, object.meta().generation, object.rule_status(), now);
+        if let Err(error) =
+            apply_status_if_changed(&api_of(object), object, object.rule_status(), &desired, MANAGER, metrics).await
+        {
+            tracing::warn!(kind = K::KIND, rule = %object.name_any(), %error, "writing a detection rule's status failed; retried on the next round");
+        }
+    }
 }
 
 /// Writes each LogSource's status where it changed, and counts them by state.

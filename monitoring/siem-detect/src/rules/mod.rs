@@ -87,6 +87,18 @@ pub enum Kind {
     TemporalOrdered,
 }
 
+impl Kind {
+    /// The name Sigma gives the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::EventCount => "event_count",
+            Kind::ValueCount => "value_count",
+            Kind::Temporal => "temporal",
+            Kind::TemporalOrdered => "temporal_ordered",
+        }
+    }
+}
+
 /// A correlation's condition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
@@ -170,6 +182,35 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Correlation rules.
     pub correlations: Vec<Correlation>,
+}
+
+impl RuleSet {
+    /// Each rule in the order read: its id (or name), title and kind (`detection`, or the
+    /// correlation's type).
+    pub fn summary(&self) -> Vec<Summary> {
+        let rules = self.rules.iter().map(|r| (&r.meta, "detection"));
+        let correlations = self.correlations.iter().map(|c| (&c.meta, c.kind.as_str()));
+        let mut all: Vec<(&Meta, &'static str)> = rules.chain(correlations).collect();
+        all.sort_by_key(|(meta, _)| meta.line);
+        all.into_iter()
+            .map(|(meta, kind)| Summary {
+                id: meta.id.clone().or_else(|| meta.name.clone()),
+                title: meta.title.clone(),
+                kind,
+            })
+            .collect()
+    }
+}
+
+/// One rule of a set, as a status lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// The Sigma id, or the name when it has none.
+    pub id: Option<String>,
+    /// The title.
+    pub title: String,
+    /// `detection`, or the correlation's type.
+    pub kind: &'static str,
 }
 
 /// A rule that could not be taken, and why.

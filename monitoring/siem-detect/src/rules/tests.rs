@@ -186,3 +186,22 @@ fn aliases_name_a_group_field_per_rule() {
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(set.correlations[0].group_by[0].per_rule, ["source.ip", "IpAddress"]);
 }
+
+#[test]
+fn a_set_lists_its_rules_in_the_order_written() {
+    let text = format!(
+        "{FAILED}---\ntitle: Brute force\ncorrelation:\n  type: event_count\n  rules: [ssh_failed]\n  timespan: 1m\n  condition: {{gte: 3}}\n"
+    );
+    let (set, errors) = load(&[Source { name: "s", text: &text }]);
+    assert!(errors.is_empty(), "{errors:?}");
+    let summary = set.summary();
+    assert_eq!(summary.len(), 2);
+    assert_eq!(
+        (summary[0].id.as_deref(), summary[0].kind),
+        (Some("0b4c6e1a-0000-4000-8000-000000000001"), "detection")
+    );
+    assert_eq!(
+        (summary[1].id.as_deref(), summary[1].title.as_str(), summary[1].kind),
+        (None, "Brute force", "event_count")
+    );
+}
