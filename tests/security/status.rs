@@ -66,6 +66,10 @@ fn fixture(kind: &str, run: &str) -> (Value, Value) {
             json!({"months": {"authentication": 6, "directory": 6, "platformAudit": 6, "system": 6, "network": 6, "application": 6}}),
             json!({"partitionsRemoved": 0, "conditions": [ready_condition()]}),
         ),
+        "DetectionRule" | "ClusterDetectionRule" => (
+            json!({"sigma": "title: t\nlogsource: {product: linux}\ndetection:\n  s:\n    user.name: root\n  condition: s\n"}),
+            json!({"matches": 0, "rules": [], "conditions": [{"type": "Compiled", "status": "True", "reason": "Forged", "message": "forged", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}),
+        ),
         other => panic!("no fixture for kind {other}: add one so that its status is tested too"),
     }
 }
