@@ -121,7 +121,10 @@ async fn the_webhook_refuses_what_cannot_be_evaluated_and_the_siem_reports_each_
     let namespace = format!("siem-rules-{run}");
     let namespaces: Api<Namespace> = Api::all(admin.clone());
     namespaces
-        .create(&PostParams::default(), &serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}})).unwrap())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}})).unwrap(),
+        )
         .await
         .unwrap();
     let files = SiemFiles::new(std::env::temp_dir().join(format!("makonis-siem-rules-{run}")));
@@ -148,7 +151,8 @@ async fn the_webhook_refuses_what_cannot_be_evaluated_and_the_siem_reports_each_
     })
     .await;
     assert!(refused.contains("spec.sigma: line 7: unknown modifier |bogus (of \"message\")"), "{refused}");
-    let regex = refusal(&platform, &platform_rule(&run, &format!("regex-{run}"), BACKREFERENCE)).await.expect("refused");
+    let regex =
+        refusal(&platform, &platform_rule(&run, &format!("regex-{run}"), BACKREFERENCE)).await.expect("refused");
     assert!(regex.contains("spec.sigma: line 6") && regex.contains("backreferences are not supported"), "{regex}");
     let empty = refusal(&agency, &agency_rule(&run, "empty", "# nothing\n")).await.expect("refused");
     assert!(empty.contains("holds no Sigma detection rule"), "{empty}");
@@ -191,7 +195,10 @@ async fn the_webhook_refuses_what_cannot_be_evaluated_and_the_siem_reports_each_
     assert!(siem.signal("TERM").await, "the SIEM stops cleanly");
     platform.delete(&correlation, &DeleteParams::default()).await.unwrap();
     namespaces.delete(&namespace, &DeleteParams::default()).await.unwrap();
-    Api::<ValidatingWebhookConfiguration>::all(admin.clone()).delete(&configuration, &DeleteParams::default()).await.unwrap();
+    Api::<ValidatingWebhookConfiguration>::all(admin.clone())
+        .delete(&configuration, &DeleteParams::default())
+        .await
+        .unwrap();
     Api::<ClusterRole>::all(admin.clone()).delete(&configuration, &DeleteParams::default()).await.unwrap();
     Api::<ClusterRoleBinding>::all(admin.clone()).delete(&configuration, &DeleteParams::default()).await.unwrap();
     let _ = std::fs::remove_dir_all(&files.dir);

@@ -8,6 +8,7 @@ use anyhow::{Context as _, bail};
 use makonis_api::security::{ClusterDetectionRule, ClusterDetectionRuleSpec, DetectionRule, DetectionRuleSpec};
 use makonis_siem_detect::{
     correlate::Config,
+    detect::Preparation,
     fields::{Logsource, LogsourceKey},
     import::units,
     input::{Format, ReadOptions},
@@ -62,7 +63,8 @@ pub fn replay(args: SiemReplayArgs) -> anyhow::Result<()> {
     let config = Config { allowed_lateness: args.allowed_lateness, ..Config::default() };
     let taken = (rules.rules.len(), rules.correlations.len());
     let calendar = args.calendar.holidays().context("--extra-day-off and --extra-working-day")?;
-    let outcome = run(rules, SHIPPED.clone(), calendar, config, &files, &read);
+    let preparation = Preparation { mapping: SHIPPED.clone(), calendar };
+    let outcome = run(rules, &preparation, config, &files, &read);
     print(outcome.alerts.iter().map(String::as_str))?;
     for (file, line, reason) in &outcome.unreadable {
         eprintln!("{file}:{line}: not read: {reason}");

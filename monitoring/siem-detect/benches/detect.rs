@@ -30,10 +30,9 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use makonis_siem_detect::correlate::Config;
-use makonis_siem_detect::detect::Detector;
+use makonis_siem_detect::detect::{Detector, Preparation};
 use makonis_siem_detect::fields::{Logsource, LogsourceKey, Record};
 use makonis_siem_detect::input::{Format, ReadOptions, read};
-use makonis_siem_detect::mapping::SHIPPED;
 use makonis_siem_detect::rules::{RuleSet, Source, load};
 
 fn env_number(name: &str, default: usize) -> usize {
@@ -90,12 +89,14 @@ fn detect_rate(rules: &RuleSet, records: &[Record]) -> (f64, usize) {
     let mut best = 0.0_f64;
     let mut alerts = 0;
     for _ in 0..3 {
-        let mut detector: Detector<usize> =
-            Detector::new(rules.clone(), SHIPPED.clone(), Default::default(), Config::default());
+        let preparation = Preparation::default();
+        let mut detector: Detector<usize> = Detector::new(rules.clone(), Config::default());
         let start = proc_stat::cpu_seconds("/proc/thread-self/stat");
         alerts = 0;
         for (n, record) in records.iter().enumerate() {
-            alerts += black_box(detector.evaluate(record.clone(), n)).len();
+            let mut record = record.clone();
+            preparation.prepare(&mut record);
+            alerts += black_box(detector.evaluate(&record, n)).len();
         }
         let spent = proc_stat::cpu_seconds("/proc/thread-self/stat") - start;
         best = best.max(records.len() as f64 / spent.max(0.01));
@@ -154,12 +155,8 @@ fn main() {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/linux/ssh_brute_force.yml"))
             .expect("the brute-force rule");
     let (rules, _) = load(&[Source { name: "ssh_brute_force.yml", text: &brute_force }]);
-    let mut detector: Detector<usize> = Detector::new(
-        rules,
-        SHIPPED.clone(),
-        Default::default(),
-        Config { max_groups: groups + 1, ..Config::default() },
-    );
+    let preparation = Preparation::default();
+    let mut detector: Detector<usize> = Detector::new(rules, Config { max_groups: groups + 1, ..Config::default() });
     let before = resident_bytes();
     let at = jiff::Timestamp::now();
     for n in 0..groups {
@@ -168,7 +165,9 @@ fn main() {
         logsource.insert(LogsourceKey::Service, "sshd");
         let ip = format!("10.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255);
         let fields = serde_json::json!({"event.outcome": "failure", "source.ip": ip, "user.name": "root"});
-        detector.evaluate(Record { time: at, fields, logsource }, n);
+        let mut record = Record { time: at, fields, logsource };
+        preparation.prepare(&mut record);
+        detector.evaluate(&record, n);
     }
     let added = resident_bytes().saturating_sub(before);
     println!(

@@ -44,20 +44,43 @@ impl<R> Alert<R> {
     }
 }
 
-/// Rules, the mapping and the correlation state.
+/// What every event goes through once before any rule sees it: the logsource mapping
+/// and the platform's own fields.
+#[derive(Debug, Clone)]
+pub struct Preparation {
+    /// The logsource mapping.
+    pub mapping: Mapping,
+    /// The calendar working time is computed by.
+    pub calendar: HolidayCalendar,
+}
+
+impl Default for Preparation {
+    /// The shipped mapping and the Latvian calendar without declared days.
+    fn default() -> Self {
+        Self { mapping: crate::mapping::SHIPPED.clone(), calendar: HolidayCalendar::default() }
+    }
+}
+
+impl Preparation {
+    /// Maps a record's logsource and adds the platform's fields.
+    pub fn prepare(&self, record: &mut Record) {
+        self.mapping.apply(record);
+        enrich(record, &self.calendar);
+    }
+}
+
+/// Rules and their correlation state.
 #[derive(Debug)]
 pub struct Detector<R> {
     rules: RuleSet,
-    mapping: Mapping,
-    calendar: HolidayCalendar,
     correlator: Correlator<R>,
 }
 
 impl<R: Clone> Detector<R> {
-    /// A detector of these rules under this mapping, with working time by this calendar.
-    pub fn new(rules: RuleSet, mapping: Mapping, calendar: HolidayCalendar, config: Config) -> Self {
+    /// A detector of these rules.
+    pub fn new(rules: RuleSet, config: Config) -> Self {
         let correlator = Correlator::new(&rules, config);
-        Self { rules, mapping, calendar, correlator }
+        Self { rules, correlator }
     }
 
     /// The rules.
@@ -83,11 +106,9 @@ impl<R: Clone> Detector<R> {
         self.correlator.group_count()
     }
 
-    /// Evaluates one event: the alerts of detection rules it matches and of the
-    /// correlations it makes fire.
-    pub fn evaluate(&mut self, mut record: Record, reference: R) -> Vec<Alert<R>> {
-        self.mapping.apply(&mut record);
-        enrich(&mut record, &self.calendar);
+    /// Evaluates one event, [prepared](Preparation::prepare): the alerts of detection rules
+    /// it matches and of the correlations it makes fire.
+    pub fn evaluate(&mut self, record: &Record, reference: R) -> Vec<Alert<R>> {
         let matched: Vec<usize> = self
             .rules
             .rules
@@ -106,7 +127,7 @@ impl<R: Clone> Detector<R> {
             })
             .collect();
         if !self.rules.correlations.is_empty() {
-            let firings = self.correlator.observe(&self.rules, &record, &matched, reference).unwrap_or_default();
+            let firings = self.correlator.observe(&self.rules, record, &matched, reference).unwrap_or_default();
             alerts.extend(firings.into_iter().map(from_firing));
         }
         alerts

@@ -10,15 +10,13 @@
 //! Files are read in the order given and their records in file order; a correlation's
 //! alert names the file of its first event.
 
-use makonis_slo_core::HolidayCalendar;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use crate::correlate::Config;
-use crate::detect::{Alert, Detector};
+use crate::detect::{Alert, Detector, Preparation};
 use crate::fields::rfc3339;
 use crate::input::{self, ReadOptions, Unreadable};
-use crate::mapping::Mapping;
 use crate::rules::RuleSet;
 
 /// A file to replay: its path as given, and its text.
@@ -46,20 +44,20 @@ pub struct Outcome {
 /// Replays files through rules.
 pub fn replay(
     rules: RuleSet,
-    mapping: Mapping,
-    calendar: HolidayCalendar,
+    preparation: &Preparation,
     config: Config,
     files: &[File<'_>],
     read: &ReadOptions,
 ) -> Outcome {
-    let mut detector: Detector<(usize, usize)> = Detector::new(rules, mapping, calendar, config);
+    let mut detector: Detector<(usize, usize)> = Detector::new(rules, config);
     let mut outcome = Outcome::default();
     for (index, file) in files.iter().enumerate() {
         for record in input::read(file.text, read) {
             match record.outcome {
-                Ok(event) => {
+                Ok(mut event) => {
                     outcome.events += 1;
-                    for alert in detector.evaluate(event, (index, record.line)) {
+                    preparation.prepare(&mut event);
+                    for alert in detector.evaluate(&event, (index, record.line)) {
                         outcome.alerts.push(line_of(&detector, &alert, files));
                     }
                 }

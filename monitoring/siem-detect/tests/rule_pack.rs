@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use makonis_siem_detect::correlate::Config;
+use makonis_siem_detect::detect::Preparation;
 use makonis_siem_detect::input::{Format, ReadOptions};
-use makonis_siem_detect::mapping::SHIPPED;
 use makonis_siem_detect::replay::{File, replay};
 use makonis_siem_detect::rules::{Source, load};
 
@@ -49,7 +49,7 @@ fn alerts(rule_text: &str, name: &str, (path, text): &(String, String)) -> Vec<s
         received: jiff::Timestamp::UNIX_EPOCH,
         logsource: Default::default(),
     };
-    let outcome = replay(rules, SHIPPED.clone(), Default::default(), Config::default(), &[File { path, text }], &read);
+    let outcome = replay(rules, &Preparation::default(), Config::default(), &[File { path, text }], &read);
     assert!(outcome.unreadable.is_empty(), "{path}: {:?}", outcome.unreadable);
     outcome.alerts.iter().map(|a| serde_json::from_str(a).unwrap()).collect()
 }

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use makonis_siem_detect::correlate::Config;
+use makonis_siem_detect::detect::Preparation;
 use makonis_siem_detect::input::{Format, ReadOptions};
-use makonis_siem_detect::mapping::SHIPPED;
 use makonis_siem_detect::replay::{File, replay};
 use makonis_siem_detect::rules::{Source, load};
 
@@ -92,8 +92,7 @@ fn sigmahqs_rules_raise_what_their_regression_data_says() {
             let path = events.display().to_string();
             let outcome = replay(
                 set.clone(),
-                SHIPPED.clone(),
-                Default::default(),
+                &Preparation::default(),
                 Config::default(),
                 &[File { path: &path, text: &text }],
                 &read,
@@ -133,14 +132,8 @@ fn sigmahq_alerts(folder: &str, events: &str) -> Vec<String> {
         received: jiff::Timestamp::UNIX_EPOCH,
         logsource: Default::default(),
     };
-    let outcome = replay(
-        set,
-        SHIPPED.clone(),
-        Default::default(),
-        Config::default(),
-        &[File { path: "events", text: events }],
-        &read,
-    );
+    let outcome =
+        replay(set, &Preparation::default(), Config::default(), &[File { path: "events", text: events }], &read);
     outcome
         .alerts
         .iter()

@@ -1,7 +1,7 @@
 use super::*;
+use crate::detect::Preparation;
 use crate::fields::Logsource;
 use crate::input::Format;
-use crate::mapping::SHIPPED;
 use crate::rules::{Source, load};
 
 const RULES: &str = "title: Failed SSH password
@@ -41,7 +41,7 @@ fn replay_of(rules: &str, files: &[File<'_>]) -> Outcome {
         received: jiff::Timestamp::UNIX_EPOCH,
         logsource: Logsource::default(),
     };
-    replay(set, SHIPPED.clone(), Default::default(), Config::default(), files, &read)
+    replay(set, &Preparation::default(), Config::default(), files, &read)
 }
 
 #[test]
