@@ -882,6 +882,15 @@ pub struct SiemRunArgs {
     /// The admission webhook that refuses detection rules the SIEM cannot evaluate.
     #[command(flatten)]
     pub webhook: WebhookArgs,
+
+    /// How far behind the latest event an event may arrive and still count in a
+    /// correlation's window; a later one is counted and reported, not correlated.
+    #[arg(long, env = "MAKONIS_SIEM_ALLOWED_LATENESS", value_name = "DURATION", default_value = "5m")]
+    pub allowed_lateness: jiff::SignedDuration,
+
+    /// The calendar detection's working time (`makonis.working_time`) is computed by.
+    #[command(flatten)]
+    pub calendar: CalendarArgs,
 }
 
 /// Arguments of `makonis siem verify`.

@@ -4,6 +4,10 @@
 //! `ClusterDetectionRule` whose Sigma it cannot evaluate, naming the line and the
 //! construct, and admits the others; the SIEM writes each one's status: the rules it
 //! holds, the mapping version, and why one written past the webhook does not compile.
+//! Streaming: util-linux `logger` sends failed sshd sign-ins over TCP, the brute-force
+//! correlation of a platform rule fires as they are stored, its alert is logged and
+//! counted and its matches reach the rule's status; an agency's rule does not see the
+//! platform's events.
 
 mod support;
 
@@ -17,15 +21,20 @@ use kube::{
     api::{DeleteParams, PostParams},
 };
 use makonis_api::security::{ClusterDetectionRule, ClusterDetectionRuleSpec, DetectionRule, DetectionRuleSpec};
+use makonis_api::security::LogSource;
 use support::{
     CONVERGE,
     agencies::{TEST_LABEL, unique_id},
     cluster::{admin_client, install_platform},
     operator::free_local_address,
-    siem::{Siem, SiemFiles},
+    siem::{Siem, SiemFiles, create_log_source},
     wait_until,
     webhook::register_webhook,
 };
+use tokio::process::Command;
+
+/// One SIEM at a time: each writes the status of every detection rule and LogSource.
+static ONE_SIEM: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const ROOT_LOGIN: &str = "title: SSH sign-in as root
 id: 0f6c3a90-8d43-4b8e-9a39-5a4b0c9d2e01
@@ -115,6 +124,7 @@ where
 
 #[tokio::test]
 async fn the_webhook_refuses_what_cannot_be_evaluated_and_the_siem_reports_each_rule() {
+    let _one = ONE_SIEM.lock().await;
     let admin = admin_client().await;
     install_platform(&admin).await;
     let run = unique_id();
@@ -201,5 +211,82 @@ async fn the_webhook_refuses_what_cannot_be_evaluated_and_the_siem_reports_each_
         .unwrap();
     Api::<ClusterRole>::all(admin.clone()).delete(&configuration, &DeleteParams::default()).await.unwrap();
     Api::<ClusterRoleBinding>::all(admin.clone()).delete(&configuration, &DeleteParams::default()).await.unwrap();
+    let _ = std::fs::remove_dir_all(&files.dir);
+}
+
+/// util-linux `logger` sends a failed sshd sign-in from `address` to the SIEM at `tcp`.
+async fn send_failed_sign_in(tcp: std::net::SocketAddr, address: &str, port: u16) {
+    let sent = Command::new("logger")
+        .args(["-n", "127.0.0.1", "-P", &tcp.port().to_string(), "-T", "--octet-count", "--rfc5424", "-t", "sshd"])
+        .arg(format!("Failed password for invalid user admin from {address} port {port} ssh2"))
+        .status()
+        .await
+        .unwrap();
+    assert!(sent.success());
+}
+
+#[tokio::test]
+async fn a_brute_force_is_detected_as_its_events_are_stored() {
+    let _one = ONE_SIEM.lock().await;
+    let admin = admin_client().await;
+    install_platform(&admin).await;
+    let run = unique_id();
+    let sources = Api::<LogSource>::namespaced(admin.clone(), "makonis-system");
+    let source = format!("detection-{run}");
+    create_log_source(&admin, &source, serde_json::json!([{"address": "127.0.0.1"}]), "UTC").await;
+    let platform: Api<ClusterDetectionRule> = Api::all(admin.clone());
+    let rule_name = format!("brute-force-{run}");
+    let mut rule = platform_rule(&run, &rule_name, &BRUTE_FORCE.replace("{gte: 10}", "{gte: 5}"));
+    rule.spec.agencies = Vec::new();
+    platform.create(&PostParams::default(), &rule).await.unwrap();
+    let namespace = format!("agency-det{}", &run[..6.min(run.len())]);
+    let namespaces: Api<Namespace> = Api::all(admin.clone());
+    namespaces
+        .create(&PostParams::default(), &serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}})).unwrap())
+        .await
+        .unwrap();
+    let agency: Api<DetectionRule> = Api::namespaced(admin.clone(), &namespace);
+    agency.create(&PostParams::default(), &agency_rule(&run, "own-brute-force", &BRUTE_FORCE.replace("{gte: 10}", "{gte: 5}"))).await.unwrap();
+
+    let files = SiemFiles::new(std::env::temp_dir().join(format!("makonis-siem-detect-{run}")));
+    let siem = Siem::start(&admin, &files, free_local_address(), "siem.log").await;
+    // The engine takes the rules at the first status round after start.
+    wait_until("the SIEM to take the rules", CONVERGE, || async {
+        match siem.metric("makonis_siem_detection_rules{state=\"active\"}").await {
+            Some(active) if active >= 2.0 => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    for port in 0..6 {
+        send_failed_sign_in(siem.tcp, "203.0.113.77", 40_000 + port).await;
+    }
+    wait_until("the brute-force alert", CONVERGE, || async {
+        match siem.metric("makonis_siem_alerts_total{kind=\"correlation\",level=\"high\"}").await {
+            Some(alerts) if alerts >= 1.0 => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let status = wait_until("the rule's matches in its status", CONVERGE, || async {
+        let rule = platform.get(&rule_name).await.map_err(|e| e.to_string())?;
+        rule.status.filter(|s| s.matches >= 1).ok_or_else(|| "no match yet".to_owned())
+    })
+    .await;
+    assert_eq!(status.matches, 1, "five failures fire once, the sixth starts a new window");
+    assert!(status.last_match_time.is_some());
+    let own = agency.get("own-brute-force").await.unwrap();
+    assert_eq!(own.status.map(|s| s.matches), Some(0), "an agency's rule does not see the platform's events");
+    let log = std::fs::read_to_string(files.dir.join("siem.log")).unwrap();
+    let alert = log.lines().find(|l| l.contains("security alert")).expect("the alert is logged");
+    for expected in ["SSH brute force", "source.ip=203.0.113.77", &format!("ClusterDetectionRule {rule_name}")] {
+        assert!(alert.contains(expected), "{expected} in {alert}");
+    }
+    assert!(siem.metric("makonis_siem_alert_latency_seconds_count").await.unwrap_or(0.0) >= 1.0);
+
+    assert!(siem.signal("TERM").await, "the SIEM stops cleanly");
+    platform.delete(&rule_name, &DeleteParams::default()).await.unwrap();
+    sources.delete(&source, &DeleteParams::default()).await.unwrap();
+    namespaces.delete(&namespace, &DeleteParams::default()).await.unwrap();
     let _ = std::fs::remove_dir_all(&files.dir);
 }

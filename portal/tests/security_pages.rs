@@ -61,7 +61,7 @@ async fn siem() -> Siem {
         metrics: None,
     };
     tokio::spawn(https::serve_with(listener, credentials.subscribe(), intake, search_api::routes(reader)));
-    tokio::spawn(writer::run(store, queue_rx, stats, None));
+    tokio::spawn(writer::run(store, queue_rx, stats, None, None));
     Siem { port, ca, dir }
 }
 

@@ -59,7 +59,7 @@ async fn siem() -> Siem {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let reader = tokio::spawn(https::serve(listener, credentials.subscribe(), intake));
-    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None));
+    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None, None));
     Siem { dir, port, ca, stats, reader, writer }
 }
 

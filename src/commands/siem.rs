@@ -11,14 +11,16 @@ use makonis_operator_kit::{
     server::{OpsState, Readiness, serve},
 };
 use makonis_siem::{
+    detection::metrics::DetectionMetrics,
     intake::{metrics::SiemMetrics, tls::TlsFiles},
-    run::{Settings, TlsIntake},
+    run::{RunMetrics, Settings, TlsIntake},
     store::{Backend, Config, PostgresConfig, Store},
 };
 use makonis_siem_core::{
     chain::{SigningKey, key_id},
     event::DEFAULT_SKEW_LIMIT,
 };
+use makonis_siem_detect::{correlate::Config as CorrelationConfig, detect::Preparation, mapping::SHIPPED};
 
 use crate::{
     cli::{SiemArgs, SiemCommand, SiemKeygenArgs, SiemRunArgs, SiemStoreArgs, SiemVerifyArgs},
@@ -38,6 +40,7 @@ async fn run_siem(args: SiemRunArgs) -> anyhow::Result<()> {
     let registry = prometheus::Registry::new();
     let reconcile = ReconcileMetrics::register(&registry)?;
     let siem_metrics = SiemMetrics::register(&registry)?;
+    let detection_metrics = DetectionMetrics::register(&registry)?;
     let readiness = Readiness::default();
     let ops = OpsState { registry: registry.clone(), readiness: readiness.clone() };
     let address = args.metrics_address;
@@ -69,13 +72,19 @@ async fn run_siem(args: SiemRunArgs) -> anyhow::Result<()> {
         maintenance_interval: Duration::from_secs(args.maintenance_seconds),
         lateness: SignedDuration::from_mins(args.lateness_minutes as i64),
         webhook: args.webhook.settings("siem", &args.platform_namespace),
+        preparation: Preparation {
+            mapping: SHIPPED.clone(),
+            calendar: args.calendar.holidays().context("--extra-day-off and --extra-working-day")?,
+        },
+        correlation: CorrelationConfig { allowed_lateness: args.allowed_lateness, ..CorrelationConfig::default() },
         platform_namespace: args.platform_namespace,
     };
     let shutdown = async {
         shutdown_signal().await;
         tracing::info!("shutting down: storing what is received");
     };
-    makonis_siem::run::run(settings, signer, client, reconcile, siem_metrics, readiness, shutdown).await?;
+    let metrics = RunMetrics { reconcile, intake: siem_metrics, detection: detection_metrics };
+    makonis_siem::run::run(settings, signer, client, metrics, readiness, shutdown).await?;
     Ok(())
 }
 

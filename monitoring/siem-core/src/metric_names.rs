@@ -44,8 +44,24 @@ pub const READ_SECONDS: &str = "makonis_siem_read_seconds";
 /// (an event altered, removed or inserted, a checkpoint forged or missing: investigate).
 pub const PARTITIONS_VERIFIED_TOTAL: &str = "makonis_siem_partitions_verified_total";
 
+/// Counter, no labels: stored events evaluated by the detection rules.
+pub const DETECTION_EVENTS_TOTAL: &str = "makonis_siem_detection_events_total";
+/// Counter, no labels: stored events detection could not read as a record (kept in the
+/// store all the same).
+pub const DETECTION_UNREADABLE_TOTAL: &str = "makonis_siem_detection_unreadable_total";
+/// Counter, no labels: events later than the allowed lateness, not correlated.
+pub const DETECTION_TOO_LATE_TOTAL: &str = "makonis_siem_detection_too_late_total";
+/// Counter `{level, kind}`: alerts raised, by level and `detection` or `correlation`.
+pub const ALERTS_TOTAL: &str = "makonis_siem_alerts_total";
+/// Histogram, no labels: seconds from receiving an alert's newest event to raising it.
+pub const ALERT_LATENCY_SECONDS: &str = "makonis_siem_alert_latency_seconds";
+/// Gauge `{state}`: detection rule objects by state (`active`, `disabled`, `invalid`).
+pub const DETECTION_RULES: &str = "makonis_siem_detection_rules";
+/// Gauge, no labels: correlation group keys held.
+pub const CORRELATION_GROUPS: &str = "makonis_siem_correlation_groups";
+
 /// Every name above.
-pub const ALL: [&str; 17] = [
+pub const ALL: [&str; 24] = [
     EVENTS_TOTAL,
     EVENTS_COMPLETE_TOTAL,
     RECEIVED_BYTES_TOTAL,
@@ -63,4 +79,11 @@ pub const ALL: [&str; 17] = [
     READS_TOTAL,
     READ_SECONDS,
     PARTITIONS_VERIFIED_TOTAL,
+    DETECTION_EVENTS_TOTAL,
+    DETECTION_UNREADABLE_TOTAL,
+    DETECTION_TOO_LATE_TOTAL,
+    ALERTS_TOTAL,
+    ALERT_LATENCY_SECONDS,
+    DETECTION_RULES,
+    CORRELATION_GROUPS,
 ];

@@ -114,7 +114,7 @@ impl<R: Clone> Detector<R> {
             .rules
             .iter()
             .enumerate()
-            .filter(|(_, rule)| rule.applies_to(&record.logsource) && rule.matches(&record))
+            .filter(|(_, rule)| rule.applies_to(&record.logsource) && rule.matches(record))
             .map(|(index, _)| index)
             .collect();
         let mut alerts: Vec<Alert<R>> = matched

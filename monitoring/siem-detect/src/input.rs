@@ -121,6 +121,30 @@ pub fn read(text: &str, options: &ReadOptions) -> Vec<Read> {
     reads
 }
 
+/// The record of an event the SIEM stored: its original bytes read as `auto` does, at the
+/// time the store keeps it by (`time`, which already holds RFC 3164's year and the
+/// LogSource's zone), received at `received`.
+pub fn stored_record(original: &[u8], time: Timestamp, received: Timestamp) -> Result<Record, Unreadable> {
+    let text = String::from_utf8_lossy(original);
+    let text = text.trim();
+    let mut record = if text.starts_with('{') {
+        let value: Value = serde_json::from_str(text).map_err(|e| Unreadable::Json(e.to_string()))?;
+        let Value::Object(object) = value else {
+            return Err(Unreadable::Kind(kind_of(&value)));
+        };
+        json_kind(&object, time).ok_or(Unreadable::Kind("object"))?
+    } else {
+        syslog_record(text, &LegacyClock::new(received, TimeZone::UTC), received)?
+    };
+    record.time = time;
+    if let Value::Object(fields) = &mut record.fields
+        && fields.contains_key("timestamp")
+    {
+        fields.insert("timestamp".to_owned(), Value::String(crate::fields::rfc3339(time)));
+    }
+    Ok(record)
+}
+
 /// One syslog line as a record; a line without `<PRI>` is read as if it had `<13>`
 /// (user.notice) and carries no facility and severity. A message whose text is a JSON
 /// event (Samba's audit through rsyslog, Windows events through a syslog forwarder) is

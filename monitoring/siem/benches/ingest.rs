@@ -85,7 +85,7 @@ async fn main() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let reader = tokio::spawn(tls::serve(listener, credentials.subscribe(), intake));
-    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None));
+    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None, None));
 
     let client = ca.client(&["sender.lm.gov.lv"], Some("agency-lm"));
     let (cpu0, started) = (proc_stat::cpu_seconds("/proc/self/stat"), Instant::now());

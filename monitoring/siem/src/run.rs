@@ -16,8 +16,11 @@ use kube::{
     core::DeserializeGuard,
     runtime::{reflector, watcher},
 };
-use makonis_api::security::{ClusterDetectionRule, DetectionRule};
 use makonis_api::security::{LogSource, LogSourceState, RetentionPolicy};
+use makonis_api::{
+    security::{ClusterDetectionRule, DetectionRule},
+    tenancy::code_of_namespace,
+};
 use makonis_operator_kit::{
     metrics::ReconcileMetrics, server::Readiness, status::apply_status_if_changed, watch, webhook::WebhookSettings,
 };
@@ -27,14 +30,21 @@ use makonis_siem_core::{
     retention::Policy,
     silence::parse_silence,
 };
-use makonis_siem_detect::mapping::SHIPPED;
+use makonis_siem_detect::{correlate::Config as CorrelationConfig, detect::Preparation, mapping::SHIPPED};
 use tokio::{
     net::{TcpListener, UdpSocket},
     sync::{mpsc, watch as channel},
 };
 
 use crate::{
-    detection::{RuleObject, review::review, status::rule_status, webhook},
+    detection::{
+        RuleObject,
+        engine::{self, Engine, MatchCounts, RuleObjectSource, Scope},
+        metrics::DetectionMetrics,
+        review::review,
+        status::rule_status,
+        webhook,
+    },
     health::{figures_of, status},
     intake::{
         Intake, Stats, https,
@@ -51,6 +61,9 @@ use crate::{
 
 /// The field manager of the SIEM's status writes.
 pub const MANAGER: &str = "makonis-siem";
+
+/// Stored batches waiting for the detection engine at most; beyond, storing waits.
+const DETECTION_QUEUE: usize = 64;
 
 /// How `makonis siem run` runs.
 #[derive(Debug)]
@@ -79,6 +92,11 @@ pub struct Settings {
     pub platform_namespace: String,
     /// Where the admission webhook for detection rules is served; none: not served.
     pub webhook: Option<WebhookSettings>,
+    /// What every event goes through before the detection rules: the logsource mapping
+    /// and the calendar of working time.
+    pub preparation: Preparation,
+    /// Correlation's allowed lateness and bounds.
+    pub correlation: CorrelationConfig,
 }
 
 /// The intakes that identify senders by client certificate.
@@ -90,6 +108,17 @@ pub struct TlsIntake {
     pub https: SocketAddr,
     /// The server's certificate and the client CA.
     pub files: TlsFiles,
+}
+
+/// What `makonis siem run` counts: its API writes, the intake and the store, detection.
+#[derive(Clone)]
+pub struct RunMetrics {
+    /// Status writes to the API server.
+    pub reconcile: ReconcileMetrics,
+    /// The intake and the store.
+    pub intake: SiemMetrics,
+    /// The detection engine.
+    pub detection: DetectionMetrics,
 }
 
 /// Why the SIEM stopped.
@@ -120,11 +149,11 @@ pub async fn run(
     settings: Settings,
     signer: SigningKey,
     client: Client,
-    metrics: ReconcileMetrics,
-    siem_metrics: SiemMetrics,
+    metrics: RunMetrics,
     readiness: Readiness,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
+    let RunMetrics { reconcile: metrics, intake: siem_metrics, detection: detection_metrics } = metrics;
     let public_key = signer.public_key();
     let store = Store::open(settings.store.clone(), signer).await?;
     let listen_error = |address| move |source| RunError::Listen { address, source };
@@ -162,7 +191,13 @@ pub async fn run(
         policies: policies_rx,
         runs: runs_tx,
     };
-    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), Some(maintenance)));
+    let (detection_tx, detection_rx) = mpsc::channel(DETECTION_QUEUE);
+    let (objects_tx, objects_rx) = channel::channel(Arc::new(Vec::<RuleObjectSource>::new()));
+    let counts = Arc::new(MatchCounts::default());
+    let engine =
+        Engine::new(settings.preparation.clone(), settings.correlation, counts.clone(), Some(detection_metrics));
+    let detection = tokio::spawn(engine::run(engine, detection_rx, objects_rx));
+    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), Some(maintenance), Some(detection_tx)));
 
     let sources_api: Api<DeserializeGuard<LogSource>> = Api::all(client.clone());
     let (cache, watch_stream) = watch::cached_guarded(
@@ -238,7 +273,8 @@ pub async fn run(
             let refused = publish_claims(&objects, &settings.platform_namespace, &claims_tx);
             readiness.set(true);
             write_statuses(&client, &objects, &refused, &stats, &metrics).await;
-            write_rule_statuses(&client, &metrics).await;
+            let rule_objects = write_rule_statuses(&client, &counts, &metrics).await;
+            objects_tx.send_replace(Arc::new(rule_objects));
             let api = Api::<RetentionPolicy>::all(client.clone());
             match api.list(&ListParams::default()).await {
                 Ok(list) => {
@@ -278,7 +314,10 @@ pub async fn run(
     // Every sender of the queue is gone (the readers' connections with them): the writer
     // stores what is queued and returns.
     writer.await.map_err(|error| RunError::Writer(error.to_string()))?;
-    tracing::info!("the SIEM stopped; everything received is stored");
+    // The writer has gone and with it the engine's queue: the engine evaluates what was
+    // stored and returns.
+    let _ = detection.await;
+    tracing::info!("the SIEM stopped; everything received is stored and evaluated");
     Ok(())
 }
 
@@ -305,37 +344,80 @@ fn publish_claims(
 }
 
 /// Compiles every DetectionRule and ClusterDetectionRule and writes its status where it
-/// changed: compiled or why not, its rules, the mapping version.
-async fn write_rule_statuses(client: &Client, metrics: &ReconcileMetrics) {
+/// changed (compiled or why not, its rules, the mapping version, its matches); returns
+/// them as the detection engine takes them.
+async fn write_rule_statuses(
+    client: &Client,
+    counts: &MatchCounts,
+    metrics: &ReconcileMetrics,
+) -> Vec<RuleObjectSource> {
     let namespaced = |object: &DetectionRule| Api::namespaced(client.clone(), &object.namespace().unwrap_or_default());
-    write_rule_statuses_of(&Api::<DetectionRule>::all(client.clone()), namespaced, metrics).await;
+    let agency_rules =
+        write_rule_statuses_of(&Api::<DetectionRule>::all(client.clone()), namespaced, counts, metrics).await;
     let cluster: Api<ClusterDetectionRule> = Api::all(client.clone());
-    write_rule_statuses_of(&cluster, |_| cluster.clone(), metrics).await;
+    let platform_rules = write_rule_statuses_of(&cluster, |_| cluster.clone(), counts, metrics).await;
+    let mut sources: Vec<RuleObjectSource> = agency_rules
+        .iter()
+        .map(|object| RuleObjectSource {
+            key: object.key(),
+            version: (object.uid().unwrap_or_default(), object.metadata.generation.unwrap_or_default()),
+            scope: object
+                .namespace()
+                .as_deref()
+                .and_then(code_of_namespace)
+                .map_or(Scope::Nothing, |code| Scope::Agency(code.to_owned())),
+            enabled: object.spec.enabled,
+            severity: object.spec.severity,
+            sigma: object.spec.sigma.clone(),
+        })
+        .collect();
+    sources.extend(platform_rules.iter().map(|object| RuleObjectSource {
+        key: object.key(),
+        version: (object.uid().unwrap_or_default(), object.metadata.generation.unwrap_or_default()),
+        scope: Scope::Agencies(object.spec.agencies.clone()),
+        enabled: object.spec.enabled,
+        severity: object.spec.severity,
+        sigma: object.spec.sigma.clone(),
+    }));
+    sources
 }
 
 /// [`write_rule_statuses`] for one kind: `list` lists them, `api_of` writes one's status.
+/// Returns the objects listed (none when listing failed: the engine keeps what it had
+/// only until the next round that lists them).
 async fn write_rule_statuses_of<K: RuleObject>(
     list: &Api<K>,
     api_of: impl Fn(&K) -> Api<K>,
+    counts: &MatchCounts,
     metrics: &ReconcileMetrics,
-) {
+) -> Vec<K> {
     let objects = match list.list(&ListParams::default()).await {
         Ok(objects) => objects.items,
         Err(error) => {
             tracing::warn!(kind = K::KIND, %error, "listing detection rules failed; their status is written next round");
-            return;
+            return Vec::new();
         }
     };
     let now = Timestamp::now();
     for object in &objects {
-        let desired =
-            rule_status(&review(object.sigma()), SHIPPED.version, object.meta().generation, object.rule_status(), now);
+        let key = object.key();
+        let added = counts.take(&key);
+        let desired = rule_status(
+            &review(object.sigma()),
+            SHIPPED.version,
+            object.meta().generation,
+            object.rule_status(),
+            added,
+            now,
+        );
         if let Err(error) =
             apply_status_if_changed(&api_of(object), object, object.rule_status(), &desired, MANAGER, metrics).await
         {
+            counts.give_back(&key, added);
             tracing::warn!(kind = K::KIND, rule = %object.name_any(), %error, "writing a detection rule's status failed; retried on the next round");
         }
     }
+    objects
 }
 
 /// Writes each LogSource's status where it changed, and counts them by state.

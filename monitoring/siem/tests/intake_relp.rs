@@ -39,7 +39,7 @@ async fn start() -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let reader = tokio::spawn(relp::serve(listener, intake));
-    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None));
+    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None, None));
     Running { dir, port, stats, reader, writer }
 }
 

@@ -206,7 +206,7 @@ async fn samba_audit_reaches_the_store_through_rsyslog() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let relp_port = listener.local_addr().unwrap().port();
     let reader = tokio::spawn(relp::serve(listener, intake));
-    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None));
+    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None, None));
     let config = Config {
         root: dir.join("store"),
         checkpoint_log: dir.join("elsewhere/checkpoints.jsonl"),

@@ -31,7 +31,7 @@ async fn sshds_refused_sign_ins_reach_the_store_through_rsyslog() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let relp_port = listener.local_addr().unwrap().port();
     let reader = tokio::spawn(relp::serve(listener, intake));
-    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None));
+    let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), None, None));
 
     // sshd on 127.0.0.1 only, with a host key of its own, logging to a file (-E).
     let ssh_port = free_port();

@@ -72,7 +72,7 @@ async fn start_with_budget(sources: Vec<Source>, capacity: usize, budget: usize,
 impl Running {
     fn start_writer(&mut self) {
         let (store, queue) = (self.store.take().unwrap(), self.queue.take().unwrap());
-        self.writer = Some(tokio::spawn(writer::run(store, queue, self.stats.clone(), None)));
+        self.writer = Some(tokio::spawn(writer::run(store, queue, self.stats.clone(), None, None)));
     }
 
     /// Stops the readers and returns the store once the writer has stored everything.

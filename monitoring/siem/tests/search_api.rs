@@ -90,7 +90,7 @@ async fn start(kind: Kind) -> (Siem, Issued, Issued) {
         metrics: Some(SiemMetrics::register(&registry).unwrap()),
     };
     tokio::spawn(https::serve_with(listener, credentials.subscribe(), intake, search_api::routes(reader)));
-    tokio::spawn(writer::run(store, queue_rx, stats, None));
+    tokio::spawn(writer::run(store, queue_rx, stats, None, None));
     let lm_dc = ca.client(&["dc1.lm.gov.lv"], Some("agency-lm"));
     let vdi_dc = ca.client(&["dc1.vdi.gov.lv"], Some("agency-vdi"));
     let portal = ca.client(&["portal"], Some(PLATFORM));

@@ -90,3 +90,20 @@ fn a_record_without_a_time_takes_the_time_of_the_one_before_it() {
     let first = read("no header here\n", &options(Format::Auto));
     assert_eq!(first[0].outcome.as_ref().unwrap().time.to_string(), "2026-12-07T00:00:00Z");
 }
+
+#[test]
+fn a_stored_event_is_read_at_the_time_the_store_keeps_it_by() {
+    let time: Timestamp = "2026-12-06T08:00:00Z".parse().unwrap();
+    let syslog = stored_record(
+        b"<86>Dec  6 10:00:00 web1 sshd[1]: Failed password for root from 10.0.0.1 port 1 ssh2",
+        time,
+        time,
+    )
+    .unwrap();
+    assert_eq!((syslog.time, syslog.fields["timestamp"].as_str()), (time, Some("2026-12-06T08:00:00Z")));
+    assert_eq!(syslog.fields["user.name"], "root");
+    let audit =
+        stored_record(br#"{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "verb": "get"}"#, time, time).unwrap();
+    assert_eq!(audit.logsource.product, ["kubernetes"]);
+    assert!(stored_record(b"{\"neither\": 1}", time, time).is_err());
+}

@@ -3,10 +3,14 @@
 //!
 //! - [`review`]: a rule's `spec.sigma` compiled as the SIEM will evaluate it (pure): the
 //!   rules it holds, or each construct it cannot take with its line.
+//! - [`engine`]: every stored event evaluated by the rule objects in force, alerts raised.
+//! - [`metrics`]: what the engine counts.
 //! - [`webhook`]: the admission webhook that refuses what cannot be evaluated.
 //! - [`status`]: each rule object's status (compiled or why not, its rules, the mapping
 //!   version), written by the SIEM's refresh loop.
 
+pub mod engine;
+pub mod metrics;
 pub mod review;
 pub mod status;
 pub mod webhook;
@@ -23,6 +27,15 @@ pub trait RuleObject:
     fn sigma(&self) -> &str;
     /// The status.
     fn rule_status(&self) -> Option<&DetectionRuleStatus>;
+    /// How the engine files its matches: `Kind namespace/name` or `Kind name`.
+    fn key(&self) -> String {
+        match self.meta().namespace.as_deref() {
+            Some(namespace) => {
+                format!("{} {namespace}/{}", Self::KIND, self.meta().name.as_deref().unwrap_or_default())
+            }
+            None => format!("{} {}", Self::KIND, self.meta().name.as_deref().unwrap_or_default()),
+        }
+    }
 }
 
 impl RuleObject for DetectionRule {

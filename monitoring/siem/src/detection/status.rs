@@ -1,7 +1,7 @@
 //! The status of `DetectionRule`s and `ClusterDetectionRule`s: whether the rule object
 //! compiled (or, with the line and construct, why not), the rules it holds and the
-//! logsource mapping version it was compiled under. Matches and the last match are kept
-//! as they are.
+//! logsource mapping version it was compiled under, and its matches: those in the status
+//! plus those raised since it was last written.
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -16,6 +16,7 @@ pub fn rule_status(
     mapping_version: u32,
     generation: Option<i64>,
     existing: Option<&DetectionRuleStatus>,
+    (matched, last_match): (i64, Option<Timestamp>),
     now: Timestamp,
 ) -> DetectionRuleStatus {
     let rules: Vec<CompiledRule> = review
@@ -41,8 +42,12 @@ pub fn rule_status(
     let conditions: &[Condition] = existing.map(|s| s.conditions.as_slice()).unwrap_or_default();
     DetectionRuleStatus {
         rules,
-        matches: existing.map_or(0, |s| s.matches),
-        last_match_time: existing.and_then(|s| s.last_match_time.clone()),
+        matches: existing.map_or(0, |s| s.matches) + matched,
+        last_match_time: last_match
+            .map(|t| t.to_string())
+            .into_iter()
+            .chain(existing.and_then(|s| s.last_match_time.clone()))
+            .max_by_key(|t| t.parse::<Timestamp>().ok()),
         mapping_version: Some(i64::from(mapping_version)),
         observed_generation: generation,
         conditions: merge_conditions(conditions, [compiled], generation, k8s_now),
@@ -62,9 +67,12 @@ mod tests {
             last_match_time: Some("2026-12-07T00:00:00Z".into()),
             ..Default::default()
         };
-        let status = rule_status(&review(sigma), 1, Some(3), Some(&before), Timestamp::UNIX_EPOCH);
+        let status = rule_status(&review(sigma), 1, Some(3), Some(&before), (0, None), Timestamp::UNIX_EPOCH);
         assert_eq!(status.rules.len(), 1);
         assert_eq!((status.matches, status.last_match_time.as_deref()), (7, Some("2026-12-07T00:00:00Z")));
+        let later: Timestamp = "2026-12-07T01:00:00Z".parse().unwrap();
+        let counted = rule_status(&review(sigma), 1, Some(3), Some(&before), (2, Some(later)), Timestamp::UNIX_EPOCH);
+        assert_eq!((counted.matches, counted.last_match_time.as_deref()), (9, Some("2026-12-07T01:00:00Z")));
         assert_eq!((status.mapping_version, status.observed_generation), (Some(1), Some(3)));
         assert_eq!(status.conditions[0].status, "True");
     }
@@ -76,6 +84,7 @@ mod tests {
             1,
             None,
             None,
+            (0, None),
             Timestamp::UNIX_EPOCH,
         );
         let condition = &status.conditions[0];

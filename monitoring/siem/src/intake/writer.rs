@@ -5,6 +5,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use jiff::{SignedDuration, Timestamp};
 use makonis_siem_core::{
     dedup::{Recent, STORED, identity},
+    event::Event,
     retention::Policy,
 };
 use tokio::sync::mpsc;
@@ -38,12 +39,14 @@ pub struct Maintenance {
 /// Appends what the readers send until every reader has gone, then returns the store.
 /// A failed append is retried (the readers wait meanwhile) rather than dropped. With
 /// `maintenance`, closes past days, signs open ones and applies retention on its interval
-/// as well.
+/// as well. With `detection`, every batch stored is then handed to the detection engine
+/// (when it falls behind, storing waits, and the readers with it).
 pub async fn run(
     mut store: Store,
     mut queue: mpsc::Receiver<Batch>,
     stats: Arc<Stats>,
     maintenance: Option<Maintenance>,
+    detection: Option<mpsc::Sender<Vec<Event>>>,
 ) -> Store {
     let mut recent = Recent::new(RECENT);
     match store.received_since(Timestamp::now() - RECENT_AT_START).await {
@@ -107,11 +110,19 @@ pub async fn run(
             }
         }
         let started = std::time::Instant::now();
+        let for_detection: Option<Vec<Event>> =
+            detection.as_ref().map(|_| merged.events.iter().map(|(event, _)| event.clone()).collect());
         if store_durably(&mut store, merged, metrics, || queue.is_closed()).await {
             if let Some(metrics) = metrics {
                 metrics.appended(started.elapsed().as_secs_f64());
             }
             stats.add(&deltas, Timestamp::now());
+            if let (Some(engine), Some(events)) = (&detection, for_detection)
+                && !events.is_empty()
+                && engine.send(events).await.is_err()
+            {
+                tracing::error!("the detection engine has stopped: stored events are no longer evaluated");
+            }
         }
         drop(budget);
         for reader in waiting {

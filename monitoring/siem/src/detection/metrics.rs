@@ -1,0 +1,52 @@
+//! The detection engine's metrics (names in `makonis_siem_core::metric_names`).
+
+use makonis_siem_core::metric_names as names;
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+
+/// What the engine counts.
+#[derive(Debug, Clone)]
+pub struct DetectionMetrics {
+    /// Stored events evaluated.
+    pub events: IntCounter,
+    /// Stored events that could not be read as a record.
+    pub unreadable: IntCounter,
+    /// Events later than the allowed lateness.
+    pub too_late: IntCounter,
+    /// Alerts by level and kind.
+    pub alerts: IntCounterVec,
+    /// Seconds from receiving an alert's newest event to raising it.
+    pub latency: Histogram,
+    /// Rule objects by state.
+    pub rules: IntGaugeVec,
+    /// Correlation group keys held.
+    pub groups: IntGauge,
+}
+
+impl DetectionMetrics {
+    /// Registers the metrics.
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let events = IntCounter::new(names::DETECTION_EVENTS_TOTAL, "Stored events evaluated by the detection rules")?;
+        let unreadable =
+            IntCounter::new(names::DETECTION_UNREADABLE_TOTAL, "Stored events detection could not read as a record")?;
+        let too_late =
+            IntCounter::new(names::DETECTION_TOO_LATE_TOTAL, "Events later than the allowed lateness, not correlated")?;
+        let alerts = IntCounterVec::new(Opts::new(names::ALERTS_TOTAL, "Alerts raised"), &["level", "kind"])?;
+        let latency = Histogram::with_opts(
+            HistogramOpts::new(
+                names::ALERT_LATENCY_SECONDS,
+                "Seconds from receiving an alert's newest event to raising it",
+            )
+            .buckets(prometheus::exponential_buckets(0.001, 2.0, 16)?),
+        )?;
+        let rules = IntGaugeVec::new(Opts::new(names::DETECTION_RULES, "Detection rule objects by state"), &["state"])?;
+        let groups = IntGauge::new(names::CORRELATION_GROUPS, "Correlation group keys held")?;
+        registry.register(Box::new(events.clone()))?;
+        registry.register(Box::new(unreadable.clone()))?;
+        registry.register(Box::new(too_late.clone()))?;
+        registry.register(Box::new(alerts.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(rules.clone()))?;
+        registry.register(Box::new(groups.clone()))?;
+        Ok(Self { events, unreadable, too_late, alerts, latency, rules, groups })
+    }
+}
