@@ -20,8 +20,10 @@ use kube::{
     Api,
     api::{DeleteParams, PostParams},
 };
-use makonis_api::security::{ClusterDetectionRule, ClusterDetectionRuleSpec, DetectionRule, DetectionRuleSpec};
 use makonis_api::security::LogSource;
+use makonis_api::security::{
+    ClusterDetectionRule, ClusterDetectionRuleSpec, DetectionRule, DetectionRuleSpec, RuleSpec,
+};
 use support::{
     CONVERGE,
     agencies::{TEST_LABEL, unique_id},
@@ -96,7 +98,10 @@ fn labelled(run: &str) -> std::collections::BTreeMap<String, String> {
 }
 
 fn agency_rule(run: &str, name: &str, sigma: &str) -> DetectionRule {
-    let mut rule = DetectionRule::new(name, DetectionRuleSpec { sigma: sigma.into(), enabled: true, severity: None });
+    let mut rule = DetectionRule::new(
+        name,
+        DetectionRuleSpec { rule: RuleSpec { sigma: sigma.into(), enabled: true, severity: None } },
+    );
     rule.metadata.labels = Some(labelled(run));
     rule
 }
@@ -104,7 +109,10 @@ fn agency_rule(run: &str, name: &str, sigma: &str) -> DetectionRule {
 fn platform_rule(run: &str, name: &str, sigma: &str) -> ClusterDetectionRule {
     let mut rule = ClusterDetectionRule::new(
         name,
-        ClusterDetectionRuleSpec { sigma: sigma.into(), enabled: true, severity: None, agencies: vec!["lm".into()] },
+        ClusterDetectionRuleSpec {
+            rule: RuleSpec { sigma: sigma.into(), enabled: true, severity: None },
+            agencies: vec!["lm".into()],
+        },
     );
     rule.metadata.labels = Some(labelled(run));
     rule
@@ -146,8 +154,9 @@ async fn the_webhook_refuses_what_cannot_be_evaluated_and_the_siem_reports_each_
         "--webhook-configuration".to_owned(),
         configuration.clone(),
     ];
-    let siem = Siem::start_with(&admin, &files, free_local_address(), &extra, "siem.log").await;
+    // Registered first, so that the SIEM publishes its CA in it as it starts.
     register_webhook(&admin, &run, &configuration, webhook.port(), "siem-webhook.yaml", "makonis-siem").await;
+    let siem = Siem::start_with(&admin, &files, free_local_address(), &extra, "siem.log").await;
 
     let agency: Api<DetectionRule> = Api::namespaced(admin.clone(), &namespace);
     let platform: Api<ClusterDetectionRule> = Api::all(admin.clone());
@@ -242,11 +251,20 @@ async fn a_brute_force_is_detected_as_its_events_are_stored() {
     let namespace = format!("agency-det{}", &run[..6.min(run.len())]);
     let namespaces: Api<Namespace> = Api::all(admin.clone());
     namespaces
-        .create(&PostParams::default(), &serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}})).unwrap())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}})).unwrap(),
+        )
         .await
         .unwrap();
     let agency: Api<DetectionRule> = Api::namespaced(admin.clone(), &namespace);
-    agency.create(&PostParams::default(), &agency_rule(&run, "own-brute-force", &BRUTE_FORCE.replace("{gte: 10}", "{gte: 5}"))).await.unwrap();
+    agency
+        .create(
+            &PostParams::default(),
+            &agency_rule(&run, "own-brute-force", &BRUTE_FORCE.replace("{gte: 10}", "{gte: 5}")),
+        )
+        .await
+        .unwrap();
 
     let files = SiemFiles::new(std::env::temp_dir().join(format!("makonis-siem-detect-{run}")));
     let siem = Siem::start(&admin, &files, free_local_address(), "siem.log").await;

@@ -5,7 +5,9 @@ use std::io::{BufWriter, ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use makonis_api::security::{ClusterDetectionRule, ClusterDetectionRuleSpec, DetectionRule, DetectionRuleSpec};
+use makonis_api::security::{
+    ClusterDetectionRule, ClusterDetectionRuleSpec, DetectionRule, DetectionRuleSpec, RuleSpec,
+};
 use makonis_siem_detect::{
     correlate::Config,
     detect::Preparation,
@@ -144,10 +146,7 @@ pub fn import(args: SiemImportSigmaArgs) -> anyhow::Result<()> {
         }
         let yaml = match &args.namespace {
             Some(namespace) => {
-                let mut object = DetectionRule::new(
-                    &unit.name,
-                    DetectionRuleSpec { sigma: unit.sigma.clone(), enabled: !args.disabled, severity: None },
-                );
+                let mut object = DetectionRule::new(&unit.name, DetectionRuleSpec { rule: rule_spec(unit, &args) });
                 object.metadata.namespace = Some(namespace.clone());
                 object.metadata.labels = Some(labels);
                 object.metadata.annotations = Some(annotations);
@@ -156,12 +155,7 @@ pub fn import(args: SiemImportSigmaArgs) -> anyhow::Result<()> {
             None => {
                 let mut object = ClusterDetectionRule::new(
                     &unit.name,
-                    ClusterDetectionRuleSpec {
-                        sigma: unit.sigma.clone(),
-                        enabled: !args.disabled,
-                        severity: None,
-                        agencies: args.agencies.clone(),
-                    },
+                    ClusterDetectionRuleSpec { rule: rule_spec(unit, &args), agencies: args.agencies.clone() },
                 );
                 object.metadata.labels = Some(labels);
                 object.metadata.annotations = Some(annotations);
@@ -176,6 +170,11 @@ pub fn import(args: SiemImportSigmaArgs) -> anyhow::Result<()> {
     }
     eprintln!("{} detection rule objects written, {} rules not taken", units.len(), errors.len());
     Ok(())
+}
+
+/// The rule of an imported unit, enabled unless `--disabled`.
+fn rule_spec(unit: &makonis_siem_detect::import::Unit, args: &SiemImportSigmaArgs) -> RuleSpec {
+    RuleSpec { sigma: unit.sigma.clone(), enabled: !args.disabled, severity: None }
 }
 
 /// Prints lines to standard output; a reader that stopped reading (`| head`) ends the

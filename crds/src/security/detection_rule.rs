@@ -34,6 +34,16 @@ use crate::tenancy::CODE_PATTERN;
 )]
 #[serde(rename_all = "camelCase")]
 pub struct DetectionRuleSpec {
+    /// The rule, and whether and how it is evaluated.
+    #[serde(flatten)]
+    pub rule: RuleSpec,
+}
+
+/// What every detection rule object holds: the Sigma YAML, whether it is evaluated, and
+/// the level its alerts take.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleSpec {
     /// The rule's Sigma YAML, verbatim (at most 256 KiB).
     #[schemars(length(min = 1, max = 262_144))]
     pub sigma: String,
@@ -66,15 +76,9 @@ pub struct DetectionRuleSpec {
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterDetectionRuleSpec {
-    /// The rule's Sigma YAML, verbatim (at most 256 KiB).
-    #[schemars(length(min = 1, max = 262_144))]
-    pub sigma: String,
-    /// Whether the SIEM evaluates it.
-    #[serde(default = "enabled")]
-    pub enabled: bool,
-    /// The level its alerts take instead of the rule's own `level`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub severity: Option<Severity>,
+    /// The rule, and whether and how it is evaluated.
+    #[serde(flatten)]
+    pub rule: RuleSpec,
     /// The agencies (by code) whose events it sees; empty: every agency's and the
     /// platform's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

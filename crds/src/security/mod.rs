@@ -13,7 +13,7 @@ mod retention_policy;
 
 pub use detection_rule::{
     ClusterDetectionRule, ClusterDetectionRuleSpec, CompiledRule, DetectionRule, DetectionRuleSpec,
-    DetectionRuleStatus, Severity,
+    DetectionRuleStatus, RuleSpec, Severity,
 };
 pub use log_source::{LogFormat, LogSource, LogSourceSpec, LogSourceState, LogSourceStatus, PlatformSender, Sender};
 pub use retention_policy::{CategoryMonths, LegalHold, RetentionPolicy, RetentionPolicySpec, RetentionPolicyStatus};

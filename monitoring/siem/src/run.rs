@@ -16,11 +16,8 @@ use kube::{
     core::DeserializeGuard,
     runtime::{reflector, watcher},
 };
+use makonis_api::security::{ClusterDetectionRule, DetectionRule};
 use makonis_api::security::{LogSource, LogSourceState, RetentionPolicy};
-use makonis_api::{
-    security::{ClusterDetectionRule, DetectionRule},
-    tenancy::code_of_namespace,
-};
 use makonis_operator_kit::{
     metrics::ReconcileMetrics, server::Readiness, status::apply_status_if_changed, watch, webhook::WebhookSettings,
 };
@@ -39,7 +36,7 @@ use tokio::{
 use crate::{
     detection::{
         RuleObject,
-        engine::{self, Engine, MatchCounts, RuleObjectSource, Scope},
+        engine::{self, Engine, MatchCounts, RuleObjectSource},
         metrics::DetectionMetrics,
         review::review,
         status::rule_status,
@@ -356,30 +353,11 @@ async fn write_rule_statuses(
         write_rule_statuses_of(&Api::<DetectionRule>::all(client.clone()), namespaced, counts, metrics).await;
     let cluster: Api<ClusterDetectionRule> = Api::all(client.clone());
     let platform_rules = write_rule_statuses_of(&cluster, |_| cluster.clone(), counts, metrics).await;
-    let mut sources: Vec<RuleObjectSource> = agency_rules
+    agency_rules
         .iter()
-        .map(|object| RuleObjectSource {
-            key: object.key(),
-            version: (object.uid().unwrap_or_default(), object.metadata.generation.unwrap_or_default()),
-            scope: object
-                .namespace()
-                .as_deref()
-                .and_then(code_of_namespace)
-                .map_or(Scope::Nothing, |code| Scope::Agency(code.to_owned())),
-            enabled: object.spec.enabled,
-            severity: object.spec.severity,
-            sigma: object.spec.sigma.clone(),
-        })
-        .collect();
-    sources.extend(platform_rules.iter().map(|object| RuleObjectSource {
-        key: object.key(),
-        version: (object.uid().unwrap_or_default(), object.metadata.generation.unwrap_or_default()),
-        scope: Scope::Agencies(object.spec.agencies.clone()),
-        enabled: object.spec.enabled,
-        severity: object.spec.severity,
-        sigma: object.spec.sigma.clone(),
-    }));
-    sources
+        .map(DetectionRule::source)
+        .chain(platform_rules.iter().map(ClusterDetectionRule::source))
+        .collect()
 }
 
 /// [`write_rule_statuses`] for one kind: `list` lists them, `api_of` writes one's status.
@@ -403,7 +381,7 @@ async fn write_rule_statuses_of<K: RuleObject>(
         let key = object.key();
         let added = counts.take(&key);
         let desired = rule_status(
-            &review(object.sigma()),
+            &review(&object.rule().sigma),
             SHIPPED.version,
             object.meta().generation,
             object.rule_status(),

@@ -15,7 +15,13 @@ pub mod review;
 pub mod status;
 pub mod webhook;
 
-use makonis_api::security::{ClusterDetectionRule, DetectionRule, DetectionRuleStatus};
+use kube::ResourceExt as _;
+use makonis_api::{
+    security::{ClusterDetectionRule, DetectionRule, DetectionRuleStatus, RuleSpec},
+    tenancy::code_of_namespace,
+};
+
+use self::engine::{RuleObjectSource, Scope};
 
 /// What the SIEM reads of either detection rule kind.
 pub trait RuleObject:
@@ -23,8 +29,10 @@ pub trait RuleObject:
 {
     /// The kind, for logs.
     const KIND: &'static str;
-    /// `spec.sigma`.
-    fn sigma(&self) -> &str;
+    /// The rule: `spec.sigma`, `spec.enabled`, `spec.severity`.
+    fn rule(&self) -> &RuleSpec;
+    /// Whose events it sees.
+    fn scope(&self) -> Scope;
     /// The status.
     fn rule_status(&self) -> Option<&DetectionRuleStatus>;
     /// How the engine files its matches: `Kind namespace/name` or `Kind name`.
@@ -36,13 +44,33 @@ pub trait RuleObject:
             None => format!("{} {}", Self::KIND, self.meta().name.as_deref().unwrap_or_default()),
         }
     }
+    /// The object as the engine takes it.
+    fn source(&self) -> RuleObjectSource {
+        let rule = self.rule();
+        RuleObjectSource {
+            key: self.key(),
+            version: (self.uid().unwrap_or_default(), self.meta().generation.unwrap_or_default()),
+            scope: self.scope(),
+            enabled: rule.enabled,
+            severity: rule.severity,
+            sigma: rule.sigma.clone(),
+        }
+    }
 }
 
 impl RuleObject for DetectionRule {
     const KIND: &'static str = "DetectionRule";
 
-    fn sigma(&self) -> &str {
-        &self.spec.sigma
+    fn rule(&self) -> &RuleSpec {
+        &self.spec.rule
+    }
+
+    /// Its agency's events; a rule outside an agency namespace sees nothing.
+    fn scope(&self) -> Scope {
+        self.namespace()
+            .as_deref()
+            .and_then(code_of_namespace)
+            .map_or(Scope::Nothing, |code| Scope::Agency(code.to_owned()))
     }
 
     fn rule_status(&self) -> Option<&DetectionRuleStatus> {
@@ -53,8 +81,12 @@ impl RuleObject for DetectionRule {
 impl RuleObject for ClusterDetectionRule {
     const KIND: &'static str = "ClusterDetectionRule";
 
-    fn sigma(&self) -> &str {
-        &self.spec.sigma
+    fn rule(&self) -> &RuleSpec {
+        &self.spec.rule
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Agencies(self.spec.agencies.clone())
     }
 
     fn rule_status(&self) -> Option<&DetectionRuleStatus> {

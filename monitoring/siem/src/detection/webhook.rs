@@ -59,7 +59,7 @@ fn judge<K: RuleObject>(request: &AdmissionRequest<K>) -> AdmissionResponse {
     if !matches!(request.operation, Operation::Create | Operation::Update) {
         return response;
     }
-    match review(object.sigma()).refusal() {
+    match review(&object.rule().sigma).refusal() {
         None => response,
         Some(refusal) => response.deny(refusal),
     }
