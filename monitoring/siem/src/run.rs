@@ -193,7 +193,7 @@ pub async fn run(
     let counts = Arc::new(MatchCounts::default());
     let engine =
         Engine::new(settings.preparation.clone(), settings.correlation, counts.clone(), Some(detection_metrics));
-    let detection = tokio::spawn(engine::run(engine, detection_rx, objects_rx));
+    let detection = tokio::spawn(engine::run(engine, settings.store.clone(), detection_rx, objects_rx));
     let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), Some(maintenance), Some(detection_tx)));
 
     let sources_api: Api<DeserializeGuard<LogSource>> = Api::all(client.clone());

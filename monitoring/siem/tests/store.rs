@@ -830,3 +830,40 @@ async fn a_partition_kept_as_rows_by_an_earlier_build_is_rewritten_as_blocks_wit
         t.store = store;
     }
 }
+
+#[tokio::test]
+async fn detection_records_its_positions_and_alerts_together_and_reads_events_from_a_place() {
+    use makonis_siem::store::AlertRecord;
+    for kind in kinds() {
+        let mut t = filled(kind).await;
+        let mut detection = Store::open_for_detection(t.backend.clone()).await.unwrap();
+        assert!(detection.detection_positions().await.unwrap().is_empty(), "{kind:?}: nothing evaluated yet");
+        let partitions = detection.partitions_since(YESTERDAY.parse().unwrap()).await.unwrap();
+        assert!(partitions.contains(&auth()), "{kind:?}: {partitions:?}");
+        assert_eq!(detection.last_seq(auth()).await.unwrap(), 20, "{kind:?}");
+        let from_seven = detection.events_from(auth(), 7).await.unwrap();
+        assert_eq!(from_seven.iter().map(|e| e.seq).collect::<Vec<_>>(), (7..=20).collect::<Vec<_>>(), "{kind:?}");
+        assert_eq!(from_seven[0].original, b"<38>Dec  5 10:00:00 web1 sshd[1]: Failed password for user6".to_vec());
+        assert!(detection.events_from(auth(), 21).await.unwrap().is_empty(), "{kind:?}");
+        let alert = AlertRecord {
+            raised_at: now(),
+            object: "ClusterDetectionRule brute-force".into(),
+            rule_id: Some("0f6c3a90-8d43-4b8e-9a39-5a4b0c9d2e03".into()),
+            title: "SSH brute force".into(),
+            level: "high".into(),
+            kind: "correlation".into(),
+            agency: Some("lm".into()),
+            group: r#"{"source.ip":"10.0.0.7"}"#.into(),
+            first: now() - 1.minute(),
+            last: now(),
+            events: r#"[{"partition":"2026-12-05/authentication","seq":6,"time":"2026-12-05T10:00:00Z"}]"#.into(),
+            delay_seconds: 0.25,
+            late: true,
+        };
+        let positions = BTreeMap::from([(auth(), 20)]);
+        detection.record_detection(&positions, std::slice::from_ref(&alert)).await.unwrap();
+        detection.record_detection(&BTreeMap::from([(auth(), 21)]), &[]).await.unwrap();
+        assert_eq!(detection.detection_positions().await.unwrap(), BTreeMap::from([(auth(), 21)]), "{kind:?}");
+        assert_eq!(detection.alerts(10).await.unwrap(), vec![alert], "{kind:?}");
+    }
+}

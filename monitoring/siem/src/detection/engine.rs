@@ -4,15 +4,17 @@
 //!
 //! Each rule object keeps its own detector (its rules and their correlation state), kept
 //! across refreshes while its spec is unchanged. An event is read and prepared (mapping,
-//! working time) once for all of them. Each alert is logged as a structured record and
-//! counted; each rule object's matches go to its status.
+//! working time) once for all of them. Each alert is logged as a structured record,
+//! counted, and recorded in the store together with how far detection has got, so that a
+//! restart evaluates exactly what it had not: no silent gaps. Each rule object's matches
+//! go to its status.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use makonis_api::security::Severity;
-use makonis_siem_core::event::Event;
+use makonis_siem_core::{block::BlockEvent, event::Event};
 use makonis_siem_detect::{
     correlate::Config,
     detect::{Alert, Detector, Preparation, Raised},
@@ -21,6 +23,7 @@ use makonis_siem_detect::{
 use tokio::sync::{mpsc, watch};
 
 use super::{metrics::DetectionMetrics, review::Review};
+use crate::store::{AlertRecord, Appended, Backend, PartitionKey, Store, StoreError};
 
 /// Which agencies' events a rule object sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,13 +66,31 @@ pub struct RuleObjectSource {
     pub sigma: String,
 }
 
-/// Where an alert's event came from: its LogSource and when it was received.
+/// Where an alert's event is: its place in the store, its LogSource and when it was
+/// received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
+    /// The partition.
+    pub partition: PartitionKey,
+    /// Its place in the partition's chain.
+    pub seq: u64,
     /// The LogSource (`namespace/name`).
     pub source: String,
     /// When the SIEM received it.
     pub received: Timestamp,
+}
+
+/// How an event is evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// As it is stored.
+    Live,
+    /// Stored while detection was not running, evaluated after a start: its alerts are
+    /// marked late.
+    CatchUp,
+    /// Evaluated before a restart: it only rebuilds correlation state, and raises nothing
+    /// again.
+    Warm,
 }
 
 /// Matches per rule object not yet written to its status: (how many, the newest event
@@ -133,8 +154,41 @@ pub struct SecurityAlert {
     pub kind: &'static str,
     /// The group-by fields and values.
     pub group: Vec<(String, String)>,
-    /// The events' times and origins, in event time order.
+    /// The events' times and places, in event time order.
     pub events: Vec<(Timestamp, Reference)>,
+    /// The agency of the event that raised it (none: the platform's).
+    pub agency: Option<String>,
+    /// Raised while catching up with events stored while detection was not running.
+    pub late: bool,
+}
+
+impl SecurityAlert {
+    /// The alert as the store keeps it, raised `now`.
+    pub fn record(&self, now: Timestamp) -> AlertRecord {
+        let received = self.events.iter().map(|(_, r)| r.received).max().unwrap_or(now);
+        let group: serde_json::Map<String, serde_json::Value> =
+            self.group.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+        let events: Vec<serde_json::Value> = self
+            .events
+            .iter()
+            .map(|(time, r)| serde_json::json!({"partition": r.partition.name(), "seq": r.seq, "time": time.to_string()}))
+            .collect();
+        AlertRecord {
+            raised_at: now,
+            object: self.object.clone(),
+            rule_id: self.rule_id.clone(),
+            title: self.title.clone(),
+            level: self.level.clone(),
+            kind: self.kind.to_owned(),
+            agency: self.agency.clone(),
+            group: serde_json::Value::Object(group).to_string(),
+            first: self.events.first().map_or(now, |(t, _)| *t),
+            last: self.events.last().map_or(now, |(t, _)| *t),
+            events: serde_json::Value::Array(events).to_string(),
+            delay_seconds: now.duration_since(received).as_secs_f64().max(0.0),
+            late: self.late,
+        }
+    }
 }
 
 impl Engine {
@@ -180,9 +234,24 @@ impl Engine {
         }
     }
 
-    /// Evaluates one stored event by every rule object in scope; the alerts it raises.
-    pub fn evaluate(&mut self, event: &Event) -> Vec<SecurityAlert> {
-        if let Some(metrics) = &self.metrics {
+    /// How far back correlation state reaches: the longest timespan of the correlations
+    /// in force, plus the allowed lateness. A restart rebuilds state from that far back.
+    pub fn reach(&self) -> jiff::SignedDuration {
+        let longest = self
+            .loaded
+            .iter()
+            .flat_map(|l| l.detector.rules().correlations.iter().map(|c| c.timespan))
+            .max()
+            .unwrap_or_default();
+        longest + self.config.allowed_lateness
+    }
+
+    /// Evaluates one stored event by every rule object in scope; the alerts it raises
+    /// (none when only warming up).
+    pub fn evaluate(&mut self, event: &Event, reference: Reference, mode: Mode) -> Vec<SecurityAlert> {
+        if let Some(metrics) = &self.metrics
+            && mode != Mode::Warm
+        {
             metrics.events.inc();
         }
         let in_scope: Vec<usize> =
@@ -201,7 +270,6 @@ impl Engine {
             }
         };
         self.preparation.prepare(&mut record);
-        let reference = Reference { source: event.source.clone(), received: event.created };
         let mut raised = Vec::new();
         for index in in_scope {
             let loaded = &mut self.loaded[index];
@@ -210,8 +278,8 @@ impl Engine {
             if let Some(metrics) = &self.metrics {
                 metrics.too_late.inc_by(loaded.detector.dropped().too_late - late_before);
             }
-            for alert in alerts {
-                raised.push(security_alert(loaded, alert));
+            if mode != Mode::Warm {
+                raised.extend(alerts.into_iter().map(|alert| security_alert(loaded, alert, event.agency.clone(), mode)));
             }
         }
         if let Some(metrics) = &self.metrics {
@@ -225,7 +293,7 @@ impl Engine {
 }
 
 /// An alert of a rule object's detector, with the object's name and severity.
-fn security_alert(loaded: &Loaded, alert: Alert<Reference>) -> SecurityAlert {
+fn security_alert(loaded: &Loaded, alert: Alert<Reference>, agency: Option<String>, mode: Mode) -> SecurityAlert {
     let meta = loaded.detector.meta(alert.raised);
     let level = match loaded.source.severity {
         Some(severity) => serde_json::to_value(severity).ok().and_then(|v| v.as_str().map(str::to_owned)),
@@ -242,26 +310,103 @@ fn security_alert(loaded: &Loaded, alert: Alert<Reference>) -> SecurityAlert {
         },
         group: alert.group,
         events: alert.events,
+        agency,
+        late: mode == Mode::CatchUp,
     }
 }
 
-/// Evaluates what the writer stored until it stops sending, taking rule objects from
-/// `objects` as the refresh loop reads them.
+/// How far back, from the oldest position, a start looks for partitions to catch up
+/// with: events may be kept by their own day up to a week late
+/// (`makonis_siem_core::event::LATE_LIMIT`).
+const CATCH_UP_DAYS: i64 = 8;
+
+/// Detection's record of where it has got to, and alerts not yet recorded.
+struct Progress {
+    store: Store,
+    positions: BTreeMap<PartitionKey, u64>,
+    changed: BTreeMap<PartitionKey, u64>,
+    alerts: Vec<AlertRecord>,
+}
+
+impl Progress {
+    /// Whether an event at `seq` of `key` is still to be evaluated, and marks it done.
+    fn take(&mut self, key: PartitionKey, seq: u64) -> bool {
+        let done = self.positions.entry(key).or_insert(0);
+        if seq <= *done {
+            return false;
+        }
+        *done = seq;
+        self.changed.insert(key, seq);
+        true
+    }
+
+    /// Records the positions and alerts since the last record; kept for the next try when
+    /// the store refuses.
+    async fn record(&mut self) {
+        if self.changed.is_empty() && self.alerts.is_empty() {
+            return;
+        }
+        match self.store.record_detection(&self.changed, &self.alerts).await {
+            Ok(()) => {
+                self.changed.clear();
+                self.alerts.clear();
+            }
+            Err(error) => {
+                tracing::error!(%error, alerts = self.alerts.len(), "recording detection's progress failed; retried with the next batch")
+            }
+        }
+    }
+}
+
+/// An event read back from the store, as the writer stored it.
+fn stored_event(event: &BlockEvent) -> Event {
+    let time = |us: i64| Timestamp::from_microsecond(us).unwrap_or_default();
+    Event {
+        timestamp: time(event.time),
+        created: time(event.created),
+        original: event.original.clone(),
+        agency: event.agency.clone(),
+        source: event.source.clone(),
+        ..Event::default()
+    }
+}
+
+/// Evaluates what the writer stores until it stops sending, taking rule objects from
+/// `objects` as the refresh loop reads them. Before the first batch it rebuilds
+/// correlation state from the events just before where it got to last time, and
+/// evaluates, marked late, every event stored since.
 pub async fn run(
     mut engine: Engine,
-    mut stored: mpsc::Receiver<Vec<Event>>,
+    backend: Backend,
+    mut stored: mpsc::Receiver<Vec<Appended>>,
     mut objects: watch::Receiver<Arc<Vec<RuleObjectSource>>>,
 ) {
-    engine.update(&objects.borrow_and_update());
+    let store = loop {
+        match Store::open_for_detection(backend.clone()).await {
+            Ok(store) => break store,
+            Err(error) => {
+                tracing::error!(%error, "opening the store for detection failed; retrying in 5 s (events wait in the store)");
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
+        }
+    };
+    // The rule objects of the first status round: without them there is nothing to
+    // rebuild or catch up with.
+    if objects.changed().await.is_ok() {
+        engine.update(&objects.borrow_and_update());
+    }
+    let mut progress = Progress { store, positions: BTreeMap::new(), changed: BTreeMap::new(), alerts: Vec::new() };
+    if let Err(error) = catch_up(&mut engine, &mut progress).await {
+        tracing::error!(%error, "catching up with the store failed: events stored while detection was down may not be evaluated");
+    }
     loop {
         tokio::select! {
             batch = stored.recv() => {
                 let Some(batch) = batch else { break };
-                for event in &batch {
-                    for alert in engine.evaluate(event) {
-                        report(&alert, engine.metrics.as_ref());
-                    }
+                for appended in batch {
+                    live(&mut engine, &mut progress, appended).await;
                 }
+                progress.record().await;
             }
             changed = objects.changed() => {
                 if changed.is_err() {
@@ -272,16 +417,103 @@ pub async fn run(
             }
         }
     }
+    progress.record().await;
 }
 
-/// Logs an alert as a structured record and counts it, with its latency from the
-/// receipt of its newest event.
+/// Evaluates one partition's appended events, after any the engine has not seen before
+/// them (read from the store).
+async fn live(engine: &mut Engine, progress: &mut Progress, appended: Appended) {
+    let key = appended.key;
+    let first = appended.first_seq();
+    let done = progress.positions.get(&key).copied().unwrap_or(first - 1);
+    if done + 1 < first {
+        match progress.store.events_from(key, done + 1).await {
+            Ok(missed) => {
+                for event in missed.iter().filter(|e| e.seq < first) {
+                    evaluate(engine, progress, &stored_event(event), key, event.seq, Mode::Live);
+                }
+            }
+            Err(error) => tracing::error!(partition = %key.name(), %error, "reading events detection has not seen failed"),
+        }
+    }
+    progress.positions.entry(key).or_insert(first - 1);
+    for (offset, event) in appended.events.iter().enumerate() {
+        evaluate(engine, progress, event, key, first + offset as u64, Mode::Live);
+    }
+}
+
+/// Evaluates one event unless it was evaluated before, reporting and keeping its alerts.
+fn evaluate(engine: &mut Engine, progress: &mut Progress, event: &Event, key: PartitionKey, seq: u64, mode: Mode) {
+    if mode != Mode::Warm && !progress.take(key, seq) {
+        return;
+    }
+    let reference = Reference { partition: key, seq, source: event.source.clone(), received: event.created };
+    let now = Timestamp::now();
+    for alert in engine.evaluate(event, reference, mode) {
+        report(&alert, engine.metrics.as_ref());
+        progress.alerts.push(alert.record(now));
+    }
+}
+
+/// After a start: the positions recorded; correlation state rebuilt from the events of
+/// the last timespans before them; then every event stored since, in event time order.
+/// On the store's first detection, detection starts at what the store holds now.
+async fn catch_up(engine: &mut Engine, progress: &mut Progress) -> Result<(), StoreError> {
+    let now = Timestamp::now();
+    progress.positions = progress.store.detection_positions().await?;
+    let first_run = progress.positions.is_empty();
+    let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let since = today.checked_sub(jiff::Span::new().days(CATCH_UP_DAYS)).unwrap_or(today);
+    let partitions = progress.store.partitions_since(since).await?;
+    if first_run {
+        for key in partitions {
+            let last = progress.store.last_seq(key).await?;
+            progress.positions.insert(key, last);
+            progress.changed.insert(key, last);
+        }
+        progress.record().await;
+        tracing::info!("detection starts with the events stored from now on");
+        return Ok(());
+    }
+    let warm_from = now.saturating_sub(engine.reach()).unwrap_or(now);
+    let mut pending: Vec<(Event, PartitionKey, u64, Mode)> = Vec::new();
+    for key in partitions {
+        let done = progress.positions.get(&key).copied().unwrap_or(0);
+        let mut next = 1;
+        loop {
+            let events = progress.store.events_from(key, next).await?;
+            let Some(last) = events.last().map(|e| e.seq) else { break };
+            for event in &events {
+                let event_time = Timestamp::from_microsecond(event.time).unwrap_or_default();
+                if event.seq > done {
+                    pending.push((stored_event(event), key, event.seq, Mode::CatchUp));
+                } else if event_time >= warm_from {
+                    pending.push((stored_event(event), key, event.seq, Mode::Warm));
+                }
+            }
+            next = last + 1;
+        }
+    }
+    pending.sort_by_key(|(event, ..)| event.timestamp);
+    let late = pending.iter().filter(|(.., mode)| *mode == Mode::CatchUp).count();
+    for (event, key, seq, mode) in &pending {
+        evaluate(engine, progress, event, *key, *seq, *mode);
+    }
+    progress.record().await;
+    tracing::info!(evaluated_late = late, rebuilt_from = pending.len() - late, "detection caught up with the store");
+    Ok(())
+}
+
+/// Logs an alert as a structured record and counts it, with its delay from the receipt of
+/// its newest event.
 fn report(alert: &SecurityAlert, metrics: Option<&DetectionMetrics>) {
     let received = alert.events.iter().map(|(_, r)| r.received).max();
     let latency = received.map_or(0.0, |at| Timestamp::now().duration_since(at).as_secs_f64().max(0.0));
     if let Some(metrics) = metrics {
         metrics.alerts.with_label_values(&[alert.level.as_str(), alert.kind]).inc();
-        metrics.latency.observe(latency);
+        if !alert.late {
+            metrics.latency.observe(latency);
+        }
     }
     let group: Vec<String> = alert.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let sources: std::collections::BTreeSet<&str> = alert.events.iter().map(|(_, r)| r.source.as_str()).collect();
@@ -297,7 +529,8 @@ fn report(alert: &SecurityAlert, metrics: Option<&DetectionMetrics>) {
         first = %alert.events.first().map(|(t, _)| t.to_string()).unwrap_or_default(),
         last = %alert.events.last().map(|(t, _)| t.to_string()).unwrap_or_default(),
         sources = ?sources,
-        latency_seconds = latency,
+        late = alert.late,
+        delay_seconds = latency,
         "security alert"
     );
 }

@@ -5,13 +5,15 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use jiff::{SignedDuration, Timestamp};
 use makonis_siem_core::{
     dedup::{Recent, STORED, identity},
-    event::Event,
     retention::Policy,
 };
 use tokio::sync::mpsc;
 
 use super::{Batch, SourceStats, Stats, metrics::SiemMetrics};
-use crate::{retention::RetentionRun, store::Store};
+use crate::{
+    retention::RetentionRun,
+    store::{Appended, Store},
+};
 
 /// The most batches taken from the queue into one append.
 const MAX_BATCHES: usize = 256;
@@ -46,7 +48,7 @@ pub async fn run(
     mut queue: mpsc::Receiver<Batch>,
     stats: Arc<Stats>,
     maintenance: Option<Maintenance>,
-    detection: Option<mpsc::Sender<Vec<Event>>>,
+    detection: Option<mpsc::Sender<Vec<Appended>>>,
 ) -> Store {
     let mut recent = Recent::new(RECENT);
     match store.received_since(Timestamp::now() - RECENT_AT_START).await {
@@ -110,19 +112,19 @@ pub async fn run(
             }
         }
         let started = std::time::Instant::now();
-        let for_detection: Option<Vec<Event>> =
-            detection.as_ref().map(|_| merged.events.iter().map(|(event, _)| event.clone()).collect());
-        if store_durably(&mut store, merged, metrics, || queue.is_closed()).await {
+        let (stored, appended) = store_durably(&mut store, merged, metrics, || queue.is_closed()).await;
+        if stored {
             if let Some(metrics) = metrics {
                 metrics.appended(started.elapsed().as_secs_f64());
             }
             stats.add(&deltas, Timestamp::now());
-            if let (Some(engine), Some(events)) = (&detection, for_detection)
-                && !events.is_empty()
-                && engine.send(events).await.is_err()
-            {
-                tracing::error!("the detection engine has stopped: stored events are no longer evaluated");
-            }
+        }
+        // What was committed goes to detection, even of a batch given up in part.
+        if let Some(engine) = &detection
+            && !appended.is_empty()
+            && engine.send(appended).await.is_err()
+        {
+            tracing::error!("the detection engine has stopped: stored events are evaluated after the next start");
         }
         drop(budget);
         for reader in waiting {
@@ -141,24 +143,25 @@ pub const STOPPING_RETRIES: Duration = Duration::from_secs(20);
 /// meanwhile (backpressure), nothing is dropped — unless the SIEM is `stopping` and the
 /// store has refused the batch for [`STOPPING_RETRIES`]: then it is given up, and said so
 /// (a RELP or HTTPS sender was not answered and sends it again; plain syslog's is lost).
-/// Whether it was stored.
+/// Whether it was stored, and the events committed with their places.
 async fn store_durably(
     store: &mut Store,
     batch: Batch,
     metrics: Option<&SiemMetrics>,
     stopping: impl Fn() -> bool,
-) -> bool {
+) -> (bool, Vec<Appended>) {
     let mut delay = Duration::from_millis(100);
     let mut give_up_at = None;
+    let mut appended = Vec::new();
     // What is not stored yet: each partition leaves it once committed.
     let Batch { mut events, quarantined, .. } = batch;
     let mut quarantined = quarantined.as_slice();
     loop {
-        let stored = match store.append(&mut events, Timestamp::now()).await {
+        let stored = match store.append_into(&mut events, Timestamp::now(), &mut appended).await {
             Ok(()) => store.quarantine(quarantined).await.map(|()| quarantined = &[]),
             Err(error) => Err(error),
         };
-        let Err(error) = stored else { return true };
+        let Err(error) = stored else { return (true, appended) };
         if let Some(metrics) = metrics {
             metrics.store_error(error.category());
         }
@@ -167,7 +170,7 @@ async fn store_durably(
             if tokio::time::Instant::now() >= give_up_at {
                 tracing::error!(%error, category = error.category(), events = events.len(), quarantined = quarantined.len(),
                     "the SIEM is stopping and the store still refuses this batch: it is not stored (RELP and HTTPS senders were not answered and send it again; plain syslog's is lost); fix the store before starting again");
-                return false;
+                return (false, appended);
             }
         }
         tracing::error!(%error, category = error.category(), events = events.len(), "storing a batch failed; retrying what is not stored yet");

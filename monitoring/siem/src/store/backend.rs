@@ -14,7 +14,9 @@ use makonis_siem_core::{
     search::BlockTerms,
 };
 
-use super::{PartitionKey, Quarantined, Removal, StoreError, blocks::BlockMeta, postgres::Postgres, sqlite::Sqlite};
+use super::{
+    AlertRecord, PartitionKey, Quarantined, Removal, StoreError, blocks::BlockMeta, postgres::Postgres, sqlite::Sqlite,
+};
 
 /// The database the store is in.
 #[derive(Debug)]
@@ -74,6 +76,25 @@ impl Db {
     /// Records a removal and marks the partition removed, in one transaction.
     pub(super) async fn record_removal(&mut self, removal: &Removal) -> Result<(), StoreError> {
         on!(self, db => db.catalog.record_removal(removal).await)
+    }
+
+    /// Where detection has got to in each partition, by name.
+    pub(super) async fn detection_positions(&mut self) -> Result<Vec<(String, u64)>, StoreError> {
+        on!(self, db => db.catalog.detection_positions().await)
+    }
+
+    /// Records detection's positions and the alerts raised, in one transaction.
+    pub(super) async fn record_detection(
+        &mut self,
+        positions: &[(String, u64)],
+        alerts: &[AlertRecord],
+    ) -> Result<(), StoreError> {
+        on!(self, db => db.catalog.record_detection(positions, alerts).await)
+    }
+
+    /// The newest alerts, newest first.
+    pub(super) async fn alerts(&mut self, limit: i64) -> Result<Vec<AlertRecord>, StoreError> {
+        on!(self, db => db.catalog.alerts(limit).await)
     }
 
     /// Every removal recorded, oldest first.

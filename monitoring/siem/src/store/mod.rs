@@ -25,6 +25,7 @@
 mod backend;
 mod blocks;
 mod checkpoint_log;
+mod detection;
 mod postgres;
 mod records;
 mod row_format;
@@ -44,6 +45,7 @@ use makonis_siem_core::{
     search::BlockTerms,
 };
 
+pub use detection::AlertRecord;
 pub use records::{PartitionKey, Quarantined, Removal};
 pub use verify::{PartitionReport, Problem};
 
@@ -160,6 +162,24 @@ impl From<PostgresConfig> for Backend {
     }
 }
 
+/// One partition's events as appended: they hold the places up to `last_seq`, in order.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// The partition.
+    pub key: PartitionKey,
+    /// The place of its last event.
+    pub last_seq: u64,
+    /// The events, in place order.
+    pub events: Vec<Event>,
+}
+
+impl Appended {
+    /// The place of the first event.
+    pub fn first_seq(&self) -> u64 {
+        self.last_seq + 1 - self.events.len() as u64
+    }
+}
+
 /// What a round of closing past partitions did.
 #[derive(Debug, Default)]
 pub struct Closed {
@@ -199,6 +219,12 @@ impl Store {
         Self::with(config.into(), None).await
     }
 
+    /// Opens an existing store for the detection engine: it reads partitions and writes
+    /// only detection's own record (positions and alerts); nothing it does needs the key.
+    pub async fn open_for_detection(config: impl Into<Backend>) -> Result<Self, StoreError> {
+        Self::with(config.into(), None).await
+    }
+
     async fn with(backend: Backend, signer: Option<SigningKey>) -> Result<Self, StoreError> {
         let writes = signer.is_some();
         let (db, checkpoint_log, skew_limit) = match backend {
@@ -233,27 +259,51 @@ impl Store {
     /// twice. A late event that lands in a partition already closed by a checkpoint is
     /// signed again at once, so that a closed partition never holds an event no
     /// checkpoint covers (if that signature fails, the next `checkpoint_closed` signs it).
-    pub async fn append(&mut self, batch: &mut Vec<(Event, SourceCategory)>, now: Timestamp) -> Result<(), StoreError> {
+    ///
+    /// Returns where each partition's new events went, in the order appended, so that a
+    /// caller can tell every event's place: a partition's events keep their order in the
+    /// batch.
+    pub async fn append(
+        &mut self,
+        batch: &mut Vec<(Event, SourceCategory)>,
+        now: Timestamp,
+    ) -> Result<Vec<Appended>, StoreError> {
+        let mut appended = Vec::new();
+        self.append_into(batch, now, &mut appended).await?;
+        Ok(appended)
+    }
+
+    /// [`Store::append`], adding each partition's events to `appended` as it is committed:
+    /// after an error, `appended` holds what was committed before it and `batch` the rest.
+    pub async fn append_into(
+        &mut self,
+        batch: &mut Vec<(Event, SourceCategory)>,
+        now: Timestamp,
+        appended: &mut Vec<Appended>,
+    ) -> Result<(), StoreError> {
         while let Some(key) = batch.first().map(|(event, category)| self.partition_of(event, *category)) {
             let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(batch)
                 .into_iter()
                 .partition(|(event, category)| self.partition_of(event, *category) == key);
             *batch = rest;
-            if let Err(error) = self.append_partition(key, &mine, now).await {
-                batch.extend(mine);
-                return Err(error);
+            match self.append_partition(key, &mine, now).await {
+                Ok(last_seq) => appended.push(Appended { key, last_seq, events: mine.into_iter().map(|(e, _)| e).collect() }),
+                Err(error) => {
+                    batch.extend(mine);
+                    return Err(error);
+                }
             }
         }
         Ok(())
     }
 
-    /// Appends one partition's events; `Ok` once they are committed.
+    /// Appends one partition's events; the place of the last, once they are committed.
     async fn append_partition(
         &mut self,
         key: PartitionKey,
         events: &[(Event, SourceCategory)],
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         let closed = match self.registered.get(&key) {
             Some(closed) => *closed,
             None => {
@@ -270,7 +320,7 @@ impl Store {
         if closed && let Err(error) = self.sign(key, end, now).await {
             tracing::error!(partition = %key.name(), %error, "signing a late event's partition failed; the next round of closing signs it");
         }
-        Ok(())
+        Ok(end.last_seq)
     }
 
     /// Signs every partition whose day ended more than `lateness` ago and that changed

@@ -10,7 +10,7 @@ use makonis_siem_core::{
     retention::SourceCategory,
 };
 
-use super::{PartitionKey, Removal, StoreError};
+use super::{AlertRecord, PartitionKey, Removal, StoreError};
 
 /// Links `events` one after the other onto the chain ending at `head`, as a block keeps
 /// them; the new end.
@@ -86,5 +86,33 @@ pub(super) fn removal(
         last_checkpoint,
         policy,
         months: u8::try_from(months).unwrap_or(0),
+    })
+}
+
+/// The columns of an alert row, in the order both catalogs select them.
+pub(super) const ALERT_COLUMNS: &str =
+    "raised_at, object, rule_id, title, level, kind, agency, group_json, first, last, events, delay_seconds, late";
+
+/// A catalog's alert row: the texts of [`ALERT_COLUMNS`] (times as RFC 3339), then the
+/// delay and whether it was raised late.
+pub(super) fn alert(texts: [Option<String>; 11], delay_seconds: f64, late: bool) -> Result<AlertRecord, StoreError> {
+    let [raised_at, object, rule_id, title, level, kind, agency, group, first, last, events] = texts;
+    let time = |text: Option<String>| -> Result<jiff::Timestamp, StoreError> {
+        text.unwrap_or_default().parse().map_err(|e| StoreError::Corrupt(format!("an alert's time: {e}")))
+    };
+    Ok(AlertRecord {
+        raised_at: time(raised_at)?,
+        object: object.unwrap_or_default(),
+        rule_id,
+        title: title.unwrap_or_default(),
+        level: level.unwrap_or_default(),
+        kind: kind.unwrap_or_default(),
+        agency,
+        group: group.unwrap_or_default(),
+        first: time(first)?,
+        last: time(last)?,
+        events: events.unwrap_or_default(),
+        delay_seconds,
+        late,
     })
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::PartitionKey;
 
 const BRUTE_FORCE: &str = "title: Failed SSH
 id: 11111111-0000-4000-8000-000000000001
@@ -47,6 +48,13 @@ fn failed(second: i64, agency: Option<&str>) -> Event {
     }
 }
 
+/// Evaluates a live event at place `seq`.
+fn live(engine: &mut Engine, event: &Event, seq: u64) -> Vec<SecurityAlert> {
+    let partition = PartitionKey { day: jiff::civil::date(2026, 12, 6), category: makonis_siem_core::retention::SourceCategory::Authentication };
+    let reference = Reference { partition, seq, source: event.source.clone(), received: event.created };
+    engine.evaluate(event, reference, Mode::Live)
+}
+
 fn engine() -> (Engine, Arc<MatchCounts>) {
     let counts = Arc::new(MatchCounts::default());
     (Engine::new(Preparation::default(), Config::default(), counts.clone(), None), counts)
@@ -61,8 +69,8 @@ fn an_agencys_rule_sees_only_its_agency_and_a_platform_rule_the_agencies_it_name
     ]);
     let mut alerts = Vec::new();
     for second in 0..3 {
-        alerts.extend(engine.evaluate(&failed(second, Some("lm"))));
-        alerts.extend(engine.evaluate(&failed(second, Some("other"))));
+        alerts.extend(live(&mut engine, &failed(second, Some("lm")), second as u64));
+        alerts.extend(live(&mut engine, &failed(second, Some("other")), second as u64 + 100));
     }
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     let alert = &alerts[0];
@@ -81,14 +89,14 @@ fn an_unchanged_rule_object_keeps_its_correlation_state_and_a_changed_one_starts
     let (mut engine, _) = engine();
     let all = |generation| source("ClusterDetectionRule bf", Scope::Agencies(Vec::new()), generation);
     engine.update(&[all(1)]);
-    engine.evaluate(&failed(0, None));
-    engine.evaluate(&failed(1, None));
+    live(&mut engine, &failed(0, None), 0);
+    live(&mut engine, &failed(1, None), 1);
     engine.update(&[all(1)]);
-    assert_eq!(engine.evaluate(&failed(2, None)).len(), 1, "two matches kept across the refresh, the third fires");
-    engine.evaluate(&failed(3, None));
-    engine.evaluate(&failed(4, None));
+    assert_eq!(live(&mut engine, &failed(2, None), 2).len(), 1, "two matches kept across the refresh, the third fires");
+    live(&mut engine, &failed(3, None), 3);
+    live(&mut engine, &failed(4, None), 4);
     engine.update(&[all(2)]);
-    assert!(engine.evaluate(&failed(5, None)).is_empty(), "a changed spec starts from no matches");
+    assert!(live(&mut engine, &failed(5, None), 5).is_empty(), "a changed spec starts from no matches");
 }
 
 #[test]
@@ -101,7 +109,7 @@ fn severity_overrides_the_level_and_disabled_or_invalid_objects_are_not_evaluate
     let mut broken = source("ClusterDetectionRule broken", Scope::Agencies(Vec::new()), 1);
     broken.sigma = "title: x\ndetection:\n  s:\n    a|nope: 1\n  condition: s\n".into();
     engine.update(&[loud, off, broken]);
-    let alerts: Vec<SecurityAlert> = (0..3).flat_map(|s| engine.evaluate(&failed(s, None))).collect();
+    let alerts: Vec<SecurityAlert> = (0..3).flat_map(|s| live(&mut engine, &failed(s, None), s as u64)).collect();
     assert_eq!(alerts.len(), 1);
     assert_eq!((alerts[0].object.as_str(), alerts[0].level.as_str()), ("ClusterDetectionRule loud", "critical"));
 }

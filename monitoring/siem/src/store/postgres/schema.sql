@@ -44,6 +44,30 @@ CREATE TABLE IF NOT EXISTS siem.removals (
     months BIGINT NOT NULL
 );
 
+-- Where detection has got to in each partition (the place of the last event evaluated),
+-- and the alerts it raised: written together in one transaction.
+CREATE TABLE IF NOT EXISTS siem.detection_positions (
+    partition TEXT PRIMARY KEY,
+    seq BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS siem.alerts (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    raised_at TEXT NOT NULL,
+    object TEXT NOT NULL,
+    rule_id TEXT,
+    title TEXT NOT NULL,
+    level TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    agency TEXT,
+    group_json TEXT NOT NULL,
+    first TEXT NOT NULL,
+    last TEXT NOT NULL,
+    events TEXT NOT NULL,
+    delay_seconds DOUBLE PRECISION NOT NULL,
+    late BOOLEAN NOT NULL
+);
+
 -- Where each partition's chain ends: one row per partition, locked (FOR UPDATE) by the
 -- transaction that appends to it.
 CREATE TABLE IF NOT EXISTS siem.heads (

@@ -8,7 +8,7 @@ use jiff::{Timestamp, civil::Date};
 use makonis_siem_core::chain::{Checkpoint, hex};
 use sqlx::{Connection, Row, SqliteConnection};
 
-use crate::store::{PartitionKey, Quarantined, Removal, StoreError, records::quarantine_insert, rows};
+use crate::store::{AlertRecord, PartitionKey, Quarantined, Removal, StoreError, records::quarantine_insert, rows};
 
 /// Quarantined items per multi-row INSERT: one statement per item costs a round trip to
 /// sqlx's SQLite thread each; 100 items of 7 parameters stay far below SQLite's limit of
@@ -49,6 +49,25 @@ CREATE TABLE IF NOT EXISTS removals (
     last_checkpoint TEXT,
     policy TEXT NOT NULL,
     months INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS detection_positions (
+    partition TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    raised_at TEXT NOT NULL,
+    object TEXT NOT NULL,
+    rule_id TEXT,
+    title TEXT NOT NULL,
+    level TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    agency TEXT,
+    group_json TEXT NOT NULL,
+    first TEXT NOT NULL,
+    last TEXT NOT NULL,
+    events TEXT NOT NULL,
+    delay_seconds REAL NOT NULL,
+    late INTEGER NOT NULL
 );
 ";
 
@@ -173,6 +192,64 @@ impl Catalog {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Where detection has got to in each partition, by name.
+    pub(in crate::store) async fn detection_positions(&mut self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT partition, seq FROM detection_positions").fetch_all(&mut self.connection).await?;
+        rows.into_iter().map(|(name, seq)| Ok((name, rows::seq_of(seq)?))).collect()
+    }
+
+    /// Records detection's positions and its alerts in one transaction.
+    pub(in crate::store) async fn record_detection(
+        &mut self,
+        positions: &[(String, u64)],
+        alerts: &[AlertRecord],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.connection.begin().await?;
+        for (partition, seq) in positions {
+            sqlx::query(
+                "INSERT INTO detection_positions (partition, seq) VALUES ($1, $2) \
+                 ON CONFLICT (partition) DO UPDATE SET seq = excluded.seq",
+            )
+            .bind(partition)
+            .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for alert in alerts {
+            sqlx::query(&format!(
+                "INSERT INTO alerts ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                rows::ALERT_COLUMNS
+            ))
+            .bind(alert.raised_at.to_string())
+            .bind(&alert.object)
+            .bind(&alert.rule_id)
+            .bind(&alert.title)
+            .bind(&alert.level)
+            .bind(&alert.kind)
+            .bind(&alert.agency)
+            .bind(&alert.group)
+            .bind(alert.first.to_string())
+            .bind(alert.last.to_string())
+            .bind(&alert.events)
+            .bind(alert.delay_seconds)
+            .bind(alert.late)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest alerts, newest first.
+    pub(in crate::store) async fn alerts(&mut self, limit: i64) -> Result<Vec<AlertRecord>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {} FROM alerts ORDER BY rowid DESC LIMIT $1", rows::ALERT_COLUMNS))
+            .bind(limit)
+            .fetch_all(&mut self.connection)
+            .await?;
+        rows.iter().map(|row| rows::alert(std::array::from_fn(|i| row.get(i)), row.get(11), row.get(12))).collect()
     }
 
     /// Every removal recorded, oldest first.

@@ -1,0 +1,96 @@
+//! Detection's record in the store: how far the engine has evaluated each partition, and
+//! the alerts it raised, written together in one transaction, so that a restart goes on
+//! exactly where the last alerts were recorded. Also the reads the engine catches up
+//! with: partitions, where each ends, and their events from a place on.
+
+use std::collections::BTreeMap;
+
+use jiff::{Timestamp, civil::Date};
+use makonis_siem_core::block::BlockEvent;
+
+use super::{PartitionKey, Store, StoreError, blocks::events_of};
+
+/// An alert as the store keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRecord {
+    /// When it was raised.
+    pub raised_at: Timestamp,
+    /// The rule object: `DetectionRule namespace/name` or `ClusterDetectionRule name`.
+    pub object: String,
+    /// The Sigma rule's id (or name).
+    pub rule_id: Option<String>,
+    /// The rule's title.
+    pub title: String,
+    /// Its level.
+    pub level: String,
+    /// `detection` or `correlation`.
+    pub kind: String,
+    /// The agency of its events (none: the platform's).
+    pub agency: Option<String>,
+    /// The group-by fields and values, a JSON object.
+    pub group: String,
+    /// The first event's time.
+    pub first: Timestamp,
+    /// The last event's time.
+    pub last: Timestamp,
+    /// Its events in the store, a JSON array of `{"partition", "seq", "time"}`.
+    pub events: String,
+    /// Seconds from receiving its newest event to raising it.
+    pub delay_seconds: f64,
+    /// Raised while catching up with events stored while detection was not running.
+    pub late: bool,
+}
+
+/// How many blocks one read of a partition's events takes at most.
+const READ_BLOCKS: i64 = 16;
+
+/// The most events a block holds (`makonis_siem_core::block`), to find the block that
+/// holds a place.
+const BLOCK_EVENTS: i64 = 512;
+
+impl Store {
+    /// Where detection has got to in each partition: the place of the last event
+    /// evaluated. Empty before detection first ran on this store.
+    pub async fn detection_positions(&mut self) -> Result<BTreeMap<PartitionKey, u64>, StoreError> {
+        let rows = self.db.detection_positions().await?;
+        Ok(rows.into_iter().filter_map(|(name, seq)| Some((PartitionKey::parse(&name)?, seq))).collect())
+    }
+
+    /// Records where detection has got to and the alerts it raised on the way, in one
+    /// transaction.
+    pub async fn record_detection(
+        &mut self,
+        positions: &BTreeMap<PartitionKey, u64>,
+        alerts: &[AlertRecord],
+    ) -> Result<(), StoreError> {
+        let positions: Vec<(String, u64)> = positions.iter().map(|(key, seq)| (key.name(), *seq)).collect();
+        self.db.record_detection(&positions, alerts).await
+    }
+
+    /// The newest alerts, at most `limit`, newest first.
+    pub async fn alerts(&mut self, limit: i64) -> Result<Vec<AlertRecord>, StoreError> {
+        self.db.alerts(limit).await
+    }
+
+    /// The partitions not removed whose day is `from` or later.
+    pub async fn partitions_since(&mut self, from: Date) -> Result<Vec<PartitionKey>, StoreError> {
+        self.db.partitions(from, Date::MAX).await
+    }
+
+    /// The place of a partition's last event (0 when it has none).
+    pub async fn last_seq(&mut self, key: PartitionKey) -> Result<u64, StoreError> {
+        Ok(self.db.head(key).await?.last_seq)
+    }
+
+    /// A partition's events from place `from` on, in place order: a few blocks' worth;
+    /// none past its end.
+    pub async fn events_from(&mut self, key: PartitionKey, from: u64) -> Result<Vec<BlockEvent>, StoreError> {
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        let name = key.name();
+        let mut events = Vec::new();
+        for (first_seq, body) in self.db.blocks_after(key, from - BLOCK_EVENTS - 1, READ_BLOCKS).await? {
+            events.extend(events_of(&name, first_seq, &body)?.into_iter().filter(|e| e.seq >= from as u64));
+        }
+        Ok(events)
+    }
+}
