@@ -7,7 +7,10 @@
 //! Streaming: util-linux `logger` sends failed sshd sign-ins over TCP, the brute-force
 //! correlation of a platform rule fires as they are stored, its alert is logged and
 //! counted and its matches reach the rule's status; an agency's rule does not see the
-//! platform's events.
+//! platform's events. No silent gaps: a SIEM killed with SIGKILL in the middle of a burst,
+//! and an event stored while detection was not running, are caught up with at the next
+//! start — correlation state rebuilt from the store, the late event evaluated, the alert
+//! recorded in the store marked late.
 
 mod support;
 
@@ -23,6 +26,12 @@ use kube::{
 use makonis_api::security::LogSource;
 use makonis_api::security::{
     ClusterDetectionRule, ClusterDetectionRuleSpec, DetectionRule, DetectionRuleSpec, RuleSpec,
+};
+use makonis_siem::store::{Config, Store};
+use makonis_siem_core::{
+    chain::SigningKey,
+    event::{DEFAULT_SKEW_LIMIT, Event},
+    retention::SourceCategory,
 };
 use support::{
     CONVERGE,
@@ -306,5 +315,95 @@ async fn a_brute_force_is_detected_as_its_events_are_stored() {
     platform.delete(&rule_name, &DeleteParams::default()).await.unwrap();
     sources.delete(&source, &DeleteParams::default()).await.unwrap();
     namespaces.delete(&namespace, &DeleteParams::default()).await.unwrap();
+    let _ = std::fs::remove_dir_all(&files.dir);
+}
+
+#[tokio::test]
+async fn a_siem_killed_mid_burst_catches_up_and_raises_the_alert_late() {
+    let _one = ONE_SIEM.lock().await;
+    let admin = admin_client().await;
+    install_platform(&admin).await;
+    let run = unique_id();
+    let sources = Api::<LogSource>::namespaced(admin.clone(), "makonis-system");
+    let source = format!("catch-up-{run}");
+    create_log_source(&admin, &source, serde_json::json!([{"address": "127.0.0.1"}]), "UTC").await;
+    let platform: Api<ClusterDetectionRule> = Api::all(admin.clone());
+    let rule_name = format!("burst-{run}");
+    let mut rule = platform_rule(&run, &rule_name, &BRUTE_FORCE.replace("{gte: 10}", "{gte: 5}"));
+    rule.spec.agencies = Vec::new();
+    platform.create(&PostParams::default(), &rule).await.unwrap();
+
+    let files = SiemFiles::new(std::env::temp_dir().join(format!("makonis-siem-catch-up-{run}")));
+    let relp = free_local_address();
+    let siem = Siem::start(&admin, &files, relp, "siem-1.log").await;
+    wait_until("the SIEM to take the rule", CONVERGE, || async {
+        match siem.metric("makonis_siem_detection_rules{state=\"active\"}").await {
+            Some(active) if active >= 1.0 => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    for port in 0..4 {
+        send_failed_sign_in(siem.tcp, "198.51.100.23", 41_000 + port).await;
+    }
+    wait_until("four failures evaluated", CONVERGE, || async {
+        match siem.metric("makonis_siem_detection_events_total").await {
+            Some(evaluated) if evaluated >= 4.0 => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert!(!siem.signal("KILL").await, "killed");
+
+    // The fifth failure is stored while detection is not running, as if the SIEM had
+    // stored it and died before evaluating it.
+    let config = Config {
+        root: files.store.clone(),
+        checkpoint_log: files.checkpoint_log.clone(),
+        skew_limit: DEFAULT_SKEW_LIMIT,
+    };
+    {
+        let key = SigningKey::from_pkcs8(&std::fs::read(&files.key).unwrap()).unwrap();
+        let mut store = Store::open(config.clone(), key).await.unwrap();
+        let now = jiff::Timestamp::now();
+        let event = Event {
+            timestamp: now,
+            created: now,
+            time_from_record: true,
+            original: b"<38>1 2026-12-07T00:00:00Z host sshd - - - Failed password for invalid user admin from 198.51.100.23 port 41999 ssh2".to_vec(),
+            source: format!("makonis-system/{source}"),
+            message: "Failed password".into(),
+            ..Event::default()
+        };
+        store.append(&mut vec![(event, SourceCategory::Authentication)], now).await.unwrap();
+    }
+    let siem = Siem::start(&admin, &files, relp, "siem-2.log").await;
+    let alerts = wait_until("the late alert in the store", CONVERGE, || async {
+        let mut store = Store::open_for_detection(config.clone()).await.map_err(|e| e.to_string())?;
+        let alerts = store.alerts(10).await.map_err(|e| e.to_string())?;
+        (!alerts.is_empty()).then_some(alerts).ok_or_else(|| "no alert yet".to_owned())
+    })
+    .await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let alert = &alerts[0];
+    assert!(alert.late, "raised while catching up: {alert:?}");
+    assert_eq!(
+        (alert.title.as_str(), alert.level.as_str(), alert.kind.as_str()),
+        ("SSH brute force", "high", "correlation")
+    );
+    assert_eq!(alert.group, r#"{"source.ip":"198.51.100.23"}"#);
+    let events: Vec<serde_json::Value> = serde_json::from_str(&alert.events).unwrap();
+    assert_eq!(events.len(), 5, "four rebuilt from the store, one caught up: {events:?}");
+    assert_eq!(alert.object, format!("ClusterDetectionRule {rule_name}"));
+    let status = wait_until("the rule's matches", CONVERGE, || async {
+        let rule = platform.get(&rule_name).await.map_err(|e| e.to_string())?;
+        rule.status.filter(|s| s.matches >= 1).ok_or_else(|| "no match yet".to_owned())
+    })
+    .await;
+    assert_eq!(status.matches, 1);
+
+    assert!(siem.signal("TERM").await, "the SIEM stops cleanly");
+    platform.delete(&rule_name, &DeleteParams::default()).await.unwrap();
+    sources.delete(&source, &DeleteParams::default()).await.unwrap();
     let _ = std::fs::remove_dir_all(&files.dir);
 }

@@ -279,7 +279,8 @@ impl Engine {
                 metrics.too_late.inc_by(loaded.detector.dropped().too_late - late_before);
             }
             if mode != Mode::Warm {
-                raised.extend(alerts.into_iter().map(|alert| security_alert(loaded, alert, event.agency.clone(), mode)));
+                raised
+                    .extend(alerts.into_iter().map(|alert| security_alert(loaded, alert, event.agency.clone(), mode)));
             }
         }
         if let Some(metrics) = &self.metrics {
@@ -433,7 +434,9 @@ async fn live(engine: &mut Engine, progress: &mut Progress, appended: Appended) 
                     evaluate(engine, progress, &stored_event(event), key, event.seq, Mode::Live);
                 }
             }
-            Err(error) => tracing::error!(partition = %key.name(), %error, "reading events detection has not seen failed"),
+            Err(error) => {
+                tracing::error!(partition = %key.name(), %error, "reading events detection has not seen failed")
+            }
         }
     }
     progress.positions.entry(key).or_insert(first - 1);

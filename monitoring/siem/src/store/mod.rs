@@ -287,7 +287,9 @@ impl Store {
                 .partition(|(event, category)| self.partition_of(event, *category) == key);
             *batch = rest;
             match self.append_partition(key, &mine, now).await {
-                Ok(last_seq) => appended.push(Appended { key, last_seq, events: mine.into_iter().map(|(e, _)| e).collect() }),
+                Ok(last_seq) => {
+                    appended.push(Appended { key, last_seq, events: mine.into_iter().map(|(e, _)| e).collect() })
+                }
                 Err(error) => {
                     batch.extend(mine);
                     return Err(error);

@@ -50,7 +50,10 @@ fn failed(second: i64, agency: Option<&str>) -> Event {
 
 /// Evaluates a live event at place `seq`.
 fn live(engine: &mut Engine, event: &Event, seq: u64) -> Vec<SecurityAlert> {
-    let partition = PartitionKey { day: jiff::civil::date(2026, 12, 6), category: makonis_siem_core::retention::SourceCategory::Authentication };
+    let partition = PartitionKey {
+        day: jiff::civil::date(2026, 12, 6),
+        category: makonis_siem_core::retention::SourceCategory::Authentication,
+    };
     let reference = Reference { partition, seq, source: event.source.clone(), received: event.created };
     engine.evaluate(event, reference, Mode::Live)
 }
