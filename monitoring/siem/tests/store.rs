@@ -835,7 +835,7 @@ async fn a_partition_kept_as_rows_by_an_earlier_build_is_rewritten_as_blocks_wit
 async fn detection_records_its_positions_and_alerts_together_and_reads_events_from_a_place() {
     use makonis_siem::store::AlertRecord;
     for kind in kinds() {
-        let mut t = filled(kind).await;
+        let t = filled(kind).await;
         let mut detection = Store::open_for_detection(t.backend.clone()).await.unwrap();
         assert!(detection.detection_positions().await.unwrap().is_empty(), "{kind:?}: nothing evaluated yet");
         let partitions = detection.partitions_since(YESTERDAY.parse().unwrap()).await.unwrap();
