@@ -891,6 +891,11 @@ pub struct SiemRunArgs {
     /// The calendar detection's working time (`makonis.working_time`) is computed by.
     #[command(flatten)]
     pub calendar: CalendarArgs,
+
+    /// An Alertmanager every alert is sent to as well (its v2 API), `http://host:port`,
+    /// so that routing to e-mail and on-call follows its configuration.
+    #[arg(long, env = "MAKONIS_SIEM_ALERTMANAGER_URL", value_name = "URL")]
+    pub alertmanager_url: Option<String>,
 }
 
 /// Arguments of `makonis siem verify`.

@@ -66,6 +66,7 @@ need /usr/bin/isoinfo genisoimage
 need /usr/bin/prometheus prometheus
 need /usr/bin/promtool prometheus
 need /usr/bin/prometheus-blackbox-exporter prometheus-blackbox-exporter
+need /usr/bin/prometheus-alertmanager prometheus-alertmanager
 need /usr/bin/logger bsdutils
 need /usr/sbin/rsyslogd rsyslog
 need /usr/sbin/sshd openssh-server

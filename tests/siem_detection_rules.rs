@@ -6,8 +6,8 @@
 //! holds, the mapping version, and why one written past the webhook does not compile.
 //! Streaming: util-linux `logger` sends failed sshd sign-ins over TCP, the brute-force
 //! correlation of a platform rule fires as they are stored, its alert is logged and
-//! counted and its matches reach the rule's status; an agency's rule does not see the
-//! platform's events. No silent gaps: a SIEM killed with SIGKILL in the middle of a burst,
+//! counted, sent to a real Alertmanager, and its matches reach the rule's status; an
+//! agency's rule does not see the platform's events. No silent gaps: a SIEM killed with SIGKILL in the middle of a burst,
 //! and an event stored while detection was not running, are caught up with at the next
 //! start — correlation state rebuilt from the store, the late event evaluated, the alert
 //! recorded in the store marked late.
@@ -38,6 +38,7 @@ use support::{
     agencies::{TEST_LABEL, unique_id},
     cluster::{admin_client, install_platform},
     operator::free_local_address,
+    alertmanager::AlertmanagerProcess,
     siem::{Siem, SiemFiles, create_log_source},
     wait_until,
     webhook::register_webhook,
@@ -276,7 +277,9 @@ async fn a_brute_force_is_detected_as_its_events_are_stored() {
         .unwrap();
 
     let files = SiemFiles::new(std::env::temp_dir().join(format!("makonis-siem-detect-{run}")));
-    let siem = Siem::start(&admin, &files, free_local_address(), "siem.log").await;
+    let alertmanager = AlertmanagerProcess::start(&files.dir.join("alertmanager")).await;
+    let extra = ["--alertmanager-url".to_owned(), format!("http://{}", alertmanager.address)];
+    let siem = Siem::start_with(&admin, &files, free_local_address(), &extra, "siem.log").await;
     // The engine takes the rules at the first status round after start.
     wait_until("the SIEM to take the rules", CONVERGE, || async {
         match siem.metric("makonis_siem_detection_rules{state=\"active\"}").await {
@@ -310,6 +313,18 @@ async fn a_brute_force_is_detected_as_its_events_are_stored() {
         assert!(alert.contains(expected), "{expected} in {alert}");
     }
     assert!(siem.metric("makonis_siem_alert_latency_seconds_count").await.unwrap_or(0.0) >= 1.0);
+    let routed = wait_until("the alert in Alertmanager", CONVERGE, || async {
+        let alerts = alertmanager.alerts().await;
+        (!alerts.is_empty()).then_some(alerts).ok_or_else(|| "none yet".to_owned())
+    })
+    .await;
+    let labels = &routed[0]["labels"];
+    assert_eq!(labels["alertname"], "MakonisSecurityAlert");
+    assert_eq!(labels["severity"], "high");
+    assert_eq!(labels["rule"], "SSH brute force");
+    assert_eq!(labels["agency"], "platform");
+    assert_eq!(labels["group"], "source.ip=203.0.113.77");
+    assert_eq!(labels["object"], format!("ClusterDetectionRule {rule_name}"));
 
     assert!(siem.signal("TERM").await, "the SIEM stops cleanly");
     platform.delete(&rule_name, &DeleteParams::default()).await.unwrap();

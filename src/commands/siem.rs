@@ -77,6 +77,7 @@ async fn run_siem(args: SiemRunArgs) -> anyhow::Result<()> {
             calendar: args.calendar.holidays().context("--extra-day-off and --extra-working-day")?,
         },
         correlation: CorrelationConfig { allowed_lateness: args.allowed_lateness, ..CorrelationConfig::default() },
+        alertmanager: args.alertmanager_url,
         platform_namespace: args.platform_namespace,
     };
     let shutdown = async {

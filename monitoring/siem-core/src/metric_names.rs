@@ -60,8 +60,12 @@ pub const DETECTION_RULES: &str = "makonis_siem_detection_rules";
 /// Gauge, no labels: correlation group keys held.
 pub const CORRELATION_GROUPS: &str = "makonis_siem_correlation_groups";
 
+/// Counter `{outcome}`: batches of alerts sent to Alertmanager, `sent` or `failed` (each
+/// failure retried, a batch given up after its retries `dropped`).
+pub const ALERTMANAGER_BATCHES_TOTAL: &str = "makonis_siem_alertmanager_batches_total";
+
 /// Every name above.
-pub const ALL: [&str; 24] = [
+pub const ALL: [&str; 25] = [
     EVENTS_TOTAL,
     EVENTS_COMPLETE_TOTAL,
     RECEIVED_BYTES_TOTAL,
@@ -86,4 +90,5 @@ pub const ALL: [&str; 24] = [
     ALERT_LATENCY_SECONDS,
     DETECTION_RULES,
     CORRELATION_GROUPS,
+    ALERTMANAGER_BATCHES_TOTAL,
 ];

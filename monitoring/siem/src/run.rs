@@ -36,6 +36,7 @@ use tokio::{
 use crate::{
     detection::{
         RuleObject,
+        alertmanager::{Alertmanager, AlertmanagerError},
         engine::{self, Engine, MatchCounts, RuleObjectSource},
         metrics::DetectionMetrics,
         review::review,
@@ -94,6 +95,9 @@ pub struct Settings {
     pub preparation: Preparation,
     /// Correlation's allowed lateness and bounds.
     pub correlation: CorrelationConfig,
+    /// Where alerts are sent besides the store and the log: an Alertmanager,
+    /// `http://host:port`.
+    pub alertmanager: Option<String>,
 }
 
 /// The intakes that identify senders by client certificate.
@@ -130,6 +134,9 @@ pub enum RunError {
     /// The TLS intake's credentials cannot be used.
     #[error("the TLS intake's credentials: {0}")]
     Tls(#[from] TlsError),
+    /// The Alertmanager URL cannot be used.
+    #[error(transparent)]
+    Alertmanager(#[from] AlertmanagerError),
     /// A listener could not be bound.
     #[error("listening on {address}: {source}")]
     Listen {
@@ -191,8 +198,15 @@ pub async fn run(
     let (detection_tx, detection_rx) = mpsc::channel(DETECTION_QUEUE);
     let (objects_tx, objects_rx) = channel::channel(Arc::new(Vec::<RuleObjectSource>::new()));
     let counts = Arc::new(MatchCounts::default());
-    let engine =
-        Engine::new(settings.preparation.clone(), settings.correlation, counts.clone(), Some(detection_metrics));
+    let mut engine = Engine::new(
+        settings.preparation.clone(),
+        settings.correlation,
+        counts.clone(),
+        Some(detection_metrics.clone()),
+    );
+    if let Some(url) = &settings.alertmanager {
+        engine = engine.with_alertmanager(Alertmanager::start(url, Some(detection_metrics))?);
+    }
     let detection = tokio::spawn(engine::run(engine, settings.store.clone(), detection_rx, objects_rx));
     let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), Some(maintenance), Some(detection_tx)));
 

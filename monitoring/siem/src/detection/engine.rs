@@ -22,7 +22,7 @@ use makonis_siem_detect::{
 };
 use tokio::sync::{mpsc, watch};
 
-use super::{metrics::DetectionMetrics, review::Review};
+use super::{alertmanager::Alertmanager, metrics::DetectionMetrics, review::Review};
 use crate::store::{AlertRecord, Appended, Backend, PartitionKey, Store, StoreError};
 
 /// Which agencies' events a rule object sees.
@@ -136,6 +136,7 @@ pub struct Engine {
     loaded: Vec<Loaded>,
     counts: Arc<MatchCounts>,
     metrics: Option<DetectionMetrics>,
+    alertmanager: Option<Alertmanager>,
 }
 
 /// An alert as raised: what its log record and the metrics say of it.
@@ -199,7 +200,12 @@ impl Engine {
         counts: Arc<MatchCounts>,
         metrics: Option<DetectionMetrics>,
     ) -> Self {
-        Self { preparation, config, loaded: Vec::new(), counts, metrics }
+        Self { preparation, config, loaded: Vec::new(), counts, metrics, alertmanager: None }
+    }
+
+    /// The same engine, sending every alert to Alertmanager as well.
+    pub fn with_alertmanager(self, alertmanager: Alertmanager) -> Self {
+        Self { alertmanager: Some(alertmanager), ..self }
     }
 
     /// Takes the rule objects as now read: an unchanged one keeps its detector and its
@@ -454,6 +460,9 @@ fn evaluate(engine: &mut Engine, progress: &mut Progress, event: &Event, key: Pa
     let now = Timestamp::now();
     for alert in engine.evaluate(event, reference, mode) {
         report(&alert, engine.metrics.as_ref());
+        if let Some(alertmanager) = &engine.alertmanager {
+            alertmanager.notify(&alert, engine.metrics.as_ref());
+        }
         progress.alerts.push(alert.record(now));
     }
 }

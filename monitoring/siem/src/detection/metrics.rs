@@ -20,6 +20,8 @@ pub struct DetectionMetrics {
     pub rules: IntGaugeVec,
     /// Correlation group keys held.
     pub groups: IntGauge,
+    /// Batches of alerts sent to Alertmanager, by outcome.
+    pub alertmanager: IntCounterVec,
 }
 
 impl DetectionMetrics {
@@ -40,6 +42,11 @@ impl DetectionMetrics {
         )?;
         let rules = IntGaugeVec::new(Opts::new(names::DETECTION_RULES, "Detection rule objects by state"), &["state"])?;
         let groups = IntGauge::new(names::CORRELATION_GROUPS, "Correlation group keys held")?;
+        let alertmanager = IntCounterVec::new(
+            Opts::new(names::ALERTMANAGER_BATCHES_TOTAL, "Batches of alerts sent to Alertmanager, by outcome"),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(alertmanager.clone()))?;
         registry.register(Box::new(events.clone()))?;
         registry.register(Box::new(unreadable.clone()))?;
         registry.register(Box::new(too_late.clone()))?;
@@ -47,6 +54,6 @@ impl DetectionMetrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(rules.clone()))?;
         registry.register(Box::new(groups.clone()))?;
-        Ok(Self { events, unreadable, too_late, alerts, latency, rules, groups })
+        Ok(Self { events, unreadable, too_late, alerts, latency, rules, groups, alertmanager })
     }
 }
