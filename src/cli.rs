@@ -896,6 +896,12 @@ pub struct SiemRunArgs {
     /// so that routing to e-mail and on-call follows its configuration.
     #[arg(long, env = "MAKONIS_SIEM_ALERTMANAGER_URL", value_name = "URL")]
     pub alertmanager_url: Option<String>,
+
+    /// How long after its last firing an alert takes the repeats of its rule and group
+    /// (the same correlation over the same address, say) instead of a new alert being
+    /// raised; `0s` raises every firing.
+    #[arg(long, env = "MAKONIS_SIEM_ALERT_SUPPRESSION", value_name = "DURATION", default_value = "10m")]
+    pub alert_suppression: jiff::SignedDuration,
 }
 
 /// Arguments of `makonis siem verify`.

@@ -36,9 +36,9 @@ use makonis_siem_core::{
 use support::{
     CONVERGE,
     agencies::{TEST_LABEL, unique_id},
+    alertmanager::AlertmanagerProcess,
     cluster::{admin_client, install_platform},
     operator::free_local_address,
-    alertmanager::AlertmanagerProcess,
     siem::{Siem, SiemFiles, create_log_source},
     wait_until,
     webhook::register_webhook,
@@ -303,7 +303,7 @@ async fn a_brute_force_is_detected_as_its_events_are_stored() {
         rule.status.filter(|s| s.matches >= 1).ok_or_else(|| "no match yet".to_owned())
     })
     .await;
-    assert_eq!(status.matches, 1, "five failures fire once, the sixth starts a new window");
+    assert_eq!(status.matches, 1, "six failures fire once: the sixth starts a new window");
     assert!(status.last_match_time.is_some());
     let own = agency.get("own-brute-force").await.unwrap();
     assert_eq!(own.status.map(|s| s.matches), Some(0), "an agency's rule does not see the platform's events");
@@ -325,6 +325,41 @@ async fn a_brute_force_is_detected_as_its_events_are_stored() {
     assert_eq!(labels["agency"], "platform");
     assert_eq!(labels["group"], "source.ip=203.0.113.77");
     assert_eq!(labels["object"], format!("ClusterDetectionRule {rule_name}"));
+
+    // Five more failures fire the correlation again: within the suppression period, the
+    // firing is folded into the open alert instead of raising another.
+    for port in 6..11 {
+        send_failed_sign_in(siem.tcp, "203.0.113.77", 40_000 + port).await;
+    }
+    wait_until("the repeat folded into the alert", CONVERGE, || async {
+        match siem.metric("makonis_siem_alerts_suppressed_total").await {
+            Some(folded) if folded >= 1.0 => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let config = Config {
+        root: files.store.clone(),
+        checkpoint_log: files.checkpoint_log.clone(),
+        skew_limit: DEFAULT_SKEW_LIMIT,
+    };
+    let recorded = wait_until("the folded firing in the store", CONVERGE, || async {
+        let mut store = Store::open_for_detection(config.clone()).await.map_err(|e| e.to_string())?;
+        let alerts = store.alerts(10).await.map_err(|e| e.to_string())?;
+        alerts
+            .into_iter()
+            .filter(|a| a.firings == 2)
+            .collect::<Vec<_>>()
+            .pop()
+            .ok_or_else(|| "not folded yet".to_owned())
+    })
+    .await;
+    assert_eq!(recorded.title, "SSH brute force");
+    assert_eq!(
+        siem.metric("makonis_siem_alerts_total{kind=\"correlation\",level=\"high\"}").await,
+        Some(1.0),
+        "one alert for both firings"
+    );
 
     assert!(siem.signal("TERM").await, "the SIEM stops cleanly");
     platform.delete(&rule_name, &DeleteParams::default()).await.unwrap();

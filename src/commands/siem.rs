@@ -78,6 +78,7 @@ async fn run_siem(args: SiemRunArgs) -> anyhow::Result<()> {
         },
         correlation: CorrelationConfig { allowed_lateness: args.allowed_lateness, ..CorrelationConfig::default() },
         alertmanager: args.alertmanager_url,
+        alert_suppression: args.alert_suppression,
         platform_namespace: args.platform_namespace,
     };
     let shutdown = async {

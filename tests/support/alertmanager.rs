@@ -20,7 +20,8 @@ impl AlertmanagerProcess {
     pub async fn start(dir: &Path) -> Self {
         std::fs::create_dir_all(dir).expect("the Alertmanager's directory");
         let config = dir.join("alertmanager.yml");
-        std::fs::write(&config, "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n").expect("its configuration");
+        std::fs::write(&config, "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n")
+            .expect("its configuration");
         let address = free_local_address();
         let child = Command::new("prometheus-alertmanager")
             .arg(format!("--config.file={}", config.display()))

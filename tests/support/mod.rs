@@ -8,8 +8,8 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod access;
-pub mod alertmanager;
 pub mod agencies;
+pub mod alertmanager;
 pub mod audit;
 pub mod catalog;
 pub mod cluster;

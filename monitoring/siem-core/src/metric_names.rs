@@ -53,6 +53,9 @@ pub const DETECTION_UNREADABLE_TOTAL: &str = "makonis_siem_detection_unreadable_
 pub const DETECTION_TOO_LATE_TOTAL: &str = "makonis_siem_detection_too_late_total";
 /// Counter `{level, kind}`: alerts raised, by level and `detection` or `correlation`.
 pub const ALERTS_TOTAL: &str = "makonis_siem_alerts_total";
+/// Counter, no labels: repeats of a rule and group within the suppression period, folded
+/// into their open alert.
+pub const ALERTS_SUPPRESSED_TOTAL: &str = "makonis_siem_alerts_suppressed_total";
 /// Histogram, no labels: seconds from receiving an alert's newest event to raising it.
 pub const ALERT_LATENCY_SECONDS: &str = "makonis_siem_alert_latency_seconds";
 /// Gauge `{state}`: detection rule objects by state (`active`, `disabled`, `invalid`).
@@ -65,7 +68,7 @@ pub const CORRELATION_GROUPS: &str = "makonis_siem_correlation_groups";
 pub const ALERTMANAGER_BATCHES_TOTAL: &str = "makonis_siem_alertmanager_batches_total";
 
 /// Every name above.
-pub const ALL: [&str; 25] = [
+pub const ALL: [&str; 26] = [
     EVENTS_TOTAL,
     EVENTS_COMPLETE_TOTAL,
     RECEIVED_BYTES_TOTAL,
@@ -87,6 +90,7 @@ pub const ALL: [&str; 25] = [
     DETECTION_UNREADABLE_TOTAL,
     DETECTION_TOO_LATE_TOTAL,
     ALERTS_TOTAL,
+    ALERTS_SUPPRESSED_TOTAL,
     ALERT_LATENCY_SECONDS,
     DETECTION_RULES,
     CORRELATION_GROUPS,

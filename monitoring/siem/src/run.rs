@@ -98,6 +98,8 @@ pub struct Settings {
     /// Where alerts are sent besides the store and the log: an Alertmanager,
     /// `http://host:port`.
     pub alertmanager: Option<String>,
+    /// How long after its last firing an alert takes the repeats of its rule and group.
+    pub alert_suppression: SignedDuration,
 }
 
 /// The intakes that identify senders by client certificate.
@@ -207,7 +209,8 @@ pub async fn run(
     if let Some(url) = &settings.alertmanager {
         engine = engine.with_alertmanager(Alertmanager::start(url, Some(detection_metrics))?);
     }
-    let detection = tokio::spawn(engine::run(engine, settings.store.clone(), detection_rx, objects_rx));
+    let detection =
+        tokio::spawn(engine::run(engine, settings.store.clone(), settings.alert_suppression, detection_rx, objects_rx));
     let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), Some(maintenance), Some(detection_tx)));
 
     let sources_api: Api<DeserializeGuard<LogSource>> = Api::all(client.clone());

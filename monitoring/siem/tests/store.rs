@@ -833,7 +833,7 @@ async fn a_partition_kept_as_rows_by_an_earlier_build_is_rewritten_as_blocks_wit
 
 #[tokio::test]
 async fn detection_records_its_positions_and_alerts_together_and_reads_events_from_a_place() {
-    use makonis_siem::store::AlertRecord;
+    use makonis_siem::store::{AlertFold, AlertRecord};
     for kind in kinds() {
         let t = filled(kind).await;
         let mut detection = Store::open_for_detection(t.backend.clone()).await.unwrap();
@@ -846,6 +846,7 @@ async fn detection_records_its_positions_and_alerts_together_and_reads_events_fr
         assert_eq!(from_seven[0].original, b"<38>Dec  5 10:00:00 web1 sshd[1]: Failed password for user6".to_vec());
         assert!(detection.events_from(auth(), 21).await.unwrap().is_empty(), "{kind:?}");
         let alert = AlertRecord {
+            id: "a1".into(),
             raised_at: now(),
             object: "ClusterDetectionRule brute-force".into(),
             rule_id: Some("0f6c3a90-8d43-4b8e-9a39-5a4b0c9d2e03".into()),
@@ -855,15 +856,28 @@ async fn detection_records_its_positions_and_alerts_together_and_reads_events_fr
             agency: Some("lm".into()),
             group: r#"{"source.ip":"10.0.0.7"}"#.into(),
             first: now() - 1.minute(),
-            last: now(),
+            last: now() - 1.minute() + 250.milliseconds(),
             events: r#"[{"partition":"2026-12-05/authentication","seq":6,"time":"2026-12-05T10:00:00Z"}]"#.into(),
             delay_seconds: 0.25,
             late: true,
+            firings: 1,
         };
         let positions = BTreeMap::from([(auth(), 20)]);
-        detection.record_detection(&positions, std::slice::from_ref(&alert)).await.unwrap();
-        detection.record_detection(&BTreeMap::from([(auth(), 21)]), &[]).await.unwrap();
+        detection.record_detection(&positions, std::slice::from_ref(&alert), &[]).await.unwrap();
+        // A later time with fewer digits of the second than the first: the fold keeps the
+        // later one, by time, not by text.
+        detection
+            .record_detection(
+                &BTreeMap::new(),
+                &[],
+                &[AlertFold { id: "a1".into(), firings: 0, last: now() - 1.minute() + 500.milliseconds() }],
+            )
+            .await
+            .unwrap();
+        let later = AlertFold { id: "a1".into(), firings: 2, last: now() + 5.minutes() };
+        detection.record_detection(&BTreeMap::from([(auth(), 21)]), &[], &[later]).await.unwrap();
         assert_eq!(detection.detection_positions().await.unwrap(), BTreeMap::from([(auth(), 21)]), "{kind:?}");
-        assert_eq!(detection.alerts(10).await.unwrap(), vec![alert], "{kind:?}");
+        let folded = AlertRecord { firings: 3, last: now() + 5.minutes(), ..alert };
+        assert_eq!(detection.alerts(10).await.unwrap(), vec![folded], "{kind:?}: repeats folded into it");
     }
 }

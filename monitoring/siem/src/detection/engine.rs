@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use makonis_api::security::Severity;
 use makonis_siem_core::{block::BlockEvent, event::Event};
 use makonis_siem_detect::{
@@ -20,10 +20,11 @@ use makonis_siem_detect::{
     detect::{Alert, Detector, Preparation, Raised},
     input::stored_record,
 };
+use sha2::{Digest as _, Sha256};
 use tokio::sync::{mpsc, watch};
 
 use super::{alertmanager::Alertmanager, metrics::DetectionMetrics, review::Review};
-use crate::store::{AlertRecord, Appended, Backend, PartitionKey, Store, StoreError};
+use crate::store::{AlertFold, AlertRecord, Appended, Backend, PartitionKey, Store, StoreError};
 
 /// Which agencies' events a rule object sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +165,11 @@ pub struct SecurityAlert {
 }
 
 impl SecurityAlert {
+    /// The newest event's time.
+    pub fn last(&self) -> Option<Timestamp> {
+        self.events.last().map(|(t, _)| *t)
+    }
+
     /// The alert as the store keeps it, raised `now`.
     pub fn record(&self, now: Timestamp) -> AlertRecord {
         let received = self.events.iter().map(|(_, r)| r.received).max().unwrap_or(now);
@@ -174,7 +180,13 @@ impl SecurityAlert {
             .iter()
             .map(|(time, r)| serde_json::json!({"partition": r.partition.name(), "seq": r.seq, "time": time.to_string()}))
             .collect();
+        let first = self.events.first().map(|(_, r)| format!("{}:{}", r.partition.name(), r.seq)).unwrap_or_default();
+        let id = Sha256::digest(format!("{}\u{1f}{}\u{1f}{first}", self.object, self.suppression_key()).as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         AlertRecord {
+            id,
             raised_at: now,
             object: self.object.clone(),
             rule_id: self.rule_id.clone(),
@@ -188,7 +200,14 @@ impl SecurityAlert {
             events: serde_json::Value::Array(events).to_string(),
             delay_seconds: now.duration_since(received).as_secs_f64().max(0.0),
             late: self.late,
+            firings: 1,
         }
+    }
+
+    /// What makes repeats one alert: its rule object, its rule and its group.
+    pub fn suppression_key(&self) -> String {
+        let group: Vec<String> = self.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{}\u{1f}{}\u{1f}{}", self.object, self.rule_id.as_deref().unwrap_or(&self.title), group.join(","))
     }
 }
 
@@ -327,12 +346,18 @@ fn security_alert(loaded: &Loaded, alert: Alert<Reference>, agency: Option<Strin
 /// (`makonis_siem_core::event::LATE_LIMIT`).
 const CATCH_UP_DAYS: i64 = 8;
 
-/// Detection's record of where it has got to, and alerts not yet recorded.
+/// Detection's record of where it has got to, alerts and folded repeats not yet
+/// recorded, and the alerts open to repeats.
 struct Progress {
     store: Store,
     positions: BTreeMap<PartitionKey, u64>,
     changed: BTreeMap<PartitionKey, u64>,
     alerts: Vec<AlertRecord>,
+    folds: Vec<AlertFold>,
+    /// Per suppression key, the alert repeats are folded into and until when.
+    open: BTreeMap<String, (String, Timestamp)>,
+    /// How long after its last firing an alert takes repeats.
+    suppression: SignedDuration,
 }
 
 impl Progress {
@@ -347,16 +372,46 @@ impl Progress {
         true
     }
 
-    /// Records the positions and alerts since the last record; kept for the next try when
-    /// the store refuses.
+    /// Keeps an alert to be recorded, or folds it into the alert of its rule and group
+    /// that is still open to repeats; whether it was new.
+    fn add(&mut self, alert: &SecurityAlert, now: Timestamp) -> bool {
+        let key = alert.suppression_key();
+        let until = now.saturating_add(self.suppression).unwrap_or(now);
+        let last = alert.last().unwrap_or(now);
+        if let Some((id, open_until)) = self.open.get_mut(&key)
+            && now <= *open_until
+        {
+            *open_until = until;
+            if let Some(pending) = self.alerts.iter_mut().find(|a| a.id == *id) {
+                pending.firings += 1;
+                pending.last = pending.last.max(last);
+            } else if let Some(fold) = self.folds.iter_mut().find(|f| f.id == *id) {
+                fold.firings += 1;
+                fold.last = fold.last.max(last);
+            } else {
+                self.folds.push(AlertFold { id: id.clone(), firings: 1, last });
+            }
+            return false;
+        }
+        let record = alert.record(now);
+        self.open.insert(key, (record.id.clone(), until));
+        self.alerts.push(record);
+        true
+    }
+
+    /// Records the positions, alerts and folds since the last record; kept for the next
+    /// try when the store refuses.
     async fn record(&mut self) {
-        if self.changed.is_empty() && self.alerts.is_empty() {
+        let now = Timestamp::now();
+        self.open.retain(|_, (_, until)| *until >= now);
+        if self.changed.is_empty() && self.alerts.is_empty() && self.folds.is_empty() {
             return;
         }
-        match self.store.record_detection(&self.changed, &self.alerts).await {
+        match self.store.record_detection(&self.changed, &self.alerts, &self.folds).await {
             Ok(()) => {
                 self.changed.clear();
                 self.alerts.clear();
+                self.folds.clear();
             }
             Err(error) => {
                 tracing::error!(%error, alerts = self.alerts.len(), "recording detection's progress failed; retried with the next batch")
@@ -385,6 +440,7 @@ fn stored_event(event: &BlockEvent) -> Event {
 pub async fn run(
     mut engine: Engine,
     backend: Backend,
+    suppression: SignedDuration,
     mut stored: mpsc::Receiver<Vec<Appended>>,
     mut objects: watch::Receiver<Arc<Vec<RuleObjectSource>>>,
 ) {
@@ -402,7 +458,15 @@ pub async fn run(
     if objects.changed().await.is_ok() {
         engine.update(&objects.borrow_and_update());
     }
-    let mut progress = Progress { store, positions: BTreeMap::new(), changed: BTreeMap::new(), alerts: Vec::new() };
+    let mut progress = Progress {
+        store,
+        positions: BTreeMap::new(),
+        changed: BTreeMap::new(),
+        alerts: Vec::new(),
+        folds: Vec::new(),
+        open: BTreeMap::new(),
+        suppression,
+    };
     if let Err(error) = catch_up(&mut engine, &mut progress).await {
         tracing::error!(%error, "catching up with the store failed: events stored while detection was down may not be evaluated");
     }
@@ -459,11 +523,11 @@ fn evaluate(engine: &mut Engine, progress: &mut Progress, event: &Event, key: Pa
     let reference = Reference { partition: key, seq, source: event.source.clone(), received: event.created };
     let now = Timestamp::now();
     for alert in engine.evaluate(event, reference, mode) {
-        report(&alert, engine.metrics.as_ref());
+        let new = progress.add(&alert, now);
+        report(&alert, new, engine.metrics.as_ref());
         if let Some(alertmanager) = &engine.alertmanager {
             alertmanager.notify(&alert, engine.metrics.as_ref());
         }
-        progress.alerts.push(alert.record(now));
     }
 }
 
@@ -516,13 +580,17 @@ async fn catch_up(engine: &mut Engine, progress: &mut Progress) -> Result<(), St
     Ok(())
 }
 
-/// Logs an alert as a structured record and counts it, with its delay from the receipt of
-/// its newest event.
-fn report(alert: &SecurityAlert, metrics: Option<&DetectionMetrics>) {
+/// Logs an alert as a structured record and counts it (a repeat folded into an open
+/// alert as a suppressed one), with its delay from the receipt of its newest event.
+fn report(alert: &SecurityAlert, new: bool, metrics: Option<&DetectionMetrics>) {
     let received = alert.events.iter().map(|(_, r)| r.received).max();
     let latency = received.map_or(0.0, |at| Timestamp::now().duration_since(at).as_secs_f64().max(0.0));
     if let Some(metrics) = metrics {
-        metrics.alerts.with_label_values(&[alert.level.as_str(), alert.kind]).inc();
+        if new {
+            metrics.alerts.with_label_values(&[alert.level.as_str(), alert.kind]).inc();
+        } else {
+            metrics.suppressed.inc();
+        }
         if !alert.late {
             metrics.latency.observe(latency);
         }
@@ -542,6 +610,7 @@ fn report(alert: &SecurityAlert, metrics: Option<&DetectionMetrics>) {
         last = %alert.events.last().map(|(t, _)| t.to_string()).unwrap_or_default(),
         sources = ?sources,
         late = alert.late,
+        repeat = !new,
         delay_seconds = latency,
         "security alert"
     );

@@ -14,6 +14,8 @@ pub struct DetectionMetrics {
     pub too_late: IntCounter,
     /// Alerts by level and kind.
     pub alerts: IntCounterVec,
+    /// Repeats folded into an open alert.
+    pub suppressed: IntCounter,
     /// Seconds from receiving an alert's newest event to raising it.
     pub latency: Histogram,
     /// Rule objects by state.
@@ -33,6 +35,11 @@ impl DetectionMetrics {
         let too_late =
             IntCounter::new(names::DETECTION_TOO_LATE_TOTAL, "Events later than the allowed lateness, not correlated")?;
         let alerts = IntCounterVec::new(Opts::new(names::ALERTS_TOTAL, "Alerts raised"), &["level", "kind"])?;
+        let suppressed = IntCounter::new(
+            names::ALERTS_SUPPRESSED_TOTAL,
+            "Repeats of a rule and group folded into their open alert",
+        )?;
+        registry.register(Box::new(suppressed.clone()))?;
         let latency = Histogram::with_opts(
             HistogramOpts::new(
                 names::ALERT_LATENCY_SECONDS,
@@ -54,6 +61,6 @@ impl DetectionMetrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(rules.clone()))?;
         registry.register(Box::new(groups.clone()))?;
-        Ok(Self { events, unreadable, too_late, alerts, latency, rules, groups, alertmanager })
+        Ok(Self { events, unreadable, too_late, alerts, suppressed, latency, rules, groups, alertmanager })
     }
 }

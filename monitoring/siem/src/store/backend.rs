@@ -15,7 +15,8 @@ use makonis_siem_core::{
 };
 
 use super::{
-    AlertRecord, PartitionKey, Quarantined, Removal, StoreError, blocks::BlockMeta, postgres::Postgres, sqlite::Sqlite,
+    AlertFold, AlertRecord, PartitionKey, Quarantined, Removal, StoreError, blocks::BlockMeta, postgres::Postgres,
+    sqlite::Sqlite,
 };
 
 /// The database the store is in.
@@ -88,8 +89,9 @@ impl Db {
         &mut self,
         positions: &[(String, u64)],
         alerts: &[AlertRecord],
+        folds: &[AlertFold],
     ) -> Result<(), StoreError> {
-        on!(self, db => db.catalog.record_detection(positions, alerts).await)
+        on!(self, db => db.catalog.record_detection(positions, alerts, folds).await)
     }
 
     /// The newest alerts, newest first.

@@ -13,6 +13,8 @@ use super::{PartitionKey, Store, StoreError, blocks::events_of};
 /// An alert as the store keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertRecord {
+    /// Its identity: hex SHA-256 of its rule object, rule and first event's place.
+    pub id: String,
     /// When it was raised.
     pub raised_at: Timestamp,
     /// The rule object: `DetectionRule namespace/name` or `ClusterDetectionRule name`.
@@ -39,6 +41,20 @@ pub struct AlertRecord {
     pub delay_seconds: f64,
     /// Raised while catching up with events stored while detection was not running.
     pub late: bool,
+    /// How many firings of its rule and group it stands for: repeats within the
+    /// suppression period are folded into it.
+    pub firings: i64,
+}
+
+/// Later firings folded into an alert already recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertFold {
+    /// The alert.
+    pub id: String,
+    /// Firings added.
+    pub firings: i64,
+    /// The newest event's time among them.
+    pub last: Timestamp,
 }
 
 /// How many blocks one read of a partition's events takes at most.
@@ -56,15 +72,16 @@ impl Store {
         Ok(rows.into_iter().filter_map(|(name, seq)| Some((PartitionKey::parse(&name)?, seq))).collect())
     }
 
-    /// Records where detection has got to and the alerts it raised on the way, in one
-    /// transaction.
+    /// Records where detection has got to, the alerts it raised on the way and the
+    /// firings folded into alerts recorded before, in one transaction.
     pub async fn record_detection(
         &mut self,
         positions: &BTreeMap<PartitionKey, u64>,
         alerts: &[AlertRecord],
+        folds: &[AlertFold],
     ) -> Result<(), StoreError> {
         let positions: Vec<(String, u64)> = positions.iter().map(|(key, seq)| (key.name(), *seq)).collect();
-        self.db.record_detection(&positions, alerts).await
+        self.db.record_detection(&positions, alerts, folds).await
     }
 
     /// The newest alerts, at most `limit`, newest first.

@@ -45,7 +45,7 @@ use makonis_siem_core::{
     search::BlockTerms,
 };
 
-pub use detection::AlertRecord;
+pub use detection::{AlertFold, AlertRecord};
 pub use records::{PartitionKey, Quarantined, Removal};
 pub use verify::{PartitionReport, Problem};
 

@@ -90,17 +90,36 @@ pub(super) fn removal(
 }
 
 /// The columns of an alert row, in the order both catalogs select them.
-pub(super) const ALERT_COLUMNS: &str =
-    "raised_at, object, rule_id, title, level, kind, agency, group_json, first, last, events, delay_seconds, late";
+pub(super) const ALERT_COLUMNS: &str = "id, raised_at, object, rule_id, title, level, kind, agency, group_json, first, last, \
+     events, delay_seconds, late, firings";
+
+/// The INSERT of an alert into `table`, its values in the order of [`ALERT_COLUMNS`].
+pub(super) fn alert_insert(table: &str) -> String {
+    format!(
+        "INSERT INTO {table} ({ALERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    )
+}
+
+/// The UPDATE that folds firings into an alert of `table` (`$1` firings, `$2` the newest
+/// time, `$3` the id).
+pub(super) fn alert_fold(table: &str) -> String {
+    format!("UPDATE {table} SET firings = firings + $1, last = CASE WHEN last < $2 THEN $2 ELSE last END WHERE id = $3")
+}
 
 /// A catalog's alert row: the texts of [`ALERT_COLUMNS`] (times as RFC 3339), then the
-/// delay and whether it was raised late.
-pub(super) fn alert(texts: [Option<String>; 11], delay_seconds: f64, late: bool) -> Result<AlertRecord, StoreError> {
-    let [raised_at, object, rule_id, title, level, kind, agency, group, first, last, events] = texts;
+/// delay, whether it was raised late and its firings.
+pub(super) fn alert(
+    texts: [Option<String>; 12],
+    delay_seconds: f64,
+    late: bool,
+    firings: i64,
+) -> Result<AlertRecord, StoreError> {
+    let [id, raised_at, object, rule_id, title, level, kind, agency, group, first, last, events] = texts;
     let time = |text: Option<String>| -> Result<jiff::Timestamp, StoreError> {
         text.unwrap_or_default().parse().map_err(|e| StoreError::Corrupt(format!("an alert's time: {e}")))
     };
     Ok(AlertRecord {
+        id: id.unwrap_or_default(),
         raised_at: time(raised_at)?,
         object: object.unwrap_or_default(),
         rule_id,
@@ -114,5 +133,12 @@ pub(super) fn alert(texts: [Option<String>; 11], delay_seconds: f64, late: bool)
         events: events.unwrap_or_default(),
         delay_seconds,
         late,
+        firings,
     })
+}
+
+/// An alert's time as the catalog keeps it: RFC 3339 in UTC with six digits of the
+/// second, so that comparing the texts compares the times (folding keeps the latest).
+pub(super) fn alert_time(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }

@@ -7,7 +7,9 @@ use jiff::{Timestamp, civil::Date};
 use makonis_siem_core::chain::{Checkpoint, hex};
 use sqlx::{PgPool, Postgres, Row};
 
-use crate::store::{AlertRecord, PartitionKey, Quarantined, Removal, StoreError, records::quarantine_insert, rows};
+use crate::store::{
+    AlertFold, AlertRecord, PartitionKey, Quarantined, Removal, StoreError, records::quarantine_insert, rows,
+};
 
 /// Quarantined items per multi-row INSERT (8 parameters each, within PostgreSQL's 65,535).
 const ROWS_PER_INSERT: usize = 1000;
@@ -145,6 +147,7 @@ impl Catalog {
         &mut self,
         positions: &[(String, u64)],
         alerts: &[AlertRecord],
+        folds: &[AlertFold],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for (partition, seq) in positions {
@@ -158,36 +161,46 @@ impl Catalog {
             .await?;
         }
         for alert in alerts {
-            sqlx::query(&format!(
-                "INSERT INTO siem.alerts ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                rows::ALERT_COLUMNS
-            ))
-            .bind(alert.raised_at.to_string())
-            .bind(&alert.object)
-            .bind(&alert.rule_id)
-            .bind(&alert.title)
-            .bind(&alert.level)
-            .bind(&alert.kind)
-            .bind(&alert.agency)
-            .bind(&alert.group)
-            .bind(alert.first.to_string())
-            .bind(alert.last.to_string())
-            .bind(&alert.events)
-            .bind(alert.delay_seconds)
-            .bind(alert.late)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(&rows::alert_insert("siem.alerts"))
+                .bind(&alert.id)
+                .bind(rows::alert_time(alert.raised_at))
+                .bind(&alert.object)
+                .bind(&alert.rule_id)
+                .bind(&alert.title)
+                .bind(&alert.level)
+                .bind(&alert.kind)
+                .bind(&alert.agency)
+                .bind(&alert.group)
+                .bind(rows::alert_time(alert.first))
+                .bind(rows::alert_time(alert.last))
+                .bind(&alert.events)
+                .bind(alert.delay_seconds)
+                .bind(alert.late)
+                .bind(alert.firings)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for fold in folds {
+            sqlx::query(&rows::alert_fold("siem.alerts"))
+                .bind(fold.firings)
+                .bind(rows::alert_time(fold.last))
+                .bind(&fold.id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     pub(in crate::store) async fn alerts(&mut self, limit: i64) -> Result<Vec<AlertRecord>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {} FROM siem.alerts ORDER BY id DESC LIMIT $1", rows::ALERT_COLUMNS))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|row| rows::alert(std::array::from_fn(|i| row.get(i)), row.get(11), row.get(12))).collect()
+        let rows =
+            sqlx::query(&format!("SELECT {} FROM siem.alerts ORDER BY row_id DESC LIMIT $1", rows::ALERT_COLUMNS))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| rows::alert(std::array::from_fn(|i| row.get(i)), row.get(12), row.get(13), row.get(14)))
+            .collect()
     }
 
     pub(in crate::store) async fn removals(&mut self) -> Result<Vec<Removal>, StoreError> {

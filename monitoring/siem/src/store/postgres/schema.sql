@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS siem.detection_positions (
 );
 
 CREATE TABLE IF NOT EXISTS siem.alerts (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    row_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
     raised_at TEXT NOT NULL,
     object TEXT NOT NULL,
     rule_id TEXT,
@@ -65,7 +66,8 @@ CREATE TABLE IF NOT EXISTS siem.alerts (
     last TEXT NOT NULL,
     events TEXT NOT NULL,
     delay_seconds DOUBLE PRECISION NOT NULL,
-    late BOOLEAN NOT NULL
+    late BOOLEAN NOT NULL,
+    firings BIGINT NOT NULL
 );
 
 -- Where each partition's chain ends: one row per partition, locked (FOR UPDATE) by the

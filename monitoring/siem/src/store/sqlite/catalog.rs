@@ -8,7 +8,9 @@ use jiff::{Timestamp, civil::Date};
 use makonis_siem_core::chain::{Checkpoint, hex};
 use sqlx::{Connection, Row, SqliteConnection};
 
-use crate::store::{AlertRecord, PartitionKey, Quarantined, Removal, StoreError, records::quarantine_insert, rows};
+use crate::store::{
+    AlertFold, AlertRecord, PartitionKey, Quarantined, Removal, StoreError, records::quarantine_insert, rows,
+};
 
 /// Quarantined items per multi-row INSERT: one statement per item costs a round trip to
 /// sqlx's SQLite thread each; 100 items of 7 parameters stay far below SQLite's limit of
@@ -55,6 +57,7 @@ CREATE TABLE IF NOT EXISTS detection_positions (
     seq INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT NOT NULL UNIQUE,
     raised_at TEXT NOT NULL,
     object TEXT NOT NULL,
     rule_id TEXT,
@@ -67,7 +70,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     last TEXT NOT NULL,
     events TEXT NOT NULL,
     delay_seconds REAL NOT NULL,
-    late INTEGER NOT NULL
+    late INTEGER NOT NULL,
+    firings INTEGER NOT NULL
 );
 ";
 
@@ -206,6 +210,7 @@ impl Catalog {
         &mut self,
         positions: &[(String, u64)],
         alerts: &[AlertRecord],
+        folds: &[AlertFold],
     ) -> Result<(), StoreError> {
         let mut tx = self.connection.begin().await?;
         for (partition, seq) in positions {
@@ -219,25 +224,32 @@ impl Catalog {
             .await?;
         }
         for alert in alerts {
-            sqlx::query(&format!(
-                "INSERT INTO alerts ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                rows::ALERT_COLUMNS
-            ))
-            .bind(alert.raised_at.to_string())
-            .bind(&alert.object)
-            .bind(&alert.rule_id)
-            .bind(&alert.title)
-            .bind(&alert.level)
-            .bind(&alert.kind)
-            .bind(&alert.agency)
-            .bind(&alert.group)
-            .bind(alert.first.to_string())
-            .bind(alert.last.to_string())
-            .bind(&alert.events)
-            .bind(alert.delay_seconds)
-            .bind(alert.late)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(&rows::alert_insert("alerts"))
+                .bind(&alert.id)
+                .bind(rows::alert_time(alert.raised_at))
+                .bind(&alert.object)
+                .bind(&alert.rule_id)
+                .bind(&alert.title)
+                .bind(&alert.level)
+                .bind(&alert.kind)
+                .bind(&alert.agency)
+                .bind(&alert.group)
+                .bind(rows::alert_time(alert.first))
+                .bind(rows::alert_time(alert.last))
+                .bind(&alert.events)
+                .bind(alert.delay_seconds)
+                .bind(alert.late)
+                .bind(alert.firings)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for fold in folds {
+            sqlx::query(&rows::alert_fold("alerts"))
+                .bind(fold.firings)
+                .bind(rows::alert_time(fold.last))
+                .bind(&fold.id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -249,7 +261,9 @@ impl Catalog {
             .bind(limit)
             .fetch_all(&mut self.connection)
             .await?;
-        rows.iter().map(|row| rows::alert(std::array::from_fn(|i| row.get(i)), row.get(11), row.get(12))).collect()
+        rows.iter()
+            .map(|row| rows::alert(std::array::from_fn(|i| row.get(i)), row.get(12), row.get(13), row.get(14)))
+            .collect()
     }
 
     /// Every removal recorded, oldest first.
