@@ -10,7 +10,8 @@
 //! agency's rule does not see the platform's events. No silent gaps: a SIEM killed with SIGKILL in the middle of a burst,
 //! and an event stored while detection was not running, are caught up with at the next
 //! start — correlation state rebuilt from the store, the late event evaluated, the alert
-//! recorded in the store marked late.
+//! recorded in the store marked late. A LogSource that goes silent raises an alert like
+//! any rule: the SIEM stores its own event, and the pack's rule for silence fires.
 
 mod support;
 
@@ -451,6 +452,57 @@ async fn a_siem_killed_mid_burst_catches_up_and_raises_the_alert_late() {
     })
     .await;
     assert_eq!(status.matches, 1);
+
+    assert!(siem.signal("TERM").await, "the SIEM stops cleanly");
+    platform.delete(&rule_name, &DeleteParams::default()).await.unwrap();
+    sources.delete(&source, &DeleteParams::default()).await.unwrap();
+    let _ = std::fs::remove_dir_all(&files.dir);
+}
+
+#[tokio::test]
+async fn a_log_source_gone_silent_raises_the_alert_of_the_packs_rule() {
+    let _one = ONE_SIEM.lock().await;
+    let admin = admin_client().await;
+    install_platform(&admin).await;
+    let run = unique_id();
+    let sources = Api::<LogSource>::namespaced(admin.clone(), "makonis-system");
+    let source = format!("quiet-{run}");
+    let object: LogSource = serde_json::from_value(serde_json::json!({
+        "apiVersion": "security.makonis.lv/v1alpha1", "kind": "LogSource",
+        "metadata": {"name": source, "namespace": "makonis-system"},
+        "spec": {"senders": [{"address": "127.0.0.1"}], "format": "syslog", "category": "authentication",
+                 "timeZone": "UTC", "silenceAfter": "1m"}
+    }))
+    .unwrap();
+    sources.create(&PostParams::default(), &object).await.unwrap();
+    let platform: Api<ClusterDetectionRule> = Api::all(admin.clone());
+    let rule_name = format!("silent-{run}");
+    let pack = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("monitoring/rules/platform/logsource_silent.yml"),
+    )
+    .unwrap();
+    let mut rule = platform_rule(&run, &rule_name, &pack);
+    rule.spec.agencies = Vec::new();
+    platform.create(&PostParams::default(), &rule).await.unwrap();
+
+    let files = SiemFiles::new(std::env::temp_dir().join(format!("makonis-siem-silent-{run}")));
+    let siem = Siem::start(&admin, &files, free_local_address(), "siem.log").await;
+    send_failed_sign_in(siem.tcp, "192.0.2.1", 42_000).await;
+    // A minute without events from the source, then its silence is an alert.
+    let config = Config {
+        root: files.store.clone(),
+        checkpoint_log: files.checkpoint_log.clone(),
+        skew_limit: DEFAULT_SKEW_LIMIT,
+    };
+    let alert = wait_until("the silence alert", std::time::Duration::from_secs(180), || async {
+        let mut store = Store::open_for_detection(config.clone()).await.map_err(|e| e.to_string())?;
+        let alerts = store.alerts(10).await.map_err(|e| e.to_string())?;
+        alerts.into_iter().find(|a| a.title == "A log source went silent").ok_or_else(|| "no alert yet".to_owned())
+    })
+    .await;
+    assert_eq!((alert.level.as_str(), alert.kind.as_str()), ("medium", "detection"));
+    assert_eq!(alert.agency, None, "the platform's source");
+    assert!(!alert.late);
 
     assert!(siem.signal("TERM").await, "the SIEM stops cleanly");
     platform.delete(&rule_name, &DeleteParams::default()).await.unwrap();

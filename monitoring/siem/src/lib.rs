@@ -11,12 +11,15 @@
 //!   also written to a file outside the store; its verification, retention and search.
 //! - [`detection`]: detection rule objects compiled, judged at admission and given
 //!   their status.
+//! - [`own_events`]: the events the SIEM writes itself: a LogSource gone silent or
+//!   sending again.
 //! - [`search_api`]: `POST /v1/search` and `POST /v1/report` beside the HTTPS intake, for
 //!   the portal's Security pages.
 
 pub mod detection;
 pub mod health;
 pub mod intake;
+pub mod own_events;
 pub mod retention;
 pub mod run;
 pub mod search_api;

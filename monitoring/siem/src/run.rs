@@ -24,7 +24,9 @@ use makonis_operator_kit::{
 use makonis_siem_core::{
     chain::SigningKey,
     claims::{Claims, Source},
+    event::Event,
     retention::Policy,
+    retention::SourceCategory,
     silence::parse_silence,
 };
 use makonis_siem_detect::{correlate::Config as CorrelationConfig, detect::Preparation, mapping::SHIPPED};
@@ -45,12 +47,13 @@ use crate::{
     },
     health::{figures_of, status},
     intake::{
-        Intake, Stats, https,
+        Batch, Intake, Stats, https,
         metrics::SiemMetrics,
         relp, tcp,
         tls::{self, Credentials, TlsError, TlsFiles},
         udp, writer,
     },
+    own_events::state_change,
     retention::{policy_status, to_policy},
     search_api,
     sources::to_source,
@@ -190,6 +193,9 @@ pub async fn run(
     let stats = Arc::new(Stats::default());
     siem_metrics.queue_capacity.set(i64::try_from(settings.queue_capacity).unwrap_or(i64::MAX));
     stats.export(siem_metrics.clone());
+    // The SIEM's own events go through the writer too; this sender is dropped with the
+    // readers', so that the writer ends once they have all gone.
+    let own_tx = queue_tx.clone();
     let intake = Intake::new(claims_rx, queue_tx, settings.queue_bytes, stats.clone());
     let maintenance = writer::Maintenance {
         every: settings.maintenance_interval,
@@ -270,6 +276,7 @@ pub async fn run(
         }));
     }
     let refresh = async {
+        let mut last_states = BTreeMap::new();
         let mut tick = tokio::time::interval(settings.status_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -286,7 +293,9 @@ pub async fn run(
             let objects = cache.state();
             let refused = publish_claims(&objects, &settings.platform_namespace, &claims_tx);
             readiness.set(true);
-            write_statuses(&client, &objects, &refused, &stats, &metrics).await;
+            let states = write_statuses(&client, &objects, &refused, &stats, &metrics).await;
+            report_state_changes(&last_states, &states, &settings.platform_namespace, &own_tx).await;
+            last_states = states;
             let rule_objects = write_rule_statuses(&client, &counts, &metrics).await;
             objects_tx.send_replace(Arc::new(rule_objects));
             let api = Api::<RetentionPolicy>::all(client.clone());
@@ -320,6 +329,7 @@ pub async fn run(
         () = &mut shutdown => {}
     }
     readiness.set(false);
+    drop(own_tx);
     driver.abort();
     for reader in readers {
         reader.abort();
@@ -415,14 +425,16 @@ async fn write_rule_statuses_of<K: RuleObject>(
     objects
 }
 
-/// Writes each LogSource's status where it changed, and counts them by state.
+/// Writes each LogSource's status where it changed, and counts them by state; returns
+/// each one's state and silence.
 async fn write_statuses(
     client: &Client,
     objects: &[Arc<LogSource>],
     refused: &BTreeMap<String, Vec<String>>,
     stats: &Stats,
     metrics: &ReconcileMetrics,
-) {
+) -> BTreeMap<String, (LogSourceState, SignedDuration)> {
+    let mut found = BTreeMap::new();
     let now = Timestamp::now();
     let mut states: BTreeMap<&str, usize> = ["Waiting", "Receiving", "Silent", "Refused"].map(|s| (s, 0)).into();
     for object in objects {
@@ -444,6 +456,9 @@ async fn write_statuses(
             (false, _) => "Waiting",
         };
         *states.entry(state).or_default() += 1;
+        if let Some(state) = desired.state {
+            found.insert(id.clone(), (state, silence));
+        }
         let api: Api<LogSource> = Api::namespaced(client.clone(), &object.namespace().unwrap_or_default());
         if let Err(error) =
             apply_status_if_changed(&api, object.as_ref(), object.status.as_ref(), &desired, MANAGER, metrics).await
@@ -453,5 +468,29 @@ async fn write_statuses(
     }
     if let Some(metrics) = stats.metrics() {
         metrics.sources(&states.into_iter().collect::<Vec<_>>());
+    }
+    found
+}
+
+/// Stores the SIEM's own events of LogSources that went silent or send again since the
+/// last round, through the writer like any other events.
+async fn report_state_changes(
+    before: &BTreeMap<String, (LogSourceState, SignedDuration)>,
+    now_states: &BTreeMap<String, (LogSourceState, SignedDuration)>,
+    platform_namespace: &str,
+    queue: &mpsc::Sender<Batch>,
+) {
+    let now = Timestamp::now();
+    let events: Vec<(Event, SourceCategory)> = now_states
+        .iter()
+        .filter_map(|(id, (state, silence))| {
+            let agency = id.strip_prefix("agency-").and_then(|rest| rest.split('/').next());
+            let event =
+                state_change(id, agency, before.get(id).map(|(s, _)| *s), *state, *silence, platform_namespace, now)?;
+            Some((event, SourceCategory::PlatformAudit))
+        })
+        .collect();
+    if !events.is_empty() && queue.send(Batch { events, ..Batch::default() }).await.is_err() {
+        tracing::warn!("the writer has stopped: the SIEM's own events of silent sources are not stored");
     }
 }
