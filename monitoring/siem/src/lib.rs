@@ -25,3 +25,7 @@ pub mod run;
 pub mod search_api;
 pub mod sources;
 pub mod store;
+
+/// The field manager of the SIEM's writes to the API server: statuses, and its webhook's
+/// certificate and registration.
+pub const MANAGER: &str = "makonis-siem";

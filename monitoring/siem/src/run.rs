@@ -60,8 +60,7 @@ use crate::{
     store::{Backend, Store, StoreError},
 };
 
-/// The field manager of the SIEM's status writes.
-pub const MANAGER: &str = "makonis-siem";
+pub use crate::MANAGER;
 
 /// Stored batches waiting for the detection engine at most; beyond, storing waits.
 const DETECTION_QUEUE: usize = 64;

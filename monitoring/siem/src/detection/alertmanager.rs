@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::{engine::SecurityAlert, metrics::DetectionMetrics};
+use super::{alert::SecurityAlert, metrics::DetectionMetrics};
 
 /// Alerts waiting for Alertmanager at most.
 const QUEUE: usize = 1024;

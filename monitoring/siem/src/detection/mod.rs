@@ -3,6 +3,7 @@
 //!
 //! - [`review`]: a rule's `spec.sigma` compiled as the SIEM will evaluate it (pure): the
 //!   rules it holds, or each construct it cannot take with its line.
+//! - [`alert`]: an alert as raised, and where its events are.
 //! - [`alertmanager`]: alerts sent to Alertmanager's v2 API.
 //! - [`engine`]: every stored event evaluated by the rule objects in force, alerts raised.
 //! - [`metrics`]: what the engine counts.
@@ -10,6 +11,7 @@
 //! - [`status`]: each rule object's status (compiled or why not, its rules, the mapping
 //!   version), written by the SIEM's refresh loop.
 
+pub mod alert;
 pub mod alertmanager;
 pub mod engine;
 pub mod metrics;

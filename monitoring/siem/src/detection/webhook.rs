@@ -13,7 +13,7 @@ use makonis_api::security::{ClusterDetectionRule, DetectionRule};
 use makonis_operator_kit::webhook::{WebhookError, WebhookSettings, serve};
 
 use super::{RuleObject, review::review};
-use crate::run::MANAGER;
+use crate::MANAGER;
 
 /// The webhook's routes.
 pub fn app() -> Router {
