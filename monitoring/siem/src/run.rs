@@ -39,11 +39,11 @@ use crate::{
     detection::{
         RuleObject,
         alertmanager::{Alertmanager, AlertmanagerError},
-        engine::{self, Engine, MatchCounts, RuleObjectSource},
+        engine::{Engine, MatchCounts, RuleObjectSource},
         metrics::DetectionMetrics,
         review::review,
         status::rule_status,
-        webhook,
+        stream, webhook,
     },
     health::{figures_of, status},
     intake::{
@@ -215,7 +215,7 @@ pub async fn run(
         engine = engine.with_alertmanager(Alertmanager::start(url, Some(detection_metrics))?);
     }
     let detection =
-        tokio::spawn(engine::run(engine, settings.store.clone(), settings.alert_suppression, detection_rx, objects_rx));
+        tokio::spawn(stream::run(engine, settings.store.clone(), settings.alert_suppression, detection_rx, objects_rx));
     let writer = tokio::spawn(writer::run(store, queue_rx, stats.clone(), Some(maintenance), Some(detection_tx)));
 
     let sources_api: Api<DeserializeGuard<LogSource>> = Api::all(client.clone());

@@ -5,7 +5,9 @@
 //!   rules it holds, or each construct it cannot take with its line.
 //! - [`alert`]: an alert as raised, and where its events are.
 //! - [`alertmanager`]: alerts sent to Alertmanager's v2 API.
-//! - [`engine`]: every stored event evaluated by the rule objects in force, alerts raised.
+//! - [`engine`]: the rule objects in force, and one stored event evaluated by them.
+//! - [`stream`]: every stored event through the engine as it is stored, and after a
+//!   start what was stored while detection was down; alerts recorded with the progress.
 //! - [`metrics`]: what the engine counts.
 //! - [`webhook`]: the admission webhook that refuses what cannot be evaluated.
 //! - [`status`]: each rule object's status (compiled or why not, its rules, the mapping
@@ -17,6 +19,7 @@ pub mod engine;
 pub mod metrics;
 pub mod review;
 pub mod status;
+pub mod stream;
 pub mod webhook;
 
 use kube::ResourceExt as _;
