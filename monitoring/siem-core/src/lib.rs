@@ -15,6 +15,8 @@
 //!   events, Kubernetes audit events, events already in ECS) into [`event::Event`]s.
 //! - [`chain`]: the hash chain over stored events, Ed25519-signed checkpoints and the
 //!   check that names the first altered, removed or inserted event.
+//! - [`alerts`]: alerts as people work them (acknowledge, assign, close with a verdict,
+//!   reopen, comment) and the portal's questions about them.
 //! - [`block`]: how the store keeps events: blocks of consecutive places, column by
 //!   column, compressed, with the terms a search looks them up by.
 //! - [`claims`]: which LogSource an event belongs to, by where it came from (an address,
@@ -26,6 +28,7 @@
 //!   of results and the cursor of the next page.
 //! - [`silence`]: when LogSources sent nothing for longer than their silence allows.
 
+pub mod alerts;
 pub mod block;
 pub mod chain;
 pub mod claims;

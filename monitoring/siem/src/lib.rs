@@ -15,7 +15,9 @@
 //!   sending again.
 //! - [`search_api`]: `POST /v1/search` and `POST /v1/report` beside the HTTPS intake, for
 //!   the portal's Security pages.
+//! - [`alerts_api`]: the alerts for the portal: lists, one with its events, and triage.
 
+pub mod alerts_api;
 pub mod detection;
 pub mod health;
 pub mod intake;

@@ -1,5 +1,6 @@
 //! The search API on the HTTPS listener: `POST /v1/search` (a page of stored events) and
-//! `POST /v1/report` (an agency's monthly report, the month's partitions verified).
+//! `POST /v1/report` (an agency's monthly report, the month's partitions verified); the
+//! alerts' routes beside them are [`crate::alerts_api`]'s.
 //!
 //! Only the portal reads: a client certificate named `portal`, issued for the platform's
 //! namespace. The portal decides which agencies each of its users may see, records every
@@ -47,16 +48,21 @@ pub struct Reader {
 }
 
 impl Reader {
-    fn count(&self, route: &str, outcome: &str, started: Instant) {
+    pub(crate) fn count(&self, route: &str, outcome: &str, started: Instant) {
         if let Some(metrics) = &self.metrics {
             metrics.read(route, outcome, started.elapsed().as_secs_f64());
         }
     }
 }
 
-/// The search API's routes; each connection adds its sender as an extension.
+/// The portal's API: search, report and alerts ([`crate::alerts_api`]); each
+/// connection adds its sender as an extension.
 pub fn routes(reader: Reader) -> Router {
-    Router::new().route(SEARCH_PATH, post(search)).route(REPORT_PATH, post(report)).with_state(reader)
+    Router::new()
+        .route(SEARCH_PATH, post(search))
+        .route(REPORT_PATH, post(report))
+        .with_state(reader.clone())
+        .merge(crate::alerts_api::routes(reader))
 }
 
 /// Whether the sender is the portal: its certificate's name, issued for the platform.
@@ -70,22 +76,22 @@ fn is_portal(sender: &Peer, platform_namespace: &str) -> bool {
     }
 }
 
-fn answer(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn answer(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-fn failed(error: &StoreError) -> Response {
+pub(crate) fn failed(error: &StoreError) -> Response {
     tracing::error!(%error, category = error.category(), "reading the store failed");
     answer(StatusCode::INTERNAL_SERVER_ERROR, "the store could not be read; the SIEM's log says why")
 }
 
-async fn open(reader: &Reader) -> Result<Store, StoreError> {
+pub(crate) async fn open(reader: &Reader) -> Result<Store, StoreError> {
     Store::open_read_only(reader.store.clone()).await
 }
 
 /// The question in a request's body, if the portal sent it and it is JSON of its shape;
 /// otherwise the status and words that refuse it.
-fn from_portal<T>(
+pub(crate) fn from_portal<T>(
     reader: &Reader,
     sender: &Peer,
     request: Result<Json<T>, JsonRejection>,
@@ -99,7 +105,7 @@ fn from_portal<T>(
 
 /// How a question ended, for the metrics: `refused`, `invalid` or `failed`, and the
 /// answer that says so.
-fn refusal(status: StatusCode, words: String) -> (&'static str, Response) {
+pub(crate) fn refusal(status: StatusCode, words: String) -> (&'static str, Response) {
     let outcome = if status == StatusCode::FORBIDDEN { "refused" } else { "invalid" };
     (outcome, answer(status, words))
 }

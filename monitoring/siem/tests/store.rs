@@ -836,7 +836,7 @@ async fn detection_records_its_positions_and_alerts_together_and_reads_events_fr
     use makonis_siem::store::{AlertFold, AlertRecord};
     for kind in kinds() {
         let t = filled(kind).await;
-        let mut detection = Store::open_for_detection(t.backend.clone()).await.unwrap();
+        let mut detection = Store::open_for_alerts(t.backend.clone()).await.unwrap();
         assert!(detection.detection_positions().await.unwrap().is_empty(), "{kind:?}: nothing evaluated yet");
         let partitions = detection.partitions_since(YESTERDAY.parse().unwrap()).await.unwrap();
         assert!(partitions.contains(&auth()), "{kind:?}: {partitions:?}");
@@ -879,5 +879,85 @@ async fn detection_records_its_positions_and_alerts_together_and_reads_events_fr
         assert_eq!(detection.detection_positions().await.unwrap(), BTreeMap::from([(auth(), 21)]), "{kind:?}");
         let folded = AlertRecord { firings: 3, last: now() + 5.minutes(), ..alert };
         assert_eq!(detection.alerts(10).await.unwrap(), vec![folded], "{kind:?}: repeats folded into it");
+    }
+}
+
+#[tokio::test]
+async fn alerts_are_listed_by_agency_state_and_level_and_each_action_is_kept_with_who_did_it() {
+    use makonis_siem::store::AlertRecord;
+    use makonis_siem_core::alerts::{AlertListRequest, AlertState, TriageAction, TriageError, TriageRecord, Verdict};
+    for kind in kinds() {
+        let t = filled(kind).await;
+        let mut store = Store::open_for_alerts(t.backend.clone()).await.unwrap();
+        let raised = |id: &str, agency: Option<&str>, level: &str, seq: u64| AlertRecord {
+            id: id.into(),
+            raised_at: now(),
+            object: "ClusterDetectionRule pack".into(),
+            rule_id: None,
+            title: format!("rule {id}"),
+            level: level.into(),
+            kind: "detection".into(),
+            agency: agency.map(str::to_owned),
+            group: "{}".into(),
+            first: now(),
+            last: now(),
+            events: format!(r#"[{{"partition":"{}","seq":{seq},"time":"{}"}}]"#, auth().name(), now()),
+            delay_seconds: 0.1,
+            late: false,
+            firings: 1,
+        };
+        let alerts = [
+            raised("lm-high", Some("lm"), "high", 6),
+            raised("vdi-low", Some("vdi"), "low", 7),
+            raised("platform-critical", None, "critical", 8),
+        ];
+        store.record_detection(&BTreeMap::new(), &alerts, &[]).await.unwrap();
+        let ids =
+            |listed: Vec<makonis_siem::store::StoredAlert>| listed.into_iter().map(|a| a.record.id).collect::<Vec<_>>();
+        let all = AlertListRequest { limit: 10, ..Default::default() };
+        assert_eq!(ids(store.list_alerts(&all).await.unwrap()), ["platform-critical", "vdi-low", "lm-high"]);
+        let lm = AlertListRequest { agencies: Some(vec!["lm".into()]), ..all.clone() };
+        assert_eq!(ids(store.list_alerts(&lm).await.unwrap()), ["lm-high"], "{kind:?}: only its agency's");
+        let none = AlertListRequest { agencies: Some(vec![]), ..all.clone() };
+        assert!(store.list_alerts(&none).await.unwrap().is_empty(), "{kind:?}: no agencies, no alerts");
+        let serious = AlertListRequest { levels: Some(vec!["high".into(), "critical".into()]), ..all.clone() };
+        assert_eq!(ids(store.list_alerts(&serious).await.unwrap()), ["platform-critical", "lm-high"]);
+        let rows: Vec<i64> = store.list_alerts(&all).await.unwrap().iter().map(|a| a.row).collect();
+        let feed = AlertListRequest { after: Some(rows[2]), ..all.clone() };
+        assert_eq!(ids(store.list_alerts(&feed).await.unwrap()), ["vdi-low", "platform-critical"], "oldest first");
+        let page = AlertListRequest { before: Some(rows[0]), limit: 1, ..all.clone() };
+        assert_eq!(ids(store.list_alerts(&page).await.unwrap()), ["vdi-low"]);
+
+        let act = |action: TriageAction| TriageRecord {
+            at: now().to_string(),
+            actor: "lm-security".into(),
+            address: "192.0.2.10".into(),
+            action,
+        };
+        let acknowledged = store.triage_alert("lm-high", &act(TriageAction::Acknowledge)).await.unwrap();
+        assert_eq!(acknowledged.unwrap().unwrap().state, AlertState::Acknowledged, "{kind:?}");
+        let again = store.triage_alert("lm-high", &act(TriageAction::Acknowledge)).await.unwrap().unwrap();
+        assert!(matches!(again, Err(TriageError::State { .. })), "{kind:?}: {again:?}");
+        let close =
+            act(TriageAction::Close { verdict: Verdict::TruePositive, comment: Some("blocked at the edge".into()) });
+        store.triage_alert("lm-high", &close).await.unwrap().unwrap().unwrap();
+        assert_eq!(store.triage_alert("nothing", &close).await.unwrap(), None, "{kind:?}: no such alert");
+
+        let open = AlertListRequest { state: Some(AlertState::Open), ..all.clone() };
+        assert_eq!(ids(store.list_alerts(&open).await.unwrap()), ["platform-critical", "vdi-low"], "{kind:?}");
+        let closed = AlertListRequest { state: Some(AlertState::Closed), ..all };
+        assert_eq!(ids(store.list_alerts(&closed).await.unwrap()), ["lm-high"], "{kind:?}");
+
+        let detail = store.alert_detail("lm-high").await.unwrap().unwrap();
+        assert_eq!(detail.alert.triage.verdict, Some(Verdict::TruePositive), "{kind:?}");
+        assert_eq!(detail.history.len(), 2, "{kind:?}: the refused action is not history");
+        assert_eq!(
+            (detail.history[1].actor.as_str(), detail.history[1].address.as_str()),
+            ("lm-security", "192.0.2.10")
+        );
+        assert_eq!(detail.history[1].action, close.action, "{kind:?}");
+        assert_eq!(detail.events.len(), 1, "{kind:?}: its event read back from the store");
+        assert_eq!(detail.events[0].seq, 6, "{kind:?}");
+        assert!(detail.events[0].original.contains("sshd"), "{kind:?}: {:?}", detail.events[0]);
     }
 }

@@ -121,7 +121,7 @@ pub async fn run(
     mut objects: watch::Receiver<Arc<Vec<RuleObjectSource>>>,
 ) {
     let store = loop {
-        match Store::open_for_detection(backend.clone()).await {
+        match Store::open_for_alerts(backend.clone()).await {
             Ok(store) => break store,
             Err(error) => {
                 tracing::error!(%error, "opening the store for detection failed; retrying in 5 s (events wait in the store)");

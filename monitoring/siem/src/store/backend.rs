@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use jiff::{SignedDuration, Timestamp, civil::Date};
 use makonis_siem_core::{
+    alerts::{AlertListRequest, Triage, TriageError, TriageRecord},
     block::TermKind,
     chain::{Checkpoint, End},
     event::Event,
@@ -15,8 +16,8 @@ use makonis_siem_core::{
 };
 
 use super::{
-    AlertFold, AlertRecord, PartitionKey, Quarantined, Removal, StoreError, blocks::BlockMeta, postgres::Postgres,
-    sqlite::Sqlite,
+    AlertFold, AlertRecord, PartitionKey, Quarantined, Removal, StoreError, StoredAlert, blocks::BlockMeta,
+    postgres::Postgres, sqlite::Sqlite,
 };
 
 /// The database the store is in.
@@ -94,9 +95,23 @@ impl Db {
         on!(self, db => db.catalog.record_detection(positions, alerts, folds).await)
     }
 
-    /// The newest alerts, newest first.
-    pub(super) async fn alerts(&mut self, limit: i64) -> Result<Vec<AlertRecord>, StoreError> {
-        on!(self, db => db.catalog.alerts(limit).await)
+    /// Alerts as the request selects them.
+    pub(super) async fn list_alerts(&mut self, request: &AlertListRequest) -> Result<Vec<StoredAlert>, StoreError> {
+        on!(self, db => db.catalog.list_alerts(request).await)
+    }
+
+    /// One alert and its history.
+    pub(super) async fn alert(&mut self, id: &str) -> Result<Option<(StoredAlert, Vec<TriageRecord>)>, StoreError> {
+        on!(self, db => db.catalog.alert(id).await)
+    }
+
+    /// Records an action on an alert with the handling it leads to.
+    pub(super) async fn triage(
+        &mut self,
+        id: &str,
+        record: &TriageRecord,
+    ) -> Result<Option<Result<Triage, TriageError>>, StoreError> {
+        on!(self, db => db.catalog.triage(id, record).await)
     }
 
     /// Every removal recorded, oldest first.

@@ -6,9 +6,14 @@
 use std::collections::BTreeMap;
 
 use jiff::{Timestamp, civil::Date};
-use makonis_siem_core::block::BlockEvent;
+use makonis_siem_core::{
+    alerts::{
+        AlertDetail, AlertListRequest, AlertView, EventPlace, MAX_SHOWN_EVENTS, Triage, TriageError, TriageRecord,
+    },
+    block::BlockEvent,
+};
 
-use super::{PartitionKey, Store, StoreError, blocks::events_of};
+use super::{PartitionKey, Store, StoreError, blocks::events_of, search::hit};
 
 /// An alert as the store keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +49,44 @@ pub struct AlertRecord {
     /// How many firings of its rule and group it stands for: repeats within the
     /// suppression period are folded into it.
     pub firings: i64,
+}
+
+/// An alert with its row number and its handling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAlert {
+    /// Its order among the alerts: later alerts have larger numbers.
+    pub row: i64,
+    /// The alert.
+    pub record: AlertRecord,
+    /// How people have handled it.
+    pub triage: Triage,
+}
+
+impl StoredAlert {
+    /// The alert as the portal shows it.
+    pub fn view(self) -> Result<AlertView, StoreError> {
+        let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("an alert's {what}: {e}"));
+        let AlertRecord { id, raised_at, object, rule_id, title, level, kind, agency, .. } = self.record;
+        Ok(AlertView {
+            row: self.row,
+            id,
+            raised_at: raised_at.to_string(),
+            object,
+            rule_id,
+            title,
+            level,
+            kind,
+            agency,
+            group: serde_json::from_str(&self.record.group).map_err(|e| corrupt("group", e))?,
+            first: self.record.first.to_string(),
+            last: self.record.last.to_string(),
+            events: serde_json::from_str(&self.record.events).map_err(|e| corrupt("events", e))?,
+            delay_seconds: self.record.delay_seconds,
+            late: self.record.late,
+            firings: self.record.firings,
+            triage: self.triage,
+        })
+    }
 }
 
 /// Later firings folded into an alert already recorded.
@@ -85,8 +128,47 @@ impl Store {
     }
 
     /// The newest alerts, at most `limit`, newest first.
-    pub async fn alerts(&mut self, limit: i64) -> Result<Vec<AlertRecord>, StoreError> {
-        self.db.alerts(limit).await
+    pub async fn alerts(&mut self, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {
+        let request = AlertListRequest { limit, ..AlertListRequest::default() };
+        Ok(self.db.list_alerts(&request).await?.into_iter().map(|stored| stored.record).collect())
+    }
+
+    /// Alerts as `request` selects them (checked by the caller), in its order.
+    pub async fn list_alerts(&mut self, request: &AlertListRequest) -> Result<Vec<StoredAlert>, StoreError> {
+        self.db.list_alerts(request).await
+    }
+
+    /// One alert with its history and its first events read back from the store;
+    /// `None` when there is no such alert.
+    pub async fn alert_detail(&mut self, id: &str) -> Result<Option<AlertDetail>, StoreError> {
+        let Some((stored, history)) = self.db.alert(id).await? else { return Ok(None) };
+        let alert = stored.view()?;
+        let mut events = Vec::new();
+        for place in alert.events.iter().take(MAX_SHOWN_EVENTS) {
+            if let Some(event) = self.stored_event(place).await? {
+                events.push(hit(&place.partition, event)?.1);
+            }
+        }
+        Ok(Some(AlertDetail { alert, history, events }))
+    }
+
+    /// The event at `place`, unless retention removed its partition.
+    async fn stored_event(&mut self, place: &EventPlace) -> Result<Option<BlockEvent>, StoreError> {
+        let Some(key) = PartitionKey::parse(&place.partition) else { return Ok(None) };
+        if !self.db.exists(key).await? {
+            return Ok(None);
+        }
+        Ok(self.events_from(key, place.seq).await?.into_iter().find(|event| event.seq == place.seq))
+    }
+
+    /// Records `record` on alert `id` with the handling it leads to; `None` when there
+    /// is no such alert, the refusal when its state does not allow the action.
+    pub async fn triage_alert(
+        &mut self,
+        id: &str,
+        record: &TriageRecord,
+    ) -> Result<Option<Result<Triage, TriageError>>, StoreError> {
+        self.db.triage(id, record).await
     }
 
     /// The partitions not removed whose day is `from` or later.

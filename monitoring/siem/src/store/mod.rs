@@ -22,6 +22,7 @@
 //! anchor; [`Store::apply_retention`] removes whole partitions under the
 //! RetentionPolicies and records each removal.
 
+mod alert_catalog;
 mod backend;
 mod blocks;
 mod checkpoint_log;
@@ -45,7 +46,7 @@ use makonis_siem_core::{
     search::BlockTerms,
 };
 
-pub use detection::{AlertFold, AlertRecord};
+pub use detection::{AlertFold, AlertRecord, StoredAlert};
 pub use records::{PartitionKey, Quarantined, Removal};
 pub use verify::{PartitionReport, Problem};
 
@@ -219,9 +220,10 @@ impl Store {
         Self::with(config.into(), None).await
     }
 
-    /// Opens an existing store for the detection engine: it reads partitions and writes
-    /// only detection's own record (positions and alerts); nothing it does needs the key.
-    pub async fn open_for_detection(config: impl Into<Backend>) -> Result<Self, StoreError> {
+    /// Opens an existing store for the detection engine and for alert triage: they read
+    /// partitions and write only the alerts' records (positions, alerts, their handling);
+    /// nothing they do needs the key.
+    pub async fn open_for_alerts(config: impl Into<Backend>) -> Result<Self, StoreError> {
         Self::with(config.into(), None).await
     }
 

@@ -4,13 +4,14 @@
 
 use jiff::SignedDuration;
 use makonis_siem_core::{
+    alerts::{AlertListRequest, AlertState, Triage, TriageAction, TriageRecord, Verdict},
     block::BlockEvent,
     chain::{Checkpoint, End, Hash, from_hex, link},
     event::Event,
     retention::SourceCategory,
 };
 
-use super::{AlertRecord, PartitionKey, Removal, StoreError};
+use super::{AlertRecord, PartitionKey, Removal, StoreError, StoredAlert};
 
 /// Links `events` one after the other onto the chain ending at `head`, as a block keeps
 /// them; the new end.
@@ -141,4 +142,113 @@ pub(super) fn alert(
 /// second, so that comparing the texts compares the times (folding keeps the latest).
 pub(super) fn alert_time(at: jiff::Timestamp) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// The SELECT of alerts (`a`) with their handling (`t`): the row number, the columns of
+/// [`ALERT_COLUMNS`], then the handling's state, assignee, verdict and time.
+pub(super) fn alert_select(alerts: &str, triage: &str, row: &str) -> String {
+    let columns = ALERT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
+    format!(
+        "SELECT a.{row}, {columns}, t.state, t.assignee, t.verdict, t.updated_at \
+         FROM {alerts} a LEFT JOIN {triage} t ON t.alert_id = a.id"
+    )
+}
+
+/// A value bound to a query built at run time.
+pub(super) enum Bind {
+    /// Text.
+    Text(String),
+    /// A number.
+    Number(i64),
+}
+
+/// The list query for `request` after `select` ([`alert_select`]), with its values in
+/// the order of their `$n`.
+pub(super) fn alert_list_query(select: &str, row: &str, request: &AlertListRequest) -> (String, Vec<Bind>) {
+    let mut binds = Vec::new();
+    let mut conditions = Vec::new();
+    let placeholders = |values: &[String], binds: &mut Vec<Bind>| {
+        values
+            .iter()
+            .map(|value| {
+                binds.push(Bind::Text(value.clone()));
+                format!("${}", binds.len())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(agencies) = &request.agencies {
+        conditions.push(match agencies.is_empty() {
+            true => "1 = 0".to_owned(),
+            false => format!("a.agency IN ({})", placeholders(agencies, &mut binds)),
+        });
+    }
+    if let Some(levels) = &request.levels {
+        conditions.push(match levels.is_empty() {
+            true => "1 = 0".to_owned(),
+            false => format!("a.level IN ({})", placeholders(levels, &mut binds)),
+        });
+    }
+    if let Some(state) = request.state {
+        binds.push(Bind::Text(state.as_str().to_owned()));
+        conditions.push(format!("COALESCE(t.state, 'open') = ${}", binds.len()));
+    }
+    for (bound, compare) in [(request.after, ">"), (request.before, "<")] {
+        if let Some(bound) = bound {
+            binds.push(Bind::Number(bound));
+            conditions.push(format!("a.{row} {compare} ${}", binds.len()));
+        }
+    }
+    let filter = match conditions.is_empty() {
+        true => String::new(),
+        false => format!(" WHERE {}", conditions.join(" AND ")),
+    };
+    let order = if request.after.is_some() { "ASC" } else { "DESC" };
+    binds.push(Bind::Number(i64::try_from(request.limit).unwrap_or(i64::MAX)));
+    (format!("{select}{filter} ORDER BY a.{row} {order} LIMIT ${}", binds.len()), binds)
+}
+
+/// An alert read with [`alert_select`]: its row number, the texts and the three other
+/// values of [`alert`], and its handling's texts ([`triage`]).
+pub(super) fn stored_alert(
+    row: i64,
+    texts: [Option<String>; 12],
+    (delay_seconds, late, firings): (f64, bool, i64),
+    triage_texts: [Option<String>; 4],
+) -> Result<StoredAlert, StoreError> {
+    let record = alert(texts, delay_seconds, late, firings)?;
+    let triage = match triage_texts[0] {
+        Some(_) => triage(triage_texts)?,
+        None => Triage::default(),
+    };
+    Ok(StoredAlert { row, record, triage })
+}
+
+/// An alert's handling from its row's state, assignee, verdict and time.
+pub(super) fn triage([state, assignee, verdict, updated_at]: [Option<String>; 4]) -> Result<Triage, StoreError> {
+    let state = state.unwrap_or_default();
+    let state = AlertState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("an alert's state {state:?}")))?;
+    let verdict = match verdict {
+        Some(text) => {
+            Some(Verdict::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("an alert's verdict {text:?}")))?)
+        }
+        None => None,
+    };
+    Ok(Triage { state, assignee, verdict, updated_at })
+}
+
+/// An action as the catalog keeps it.
+pub(super) fn action_json(action: &TriageAction) -> String {
+    serde_json::to_string(action).unwrap_or_default()
+}
+
+/// A recorded action from its row.
+pub(super) fn triage_record(
+    at: String,
+    actor: String,
+    address: String,
+    action: String,
+) -> Result<TriageRecord, StoreError> {
+    let action = serde_json::from_str(&action).map_err(|e| StoreError::Corrupt(format!("an alert's action: {e}")))?;
+    Ok(TriageRecord { at, actor, address, action })
 }

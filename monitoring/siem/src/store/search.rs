@@ -200,7 +200,7 @@ impl Store {
 }
 
 /// A stored event found in partition `name`, and its place in the order of results.
-fn hit(name: &str, event: BlockEvent) -> Result<(Cursor, Hit), StoreError> {
+pub(super) fn hit(name: &str, event: BlockEvent) -> Result<(Cursor, Hit), StoreError> {
     let at = Timestamp::from_microsecond(event.time)
         .map_err(|_| StoreError::Corrupt(format!("event time {} in {name}", event.time)))?;
     let seq = event.seq as i64;

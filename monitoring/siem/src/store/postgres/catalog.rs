@@ -7,12 +7,12 @@ use jiff::{Timestamp, civil::Date};
 use makonis_siem_core::chain::{Checkpoint, hex};
 use sqlx::{PgPool, Postgres, Row};
 
-use crate::store::{
-    AlertFold, AlertRecord, PartitionKey, Quarantined, Removal, StoreError, records::quarantine_insert, rows,
-};
+use crate::store::{PartitionKey, Quarantined, Removal, StoreError, records::quarantine_insert, rows};
 
 /// Quarantined items per multi-row INSERT (8 parameters each, within PostgreSQL's 65,535).
 const ROWS_PER_INSERT: usize = 1000;
+
+crate::store::alert_catalog::alert_catalog!(Catalog, prefix: "siem.", row: "row_id", lock: " FOR UPDATE", |this| &this.pool);
 
 /// The catalog, through the store's pool.
 #[derive(Debug)]
@@ -141,66 +141,6 @@ impl Catalog {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT partition, seq FROM siem.detection_positions").fetch_all(&self.pool).await?;
         rows.into_iter().map(|(name, seq)| Ok((name, rows::seq_of(seq)?))).collect()
-    }
-
-    pub(in crate::store) async fn record_detection(
-        &mut self,
-        positions: &[(String, u64)],
-        alerts: &[AlertRecord],
-        folds: &[AlertFold],
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for (partition, seq) in positions {
-            sqlx::query(
-                "INSERT INTO siem.detection_positions (partition, seq) VALUES ($1, $2) \
-                 ON CONFLICT (partition) DO UPDATE SET seq = excluded.seq",
-            )
-            .bind(partition)
-            .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await?;
-        }
-        for alert in alerts {
-            sqlx::query(&rows::alert_insert("siem.alerts"))
-                .bind(&alert.id)
-                .bind(rows::alert_time(alert.raised_at))
-                .bind(&alert.object)
-                .bind(&alert.rule_id)
-                .bind(&alert.title)
-                .bind(&alert.level)
-                .bind(&alert.kind)
-                .bind(&alert.agency)
-                .bind(&alert.group)
-                .bind(rows::alert_time(alert.first))
-                .bind(rows::alert_time(alert.last))
-                .bind(&alert.events)
-                .bind(alert.delay_seconds)
-                .bind(alert.late)
-                .bind(alert.firings)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for fold in folds {
-            sqlx::query(&rows::alert_fold("siem.alerts"))
-                .bind(fold.firings)
-                .bind(rows::alert_time(fold.last))
-                .bind(&fold.id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(in crate::store) async fn alerts(&mut self, limit: i64) -> Result<Vec<AlertRecord>, StoreError> {
-        let rows =
-            sqlx::query(&format!("SELECT {} FROM siem.alerts ORDER BY row_id DESC LIMIT $1", rows::ALERT_COLUMNS))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|row| rows::alert(std::array::from_fn(|i| row.get(i)), row.get(12), row.get(13), row.get(14)))
-            .collect()
     }
 
     pub(in crate::store) async fn removals(&mut self) -> Result<Vec<Removal>, StoreError> {

@@ -70,6 +70,26 @@ CREATE TABLE IF NOT EXISTS siem.alerts (
     firings BIGINT NOT NULL
 );
 
+-- Alerts as people work them: the handling now, and every action with who and whence.
+CREATE TABLE IF NOT EXISTS siem.alert_triage (
+    alert_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    assignee TEXT,
+    verdict TEXT,
+    updated_at TEXT
+);
+
+CREATE TABLE IF NOT EXISTS siem.alert_actions (
+    row_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    alert_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    address TEXT NOT NULL,
+    action_json TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS alert_actions_alert ON siem.alert_actions (alert_id);
+
 -- Where each partition's chain ends: one row per partition, locked (FOR UPDATE) by the
 -- transaction that appends to it.
 CREATE TABLE IF NOT EXISTS siem.heads (

@@ -8,9 +8,7 @@ use jiff::{Timestamp, civil::Date};
 use makonis_siem_core::chain::{Checkpoint, hex};
 use sqlx::{Connection, Row, SqliteConnection};
 
-use crate::store::{
-    AlertFold, AlertRecord, PartitionKey, Quarantined, Removal, StoreError, records::quarantine_insert, rows,
-};
+use crate::store::{PartitionKey, Quarantined, Removal, StoreError, records::quarantine_insert, rows};
 
 /// Quarantined items per multi-row INSERT: one statement per item costs a round trip to
 /// sqlx's SQLite thread each; 100 items of 7 parameters stay far below SQLite's limit of
@@ -73,7 +71,24 @@ CREATE TABLE IF NOT EXISTS alerts (
     late INTEGER NOT NULL,
     firings INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS alert_triage (
+    alert_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    assignee TEXT,
+    verdict TEXT,
+    updated_at TEXT
+);
+CREATE TABLE IF NOT EXISTS alert_actions (
+    alert_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    address TEXT NOT NULL,
+    action_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alert_actions_alert ON alert_actions (alert_id);
 ";
+
+crate::store::alert_catalog::alert_catalog!(Catalog, prefix: "", row: "rowid", lock: "", |this| &mut this.connection);
 
 /// The catalog's connection.
 #[derive(Debug)]
@@ -203,67 +218,6 @@ impl Catalog {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT partition, seq FROM detection_positions").fetch_all(&mut self.connection).await?;
         rows.into_iter().map(|(name, seq)| Ok((name, rows::seq_of(seq)?))).collect()
-    }
-
-    /// Records detection's positions and its alerts in one transaction.
-    pub(in crate::store) async fn record_detection(
-        &mut self,
-        positions: &[(String, u64)],
-        alerts: &[AlertRecord],
-        folds: &[AlertFold],
-    ) -> Result<(), StoreError> {
-        let mut tx = self.connection.begin().await?;
-        for (partition, seq) in positions {
-            sqlx::query(
-                "INSERT INTO detection_positions (partition, seq) VALUES ($1, $2) \
-                 ON CONFLICT (partition) DO UPDATE SET seq = excluded.seq",
-            )
-            .bind(partition)
-            .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await?;
-        }
-        for alert in alerts {
-            sqlx::query(&rows::alert_insert("alerts"))
-                .bind(&alert.id)
-                .bind(rows::alert_time(alert.raised_at))
-                .bind(&alert.object)
-                .bind(&alert.rule_id)
-                .bind(&alert.title)
-                .bind(&alert.level)
-                .bind(&alert.kind)
-                .bind(&alert.agency)
-                .bind(&alert.group)
-                .bind(rows::alert_time(alert.first))
-                .bind(rows::alert_time(alert.last))
-                .bind(&alert.events)
-                .bind(alert.delay_seconds)
-                .bind(alert.late)
-                .bind(alert.firings)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for fold in folds {
-            sqlx::query(&rows::alert_fold("alerts"))
-                .bind(fold.firings)
-                .bind(rows::alert_time(fold.last))
-                .bind(&fold.id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The newest alerts, newest first.
-    pub(in crate::store) async fn alerts(&mut self, limit: i64) -> Result<Vec<AlertRecord>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {} FROM alerts ORDER BY rowid DESC LIMIT $1", rows::ALERT_COLUMNS))
-            .bind(limit)
-            .fetch_all(&mut self.connection)
-            .await?;
-        rows.iter()
-            .map(|row| rows::alert(std::array::from_fn(|i| row.get(i)), row.get(12), row.get(13), row.get(14)))
-            .collect()
     }
 
     /// Every removal recorded, oldest first.
