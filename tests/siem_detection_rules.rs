@@ -345,7 +345,7 @@ async fn a_brute_force_is_detected_as_its_events_are_stored() {
         skew_limit: DEFAULT_SKEW_LIMIT,
     };
     let recorded = wait_until("the folded firing in the store", CONVERGE, || async {
-        let mut store = Store::open_for_detection(config.clone()).await.map_err(|e| e.to_string())?;
+        let mut store = Store::open_for_alerts(config.clone()).await.map_err(|e| e.to_string())?;
         let alerts = store.alerts(10).await.map_err(|e| e.to_string())?;
         alerts
             .into_iter()
@@ -430,7 +430,7 @@ async fn a_siem_killed_mid_burst_catches_up_and_raises_the_alert_late() {
     }
     let siem = Siem::start(&admin, &files, relp, "siem-2.log").await;
     let alerts = wait_until("the late alert in the store", CONVERGE, || async {
-        let mut store = Store::open_for_detection(config.clone()).await.map_err(|e| e.to_string())?;
+        let mut store = Store::open_for_alerts(config.clone()).await.map_err(|e| e.to_string())?;
         let alerts = store.alerts(10).await.map_err(|e| e.to_string())?;
         (!alerts.is_empty()).then_some(alerts).ok_or_else(|| "no alert yet".to_owned())
     })
@@ -495,7 +495,7 @@ async fn a_log_source_gone_silent_raises_the_alert_of_the_packs_rule() {
         skew_limit: DEFAULT_SKEW_LIMIT,
     };
     let alert = wait_until("the silence alert", std::time::Duration::from_secs(180), || async {
-        let mut store = Store::open_for_detection(config.clone()).await.map_err(|e| e.to_string())?;
+        let mut store = Store::open_for_alerts(config.clone()).await.map_err(|e| e.to_string())?;
         let alerts = store.alerts(10).await.map_err(|e| e.to_string())?;
         alerts.into_iter().find(|a| a.title == "A log source went silent").ok_or_else(|| "no alert yet".to_owned())
     })

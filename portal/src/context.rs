@@ -108,6 +108,8 @@ pub struct Context {
     pub identity_metrics: IdentityMetrics,
     /// Shipping the audit trail to the SIEM (zero while it is not shipped).
     pub audit_shipping: crate::siem::ship::ShippingMetrics,
+    /// Opening security incidents from the SIEM's alerts (zero without a SIEM).
+    pub incident_feed: crate::siem::incidents::IncidentFeedMetrics,
     /// Open live streams per user.
     pub live_streams: LiveStreams,
     /// Wakes the worker when a request was granted.
@@ -129,6 +131,8 @@ impl Context {
             identity_metrics: IdentityMetrics::new().expect("the identity metrics register once in their own registry"),
             audit_shipping: crate::siem::ship::ShippingMetrics::new()
                 .expect("the shipping metrics register once in their own registry"),
+            incident_feed: crate::siem::incidents::IncidentFeedMetrics::new()
+                .expect("the incident feed's metrics register once in their own registry"),
             live_streams: LiveStreams::new(config.live_streams_per_user),
             config,
             granted: Notify::new(),

@@ -51,7 +51,7 @@ async fn setup() -> (TestPortal, Side, Side) {
 
 /// Every page and API route that names one object of an agency, with `{request}`,
 /// `{agency}` and `{instance}` to fill in: (method, path, form or JSON body).
-const OBJECT_ROUTES: [(&str, &str, &str); 26] = [
+const OBJECT_ROUTES: [(&str, &str, &str); 27] = [
     ("GET", "/requests/{request}", ""),
     ("POST", "/requests/{request}/approve", "comment=x"),
     ("POST", "/requests/{request}/reject", "comment=x"),
@@ -67,6 +67,7 @@ const OBJECT_ROUTES: [(&str, &str, &str); 26] = [
     ("GET", "/security?agency={agency}", ""),
     ("GET", "/security/events.csv?agency={agency}", ""),
     ("GET", "/security/report?agency={agency}", ""),
+    ("GET", "/security/alerts?agency={agency}", ""),
     ("GET", "/api/v1/requests/{request}", ""),
     ("POST", "/api/v1/requests/{request}/approve", r#"{"comment":"x"}"#),
     ("POST", "/api/v1/requests/{request}/reject", r#"{"comment":"x"}"#),
@@ -195,9 +196,20 @@ async fn a_user_without_roles_sees_nothing_and_platform_staff_see_everything() {
         );
     }
     assert_eq!(portal.get(Some(&nobody), "/audit").await.status, StatusCode::FORBIDDEN);
-    for path in ["/security", "/security/sources", "/security/report", "/security/events.csv"] {
-        assert_eq!(portal.get(Some(&nobody), path).await.status, StatusCode::FORBIDDEN, "{path}");
+    let security_pages = [
+        "/security",
+        "/security/sources",
+        "/security/report",
+        "/security/events.csv",
+        "/security/alerts",
+        "/security/incidents",
+        "/security/alerts/{alert}",
+    ];
+    for path in security_pages.map(|path| path.replace("{alert}", "a1")) {
+        assert_eq!(portal.get(Some(&nobody), &path).await.status, StatusCode::FORBIDDEN, "{path}");
     }
+    let acted = portal.post(&nobody, "/security/alerts/a1", &[("action", "acknowledge")]).await;
+    assert_eq!(acted.status, StatusCode::FORBIDDEN, "working an alert needs a security role");
     let operator = portal.sign_in("operator").await;
     for side in [&vdi, &lm] {
         assert_eq!(portal.get(Some(&operator), &format!("/requests/{}", side.request)).await.status, StatusCode::OK);

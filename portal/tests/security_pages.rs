@@ -34,6 +34,15 @@ struct Siem {
     dir: std::path::PathBuf,
 }
 
+/// The store of a SIEM started in `dir`.
+fn store_config(dir: &std::path::Path) -> makonis_siem::store::Config {
+    makonis_siem::store::Config {
+        root: dir.join("store"),
+        checkpoint_log: dir.join("elsewhere/checkpoints.jsonl"),
+        skew_limit: SignedDuration::from_mins(5),
+    }
+}
+
 /// A SIEM whose agencies lm and vdi ship their domain controllers' Windows events.
 async fn siem() -> Siem {
     let dir = siem_support::fresh_dir("security-pages");
@@ -50,12 +59,7 @@ async fn siem() -> Siem {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let reader = search_api::Reader {
-        store: makonis_siem::store::Config {
-            root: dir.join("store"),
-            checkpoint_log: dir.join("elsewhere/checkpoints.jsonl"),
-            skew_limit: SignedDuration::from_mins(5),
-        }
-        .into(),
+        store: store_config(&dir).into(),
         public_key: Arc::new(public_key),
         platform_namespace: "makonis-system".into(),
         metrics: None,
@@ -191,4 +195,138 @@ async fn without_a_siem_the_pages_say_the_store_is_not_connected() {
     assert_eq!(export.status, 503, "{}", export.body);
     let sources = portal.get(Some(&officer), "/security/sources").await;
     assert_eq!(sources.status, 503, "no cluster to list the sources from");
+}
+
+/// Records an alert of `agency` at `level` over the stored events of that agency (all of
+/// them; the platform's alert over none), as detection would; its id.
+async fn raise(siem: &Siem, id: &str, title: &str, agency: Option<&str>, level: &str) -> String {
+    use makonis_siem::store::{AlertRecord, Store as SiemStore};
+    let mut store = SiemStore::open_for_alerts(store_config(&siem.dir)).await.unwrap();
+    let today = Timestamp::now().to_zoned_datetime(TimeZone::UTC).date();
+    let mut places = Vec::new();
+    for key in store.partitions_since(today.yesterday().unwrap()).await.unwrap() {
+        for event in store.events_from(key, 1).await.unwrap() {
+            if agency.is_some() && event.agency.as_deref() == agency {
+                let time = Timestamp::from_microsecond(event.time).unwrap();
+                places.push(json!({"partition": key.name(), "seq": event.seq, "time": time.to_string()}));
+            }
+        }
+    }
+    let now = Timestamp::now();
+    let alert = AlertRecord {
+        id: id.into(),
+        raised_at: now,
+        object: "ClusterDetectionRule makonis-pack".into(),
+        rule_id: None,
+        title: title.into(),
+        level: level.into(),
+        kind: "correlation".into(),
+        agency: agency.map(str::to_owned),
+        group: r#"{"source.ip":"10.0.0.1"}"#.into(),
+        first: now - SignedDuration::from_mins(1),
+        last: now,
+        events: Value::Array(places).to_string(),
+        delay_seconds: 0.3,
+        late: false,
+        firings: 1,
+    };
+    store.record_detection(&Default::default(), &[alert], &[]).await.unwrap();
+    id.to_owned()
+}
+
+#[tokio::test]
+async fn security_officers_work_their_agencys_alerts_and_serious_ones_open_security_incidents() {
+    use makonis_portal::siem::incidents::{IncidentFeedMetrics, round};
+    let siem = siem().await;
+    let at = |seconds: i64| Timestamp::now() - SignedDuration::from_secs(60 + seconds);
+    let lm = json!([windows(4625, "janis", "10.0.0.1", at(3)), windows(4625, "janis", "10.0.0.1", at(2))]);
+    siem.ship("dc1.lm.gov.lv", "agency-lm", lm).await;
+    siem.ship("dc1.vdi.gov.lv", "agency-vdi", json!([windows(4625, "anna", "192.0.2.66", at(1))])).await;
+    let lm_alert = raise(&siem, "a1lm0000000000000000", "SSH brute force", Some("lm"), "high").await;
+    let vdi_alert = raise(&siem, "a2vdi000000000000000", "Password spraying", Some("vdi"), "medium").await;
+    let platform_alert = raise(&siem, "a3platform0000000000", "ClusterRoleBinding created", None, "critical").await;
+
+    let config = PortalConfig { siem: Some(siem.sink()), ..PortalConfig::default() };
+    let portal = TestPortal::with_config(support::sqlite_store().await, vec![], config).await;
+    let store = &portal.context.store;
+
+    // Agency lm's security officer lists and opens lm's alerts only.
+    let officer = portal.sign_in("lm-security").await;
+    let list = portal.get(Some(&officer), "/security/alerts").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains(&format!("/security/alerts/{lm_alert}")), "{}", list.body);
+    assert!(!list.body.contains(&vdi_alert) && !list.body.contains(&platform_alert), "{}", list.body);
+    assert_eq!(portal.get(Some(&officer), &format!("/security/alerts/{vdi_alert}")).await.status, 404);
+    assert_eq!(portal.get(Some(&officer), &format!("/security/alerts/{platform_alert}")).await.status, 404);
+    let page = portal.get(Some(&officer), &format!("/security/alerts/{lm_alert}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        page.body.matches("&quot;TargetUserName&quot;:&quot;janis&quot;").count(),
+        2,
+        "its events from the store"
+    );
+    let bad = portal.get(Some(&officer), "/security/alerts?level=severe").await;
+    assert_eq!(bad.status, 400);
+
+    // And the other way: agency vdi's admin sees vdi's alert, not lm's.
+    let vdi_admin = portal.sign_in("vdi-admin").await;
+    let theirs = portal.get(Some(&vdi_admin), "/security/alerts").await;
+    assert!(theirs.body.contains(&vdi_alert) && !theirs.body.contains(&lm_alert), "{}", theirs.body);
+    assert_eq!(portal.get(Some(&vdi_admin), &format!("/security/alerts/{lm_alert}")).await.status, 404);
+
+    // Working it: acknowledge, a close without a verdict re-rendered with the reason, a
+    // close with one, and an action the closed state refuses.
+    let path = format!("/security/alerts/{lm_alert}");
+    let acknowledged = portal.post(&officer, &path, &[("action", "acknowledge")]).await;
+    assert_eq!(acknowledged.status, 303);
+    assert_eq!(acknowledged.location(), path.as_str());
+    let no_verdict = portal.post(&officer, &path, &[("action", "close"), ("comment", "x")]).await;
+    assert_eq!(no_verdict.status, 400);
+    assert!(no_verdict.body.contains("verdict: choose"), "{}", no_verdict.body);
+    let closed = portal
+        .post(&officer, &path, &[("action", "close"), ("verdict", "true_positive"), ("comment", "blokēts")])
+        .await;
+    assert_eq!(closed.status, 303, "{}", closed.body);
+    let refused = portal.post(&officer, &path, &[("action", "acknowledge")]).await;
+    assert_eq!(refused.status, 409);
+    assert!(refused.body.contains("the alert is closed: it cannot be acknowledged"), "{}", refused.body);
+    let shown = portal.get(Some(&officer), &path).await;
+    assert!(shown.body.contains("lm-security (") && shown.body.contains("blokēts"), "the history: {}", shown.body);
+    let closed_list = portal.get(Some(&officer), "/security/alerts?state=closed").await;
+    assert!(closed_list.body.contains(&lm_alert), "{}", closed_list.body);
+    // Another agency's alert cannot be worked, and the attempt is recorded.
+    let other = portal.post(&officer, &format!("/security/alerts/{vdi_alert}"), &[("action", "acknowledge")]).await;
+    assert_eq!(other.status, 404);
+
+    let trail = recorded(store, "lm-security").await;
+    for expected in [
+        "read_security_alerts success security logs lm".to_owned(),
+        format!("triage_security_alert ok security alert {lm_alert}"),
+        format!("triage_security_alert invalid security alert {lm_alert}"),
+        format!("triage_security_alert refused security alert {lm_alert}"),
+        format!("triage_security_alert denied security alert {vdi_alert}"),
+    ] {
+        assert!(trail.contains(&expected), "{expected} in {trail:?}");
+    }
+
+    // High and critical alerts open one security incident each, however often read.
+    let metrics = IncidentFeedMetrics::new().unwrap();
+    assert_eq!(round(store, &siem.sink(), &metrics).await.unwrap(), 2);
+    assert_eq!(round(store, &siem.sink(), &metrics).await.unwrap(), 0, "one incident per alert");
+    let incidents = portal.get(Some(&officer), "/security/incidents").await;
+    assert_eq!(incidents.status, 200, "{}", incidents.body);
+    assert!(incidents.body.contains("SSH brute force (source.ip=10.0.0.1)"), "{}", incidents.body);
+    assert!(!incidents.body.contains("ClusterRoleBinding"), "the platform's incident is platform security's");
+    assert!(portal.get(Some(&officer), &path).await.body.contains("sec-a1lm000000000000"), "the alert links it");
+    let security = portal.sign_in("security").await;
+    let all = portal.get(Some(&security), "/security/incidents").await;
+    assert!(all.body.contains("ClusterRoleBinding created") && all.body.contains("SSH brute force"), "{}", all.body);
+    // lm's admin reads lm's security logs and alerts, but incidents are security officers'.
+    let lm_admin = portal.sign_in("lm-approver").await;
+    assert_eq!(portal.get(Some(&lm_admin), "/security/alerts").await.status, 200);
+    assert_eq!(portal.get(Some(&lm_admin), "/security/incidents").await.status, 403);
+    // The SLA report's incidents are burn-rate incidents only.
+    let span = makonis_slo_core::Interval { start: 0, end: i64::MAX };
+    assert!(portal.context.ledger.incidents(None, span).await.unwrap().is_empty());
+    let _ = std::fs::remove_dir_all(&siem.dir);
 }

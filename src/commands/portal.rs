@@ -142,7 +142,10 @@ pub async fn run(mut args: PortalArgs) -> anyhow::Result<()> {
     tokio::spawn(purge_expired(Arc::clone(&context)));
     tokio::spawn(refresh_role_groups(Arc::clone(&context)));
     if let Some(sink) = context.config.siem.clone() {
-        tracing::info!(url = %sink.url, "shipping the audit trail to the SIEM; the Security pages search it");
+        tracing::info!(url = %sink.url, "shipping the audit trail to the SIEM; the Security pages search it and work its alerts");
+        let feed =
+            makonis_portal::siem::incidents::run(context.store.clone(), sink.clone(), context.incident_feed.clone());
+        tokio::spawn(feed);
         tokio::spawn(makonis_portal::siem::ship::run(context.store.clone(), sink, context.audit_shipping.clone()));
     }
     let templates = Arc::new(Templates::embedded().context("compiling the portal's templates")?);

@@ -382,8 +382,9 @@ impl Ledger {
         Ok(())
     }
 
-    /// The incidents of these agencies (`None`: every agency and the platform) opened in
-    /// `span` or still open during it, newest first.
+    /// The burn-rate incidents of these agencies (`None`: every agency and the platform)
+    /// opened in `span` or still open during it, newest first. Security incidents share
+    /// the table and are never among them: only security roles see those.
     pub async fn incidents(
         &self,
         agencies: Option<&[String]>,
@@ -391,8 +392,8 @@ impl Ledger {
     ) -> Result<Vec<IncidentRow>, LedgerError> {
         let (filter, binds) = agency_filter(agencies, 3);
         let sql = format!(
-            "{INCIDENT_COLUMNS} WHERE opened_at < $2 AND (resolved_at IS NULL OR resolved_at > $1){filter} \
-             ORDER BY opened_at DESC"
+            "{INCIDENT_COLUMNS} WHERE source = 'slo-burn-rate' AND opened_at < $2 \
+             AND (resolved_at IS NULL OR resolved_at > $1){filter} ORDER BY opened_at DESC"
         );
         let mut query = sqlx::query(&sql).bind(span.start).bind(span.end);
         for agency in binds {

@@ -185,6 +185,20 @@ impl Access {
             .then(|| self.agencies.keys().filter(|agency| self.may_read_security_logs(agency)).cloned().collect())
     }
 
+    /// Whose security incidents the user may see: `None` for every one (the platform's
+    /// security officers), else the agencies where they are the security officer.
+    /// Security incidents are for security roles only, not for an agency's admins.
+    pub fn security_incident_scope(&self) -> Option<Vec<String>> {
+        (!self.platform_security).then(|| {
+            self.agencies.keys().filter(|agency| self.has(agency, &[AgencyRole::SecurityOfficer])).cloned().collect()
+        })
+    }
+
+    /// Whether the user may see any security incidents at all.
+    pub fn sees_security_incidents(&self) -> bool {
+        self.security_incident_scope().is_none_or(|agencies| !agencies.is_empty())
+    }
+
     /// Whether the user may search any security logs at all.
     pub fn reads_security_logs(&self) -> bool {
         self.security_log_scope().is_none_or(|agencies| !agencies.is_empty())

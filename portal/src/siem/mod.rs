@@ -9,9 +9,13 @@
 //! sent again, and one sent twice (two replicas, a lost answer) is stored once by the
 //! SIEM. The trail in the portal's database stays complete either way: shipping never
 //! holds up an action.
+//!
+//! [`incidents::run`] reads the SIEM's high and critical alerts and opens a security
+//! incident for each ([`crate::store::security_incidents`]).
 
 pub mod client;
 pub mod ecs;
+pub mod incidents;
 pub mod ship;
 
 use std::{path::PathBuf, time::Duration};

@@ -12,6 +12,7 @@ pub mod audit_shipping;
 pub mod login_throttle;
 pub mod preferences;
 pub mod requests;
+pub mod security_incidents;
 pub mod sessions;
 pub mod tokens;
 

@@ -99,6 +99,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut families = state.metrics.registry.gather();
     families.extend(state.context.identity_metrics.gather());
     families.extend(state.context.audit_shipping.gather());
+    families.extend(state.context.incident_feed.gather());
     match TextEncoder::new().encode(&families, &mut buffer) {
         Ok(()) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], buffer).into_response(),
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),

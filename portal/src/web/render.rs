@@ -23,6 +23,7 @@ macro_rules! templates {
 const TEMPLATES: &[(&str, &str)] = templates!(
     "base.html",
     "macros/form.html",
+    "macros/security.html",
     "error.html",
     "login.html",
     "catalog.html",
@@ -43,6 +44,9 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "security.html",
     "security_sources.html",
     "security_report.html",
+    "security_alerts.html",
+    "security_alert.html",
+    "security_incidents.html",
     "tokens.html",
     "agency_tokens.html",
 );
@@ -63,6 +67,7 @@ struct Nav {
     audit: bool,
     sla_report: bool,
     security: bool,
+    security_incidents: bool,
 }
 
 impl Templates {
@@ -93,6 +98,7 @@ impl Templates {
             audit: access.is_some_and(|a| a.reads_any_audit()),
             sla_report: access.is_some_and(super::pages::reports::reads_reports),
             security: access.is_some_and(|a| a.reads_security_logs()),
+            security_incidents: access.is_some_and(|a| a.sees_security_incidents()),
         };
         context.insert("lang", viewer.lang.code());
         context.insert("nav", &nav);

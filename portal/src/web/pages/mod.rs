@@ -1,6 +1,7 @@
 //! The server-rendered pages, one module per area.
 
 pub mod admin;
+pub mod alerts;
 pub mod audit;
 pub mod catalog;
 pub mod order;

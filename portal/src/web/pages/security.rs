@@ -71,25 +71,31 @@ pub struct SecurityFilter {
 
 /// How the logs are being read, as the audit record names it.
 #[derive(Debug, Clone, Copy)]
-enum Reading {
+pub(super) enum Reading {
     Search,
     Export,
     Report,
     Sources,
+    Alerts,
+    Alert,
+    Incidents,
 }
 
 impl Reading {
-    fn action(self) -> &'static str {
+    pub(super) fn action(self) -> &'static str {
         match self {
             Self::Search => "search_security_logs",
             Self::Export => "export_security_logs",
             Self::Report => "read_security_report",
             Self::Sources => "read_log_sources",
+            Self::Alerts => "read_security_alerts",
+            Self::Alert => "read_security_alert",
+            Self::Incidents => "read_security_incidents",
         }
     }
 }
 
-fn given(value: &Option<String>) -> Option<&str> {
+pub(super) fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
@@ -113,7 +119,7 @@ fn described(filter: &SecurityFilter) -> String {
 /// The agencies whose logs `actor` reads with `wanted` (one agency, or all they may):
 /// `None` is every event. Recorded as denied and refused (404) for an agency they may not
 /// read, refused (403) when they read none.
-async fn scope(
+pub(super) async fn scope(
     state: &AppState,
     actor: &Actor,
     wanted: Option<&str>,
@@ -140,14 +146,18 @@ async fn scope(
 
 /// Why the SIEM gave no answer, as the page shows it.
 #[derive(Debug)]
-enum Asked {
+pub(super) enum Asked {
     /// The SIEM refused the question: the field and why, in its words.
     Refused(String),
+    /// What was asked about does not exist, or not for this user.
+    Missing,
+    /// The state of what was asked about does not allow it: why, in the SIEM's words.
+    Conflict(String),
     /// No SIEM configured, or it cannot be reached.
     Unavailable,
 }
 
-async fn ask_siem<T: DeserializeOwned>(
+pub(super) async fn ask_siem<T: DeserializeOwned>(
     sink: Option<&SiemSink>,
     path: &str,
     question: &impl Serialize,
@@ -159,12 +169,13 @@ async fn ask_siem<T: DeserializeOwned>(
             tracing::error!(%error, path, "the SIEM's answer cannot be read");
             Asked::Unavailable
         }),
-        Err(ShipError::Refused { status: 400, body }) => {
+        Err(ShipError::Refused { status: 404, .. }) => Err(Asked::Missing),
+        Err(ShipError::Refused { status: status @ (400 | 409), body }) => {
             let message = serde_json::from_str::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v["error"].as_str().map(str::to_owned))
                 .unwrap_or(body);
-            Err(Asked::Refused(message))
+            Err(if status == 400 { Asked::Refused(message) } else { Asked::Conflict(message) })
         }
         Err(error) => {
             tracing::warn!(%error, category = error.category(), path, "the SIEM cannot be asked");
@@ -203,7 +214,7 @@ fn question(filter: &SecurityFilter, agencies: Option<Vec<String>>, limit: usize
 }
 
 /// The agencies the user may pick in the forms.
-fn readable_agencies(state: &AppState, actor: &Actor) -> Vec<String> {
+pub(super) fn readable_agencies(state: &AppState, actor: &Actor) -> Vec<String> {
     state
         .context
         .view
@@ -234,7 +245,7 @@ pub async fn search(
             match ask_siem::<Page>(state.context.config.siem.as_ref(), "/v1/search", &request).await {
                 Ok(page) => (hits, next) = (page.hits, page.next),
                 Err(Asked::Refused(message)) => problem = Some(message),
-                Err(Asked::Unavailable) => unavailable = true,
+                Err(Asked::Unavailable | Asked::Missing | Asked::Conflict(_)) => unavailable = true,
             }
         }
     }
@@ -302,7 +313,7 @@ pub async fn csv_export(
             Err(Asked::Refused(message)) => {
                 return Err(WebError::Invalid(vec![FieldError::new("filter", message)]));
             }
-            Err(Asked::Unavailable) => return Err(WebError::SiemUnavailable),
+            Err(Asked::Unavailable | Asked::Missing | Asked::Conflict(_)) => return Err(WebError::SiemUnavailable),
         };
         hits.extend(page.hits);
         match page.next {
@@ -451,7 +462,7 @@ pub async fn report(
         match ask_siem::<Report>(state.context.config.siem.as_ref(), "/v1/report", &request).await {
             Ok(report) => (Some(report), None, false),
             Err(Asked::Refused(message)) => (None, Some(message), false),
-            Err(Asked::Unavailable) => (None, None, true),
+            Err(Asked::Unavailable | Asked::Missing | Asked::Conflict(_)) => (None, None, true),
         };
     let status = match (&problem, unavailable) {
         (Some(_), _) => StatusCode::BAD_REQUEST,
