@@ -86,8 +86,14 @@ step "starting the SIEM as ServiceAccount makonis-system/makonis-siem"
 platform_demo_log_sources
 platform_siem "$siem_metrics_address"
 
+step "the sector's detection rules (monitoring/rules/) as ClusterDetectionRules"
+platform_detection_rules
+
 step "starting the demo's log senders: a Samba AD DC and an sshd, forwarded by rsyslog over RELP"
 platform_demo_senders "$siem_metrics_address"
+
+step "a scripted SSH brute force and a password spray, detected by the SIEM"
+platform_demo_attacks "$siem_metrics_address"
 
 step "starting the self-service portal as ServiceAccount makonis-system/makonis-portal"
 accounts="$MAKONIS_CLUSTER_DIR/demo-accounts.txt"

@@ -220,7 +220,8 @@ platform_siem() {
         --syslog-tls 127.0.0.1:6514 --https "$MAKONIS_CLUSTER_SIEM_HTTPS" \
         --tls-certificate "$MAKONIS_CLUSTER_PKI/siem-serving.crt" --tls-key "$MAKONIS_CLUSTER_PKI/siem-serving.key" \
         --client-ca "$MAKONIS_CLUSTER_PKI/siem-ca.crt" --webhook-address 127.0.0.1:9446
-    platform_wait_until siem "${platform_pids[-1]}" "the SIEM" curl -fsS "http://$metrics/readyz"
+    platform_siem_pid="${platform_pids[-1]}"
+    platform_wait_until siem "$platform_siem_pid" "the SIEM" curl -fsS "http://$metrics/readyz"
 }
 
 # platform_portal_siem_args: the portal's arguments that ship its audit trail to the SIEM
@@ -360,6 +361,50 @@ platform_demo_activity() {
         platform_wait_until senders/rsyslog "${platform_pids[-1]}" "sshd's events in the SIEM" \
             platform_siem_stored "$metrics" agency-lm/servers
     fi
+}
+
+# platform_detection_rules: the sector's rule pack (monitoring/rules/) as
+# ClusterDetectionRules that see every agency's events, through the SIEM's admission
+# webhook (so the SIEM must be running).
+platform_detection_rules() {
+    "$makonis" siem import-sigma monitoring/rules | kubectl apply --server-side -f -
+}
+
+# platform_demo_attacks METRICS: what the demo's Security page is for: an SSH brute force
+# against the demo sshd (12 sign-ins as unknown users from one address) and a password
+# spray against the Samba AD DC (a wrong password for 9 accounts over LDAPS), then waits
+# until the SIEM at METRICS has raised a high alert for each. Only with
+# platform_demo_senders' senders running.
+platform_demo_attacks() {
+    local metrics="$1" dir="$MAKONIS_CLUSTER_DIR/senders" port user i
+    if [[ -f "$dir/sshd_config" ]] && pgrep -f "$dir/sshd_config" > /dev/null; then
+        port="$(sed -n 's/^Port //p' "$dir/sshd_config")"
+        for i in $(seq 1 12); do
+            ssh -p "$port" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+                "guess$i@127.0.0.1" true > /dev/null 2>&1 || true
+        done
+        platform_wait_until siem "$platform_siem_pid" "the SSH brute-force alert" \
+            platform_siem_alerted "$metrics" correlation 1
+        platform_demo_notes+=("an SSH brute force (12 unknown users from 127.0.0.1) raised a high alert: see the portal's Security → Alerts")
+    fi
+    if tests/directory/samba.sh status > /dev/null 2>&1 && pgrep -f "$dir/rsyslog" > /dev/null; then
+        for user in anna berzina liepa kalnins ozola egle priede osis kalna; do
+            LDAPTLS_CACERT="$(platform_samba_env MAKONIS_TEST_SAMBA_CA)" ldapsearch -x -H ldaps://127.0.0.1:636 \
+                -D "$user@lm.test" -w "Spray-$RANDOM" -b "" -s base dn > /dev/null 2>&1 || true
+        done
+        platform_wait_until siem "$platform_siem_pid" "the password-spraying alert" \
+            platform_siem_alerted "$metrics" correlation 2
+        platform_demo_notes+=("a password spray (9 accounts, one wrong password each, over LDAPS) raised a high alert")
+    fi
+}
+
+# platform_siem_alerted METRICS KIND COUNT: true once the SIEM at METRICS has raised at
+# least COUNT high alerts of KIND (detection or correlation).
+platform_siem_alerted() {
+    local raised
+    raised="$(curl -fsS "http://$1/metrics" |
+        sed -n "s/^makonis_siem_alerts_total{kind=\"$2\",level=\"high\"} \([0-9]*\).*/\1/p")"
+    ((${raised:-0} >= $3))
 }
 
 # platform_log_has_since FILE LINES TEXT: true once FILE has TEXT after its first LINES lines.

@@ -108,6 +108,7 @@ platform_install
 platform_operators "$tenancy_metrics" "$catalog_metrics" "$compute_metrics"
 platform_slo "$slo_metrics"
 platform_siem "$siem_metrics"
+platform_detection_rules
 
 step "creating the demo agencies and publishing the catalog"
 platform_agencies_and_catalog
