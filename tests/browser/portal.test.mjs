@@ -304,6 +304,9 @@ const LATVIAN_PAGES = [
   ['security logs search with a refused field', 'security', (page) => goto(page, '/security?ip=10.0.0.300', 400)],
   ['log sources (platform security group)', 'security', (page) => goto(page, '/security/sources')],
   ['security log report (agency security officer)', 'vdi-security', (page) => goto(page, '/security/report')],
+  ['security alerts (agency security officer)', 'vdi-security', (page) => goto(page, '/security/alerts')],
+  ['security alerts with a refused filter', 'security', (page) => goto(page, '/security/alerts?level=severe', 400)],
+  ['security incidents (platform security group)', 'security', (page) => goto(page, '/security/incidents')],
 ];
 
 const ENGLISH_PAGES = [
@@ -354,6 +357,8 @@ const ENGLISH_PAGES = [
   ['security logs search (platform security group)', 'security', (page) => goto(page, '/security')],
   ['log sources (agency security officer)', 'vdi-security', (page) => goto(page, '/security/sources')],
   ['security log report (platform security group)', 'security', (page) => goto(page, '/security/report')],
+  ['security alerts (platform security group)', 'security', (page) => goto(page, '/security/alerts')],
+  ['security incidents (agency security officer)', 'vdi-security', (page) => goto(page, '/security/incidents')],
 ];
 
 describe('accessibility in Latvian: axe (no serious or critical), one h1, skip link, lang="lv"', () => {
