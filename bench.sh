@@ -80,6 +80,7 @@ if [[ "$which" == all || "$which" == siem ]]; then
 fi
 if [[ "$which" == all || "$which" == detect ]]; then
     cargo bench --locked --no-run -p makonis-siem-detect --bench detect
+    cargo bench --locked --no-run -p makonis-siem --bench alert_latency
 fi
 
 # Before the control plane starts, so that nothing else competes for the cores.
@@ -103,6 +104,8 @@ fi
 if [[ "$which" == all || "$which" == detect ]]; then
     printf '==> detection: Sigma rules and correlations per core, and correlation memory\n'
     cargo bench --locked -p makonis-siem-detect --bench detect
+    printf '==> detection: alert latency from the socket under a steady 20,000 events/s\n'
+    cargo bench --locked -p makonis-siem --bench alert_latency
 fi
 
 if [[ "$cluster" == true ]]; then

@@ -70,6 +70,8 @@ need /usr/bin/prometheus-alertmanager prometheus-alertmanager
 need /usr/bin/logger bsdutils
 need /usr/sbin/rsyslogd rsyslog
 need /usr/sbin/sshd openssh-server
+need /usr/bin/ssh openssh-client
+need /usr/bin/ssh-keygen openssh-client
 compgen -G "/usr/lib/*/rsyslog/omrelp.so" > /dev/null || packages+=(rsyslog-relp)
 compgen -G "/usr/lib/*/rsyslog/lmnsd_ossl.so" > /dev/null || packages+=(rsyslog-openssl)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || packages+=(postgresql)

@@ -15,7 +15,6 @@ use kube::{
     api::{DeleteParams, PostParams},
 };
 use makonis_api::security::{LogSource, LogSourceState, RetentionPolicy};
-use makonis_portal::{identity::password::hash_password, store::accounts::Account};
 use makonis_siem::store::{Config, PartitionKey, Store};
 use makonis_siem_core::{event::DEFAULT_SKEW_LIMIT, retention::SourceCategory};
 use serde_json::json;
@@ -24,8 +23,7 @@ use support::{
     agencies::unique_id,
     cluster::{admin_client, install_platform},
     operator::free_local_address,
-    portal_process::PortalProcess,
-    siem::{Siem, SiemFiles, cluster_tls_args, create_log_source},
+    siem::{SECURITY_PASSWORD, Siem, SiemFiles, cluster_tls_args, create_log_source, security_portal},
     wait_until,
     web::{request, sign_in},
 };
@@ -36,38 +34,6 @@ const NAMESPACE: &str = "makonis-system";
 /// One SIEM at a time: each watches every LogSource of the cluster and writes their
 /// status, so two at once would overwrite each other's figures.
 static ONE_SIEM: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// The password of the test portal's account.
-const PORTAL_PASSWORD: &str = "Drosiba-2026x";
-
-/// The portal as its ServiceAccount, searching the test control plane's SIEM with the
-/// portal's platform-CA certificate, with one account in the platform's security group.
-async fn security_portal(admin: &kube::Client, dir: &std::path::Path) -> PortalProcess {
-    let database_url = format!("sqlite://{}", dir.join("portal.db").display());
-    let store = makonis_portal::store::Store::connect(&database_url).await.expect("the portal's database");
-    let account = Account {
-        username: "security".into(),
-        password_hash: hash_password(PORTAL_PASSWORD),
-        display_name: "Drošības dienests".into(),
-        email: None,
-        groups: vec!["Makonis-Platform-Security".into()],
-    };
-    store.put_account(&account, 0).await.unwrap();
-    let https = std::env::var("MAKONIS_CLUSTER_SIEM_HTTPS").expect("MAKONIS_CLUSTER_SIEM_HTTPS");
-    let pki = std::path::PathBuf::from(std::env::var("MAKONIS_CLUSTER_PKI").expect("MAKONIS_CLUSTER_PKI"));
-    let file = |name: &str| pki.join(name).display().to_string();
-    let extra = [
-        "--siem-url".to_owned(),
-        format!("https://{https}/v1/events"),
-        "--siem-client-certificate".to_owned(),
-        file("siem-portal.crt"),
-        "--siem-client-key".to_owned(),
-        file("siem-portal.key"),
-        "--siem-ca".to_owned(),
-        file("siem-ca.crt"),
-    ];
-    PortalProcess::start(admin, &database_url, &extra, "portal-siem").await
-}
 
 async fn condition(api: &Api<LogSource>, name: &str, type_: &str) -> Result<(String, String), String> {
     let object = api.get(name).await.map_err(|e| e.to_string())?;
@@ -252,7 +218,7 @@ async fn the_api_servers_audit_events_arrive_through_its_audit_webhook() {
     // The portal's Security pages, as the platform's security group: the write is found by
     // its text, and the API server's source is receiving.
     let portal = security_portal(&admin, &files.dir).await;
-    let session = sign_in(portal.address, "security", PORTAL_PASSWORD).await;
+    let session = sign_in(portal.address, "security", SECURITY_PASSWORD).await;
     let found = request(portal.address, "GET", &format!("/security?text={marker}"), Some(&session), None).await;
     assert_eq!(found.status, 200, "{}", found.body);
     assert!(found.body.contains(&marker) && found.body.contains("<td>create</td>"), "{}", found.body);

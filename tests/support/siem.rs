@@ -12,10 +12,13 @@ use makonis_api::security::LogSource;
 use makonis_siem_core::chain::SigningKey;
 use tokio::process::{Child, Command};
 
+use makonis_portal::{identity::password::hash_password, store::accounts::Account};
+
 use super::{
     CONVERGE,
     cluster::service_account_kubeconfig,
     operator::{free_local_address, http_get},
+    portal_process::PortalProcess,
     wait_until,
 };
 
@@ -180,4 +183,36 @@ impl Siem {
         let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         (output.status.success(), printed)
     }
+}
+
+/// The password of [`security_portal`]'s account `security`.
+pub const SECURITY_PASSWORD: &str = "Drosiba-2026x";
+
+/// The portal as its ServiceAccount, searching the test control plane's SIEM with the
+/// portal's platform-CA certificate, with one account in the platform's security group.
+pub async fn security_portal(admin: &kube::Client, dir: &std::path::Path) -> PortalProcess {
+    let database_url = format!("sqlite://{}", dir.join("portal.db").display());
+    let store = makonis_portal::store::Store::connect(&database_url).await.expect("the portal's database");
+    let account = Account {
+        username: "security".into(),
+        password_hash: hash_password(SECURITY_PASSWORD),
+        display_name: "Drošības dienests".into(),
+        email: None,
+        groups: vec!["Makonis-Platform-Security".into()],
+    };
+    store.put_account(&account, 0).await.unwrap();
+    let https = std::env::var("MAKONIS_CLUSTER_SIEM_HTTPS").expect("MAKONIS_CLUSTER_SIEM_HTTPS");
+    let pki = std::path::PathBuf::from(std::env::var("MAKONIS_CLUSTER_PKI").expect("MAKONIS_CLUSTER_PKI"));
+    let file = |name: &str| pki.join(name).display().to_string();
+    let extra = [
+        "--siem-url".to_owned(),
+        format!("https://{https}/v1/events"),
+        "--siem-client-certificate".to_owned(),
+        file("siem-portal.crt"),
+        "--siem-client-key".to_owned(),
+        file("siem-portal.key"),
+        "--siem-ca".to_owned(),
+        file("siem-ca.crt"),
+    ];
+    PortalProcess::start(admin, &database_url, &extra, "portal-siem").await
 }

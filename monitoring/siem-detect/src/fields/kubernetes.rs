@@ -10,10 +10,15 @@ use serde_json::{Map, Value};
 
 use super::{Logsource, Record};
 
-/// Whether a JSON object is a Kubernetes audit event.
+/// Whether a JSON object is a Kubernetes audit event: one with its type (as the log
+/// backend writes each event), or one of an `EventList`'s items, which the API server's
+/// audit webhook posts without a type of their own and which the SIEM stores as received.
 pub fn recognises(object: &Map<String, Value>) -> bool {
-    object.get("kind").and_then(Value::as_str) == Some("Event")
-        && object.get("apiVersion").and_then(Value::as_str).is_some_and(|v| v.starts_with("audit.k8s.io/"))
+    let typed = object.get("kind").and_then(Value::as_str) == Some("Event")
+        && object.get("apiVersion").and_then(Value::as_str).is_some_and(|v| v.starts_with("audit.k8s.io/"));
+    let item = !object.contains_key("kind")
+        && ["auditID", "stage", "verb", "requestURI"].iter().all(|key| object.get(*key).is_some_and(Value::is_string));
+    typed || item
 }
 
 /// Builds the record of an audit event; one without a readable time takes `received`.
@@ -31,6 +36,17 @@ pub fn record(object: &Map<String, Value>, received: Timestamp) -> Record {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_event_lists_items_are_audit_events_without_a_type_of_their_own() {
+        let item = json!({"level": "Metadata", "auditID": "f0015b92", "stage": "ResponseComplete",
+                          "requestURI": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", "verb": "create"});
+        assert!(recognises(item.as_object().unwrap()));
+        let other = json!({"kind": "Pod", "auditID": "x", "stage": "y", "requestURI": "/", "verb": "get"});
+        assert!(!recognises(other.as_object().unwrap()), "a typed object of another kind");
+        let partial = json!({"auditID": "x", "verb": "get"});
+        assert!(!recognises(partial.as_object().unwrap()));
+    }
 
     #[test]
     fn audit_events_keep_their_shape_and_time() {
