@@ -8,7 +8,8 @@
 //! In one process, optimised, as `makonis siem run` wires them: the TCP intake, the one
 //! writer, and the detection stream it hands each stored batch to. The load is the SIEM
 //! parse benchmark's mix, sent in 10 ms slices; ten times a second one of them carries
-//! an sshd sign-in as root, which the pack's rule *SSH sign-in as root* alerts on. Each
+//! an sshd sign-in as root, which the pack's rule *SSH sign-in as root* alerts on (as on
+//! the mix's own sign-ins as root; every one is a separate alert, nothing folded). Each
 //! alert records its delay: from the moment the intake read its event from the socket to
 //! the moment detection raised it (before the store commits it with detection's
 //! position). Reported: the achieved rate, and p50, p99 and the maximum of those delays.
@@ -151,7 +152,7 @@ async fn main() {
         let delays: Vec<f64> = alerts.iter().filter(|a| a.title == PROBE_RULE).map(|a| a.delay_seconds).collect();
         if delays.len() as u64 >= probes || std::time::Instant::now() > deadline {
             println!(
-                "alerts: {} raised in all, {} of the probes' rule, for {probes} probes",
+                "alerts: {} raised in all, {} of the probes' rule ({probes} probes and the mix's own sign-ins as root)",
                 alerts.len(),
                 delays.len()
             );
@@ -174,7 +175,7 @@ async fn main() {
     );
     println!(
         "goal: p99 < 1 s at {rate} events/s: {}",
-        if p99 < 1.0 && delays.len() as u64 == probes { "met" } else { "NOT met" }
+        if p99 < 1.0 && delays.len() as u64 >= probes { "met" } else { "NOT met" }
     );
     drop(socket);
     reader.abort();

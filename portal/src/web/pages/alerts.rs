@@ -238,20 +238,25 @@ pub async fn act(
         address: actor.source_ip.clone(),
         action,
     };
-    let (outcome, status, problem) =
-        match ask_siem::<AlertDetail>(context.config.siem.as_ref(), "/v1/alerts/triage", &request).await {
-            Ok(_) => ("ok", StatusCode::SEE_OTHER, None),
-            Err(Asked::Refused(message)) => ("invalid", StatusCode::BAD_REQUEST, Some(message)),
-            Err(Asked::Conflict(message)) => ("refused", StatusCode::CONFLICT, Some(message)),
-            Err(Asked::Missing) => ("denied", StatusCode::NOT_FOUND, None),
-            Err(Asked::Unavailable) => ("failed", StatusCode::SERVICE_UNAVAILABLE, None),
-        };
+    let answer = ask_siem::<AlertDetail>(context.config.siem.as_ref(), "/v1/alerts/triage", &request).await;
+    let outcome = match &answer {
+        Ok(_) => "ok",
+        Err(Asked::Refused(_)) => "invalid",
+        Err(Asked::Conflict(_)) => "refused",
+        Err(Asked::Missing) => "denied",
+        Err(Asked::Unavailable) => "failed",
+    };
     actor.audit(context, agency.as_deref(), ACTION, &object, outcome, &form.described()).await?;
-    match status {
-        StatusCode::SEE_OTHER => Ok(see_other(&format!("/security/alerts/{id}"))),
-        StatusCode::NOT_FOUND => Err(WebError::NotFound),
-        StatusCode::SERVICE_UNAVAILABLE => Err(WebError::SiemUnavailable),
-        _ => alert_page(&state, &viewer, actor, before, status, problem).await,
+    match answer {
+        Ok(_) => Ok(see_other(&format!("/security/alerts/{id}"))),
+        Err(Asked::Refused(words)) => {
+            alert_page(&state, &viewer, actor, before, StatusCode::BAD_REQUEST, Some(words)).await
+        }
+        Err(Asked::Conflict(words)) => {
+            alert_page(&state, &viewer, actor, before, StatusCode::CONFLICT, Some(words)).await
+        }
+        Err(Asked::Missing) => Err(WebError::NotFound),
+        Err(Asked::Unavailable) => Err(WebError::SiemUnavailable),
     }
 }
 
