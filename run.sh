@@ -87,7 +87,7 @@ platform_demo_log_sources
 platform_siem "$siem_metrics_address"
 
 step "the sector's detection rules (monitoring/rules/) as ClusterDetectionRules"
-platform_detection_rules
+platform_detection_rules "$siem_metrics_address"
 
 step "starting the demo's log senders: a Samba AD DC and an sshd, forwarded by rsyslog over RELP"
 platform_demo_senders "$siem_metrics_address"

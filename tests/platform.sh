@@ -363,11 +363,24 @@ platform_demo_activity() {
     fi
 }
 
-# platform_detection_rules: the sector's rule pack (monitoring/rules/) as
+# platform_detection_rules METRICS: the sector's rule pack (monitoring/rules/) as
 # ClusterDetectionRules that see every agency's events, through the SIEM's admission
-# webhook (so the SIEM must be running).
+# webhook (so the SIEM must be running); waits until the SIEM at METRICS evaluates them
+# (events stored before that are not evaluated by them).
 platform_detection_rules() {
-    "$makonis" siem import-sigma monitoring/rules | kubectl apply --server-side -f -
+    local metrics="$1" count
+    count="$("$makonis" siem import-sigma monitoring/rules | kubectl apply --server-side -f - | tee /dev/stderr |
+        grep -c serverside-applied)"
+    platform_wait_until siem "$platform_siem_pid" "the SIEM to evaluate the $count rule objects" \
+        platform_siem_rules_active "$metrics" "$count"
+}
+
+# platform_siem_rules_active METRICS COUNT: true once the SIEM at METRICS evaluates at
+# least COUNT rule objects.
+platform_siem_rules_active() {
+    local active
+    active="$(curl -fsS "http://$1/metrics" | sed -n 's/^makonis_siem_detection_rules{state="active"} \([0-9]*\).*/\1/p')"
+    ((${active:-0} >= $2))
 }
 
 # platform_demo_attacks METRICS: what the demo's Security page is for: an SSH brute force

@@ -226,6 +226,17 @@ async function reviewOrder(page, instance, lang = 'lv') {
   await page.waitForLoadState();
 }
 
+/** Opens `path` again every second until `locator` is on it; fails with `what` after a minute. */
+async function reloadUntil(page, path, locator, what) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    await goto(page, path);
+    if ((await locator.count()) > 0) return;
+    assert.ok(Date.now() < deadline, what);
+    await page.waitForTimeout(1000);
+  }
+}
+
 /** Checks that `page` got `status` for its last navigation. */
 async function goto(page, path, status = 200) {
   const response = await page.goto(path);
@@ -534,6 +545,32 @@ describe('the Security pages: the portal\u2019s own sign-ins found in the SIEM, 
     const agencies = page.getByRole('combobox', { name: 'Iestāde' }).locator('option');
     assert.deepEqual(await agencies.evaluateAll((options) => options.map((o) => o.value)), ['', 'vdi']);
     await goto(page, '/security?agency=lm', 404);
+  });
+});
+
+describe('Security alerts: a ClusterRoleBinding the platform did not ship, worked by the security group', () => {
+  test('the alert is found, acknowledged and closed with a verdict, and its incident listed', async (t) => {
+    const page = await pageOf('security', 'en');
+    const title = 'ClusterRoleBinding created or changed';
+    // The SIEM raises it within seconds of the API server's audit event: look until it is there.
+    const link = page.getByRole('link', { name: title }).first();
+    await reloadUntil(page, '/security/alerts?state=open', link, 'the alert is listed within a minute');
+    await Promise.all([page.waitForURL('**/security/alerts/*'), link.click()]);
+    assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), title);
+    await checkPage(page, 'en', t);
+    await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Acknowledge', exact: true }).click()]);
+    assert.match(await page.locator('#alert-state').innerText(), /^Acknowledged/);
+    await page.getByRole('radio', { name: 'Benign' }).check();
+    await page.getByLabel('Why (optional)').fill('A test of the browser suite');
+    await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Close with this verdict' }).click()]);
+    assert.equal(await page.locator('#alert-state').innerText(), 'Closed — Benign');
+    const history = await page.locator('#alert-history').innerText();
+    assert.match(history, /security \(.+\): acknowledged it/);
+    assert.match(history, /closed it — Benign\s+A test of the browser suite/);
+    await checkPage(page, 'en', t);
+    const incident = page.getByRole('row', { name: new RegExp(title) }).first();
+    await reloadUntil(page, '/security/incidents', incident, 'its security incident is listed within a minute');
+    await checkPage(page, 'en', t);
   });
 });
 

@@ -108,7 +108,10 @@ platform_install
 platform_operators "$tenancy_metrics" "$catalog_metrics" "$compute_metrics"
 platform_slo "$slo_metrics"
 platform_siem "$siem_metrics"
-platform_detection_rules
+platform_detection_rules "$siem_metrics"
+# A change to the cluster's rights that the pack alerts on, for the alerts' pages to work.
+kubectl create clusterrolebinding makonis-browser-test-grant --clusterrole=view --user=browser-test-intruder \
+    --dry-run=client -o yaml | kubectl apply --server-side -f -
 
 step "creating the demo agencies and publishing the catalog"
 platform_agencies_and_catalog
