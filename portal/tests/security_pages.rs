@@ -318,6 +318,16 @@ async fn security_officers_work_their_agencys_alerts_and_serious_ones_open_secur
     assert!(incidents.body.contains("SSH brute force (source.ip=10.0.0.1)"), "{}", incidents.body);
     assert!(!incidents.body.contains("ClusterRoleBinding"), "the platform's incident is platform security's");
     assert!(portal.get(Some(&officer), &path).await.body.contains("sec-a1lm000000000000"), "the alert links it");
+    // An incident follows its alert: lm's was closed before the feed read it, so its
+    // incident is resolved; reopening the alert opens the incident again.
+    let lm_row =
+        |body: &str| body.split("<tr id=\"").find(|r| r.starts_with("sec-a1lm")).unwrap_or_default().to_owned();
+    assert!(!lm_row(&incidents.body).contains("class=\"unresolved\""), "{}", lm_row(&incidents.body));
+    assert!(lm_row(&incidents.body).contains("<th scope=\"row\">sec-a1lm"), "{}", incidents.body);
+    let reopened = portal.post(&officer, &path, &[("action", "reopen")]).await;
+    assert_eq!(reopened.status, 303, "{}", reopened.body);
+    let again = portal.get(Some(&officer), "/security/incidents").await;
+    assert!(lm_row(&again.body).contains("class=\"unresolved\""), "open again: {}", lm_row(&again.body));
     let security = portal.sign_in("security").await;
     let all = portal.get(Some(&security), "/security/incidents").await;
     assert!(all.body.contains("ClusterRoleBinding created") && all.body.contains("SSH brute force"), "{}", all.body);

@@ -325,3 +325,34 @@ async fn audit_rows_written_before_the_chain_are_chained_when_the_schema_is_brou
         assert_eq!(again.verify_audit(None).await.unwrap().map(|s| s.rows), Ok(4), "{db}: chained once, then appended");
     }
 }
+
+#[tokio::test]
+async fn a_security_incident_is_opened_once_per_alert_scoped_and_resolved_with_it() {
+    use makonis_portal::store::security_incidents::SecurityIncident;
+    for (db, store) in both_stores().await {
+        let incident = |alert: &str, agency: &str, row: i64| SecurityIncident {
+            id: SecurityIncident::id_for(alert),
+            agency: agency.into(),
+            rule: "SSH brute force".into(),
+            severity: "high".into(),
+            summary: "SSH brute force (source.ip=192.0.2.7)".into(),
+            opened_at: 1_000 + row,
+            resolved_at: None,
+            alert_id: alert.into(),
+            alert_row: row,
+        };
+        assert_eq!(store.last_security_alert_row().await.unwrap(), 0, "{db}");
+        assert!(store.open_security_incident(&incident("a1", "lm", 4)).await.unwrap(), "{db}");
+        assert!(!store.open_security_incident(&incident("a1", "lm", 4)).await.unwrap(), "{db}: once per alert");
+        assert!(store.open_security_incident(&incident("a2", "", 9)).await.unwrap(), "{db}");
+        assert_eq!(store.last_security_alert_row().await.unwrap(), 9, "{db}");
+        let lm = store.security_incidents(Some(&["lm".to_owned()]), 10).await.unwrap();
+        assert_eq!(lm.iter().map(|i| i.alert_id.as_str()).collect::<Vec<_>>(), ["a1"], "{db}");
+        assert!(store.security_incidents(Some(&[]), 10).await.unwrap().is_empty(), "{db}");
+        assert_eq!(store.security_incidents(None, 10).await.unwrap().len(), 2, "{db}: the platform's too");
+        store.resolve_security_incident("a1", Some(5_000)).await.unwrap();
+        assert_eq!(store.security_incident_of("a1").await.unwrap().unwrap().resolved_at, Some(5_000), "{db}");
+        store.resolve_security_incident("a1", None).await.unwrap();
+        assert_eq!(store.security_incident_of("a1").await.unwrap().unwrap().resolved_at, None, "{db}: reopened");
+    }
+}

@@ -4,7 +4,7 @@
 //! replicas, a round cut short) opens one incident.
 
 use jiff::Timestamp;
-use makonis_siem_core::alerts::{AlertList, AlertListRequest, AlertView, INCIDENT_LEVELS};
+use makonis_siem_core::alerts::{AlertList, AlertListRequest, AlertState, AlertView, INCIDENT_LEVELS};
 use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
 use super::{SiemSink, client};
@@ -74,7 +74,8 @@ impl FeedError {
     }
 }
 
-/// The incident an alert opens.
+/// The incident an alert opens: resolved already when the alert was closed before the
+/// feed read it.
 pub fn incident_for(alert: &AlertView, now_ms: i64) -> SecurityIncident {
     let group: Vec<String> = alert
         .group
@@ -88,6 +89,10 @@ pub fn incident_for(alert: &AlertView, now_ms: i64) -> SecurityIncident {
         true => alert.title.clone(),
         false => format!("{} ({})", alert.title, group.join(", ")),
     };
+    let closed = (alert.triage.state == AlertState::Closed)
+        .then(|| alert.triage.updated_at.as_deref()?.parse::<Timestamp>().ok())
+        .flatten()
+        .map(|at| at.as_millisecond());
     SecurityIncident {
         id: SecurityIncident::id_for(&alert.id),
         agency: alert.agency.clone().unwrap_or_default(),
@@ -95,7 +100,7 @@ pub fn incident_for(alert: &AlertView, now_ms: i64) -> SecurityIncident {
         severity: alert.level.clone(),
         summary: summary.chars().take(500).collect(),
         opened_at: now_ms,
-        resolved_at: None,
+        resolved_at: closed,
         alert_id: alert.id.clone(),
         alert_row: alert.row,
     }
@@ -178,6 +183,11 @@ mod tests {
         assert_eq!(incident.id, "sec-0123456789abcdef");
         assert_eq!(incident.summary, "SSH brute force (count=12, source.ip=192.0.2.7)");
         assert_eq!((incident.agency.as_str(), incident.alert_row, incident.opened_at), ("lm", 42, 7));
+        assert_eq!(incident.resolved_at, None);
+        let closed =
+            Triage { state: AlertState::Closed, updated_at: Some("2026-12-07T10:05:00Z".into()), ..Triage::default() };
+        let decided = incident_for(&AlertView { triage: closed, ..alert.clone() }, 7);
+        assert_eq!(decided.resolved_at, Some(1_796_637_900_000), "resolved when its alert was closed");
         let platform = incident_for(&AlertView { agency: None, group: BTreeMap::new(), ..alert }, 7);
         assert_eq!((platform.agency.as_str(), platform.summary.as_str()), ("", "SSH brute force"));
     }

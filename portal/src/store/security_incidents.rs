@@ -1,7 +1,8 @@
 //! Security incidents: the incidents SIEM alerts of level high or critical open (source
 //! `siem`), one per alert, in the incidents table the SLA ledger's burn-rate incidents
-//! live in too. Only security roles see them; the SLA report reads burn-rate incidents
-//! only.
+//! live in too. An incident is resolved when its alert is closed, and open again when
+//! the alert is reopened. Only security roles see them; the SLA report reads burn-rate
+//! incidents only.
 
 use serde::Serialize;
 use sqlx::{Row, any::AnyRow};
@@ -26,7 +27,7 @@ pub struct SecurityIncident {
     pub summary: String,
     /// When it was opened (Unix ms).
     pub opened_at: i64,
-    /// When it was resolved, if it was.
+    /// When it was resolved (its alert closed), if it was.
     pub resolved_at: Option<i64>,
     /// The alert in the SIEM's store.
     pub alert_id: String,
@@ -62,7 +63,7 @@ impl Store {
     pub async fn open_security_incident(&self, incident: &SecurityIncident) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO incidents (id, agency, namespace, instance, objective, source, rule, severity, summary, \
-             opened_at, resolved_at, alert_id, alert_row) VALUES ($1, $2, '', '', '', $3, $4, $5, $6, $7, NULL, $8, $9) \
+             opened_at, resolved_at, alert_id, alert_row) VALUES ($1, $2, '', '', '', $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT DO NOTHING",
         )
         .bind(&incident.id)
@@ -72,11 +73,24 @@ impl Store {
         .bind(&incident.severity)
         .bind(&incident.summary)
         .bind(incident.opened_at)
+        .bind(incident.resolved_at)
         .bind(&incident.alert_id)
         .bind(incident.alert_row)
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Records that the alert of an incident was closed (`Some(when)`, Unix ms) or
+    /// reopened (`None`): the incident is resolved, or open again, with it.
+    pub async fn resolve_security_incident(&self, alert_id: &str, resolved_at: Option<i64>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE incidents SET resolved_at = $1 WHERE source = $2 AND alert_id = $3")
+            .bind(resolved_at)
+            .bind(SECURITY_SOURCE)
+            .bind(alert_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// The SIEM's row of the last alert an incident was opened for; 0 before any.

@@ -248,7 +248,15 @@ pub async fn act(
     };
     actor.audit(context, agency.as_deref(), ACTION, &object, outcome, &form.described()).await?;
     match answer {
-        Ok(_) => Ok(see_other(&format!("/security/alerts/{id}"))),
+        Ok(detail) => {
+            // The alert's security incident, if one was opened, follows it.
+            let resolved = match detail.alert.triage.state {
+                AlertState::Closed => Some(jiff::Timestamp::now().as_millisecond()),
+                AlertState::Open | AlertState::Acknowledged => None,
+            };
+            context.store.resolve_security_incident(&id, resolved).await?;
+            Ok(see_other(&format!("/security/alerts/{id}")))
+        }
         Err(Asked::Refused(words)) => {
             alert_page(&state, &viewer, actor, before, StatusCode::BAD_REQUEST, Some(words)).await
         }
