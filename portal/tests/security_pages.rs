@@ -20,7 +20,7 @@ use makonis_portal::{
 };
 use makonis_siem::{
     intake::{https, writer},
-    search_api,
+    portal_api,
 };
 use makonis_siem_core::claims::{Format, Sender};
 use serde_json::{Value, json};
@@ -58,13 +58,13 @@ async fn siem() -> Siem {
     let (intake, queue_rx, stats) = siem_support::intake(vec![lm, vdi], 16);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let reader = search_api::Reader {
+    let reader = portal_api::Reader {
         store: store_config(&dir).into(),
         public_key: Arc::new(public_key),
         platform_namespace: "makonis-system".into(),
         metrics: None,
     };
-    tokio::spawn(https::serve_with(listener, credentials.subscribe(), intake, search_api::routes(reader)));
+    tokio::spawn(https::serve_with(listener, credentials.subscribe(), intake, portal_api::routes(reader)));
     tokio::spawn(writer::run(store, queue_rx, stats, None, None));
     Siem { port, ca, dir }
 }

@@ -13,18 +13,16 @@
 //!   their status.
 //! - [`own_events`]: the events the SIEM writes itself: a LogSource gone silent or
 //!   sending again.
-//! - [`search_api`]: `POST /v1/search` and `POST /v1/report` beside the HTTPS intake, for
-//!   the portal's Security pages.
-//! - [`alerts_api`]: the alerts for the portal: lists, one with its events, and triage.
+//! - [`portal_api`]: the portal's API beside the HTTPS intake: search, the monthly report
+//!   and the alerts with their triage, for the portal's Security pages.
 
-pub mod alerts_api;
 pub mod detection;
 pub mod health;
 pub mod intake;
 pub mod own_events;
+pub mod portal_api;
 pub mod retention;
 pub mod run;
-pub mod search_api;
 pub mod sources;
 pub mod store;
 

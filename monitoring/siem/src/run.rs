@@ -54,8 +54,8 @@ use crate::{
         udp, writer,
     },
     own_events::state_change,
+    portal_api,
     retention::{policy_status, to_policy},
-    search_api,
     sources::to_source,
     store::{Backend, Store, StoreError},
 };
@@ -255,13 +255,13 @@ pub async fn run(
     let mut credentials = None;
     if let Some((syslog, https_listener, loaded)) = tls_intake {
         readers.push(tokio::spawn(tls::serve(syslog, loaded.subscribe(), intake.clone())));
-        let reader = search_api::Reader {
+        let reader = portal_api::Reader {
             store: settings.store.clone(),
             public_key: Arc::new(public_key.clone()),
             platform_namespace: settings.platform_namespace.clone(),
             metrics: Some(siem_metrics.clone()),
         };
-        let routes = search_api::routes(reader);
+        let routes = portal_api::routes(reader);
         readers.push(tokio::spawn(https::serve_with(https_listener, loaded.subscribe(), intake.clone(), routes)));
         credentials = Some(loaded);
     }

@@ -10,7 +10,7 @@ use jiff::{Timestamp, civil::Date, tz::TimeZone};
 use makonis_siem::{
     intake::metrics::SiemMetrics,
     intake::{https, writer},
-    search_api::{self, REPORT_PATH, SEARCH_PATH},
+    portal_api::{self, REPORT_PATH, SEARCH_PATH},
     store::{Backend, PartitionKey, Store},
 };
 use makonis_siem_core::{
@@ -83,13 +83,13 @@ async fn start(kind: Kind) -> (Siem, Issued, Issued) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let registry = prometheus::Registry::new();
-    let reader = search_api::Reader {
+    let reader = portal_api::Reader {
         store: backend.clone(),
         public_key: Arc::new(public_key),
         platform_namespace: PLATFORM.into(),
         metrics: Some(SiemMetrics::register(&registry).unwrap()),
     };
-    tokio::spawn(https::serve_with(listener, credentials.subscribe(), intake, search_api::routes(reader)));
+    tokio::spawn(https::serve_with(listener, credentials.subscribe(), intake, portal_api::routes(reader)));
     tokio::spawn(writer::run(store, queue_rx, stats, None, None));
     let lm_dc = ca.client(&["dc1.lm.gov.lv"], Some("agency-lm"));
     let vdi_dc = ca.client(&["dc1.vdi.gov.lv"], Some("agency-vdi"));

@@ -1,4 +1,4 @@
-//! The alerts on the HTTPS listener, for the portal only (as the search API):
+//! The alerts, for the portal only:
 //! `POST /v1/alerts` lists them (a page, or a feed of those raised after a row),
 //! `POST /v1/alerts/one` gives one with its history and its events from the store, and
 //! `POST /v1/alerts/triage` records what a person did to one.
@@ -24,9 +24,10 @@ use makonis_siem_core::alerts::{
 
 use crate::{
     intake::Peer,
-    search_api::{Reader, answer, failed, from_portal, refusal},
     store::{Store, StoreError},
 };
+
+use super::reader::{Reader, answer, failed, from_portal, refusal};
 
 /// Where alerts are listed.
 pub const ALERTS_PATH: &str = "/v1/alerts";
