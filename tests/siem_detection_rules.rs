@@ -314,6 +314,8 @@ async fn a_brute_force_is_detected_as_its_events_are_stored() {
         assert!(alert.contains(expected), "{expected} in {alert}");
     }
     assert!(siem.metric("makonis_siem_alert_latency_seconds_count").await.unwrap_or(0.0) >= 1.0);
+    let lag = siem.metric("makonis_siem_detection_lag_seconds").await.expect("the detection lag is exported");
+    assert!((0.0..60.0).contains(&lag), "live detection is seconds behind the intake at most: {lag}");
     let routed = wait_until("the alert in Alertmanager", CONVERGE, || async {
         let alerts = alertmanager.alerts().await;
         (!alerts.is_empty()).then_some(alerts).ok_or_else(|| "none yet".to_owned())

@@ -58,6 +58,10 @@ pub const ALERTS_TOTAL: &str = "makonis_siem_alerts_total";
 pub const ALERTS_SUPPRESSED_TOTAL: &str = "makonis_siem_alerts_suppressed_total";
 /// Histogram, no labels: seconds from receiving an alert's newest event to raising it.
 pub const ALERT_LATENCY_SECONDS: &str = "makonis_siem_alert_latency_seconds";
+/// Gauge, no labels: seconds from receiving the event detection evaluated last to
+/// evaluating it: how far detection is behind the intake (large after a start, while it
+/// catches up with what was stored meanwhile).
+pub const DETECTION_LAG_SECONDS: &str = "makonis_siem_detection_lag_seconds";
 /// Gauge `{state}`: detection rule objects by state (`active`, `disabled`, `invalid`).
 pub const DETECTION_RULES: &str = "makonis_siem_detection_rules";
 /// Gauge, no labels: correlation group keys held.
@@ -68,7 +72,7 @@ pub const CORRELATION_GROUPS: &str = "makonis_siem_correlation_groups";
 pub const ALERTMANAGER_BATCHES_TOTAL: &str = "makonis_siem_alertmanager_batches_total";
 
 /// Every name above.
-pub const ALL: [&str; 26] = [
+pub const ALL: [&str; 27] = [
     EVENTS_TOTAL,
     EVENTS_COMPLETE_TOTAL,
     RECEIVED_BYTES_TOTAL,
@@ -92,6 +96,7 @@ pub const ALL: [&str; 26] = [
     ALERTS_TOTAL,
     ALERTS_SUPPRESSED_TOTAL,
     ALERT_LATENCY_SECONDS,
+    DETECTION_LAG_SECONDS,
     DETECTION_RULES,
     CORRELATION_GROUPS,
     ALERTMANAGER_BATCHES_TOTAL,

@@ -1,7 +1,7 @@
 //! The detection engine's metrics (names in `makonis_siem_core::metric_names`).
 
 use makonis_siem_core::metric_names as names;
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 /// What the engine counts.
 #[derive(Debug, Clone)]
@@ -18,6 +18,8 @@ pub struct DetectionMetrics {
     pub suppressed: IntCounter,
     /// Seconds from receiving an alert's newest event to raising it.
     pub latency: Histogram,
+    /// Seconds from receiving the event evaluated last to evaluating it.
+    pub lag: Gauge,
     /// Rule objects by state.
     pub rules: IntGaugeVec,
     /// Correlation group keys held.
@@ -59,8 +61,13 @@ impl DetectionMetrics {
         registry.register(Box::new(too_late.clone()))?;
         registry.register(Box::new(alerts.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        let lag = Gauge::new(
+            names::DETECTION_LAG_SECONDS,
+            "Seconds from receiving the event detection evaluated last to evaluating it",
+        )?;
+        registry.register(Box::new(lag.clone()))?;
         registry.register(Box::new(rules.clone()))?;
         registry.register(Box::new(groups.clone()))?;
-        Ok(Self { events, unreadable, too_late, alerts, suppressed, latency, rules, groups, alertmanager })
+        Ok(Self { events, unreadable, too_late, alerts, suppressed, latency, lag, rules, groups, alertmanager })
     }
 }

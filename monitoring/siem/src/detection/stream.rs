@@ -198,6 +198,11 @@ fn evaluate(engine: &mut Engine, progress: &mut Progress, event: &Event, key: Pa
     }
     let reference = Reference { partition: key, seq, source: event.source.clone(), received: event.created };
     let now = Timestamp::now();
+    if mode != Mode::Warm
+        && let Some(metrics) = &engine.metrics
+    {
+        metrics.lag.set(now.duration_since(event.created).as_secs_f64().max(0.0));
+    }
     for alert in engine.evaluate(event, reference, mode) {
         let new = progress.add(&alert, now);
         report(&alert, new, engine.metrics.as_ref());
