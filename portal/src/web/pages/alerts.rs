@@ -105,7 +105,6 @@ pub async fn list(
     context.insert("unavailable", &unavailable);
     context.insert("levels", &LEVELS);
     context.insert("agencies", &readable_agencies(&state, actor));
-    context.insert("sees_incidents", &actor.access.sees_security_incidents());
     Ok(state.templates.page(&viewer, status, "security_alerts.html", context))
 }
 
