@@ -1,7 +1,8 @@
 //! The alerts, for the portal only:
 //! `POST /v1/alerts` lists them (a page, or a feed of those raised after a row),
 //! `POST /v1/alerts/one` gives one with its history and its events from the store, and
-//! `POST /v1/alerts/triage` records what a person did to one.
+//! `POST /v1/alerts/triage` records what a person did to one and answers the alert with
+//! its handling now.
 //!
 //! The portal sends the agencies its user may see; an alert of another agency (or the
 //! platform's own, to an agency's user) is answered as if it did not exist. The portal
@@ -19,7 +20,8 @@ use axum::{
 };
 use jiff::Timestamp;
 use makonis_siem_core::alerts::{
-    AlertDetail, AlertList, AlertListRequest, AlertRequest, TriageError, TriageRecord, TriageRequest, visible,
+    AlertDetail, AlertList, AlertListRequest, AlertRequest, AlertView, TriageError, TriageRecord, TriageRequest,
+    visible,
 };
 
 use crate::{
@@ -159,11 +161,11 @@ async fn answer_triage(
         Ok(store) => store,
         Err(error) => return ("failed", failed(&error)),
     };
-    match visible_detail(&mut store, &request.id, request.agencies.as_deref()).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return no_such_alert(),
+    let alert = match store.alert(&request.id).await {
+        Ok(Some(alert)) if visible(request.agencies.as_deref(), alert.agency.as_deref()) => alert,
+        Ok(_) => return no_such_alert(),
         Err(error) => return ("failed", failed(&error)),
-    }
+    };
     let record = TriageRecord {
         at: Timestamp::now().to_string(),
         actor: request.actor.clone(),
@@ -174,19 +176,15 @@ async fn answer_triage(
         Ok(Some(Ok(triage))) => {
             tracing::info!(alert = %request.id, actor = %record.actor, address = %record.address,
                 action = record.action.name(), state = triage.state.as_str(), "an alert was handled");
+            ("answered", Json(AlertView { triage, ..alert }).into_response())
         }
         Ok(Some(Err(refused))) => {
             let status = match refused {
                 TriageError::Field { .. } => StatusCode::BAD_REQUEST,
                 TriageError::State { .. } => StatusCode::CONFLICT,
             };
-            return refusal(status, refused.to_string());
+            refusal(status, refused.to_string())
         }
-        Ok(None) => return no_such_alert(),
-        Err(error) => return ("failed", failed(&error)),
-    }
-    match visible_detail(&mut store, &request.id, request.agencies.as_deref()).await {
-        Ok(Some(detail)) => ("answered", Json(detail).into_response()),
         Ok(None) => no_such_alert(),
         Err(error) => ("failed", failed(&error)),
     }

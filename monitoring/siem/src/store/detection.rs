@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 
 use jiff::{Timestamp, civil::Date};
 use makonis_siem_core::{
-    alerts::{
-        AlertDetail, AlertListRequest, AlertView, EventPlace, MAX_SHOWN_EVENTS, Triage, TriageError, TriageRecord,
-    },
+    alerts::{AlertDetail, AlertListRequest, AlertView, MAX_SHOWN_EVENTS, Triage, TriageError, TriageRecord},
     block::BlockEvent,
 };
 
@@ -138,27 +136,49 @@ impl Store {
         self.db.list_alerts(request).await
     }
 
+    /// One alert with its handling, without its history or events; `None` when there
+    /// is no such alert.
+    pub async fn alert(&mut self, id: &str) -> Result<Option<AlertView>, StoreError> {
+        self.db.alert(id).await?.map(|(stored, _)| stored.view()).transpose()
+    }
+
     /// One alert with its history and its first events read back from the store;
     /// `None` when there is no such alert.
     pub async fn alert_detail(&mut self, id: &str) -> Result<Option<AlertDetail>, StoreError> {
         let Some((stored, history)) = self.db.alert(id).await? else { return Ok(None) };
         let alert = stored.view()?;
-        let mut events = Vec::new();
-        for place in alert.events.iter().take(MAX_SHOWN_EVENTS) {
-            if let Some(event) = self.stored_event(place).await? {
-                events.push(hit(&place.partition, event)?.1);
+        let shown = &alert.events[..alert.events.len().min(MAX_SHOWN_EVENTS)];
+        let mut found = BTreeMap::new();
+        let mut partitions: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+        for place in shown {
+            partitions.entry(place.partition.as_str()).or_default().push(place.seq);
+        }
+        for (partition, seqs) in partitions {
+            for event in self.stored_events(partition, &seqs).await? {
+                found.insert((partition.to_owned(), event.seq), hit(partition, event)?.1);
             }
         }
+        let events = shown.iter().filter_map(|p| found.remove(&(p.partition.clone(), p.seq))).collect();
         Ok(Some(AlertDetail { alert, history, events }))
     }
 
-    /// The event at `place`, unless retention removed its partition.
-    async fn stored_event(&mut self, place: &EventPlace) -> Result<Option<BlockEvent>, StoreError> {
-        let Some(key) = PartitionKey::parse(&place.partition) else { return Ok(None) };
+    /// The events at `seqs` of a partition, read in one sweep from the first to the
+    /// last; none when retention removed the partition.
+    async fn stored_events(&mut self, partition: &str, seqs: &[u64]) -> Result<Vec<BlockEvent>, StoreError> {
+        let Some(key) = PartitionKey::parse(partition) else { return Ok(Vec::new()) };
+        let (Some(&first), Some(&last)) = (seqs.iter().min(), seqs.iter().max()) else { return Ok(Vec::new()) };
         if !self.db.exists(key).await? {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        Ok(self.events_from(key, place.seq).await?.into_iter().find(|event| event.seq == place.seq))
+        let mut events = Vec::new();
+        let mut next = first;
+        while next <= last {
+            let read = self.events_from(key, next).await?;
+            let Some(end) = read.last().map(|e| e.seq) else { break };
+            events.extend(read.into_iter().filter(|e| seqs.contains(&e.seq)));
+            next = end + 1;
+        }
+        Ok(events)
     }
 
     /// Records `record` on alert `id` with the handling it leads to; `None` when there

@@ -15,7 +15,8 @@ use axum::{
     response::Response,
 };
 use makonis_siem_core::alerts::{
-    AlertDetail, AlertList, AlertListRequest, AlertRequest, AlertState, LEVELS, TriageAction, TriageRequest, Verdict,
+    AlertDetail, AlertList, AlertListRequest, AlertRequest, AlertState, AlertView, LEVELS, TriageAction, TriageRequest,
+    Verdict,
 };
 use serde::{Deserialize, Serialize};
 use tera::Context as TeraContext;
@@ -214,57 +215,53 @@ pub async fn act(
         return Err(WebError::Forbidden("you may not work security alerts".into()));
     }
     let agencies = actor.access.security_log_scope();
-    let before = match detail(&state, &id, agencies.clone()).await {
-        Ok(before) => before,
+    let problem = match form.action() {
+        Err(message) => (StatusCode::BAD_REQUEST, message, "invalid"),
+        Ok(action) => {
+            let request = TriageRequest {
+                id: id.clone(),
+                agencies: agencies.clone(),
+                actor: actor.identity.username.clone(),
+                address: actor.source_ip.clone(),
+                action,
+            };
+            match ask_siem::<AlertView>(context.config.siem.as_ref(), "/v1/alerts/triage", &request).await {
+                Ok(alert) => {
+                    actor.audit(context, alert.agency.as_deref(), ACTION, &object, "ok", &form.described()).await?;
+                    // The alert's security incident, if one was opened, follows it.
+                    let resolved = match alert.triage.state {
+                        AlertState::Closed => Some(jiff::Timestamp::now().as_millisecond()),
+                        AlertState::Open | AlertState::Acknowledged => None,
+                    };
+                    context.store.resolve_security_incident(&id, resolved).await?;
+                    return Ok(see_other(&format!("/security/alerts/{id}")));
+                }
+                Err(Asked::Refused(words)) => (StatusCode::BAD_REQUEST, words, "invalid"),
+                Err(Asked::Conflict(words)) => (StatusCode::CONFLICT, words, "refused"),
+                Err(Asked::Missing) => {
+                    actor.audit(context, None, ACTION, &object, "denied", &form.described()).await?;
+                    return Err(WebError::NotFound);
+                }
+                Err(Asked::Unavailable) => {
+                    actor.audit(context, None, ACTION, &object, "failed", &form.described()).await?;
+                    return Err(WebError::SiemUnavailable);
+                }
+            }
+        }
+    };
+    // Refused: the alert's page again, with the reason (and the alert's agency in the
+    // audit record); an alert the user may not see is not found, and recorded as denied.
+    let (status, words, outcome) = problem;
+    let shown = match detail(&state, &id, agencies).await {
+        Ok(shown) => shown,
         Err(WebError::NotFound) => {
             actor.audit(context, None, ACTION, &object, "denied", &form.described()).await?;
             return Err(WebError::NotFound);
         }
         Err(other) => return Err(other),
     };
-    let agency = before.alert.agency.clone();
-    let action = match form.action() {
-        Ok(action) => action,
-        Err(message) => {
-            actor.audit(context, agency.as_deref(), ACTION, &object, "invalid", &form.described()).await?;
-            return alert_page(&state, &viewer, actor, before, StatusCode::BAD_REQUEST, Some(message)).await;
-        }
-    };
-    let request = TriageRequest {
-        id: id.clone(),
-        agencies,
-        actor: actor.identity.username.clone(),
-        address: actor.source_ip.clone(),
-        action,
-    };
-    let answer = ask_siem::<AlertDetail>(context.config.siem.as_ref(), "/v1/alerts/triage", &request).await;
-    let outcome = match &answer {
-        Ok(_) => "ok",
-        Err(Asked::Refused(_)) => "invalid",
-        Err(Asked::Conflict(_)) => "refused",
-        Err(Asked::Missing) => "denied",
-        Err(Asked::Unavailable) => "failed",
-    };
-    actor.audit(context, agency.as_deref(), ACTION, &object, outcome, &form.described()).await?;
-    match answer {
-        Ok(detail) => {
-            // The alert's security incident, if one was opened, follows it.
-            let resolved = match detail.alert.triage.state {
-                AlertState::Closed => Some(jiff::Timestamp::now().as_millisecond()),
-                AlertState::Open | AlertState::Acknowledged => None,
-            };
-            context.store.resolve_security_incident(&id, resolved).await?;
-            Ok(see_other(&format!("/security/alerts/{id}")))
-        }
-        Err(Asked::Refused(words)) => {
-            alert_page(&state, &viewer, actor, before, StatusCode::BAD_REQUEST, Some(words)).await
-        }
-        Err(Asked::Conflict(words)) => {
-            alert_page(&state, &viewer, actor, before, StatusCode::CONFLICT, Some(words)).await
-        }
-        Err(Asked::Missing) => Err(WebError::NotFound),
-        Err(Asked::Unavailable) => Err(WebError::SiemUnavailable),
-    }
+    actor.audit(context, shown.alert.agency.as_deref(), ACTION, &object, outcome, &form.described()).await?;
+    alert_page(&state, &viewer, actor, shown, status, Some(words)).await
 }
 
 /// `GET /security/incidents`: the security incidents the user may see, newest first.
