@@ -30,7 +30,9 @@ use support::{
     cluster::{admin_client, install_platform},
     directory,
     operator::free_local_address,
-    siem::{SECURITY_PASSWORD, Siem, SiemFiles, cluster_tls_args, create_log_source, security_portal},
+    siem::{
+        SECURITY_PASSWORD, Siem, SiemFiles, claim_the_api_server, cluster_tls_args, create_log_source, security_portal,
+    },
     wait_until,
     web::{request, sign_in},
 };
@@ -191,28 +193,15 @@ async fn wrong_ldap_password(account: &str) {
     assert!(!bound.success(), "a wrong password does not bind");
 }
 
-/// Removes the LogSources an earlier run left (one that failed): their claims on the same
-/// senders would conflict with this run's, and conflicting claims are both refused.
+/// Removes the LogSources an earlier run of this test left (one that failed): their
+/// claims on the same senders would conflict with this run's, and conflicting claims are
+/// both refused.
 async fn remove_earlier_claims(api: &Api<LogSource>) {
     for earlier in api.list(&ListParams::default()).await.unwrap() {
-        let earlier = earlier.metadata.name.filter(|n| n.starts_with("kubernetes-audit-") || n.starts_with("attacks-"));
-        if let Some(name) = earlier {
+        if let Some(name) = earlier.metadata.name.filter(|n| n.starts_with("attacks-")) {
             api.delete(&name, &DeleteParams::default()).await.unwrap();
         }
     }
-}
-
-/// The LogSource that claims the API server (one sender) for this run.
-async fn claim_the_api_server(api: &Api<LogSource>, run: &str) -> String {
-    let name = format!("kubernetes-audit-{run}");
-    let source: LogSource = serde_json::from_value(json!({
-        "apiVersion": "security.makonis.lv/v1alpha1", "kind": "LogSource",
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "spec": {"senders": [{"platform": "kubernetes-api-server"}], "format": "kubernetes-audit", "category": "platform-audit"}
-    }))
-    .unwrap();
-    api.create(&PostParams::default(), &source).await.unwrap();
-    name
 }
 
 /// The ids of the alerts titled `title` on the portal's alerts page.
@@ -238,7 +227,7 @@ async fn ssh_brute_force_password_spray_and_a_cluster_role_binding_raise_alerts_
     let samba_source = format!("attacks-samba-{run}");
     create_log_source(&admin, &sshd_source, json!([{"address": SSHD_SENDER}]), "UTC").await;
     create_log_source(&admin, &samba_source, json!([{"address": SAMBA_SENDER}]), "UTC").await;
-    let audit_source = claim_the_api_server(&sources, &run).await;
+    let audit_source = claim_the_api_server(&admin, &run).await;
     let rules = apply_rule_pack(&admin, &run).await;
     assert!(rules >= 25, "the pack: {rules} rule objects");
 

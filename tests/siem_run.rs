@@ -23,7 +23,9 @@ use support::{
     agencies::unique_id,
     cluster::{admin_client, install_platform},
     operator::free_local_address,
-    siem::{SECURITY_PASSWORD, Siem, SiemFiles, cluster_tls_args, create_log_source, security_portal},
+    siem::{
+        SECURITY_PASSWORD, Siem, SiemFiles, claim_the_api_server, cluster_tls_args, create_log_source, security_portal,
+    },
     wait_until,
     web::{request, sign_in},
 };
@@ -166,20 +168,7 @@ async fn the_api_servers_audit_events_arrive_through_its_audit_webhook() {
     let id = unique_id();
     let files = SiemFiles::new(std::env::temp_dir().join(format!("makonis-siem-audit-{id}")));
     let api = Api::<LogSource>::namespaced(admin.clone(), NAMESPACE);
-    // The API server is one sender: an earlier run's claim on this cluster would conflict.
-    for earlier in api.list(&Default::default()).await.unwrap() {
-        if earlier.metadata.name.as_deref().is_some_and(|n| n.starts_with("kubernetes-audit-")) {
-            api.delete(&earlier.metadata.name.unwrap(), &DeleteParams::default()).await.unwrap();
-        }
-    }
-    let name = format!("kubernetes-audit-{id}");
-    let source: LogSource = serde_json::from_value(json!({
-        "apiVersion": "security.makonis.lv/v1alpha1", "kind": "LogSource",
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "spec": {"senders": [{"platform": "kubernetes-api-server"}], "format": "kubernetes-audit", "category": "platform-audit"}
-    }))
-    .unwrap();
-    api.create(&PostParams::default(), &source).await.unwrap();
+    let name = claim_the_api_server(&admin, &id).await;
     let siem = Siem::start_with(&admin, &files, free_local_address(), &cluster_tls_args(), "siem.log").await;
 
     // A write the audit policy records; the API server's webhook posts it within about a

@@ -61,6 +61,27 @@ pub fn cluster_tls_args() -> Vec<String> {
     ]
 }
 
+/// The LogSource `kubernetes-audit-<id>` in the platform namespace that claims the API
+/// server's audit webhook. The API server is one sender: earlier runs' claims on it are
+/// deleted first, since conflicting claims are both refused.
+pub async fn claim_the_api_server(admin: &Client, id: &str) -> String {
+    let api = Api::<LogSource>::namespaced(admin.clone(), "makonis-system");
+    for earlier in api.list(&Default::default()).await.expect("list LogSources") {
+        if let Some(name) = earlier.metadata.name.filter(|n| n.starts_with("kubernetes-audit-")) {
+            api.delete(&name, &Default::default()).await.expect("delete an earlier claim");
+        }
+    }
+    let name = format!("kubernetes-audit-{id}");
+    let source: LogSource = serde_json::from_value(serde_json::json!({
+        "apiVersion": "security.makonis.lv/v1alpha1", "kind": "LogSource",
+        "metadata": {"name": name, "namespace": "makonis-system"},
+        "spec": {"senders": [{"platform": "kubernetes-api-server"}], "format": "kubernetes-audit", "category": "platform-audit"}
+    }))
+    .expect("a LogSource");
+    api.create(&PostParams::default(), &source).await.expect("create the LogSource");
+    name
+}
+
 /// Where a test's SIEM keeps its data, and the key's public half for `verify`.
 pub struct SiemFiles {
     /// The test's directory (logs go here too).
