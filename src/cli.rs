@@ -127,6 +127,16 @@ pub struct OperatorArgs {
     #[arg(long, env = "MAKONIS_CATALOG_SERVICE_ACCOUNT", default_value = "makonis-catalog-operator")]
     pub catalog_service_account: String,
 
+    /// Identity: the longest one LDAP request to a domain controller may take.
+    #[arg(long, env = "MAKONIS_LDAP_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub ldap_timeout_seconds: u64,
+
+    /// Tenancy: the identity operator's ServiceAccount in the platform namespace, bound in
+    /// every agency namespace to the Secrets rights of initial passwords and service
+    /// account credentials.
+    #[arg(long, env = "MAKONIS_IDENTITY_SERVICE_ACCOUNT", default_value = "makonis-identity-operator")]
+    pub identity_service_account: String,
+
     /// Catalog webhook: the portal's ServiceAccount in the platform namespace, the one
     /// caller (besides platform administrators) that may order or change instances of
     /// items that need approval; it applies them once their approval chain is complete.
@@ -275,6 +285,9 @@ pub enum ControllerName {
     /// HostPools, VirtualMachines, Volumes, BackupPolicies, Backups and Restores →
     /// libvirt domains, volumes and backups.
     Compute,
+    /// Directories, DirectoryUsers, DirectoryGroups and DirectoryServiceAccounts →
+    /// agencies' OUs, role groups, accounts and groups in Active Directory.
+    Identity,
 }
 
 impl ControllerName {
@@ -284,6 +297,7 @@ impl ControllerName {
             ControllerName::Tenancy => "tenancy",
             ControllerName::Catalog => "catalog",
             ControllerName::Compute => "compute",
+            ControllerName::Identity => "identity",
         }
     }
 
@@ -309,6 +323,13 @@ impl ControllerName {
                 "backuppolicies.compute.makonis.lv",
                 "backups.compute.makonis.lv",
                 "restores.compute.makonis.lv",
+            ],
+            ControllerName::Identity => &[
+                "agencies.tenancy.makonis.lv",
+                "directories.identity.makonis.lv",
+                "directoryusers.identity.makonis.lv",
+                "directorygroups.identity.makonis.lv",
+                "directoryserviceaccounts.identity.makonis.lv",
             ],
         }
     }

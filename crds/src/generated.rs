@@ -6,6 +6,7 @@ use kube::CustomResourceExt;
 use crate::{
     catalog::{CatalogItem, ServiceInstance},
     compute::{Backup, BackupPolicy, HostPool, Restore, VirtualMachine, Volume},
+    identity::{Directory, DirectoryGroup, DirectoryServiceAccount, DirectoryUser},
     security::{ClusterDetectionRule, DetectionRule, LogSource, RetentionPolicy},
     slo::{Probe, ServiceLevelObjective},
     tenancy::Agency,
@@ -33,6 +34,10 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         RetentionPolicy::crd(),
         DetectionRule::crd(),
         ClusterDetectionRule::crd(),
+        Directory::crd(),
+        DirectoryUser::crd(),
+        DirectoryGroup::crd(),
+        DirectoryServiceAccount::crd(),
     ]
 }
 

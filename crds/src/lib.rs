@@ -7,6 +7,8 @@
 
 pub mod catalog;
 pub mod compute;
+pub mod dn;
+pub mod identity;
 pub mod labels;
 pub mod quantity;
 pub mod reference;

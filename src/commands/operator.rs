@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use makonis_catalog::render::PlatformVars;
 use makonis_catalog_operator::{CatalogConfig, CatalogController, approval::ApprovalGate};
 use makonis_compute::{ComputeConfig, ComputeController, ComputeMetrics};
+use makonis_identity::IdentityConfig;
 use makonis_operator_kit::{
     client::{ApiRequestMetrics, counted_client},
     crds::wait_for_crds,
@@ -149,6 +150,7 @@ fn start_controllers(
                     platform_namespace: args.platform_namespace.clone(),
                     group_prefix: args.group_prefix.clone(),
                     catalog_service_account: args.catalog_service_account.clone(),
+                    identity_service_account: args.identity_service_account.clone(),
                 };
                 let ctx = Arc::new(makonis_tenancy::Context::new(
                     client.clone(),
@@ -191,6 +193,22 @@ fn start_controllers(
                 );
                 tracing::info!(controller = "compute", selector = ?args.compute_selector, "starting controller");
                 tokio::spawn(controller.run())
+            }
+            ControllerName::Identity => {
+                let config = IdentityConfig {
+                    platform_namespace: args.platform_namespace.clone(),
+                    ldap_timeout: Duration::from_secs(args.ldap_timeout_seconds),
+                    resync: Duration::from_secs(args.resync_seconds),
+                    selector: args.agency_selector.clone(),
+                };
+                tracing::info!(controller = "identity", selector = ?args.agency_selector, "starting controller");
+                tokio::spawn(makonis_identity::run(
+                    client.clone(),
+                    config,
+                    metrics.clone(),
+                    instance.clone(),
+                    stopped(stop.clone()),
+                ))
             }
         })
         .collect()

@@ -78,6 +78,7 @@ pub fn status_owner(group: &str) -> &'static str {
         "compute.makonis.lv" => "makonis-compute-operator",
         "slo.makonis.lv" => "makonis-slo",
         "security.makonis.lv" => "makonis-siem",
+        "identity.makonis.lv" => "makonis-identity-operator",
         other => panic!("no operator owns the status of {other}: add it here and to status-writers.yaml"),
     }
 }

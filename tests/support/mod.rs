@@ -18,6 +18,7 @@ pub mod compute;
 pub mod directory;
 pub mod events;
 pub mod flapping;
+pub mod identity;
 pub mod operator;
 pub mod portal_process;
 pub mod prometheus;

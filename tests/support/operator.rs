@@ -62,7 +62,7 @@ impl OperatorProcess {
             .arg(options.resync_seconds.to_string())
             .args(options.extra_args)
             .env("KUBECONFIG", options.kubeconfig)
-            .env("MAKONIS_LOG", "info,makonis_tenancy=debug,makonis_catalog_operator=debug,makonis_compute=debug")
+            .env("MAKONIS_LOG", "info,makonis_tenancy=debug,makonis_catalog_operator=debug,makonis_compute=debug,makonis_identity=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

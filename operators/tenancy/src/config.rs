@@ -13,6 +13,9 @@ pub struct TenancyConfig {
     /// in each agency namespace only, the Secrets rights it needs for the credentials of
     /// the agency's service instances.
     pub catalog_service_account: String,
+    /// The identity operator's ServiceAccount (in the platform namespace), granted in each
+    /// agency namespace the Secrets rights of initial passwords and service accounts.
+    pub identity_service_account: String,
 }
 
 impl Default for TenancyConfig {
@@ -21,6 +24,7 @@ impl Default for TenancyConfig {
             platform_namespace: "makonis-system".into(),
             group_prefix: String::new(),
             catalog_service_account: "makonis-catalog-operator".into(),
+            identity_service_account: "makonis-identity-operator".into(),
         }
     }
 }

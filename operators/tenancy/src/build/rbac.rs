@@ -36,23 +36,31 @@ pub const CATALOG_SECRETS_ROLE: &str = "makonis-catalog-instance-secrets";
 /// The RoleBinding of [`CATALOG_SECRETS_ROLE`] in each agency namespace.
 pub const CATALOG_SECRETS_BINDING: &str = "makonis-catalog-operator";
 
+/// The ClusterRole with the identity operator's rights on Secrets (initial passwords,
+/// service account credentials), bound in agency namespaces only.
+pub const IDENTITY_SECRETS_ROLE: &str = "makonis-identity-secrets";
+/// The RoleBinding of [`IDENTITY_SECRETS_ROLE`] in each agency namespace.
+pub const IDENTITY_SECRETS_BINDING: &str = "makonis-identity-operator";
+
 /// One RoleBinding per role, granting the ClusterRole in the agency namespace only, and
-/// the catalog operator's binding for the credentials of the agency's instances.
+/// the catalog and identity operators' bindings for the Secrets they keep there.
 pub fn build_role_bindings(agency: &Agency, config: &TenancyConfig) -> Vec<RoleBinding> {
-    let catalog = RoleBinding {
-        metadata: child_meta(agency, CATALOG_SECRETS_BINDING),
+    let operator = |binding: &str, role: &str, account: &str| RoleBinding {
+        metadata: child_meta(agency, binding),
         role_ref: RoleRef {
             api_group: Some("rbac.authorization.k8s.io".into()),
             kind: "ClusterRole".into(),
-            name: CATALOG_SECRETS_ROLE.into(),
+            name: role.into(),
         },
         subjects: Some(vec![Subject {
             api_group: None,
             kind: "ServiceAccount".into(),
-            name: config.catalog_service_account.clone(),
+            name: account.into(),
             namespace: Some(config.platform_namespace.clone()),
         }]),
     };
+    let catalog = operator(CATALOG_SECRETS_BINDING, CATALOG_SECRETS_ROLE, &config.catalog_service_account);
+    let identity = operator(IDENTITY_SECRETS_BINDING, IDENTITY_SECRETS_ROLE, &config.identity_service_account);
     AGENCY_ROLES
         .iter()
         .map(|role| RoleBinding {
@@ -69,7 +77,7 @@ pub fn build_role_bindings(agency: &Agency, config: &TenancyConfig) -> Vec<RoleB
                 namespace: None,
             }]),
         })
-        .chain([catalog])
+        .chain([catalog, identity])
         .collect()
 }
 
@@ -98,6 +106,7 @@ mod tests {
                 ("makonis-security-officers", "makonis-agency-security-officer", "ad:VDI-Makonis-Security"),
                 ("makonis-viewers", "makonis-agency-viewer", "ad:VDI-Makonis-Viewers"),
                 ("makonis-catalog-operator", "makonis-catalog-instance-secrets", "makonis-catalog-operator"),
+                ("makonis-identity-operator", "makonis-identity-secrets", "makonis-identity-operator"),
             ]
         );
         assert!(bindings[..5].iter().all(|b| b.subjects.as_ref().unwrap()[0].kind == "Group"));

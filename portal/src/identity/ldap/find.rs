@@ -7,9 +7,9 @@ use ldap3::ldap_escape;
 
 use super::bind_service;
 use super::config::{DirectoryConfig, DirectoryFlavour};
-use super::dn::cn_of_dn;
 use super::error::{DirectoryError, Step};
 use super::session::Session;
+use makonis_api::dn::cn_of_dn;
 
 /// The DNs of the groups found per (base, name) of `wanted` (base DN → names), searching
 /// each base's subtree once. A base that does not exist finds nothing (and is logged); an

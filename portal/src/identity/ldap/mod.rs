@@ -8,7 +8,6 @@
 //! stands for; [`find_groups`] finds groups by name, to resolve role groups to DNs.
 
 mod config;
-mod dn;
 mod entry;
 mod error;
 mod filter;
@@ -18,9 +17,9 @@ mod session;
 pub(crate) mod tls;
 
 pub use config::{DirectoryConfig, DirectoryFlavour};
-pub use dn::{cn_of_dn, normalize_dn};
 pub use error::DirectoryError;
 pub use find::find_groups;
+pub use makonis_api::dn::{cn_of_dn, normalize_dn};
 
 use ldap3::SearchEntry;
 use tracing::Instrument;

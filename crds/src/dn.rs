@@ -1,4 +1,4 @@
-//! Reading distinguished names (RFC 4514): the common name of a group from its DN, and
+//! Distinguished names (RFC 4514): escaping a value, the common name of a group from its DN, and
 //! the canonical form two DNs are compared in.
 
 /// The `cn` value of the first RDN of `dn`, unescaped: `CN=VDI-Staff,OU=Groups,DC=lm,DC=test`
@@ -54,14 +54,18 @@ pub fn normalize_dn(dn: &str) -> Option<String> {
 }
 
 /// `value` escaped as RFC 4514 asks: `, + " \ < > ;` and `=` always, `#` and a space at
-/// the start, a space at the end.
-fn escape_value(value: &str) -> String {
+/// the start, a space at the end. What a DN built from a name (`CN=<value>,OU=…`) needs.
+pub fn escape_value(value: &str) -> String {
     let mut escaped = String::with_capacity(value.len());
     let last = value.chars().count().saturating_sub(1);
     for (i, c) in value.chars().enumerate() {
         let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
             || (i == 0 && matches!(c, '#' | ' '))
             || (i == last && c == ' ');
+        if c == '\0' {
+            escaped.push_str("\\00");
+            continue;
+        }
         if special {
             escaped.push('\\');
         }
@@ -123,6 +127,16 @@ mod tests {
         assert_eq!(normalize_dn("CN=Doe\\, John,OU=x").as_deref(), Some("cn=doe\\, john,ou=x"));
         assert_eq!(normalize_dn("UID=x+CN=Foo,dc=y"), normalize_dn("cn=foo+uid=x,DC=Y"));
         assert_eq!(normalize_dn("CN=R\\C4\\92ga,DC=x").as_deref(), Some("cn=rēga,dc=x"));
+    }
+
+    #[test]
+    fn values_are_escaped_for_a_dn() {
+        assert_eq!(super::escape_value("Doe, John"), "Doe\\, John");
+        assert_eq!(super::escape_value("#1 a=b+c "), "\\#1 a\\=b\\+c\\ ");
+        assert_eq!(super::escape_value("Līga Ozoliņa"), "Līga Ozoliņa");
+        assert_eq!(super::escape_value("a\0b"), "a\\00b");
+        let dn = format!("CN={},OU=x", super::escape_value("x,OU=Admins"));
+        assert_eq!(cn_of_dn(&dn).as_deref(), Some("x,OU=Admins"));
     }
 
     #[test]

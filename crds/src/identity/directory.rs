@@ -1,0 +1,139 @@
+//! The `Directory` kind: an Active Directory domain the platform manages.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::shared::{DriftPolicy, OBJECT_NAME_PATTERN};
+
+/// An Active Directory domain that the identity operator manages.
+///
+/// The operator speaks to it over LDAPS (`ldaps://`) or StartTLS (`ldap://`, always
+/// upgraded before anything else is sent); there is no way to send a password
+/// unencrypted, even to a server that would accept it. The server is verified against
+/// the CA in `caSecret`. Every Agency whose `spec.directory.organizationalUnit` lies under
+/// `baseDn` is managed in this domain (the longest matching base wins).
+#[allow(clippy::duplicated_attributes)]
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "identity.makonis.lv",
+    version = "v1alpha1",
+    kind = "Directory",
+    plural = "directories",
+    singular = "directory",
+    shortname = "dir",
+    category = "makonis",
+    status = "DirectoryStatus",
+    printcolumn(name = "URL", type_ = "string", json_path = ".spec.url"),
+    printcolumn(name = "Base", type_ = "string", json_path = ".spec.baseDn"),
+    printcolumn(name = "Level", type_ = "string", json_path = ".status.functionalLevel"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectorySpec {
+    /// Where the domain controller answers: `ldaps://dc1.lm.gov.lv:636` (TLS from the first
+    /// byte) or `ldap://dc1.lm.gov.lv:389` (StartTLS before the bind; a server that refuses
+    /// StartTLS is not used).
+    #[schemars(
+        length(min = 8, max = 255),
+        regex(pattern = r"^ldaps?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?/?$")
+    )]
+    pub url: String,
+
+    /// Secret in the platform's namespace whose key `ca.crt` holds the PEM certificates
+    /// the server's certificate must chain to.
+    #[schemars(length(min = 1, max = 253), regex(pattern = OBJECT_NAME_PATTERN))]
+    pub ca_secret: String,
+
+    /// Secret in the platform's namespace with the operator's account: keys `username`
+    /// (a DN, `DOMAIN\name` or a UPN) and `password`. The account needs the rights to
+    /// create and change users and groups under the agencies' OUs, no more.
+    #[schemars(length(min = 1, max = 253), regex(pattern = OBJECT_NAME_PATTERN))]
+    pub bind_secret: String,
+
+    /// The domain's naming context, e.g. `DC=lm,DC=gov,DC=lv`.
+    #[schemars(length(min = 4, max = 255), regex(pattern = r"^[Dd][Cc]=[A-Za-z0-9-]+(,\s*[Dd][Cc]=[A-Za-z0-9-]+)*$"))]
+    pub base_dn: String,
+
+    /// The suffix of users' `userPrincipalName`, e.g. `lm.gov.lv`; by default the domain
+    /// the base DN names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 3, max = 253),
+        regex(pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+    )]
+    pub user_principal_suffix: Option<String>,
+
+    /// What happens to direct changes of managed objects, unless an object says otherwise.
+    #[serde(default)]
+    pub drift: DriftPolicy,
+
+    /// Days a removed account stays disabled in its agency's leavers OU before it is
+    /// deleted (0 to 3650, default 30).
+    #[serde(default = "default_leaver_days")]
+    #[x_kube(validation = Rule::new("self >= 0 && self <= 3650").message("leaverGraceDays must be 0 to 3650"))]
+    pub leaver_grace_days: u32,
+}
+
+fn default_leaver_days() -> u32 {
+    30
+}
+
+/// What the operator last saw of the domain.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryStatus {
+    /// `Ready`: reachable over TLS, signed in, the base DN found.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// The generation the conditions describe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The domain's functional level, e.g. `2008 R2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub functional_level: Option<String>,
+    /// The domain's default password policy, as people are told it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_policy: Option<PasswordPolicy>,
+    /// Each agency whose OU this domain holds: whether its OUs and role groups are in place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agencies: Vec<AgencyUnit>,
+}
+
+/// One agency's place in the domain, as the operator last left it.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AgencyUnit {
+    /// The agency's code.
+    pub code: String,
+    /// Its organisational unit.
+    pub organizational_unit: String,
+    /// Whether the OU, its sub-OUs and the role groups are in place.
+    pub ready: bool,
+    /// What is missing or wrong, or what was found (a role group the platform did not
+    /// create is left to the directory's administrators).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+/// The domain's default password policy (from the domain object).
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordPolicy {
+    /// Fewest characters (`minPwdLength`).
+    pub min_length: u32,
+    /// Whether three of upper case, lower case, digits and symbols are required and the
+    /// account name may not appear (`pwdProperties` bit 1).
+    pub complexity: bool,
+    /// How many earlier passwords may not be reused (`pwdHistoryLength`).
+    pub history_length: u32,
+    /// Days before a password must be changed; none when it never expires (`maxPwdAge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_days: Option<u32>,
+    /// Days a new password must be kept before it may be changed again (`minPwdAge`).
+    pub min_age_days: u32,
+    /// Failed sign-ins before the account is locked; 0 never (`lockoutThreshold`).
+    pub lockout_threshold: u32,
+}

@@ -1,0 +1,253 @@
+//! Active Directory as code against a real Samba AD domain controller: agencies' OUs and
+//! role groups, people (Latvian names end to end) and groups created, changed, renamed,
+//! disabled, nested; initial passwords handed over; every refusal shown in the server's
+//! words. Needs `tests/directory/samba.sh start` and the local control plane.
+
+mod support;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, api::DeleteParams};
+use makonis_api::identity::{Directory, DirectoryGroup, DirectoryUser};
+use serde_json::json;
+use support::{
+    CONVERGE,
+    identity::{IdentityRun, bind, first, read, search},
+    wait_until,
+};
+
+fn user(name: &str, spec: serde_json::Value) -> serde_json::Value {
+    json!({"apiVersion": "identity.makonis.lv/v1alpha1", "kind": "DirectoryUser", "metadata": {"name": name}, "spec": spec})
+}
+
+fn group(name: &str, spec: serde_json::Value) -> serde_json::Value {
+    json!({"apiVersion": "identity.makonis.lv/v1alpha1", "kind": "DirectoryGroup", "metadata": {"name": name}, "spec": spec})
+}
+
+/// The members of the group `cn` in the agency's Groups OU, as DNs in lower case.
+fn members(t: &IdentityRun, cn: &str) -> Vec<String> {
+    let entry = read(&t.dn(cn, "Groups"), &["member"]).unwrap_or_default();
+    entry.get("member").cloned().unwrap_or_default().into_iter().map(|m| m.to_lowercase()).collect()
+}
+
+#[tokio::test]
+async fn agencies_people_and_groups_become_the_directory() {
+    let t = IdentityRun::start(30, "Correct", 300).await;
+
+    // The Directory: signed in over TLS, the domain's level and password policy read.
+    let directories: Api<Directory> = Api::all(t.admin.clone());
+    let directory = wait_until("the Directory to be Ready", CONVERGE, || async {
+        let d = directories.get(&t.directory).await.map_err(|e| e.to_string())?;
+        let status = d.status.clone().unwrap_or_default();
+        let ready = status.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True");
+        if ready && status.agencies.iter().any(|a| a.code == t.code && a.ready) {
+            Ok(d)
+        } else {
+            Err(format!("{status:?}"))
+        }
+    })
+    .await;
+    let status = directory.status.unwrap();
+    let policy = status.password_policy.expect("the password policy is reported");
+    assert!(policy.min_length >= 7 && policy.complexity, "{policy:?}");
+    assert!(status.functional_level.is_some());
+
+    // The agency's OU, its sub-OUs and its five role groups, marked as the platform's.
+    for unit in ["People", "Groups", "Service Accounts", "Leavers"] {
+        assert!(read(&format!("OU={unit},{}", t.agency_ou), &["ou"]).is_some(), "OU={unit} exists");
+    }
+    for role in ["admins", "requesters", "approvers", "security", "viewers"] {
+        let entry = read(&t.dn(&format!("{}-{role}", t.code), "Groups"), &["adminDescription", "groupType"])
+            .unwrap_or_else(|| panic!("the {role} role group exists"));
+        assert_eq!(first(&entry, "adminDescription"), Some(format!("makonis:Agency:{}", t.code).as_str()));
+        assert_eq!(first(&entry, "groupType"), Some("-2147483646"));
+    }
+
+    // A group, a manager and a person with Latvian names, groups and a role.
+    let finance = format!("{}-Finanses", t.code);
+    t.apply::<DirectoryGroup>(group("finanses", json!({"name": finance, "description": "Finanšu nodaļa"}))).await;
+    t.apply::<DirectoryUser>(user(
+        "anna",
+        json!({"username": "anna.berzina", "givenName": "Anna", "surname": "Bērziņa"}),
+    ))
+    .await;
+    t.apply::<DirectoryUser>(user(
+        "liga",
+        json!({
+            "username": "liga.ozolina", "givenName": "Līga", "surname": "Ozoliņa",
+            "email": "liga.ozolina@vsaa.gov.lv", "title": "Vecākā referente", "department": "Finanšu nodaļa",
+            "manager": "anna", "groups": ["finanses"], "roles": ["requesters"], "expires": "2027-06-30"
+        }),
+    ))
+    .await;
+    let object = t.wait_condition("directoryusers", "liga", "Ready", "True").await;
+    let dn = t.dn("Līga Ozoliņa", "People");
+    assert_eq!(object["status"]["dn"], dn.as_str());
+    let entry = read(
+        &dn,
+        &[
+            "givenName",
+            "sn",
+            "displayName",
+            "mail",
+            "title",
+            "department",
+            "manager",
+            "userAccountControl",
+            "pwdLastSet",
+            "accountExpires",
+            "userPrincipalName",
+        ],
+    )
+    .expect("the account exists");
+    assert_eq!(first(&entry, "givenName"), Some("Līga"));
+    assert_eq!(first(&entry, "sn"), Some("Ozoliņa"));
+    assert_eq!(first(&entry, "displayName"), Some("Līga Ozoliņa"));
+    assert_eq!(first(&entry, "department"), Some("Finanšu nodaļa"));
+    assert_eq!(first(&entry, "title"), Some("Vecākā referente"));
+    assert_eq!(first(&entry, "userPrincipalName"), Some("liga.ozolina@lm.test"));
+    assert_eq!(first(&entry, "manager").map(str::to_lowercase), Some(t.dn("Anna Bērziņa", "People").to_lowercase()));
+    assert_eq!(first(&entry, "userAccountControl"), Some("512"));
+    assert_eq!(first(&entry, "pwdLastSet"), Some("0"), "the person must change the password at the first sign-in");
+    // 2027-06-30T00:00:00Z as a Windows file time.
+    assert_eq!(first(&entry, "accountExpires"), Some("134587872000000000"));
+
+    // Membership: the declared group and the role group.
+    wait_until("the memberships", CONVERGE, || async {
+        let finance = members(&t, &finance);
+        let requesters = members(&t, &format!("{}-requesters", t.code));
+        let me = dn.to_lowercase();
+        if finance.contains(&me) && requesters.contains(&me) {
+            Ok(())
+        } else {
+            Err(format!("{finance:?} {requesters:?}"))
+        }
+    })
+    .await;
+
+    // The initial password is handed over in a Secret; the directory takes it, and asks
+    // for a new one at the first sign-in (data 773), where a wrong one is refused (52e).
+    let secrets: Api<Secret> = Api::namespaced(t.admin.clone(), &t.namespace);
+    let secret = secrets.get("liga-initial-password").await.expect("the initial password Secret");
+    let password = String::from_utf8(secret.data.unwrap()["password"].0.clone()).unwrap();
+    assert_eq!(object["status"]["initialPasswordSecret"], "liga-initial-password");
+    let refused = bind("liga.ozolina@lm.test", &password).unwrap_err();
+    assert!(refused.contains("data 773"), "must change the password first: {refused}");
+    let wrong = bind("liga.ozolina@lm.test", "Wrong-Parole-1!").unwrap_err();
+    assert!(wrong.contains("data 52e"), "{wrong}");
+
+    // A new display name renames the entry; the memberships follow it.
+    t.apply::<DirectoryUser>(user(
+        "liga",
+        json!({
+            "username": "liga.ozolina", "givenName": "Līga", "surname": "Ozoliņa-Kalniņa",
+            "displayName": "Līga Ozoliņa-Kalniņa", "email": "liga.ozolina@vsaa.gov.lv",
+            "manager": "anna", "groups": ["finanses"], "roles": ["requesters"], "enabled": false
+        }),
+    ))
+    .await;
+    t.wait_condition("directoryusers", "liga", "Ready", "True").await;
+    let renamed = t.dn("Līga Ozoliņa-Kalniņa", "People");
+    let entry = read(&renamed, &["sn", "title", "userAccountControl", "accountExpires"]).expect("renamed");
+    assert!(read(&dn, &["cn"]).is_none(), "the old name is gone");
+    assert_eq!(first(&entry, "sn"), Some("Ozoliņa-Kalniņa"));
+    assert_eq!(first(&entry, "title"), None, "a title no longer declared is removed");
+    assert_eq!(first(&entry, "userAccountControl"), Some("514"), "disabled");
+    assert!(members(&t, &finance).contains(&renamed.to_lowercase()));
+
+    // Nested groups: a group holds a group and a person.
+    t.apply::<DirectoryGroup>(group(
+        "visi",
+        json!({"name": format!("{}-Visi", t.code), "members": [{"group": "finanses"}, {"user": "anna"}]}),
+    ))
+    .await;
+    t.wait_condition("directorygroups", "visi", "Ready", "True").await;
+    let all = members(&t, &format!("{}-Visi", t.code));
+    assert!(all.contains(&t.dn(&finance, "Groups").to_lowercase()), "{all:?}");
+    assert!(all.contains(&t.dn("Anna Bērziņa", "People").to_lowercase()), "{all:?}");
+
+    // A member DN outside the agency's OU is refused, with the field, and nothing is made.
+    t.apply::<DirectoryGroup>(group(
+        "svesie",
+        json!({"name": format!("{}-Svesie", t.code), "members": [{"dn": "CN=Administrator,CN=Users,DC=lm,DC=test"}]}),
+    ))
+    .await;
+    let refused = t.wait_condition("directorygroups", "svesie", "Ready", "False").await;
+    let ready =
+        refused["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap().clone();
+    assert_eq!(ready["reason"], "InvalidSpec");
+    assert!(ready["message"].as_str().unwrap().contains("spec.members[0].dn"), "{ready}");
+    assert!(read(&t.dn(&format!("{}-Svesie", t.code), "Groups"), &["cn"]).is_none());
+}
+
+#[tokio::test]
+async fn password_policy_refusals_come_back_in_the_servers_words() {
+    let t = IdentityRun::start(30, "Correct", 300).await;
+    let secrets: Api<Secret> = Api::namespaced(t.admin.clone(), &t.namespace);
+    for (name, password, words) in [
+        ("short", "Ab1!", "the password is too short"),
+        ("simple", "vienkarsaparole", "the password does not meet the complexity criteria"),
+    ] {
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": name}, "stringData": {"password": password}
+        }))
+        .unwrap();
+        secrets.create(&Default::default(), &secret).await.unwrap();
+        t.apply::<DirectoryUser>(user(
+            name,
+            json!({"username": format!("p.{name}"), "givenName": "Pēteris", "surname": name, "password": {"secretRef": name}}),
+        ))
+        .await;
+        let object = t.wait_condition("directoryusers", name, "PasswordSet", "False").await;
+        let condition = object["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "PasswordSet")
+            .unwrap()
+            .clone();
+        assert_eq!(condition["reason"], "PasswordPolicy");
+        assert!(condition["message"].as_str().unwrap().contains(words), "{condition}");
+        let event = support::events::wait_for_warning_in(&t.admin, &t.namespace, name, "PasswordRefused").await;
+        assert!(event.contains(words), "{event}");
+        assert!(read(&t.dn(&format!("Pēteris {name}"), "People"), &["cn"]).is_none(), "no account without a password");
+    }
+}
+
+#[tokio::test]
+async fn entries_the_platform_did_not_create_are_never_touched() {
+    let t = IdentityRun::start(0, "Correct", 300).await;
+    let people = format!("OU=People,{}", t.agency_ou);
+    wait_until("the agency's OUs", CONVERGE, || async {
+        read(&people, &["ou"]).map(|_| ()).ok_or("not yet".to_string())
+    })
+    .await;
+    let foreign = t.dn("Pēteris Kalns", "People");
+    support::identity::ldap_modify(&format!(
+        "dn: {foreign}\nchangetype: add\nobjectClass: user\nsAMAccountName: pk{}\ndescription: manual\n",
+        t.run
+    ));
+    t.apply::<DirectoryUser>(user(
+        "peteris",
+        json!({"username": format!("pk.{}", t.run), "givenName": "Pēteris", "surname": "Kalns"}),
+    ))
+    .await;
+    let object = t.wait_condition("directoryusers", "peteris", "Ready", "False").await;
+    let ready =
+        object["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap().clone();
+    assert_eq!(ready["reason"], "NotManaged", "{ready}");
+    assert!(ready["message"].as_str().unwrap().contains("never changes it"), "{ready}");
+    // Deleting the object leaves the foreign entry as it was.
+    let users = t.users();
+    users.delete("peteris", &DeleteParams::default()).await.unwrap();
+    wait_until("the object to go", CONVERGE, || async {
+        match users.get_opt("peteris").await.map_err(|e| e.to_string())? {
+            None => Ok(()),
+            Some(_) => Err("still there".to_string()),
+        }
+    })
+    .await;
+    let entry = read(&foreign, &["description", "adminDescription", "userAccountControl"]).expect("still there");
+    assert_eq!(first(&entry, "description"), Some("manual"));
+    assert_eq!(first(&entry, "adminDescription"), None);
+    let _ = search(&t.agency_ou, "(objectClass=user)", &["cn"]);
+}
