@@ -67,6 +67,48 @@ pub enum Command {
     /// Security monitoring: receive and store security logs, check the store's hash
     /// chains, or make the key that signs its checkpoints.
     Siem(SiemArgs),
+    /// Active Directory as code: bring an agency's people in from a file.
+    Identity(IdentityArgs),
+}
+
+/// Arguments of `makonis identity`.
+#[derive(Debug, Args)]
+pub struct IdentityArgs {
+    #[command(subcommand)]
+    pub command: IdentityCommand,
+}
+
+/// What `makonis identity` does.
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Create (or update) an agency's DirectoryUsers from a CSV file, for onboarding many
+    /// people at once. The whole file is checked first — every row against the API's
+    /// rules, managers against the file and the agency, groups against the agency's
+    /// DirectoryGroups, usernames for duplicates — and every bad row is reported with its
+    /// line and column; a file with any bad row applies nothing. Columns (a header names
+    /// them): username, givenName, surname (required); displayName, email, title,
+    /// department, manager (a username), groups and roles (separated by `;`), expires
+    /// (YYYY-MM-DD), enabled (true/false).
+    Import(IdentityImportArgs),
+}
+
+/// Arguments of `makonis identity import`.
+#[derive(Debug, Args)]
+pub struct IdentityImportArgs {
+    /// The agency's code (its namespace is `agency-<code>`).
+    #[arg(long)]
+    pub agency: String,
+
+    /// Only check the file; apply nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How many objects are applied at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: u16,
+
+    /// The CSV file (UTF-8).
+    pub file: PathBuf,
 }
 
 /// Arguments of `makonis crds`.

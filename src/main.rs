@@ -19,6 +19,9 @@ fn main() -> anyhow::Result<()> {
         Command::Portal(args) => {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(commands::portal::run(*args))
         }
+        Command::Identity(args) => {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(commands::identity::run(args))
+        }
         Command::Siem(args) => {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(commands::siem::run(args))
         }

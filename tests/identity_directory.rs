@@ -251,3 +251,105 @@ async fn entries_the_platform_did_not_create_are_never_touched() {
     assert_eq!(first(&entry, "adminDescription"), None);
     let _ = search(&t.agency_ou, "(objectClass=user)", &["cn"]);
 }
+
+#[tokio::test]
+async fn bulk_import_checks_the_whole_file_then_creates_the_accounts() {
+    let t = IdentityRun::start(0, "Correct", 300).await;
+    let dir = std::env::temp_dir().join(format!("makonis-import-{}", t.run));
+    std::fs::create_dir_all(&dir).unwrap();
+    let import = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_makonis"))
+            .args(["identity", "import", "--agency", &t.code])
+            .arg(file)
+            .env("KUBECONFIG", support::cluster::admin_kubeconfig_path())
+            .output()
+            .expect("makonis runs")
+    };
+
+    // A file with bad rows: every one is reported, and nothing is applied.
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "username,givenName,surname,email,manager,roles\n\
+         ok.one,Anna,Ozola,anna@vsaa.gov.lv,,\n\
+         Bad Name,Anna,Ozola,,,\n\
+         two,Jānis,,nav-epasts,nobody,bosses\n",
+    )
+    .unwrap();
+    let output = import(&bad);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    for expected in [
+        "line 3: username",
+        "line 4: surname: is required",
+        "line 4: email",
+        "line 4: manager",
+        "line 4: roles",
+        "5 problem(s)",
+        "nothing was applied",
+    ] {
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+    assert!(t.users().list(&Default::default()).await.unwrap().items.is_empty(), "nothing applied");
+
+    // A good file of 30 people with Latvian names becomes 30 accounts.
+    let given = ["Līga", "Jānis", "Ēriks", "Ieva", "Māris", "Zane"];
+    let surnames = ["Ozoliņa", "Kalniņš", "Bērziņš", "Šmite", "Žagars"];
+    let mut csv = String::from("username,givenName,surname,email,manager,roles\n");
+    for i in 0..30 {
+        let (g, s) = (given[i % given.len()], surnames[i % surnames.len()]);
+        let manager = if i == 0 { String::new() } else { "p00".to_string() };
+        csv.push_str(&format!("p{i:02},{g},{s} {i},p{i:02}@vsaa.gov.lv,{manager},viewers\n"));
+    }
+    let good = dir.join("good.csv");
+    std::fs::write(&good, csv).unwrap();
+    let output = import(&good);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("applied 30 DirectoryUsers"));
+    let users = t.users();
+    wait_until("30 accounts", CONVERGE, || async {
+        let list = users.list(&Default::default()).await.map_err(|e| e.to_string())?;
+        let ready = list
+            .items
+            .iter()
+            .filter(|u| u.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")))
+            .count();
+        if ready == 30 { Ok(()) } else { Err(format!("{ready} of {} ready", list.items.len())) }
+    })
+    .await;
+    let people = search(&format!("OU=People,{}", t.agency_ou), "(objectClass=user)", &["sn", "manager"]);
+    assert_eq!(people.len(), 30);
+    assert!(people.iter().any(|(dn, _)| dn.contains("Šmite 3")), "{people:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn agency_admins_manage_only_their_own_people() {
+    use support::access::{Request, allowed};
+    let t = IdentityRun::start(0, "Correct", 300).await;
+    let admins = vec![format!("{}-admins", t.code)];
+    let viewers = vec![format!("{}-viewers", t.code)];
+    let other = "agency-someone-else";
+    for resource in ["directoryusers", "directorygroups", "directoryserviceaccounts"] {
+        let request = |verb, namespace| Request {
+            verb,
+            group: "identity.makonis.lv",
+            resource,
+            subresource: None,
+            namespace: Some(namespace),
+        };
+        assert!(allowed(&t.admin, "ilze", &admins, request("create", &t.namespace)).await, "{resource}");
+        assert!(!allowed(&t.admin, "ilze", &admins, request("create", other)).await, "{resource} elsewhere");
+        assert!(!allowed(&t.admin, "ilze", &viewers, request("create", &t.namespace)).await, "{resource} as viewer");
+        let status = Request { subresource: Some("status"), ..request("patch", &t.namespace) };
+        assert!(!allowed(&t.admin, "ilze", &admins, status).await, "{resource}/status");
+    }
+    let directories = Request {
+        verb: "create",
+        group: "identity.makonis.lv",
+        resource: "directories",
+        subresource: None,
+        namespace: None,
+    };
+    assert!(!allowed(&t.admin, "ilze", &admins, directories).await, "Directories are the platform's");
+}

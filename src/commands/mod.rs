@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod crds;
+pub mod identity;
 pub mod operator;
 pub mod portal;
 pub mod portal_db;

@@ -18,5 +18,5 @@ mod user;
 pub use directory::{AgencyUnit, Directory, DirectorySpec, DirectoryStatus, PasswordPolicy};
 pub use group::{DirectoryGroup, DirectoryGroupSpec, DirectoryGroupStatus, GroupKind, GroupMember};
 pub use service_account::{DirectoryServiceAccount, DirectoryServiceAccountSpec, DirectoryServiceAccountStatus};
-pub use shared::{DriftPolicy, Leaving};
+pub use shared::{ACCOUNT_PATTERN, DriftPolicy, EMAIL_PATTERN, Leaving, OBJECT_NAME_PATTERN, TEXT_PATTERN};
 pub use user::{AgencyRole, DirectoryUser, DirectoryUserSpec, DirectoryUserStatus, PasswordSource};

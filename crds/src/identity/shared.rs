@@ -29,14 +29,14 @@ pub struct Leaving {
 }
 
 /// Characters a person's name, title or department may hold: no control characters.
-pub(crate) const TEXT_PATTERN: &str = r"^[^\x00-\x1F\x7F]+$";
+pub const TEXT_PATTERN: &str = r"^[^\x00-\x1F\x7F]+$";
 
 /// A sAMAccountName the platform creates: lower-case letters, digits, `.`, `_` and `-`,
 /// starting with a letter or digit (AD allows 20 characters).
-pub(crate) const ACCOUNT_PATTERN: &str = r"^[a-z0-9][a-z0-9._-]*$";
+pub const ACCOUNT_PATTERN: &str = r"^[a-z0-9][a-z0-9._-]*$";
 
 /// An e-mail address.
-pub(crate) const EMAIL_PATTERN: &str = r"^[^@\s]+@[^@\s]+\.[^@\s]+$";
+pub const EMAIL_PATTERN: &str = r"^[^@\s]+@[^@\s]+\.[^@\s]+$";
 
 /// The name of a Kubernetes object in the same namespace (a DNS subdomain).
-pub(crate) const OBJECT_NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";
+pub const OBJECT_NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";

@@ -11,6 +11,7 @@ pub mod account;
 pub mod config;
 pub mod controller;
 pub mod error;
+pub mod import;
 pub mod layout;
 pub mod ldap;
 pub mod password;
