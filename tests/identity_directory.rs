@@ -312,7 +312,9 @@ async fn bulk_import_checks_the_whole_file_then_creates_the_accounts() {
         let ready = list
             .items
             .iter()
-            .filter(|u| u.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")))
+            .filter(|u| {
+                u.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            })
             .count();
         if ready == 30 { Ok(()) } else { Err(format!("{ready} of {} ready", list.items.len())) }
     })

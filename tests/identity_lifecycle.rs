@@ -216,6 +216,13 @@ async fn service_accounts_get_credentials_that_rotate_on_request() {
     let rotated = t.wait_condition("directoryserviceaccounts", "dms", "Ready", "True").await;
     assert_eq!(rotated["status"]["rotation"], "2026-12");
 
+    // No password is ever in a status, an Event or the operator's log.
+    let status = serde_json::to_string(&rotated).unwrap();
+    for password in [&first_password, &second] {
+        assert!(!status.contains(password.as_str()), "a password in the status");
+        assert!(!t.identity.log().contains(password.as_str()), "a password in the operator's log");
+    }
+
     // The Secret deleted by mistake: a new password is set and written, never lost.
     secrets.delete("dms-directory", &DeleteParams::default()).await.unwrap();
     t.apply::<DirectoryServiceAccount>(object(
@@ -232,17 +239,15 @@ async fn service_accounts_get_credentials_that_rotate_on_request() {
     .await;
 }
 
-/// A server on 127.0.0.1 that records what it is sent and answers nothing a client could
-/// sign in to: it closes the connection after the first message (a StartTLS request).
+/// A server on 127.0.0.1 that records what the first client sends and answers nothing a
+/// client could sign in to: it closes the connection after the first message (a StartTLS
+/// request).
 async fn recording_server() -> (u16, tokio::task::JoinHandle<Vec<u8>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = tokio::spawn(async move {
         let mut seen = Vec::new();
-        for _ in 0..3 {
-            let Ok(Ok((mut stream, _))) = tokio::time::timeout(Duration::from_secs(30), listener.accept()).await else {
-                break;
-            };
+        if let Ok(Ok((mut stream, _))) = tokio::time::timeout(CONVERGE, listener.accept()).await {
             let mut buffer = [0u8; 4096];
             if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer)).await {
                 seen.extend_from_slice(&buffer[..n]);
@@ -283,6 +288,40 @@ async fn no_password_is_sent_without_tls() {
     assert!(seen.windows(22).any(|w| w == b"1.3.6.1.4.1.1466.20037"), "a StartTLS request: {seen:?}");
     let password = support::directory::env("MAKONIS_TEST_SAMBA_ADMIN_PASSWORD", "samba.sh");
     assert!(!seen.windows(password.len()).any(|w| w == password.as_bytes()), "the password was sent in clear");
+
+    // The real domain controller behind a CA that did not sign its certificate (a server
+    // impersonating it would look the same): refused before the bind.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let other_ca = params.self_signed(&key).unwrap().pem();
+    let secrets: Api<Secret> = Api::namespaced(t.admin.clone(), "makonis-system");
+    let ca_secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": format!("other-ca-{}", t.run)}, "stringData": {"ca.crt": other_ca}
+    }))
+    .unwrap();
+    secrets.create(&PostParams::default(), &ca_secret).await.unwrap();
+    let name = format!("impostor-{}", t.run);
+    let impostor: Directory = serde_json::from_value(json!({
+        "apiVersion": "identity.makonis.lv/v1alpha1", "kind": "Directory",
+        "metadata": {"name": name, "labels": {TEST_LABEL: t.run}},
+        "spec": {"url": support::directory::env("MAKONIS_TEST_SAMBA_URL", "samba.sh"),
+                 "caSecret": format!("other-ca-{}", t.run), "bindSecret": format!("{}-bind", t.directory),
+                 "baseDn": "DC=impostor,DC=test"}
+    }))
+    .unwrap();
+    directories.create(&PostParams::default(), &impostor).await.unwrap();
+    let refused = wait_until("the impostor to be refused", CONVERGE, || async {
+        let d = directories.get(&name).await.map_err(|e| e.to_string())?;
+        let ready = d.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready").cloned());
+        match ready {
+            Some(c) if c.status == "False" => Ok(c),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(refused.reason, "DirectoryTls", "{refused:?}");
+    directories.delete(&name, &DeleteParams::default()).await.unwrap();
 }
 
 #[tokio::test]
@@ -334,4 +373,41 @@ async fn create_raw(t: &IdentityRun, plural: &str, body: serde_json::Value) -> S
         Ok(_) => panic!("{plural}: an invalid object was admitted"),
         Err(error) => error.to_string(),
     }
+}
+
+#[tokio::test]
+async fn the_examples_are_accepted_by_the_api_server() {
+    let t = IdentityRun::start(0, "Correct", 300).await;
+    let mut seen = Vec::new();
+    for file in ["directory.yaml", "vsaa-people.yaml"] {
+        let path = format!("{}/manifests/examples/identity/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        for mut object in support::cluster::yaml_documents(&text) {
+            let kind = object["kind"].as_str().unwrap().to_string();
+            let plural = match kind.as_str() {
+                "Directory" => "directories".to_string(),
+                other => format!("{}s", other.to_lowercase()),
+            };
+            let resource = kube::api::ApiResource {
+                group: "identity.makonis.lv".into(),
+                version: "v1alpha1".into(),
+                api_version: "identity.makonis.lv/v1alpha1".into(),
+                kind: kind.clone(),
+                plural,
+            };
+            // The agency's objects go to the run's namespace: the example's agency-vsaa
+            // exists only in the demo.
+            let api: Api<kube::api::DynamicObject> = if kind == "Directory" {
+                Api::all_with(t.admin.clone(), &resource)
+            } else {
+                object["metadata"]["namespace"] = json!(t.namespace);
+                Api::namespaced_with(t.admin.clone(), &t.namespace, &resource)
+            };
+            let dynamic: kube::api::DynamicObject = serde_json::from_value(object).unwrap();
+            let dry_run = PostParams { dry_run: true, ..PostParams::default() };
+            api.create(&dry_run, &dynamic).await.unwrap_or_else(|e| panic!("{file}: {kind}: {e}"));
+            seen.push(kind);
+        }
+    }
+    assert_eq!(seen, ["Directory", "DirectoryGroup", "DirectoryUser", "DirectoryUser", "DirectoryServiceAccount"]);
 }

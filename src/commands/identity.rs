@@ -28,9 +28,9 @@ pub async fn run(args: IdentityArgs) -> anyhow::Result<()> {
 
 async fn import(args: IdentityImportArgs) -> anyhow::Result<()> {
     let csv = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let client = Client::try_default()
-        .await
-        .context("cannot build a Kubernetes client: set KUBECONFIG (tests/cluster/cluster.sh env prints the local one)")?;
+    let client = Client::try_default().await.context(
+        "cannot build a Kubernetes client: set KUBECONFIG (tests/cluster/cluster.sh env prints the local one)",
+    )?;
     let agencies: Api<Agency> = Api::all(client.clone());
     agencies
         .get_opt(&args.agency)

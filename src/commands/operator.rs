@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use makonis_catalog::render::PlatformVars;
 use makonis_catalog_operator::{CatalogConfig, CatalogController, approval::ApprovalGate};
 use makonis_compute::{ComputeConfig, ComputeController, ComputeMetrics};
-use makonis_identity::IdentityConfig;
+use makonis_identity::{IdentityConfig, ldap::LdapMetrics};
 use makonis_operator_kit::{
     client::{ApiRequestMetrics, counted_client},
     crds::wait_for_crds,
@@ -30,6 +30,10 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     let metrics = ReconcileMetrics::register(&registry)?;
     let compute_metrics = match args.controllers.contains(&ControllerName::Compute) {
         true => Some(ComputeMetrics::register(&registry)?),
+        false => None,
+    };
+    let ldap_metrics = match args.controllers.contains(&ControllerName::Identity) {
+        true => Some(LdapMetrics::register(&registry)?),
         false => None,
     };
     let readiness = Readiness::default();
@@ -81,7 +85,15 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         None
     };
 
-    let controllers = start_controllers(&args, &client, &metrics, compute_metrics.as_ref(), instance, &stop_rx);
+    let controllers = start_controllers(
+        &args,
+        &client,
+        &metrics,
+        compute_metrics.as_ref(),
+        ldap_metrics.as_ref(),
+        instance,
+        &stop_rx,
+    );
     let all_done = futures::future::try_join_all(controllers);
     let lost = async {
         match &election {
@@ -139,6 +151,7 @@ fn start_controllers(
     client: &kube::Client,
     metrics: &ReconcileMetrics,
     compute_metrics: Option<&ComputeMetrics>,
+    ldap_metrics: Option<&LdapMetrics>,
     instance: Option<String>,
     stop: &watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
@@ -206,6 +219,7 @@ fn start_controllers(
                     client.clone(),
                     config,
                     metrics.clone(),
+                    ldap_metrics.cloned().expect("registered when the identity controller is selected"),
                     instance.clone(),
                     stopped(stop.clone()),
                 ))

@@ -76,50 +76,9 @@ impl IdentityRun {
         let code = format!("id{run}");
         let subtree = format!("OU=Test-{run},{}", base());
         let agency_ou = format!("OU={code},OU=Agencies,{subtree}");
-        let directory = format!("samba-{run}");
 
-        let secrets: Api<Secret> = Api::namespaced(admin.clone(), OPERATOR_NAMESPACE);
-        let ca = std::fs::read(env("MAKONIS_TEST_SAMBA_CA", "samba.sh")).expect("the Samba CA");
-        create_secret(&secrets, &format!("{directory}-ca"), [("ca.crt", ca)]).await;
-        create_secret(
-            &secrets,
-            &format!("{directory}-bind"),
-            [
-                ("username", env("MAKONIS_TEST_SAMBA_ADMIN_DN", "samba.sh").into_bytes()),
-                ("password", env("MAKONIS_TEST_SAMBA_ADMIN_PASSWORD", "samba.sh").into_bytes()),
-            ],
-        )
-        .await;
-        let directories: Api<Directory> = Api::all(admin.clone());
-        let object: Directory = serde_json::from_value(json!({
-            "apiVersion": "identity.makonis.lv/v1alpha1",
-            "kind": "Directory",
-            "metadata": {"name": directory, "labels": {TEST_LABEL: run}},
-            "spec": {
-                "url": env("MAKONIS_TEST_SAMBA_URL", "samba.sh"),
-                "caSecret": format!("{directory}-ca"),
-                "bindSecret": format!("{directory}-bind"),
-                // The run's own subtree is the base, so that this run manages only it.
-                "baseDn": base(),
-                "drift": drift,
-                "leaverGraceDays": leaver_grace_days,
-            }
-        }))
-        .unwrap();
-        directories.create(&PostParams::default(), &object).await.expect("the Directory is created");
-
-        let mut agency = test_agency(&code, &run);
-        agency.spec.directory.organizational_unit = agency_ou.clone();
-        let groups = &mut agency.spec.directory.groups;
-        for (group, role) in [
-            (&mut groups.admins, "admins"),
-            (&mut groups.requesters, "requesters"),
-            (&mut groups.approvers, "approvers"),
-            (&mut groups.security_officers, "security"),
-            (&mut groups.viewers, "viewers"),
-        ] {
-            *group = format!("{code}-{role}");
-        }
+        let directory = create_directory(&admin, &run, drift, leaver_grace_days).await;
+        let agency = identity_agency(&code, &run, &agency_ou);
         let agencies: Api<Agency> = Api::all(admin.clone());
         agencies.create(&PostParams::default(), &agency).await.expect("the Agency is created");
 
@@ -207,6 +166,60 @@ impl Drop for IdentityRun {
         let _ = ldap_tool("ldapdelete", &["-e", "!1.2.840.113556.1.4.805", &self.subtree], None);
         let _ = &self.tenancy;
     }
+}
+
+/// Creates the Directory `samba-<run>` for the Samba domain, labelled for the run, with
+/// its CA and bind Secrets (the domain's administrator) in the platform namespace; returns
+/// its name.
+pub async fn create_directory(admin: &Client, run: &str, drift: &str, leaver_grace_days: u32) -> String {
+    let directory = format!("samba-{run}");
+    let secrets: Api<Secret> = Api::namespaced(admin.clone(), OPERATOR_NAMESPACE);
+    let ca = std::fs::read(env("MAKONIS_TEST_SAMBA_CA", "samba.sh")).expect("the Samba CA");
+    create_secret(&secrets, &format!("{directory}-ca"), [("ca.crt", ca)]).await;
+    create_secret(
+        &secrets,
+        &format!("{directory}-bind"),
+        [
+            ("username", env("MAKONIS_TEST_SAMBA_ADMIN_DN", "samba.sh").into_bytes()),
+            ("password", env("MAKONIS_TEST_SAMBA_ADMIN_PASSWORD", "samba.sh").into_bytes()),
+        ],
+    )
+    .await;
+    let directories: Api<Directory> = Api::all(admin.clone());
+    let object: Directory = serde_json::from_value(json!({
+        "apiVersion": "identity.makonis.lv/v1alpha1",
+        "kind": "Directory",
+        "metadata": {"name": directory, "labels": {TEST_LABEL: run}},
+        "spec": {
+            "url": env("MAKONIS_TEST_SAMBA_URL", "samba.sh"),
+            "caSecret": format!("{directory}-ca"),
+            "bindSecret": format!("{directory}-bind"),
+            "baseDn": base(),
+            "drift": drift,
+            "leaverGraceDays": leaver_grace_days,
+        }
+    }))
+    .unwrap();
+    directories.create(&PostParams::default(), &object).await.expect("the Directory is created");
+    directory
+}
+
+/// A test agency `code` whose OU is `ou` and whose role groups are `<code>-admins` and so
+/// on (group names are unique in a domain, so each run has its own).
+pub fn identity_agency(code: &str, run: &str, ou: &str) -> Agency {
+    let mut agency = test_agency(code, run);
+    agency.spec.directory.organizational_unit = ou.to_string();
+    let groups = &mut agency.spec.directory.groups;
+    for (group, role) in [
+        (&mut groups.admins, "admins"),
+        (&mut groups.requesters, "requesters"),
+        (&mut groups.approvers, "approvers"),
+        (&mut groups.security_officers, "security"),
+        (&mut groups.viewers, "viewers"),
+    ] {
+        *group = format!("{code}-{role}");
+    }
+    agency
 }
 
 async fn create_secret<const N: usize>(api: &Api<Secret>, name: &str, data: [(&str, Vec<u8>); N]) {

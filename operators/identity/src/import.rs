@@ -125,10 +125,8 @@ pub fn parse(csv: &[u8], namespace: &str, existing: &Existing) -> Result<Vec<Dir
             }
         }
     }
-    let in_file: BTreeMap<String, u64> = rows
-        .iter()
-        .filter_map(|(line, row)| row.get("username").map(|u| (u.clone(), *line)))
-        .collect();
+    let in_file: BTreeMap<String, u64> =
+        rows.iter().filter_map(|(line, row)| row.get("username").map(|u| (u.clone(), *line))).collect();
     let mut seen = BTreeMap::new();
     let mut users = Vec::new();
     for (line, row) in &rows {
@@ -197,7 +195,9 @@ pub fn parse(csv: &[u8], namespace: &str, existing: &Existing) -> Result<Vec<Dir
                 Ok(role) => roles.push(role),
                 Err(_) => problem(
                     "roles",
-                    format!("{role:?} is not a role; the roles are admins, requesters, approvers, securityOfficers, viewers"),
+                    format!(
+                        "{role:?} is not a role; the roles are admins, requesters, approvers, securityOfficers, viewers"
+                    ),
                 ),
             }
         }

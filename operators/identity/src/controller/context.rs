@@ -20,7 +20,7 @@ use crate::{
     config::IdentityConfig,
     error::Error,
     layout,
-    ldap::{Connection, DirectoryError, Pool, Settings},
+    ldap::{Connection, DirectoryError, LdapMetrics, Pool, Settings},
 };
 
 /// How long a Directory's settings (its Secrets) are used before they are read again.
@@ -102,8 +102,18 @@ impl Context {
         events: EventPublisher,
         metrics: ReconcileMetrics,
         nudges: Nudges,
+        ldap_metrics: LdapMetrics,
     ) -> Self {
-        Self { client, config, stores, pool: Pool::default(), events, metrics, nudges, settings: Mutex::default() }
+        Self {
+            client,
+            config,
+            stores,
+            pool: Pool::new(ldap_metrics),
+            events,
+            metrics,
+            nudges,
+            settings: Mutex::default(),
+        }
     }
 
     /// Whether this instance manages the objects of `namespace`: always, unless it was
@@ -139,6 +149,15 @@ impl Context {
                 agency.spec.directory.organizational_unit
             ))
         })?;
+        let in_place =
+            directory.status.as_ref().is_some_and(|s| s.agencies.iter().any(|a| a.code == agency.spec.code && a.ready));
+        if !in_place {
+            return Err(Error::Waiting(format!(
+                "the agency's organizational units in {} are not in place yet (kubectl get directory {} -o yaml)",
+                directory.spec.base_dn,
+                directory.name_any()
+            )));
+        }
         let connection = self.connect(&directory).await?;
         Ok(Place {
             agency_ou: agency.spec.directory.organizational_unit.clone(),

@@ -64,7 +64,9 @@ pub async fn reconcile(group: &DirectoryGroup, ctx: &Context) -> Result<Action, 
     if let Err(error) = &result {
         ctx.forget_if_broken(&place.directory_name, error).await;
         write_status(group, ctx, Err(error), None, None, 0).await?;
-        ctx.events.warn(&group.object_ref(&()), "Reconcile", error).await;
+        if !matches!(error, Error::Waiting(_)) {
+            ctx.events.warn(&group.object_ref(&()), "Reconcile", error).await;
+        }
     }
     result
 }

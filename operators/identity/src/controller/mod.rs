@@ -21,7 +21,7 @@ use kube::{
     Api, Client, Resource, ResourceExt,
     runtime::{
         Controller,
-        controller::Action,
+        controller::{self, Action},
         reflector::{ObjectRef, store::Writer},
         watcher,
     },
@@ -42,7 +42,12 @@ pub use context::{Context, MANAGER, Stores};
 pub use service_account::secret_name as service_account_secret;
 pub use user::{FINALIZER as USER_FINALIZER, initial_password_secret};
 
-use crate::{config::IdentityConfig, error::Error};
+use crate::{config::IdentityConfig, error::Error, ldap::LdapMetrics};
+
+/// How many objects of one kind are reconciled at once. One connection to the domain
+/// controller serves them all, and a domain controller answers a few requests at a time:
+/// more would only queue them there until they time out.
+const CONCURRENCY: u16 = 16;
 
 /// How long to wait before retrying a reconcile that failed on the directory or the API.
 const RETRY_AFTER: Duration = Duration::from_secs(15);
@@ -57,6 +62,7 @@ pub async fn run(
     client: Client,
     config: IdentityConfig,
     metrics: ReconcileMetrics,
+    ldap_metrics: LdapMetrics,
     instance: Option<String>,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
@@ -90,7 +96,7 @@ pub async fn run(
         groups: groups.clone(),
         accounts: accounts.clone(),
     };
-    let ctx = Arc::new(Context::new(client, config, stores.clone(), events, metrics, nudges));
+    let ctx = Arc::new(Context::new(client, config, stores.clone(), events, metrics, nudges, ldap_metrics));
     let shutdown = shutdown.shared();
 
     let by_agency = {
@@ -106,21 +112,25 @@ pub async fn run(
         }
     };
     let directory_controller = Controller::for_stream(directories_stream, directories)
+        .with_config(controller::Config::default().concurrency(CONCURRENCY))
         .watches_stream(agencies_stream, by_agency)
         .reconcile_on(nudge::stream(receivers.directories))
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile_directory, error_policy, ctx.clone())
         .for_each(log_result);
     let user_controller = Controller::for_stream(users_stream, users)
+        .with_config(controller::Config::default().concurrency(CONCURRENCY))
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile_user, error_policy, ctx.clone())
         .for_each(log_result);
     let group_controller = Controller::for_stream(groups_stream, groups)
+        .with_config(controller::Config::default().concurrency(CONCURRENCY))
         .reconcile_on(nudge::stream(receivers.groups))
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile_group, error_policy, ctx.clone())
         .for_each(log_result);
     let account_controller = Controller::for_stream(accounts_stream, accounts)
+        .with_config(controller::Config::default().concurrency(CONCURRENCY))
         .graceful_shutdown_on(shutdown)
         .run(reconcile_account, error_policy, ctx)
         .for_each(log_result);

@@ -79,7 +79,9 @@ pub async fn reconcile(account: &DirectoryServiceAccount, ctx: &Context) -> Resu
     if let Err(error) = &result {
         ctx.forget_if_broken(&place.directory_name, error).await;
         write_status(account, ctx, Err(error)).await?;
-        ctx.events.warn(&account.object_ref(&()), "Reconcile", error).await;
+        if !matches!(error, Error::Waiting(_)) {
+            ctx.events.warn(&account.object_ref(&()), "Reconcile", error).await;
+        }
     }
     result
 }

@@ -98,7 +98,8 @@ pub async fn reconcile(user: &DirectoryUser, ctx: &Context) -> Result<Action, Er
         write_status(user, ctx, failed(error)).await?;
         if let Error::Directory(DirectoryError::PasswordPolicy(words)) = error {
             ctx.events.warning(&user.object_ref(&()), "PasswordRefused", "SetPassword", words.clone()).await;
-        } else {
+        } else if !matches!(error, Error::Waiting(_)) {
+            // Waiting resolves by itself; the condition says what for.
             ctx.events.warn(&user.object_ref(&()), "Reconcile", error).await;
         }
     }

@@ -11,6 +11,7 @@ use tracing::Instrument;
 use super::{
     entry::Entry,
     error::{DirectoryError, classify_result, classify_transport},
+    metrics::LdapMetrics,
 };
 
 /// How the operator reaches and signs in to one domain.
@@ -60,6 +61,7 @@ pub fn transport_of(url: &str) -> Result<Transport, DirectoryError> {
 pub struct Connection {
     ldap: Ldap,
     timeout: Duration,
+    metrics: LdapMetrics,
 }
 
 /// An attribute with its values, as an add or a replace takes them.
@@ -79,7 +81,14 @@ pub enum Change {
 impl Connection {
     /// Connects over TLS (or StartTLS), verifying the server against `settings.ca_pem`,
     /// and binds as the operator's account.
-    pub async fn open(settings: &Settings) -> Result<Self, DirectoryError> {
+    pub async fn open(settings: &Settings, metrics: LdapMetrics) -> Result<Self, DirectoryError> {
+        let started = std::time::Instant::now();
+        let result = Self::connect(settings, metrics.clone()).await;
+        metrics.record("bind", started.elapsed(), &result);
+        result
+    }
+
+    async fn connect(settings: &Settings, metrics: LdapMetrics) -> Result<Self, DirectoryError> {
         let transport = transport_of(&settings.url)?;
         let tls = client_config(&settings.ca_pem)?;
         let conn_settings = LdapConnSettings::new()
@@ -106,11 +115,24 @@ impl Connection {
             return Err(classify_result("signing in", result.rc, &result.text));
         }
         tracing::debug!(url = %settings.url, ?transport, "signed in to the directory");
-        Ok(Self { ldap, timeout: settings.timeout })
+        Ok(Self { ldap, timeout: settings.timeout, metrics })
     }
 
     /// The entries under `base` (in `scope`) matching `filter`, with `attributes`.
     pub async fn search(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attributes: &[&str],
+    ) -> Result<Vec<Entry>, DirectoryError> {
+        let started = std::time::Instant::now();
+        let result = self.search_once(base, scope, filter, attributes).await;
+        self.metrics.record("search", started.elapsed(), &result);
+        result
+    }
+
+    async fn search_once(
         &self,
         base: &str,
         scope: Scope,
@@ -143,6 +165,13 @@ impl Connection {
 
     /// Adds the entry `dn` with `attributes`.
     pub async fn add(&self, dn: &str, attributes: Vec<Attribute>) -> Result<(), DirectoryError> {
+        let started = std::time::Instant::now();
+        let result = self.add_once(dn, attributes).await;
+        self.metrics.record("add", started.elapsed(), &result);
+        result
+    }
+
+    async fn add_once(&self, dn: &str, attributes: Vec<Attribute>) -> Result<(), DirectoryError> {
         let attributes: Vec<(Vec<u8>, HashSet<Vec<u8>>)> =
             attributes.into_iter().map(|(name, values)| (name.into_bytes(), values.into_iter().collect())).collect();
         let mut ldap = self.ldap.clone();
@@ -156,6 +185,13 @@ impl Connection {
         if changes.is_empty() {
             return Ok(());
         }
+        let started = std::time::Instant::now();
+        let result = self.modify_once(dn, changes).await;
+        self.metrics.record("modify", started.elapsed(), &result);
+        result
+    }
+
+    async fn modify_once(&self, dn: &str, changes: Vec<Change>) -> Result<(), DirectoryError> {
         let set = |values: Vec<Vec<u8>>| values.into_iter().collect::<HashSet<Vec<u8>>>();
         let mods: Vec<Mod<Vec<u8>>> = changes
             .into_iter()
@@ -173,6 +209,13 @@ impl Connection {
 
     /// Renames `dn` to `new_rdn` under `new_parent`.
     pub async fn rename(&self, dn: &str, new_rdn: &str, new_parent: &str) -> Result<(), DirectoryError> {
+        let started = std::time::Instant::now();
+        let result = self.rename_once(dn, new_rdn, new_parent).await;
+        self.metrics.record("rename", started.elapsed(), &result);
+        result
+    }
+
+    async fn rename_once(&self, dn: &str, new_rdn: &str, new_parent: &str) -> Result<(), DirectoryError> {
         let mut ldap = self.ldap.clone();
         let result = ldap
             .with_timeout(self.timeout)
@@ -184,6 +227,13 @@ impl Connection {
 
     /// Deletes the leaf entry `dn`; an entry already gone is not an error.
     pub async fn delete(&self, dn: &str) -> Result<(), DirectoryError> {
+        let started = std::time::Instant::now();
+        let result = self.delete_once(dn).await;
+        self.metrics.record("delete", started.elapsed(), &result);
+        result
+    }
+
+    async fn delete_once(&self, dn: &str) -> Result<(), DirectoryError> {
         let mut ldap = self.ldap.clone();
         let result =
             ldap.with_timeout(self.timeout).delete(dn).await.map_err(|e| classify_transport("deleting", &e))?;

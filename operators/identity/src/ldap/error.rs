@@ -91,6 +91,11 @@ pub fn classify_transport(what: &str, error: &ldap3::LdapError) -> DirectoryErro
     use ldap3::LdapError as E;
     match error {
         E::Timeout { .. } => DirectoryError::Unreachable(format!("{what}: no answer in time")),
+        // A TLS handshake failure (unknown issuer, wrong name) arrives as an I/O error that
+        // wraps rustls' own.
+        E::Io { source } if source.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
+            DirectoryError::Tls(format!("{what}: {source}"))
+        }
         E::Io { source } => DirectoryError::Unreachable(format!("{what}: {source}")),
         E::EndOfStream => DirectoryError::Unreachable(format!("{what}: the connection closed")),
         E::Rustls { source } => DirectoryError::Tls(format!("{what}: {source}")),
@@ -113,6 +118,19 @@ mod tests {
         let error = classify_result("setting the password", 19, text);
         assert_eq!(error, DirectoryError::PasswordPolicy("the password does not meet the complexity criteria".into()));
         assert_eq!(error.category(), "PasswordPolicy");
+    }
+
+    #[test]
+    fn a_certificate_refused_in_the_handshake_is_a_tls_error() {
+        let inner = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, inner);
+        let error = classify_transport("connecting", &ldap3::LdapError::Io { source: io });
+        assert_eq!(error.category(), "DirectoryTls", "{error}");
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(
+            classify_transport("connecting", &ldap3::LdapError::Io { source: refused }).category(),
+            "DirectoryUnreachable"
+        );
     }
 
     #[test]

@@ -5,15 +5,20 @@ use std::collections::HashMap;
 
 use tokio::sync::Mutex;
 
-use super::{Connection, DirectoryError, Settings};
+use super::{Connection, DirectoryError, LdapMetrics, Settings};
 
 /// The open connections, by Directory name.
-#[derive(Default)]
 pub struct Pool {
     open: Mutex<HashMap<String, (Settings, Connection)>>,
+    metrics: LdapMetrics,
 }
 
 impl Pool {
+    /// An empty pool whose connections record into `metrics`.
+    pub fn new(metrics: LdapMetrics) -> Self {
+        Self { open: Mutex::default(), metrics }
+    }
+
     /// The connection for `directory` with `settings`: the open one when its settings are
     /// the same and it is not closed, a new one otherwise. The lock is held while
     /// connecting so that a burst of reconciles opens one connection, not hundreds.
@@ -25,7 +30,7 @@ impl Pool {
         {
             return Ok(connection.clone());
         }
-        let connection = Connection::open(settings).await?;
+        let connection = Connection::open(settings, self.metrics.clone()).await?;
         open.insert(directory.to_string(), (settings.clone(), connection.clone()));
         Ok(connection)
     }
