@@ -5,9 +5,11 @@
 # in-process with no cluster,
 # then the catalog and the compute operator on a fresh local control plane of their own
 # (target/cluster/bench; the compute part also starts the test QEMU session daemon,
-# tests/compute/session.sh). Prints the numbers; docs/benchmarks.md records them.
+# tests/compute/session.sh), and the identity operator building a sector's directory in the
+# test Samba AD domain controller (tests/directory/samba.sh). Prints the numbers;
+# docs/benchmarks.md records them.
 #
-# Usage: ./bench.sh [portal|slo|siem|detect|catalog|compute]   (default: all six)
+# Usage: ./bench.sh [portal|slo|siem|detect|catalog|compute|identity]   (default: all seven)
 # Environment: MAKONIS_BENCH_SECONDS (default 10, per route of the portal benchmark),
 #              MAKONIS_BENCH_SLO_SECONDS (default 10, per probe kind of the SLO benchmark),
 #              MAKONIS_BENCH_SIEM_EVENTS (default 1000000, lines of the SIEM parse mix),
@@ -18,18 +20,19 @@
 #              the detection benchmark's lines and correlation group keys,
 #              MAKONIS_BENCH_INSTANCES (default 1000), MAKONIS_BENCH_STEADY_SECONDS
 #              (default 60), MAKONIS_BENCH_VMS (default 200), MAKONIS_BENCH_VM_TIMEOUT
-#              (default 600 s), MAKONIS_BENCH_CLUSTER_PORT (default 18543).
+#              (default 600 s), MAKONIS_BENCH_CLUSTER_PORT (default 18543),
+#              MAKONIS_BENCH_DIRECTORY_USERS (default 3000) and _GROUPS (default 200).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 which="${1:-all}"
 case "$which" in
-    all | portal | slo | siem | detect | catalog | compute) ;;
-    *) printf 'usage: ./bench.sh [portal|slo|siem|detect|catalog|compute]\n' >&2; exit 2 ;;
+    all | portal | slo | siem | detect | catalog | compute | identity) ;;
+    *) printf 'usage: ./bench.sh [portal|slo|siem|detect|catalog|compute|identity]\n' >&2; exit 2 ;;
 esac
 # Whether a control plane is needed: not for the in-process benchmarks.
 cluster=false
-[[ "$which" == all || "$which" == catalog || "$which" == compute ]] && cluster=true
+[[ "$which" == all || "$which" == catalog || "$which" == compute || "$which" == identity ]] && cluster=true
 
 tests/setup.sh
 export MAKONIS_CLUSTER_DIR="target/cluster/bench"
@@ -66,6 +69,9 @@ if [[ "$which" == all || "$which" == catalog ]]; then
 fi
 if [[ "$which" == all || "$which" == compute ]]; then
     cargo bench --locked --no-run --bench compute_load
+fi
+if [[ "$which" == all || "$which" == identity ]]; then
+    cargo bench --locked --no-run --bench identity_reconcile
 fi
 if [[ "$which" == all || "$which" == portal ]]; then
     cargo bench --locked --no-run --bench portal_load
@@ -113,12 +119,23 @@ if [[ "$cluster" == true ]]; then
     # shellcheck source=tests/cluster/fresh.sh
     . tests/cluster/fresh.sh
 
-    if [[ "$which" != compute ]]; then
+    if [[ "$which" == all || "$which" == catalog ]]; then
         printf '==> catalog convergence\n'
         cargo bench --locked --bench catalog_convergence
     fi
 
-    if [[ "$which" != catalog ]]; then
+    if [[ "$which" == all || "$which" == identity ]]; then
+        printf '==> the test Samba AD domain controller\n'
+        tests/directory/samba.sh start
+        trap 'tests/directory/samba.sh stop || true; tests/cluster/cluster.sh stop' EXIT
+        eval "$(tests/directory/samba.sh env)"
+        printf '==> identity: 3,000 people and 200 groups of 12 agencies from nothing, then steady state\n'
+        cargo bench --locked --bench identity_reconcile
+        tests/directory/samba.sh stop
+        trap 'tests/cluster/cluster.sh stop' EXIT
+    fi
+
+    if [[ "$which" == all || "$which" == compute ]]; then
         printf '==> the test QEMU session daemon\n'
         tests/compute/session.sh start
         # fresh.sh's trap stops the control plane; stop the session daemon as well.

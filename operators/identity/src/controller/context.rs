@@ -116,6 +116,20 @@ impl Context {
         }
     }
 
+    /// Waits until every watch cache has its first complete listing. A reconcile that
+    /// read another kind's cache before then would see people missing from their groups
+    /// and remove them (it did, right after a restart, before this wait).
+    pub async fn caches_ready(&self) {
+        let stores = &self.stores;
+        let _ = futures::join!(
+            stores.agencies.wait_until_ready(),
+            stores.directories.wait_until_ready(),
+            stores.users.wait_until_ready(),
+            stores.groups.wait_until_ready(),
+            stores.accounts.wait_until_ready(),
+        );
+    }
+
     /// Whether this instance manages the objects of `namespace`: always, unless it was
     /// started with a selector and the namespace's agency is not among those it selects.
     pub fn manages(&self, namespace: &str) -> bool {

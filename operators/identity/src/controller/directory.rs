@@ -21,7 +21,7 @@ use crate::{
     account::{functional_level, interval_days},
     error::Error,
     layout::{self, GROUPS, SUB_UNITS},
-    ldap::{Change, Connection, Scope},
+    ldap::{Change, Connection, Entry, Scope},
     plan::{
         attributes::{differences, present},
         group::{member_changes, role_group_attributes},
@@ -127,8 +127,26 @@ async fn ensure_agency(
         ))
     })?;
     let marker = agency_marker(&agency.spec.code);
-    let mut wanted_units: Vec<String> = chain;
-    wanted_units.extend(SUB_UNITS.iter().map(|unit| layout::sub_unit(ou, unit)));
+    let groups = &agency.spec.directory.groups;
+    let roles = [
+        (AgencyRole::Admins, &groups.admins),
+        (AgencyRole::Requesters, &groups.requesters),
+        (AgencyRole::Approvers, &groups.approvers),
+        (AgencyRole::SecurityOfficers, &groups.security_officers),
+        (AgencyRole::Viewers, &groups.viewers),
+    ];
+    // One search finds the agency's OUs and its role groups (a domain controller answers
+    // one request at a time per worker; this runs whenever someone's roles change).
+    let names: String = roles.iter().map(|(_, name)| format!("(cn={})", ldap3::ldap_escape(name.as_str()))).collect();
+    let filter = format!("(|(objectClass=organizationalUnit)(&(objectClass=group)(|{names})))");
+    let attributes = ["objectClass", "cn", "member", "groupType", MARKER_ATTRIBUTE, "objectGUID"];
+    let found = connection.search(ou, Scope::Subtree, &filter, &attributes).await?;
+    let is_unit = |e: &&Entry| e.values("objectClass").iter().any(|c| c.eq_ignore_ascii_case("organizationalUnit"));
+    let units: Vec<&Entry> = found.iter().filter(is_unit).collect();
+    let exists = |dn: &str| units.iter().any(|u| layout::same_dn(&u.dn, dn));
+    // The OUs above the agency's are read only when the agency's own is missing.
+    let mut wanted_units: Vec<String> = if exists(ou) { Vec::new() } else { chain };
+    wanted_units.extend(SUB_UNITS.iter().map(|unit| layout::sub_unit(ou, unit)).filter(|unit| !exists(unit)));
     for unit in &wanted_units {
         if connection.read(unit, &["objectClass"]).await?.is_none() {
             connection
@@ -148,14 +166,6 @@ async fn ensure_agency(
     let namespace = agency.namespace_name();
     let users = ctx.stores.users.state();
     let mut notes = Vec::new();
-    let groups = &agency.spec.directory.groups;
-    let roles = [
-        (AgencyRole::Admins, &groups.admins),
-        (AgencyRole::Requesters, &groups.requesters),
-        (AgencyRole::Approvers, &groups.approvers),
-        (AgencyRole::SecurityOfficers, &groups.security_officers),
-        (AgencyRole::Viewers, &groups.viewers),
-    ];
     for (role, group_name) in roles {
         let mut members: Vec<String> = users
             .iter()
@@ -164,11 +174,11 @@ async fn ensure_agency(
             .filter_map(|u| u.status.as_ref().and_then(|s| s.dn.clone()))
             .collect();
         members.sort();
-        let filter = format!("(&(objectClass=group)(cn={}))", ldap3::ldap_escape(group_name.as_str()));
-        let found = connection
-            .search(ou, Scope::Subtree, &filter, &["member", "groupType", MARKER_ATTRIBUTE, "objectGUID"])
-            .await?;
-        match found.as_slice() {
+        let same: Vec<&Entry> = found
+            .iter()
+            .filter(|e| !is_unit(e) && e.first("cn").is_some_and(|cn| cn.eq_ignore_ascii_case(group_name)))
+            .collect();
+        match same.as_slice() {
             [] => {
                 let dn = layout::child_dn(group_name, &layout::sub_unit(ou, GROUPS));
                 let mut attributes = present(&role_group_attributes(&marker));

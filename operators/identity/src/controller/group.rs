@@ -71,7 +71,7 @@ pub async fn reconcile(group: &DirectoryGroup, ctx: &Context) -> Result<Action, 
     result
 }
 
-/// Groups that contain this one need its DN once it has one.
+/// The groups that contain this one need its DN once it has one.
 fn announce(group: &DirectoryGroup, ctx: &Context, namespace: &str) {
     let dn = group.status.as_ref().and_then(|s| s.dn.clone());
     let key = format!("group:{namespace}/{}", group.name_any());
@@ -80,7 +80,8 @@ fn announce(group: &DirectoryGroup, ctx: &Context, namespace: &str) {
         ctx.nudges.groups(
             groups
                 .iter()
-                .filter(|g| g.namespace().as_deref() == Some(namespace) && g.name_any() != group.name_any())
+                .filter(|g| g.namespace().as_deref() == Some(namespace))
+                .filter(|g| g.spec.members.iter().any(|m| m.group.as_deref() == Some(group.name_any().as_str())))
                 .map(|g| ObjectRef::from_obj(&**g)),
         );
     }

@@ -49,6 +49,10 @@ use crate::{config::IdentityConfig, error::Error, ldap::LdapMetrics};
 /// more would only queue them there until they time out.
 const CONCURRENCY: u16 = 16;
 
+/// How long a group or a Directory waits for more changes before it reconciles: people
+/// arriving one after another then join their groups in one modify, not one each.
+const DEBOUNCE: Duration = Duration::from_secs(2);
+
 /// How long to wait before retrying a reconcile that failed on the directory or the API.
 const RETRY_AFTER: Duration = Duration::from_secs(15);
 /// How long to wait when something the object needs is not there yet.
@@ -112,7 +116,7 @@ pub async fn run(
         }
     };
     let directory_controller = Controller::for_stream(directories_stream, directories)
-        .with_config(controller::Config::default().concurrency(CONCURRENCY))
+        .with_config(controller::Config::default().concurrency(CONCURRENCY).debounce(DEBOUNCE))
         .watches_stream(agencies_stream, by_agency)
         .reconcile_on(nudge::stream(receivers.directories))
         .graceful_shutdown_on(shutdown.clone())
@@ -124,7 +128,7 @@ pub async fn run(
         .run(reconcile_user, error_policy, ctx.clone())
         .for_each(log_result);
     let group_controller = Controller::for_stream(groups_stream, groups)
-        .with_config(controller::Config::default().concurrency(CONCURRENCY))
+        .with_config(controller::Config::default().concurrency(CONCURRENCY).debounce(DEBOUNCE))
         .reconcile_on(nudge::stream(receivers.groups))
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile_group, error_policy, ctx.clone())
@@ -166,6 +170,7 @@ async fn timed<K: Resource>(
     ctx: &Context,
     step: impl Future<Output = Result<Action, Error>>,
 ) -> Result<Action, Error> {
+    ctx.caches_ready().await;
     let started = std::time::Instant::now();
     let span = info_span!(
         "reconcile",

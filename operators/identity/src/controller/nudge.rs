@@ -16,7 +16,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 pub struct Nudges {
     directories: UnboundedSender<ObjectRef<Directory>>,
     groups: UnboundedSender<ObjectRef<DirectoryGroup>>,
-    seen: Mutex<HashMap<String, u64>>,
+    seen: Mutex<HashMap<String, (u64, Vec<String>)>>,
 }
 
 /// The receiving ends, one per controller.
@@ -42,17 +42,29 @@ impl Nudges {
     /// it (and remembers it). An `empty` membership never announced before is no change:
     /// a person without roles asks nothing of the role groups.
     pub fn changed(&self, key: &str, membership: &impl Hash, empty: bool) -> bool {
+        self.changed_groups(key, membership, empty, &[]).is_some()
+    }
+
+    /// Like [`Nudges::changed`], remembering the `groups` the object names: when it
+    /// changed, returns the groups it named before (they may have to let it go).
+    pub fn changed_groups(
+        &self,
+        key: &str,
+        membership: &impl Hash,
+        empty: bool,
+        groups: &[String],
+    ) -> Option<Vec<String>> {
         let mut hasher = DefaultHasher::new();
         membership.hash(&mut hasher);
         let fingerprint = hasher.finish();
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         match seen.get(key) {
-            None if empty => false,
-            Some(previous) if *previous == fingerprint => false,
-            _ => {
-                seen.insert(key.to_string(), fingerprint);
-                true
-            }
+            None if empty => None,
+            Some((previous, _)) if *previous == fingerprint => None,
+            _ => seen
+                .insert(key.to_string(), (fingerprint, groups.to_vec()))
+                .map(|(_, before)| before)
+                .or(Some(Vec::new())),
         }
     }
 
@@ -85,5 +97,15 @@ mod tests {
         assert!(nudges.changed("a", &("dn", vec!["g"]), false));
         assert!(!nudges.changed("a", &("dn", vec!["g"]), false));
         assert!(nudges.changed("a", &("dn", Vec::<String>::new()), true), "leaving a group is a change");
+    }
+
+    #[test]
+    fn the_groups_named_before_are_returned_on_a_change() {
+        let (nudges, _receivers) = Nudges::channel();
+        let first = vec!["finanses".to_string()];
+        assert_eq!(nudges.changed_groups("u", &first, false, &first), Some(Vec::new()));
+        let second = vec!["vadiba".to_string()];
+        assert_eq!(nudges.changed_groups("u", &second, false, &second), Some(first));
+        assert_eq!(nudges.changed_groups("u", &second, false, &second), None);
     }
 }

@@ -183,8 +183,8 @@ async fn keep(account: &DirectoryServiceAccount, ctx: &Context, place: &Place) -
     Ok(Action::requeue(ctx.config.resync))
 }
 
-/// Puts the managed attributes back (service accounts are the platform's alone: they are
-/// always corrected).
+/// Applies a spec change, or puts the managed attributes back (service accounts are the
+/// platform's alone: they are always corrected).
 async fn put_back(
     account: &DirectoryServiceAccount,
     ctx: &Context,
@@ -198,15 +198,14 @@ async fn put_back(
         return Ok(());
     }
     place.connection.modify(&entry.dn, changes(&found)).await?;
-    let words: Vec<String> = found.iter().map(ToString::to_string).collect();
-    ctx.events
-        .warning(
-            &account.object_ref(&()),
-            "DriftCorrected",
-            "PutBack",
-            format!("put back on {}: {}", entry.dn, words.join("; ")),
-        )
-        .await;
+    let words = found.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    let reference = account.object_ref(&());
+    let status = account.status.clone().unwrap_or_default();
+    if status.observed_generation == account.metadata.generation {
+        ctx.events.warning(&reference, "DriftCorrected", "PutBack", format!("put back on {}: {words}", entry.dn)).await;
+    } else {
+        ctx.events.normal(&reference, "Updated", "UpdateAccount", format!("{}: {words}", entry.dn)).await;
+    }
     Ok(())
 }
 

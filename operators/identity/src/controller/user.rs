@@ -131,14 +131,20 @@ fn announce(user: &DirectoryUser, ctx: &Context, namespace: &str) {
     let key = format!("{namespace}/{}", user.name_any());
     let dn = user.status.as_ref().and_then(|s| s.dn.clone());
     let leaving = user.metadata.deletion_timestamp.is_some();
-    if ctx.nudges.changed(&format!("groups:{key}"), &(&dn, &user.spec.groups, leaving), user.spec.groups.is_empty()) {
-        let groups = ctx.stores.groups.state();
-        ctx.nudges.groups(
-            groups
-                .iter()
-                .filter(|g| g.namespace().as_deref() == Some(namespace))
-                .map(|g| kube::runtime::reflector::ObjectRef::from_obj(&**g)),
-        );
+    let groups = &user.spec.groups;
+    if let Some(before) =
+        ctx.nudges.changed_groups(&format!("groups:{key}"), &(&dn, groups, leaving), groups.is_empty(), groups)
+    {
+        // The groups the person names now or named before, and those that list them.
+        let name = user.name_any();
+        let mut targets: std::collections::BTreeSet<String> =
+            before.into_iter().chain(groups.iter().cloned()).collect();
+        for group in ctx.stores.groups.state().iter().filter(|g| g.namespace().as_deref() == Some(namespace)) {
+            if group.spec.members.iter().any(|m| m.user.as_deref() == Some(name.as_str())) {
+                targets.insert(group.name_any());
+            }
+        }
+        ctx.nudges.groups(targets.iter().map(|g| kube::runtime::reflector::ObjectRef::new(g).within(namespace)));
     }
     if ctx.nudges.changed(&format!("roles:{key}"), &(&dn, &user.spec.roles, leaving), user.spec.roles.is_empty())
         && let Some(agency) = ctx.agency_of(namespace)
