@@ -355,3 +355,57 @@ async fn agency_admins_manage_only_their_own_people() {
     };
     assert!(!allowed(&t.admin, "ilze", &admins, directories).await, "Directories are the platform's");
 }
+
+#[tokio::test]
+async fn the_sectors_twelve_agencies_get_their_units_and_role_groups() {
+    let t = IdentityRun::start(0, "Correct", 300).await;
+    let sector = [
+        "lm",
+        "nva",
+        "siva",
+        "vbtai",
+        "vdeavk",
+        "vdi",
+        "vsaa",
+        "vsac-kurzeme",
+        "vsac-latgale",
+        "vsac-riga",
+        "vsac-vidzeme",
+        "vsac-zemgale",
+    ];
+    let agencies: Api<makonis_api::tenancy::Agency> = Api::all(t.admin.clone());
+    let mut codes = Vec::new();
+    for name in sector {
+        // The sector's codes, made unique to this run (codes are at most 20 characters).
+        let code = format!("{name}-{}", t.run);
+        let ou = format!("OU={},OU=Iestades,{}", name.to_uppercase(), t.subtree);
+        let agency = support::identity::identity_agency(&code, &t.run, &ou);
+        agencies.create(&Default::default(), &agency).await.unwrap_or_else(|e| panic!("{code}: {e}"));
+        codes.push((code, ou));
+    }
+    let directories: Api<Directory> = Api::all(t.admin.clone());
+    wait_until("all twelve agencies in place", CONVERGE, || async {
+        let d = directories.get(&t.directory).await.map_err(|e| e.to_string())?;
+        let units = d.status.map(|s| s.agencies).unwrap_or_default();
+        let ready = codes.iter().filter(|(code, _)| units.iter().any(|u| &u.code == code && u.ready)).count();
+        if ready == 12 { Ok(()) } else { Err(format!("{ready} of 12: {units:?}")) }
+    })
+    .await;
+    for (code, ou) in &codes {
+        for unit in ["People", "Groups", "Service Accounts", "Leavers"] {
+            assert!(read(&format!("OU={unit},{ou}"), &["ou"]).is_some(), "{code}: OU={unit}");
+        }
+        let groups = search(&format!("OU=Groups,{ou}"), "(objectClass=group)", &["cn", "adminDescription"]);
+        let mut names: Vec<String> = groups.iter().filter_map(|(_, g)| first(g, "cn").map(str::to_string)).collect();
+        names.sort();
+        let mut wanted: Vec<String> = ["admins", "approvers", "requesters", "security", "viewers"]
+            .iter()
+            .map(|r| format!("{code}-{r}"))
+            .collect();
+        wanted.sort();
+        assert_eq!(names, wanted, "{code}");
+        assert!(
+            groups.iter().all(|(_, g)| first(g, "adminDescription") == Some(format!("makonis:Agency:{code}").as_str()))
+        );
+    }
+}

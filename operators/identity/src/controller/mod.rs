@@ -45,9 +45,10 @@ pub use user::{FINALIZER as USER_FINALIZER, initial_password_secret};
 use crate::{config::IdentityConfig, error::Error, ldap::LdapMetrics};
 
 /// How many objects of one kind are reconciled at once. One connection to the domain
-/// controller serves them all, and a domain controller answers a few requests at a time:
-/// more would only queue them there until they time out.
-const CONCURRENCY: u16 = 16;
+/// controller serves them all; a reconcile spends most of its time waiting for the API
+/// server and the directory, so a few dozen keep both busy, while thousands at once only
+/// queue at the domain controller until they time out.
+const CONCURRENCY: u16 = 32;
 
 /// How long a group or a Directory waits for more changes before it reconciles: people
 /// arriving one after another then join their groups in one modify, not one each.

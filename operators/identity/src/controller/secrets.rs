@@ -59,11 +59,8 @@ where
     K: Resource<DynamicType = ()>,
 {
     let namespace = owner.meta().namespace.clone().unwrap_or_default();
-    if let Some(secret) = read(ctx, &namespace, name).await?
-        && let Some(password) = value(&secret, PASSWORD_KEY)
-    {
-        return Ok(password);
-    }
+    // Create first: on the first reconcile (the usual case) that is the only call; a
+    // Secret already there (an earlier attempt's) answers 409 and is read below.
     let password = password::generate().map_err(|e| Error::Random(e.to_string()))?;
     let mut data: BTreeMap<String, ByteString> =
         fields.iter().map(|(k, v)| (k.to_string(), ByteString(v.clone().into_bytes()))).collect();
@@ -72,7 +69,7 @@ where
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     match api.create(&PostParams { field_manager: Some(MANAGER.into()), ..PostParams::default() }, &secret).await {
         Ok(_) => Ok(password),
-        // Written by a reconcile that ran at the same time: use that one.
+        // Written by an earlier attempt, or a reconcile that ran at the same time: use that one.
         Err(kube::Error::Api(status)) if status.code == 409 => {
             let secret = read(ctx, &namespace, name).await?;
             secret
