@@ -411,3 +411,61 @@ async fn the_examples_are_accepted_by_the_api_server() {
     }
     assert_eq!(seen, ["Directory", "DirectoryGroup", "DirectoryUser", "DirectoryUser", "DirectoryServiceAccount"]);
 }
+
+#[tokio::test]
+async fn a_leaver_waits_while_the_domain_cannot_be_reached() {
+    let t = IdentityRun::start(0, "Correct", 300).await;
+    let username = format!("ruta{}", t.run);
+    t.apply::<DirectoryUser>(object(
+        "DirectoryUser",
+        "ruta",
+        json!({"username": username, "givenName": "Rūta", "surname": "Lapiņa"}),
+    ))
+    .await;
+    t.wait_condition("directoryusers", "ruta", "Ready", "True").await;
+    let dn = t.dn("Rūta Lapiņa", "People");
+
+    // The domain controller becomes unreachable (a port nothing listens on).
+    let directories: Api<Directory> = Api::all(t.admin.clone());
+    let url = support::directory::env("MAKONIS_TEST_SAMBA_URL", "samba.sh");
+    let point_at = |url: String| json!({"spec": {"url": url}});
+    let merge = kube::api::PatchParams::default();
+    directories
+        .patch(&t.directory, &merge, &kube::api::Patch::Merge(point_at("ldaps://127.0.0.1:1".into())))
+        .await
+        .unwrap();
+    wait_until("the Directory to be unreachable", CONVERGE, || async {
+        let d = directories.get(&t.directory).await.map_err(|e| e.to_string())?;
+        let ready = d.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready").cloned());
+        match ready {
+            Some(c) if c.status == "False" && c.reason == "DirectoryUnreachable" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+
+    // Deleting the person now cannot disable the account: the object stays, and says why.
+    t.users().delete("ruta", &DeleteParams::default()).await.unwrap();
+    let waiting = t.wait_condition("directoryusers", "ruta", "Ready", "False").await;
+    let ready =
+        waiting["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap().clone();
+    assert_eq!(ready["reason"], "DirectoryUnreachable", "{ready}");
+    assert!(t.users().get_opt("ruta").await.unwrap().is_some(), "the object waits for the account to leave");
+    assert_eq!(
+        read(&dn, &["userAccountControl"]).and_then(|e| first(&e, "userAccountControl").map(str::to_string)).as_deref(),
+        Some("512")
+    );
+
+    // Back again: the account leaves (no grace period here) and then the object goes.
+    directories.patch(&t.directory, &merge, &kube::api::Patch::Merge(point_at(url))).await.unwrap();
+    let users = t.users();
+    wait_until("the object to go", CONVERGE, || async {
+        match users.get_opt("ruta").await.map_err(|e| e.to_string())? {
+            None => Ok(()),
+            Some(u) => Err(format!("{:?}", u.status.map(|s| s.conditions))),
+        }
+    })
+    .await;
+    assert!(read(&dn, &["cn"]).is_none());
+    assert!(read(&format!("CN={username},OU=Leavers,{}", t.agency_ou), &["cn"]).is_none());
+}

@@ -136,6 +136,15 @@ impl Context {
         self.config.selector.is_none() || self.agency_of(namespace).is_some()
     }
 
+    /// Whether nothing manages the directory of `namespace` any more (its Agency is gone,
+    /// or no Directory holds the agency's OU): a leaving object may then go without
+    /// touching the directory. Not when the domain is only unreachable or the agency's
+    /// OUs are not in place yet: then it waits, so that no account is left enabled behind
+    /// a deleted object.
+    pub fn unmanaged(&self, namespace: &str) -> bool {
+        self.agency_of(namespace).and_then(|agency| self.directory_of(&agency)).is_none()
+    }
+
     /// The agency whose namespace is `namespace`.
     pub fn agency_of(&self, namespace: &str) -> Option<std::sync::Arc<Agency>> {
         self.stores.agencies.state().into_iter().find(|a| a.namespace_name() == namespace)

@@ -47,7 +47,7 @@ pub async fn reconcile(group: &DirectoryGroup, ctx: &Context) -> Result<Action, 
     announce(group, ctx, &namespace);
     let place = match ctx.place(&namespace).await {
         Ok(place) => place,
-        Err(Error::Waiting(_)) if group.metadata.deletion_timestamp.is_some() => {
+        Err(Error::Waiting(_)) if group.metadata.deletion_timestamp.is_some() && ctx.unmanaged(&namespace) => {
             remove_finalizer(&api(ctx, &namespace), group, FINALIZER, MANAGER, &ctx.metrics).await?;
             return Ok(Action::await_change());
         }

@@ -62,7 +62,7 @@ pub async fn reconcile(account: &DirectoryServiceAccount, ctx: &Context) -> Resu
     }
     let place = match ctx.place(&namespace).await {
         Ok(place) => place,
-        Err(Error::Waiting(_)) if account.metadata.deletion_timestamp.is_some() => {
+        Err(Error::Waiting(_)) if account.metadata.deletion_timestamp.is_some() && ctx.unmanaged(&namespace) => {
             remove_finalizer(&api(ctx, &namespace), account, FINALIZER, MANAGER, &ctx.metrics).await?;
             return Ok(Action::await_change());
         }

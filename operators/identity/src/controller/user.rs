@@ -78,7 +78,7 @@ pub async fn reconcile(user: &DirectoryUser, ctx: &Context) -> Result<Action, Er
     announce(user, ctx, &namespace);
     let place = match ctx.place(&namespace).await {
         Ok(place) => place,
-        Err(error) if user.metadata.deletion_timestamp.is_some() && matches!(error, Error::Waiting(_)) => {
+        Err(Error::Waiting(_)) if user.metadata.deletion_timestamp.is_some() && ctx.unmanaged(&namespace) => {
             // Nothing to leave: the agency or its directory is gone.
             remove_finalizer(&api(ctx, &namespace), user, FINALIZER, MANAGER, &ctx.metrics).await?;
             return Ok(Action::await_change());
