@@ -61,6 +61,7 @@ pub struct Context {
     /// Reconciles to run because another object changed.
     pub nudges: Nudges,
     settings: Mutex<HashMap<String, (Instant, Settings)>>,
+    caches_loaded: std::sync::atomic::AtomicBool,
 }
 
 /// The agency a namespace belongs to, the Directory that holds its OU, and a connection.
@@ -113,13 +114,21 @@ impl Context {
             metrics,
             nudges,
             settings: Mutex::default(),
+            caches_loaded: Default::default(),
         }
     }
 
-    /// Waits until every watch cache has its first complete listing. A reconcile that
+    /// Whether every watch cache has had its first complete listing. A reconcile that
     /// read another kind's cache before then would see people missing from their groups
-    /// and remove them (it did, right after a restart, before this wait).
-    pub async fn caches_ready(&self) {
+    /// and remove them (it did, right after a restart). Checked, not awaited: a reconcile
+    /// that waited inside a controller whose concurrency was used up could keep that
+    /// controller from reading its own watch.
+    pub fn caches_ready(&self) -> bool {
+        self.caches_loaded.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Marks the caches loaded once every first listing is done (run once at start-up).
+    pub async fn watch_caches(&self) {
         let stores = &self.stores;
         let _ = futures::join!(
             stores.agencies.wait_until_ready(),
@@ -128,6 +137,8 @@ impl Context {
             stores.groups.wait_until_ready(),
             stores.accounts.wait_until_ready(),
         );
+        self.caches_loaded.store(true, std::sync::atomic::Ordering::Release);
+        tracing::info!("every watch cache has its first listing");
     }
 
     /// Whether this instance manages the objects of `namespace`: always, unless it was

@@ -137,9 +137,10 @@ pub async fn run(
     let account_controller = Controller::for_stream(accounts_stream, accounts)
         .with_config(controller::Config::default().concurrency(CONCURRENCY))
         .graceful_shutdown_on(shutdown)
-        .run(reconcile_account, error_policy, ctx)
+        .run(reconcile_account, error_policy, ctx.clone())
         .for_each(log_result);
-    futures::join!(directory_controller, user_controller, group_controller, account_controller);
+    let caches = ctx.watch_caches();
+    futures::join!(caches, directory_controller, user_controller, group_controller, account_controller);
 }
 
 async fn log_result<T, E: std::error::Error>(result: Result<T, E>) {
@@ -171,7 +172,9 @@ async fn timed<K: Resource>(
     ctx: &Context,
     step: impl Future<Output = Result<Action, Error>>,
 ) -> Result<Action, Error> {
-    ctx.caches_ready().await;
+    if !ctx.caches_ready() {
+        return Err(Error::Waiting("the watch caches are still loading".into()));
+    }
     let started = std::time::Instant::now();
     let span = info_span!(
         "reconcile",
