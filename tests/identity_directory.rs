@@ -171,7 +171,7 @@ async fn agencies_people_and_groups_become_the_directory() {
         json!({"name": format!("{}-Svesie", t.code), "members": [{"dn": "CN=Administrator,CN=Users,DC=lm,DC=test"}]}),
     ))
     .await;
-    let refused = t.wait_condition("directorygroups", "svesie", "Ready", "False").await;
+    let refused = t.wait_false("directorygroups", "svesie", "Ready", "InvalidSpec").await;
     let ready =
         refused["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap().clone();
     assert_eq!(ready["reason"], "InvalidSpec");
@@ -197,7 +197,7 @@ async fn password_policy_refusals_come_back_in_the_servers_words() {
             json!({"username": format!("p.{name}"), "givenName": "Pēteris", "surname": name, "password": {"secretRef": name}}),
         ))
         .await;
-        let object = t.wait_condition("directoryusers", name, "PasswordSet", "False").await;
+        let object = t.wait_false("directoryusers", name, "PasswordSet", "PasswordPolicy").await;
         let condition = object["status"]["conditions"]
             .as_array()
             .unwrap()
@@ -231,7 +231,7 @@ async fn entries_the_platform_did_not_create_are_never_touched() {
         json!({"username": format!("pk.{}", t.run), "givenName": "Pēteris", "surname": "Kalns"}),
     ))
     .await;
-    let object = t.wait_condition("directoryusers", "peteris", "Ready", "False").await;
+    let object = t.wait_false("directoryusers", "peteris", "Ready", "NotManaged").await;
     let ready =
         object["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap().clone();
     assert_eq!(ready["reason"], "NotManaged", "{ready}");

@@ -96,7 +96,7 @@ async fn direct_changes_are_put_back_or_reported() {
 
     // With drift: Report, a direct change stays, and is reported with the attribute.
     ldap_modify(&format!("dn: {dace}\nchangetype: modify\nreplace: title\ntitle: Vadītāja\n-\n"));
-    let reported = t.wait_condition("directoryusers", "dace", "InSync", "False").await;
+    let reported = t.wait_false("directoryusers", "dace", "InSync", "DriftReported").await;
     let in_sync =
         reported["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "InSync").unwrap().clone();
     assert_eq!(in_sync["reason"], "DriftReported");
@@ -133,7 +133,7 @@ async fn leavers_are_disabled_moved_and_kept_for_the_grace_period() {
     let leaver = format!("CN={username},OU=Leavers,{}", t.agency_ou);
     wait_attribute(&leaver, "userAccountControl", Some("514")).await;
     assert!(read(&ilze, &["cn"]).is_none(), "moved out of People");
-    let object = t.wait_condition("directoryusers", "ilze", "Ready", "False").await;
+    let object = t.wait_false("directoryusers", "ilze", "Ready", "Leaving").await;
     assert!(object["metadata"]["deletionTimestamp"].is_string(), "the object stays while the account waits");
     let delete_after = object["status"]["leaving"]["deleteAfter"].as_str().expect("deleteAfter").to_string();
     let since = object["status"]["leaving"]["since"].as_str().expect("since").to_string();
@@ -446,7 +446,7 @@ async fn a_leaver_waits_while_the_domain_cannot_be_reached() {
 
     // Deleting the person now cannot disable the account: the object stays, and says why.
     t.users().delete("ruta", &DeleteParams::default()).await.unwrap();
-    let waiting = t.wait_condition("directoryusers", "ruta", "Ready", "False").await;
+    let waiting = t.wait_false("directoryusers", "ruta", "Ready", "DirectoryUnreachable").await;
     let ready =
         waiting["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap().clone();
     assert_eq!(ready["reason"], "DirectoryUnreachable", "{ready}");

@@ -70,6 +70,22 @@ fn fixture(kind: &str, run: &str) -> (Value, Value) {
             json!({"sigma": "title: t\nlogsource: {product: linux}\ndetection:\n  s:\n    user.name: root\n  condition: s\n"}),
             json!({"matches": 0, "rules": [], "conditions": [{"type": "Compiled", "status": "True", "reason": "Forged", "message": "forged", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}),
         ),
+        "Directory" => (
+            json!({"url": "ldaps://dc1.example.lv", "caSecret": "ca", "bindSecret": "bind", "baseDn": "DC=example,DC=lv"}),
+            json!({"conditions": [ready_condition()], "functionalLevel": "2016"}),
+        ),
+        "DirectoryUser" => (
+            json!({"username": "forged", "givenName": "Forged", "surname": "Person"}),
+            json!({"conditions": [ready_condition()], "dn": "CN=Administrator,CN=Users,DC=example,DC=lv"}),
+        ),
+        "DirectoryGroup" => (
+            json!({"name": "Forged"}),
+            json!({"conditions": [ready_condition()], "dn": "CN=Domain Admins,CN=Users,DC=example,DC=lv", "members": 1}),
+        ),
+        "DirectoryServiceAccount" => (
+            json!({"username": "forged"}),
+            json!({"conditions": [ready_condition()], "secret": "someone-elses-secret"}),
+        ),
         other => panic!("no fixture for kind {other}: add one so that its status is tested too"),
     }
 }

@@ -134,6 +134,23 @@ impl IdentityRun {
     /// Waits until the `kind` object `name` of the namespace has the condition
     /// `type_` with `status`, and returns the object as JSON.
     pub async fn wait_condition(&self, plural: &str, name: &str, type_: &str, status: &str) -> serde_json::Value {
+        self.wait_reason(plural, name, type_, status, None).await
+    }
+
+    /// Like [`IdentityRun::wait_condition`], for a condition that is false for `reason`
+    /// (another reason on the way, say `Waiting`, is not yet the answer).
+    pub async fn wait_false(&self, plural: &str, name: &str, type_: &str, reason: &str) -> serde_json::Value {
+        self.wait_reason(plural, name, type_, "False", Some(reason)).await
+    }
+
+    async fn wait_reason(
+        &self,
+        plural: &str,
+        name: &str,
+        type_: &str,
+        status: &str,
+        reason: Option<&str>,
+    ) -> serde_json::Value {
         let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
             self.admin.clone(),
             &self.namespace,
@@ -152,7 +169,13 @@ impl IdentityRun {
             let generation = value["metadata"]["generation"].clone();
             let observed = value["status"]["observedGeneration"].clone();
             match conditions.iter().find(|c| c["type"] == type_) {
-                Some(c) if c["status"] == status && (status == "False" || generation == observed) => Ok(value),
+                Some(c)
+                    if c["status"] == status
+                        && (status == "False" || generation == observed)
+                        && reason.is_none_or(|r| c["reason"] == r) =>
+                {
+                    Ok(value)
+                }
                 other => Err(format!("{other:?}")),
             }
         })

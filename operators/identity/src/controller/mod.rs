@@ -182,7 +182,14 @@ async fn timed<K: Resource>(
         name = %object.name_any(),
         namespace = object.namespace().unwrap_or_default()
     );
-    let result = step.instrument(span).await;
+    let result = async {
+        tracing::debug!("reconciling");
+        let result = step.await;
+        tracing::debug!(ok = result.is_ok(), "reconciled");
+        result
+    }
+    .instrument(span)
+    .await;
     ctx.metrics.record_reconcile(controller, started.elapsed(), result.as_ref().err().map(ErrorCategory::category));
     result
 }
