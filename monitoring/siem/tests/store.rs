@@ -870,14 +870,25 @@ async fn detection_records_its_positions_and_alerts_together_and_reads_events_fr
             .record_detection(
                 &BTreeMap::new(),
                 &[],
-                &[AlertFold { id: "a1".into(), firings: 0, last: now() - 1.minute() + 500.milliseconds() }],
+                &[AlertFold {
+                    id: "a1".into(),
+                    firings: 0,
+                    last: now() - 1.minute() + 500.milliseconds(),
+                    events: "[]".into(),
+                }],
             )
             .await
             .unwrap();
-        let later = AlertFold { id: "a1".into(), firings: 2, last: now() + 5.minutes() };
+        let seventh = r#"{"partition":"2026-12-05/authentication","seq":7,"time":"2026-12-05T10:05:00Z"}"#;
+        let later =
+            AlertFold { id: "a1".into(), firings: 2, last: now() + 5.minutes(), events: format!("[{seventh}]") };
         detection.record_detection(&BTreeMap::from([(auth(), 21)]), &[], &[later]).await.unwrap();
         assert_eq!(detection.detection_positions().await.unwrap(), BTreeMap::from([(auth(), 21)]), "{kind:?}");
-        let folded = AlertRecord { firings: 3, last: now() + 5.minutes(), ..alert };
+        // The repeats' events are the alert's too, after its own.
+        let events = r#"[{"partition":"2026-12-05/authentication","seq":6,"time":"2026-12-05T10:00:00Z"},"#.to_string()
+            + seventh
+            + "]";
+        let folded = AlertRecord { firings: 3, last: now() + 5.minutes(), events, ..alert };
         assert_eq!(detection.alerts(10).await.unwrap(), vec![folded], "{kind:?}: repeats folded into it");
     }
 }

@@ -15,7 +15,7 @@ use super::{
     engine::{Engine, Mode, RuleObjectSource},
     metrics::DetectionMetrics,
 };
-use crate::store::{AlertFold, AlertRecord, Appended, Backend, PartitionKey, Store, StoreError};
+use crate::store::{AlertFold, AlertRecord, Appended, Backend, PartitionKey, Store, StoreError, merge_events};
 
 /// How far back, from the oldest position, a start looks for partitions to catch up
 /// with: events may be kept by their own day up to a week late
@@ -58,14 +58,17 @@ impl Progress {
             && now <= *open_until
         {
             *open_until = until;
+            let events = alert.record(now).events;
             if let Some(pending) = self.alerts.iter_mut().find(|a| a.id == *id) {
                 pending.firings += 1;
                 pending.last = pending.last.max(last);
+                pending.events = merge_events(&pending.events, &events);
             } else if let Some(fold) = self.folds.iter_mut().find(|f| f.id == *id) {
                 fold.firings += 1;
                 fold.last = fold.last.max(last);
+                fold.events = merge_events(&fold.events, &events);
             } else {
-                self.folds.push(AlertFold { id: id.clone(), firings: 1, last });
+                self.folds.push(AlertFold { id: id.clone(), firings: 1, last, events });
             }
             return false;
         }

@@ -57,10 +57,19 @@ macro_rules! alert_catalog {
                         .await?;
                 }
                 for fold in folds {
+                    let existing: Option<(String,)> = sqlx::query_as(&rows::alert_events(concat!($prefix, "alerts")))
+                        .bind(&fold.id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let events = $crate::store::merge_events(
+                        existing.as_ref().map_or("[]", |(events,)| events.as_str()),
+                        &fold.events,
+                    );
                     sqlx::query(&rows::alert_fold(concat!($prefix, "alerts")))
                         .bind(fold.firings)
                         .bind(rows::alert_time(fold.last))
                         .bind(&fold.id)
+                        .bind(events)
                         .execute(&mut *tx)
                         .await?;
                 }

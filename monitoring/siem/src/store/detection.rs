@@ -96,6 +96,26 @@ pub struct AlertFold {
     pub firings: i64,
     /// The newest event's time among them.
     pub last: Timestamp,
+    /// Their events, a JSON array like [`AlertRecord::events`], added to the alert's: a
+    /// repeat folded into an open alert must still show what happened (an intruder's
+    /// ClusterRoleBinding folded into the alert the platform's installation raised).
+    pub events: String,
+}
+
+/// The most events an alert lists; later firings still count in its firings.
+pub const ALERT_EVENTS_KEPT: usize = 1000;
+
+/// The JSON array of `existing` events followed by `added` ones, at most
+/// [`ALERT_EVENTS_KEPT`]; text that is not an array counts as none.
+pub fn merge_events(existing: &str, added: &str) -> String {
+    let array = |text: &str| match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    let mut events = array(existing);
+    events.extend(array(added));
+    events.truncate(ALERT_EVENTS_KEPT);
+    serde_json::Value::Array(events).to_string()
 }
 
 /// How many blocks one read of a partition's events takes at most.
@@ -211,5 +231,20 @@ impl Store {
             events.extend(events_of(&name, first_seq, &body)?.into_iter().filter(|e| e.seq >= from as u64));
         }
         Ok(events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fold_adds_its_events_to_the_alerts_up_to_the_limit() {
+        let merged = merge_events(r#"[{"seq":1}]"#, r#"[{"seq":7},{"seq":8}]"#);
+        assert_eq!(merged, r#"[{"seq":1},{"seq":7},{"seq":8}]"#);
+        assert_eq!(merge_events("not json", r#"[{"seq":2}]"#), r#"[{"seq":2}]"#);
+        let many = serde_json::Value::Array(vec![serde_json::json!({"seq": 0}); ALERT_EVENTS_KEPT]).to_string();
+        let full = merge_events(&many, r#"[{"seq":9}]"#);
+        assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&full).unwrap().len(), ALERT_EVENTS_KEPT);
     }
 }

@@ -46,7 +46,7 @@ use makonis_siem_core::{
     search::BlockTerms,
 };
 
-pub use detection::{AlertFold, AlertRecord, StoredAlert};
+pub use detection::{ALERT_EVENTS_KEPT, AlertFold, AlertRecord, StoredAlert, merge_events};
 pub use records::{PartitionKey, Quarantined, Removal};
 pub use verify::{PartitionReport, Problem};
 

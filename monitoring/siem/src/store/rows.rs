@@ -104,7 +104,15 @@ pub(super) fn alert_insert(table: &str) -> String {
 /// The UPDATE that folds firings into an alert of `table` (`$1` firings, `$2` the newest
 /// time, `$3` the id).
 pub(super) fn alert_fold(table: &str) -> String {
-    format!("UPDATE {table} SET firings = firings + $1, last = CASE WHEN last < $2 THEN $2 ELSE last END WHERE id = $3")
+    format!(
+        "UPDATE {table} SET firings = firings + $1, last = CASE WHEN last < $2 THEN $2 ELSE last END, events = $4 \
+         WHERE id = $3"
+    )
+}
+
+/// The statement that reads an alert's events before a fold adds to them.
+pub(super) fn alert_events(table: &str) -> String {
+    format!("SELECT events FROM {table} WHERE id = $1")
 }
 
 /// A catalog's alert row: the texts of [`ALERT_COLUMNS`] (times as RFC 3339), then the
