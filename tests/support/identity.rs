@@ -56,6 +56,7 @@ pub struct IdentityRun {
     pub agency_ou: String,
     /// The Directory's name.
     pub directory: String,
+    /// The tenancy operator, kept running (it makes the agency's namespace) until the run ends.
     tenancy: OperatorProcess,
     /// The identity operator (its log is worth reading when a test fails).
     pub identity: OperatorProcess,
@@ -187,7 +188,6 @@ impl Drop for IdentityRun {
     fn drop(&mut self) {
         // The run's whole subtree goes, whatever the test left in it.
         let _ = ldap_tool("ldapdelete", &["-e", "!1.2.840.113556.1.4.805", &self.subtree], None);
-        let _ = &self.tenancy;
     }
 }
 
