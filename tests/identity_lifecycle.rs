@@ -103,7 +103,14 @@ async fn direct_changes_are_put_back_or_reported() {
     assert!(in_sync["message"].as_str().unwrap().contains("title"), "{in_sync}");
     let event = wait_for_warning_in(&t.admin, &t.namespace, "dace", "DriftReported").await;
     assert!(event.contains("title is \"Vadītāja\", declared \"Juriste\""), "{event}");
-    tokio::time::sleep(Duration::from_secs(3)).await; // one more resync: still not put back
+    // Two more reconciles of people (resyncs every 2 s) have seen it: still not put back.
+    let counted = || t.identity.counter("makonis_operator_reconcile_total", "controller=\"identity-user\"");
+    let seen = counted().await;
+    wait_until("two more reconciles of people", CONVERGE, || async {
+        let now = counted().await;
+        if now >= seen + 2.0 { Ok(()) } else { Err(format!("{now} reconciles, from {seen}")) }
+    })
+    .await;
     assert_eq!(
         read(&dace, &["title"]).and_then(|e| first(&e, "title").map(str::to_string)).as_deref(),
         Some("Vadītāja")

@@ -163,13 +163,7 @@ impl Context {
 
     /// The Directory that holds `agency`'s OU.
     pub fn directory_of(&self, agency: &Agency) -> Option<std::sync::Arc<Directory>> {
-        let directories = self.stores.directories.state();
-        let pairs: Vec<(String, String)> = directories.iter().map(|d| (d.name_any(), d.spec.base_dn.clone())).collect();
-        let name = layout::directory_for(
-            &agency.spec.directory.organizational_unit,
-            pairs.iter().map(|(n, b)| (n.as_str(), b.as_str())),
-        )?;
-        directories.into_iter().find(|d| d.name_any() == name)
+        holding_directory(&self.stores.directories, agency)
     }
 
     /// Where the objects of `namespace` live, with a connection to their directory.
@@ -250,6 +244,17 @@ impl Context {
         self.settings.lock().unwrap_or_else(|p| p.into_inner()).insert(name, (Instant::now(), settings.clone()));
         Ok(settings)
     }
+}
+
+/// The Directory in `directories` whose base holds `agency`'s OU (the longest one).
+pub fn holding_directory(directories: &Store<Directory>, agency: &Agency) -> Option<std::sync::Arc<Directory>> {
+    let directories = directories.state();
+    let pairs: Vec<(String, String)> = directories.iter().map(|d| (d.name_any(), d.spec.base_dn.clone())).collect();
+    let name = layout::directory_for(
+        &agency.spec.directory.organizational_unit,
+        pairs.iter().map(|(n, b)| (n.as_str(), b.as_str())),
+    )?;
+    directories.into_iter().find(|d| d.name_any() == name)
 }
 
 /// The value of `key` in the Secret `name`.

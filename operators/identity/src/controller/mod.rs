@@ -38,7 +38,7 @@ use makonis_operator_kit::{
 };
 use tracing::{Instrument, info_span};
 
-pub use context::{Context, MANAGER, Stores};
+pub use context::{Context, MANAGER, Stores, holding_directory};
 pub use service_account::secret_name as service_account_secret;
 pub use user::{FINALIZER as USER_FINALIZER, initial_password_secret};
 
@@ -105,16 +105,8 @@ pub async fn run(
     let shutdown = shutdown.shared();
 
     let by_agency = {
-        let stores = stores.clone();
-        move |agency: Agency| -> Option<ObjectRef<Directory>> {
-            let pairs: Vec<(String, String)> =
-                stores.directories.state().iter().map(|d| (d.name_any(), d.spec.base_dn.clone())).collect();
-            crate::layout::directory_for(
-                &agency.spec.directory.organizational_unit,
-                pairs.iter().map(|(n, b)| (n.as_str(), b.as_str())),
-            )
-            .map(ObjectRef::new)
-        }
+        let directories = stores.directories.clone();
+        move |agency: Agency| holding_directory(&directories, &agency).map(|d| ObjectRef::from_obj(&*d))
     };
     let directory_controller = Controller::for_stream(directories_stream, directories)
         .with_config(controller::Config::default().concurrency(CONCURRENCY).debounce(DEBOUNCE))
