@@ -232,6 +232,91 @@ pub struct OperatorArgs {
     /// libvirt (`pkipath`), one directory per pool, readable by the operator only.
     #[arg(long, env = "MAKONIS_LIBVIRT_PKI_DIR", default_value = "/var/lib/makonis/libvirt-pki")]
     pub libvirt_pki_dir: PathBuf,
+
+    /// Mail: the mail system the controller renders the configuration of.
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// The mail system next to which the mail controller runs (it renders Postfix's and
+/// Dovecot's configuration into a directory they share and reloads them).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Mail")]
+pub struct MailArgs {
+    /// The Directory whose domain the mail system reads; agencies under it can have
+    /// mailboxes.
+    #[arg(long, env = "MAKONIS_MAIL_DIRECTORY", default_value = "lm")]
+    pub mail_directory: String,
+
+    /// The mail system's namespace: its directory Secret and the DKIM keys are there; the
+    /// controller reads no other namespace's Secrets.
+    #[arg(long, env = "MAKONIS_MAIL_NAMESPACE", default_value = "makonis-mail")]
+    pub mail_namespace: String,
+
+    /// Secret (in --mail-namespace) with what Postfix and Dovecot read the directory with:
+    /// keys `username` (a read-only account's DN or UPN), `password` and `ca.crt`.
+    #[arg(long, env = "MAKONIS_MAIL_BIND_SECRET", default_value = "makonis-mail-directory")]
+    pub mail_bind_secret: String,
+
+    /// The host name the mail system answers as; the domains' MX records point to it.
+    #[arg(long, env = "MAKONIS_MAIL_HOSTNAME", default_value = "mail.lm.gov.lv")]
+    pub mail_hostname: String,
+
+    /// The address SMTP and IMAP listen on.
+    #[arg(long, env = "MAKONIS_MAIL_LISTEN", default_value = "0.0.0.0")]
+    pub mail_listen: String,
+
+    /// Inbound SMTP port (the domains' MX).
+    #[arg(long, env = "MAKONIS_MAIL_SMTP_PORT", default_value_t = 25)]
+    pub mail_smtp_port: u16,
+
+    /// IMAP over TLS port.
+    #[arg(long, env = "MAKONIS_MAIL_IMAPS_PORT", default_value_t = 993)]
+    pub mail_imaps_port: u16,
+
+    /// LMTP port from Postfix to Dovecot (127.0.0.1 only).
+    #[arg(long, env = "MAKONIS_MAIL_LMTP_PORT", default_value_t = 24)]
+    pub mail_lmtp_port: u16,
+
+    /// Port of Dovecot's quota policy service for Postfix (127.0.0.1 only).
+    #[arg(long, env = "MAKONIS_MAIL_QUOTA_STATUS_PORT", default_value_t = 12340)]
+    pub mail_quota_status_port: u16,
+
+    /// Where the rendered configuration is written (`postfix/`, `dovecot/`).
+    #[arg(long, env = "MAKONIS_MAIL_CONFIG_DIR", default_value = "/etc/makonis-mail")]
+    pub mail_config_dir: PathBuf,
+
+    /// Postfix's queue, Dovecot's run and state directories, the logs.
+    #[arg(long, env = "MAKONIS_MAIL_STATE_DIR", default_value = "/var/lib/makonis-mail")]
+    pub mail_state_dir: PathBuf,
+
+    /// Where mailboxes are stored (writable by --mail-user), one directory per Mailbox.
+    #[arg(long, env = "MAKONIS_MAIL_ROOT", default_value = "/srv/mail")]
+    pub mail_root: PathBuf,
+
+    /// The system user that owns the stored mail.
+    #[arg(long, env = "MAKONIS_MAIL_USER", default_value = "mail")]
+    pub mail_user: String,
+
+    /// TLS certificate chain (PEM) for SMTP and IMAP.
+    #[arg(long, env = "MAKONIS_MAIL_TLS_CERT", default_value = "/etc/makonis-mail-tls/tls.crt")]
+    pub mail_tls_cert: PathBuf,
+
+    /// Its private key (PEM).
+    #[arg(long, env = "MAKONIS_MAIL_TLS_KEY", default_value = "/etc/makonis-mail-tls/tls.key")]
+    pub mail_tls_key: PathBuf,
+
+    /// The `postfix` command, to reload it.
+    #[arg(long, env = "MAKONIS_MAIL_POSTFIX", default_value = "/usr/sbin/postfix")]
+    pub mail_postfix: PathBuf,
+
+    /// The `doveadm` command, to reload Dovecot.
+    #[arg(long, env = "MAKONIS_MAIL_DOVEADM", default_value = "/usr/bin/doveadm")]
+    pub mail_doveadm: PathBuf,
+
+    /// Dovecot's delivery agent, which delivers the quota warnings.
+    #[arg(long, env = "MAKONIS_MAIL_DOVECOT_LDA", default_value = "/usr/lib/dovecot/dovecot-lda")]
+    pub mail_dovecot_lda: PathBuf,
 }
 
 /// Settings of this installation that catalog templates use (`platform.*`).
@@ -330,6 +415,9 @@ pub enum ControllerName {
     /// Directories, DirectoryUsers, DirectoryGroups and DirectoryServiceAccounts →
     /// agencies' OUs, role groups, accounts and groups in Active Directory.
     Identity,
+    /// MailDomains, Mailboxes, MailAliases and MailingLists → Postfix's and Dovecot's
+    /// configuration, DKIM keys and the DNS records to publish.
+    Mail,
 }
 
 impl ControllerName {
@@ -340,6 +428,7 @@ impl ControllerName {
             ControllerName::Catalog => "catalog",
             ControllerName::Compute => "compute",
             ControllerName::Identity => "identity",
+            ControllerName::Mail => "mail",
         }
     }
 
@@ -372,6 +461,16 @@ impl ControllerName {
                 "directoryusers.identity.makonis.lv",
                 "directorygroups.identity.makonis.lv",
                 "directoryserviceaccounts.identity.makonis.lv",
+            ],
+            ControllerName::Mail => &[
+                "agencies.tenancy.makonis.lv",
+                "directories.identity.makonis.lv",
+                "directoryusers.identity.makonis.lv",
+                "directorygroups.identity.makonis.lv",
+                "maildomains.mail.makonis.lv",
+                "mailboxes.mail.makonis.lv",
+                "mailaliases.mail.makonis.lv",
+                "mailinglists.mail.makonis.lv",
             ],
         }
     }

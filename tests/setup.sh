@@ -7,7 +7,8 @@
 # packages when missing, libvirt's development files (the compute operator links
 # libvirt). With --tests it also installs the real servers the tests talk to (PostgreSQL,
 # Samba AD, OpenLDAP, libvirt's daemon with QEMU, Prometheus with the blackbox exporter,
-# rsyslog with RELP and TLS as the SIEM's sender, OpenSSH's server as a sender's sshd),
+# rsyslog with RELP and TLS as the SIEM's sender, OpenSSH's server as a sender's sshd,
+# Postfix and Dovecot with their LDAP modules as the mail system),
 # Chromium for the browser tests, wrk for the benchmarks and genisoimage (to read
 # cloud-init seed images back); Node.js and npm must be there (they come with our
 # machines).
@@ -38,7 +39,8 @@ install() {
     sudo=()
     ((EUID == 0)) || sudo=(sudo)
     printf 'setup: installing %s\n' "${packages[*]}"
-    echo "slapd slapd/no_configuration boolean true" | "${sudo[@]}" debconf-set-selections
+    printf '%s\n' "slapd slapd/no_configuration boolean true" \
+        "postfix postfix/main_mailer_type select No configuration" | "${sudo[@]}" debconf-set-selections
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q > /dev/null
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" \
         > /dev/null || die "apt-get install ${packages[*]} failed"
@@ -72,6 +74,12 @@ need /usr/sbin/rsyslogd rsyslog
 need /usr/sbin/sshd openssh-server
 need /usr/bin/ssh openssh-client
 need /usr/bin/ssh-keygen openssh-client
+need /usr/sbin/postfix postfix
+need /usr/lib/postfix/postfix-ldap.so postfix-ldap
+need /usr/sbin/dovecot dovecot-core
+need /usr/lib/dovecot/imap dovecot-imapd
+need /usr/lib/dovecot/lmtp dovecot-lmtpd
+need /usr/lib/dovecot/modules/auth/libauthdb_ldap.so dovecot-ldap
 compgen -G "/usr/lib/*/rsyslog/omrelp.so" > /dev/null || packages+=(rsyslog-relp)
 compgen -G "/usr/lib/*/rsyslog/lmnsd_ossl.so" > /dev/null || packages+=(rsyslog-openssl)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || packages+=(postgresql)

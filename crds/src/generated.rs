@@ -7,6 +7,7 @@ use crate::{
     catalog::{CatalogItem, ServiceInstance},
     compute::{Backup, BackupPolicy, HostPool, Restore, VirtualMachine, Volume},
     identity::{Directory, DirectoryGroup, DirectoryServiceAccount, DirectoryUser},
+    mail::{MailAlias, MailDomain, Mailbox, MailingList},
     security::{ClusterDetectionRule, DetectionRule, LogSource, RetentionPolicy},
     slo::{Probe, ServiceLevelObjective},
     tenancy::Agency,
@@ -38,6 +39,10 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         DirectoryUser::crd(),
         DirectoryGroup::crd(),
         DirectoryServiceAccount::crd(),
+        MailDomain::crd(),
+        Mailbox::crd(),
+        MailAlias::crd(),
+        MailingList::crd(),
     ]
 }
 

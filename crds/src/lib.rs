@@ -10,6 +10,7 @@ pub mod compute;
 pub mod dn;
 pub mod identity;
 pub mod labels;
+pub mod mail;
 pub mod quantity;
 pub mod reference;
 pub mod security;

@@ -7,6 +7,7 @@ use makonis_catalog::render::PlatformVars;
 use makonis_catalog_operator::{CatalogConfig, CatalogController, approval::ApprovalGate};
 use makonis_compute::{ComputeConfig, ComputeController, ComputeMetrics};
 use makonis_identity::{IdentityConfig, ldap::LdapMetrics};
+use makonis_mail::{MailConfig, MailMetrics};
 use makonis_operator_kit::{
     client::{ApiRequestMetrics, counted_client},
     crds::wait_for_crds,
@@ -28,13 +29,11 @@ const CRD_POLL: Duration = Duration::from_secs(5);
 pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     let registry = Registry::new();
     let metrics = ReconcileMetrics::register(&registry)?;
-    let compute_metrics = match args.controllers.contains(&ControllerName::Compute) {
-        true => Some(ComputeMetrics::register(&registry)?),
-        false => None,
-    };
-    let ldap_metrics = match args.controllers.contains(&ControllerName::Identity) {
-        true => Some(LdapMetrics::register(&registry)?),
-        false => None,
+    let selected = |name| args.controllers.contains(&name);
+    let kind_metrics = KindMetrics {
+        compute: selected(ControllerName::Compute).then(|| ComputeMetrics::register(&registry)).transpose()?,
+        ldap: selected(ControllerName::Identity).then(|| LdapMetrics::register(&registry)).transpose()?,
+        mail: selected(ControllerName::Mail).then(|| MailMetrics::register(&registry)).transpose()?,
     };
     let readiness = Readiness::default();
     let ops = OpsState { registry: registry.clone(), readiness: readiness.clone() };
@@ -85,15 +84,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
         None
     };
 
-    let controllers = start_controllers(
-        &args,
-        &client,
-        &metrics,
-        compute_metrics.as_ref(),
-        ldap_metrics.as_ref(),
-        instance,
-        &stop_rx,
-    );
+    let controllers = start_controllers(&args, &client, &metrics, &kind_metrics, instance, &stop_rx);
     let all_done = futures::future::try_join_all(controllers);
     let lost = async {
         match &election {
@@ -145,13 +136,20 @@ pub fn step_down(why: &str) -> ! {
     std::process::exit(1)
 }
 
+/// The metrics of the selected controllers that have their own besides the reconcile
+/// metrics every controller shares; registered only when the controller runs.
+struct KindMetrics {
+    compute: Option<ComputeMetrics>,
+    ldap: Option<LdapMetrics>,
+    mail: Option<MailMetrics>,
+}
+
 /// Spawns the selected controllers; each runs until the shutdown flag is raised.
 fn start_controllers(
     args: &OperatorArgs,
     client: &kube::Client,
     metrics: &ReconcileMetrics,
-    compute_metrics: Option<&ComputeMetrics>,
-    ldap_metrics: Option<&LdapMetrics>,
+    kind_metrics: &KindMetrics,
     instance: Option<String>,
     stop: &watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
@@ -199,7 +197,7 @@ fn start_controllers(
                     client.clone(),
                     config,
                     metrics.clone(),
-                    compute_metrics.cloned().expect("registered when the compute controller is selected"),
+                    kind_metrics.compute.clone().expect("registered when the compute controller is selected"),
                     Duration::from_secs(args.resync_seconds),
                     instance.clone(),
                     stopped(stop.clone()),
@@ -219,13 +217,51 @@ fn start_controllers(
                     client.clone(),
                     config,
                     metrics.clone(),
-                    ldap_metrics.cloned().expect("registered when the identity controller is selected"),
+                    kind_metrics.ldap.clone().expect("registered when the identity controller is selected"),
+                    instance.clone(),
+                    stopped(stop.clone()),
+                ))
+            }
+            ControllerName::Mail => {
+                tracing::info!(controller = "mail", directory = %args.mail.mail_directory, "starting controller");
+                tokio::spawn(makonis_mail::run(
+                    client.clone(),
+                    mail_config(args),
+                    metrics.clone(),
+                    kind_metrics.mail.clone().expect("registered when the mail controller is selected"),
                     instance.clone(),
                     stopped(stop.clone()),
                 ))
             }
         })
         .collect()
+}
+
+/// The mail controller's settings from the flags.
+fn mail_config(args: &OperatorArgs) -> MailConfig {
+    let mail = &args.mail;
+    MailConfig {
+        namespace: mail.mail_namespace.clone(),
+        directory: mail.mail_directory.clone(),
+        bind_secret: mail.mail_bind_secret.clone(),
+        hostname: mail.mail_hostname.clone(),
+        listen: mail.mail_listen.clone(),
+        smtp_port: mail.mail_smtp_port,
+        imaps_port: mail.mail_imaps_port,
+        lmtp_port: mail.mail_lmtp_port,
+        quota_status_port: mail.mail_quota_status_port,
+        config_dir: mail.mail_config_dir.clone(),
+        state_dir: mail.mail_state_dir.clone(),
+        mail_root: mail.mail_root.clone(),
+        mail_user: mail.mail_user.clone(),
+        tls_cert: mail.mail_tls_cert.clone(),
+        tls_key: mail.mail_tls_key.clone(),
+        postfix: mail.mail_postfix.clone(),
+        doveadm: mail.mail_doveadm.clone(),
+        dovecot_lda: mail.mail_dovecot_lda.clone(),
+        selector: args.agency_selector.clone(),
+        resync: Duration::from_secs(args.resync_seconds),
+    }
 }
 
 /// Serves the admission webhook of the selected controller (catalog or compute) when

@@ -86,6 +86,21 @@ fn fixture(kind: &str, run: &str) -> (Value, Value) {
             json!({"username": "forged"}),
             json!({"conditions": [ready_condition()], "secret": "someone-elses-secret"}),
         ),
+        "MailDomain" => (
+            json!({"domain": "forged.example.lv"}),
+            json!({"conditions": [ready_condition()], "dnsRecords": [{"type": "MX", "name": "forged.example.lv", "value": "10 evil.example.", "purpose": "forged"}]}),
+        ),
+        "Mailbox" => {
+            (json!({"user": "forged"}), json!({"conditions": [ready_condition()], "address": "ceo@vsaa.gov.lv"}))
+        }
+        "MailAlias" => (
+            json!({"address": "forged@example.lv", "to": ["x@example.lv"]}),
+            json!({"conditions": [ready_condition()]}),
+        ),
+        "MailingList" => (
+            json!({"address": "forged@example.lv", "group": "forged"}),
+            json!({"conditions": [ready_condition()], "recipients": 1000}),
+        ),
         other => panic!("no fixture for kind {other}: add one so that its status is tested too"),
     }
 }

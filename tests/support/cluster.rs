@@ -20,6 +20,8 @@ use super::{CONVERGE, wait_until};
 
 /// The ServiceAccount the tenancy operator runs as (from manifests/base/rbac).
 pub const OPERATOR_NAMESPACE: &str = "makonis-system";
+/// The mail system's namespace: the mail operator's ServiceAccount and its Secrets.
+pub const MAIL_NAMESPACE: &str = "makonis-mail";
 /// See [`OPERATOR_NAMESPACE`].
 pub const OPERATOR_SERVICE_ACCOUNT: &str = "makonis-tenancy-operator";
 
@@ -57,9 +59,14 @@ pub async fn client_as(user: &str, groups: &[&str]) -> Client {
 /// A client that acts as the ServiceAccount `name` in `makonis-system` (impersonated),
 /// with the groups the API server gives every ServiceAccount there.
 pub async fn platform_service_account(name: &str) -> Client {
+    service_account_client(OPERATOR_NAMESPACE, name).await
+}
+
+/// A client that acts as the ServiceAccount `namespace/name` (impersonated).
+pub async fn service_account_client(namespace: &str, name: &str) -> Client {
     client_as(
-        &format!("system:serviceaccount:makonis-system:{name}"),
-        &["system:serviceaccounts", "system:serviceaccounts:makonis-system", "system:authenticated"],
+        &format!("system:serviceaccount:{namespace}:{name}"),
+        &["system:serviceaccounts", &format!("system:serviceaccounts:{namespace}"), "system:authenticated"],
     )
     .await
 }
@@ -69,16 +76,17 @@ pub async fn portal_client() -> Client {
     platform_service_account("makonis-portal").await
 }
 
-/// The ServiceAccount (in `makonis-system`) that owns the status of each Mākonis API
-/// group, as `manifests/base/policy/status-writers.yaml` names it.
-pub fn status_owner(group: &str) -> &'static str {
+/// The ServiceAccount (namespace, name) that owns the status of each Mākonis API group,
+/// as `manifests/base/policy/status-writers.yaml` names it.
+pub fn status_owner(group: &str) -> (&'static str, &'static str) {
     match group {
-        "tenancy.makonis.lv" => "makonis-tenancy-operator",
-        "catalog.makonis.lv" => "makonis-catalog-operator",
-        "compute.makonis.lv" => "makonis-compute-operator",
-        "slo.makonis.lv" => "makonis-slo",
-        "security.makonis.lv" => "makonis-siem",
-        "identity.makonis.lv" => "makonis-identity-operator",
+        "tenancy.makonis.lv" => (OPERATOR_NAMESPACE, "makonis-tenancy-operator"),
+        "catalog.makonis.lv" => (OPERATOR_NAMESPACE, "makonis-catalog-operator"),
+        "compute.makonis.lv" => (OPERATOR_NAMESPACE, "makonis-compute-operator"),
+        "slo.makonis.lv" => (OPERATOR_NAMESPACE, "makonis-slo"),
+        "security.makonis.lv" => (OPERATOR_NAMESPACE, "makonis-siem"),
+        "identity.makonis.lv" => (OPERATOR_NAMESPACE, "makonis-identity-operator"),
+        "mail.makonis.lv" => (MAIL_NAMESPACE, "makonis-mail-operator"),
         other => panic!("no operator owns the status of {other}: add it here and to status-writers.yaml"),
     }
 }
@@ -87,7 +95,8 @@ pub fn status_owner(group: &str) -> &'static str {
 /// Tests that stage a status (a phase an operator would report, a forged record) write it
 /// with this, since the status-writers policy refuses everyone else, cluster admins too.
 pub async fn status_writer(group: &str) -> Client {
-    platform_service_account(status_owner(group)).await
+    let (namespace, name) = status_owner(group);
+    service_account_client(namespace, name).await
 }
 
 /// The documents of `manifests/base`, read as its `kustomization.yaml` lists them (one

@@ -19,6 +19,7 @@ pub mod directory;
 pub mod events;
 pub mod flapping;
 pub mod identity;
+pub mod mail;
 pub mod operator;
 pub mod portal_process;
 pub mod prometheus;

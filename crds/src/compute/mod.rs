@@ -9,7 +9,7 @@
 mod backup;
 mod backup_policy;
 mod host_pool;
-mod quantity_rules;
+pub(crate) mod quantity_rules;
 mod restore;
 mod virtual_machine;
 mod volume;

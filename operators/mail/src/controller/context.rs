@@ -1,0 +1,77 @@
+//! What every pass over the mail system shares.
+
+use k8s_openapi::{ByteString, api::core::v1::Secret};
+use kube::{Api, Client, Resource, ResourceExt};
+use makonis_api::identity::Directory;
+use makonis_operator_kit::{apply::ApiCallError, events::EventPublisher, metrics::ReconcileMetrics};
+
+use super::{MailMetrics, inputs::Stores, keys::DkimKeys};
+use crate::{config::MailConfig, error::Error, render::DirectoryAccess};
+
+/// The field manager and Event source of the mail controller.
+pub const MANAGER: &str = "makonis-mail";
+
+/// Everything a pass needs, passed explicitly.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// Settings from flags.
+    pub config: MailConfig,
+    /// The watch caches.
+    pub stores: Stores,
+    /// The DKIM Secrets.
+    pub keys: DkimKeys,
+    /// Events on the objects.
+    pub events: EventPublisher,
+    /// Reconcile metrics.
+    pub metrics: ReconcileMetrics,
+    /// The mail system's metrics.
+    pub mail_metrics: MailMetrics,
+}
+
+impl Context {
+    /// Whether this instance writes `object`'s status: always without a selector; with
+    /// one, only in the namespaces of the selected agencies.
+    pub fn manages<K: Resource>(&self, object: &K) -> bool {
+        let namespace = object.namespace().unwrap_or_default();
+        self.config.selector.is_none() || self.stores.agencies.state().iter().any(|a| a.namespace_name() == namespace)
+    }
+
+    /// The mail namespace's Secrets.
+    pub fn secrets(&self) -> Api<Secret> {
+        Api::namespaced(self.client.clone(), &self.config.namespace)
+    }
+
+    /// How Postfix and Dovecot read `directory`: its URL and base, and the mail system's
+    /// own read-only account and CA.
+    pub async fn directory_access(&self, directory: &Directory) -> Result<DirectoryAccess, Error> {
+        let secrets = self.secrets();
+        let text = |bytes: Vec<u8>, what: &str| {
+            String::from_utf8(bytes).map_err(|_| Error::Secret(format!("{what} is not UTF-8 text")))
+        };
+        let ca = secret_key(&secrets, &self.config.bind_secret, "ca.crt").await?;
+        let username = secret_key(&secrets, &self.config.bind_secret, "username").await?;
+        let password = secret_key(&secrets, &self.config.bind_secret, "password").await?;
+        Ok(DirectoryAccess {
+            url: directory.spec.url.clone(),
+            base_dn: directory.spec.base_dn.clone(),
+            bind_dn: text(username, "the bind Secret's username")?,
+            bind_password: text(password, "the bind Secret's password")?,
+            ca_pem: text(ca, "the directory's CA")?,
+        })
+    }
+}
+
+/// The value of `key` in the Secret `name`.
+async fn secret_key(secrets: &Api<Secret>, name: &str, key: &str) -> Result<Vec<u8>, Error> {
+    let secret = secrets
+        .get_opt(name)
+        .await
+        .map_err(|error| ApiCallError { action: "reading", kind: "Secret".into(), name: name.into(), error })?
+        .ok_or_else(|| Error::Secret(format!("the Secret {name} does not exist in the mail namespace")))?;
+    secret
+        .data
+        .and_then(|mut data| data.remove(key))
+        .map(|ByteString(bytes)| bytes)
+        .ok_or_else(|| Error::Secret(format!("the Secret {name} has no key {key}")))
+}

@@ -1,0 +1,212 @@
+//! The mail controller: the IO around the pure plan.
+//!
+//! Mail is one system, not a set of independent objects: an address belongs to whoever
+//! claimed it first, a list follows its group's members, a domain decides its mailboxes.
+//! So there is one pass over everything — read the caches, plan, create missing DKIM
+//! keys, render, write what changed, reload the server whose files changed, write the
+//! statuses — run whenever any watched object changes (changes arriving together make one
+//! pass), on a timer (to put back edited files), and again after a failure.
+
+mod context;
+mod files;
+mod inputs;
+mod keys;
+mod metrics;
+mod reload;
+mod status;
+
+use std::{future::Future, time::Duration};
+
+use futures::{FutureExt, StreamExt, stream::BoxStream};
+use k8s_openapi::api::core::v1::Secret;
+use kube::{
+    Api, Client, ResourceExt,
+    runtime::{
+        reflector::{ObjectRef, store::Writer},
+        watcher,
+    },
+};
+use makonis_operator_kit::{
+    error::{ErrorCategory, error_chain},
+    events::EventPublisher,
+    metrics::ReconcileMetrics,
+    watch::{cached, cached_guarded, report_undecodable},
+};
+use tracing::Instrument;
+
+pub use context::{Context, MANAGER};
+pub use keys::{DKIM_LABEL, DOMAIN_ANNOTATION, secret_name as dkim_secret_name};
+pub use metrics::MailMetrics;
+
+use crate::{
+    config::MailConfig,
+    error::Error,
+    plan::plan,
+    render::{Server, Settings, render},
+};
+
+/// How long a pass waits for more changes after the first one.
+const DEBOUNCE: Duration = Duration::from_millis(500);
+/// How long to wait before retrying a failed pass.
+const RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// Runs the mail controller until `shutdown` resolves.
+pub async fn run(
+    client: Client,
+    config: MailConfig,
+    metrics: ReconcileMetrics,
+    mail_metrics: MailMetrics,
+    instance: Option<String>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let events = EventPublisher::new(client.clone(), MANAGER, instance);
+    let report = |kind, api_version| report_undecodable(MANAGER, kind, api_version, events.clone(), metrics.clone());
+    let all = watcher::Config::default;
+    let identity = "identity.makonis.lv/v1alpha1";
+    let mail = "mail.makonis.lv/v1alpha1";
+    let mut triggers: Vec<BoxStream<'static, ()>> = Vec::new();
+    let selected = || match &config.selector {
+        Some(selector) => all().labels(selector),
+        None => all(),
+    };
+    macro_rules! watch {
+        ($kind:literal, $version:expr) => {
+            watch!($kind, $version, all())
+        };
+        ($kind:literal, $version:expr, $config:expr) => {{
+            let (store, stream) =
+                cached_guarded(Api::all(client.clone()), $config, Writer::default(), report($kind, $version));
+            triggers.push(stream.map(|_| ()).boxed());
+            store
+        }};
+    }
+    let stores = inputs::Stores {
+        agencies: watch!("Agency", "tenancy.makonis.lv/v1alpha1", selected()),
+        directories: watch!("Directory", identity, selected()),
+        users: watch!("DirectoryUser", identity),
+        groups: watch!("DirectoryGroup", identity),
+        domains: watch!("MailDomain", mail),
+        mailboxes: watch!("Mailbox", mail),
+        aliases: watch!("MailAlias", mail),
+        lists: watch!("MailingList", mail),
+    };
+    let (secrets, secrets_stream) = cached(
+        Api::<Secret>::namespaced(client.clone(), &config.namespace),
+        all().labels(&format!("{DKIM_LABEL}=true")),
+        Writer::default(),
+    );
+    triggers.push(secrets_stream.map(|_| ()).boxed());
+    let resync = config.resync;
+    let ctx = Context { client, config, stores, keys: keys::DkimKeys { secrets }, events, metrics, mail_metrics };
+    let mut triggers = futures::stream::select_all(triggers);
+    let mut shutdown = Box::pin(shutdown.fuse());
+    let ready = async {
+        let s = &ctx.stores;
+        let _ = futures::join!(
+            s.agencies.wait_until_ready(),
+            s.directories.wait_until_ready(),
+            s.users.wait_until_ready(),
+            s.groups.wait_until_ready(),
+            s.domains.wait_until_ready(),
+            s.mailboxes.wait_until_ready(),
+            s.aliases.wait_until_ready(),
+            s.lists.wait_until_ready(),
+            ctx.keys.secrets.wait_until_ready(),
+        );
+    };
+    // The caches fill only while their streams are polled.
+    let drive = async {
+        loop {
+            if triggers.next().await.is_none() {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ready => {}
+        () = drive => {}
+        () = &mut shutdown => return,
+    }
+    tracing::info!("mail caches loaded");
+    let mut wait = Duration::ZERO;
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            Some(()) = triggers.next() => {
+                // Let the rest of a burst arrive: one pass for all of it.
+                let until = tokio::time::Instant::now() + DEBOUNCE;
+                while let Ok(Some(())) = tokio::time::timeout_at(until, triggers.next()).await {}
+            }
+            () = tokio::time::sleep(if wait.is_zero() { resync } else { wait }) => {}
+        }
+        wait = match pass(&ctx).await {
+            Ok(()) => Duration::ZERO,
+            Err(error) => {
+                tracing::warn!(category = error.category(), error = %error_chain(&error), "mail pass failed; retrying");
+                RETRY_AFTER
+            }
+        };
+    }
+}
+
+/// One pass over the whole mail system.
+async fn pass(ctx: &Context) -> Result<(), Error> {
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("reconcile", controller = "mail", directory = %ctx.config.directory);
+    let result = async {
+        let directory = ctx
+            .stores
+            .directories
+            .get(&ObjectRef::new(&ctx.config.directory))
+            .ok_or_else(|| Error::Waiting(format!("the Directory {} does not exist", ctx.config.directory)))?;
+        let access = ctx.directory_access(&directory).await?;
+        let plan = plan(&inputs::read(&ctx.stores, &directory.name_any(), &ctx.keys));
+        for domain in plan.domains.values().filter(|d| d.dkim_public_key.is_none()) {
+            keys::create(&ctx.secrets(), &domain.domain, MANAGER).await?;
+        }
+        let files = render(&plan, &settings(&ctx.config, access))?;
+        let changed = files::write_changed(&files)?;
+        for server in changed {
+            let name = match server {
+                Server::Postfix => "postfix",
+                Server::Dovecot => "dovecot",
+            };
+            let outcome = reload::reload(&ctx.config, server).await;
+            let label = match &outcome {
+                Ok(reload::Reloaded::Reloaded) => "reloaded",
+                Ok(reload::Reloaded::NotRunning) => "not_running",
+                Err(_) => "failed",
+            };
+            ctx.mail_metrics.record_reload(name, label);
+            tracing::info!(server = name, outcome = label, "configuration changed");
+            outcome?;
+        }
+        let written = status::write_all(ctx, &plan).await?;
+        ctx.mail_metrics.record_served(plan.domains.len(), plan.mailboxes.len(), plan.routes.len());
+        tracing::debug!(written, "statuses written");
+        Ok(())
+    }
+    .instrument(span)
+    .await;
+    ctx.metrics.record_reconcile("mail", started.elapsed(), result.as_ref().err().map(ErrorCategory::category));
+    result
+}
+
+fn settings(config: &MailConfig, directory: crate::render::DirectoryAccess) -> Settings {
+    Settings {
+        hostname: config.hostname.clone(),
+        listen: config.listen.clone(),
+        smtp_port: config.smtp_port,
+        imaps_port: config.imaps_port,
+        lmtp_port: config.lmtp_port,
+        quota_status_port: config.quota_status_port,
+        config_dir: config.config_dir.clone(),
+        state_dir: config.state_dir.clone(),
+        mail_root: config.mail_root.clone(),
+        mail_user: config.mail_user.clone(),
+        tls_cert: config.tls_cert.clone(),
+        tls_key: config.tls_key.clone(),
+        dovecot_lda: config.dovecot_lda.clone(),
+        directory,
+    }
+}

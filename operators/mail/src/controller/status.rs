@@ -1,0 +1,130 @@
+//! The statuses the plan's verdicts make, written only when they change, with an Event
+//! whenever an object's `Ready` reason changes.
+
+use k8s_openapi::{NamespaceResourceScope, apimachinery::pkg::apis::meta::v1::Condition, jiff::Timestamp};
+use kube::{Api, Resource, ResourceExt, runtime::reflector::ObjectRef};
+use makonis_api::mail::{MailAliasStatus, MailDomainStatus, MailboxStatus, MailingListStatus};
+use makonis_operator_kit::{
+    conditions::{DesiredCondition, merge_conditions},
+    status::apply_status_if_changed,
+};
+
+use super::context::{Context, MANAGER};
+use crate::{
+    dns::{DKIM_SELECTOR, records},
+    error::Error,
+    plan::{Key, Kind, Plan, Verdict},
+};
+
+/// Writes every object's status from `plan`; returns how many were written.
+pub async fn write_all(ctx: &Context, plan: &Plan) -> Result<usize, Error> {
+    let mut written = 0;
+    let now = Timestamp::now();
+    for domain in ctx.stores.domains.state() {
+        let Some(verdict) = verdict(plan, Kind::Domain, &*domain).filter(|_| ctx.manages(&*domain)) else {
+            continue;
+        };
+        let current = domain.status.clone().unwrap_or_default();
+        let served =
+            plan.domains.get(&domain.spec.domain).filter(|d| Some(&d.namespace) == domain.namespace().as_ref());
+        let desired = MailDomainStatus {
+            conditions: conditions(&current.conditions, verdict, None, domain.meta().generation, now),
+            observed_generation: domain.meta().generation,
+            dkim_selector: served.and_then(|d| d.dkim_public_key.as_ref()).map(|_| DKIM_SELECTOR.to_owned()),
+            dns_records: served
+                .map(|d| records(&d.domain, &ctx.config.hostname, d.dmarc, d.dkim_public_key.as_deref()))
+                .unwrap_or_default(),
+            mailboxes: verdict.count,
+        };
+        written += write(ctx, &*domain, domain.status.as_ref(), &desired, &current.conditions, verdict).await?;
+    }
+    for mailbox in ctx.stores.mailboxes.state() {
+        let Some(verdict) = verdict(plan, Kind::Mailbox, &*mailbox).filter(|_| ctx.manages(&*mailbox)) else {
+            continue;
+        };
+        let current = mailbox.status.clone().unwrap_or_default();
+        let routes = match verdict.refused_routes.is_empty() {
+            true => DesiredCondition::truthy("Routes", "Accepted", "every alias and forwarding address is in use"),
+            false => DesiredCondition::falsy("Routes", "Refused", verdict.refused_routes.join("; ")),
+        };
+        let desired = MailboxStatus {
+            conditions: conditions(&current.conditions, verdict, Some(routes), mailbox.meta().generation, now),
+            observed_generation: mailbox.meta().generation,
+            address: verdict.address.clone(),
+            quota_bytes: verdict.quota_bytes,
+        };
+        written += write(ctx, &*mailbox, mailbox.status.as_ref(), &desired, &current.conditions, verdict).await?;
+    }
+    for alias in ctx.stores.aliases.state() {
+        let Some(verdict) = verdict(plan, Kind::Alias, &*alias).filter(|_| ctx.manages(&*alias)) else {
+            continue;
+        };
+        let current = alias.status.clone().unwrap_or_default();
+        let desired = MailAliasStatus {
+            conditions: conditions(&current.conditions, verdict, None, alias.meta().generation, now),
+            observed_generation: alias.meta().generation,
+        };
+        written += write(ctx, &*alias, alias.status.as_ref(), &desired, &current.conditions, verdict).await?;
+    }
+    for list in ctx.stores.lists.state() {
+        let Some(verdict) = verdict(plan, Kind::List, &*list).filter(|_| ctx.manages(&*list)) else {
+            continue;
+        };
+        let current = list.status.clone().unwrap_or_default();
+        let desired = MailingListStatus {
+            conditions: conditions(&current.conditions, verdict, None, list.meta().generation, now),
+            observed_generation: list.meta().generation,
+            recipients: verdict.count,
+        };
+        written += write(ctx, &*list, list.status.as_ref(), &desired, &current.conditions, verdict).await?;
+    }
+    Ok(written)
+}
+
+fn verdict<'p, K: Resource>(plan: &'p Plan, kind: Kind, object: &K) -> Option<&'p Verdict> {
+    plan.verdicts.get(&(kind, Key::new(&object.namespace().unwrap_or_default(), &object.name_any())))
+}
+
+fn conditions(
+    existing: &[Condition],
+    verdict: &Verdict,
+    extra: Option<DesiredCondition>,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Vec<Condition> {
+    let ready = match verdict.ready {
+        true => DesiredCondition::truthy("Ready", verdict.reason, verdict.message.clone()),
+        false => DesiredCondition::falsy("Ready", verdict.reason, verdict.message.clone()),
+    };
+    merge_conditions(existing, std::iter::once(ready).chain(extra), generation, now)
+}
+
+/// Writes one status; publishes an Event when the `Ready` reason changed.
+async fn write<K, S>(
+    ctx: &Context,
+    object: &K,
+    current: Option<&S>,
+    desired: &S,
+    previous: &[Condition],
+    verdict: &Verdict,
+) -> Result<usize, Error>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + Clone
+        + std::fmt::Debug,
+    S: serde::Serialize + PartialEq,
+{
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
+    let written = apply_status_if_changed(&api, object, current, desired, MANAGER, &ctx.metrics).await?;
+    let before = previous.iter().find(|c| c.type_ == "Ready").map(|c| c.reason.as_str());
+    if written && before != Some(verdict.reason) {
+        let reference = ObjectRef::from_obj(object).into();
+        match verdict.ready {
+            true => ctx.events.normal(&reference, verdict.reason, "Serve", verdict.message.clone()).await,
+            false => ctx.events.warning(&reference, verdict.reason, "Serve", verdict.message.clone()).await,
+        }
+    }
+    Ok(usize::from(written))
+}

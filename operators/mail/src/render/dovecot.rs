@@ -1,0 +1,195 @@
+//! Dovecot: IMAP over TLS only, people signed in by binding to the directory as
+//! themselves (AD keeps no hash anyone can read), mailboxes and quotas from the rendered
+//! user list, the quota policy service Postfix asks at RCPT, and warnings at 80 % and
+//! 95 %.
+
+use std::fmt::Write;
+
+use super::{HEADER, RenderedFile, Server, Settings, server_dir};
+use crate::plan::Plan;
+
+pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
+    let dir = server_dir(settings, Server::Dovecot);
+    let file = |name: &str, content: String, mode: u32| RenderedFile {
+        path: dir.join(name),
+        content,
+        mode,
+        server: Server::Dovecot,
+    };
+    vec![
+        file("dovecot.conf", dovecot_conf(settings), 0o644),
+        file("ldap-passdb.conf.ext", passdb(settings), 0o600),
+        file("users", users(plan, settings), 0o644),
+        file("quota-warning.sh", quota_warning(settings), 0o755),
+        RenderedFile {
+            path: settings.config_dir.join("directory-ca.pem"),
+            content: settings.directory.ca_pem.clone(),
+            mode: 0o644,
+            server: Server::Dovecot,
+        },
+    ]
+}
+
+fn dovecot_conf(settings: &Settings) -> String {
+    let dir = server_dir(settings, Server::Dovecot);
+    let dir = dir.display();
+    let state = settings.state_dir.join("dovecot");
+    let state = state.display();
+    format!(
+        "{HEADER}\
+base_dir = {state}/run
+state_dir = {state}/state
+log_path = {state}/log/dovecot.log
+protocols = imap lmtp
+listen = {listen}
+ssl = required
+ssl_cert = <{cert}
+ssl_key = <{key}
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+auth_username_format = %Lu
+first_valid_uid = 1
+mail_location = maildir:~/Maildir
+mail_plugins = $mail_plugins quota
+
+passdb {{
+  driver = ldap
+  args = {dir}/ldap-passdb.conf.ext
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%Lu {dir}/users
+}}
+
+service imap-login {{
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    address = {listen}
+    port = {imaps}
+    ssl = yes
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp}
+  }}
+}}
+service quota-status {{
+  executable = quota-status -p postfix
+  inet_listener {{
+    address = 127.0.0.1
+    port = {quota}
+  }}
+  client_limit = 1
+}}
+service quota-warning {{
+  executable = script {dir}/quota-warning.sh
+  user = {mail_user}
+  unix_listener quota-warning {{
+    user = {mail_user}
+  }}
+}}
+protocol imap {{
+  mail_plugins = $mail_plugins imap_quota
+}}
+protocol lmtp {{
+  postmaster_address = postmaster@{hostname}
+}}
+plugin {{
+  quota = maildir:User quota
+  quota_grace = 0
+  quota_status_success = DUNNO
+  quota_status_nouser = DUNNO
+  quota_status_overquota = \"552 5.2.2 Mailbox is full\"
+  quota_warning = storage=95%% quota-warning 95 %u
+  quota_warning2 = storage=80%% quota-warning 80 %u
+}}
+",
+        listen = settings.listen,
+        cert = settings.tls_cert.display(),
+        key = settings.tls_key.display(),
+        imaps = settings.imaps_port,
+        lmtp = settings.lmtp_port,
+        quota = settings.quota_status_port,
+        mail_user = settings.mail_user,
+        hostname = settings.hostname,
+    )
+}
+
+fn passdb(settings: &Settings) -> String {
+    let directory = &settings.directory;
+    let tls = if directory.url.starts_with("ldap://") { "yes" } else { "no" };
+    format!(
+        "{HEADER}\
+uris = {url}
+tls = {tls}
+tls_ca_cert_file = {ca}
+tls_require_cert = demand
+dn = {bind_dn}
+dnpass = {bind_password}
+base = {base}
+scope = subtree
+deref = never
+auth_bind = yes
+pass_filter = {filter}
+pass_attrs = mail=user
+",
+        url = directory.url,
+        ca = settings.config_dir.join("directory-ca.pem").display(),
+        bind_dn = directory.bind_dn,
+        bind_password = directory.bind_password,
+        base = directory.base_dn,
+        filter = super::postfix::ENABLED_ACCOUNT_FILTER.replace("%s", "%u"),
+    )
+}
+
+/// One line per mailbox: `address::user:group::home::quota`; the home is named by the
+/// Mailbox's UID.
+fn users(plan: &Plan, settings: &Settings) -> String {
+    let mut out = String::from(HEADER);
+    for (address, mailbox) in &plan.mailboxes {
+        let home = settings.mail_root.join(&mailbox.uid);
+        let _ = writeln!(
+            out,
+            "{address}::{user}:{user}::{home}::userdb_quota_rule=*:storage={bytes}B",
+            user = settings.mail_user,
+            home = home.display(),
+            bytes = mailbox.quota_bytes,
+        );
+    }
+    out
+}
+
+/// Delivers a bilingual warning into the mailbox itself (quota not enforced for it). The
+/// script runs as the mail user, so the delivery agent logs through Dovecot's log service
+/// (its stderr) and skips the statistics socket, both of which only Dovecot's own users
+/// may open.
+fn quota_warning(settings: &Settings) -> String {
+    let config = server_dir(settings, Server::Dovecot).join("dovecot.conf");
+    format!(
+        "#!/bin/sh
+{HEADER}\
+# Usage: quota-warning.sh PERCENT ADDRESS (called by Dovecot).
+set -eu
+percent=\"$1\"
+address=\"$2\"
+case \"$percent\" in 80|95) ;; *) exit 64 ;; esac
+{{
+  printf 'From: Mākonis <postmaster@{hostname}>\\n'
+  printf 'To: %s\\n' \"$address\"
+  printf 'Subject: =?UTF-8?B?%s?=\\n' \"$(printf 'Pastkaste ir %s %% pilna / Mailbox %s %% full' \"$percent\" \"$percent\" | base64 -w0)\"
+  printf 'MIME-Version: 1.0\\nContent-Type: text/plain; charset=utf-8\\nContent-Transfer-Encoding: 8bit\\n\\n'
+  printf 'Jūsu pastkaste ir aizpildīta par %s %%. Izdzēsiet vecas vēstules, citādi jaunas netiks pieņemtas.\\n\\n' \"$percent\"
+  printf 'Your mailbox is %s %% full. Delete old mail, or new mail will be refused.\\n' \"$percent\"
+}} | exec {lda} -c {config} -d \"$address\" -o 'plugin/quota=maildir:User quota:noenforcing' \\
+    -o log_path=/dev/stderr -o stats_writer_socket_path=
+",
+        hostname = settings.hostname,
+        lda = settings.dovecot_lda.display(),
+        config = config.display(),
+    )
+}

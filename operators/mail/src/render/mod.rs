@@ -1,0 +1,112 @@
+//! Postfix's and Dovecot's configuration, rendered from the plan and the settings. Pure:
+//! the same plan gives the same bytes, so the controller writes and reloads only when
+//! something changed.
+//!
+//! Every value a tenant wrote reaches these files only as an [`Address`] (checked, lower
+//! case) or a domain the plan served; host paths come from the settings and Mailbox UIDs.
+//! Settings that hold text from elsewhere (the directory's URL, DNs, the bind password)
+//! are refused when they hold a character that could end a line or a value.
+
+mod dovecot;
+mod postfix;
+mod settings;
+
+use std::path::PathBuf;
+
+pub use settings::{DirectoryAccess, Settings};
+
+use crate::plan::Plan;
+
+/// Which server reads a file (and is reloaded when it changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Server {
+    /// Postfix.
+    Postfix,
+    /// Dovecot.
+    Dovecot,
+}
+
+/// One rendered file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    /// Where it goes.
+    pub path: PathBuf,
+    /// Its content.
+    pub content: String,
+    /// Its permission bits: 0640 for files with the bind password, 0644 otherwise, 0755
+    /// for scripts.
+    pub mode: u32,
+    /// Which server reads it.
+    pub server: Server,
+}
+
+/// Why the settings cannot be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("mail settings: {0}")]
+pub struct RenderError(pub String);
+
+/// Renders every file of the mail system.
+pub fn render(plan: &Plan, settings: &Settings) -> Result<Vec<RenderedFile>, RenderError> {
+    check_settings(settings)?;
+    let mut files = postfix::files(plan, settings);
+    files.extend(dovecot::files(plan, settings));
+    Ok(files)
+}
+
+/// The directory that holds a server's files.
+pub fn server_dir(settings: &Settings, server: Server) -> PathBuf {
+    settings.config_dir.join(match server {
+        Server::Postfix => "postfix",
+        Server::Dovecot => "dovecot",
+    })
+}
+
+/// The first line of every rendered file.
+const HEADER: &str =
+    "# Rendered by the Mākonis mail operator from the mail objects. Do not edit: changes are overwritten.\n";
+
+fn check_settings(settings: &Settings) -> Result<(), RenderError> {
+    let texts = [
+        ("hostname", settings.hostname.as_str()),
+        ("listen address", settings.listen.as_str()),
+        ("mail user", settings.mail_user.as_str()),
+        ("directory URL", settings.directory.url.as_str()),
+        ("directory base DN", settings.directory.base_dn.as_str()),
+        ("directory bind DN", settings.directory.bind_dn.as_str()),
+        ("directory bind password", settings.directory.bind_password.as_str()),
+    ];
+    for (what, text) in texts {
+        if text.is_empty() || text.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
+            return Err(RenderError(format!(
+                "the {what} is empty or holds a control character, a quote or a backslash"
+            )));
+        }
+    }
+    if !crate::address::is_domain(&settings.hostname) {
+        return Err(RenderError(format!("{:?} is not a host name", settings.hostname)));
+    }
+    if !(settings.directory.url.starts_with("ldaps://") || settings.directory.url.starts_with("ldap://")) {
+        return Err(RenderError(format!(
+            "{}: the directory URL must start with ldaps:// or ldap:// (StartTLS)",
+            settings.directory.url
+        )));
+    }
+    let paths = [
+        &settings.config_dir,
+        &settings.state_dir,
+        &settings.mail_root,
+        &settings.tls_cert,
+        &settings.tls_key,
+        &settings.dovecot_lda,
+    ];
+    for path in paths {
+        let text = path.to_string_lossy();
+        if !path.is_absolute() || text.chars().any(|c| c.is_control() || c.is_whitespace() || c == ',' || c == '"') {
+            return Err(RenderError(format!("{text:?}: paths must be absolute, without spaces, commas or quotes")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

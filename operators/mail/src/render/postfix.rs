@@ -1,0 +1,168 @@
+//! Postfix: the domains' MX. It accepts mail only for served domains, only for addresses
+//! that are mailboxes of enabled directory accounts (asked of the directory at RCPT time)
+//! or routes (aliases, lists, forwarding), refuses what would not fit the mailbox before
+//! the data is sent, relays for nobody, and hands mail to Dovecot over LMTP.
+
+use std::fmt::Write;
+
+use super::{HEADER, RenderedFile, Server, Settings, server_dir};
+use crate::plan::Plan;
+
+/// The directory filter for a mailbox that may receive: an account whose `mail` is the
+/// address and that is not disabled (`userAccountControl` bit 2, matched bitwise).
+pub(super) const ENABLED_ACCOUNT_FILTER: &str =
+    "(&(objectClass=user)(mail=%s)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))";
+
+pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
+    let dir = server_dir(settings, Server::Postfix);
+    let file = |name: &str, content: String, mode: u32| RenderedFile {
+        path: dir.join(name),
+        content,
+        mode,
+        server: Server::Postfix,
+    };
+    vec![
+        file("main.cf", main_cf(plan, settings), 0o644),
+        file("master.cf", master_cf(settings), 0o644),
+        file("ldap-mailbox.cf", ldap_cf(settings), 0o640),
+        file("mailboxes", mailboxes(plan), 0o644),
+        file("routes", routes(plan), 0o644),
+    ]
+}
+
+fn main_cf(plan: &Plan, settings: &Settings) -> String {
+    let dir = server_dir(settings, Server::Postfix);
+    let dir = dir.display();
+    let state = settings.state_dir.join("postfix");
+    let state = state.display();
+    let domains: Vec<&str> = plan.domains.keys().map(String::as_str).collect();
+    format!(
+        "{HEADER}\
+compatibility_level = 3.6
+myhostname = {hostname}
+myorigin = $myhostname
+mydestination =
+mynetworks = 127.0.0.1/32
+inet_interfaces = {listen}
+inet_protocols = ipv4
+queue_directory = {state}/spool
+data_directory = {state}/data
+maillog_file = {state}/log/postfix.log
+maillog_file_prefixes = {state}, /dev/stdout
+local_transport = error:local delivery is disabled
+alias_maps =
+alias_database =
+biff = no
+append_dot_mydomain = no
+disable_vrfy_command = yes
+smtpd_banner = $myhostname ESMTP
+smtpd_helo_required = yes
+message_size_limit = 36700160
+
+# Served domains, mailboxes (rendered, then asked of the directory: enabled accounts only)
+# and routes (aliases, lists, forwarding).
+virtual_mailbox_domains = {domains}
+virtual_mailbox_maps = pipemap:{{texthash:{dir}/mailboxes, ldap:{dir}/ldap-mailbox.cf}}
+virtual_alias_maps = texthash:{dir}/routes
+virtual_transport = lmtp:inet:127.0.0.1:{lmtp}
+
+# No relaying for anyone, localhost included; unknown recipients and full mailboxes are
+# refused at RCPT, before the data.
+smtpd_relay_restrictions = reject_unauth_destination
+smtpd_recipient_restrictions = reject_unlisted_recipient, check_policy_service inet:127.0.0.1:{quota}
+
+smtpd_tls_cert_file = {cert}
+smtpd_tls_key_file = {key}
+smtpd_tls_security_level = may
+smtpd_tls_protocols = >=TLSv1.2
+smtpd_tls_received_header = yes
+smtp_tls_security_level = may
+",
+        hostname = settings.hostname,
+        listen = settings.listen,
+        domains = domains.join(", "),
+        lmtp = settings.lmtp_port,
+        quota = settings.quota_status_port,
+        cert = settings.tls_cert.display(),
+        key = settings.tls_key.display(),
+    )
+}
+
+/// Debian's services, none chrooted (the queue lives outside `/var/spool`), and smtpd
+/// on the MX address only.
+fn master_cf(settings: &Settings) -> String {
+    let services = [
+        ("pickup", "unix", "n", "-", "60", "1", "pickup"),
+        ("cleanup", "unix", "n", "-", "-", "0", "cleanup"),
+        ("qmgr", "unix", "n", "-", "300", "1", "qmgr"),
+        ("tlsmgr", "unix", "-", "-", "1000?", "1", "tlsmgr"),
+        ("rewrite", "unix", "-", "-", "-", "-", "trivial-rewrite"),
+        ("bounce", "unix", "-", "-", "-", "0", "bounce"),
+        ("defer", "unix", "-", "-", "-", "0", "bounce"),
+        ("trace", "unix", "-", "-", "-", "0", "bounce"),
+        ("verify", "unix", "-", "-", "-", "1", "verify"),
+        ("flush", "unix", "n", "-", "1000?", "0", "flush"),
+        ("proxymap", "unix", "-", "-", "-", "-", "proxymap"),
+        ("proxywrite", "unix", "-", "-", "-", "1", "proxymap"),
+        ("smtp", "unix", "-", "-", "-", "-", "smtp"),
+        ("relay", "unix", "-", "-", "-", "-", "smtp"),
+        ("showq", "unix", "n", "-", "-", "-", "showq"),
+        ("error", "unix", "-", "-", "-", "-", "error"),
+        ("retry", "unix", "-", "-", "-", "-", "error"),
+        ("discard", "unix", "-", "-", "-", "-", "discard"),
+        ("lmtp", "unix", "-", "-", "-", "-", "lmtp"),
+        ("anvil", "unix", "-", "-", "-", "1", "anvil"),
+        ("scache", "unix", "-", "-", "-", "1", "scache"),
+        ("postlog", "unix-dgram", "n", "-", "-", "1", "postlogd"),
+    ];
+    let mut out = String::from(HEADER);
+    let _ = writeln!(out, "{}:{} inet n - n - - smtpd", settings.listen, settings.smtp_port);
+    for (name, kind, private, unprivileged, wakeup, limit, command) in services {
+        let _ = writeln!(out, "{name} {kind} {private} {unprivileged} n {wakeup} {limit} {command}");
+    }
+    out
+}
+
+fn ldap_cf(settings: &Settings) -> String {
+    let directory = &settings.directory;
+    let start_tls = if directory.url.starts_with("ldap://") { "yes" } else { "no" };
+    format!(
+        "{HEADER}\
+server_host = {url}
+version = 3
+start_tls = {start_tls}
+tls_ca_cert_file = {ca}
+tls_require_cert = yes
+bind = yes
+bind_dn = {bind_dn}
+bind_pw = {bind_password}
+search_base = {base}
+scope = sub
+query_filter = {filter}
+result_attribute = mail
+",
+        url = directory.url,
+        ca = settings.config_dir.join("directory-ca.pem").display(),
+        bind_dn = directory.bind_dn,
+        bind_password = directory.bind_password,
+        base = directory.base_dn,
+        filter = ENABLED_ACCOUNT_FILTER,
+    )
+}
+
+fn mailboxes(plan: &Plan) -> String {
+    let mut out = String::from(HEADER);
+    for address in plan.mailboxes.keys() {
+        let _ = writeln!(out, "{address} {address}");
+    }
+    out
+}
+
+fn routes(plan: &Plan) -> String {
+    let mut out = String::from(HEADER);
+    for (address, targets) in &plan.routes {
+        let targets: Vec<&str> = targets.iter().map(|t| t.as_str()).collect();
+        let _ = writeln!(out, "{address} {}", targets.join(", "));
+    }
+    out
+}

@@ -1,0 +1,128 @@
+use std::path::PathBuf;
+
+use super::*;
+use crate::{
+    address::Address,
+    plan::{Plan, ServedDomain, StoredMailbox},
+};
+
+fn settings() -> Settings {
+    Settings {
+        hostname: "mail.lm.gov.lv".into(),
+        listen: "127.0.0.1".into(),
+        smtp_port: 2525,
+        imaps_port: 9933,
+        lmtp_port: 2424,
+        quota_status_port: 12340,
+        config_dir: PathBuf::from("/etc/makonis-mail"),
+        state_dir: PathBuf::from("/var/lib/makonis-mail"),
+        mail_root: PathBuf::from("/srv/mail"),
+        mail_user: "mail".into(),
+        tls_cert: PathBuf::from("/etc/tls/tls.crt"),
+        tls_key: PathBuf::from("/etc/tls/tls.key"),
+        dovecot_lda: PathBuf::from("/usr/lib/dovecot/dovecot-lda"),
+        directory: DirectoryAccess {
+            url: "ldaps://dc1.lm.gov.lv:636".into(),
+            base_dn: "DC=lm,DC=gov,DC=lv".into(),
+            bind_dn: "CN=svc-mail,OU=Service,DC=lm,DC=gov,DC=lv".into(),
+            bind_password: "Parole-123!".into(),
+            ca_pem: "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n".into(),
+        },
+    }
+}
+
+fn plan() -> Plan {
+    let mut plan = Plan::default();
+    for domain in ["vsaa.gov.lv", "vdi.gov.lv"] {
+        plan.domains.insert(
+            domain.into(),
+            ServedDomain {
+                domain: domain.into(),
+                namespace: "agency-x".into(),
+                dmarc: Default::default(),
+                external_forwarding: Default::default(),
+                dkim_public_key: None,
+            },
+        );
+    }
+    let anna = Address::parse("anna.berzina@vsaa.gov.lv").unwrap();
+    let janis = Address::parse("janis.kalnins@vsaa.gov.lv").unwrap();
+    plan.mailboxes.insert(anna.clone(), StoredMailbox { uid: "0b6e-uid".into(), quota_bytes: 10 << 20 });
+    plan.mailboxes.insert(janis.clone(), StoredMailbox { uid: "7f3a-uid".into(), quota_bytes: 1 << 30 });
+    plan.routes.insert(Address::parse("finanses@vsaa.gov.lv").unwrap(), vec![anna, janis]);
+    plan
+}
+
+fn file<'a>(files: &'a [RenderedFile], name: &str) -> &'a RenderedFile {
+    files.iter().find(|f| f.path.ends_with(name)).unwrap_or_else(|| panic!("no {name}"))
+}
+
+#[test]
+fn postfix_serves_the_plans_domains_and_relays_for_nobody() {
+    let files = render(&plan(), &settings()).unwrap();
+    let main = &file(&files, "postfix/main.cf").content;
+    assert!(main.contains("virtual_mailbox_domains = vdi.gov.lv, vsaa.gov.lv\n"));
+    assert!(main.contains("smtpd_relay_restrictions = reject_unauth_destination\n"));
+    assert!(!main.contains("permit_mynetworks"), "localhost must not relay");
+    assert!(main.contains("check_policy_service inet:127.0.0.1:12340"));
+    assert!(file(&files, "postfix/master.cf").content.contains("127.0.0.1:2525 inet n - n - - smtpd\n"));
+    let routes = &file(&files, "postfix/routes").content;
+    assert!(routes.ends_with("finanses@vsaa.gov.lv anna.berzina@vsaa.gov.lv, janis.kalnins@vsaa.gov.lv\n"));
+}
+
+#[test]
+fn the_bind_password_is_only_in_files_others_cannot_read() {
+    let files = render(&plan(), &settings()).unwrap();
+    for file in &files {
+        if file.content.contains("Parole-123!") {
+            assert!(file.mode & 0o007 == 0, "{} is world-readable", file.path.display());
+        }
+    }
+    assert_eq!(files.iter().filter(|f| f.content.contains("Parole-123!")).count(), 2);
+}
+
+#[test]
+fn mailboxes_live_under_their_uid_with_their_quota() {
+    let files = render(&plan(), &settings()).unwrap();
+    let users = &file(&files, "dovecot/users").content;
+    assert!(
+        users.contains(
+            "anna.berzina@vsaa.gov.lv::mail:mail::/srv/mail/0b6e-uid::userdb_quota_rule=*:storage=10485760B\n"
+        )
+    );
+    let dovecot = &file(&files, "dovecot/dovecot.conf").content;
+    assert!(dovecot.contains("ssl = required\n"));
+    assert!(
+        dovecot.contains("auth_bind = yes") || file(&files, "ldap-passdb.conf.ext").content.contains("auth_bind = yes")
+    );
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    assert_eq!(render(&plan(), &settings()).unwrap(), render(&plan(), &settings()).unwrap());
+}
+
+#[test]
+fn settings_that_could_inject_a_line_are_refused() {
+    for change in [
+        (|s: &mut Settings| s.directory.bind_password = "x\nrelayhost = evil".into()) as fn(&mut Settings),
+        |s| s.directory.base_dn = "DC=lm\r\nbind = no".into(),
+        |s| s.hostname = "mail lm".into(),
+        |s| s.directory.url = "ldapi:///".into(),
+        |s| s.mail_root = PathBuf::from("relative/mail"),
+        |s| s.tls_key = PathBuf::from("/etc/tls/a key"),
+    ] {
+        let mut settings = settings();
+        change(&mut settings);
+        assert!(render(&plan(), &settings).is_err(), "{settings:?} passed");
+    }
+}
+
+#[test]
+fn start_tls_urls_turn_tls_on_in_both_servers() {
+    let mut settings = settings();
+    settings.directory.url = "ldap://dc1.lm.gov.lv".into();
+    let files = render(&plan(), &settings).unwrap();
+    assert!(file(&files, "ldap-mailbox.cf").content.contains("start_tls = yes\n"));
+    assert!(file(&files, "ldap-passdb.conf.ext").content.contains("tls = yes\n"));
+}

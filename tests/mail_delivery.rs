@@ -1,0 +1,152 @@
+//! One mail system for the agencies, against real Postfix, Dovecot and Samba AD: mail to
+//! a mailbox made from a `Mailbox` object is read over IMAP with the person's directory
+//! password, Latvian subject and body intact; aliases and lists deliver; a full mailbox
+//! refuses at RCPT; a disabled account stops receiving and signing in; nobody relays.
+
+mod support;
+
+use makonis_api::identity::{DirectoryGroup, DirectoryUser};
+use serde_json::json;
+use support::{
+    CONVERGE,
+    mail::{Imap, MailRun, Smtp, latvian_message, set_own_password, wait_inbox},
+    wait_until,
+};
+
+const PASSWORD: &str = "Vēstule-Parole-2026!";
+
+fn user(username: &str, given: &str, surname: &str, email: &str, groups: &[&str]) -> serde_json::Value {
+    json!({
+        "apiVersion": "identity.makonis.lv/v1alpha1", "kind": "DirectoryUser", "metadata": {"name": username},
+        "spec": {"username": username, "givenName": given, "surname": surname, "email": email, "groups": groups}
+    })
+}
+
+#[tokio::test]
+async fn mail_is_delivered_read_refused_and_never_relayed_as_declared() {
+    let mut t = MailRun::start().await;
+    let run = t.id.run.clone();
+    let (anna, janis, pilna) = (format!("anna{run}"), format!("janis{run}"), format!("pilna{run}"));
+    let anna_at = t.address("anna.berzina");
+    let janis_at = t.address("janis.kalnins");
+    let pilna_at = t.address("pilna");
+    t.apply_mail("MailDomain", "domain", json!({"domain": t.domain, "dmarc": "reject"})).await;
+    t.apply_mail("MailDomain", "not-ours", json!({"domain": "vsaa.gov.lv"})).await;
+    t.id.apply::<DirectoryGroup>(json!({
+        "apiVersion": "identity.makonis.lv/v1alpha1", "kind": "DirectoryGroup", "metadata": {"name": "finanses"},
+        "spec": {"name": format!("{}-Finanses", t.id.code), "kind": "Distribution", "members": [{"user": anna.clone()}]}
+    }))
+    .await;
+    for (name, given, surname, email, groups) in [
+        (&anna, "Anna", "Bērziņa", &anna_at, vec![]),
+        (&janis, "Jānis", "Kalniņš", &janis_at, vec!["finanses"]),
+        (&pilna, "Pilna", "Kastīte", &pilna_at, vec![]),
+    ] {
+        t.id.apply::<DirectoryUser>(user(name, given, surname, email, &groups)).await;
+    }
+    for name in [&anna, &janis, &pilna] {
+        let ready = t.id.wait_condition("directoryusers", name, "Ready", "True").await;
+        set_own_password(ready["status"]["dn"].as_str().expect("a DN"), PASSWORD);
+    }
+    t.apply_mail("Mailbox", &anna, json!({"user": anna})).await;
+    t.apply_mail("Mailbox", &janis, json!({"user": janis})).await;
+    t.apply_mail("Mailbox", &pilna, json!({"user": pilna, "quota": "1Mi"})).await;
+    t.apply_mail("MailAlias", "info", json!({"address": t.address("info"), "to": [anna_at, janis_at]})).await;
+    t.apply_mail("MailAlias", "leak", json!({"address": t.address("leak"), "to": ["someone@example.org"]})).await;
+    t.apply_mail("MailingList", "finanses", json!({"address": t.address("finanses"), "group": "finanses"})).await;
+
+    // The domain: served, its DKIM key generated, the records to publish shown.
+    let domain = t.wait_ready("MailDomain", "domain", "True", "Serving").await;
+    let records = domain["status"]["dnsRecords"].as_array().expect("DNS records").clone();
+    let record = |name: &str, start: &str| {
+        records.iter().any(|r| r["name"] == name && r["value"].as_str().unwrap().starts_with(start))
+    };
+    assert!(record(&t.domain, &format!("10 mail.{}.", t.domain)), "MX: {records:?}");
+    assert!(record(&t.domain, "v=spf1 mx -all"), "SPF: {records:?}");
+    assert!(record(&format!("makonis._domainkey.{}", t.domain), "v=DKIM1; k=rsa; p=MII"), "DKIM: {records:?}");
+    assert!(record(&format!("_dmarc.{}", t.domain), "v=DMARC1; p=reject"), "DMARC: {records:?}");
+    // A domain the platform did not confirm for the agency is refused, and not served.
+    t.wait_ready("MailDomain", "not-ours", "False", "DomainNotHeld").await;
+    for name in [&anna, &janis, &pilna] {
+        t.wait_ready("Mailbox", name, "True", "Delivering").await;
+    }
+    let list = t.wait_ready("MailingList", "finanses", "True", "Delivering").await;
+    assert_eq!(list["status"]["recipients"], 2, "Anna as a member, Jānis through his groups");
+    t.wait_ready("MailAlias", "info", "True", "Delivering").await;
+    let leak = t.wait_ready("MailAlias", "leak", "False", "TargetRefused").await;
+    assert!(leak["status"]["conditions"].to_string().contains("does not allow external forwarding"));
+    assert!(!t.rendered("postfix/main.cf").contains("vsaa.gov.lv"));
+    t.start_servers().await;
+
+    // Delivered, and read back with the directory password, Latvian intact.
+    let subject = "Iesniegums par pabalstu — ļoti steidzami";
+    let body = "Labdien! Lūdzu izskatīt pielikumā esošo iesniegumu. Ar cieņu, Žanis Ūdris";
+    let mut smtp = Smtp::connect(t.smtp).await;
+    let (code, text) = smtp
+        .send("zanis@example.org", &[&anna_at], &latvian_message("zanis@example.org", &anna_at, subject, body))
+        .await;
+    assert_eq!(code, 250, "{text}");
+    let mut imap = wait_inbox(&t, &anna_at, PASSWORD, 1).await;
+    let message = imap.fetch(1).await;
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, subject);
+    assert!(message.contains(&encoded), "the subject: {message}");
+    assert!(message.contains(body), "the body: {message}");
+    assert!(Imap::login(t.imaps, &t.ca_pem, &anna_at, "nepareiza-parole").await.is_err(), "a wrong password signs in");
+
+    // Unknown people are refused before the data; nobody relays, localhost included.
+    let (code, text) = smtp.send("zanis@example.org", &[&t.address("nav.tada")], "x").await;
+    assert_eq!(code, 550, "{text}");
+    for from in ["zanis@example.org", anna_at.as_str()] {
+        let (code, text) = smtp.send(from, &["victim@example.net"], "spam").await;
+        assert_eq!(code, 554, "relay from {from}: {text}");
+        assert!(text.contains("Relay access denied"), "{text}");
+    }
+
+    // An alias and a list reach everyone they name.
+    for (to, subject) in [(t.address("info"), "Alias"), (t.address("finanses"), "Saraksts")] {
+        let (code, text) =
+            smtp.send("zanis@example.org", &[&to], &latvian_message("zanis@example.org", &to, subject, "ā")).await;
+        assert_eq!(code, 250, "{to}: {text}");
+    }
+    wait_inbox(&t, &anna_at, PASSWORD, 3).await;
+    wait_inbox(&t, &janis_at, PASSWORD, 2).await;
+    let (code, _) = smtp.send("zanis@example.org", &[&t.address("leak")], "x").await;
+    assert_eq!(code, 550, "a refused alias receives nothing");
+
+    // A mailbox filling up: a warning at 80 %, then the next message refused at RCPT.
+    let big = "x".repeat(76) + "\n";
+    let filler = latvian_message("zanis@example.org", &pilna_at, "Liels", &big.repeat(11_500));
+    let (code, text) = smtp.send("zanis@example.org", &[&pilna_at], &filler).await;
+    assert_eq!(code, 250, "{text}");
+    let mut full = wait_inbox(&t, &pilna_at, PASSWORD, 2).await;
+    let warning = full.fetch(2).await;
+    let warned = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        "Pastkaste ir 80 % pilna / Mailbox 80 % full",
+    );
+    assert!(warning.contains(&warned), "the 80 % warning: {warning}");
+    let (code, text) = smtp.command("MAIL FROM:<zanis@example.org> SIZE=300000").await;
+    assert_eq!(code, 250, "{text}");
+    let (code, text) = smtp.command(&format!("RCPT TO:<{pilna_at}>")).await;
+    assert_eq!(code, 552, "{text}");
+    assert!(text.starts_with("552 5.2.2") && text.contains("Mailbox is full"), "{text}");
+    let _ = smtp.command("RSET").await;
+
+    // Disabling the account stops mail and sign-in.
+    t.id.apply::<DirectoryUser>(json!({
+        "apiVersion": "identity.makonis.lv/v1alpha1", "kind": "DirectoryUser", "metadata": {"name": janis},
+        "spec": {"username": janis, "givenName": "Jānis", "surname": "Kalniņš", "email": janis_at, "enabled": false}
+    }))
+    .await;
+    let smtp_address = t.smtp;
+    wait_until("mail to a disabled account to be refused", CONVERGE, || async {
+        let mut smtp = Smtp::connect(smtp_address).await;
+        match smtp.send("zanis@example.org", &[&janis_at], "x").await {
+            (550, _) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert!(Imap::login(t.imaps, &t.ca_pem, &janis_at, PASSWORD).await.is_err(), "a disabled account signs in");
+    t.wait_ready("Mailbox", &janis, "False", "AccountDisabled").await;
+}

@@ -1,0 +1,445 @@
+//! The mail tests' world: an identity run (Samba AD, a Directory, an Agency, the identity
+//! operator), the agency's mail domain confirmed by the platform, the mail operator under
+//! its own ServiceAccount rendering into a directory of the run's own, and real Postfix and
+//! Dovecot started on that configuration, on free ports of 127.0.0.1. The clients here
+//! (SMTP, IMAP over TLS) are written from the protocols, not taken from the product.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::Arc,
+    time::Duration,
+};
+
+use base64::Engine;
+use k8s_openapi::{ByteString, api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::ObjectMeta};
+use kube::{
+    Api,
+    api::{Patch, PatchParams, PostParams},
+};
+use makonis_api::tenancy::Agency;
+use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+use serde_json::json;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    net::TcpStream,
+};
+
+use super::{
+    CONVERGE,
+    cluster::{MAIL_NAMESPACE, service_account_kubeconfig},
+    directory::env,
+    identity::{IdentityRun, ldap_modify},
+    operator::{OperatorOptions, OperatorProcess, free_local_address},
+    wait_until,
+};
+
+/// The mail operator's ServiceAccount (from manifests/base/rbac/mail-operator.yaml).
+pub const MAIL_SERVICE_ACCOUNT: &str = "makonis-mail-operator";
+
+/// One mail test's world.
+pub struct MailRun {
+    /// The identity side: Samba, the Directory, the Agency and its operators.
+    pub id: IdentityRun,
+    /// The agency's mail domain, e.g. `id1a2b3c.lv`.
+    pub domain: String,
+    /// Where the run's configuration, queue and mail live.
+    pub dir: PathBuf,
+    /// Inbound SMTP.
+    pub smtp: SocketAddr,
+    /// IMAP over TLS.
+    pub imaps: SocketAddr,
+    /// The CA (PEM) the servers' certificate chains to.
+    pub ca_pem: String,
+    /// The mail operator.
+    pub operator: OperatorProcess,
+    servers: bool,
+}
+
+impl MailRun {
+    /// Starts the identity run, confirms the agency's domain, writes the mail system's
+    /// directory Secret (a read-only account) and starts the mail operator; the servers
+    /// start once the operator has rendered their configuration.
+    pub async fn start() -> Self {
+        let id = IdentityRun::start(30, "Correct", 300).await;
+        let domain = format!("{}.lv", id.code);
+        let agencies: Api<Agency> = Api::all(id.admin.clone());
+        agencies
+            .patch(
+                &id.code,
+                &PatchParams::apply("mail-test").force(),
+                &Patch::Apply(json!({
+                    "apiVersion": "tenancy.makonis.lv/v1alpha1", "kind": "Agency", "spec": {"domains": [domain]}
+                })),
+            )
+            .await
+            .expect("the platform confirms the agency's domain");
+
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/mail/{}", id.run));
+        let _ = std::fs::remove_dir_all(&dir);
+        for sub in [
+            "config",
+            "state/postfix/data",
+            "state/postfix/log",
+            "state/postfix/spool",
+            "state/dovecot/log",
+            "mail",
+            "tls",
+        ] {
+            std::fs::create_dir_all(dir.join(sub)).expect("the run's mail directories");
+        }
+        run("chown", &["postfix", &dir.join("state/postfix/data").display().to_string()]);
+        run("chown", &["mail:mail", &dir.join("mail").display().to_string()]);
+        let ca_pem = write_tls(&dir.join("tls"));
+
+        let bind_secret = format!("mail-directory-{}", id.run);
+        let secrets: Api<Secret> = Api::namespaced(id.admin.clone(), MAIL_NAMESPACE);
+        let data = [
+            ("username", env("MAKONIS_TEST_SAMBA_BIND_DN", "samba.sh").into_bytes()),
+            ("password", env("MAKONIS_TEST_SAMBA_BIND_PASSWORD", "samba.sh").into_bytes()),
+            ("ca.crt", std::fs::read(env("MAKONIS_TEST_SAMBA_CA", "samba.sh")).expect("the Samba CA")),
+        ];
+        let secret = Secret {
+            metadata: ObjectMeta { name: Some(bind_secret.clone()), ..ObjectMeta::default() },
+            data: Some(data.into_iter().map(|(k, v)| (k.to_string(), ByteString(v))).collect()),
+            ..Secret::default()
+        };
+        secrets.create(&PostParams::default(), &secret).await.expect("the mail system's directory Secret");
+
+        let smtp = free_local_address();
+        let imaps = free_local_address();
+        let (lmtp, quota) = (free_local_address(), free_local_address());
+        let path = |sub: &str| dir.join(sub).display().to_string();
+        let kubeconfig = service_account_kubeconfig(&id.admin, MAIL_NAMESPACE, MAIL_SERVICE_ACCOUNT).await;
+        let args = [
+            ("--mail-directory", id.directory.clone()),
+            ("--mail-namespace", MAIL_NAMESPACE.to_string()),
+            ("--mail-bind-secret", bind_secret),
+            ("--mail-hostname", format!("mail.{domain}")),
+            ("--mail-listen", "127.0.0.1".to_string()),
+            ("--mail-smtp-port", smtp.port().to_string()),
+            ("--mail-imaps-port", imaps.port().to_string()),
+            ("--mail-lmtp-port", lmtp.port().to_string()),
+            ("--mail-quota-status-port", quota.port().to_string()),
+            ("--mail-config-dir", path("config")),
+            ("--mail-state-dir", path("state")),
+            ("--mail-root", path("mail")),
+            ("--mail-tls-cert", path("tls/tls.crt")),
+            ("--mail-tls-key", path("tls/tls.key")),
+        ];
+        let args: Vec<String> = args.into_iter().flat_map(|(flag, value)| [flag.to_string(), value]).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let operator = OperatorProcess::start(OperatorOptions {
+            kubeconfig: &kubeconfig,
+            controllers: "mail",
+            run: &id.run,
+            resync_seconds: 300,
+            extra_args: &args,
+        })
+        .await;
+        Self { id, domain, dir, smtp, imaps, ca_pem, operator, servers: false }
+    }
+
+    /// An address in the run's domain.
+    pub fn address(&self, local: &str) -> String {
+        format!("{local}@{}", self.domain)
+    }
+
+    /// Starts Postfix and Dovecot once the operator has written their configuration.
+    pub async fn start_servers(&mut self) {
+        let main_cf = self.dir.join("config/postfix/main.cf");
+        let dovecot_conf = self.dir.join("config/dovecot/dovecot.conf");
+        wait_until("the mail operator to render the configuration", CONVERGE, || async {
+            match main_cf.exists() && dovecot_conf.exists() {
+                true => Ok(()),
+                false => Err(self.operator.log().lines().rev().take(5).collect::<Vec<_>>().join("\n")),
+            }
+        })
+        .await;
+        let postfix = self.dir.join("config/postfix").display().to_string();
+        start_daemon("postfix", &["-c", &postfix, "start"], &self.dir);
+        start_daemon("dovecot", &["-c", &dovecot_conf.display().to_string()], &self.dir);
+        self.servers = true;
+        let smtp = self.smtp;
+        wait_until("Postfix to answer", CONVERGE, || async move {
+            TcpStream::connect(smtp).await.map(|_| ()).map_err(|e| e.to_string())
+        })
+        .await;
+        let imaps = self.imaps;
+        wait_until("Dovecot to answer", CONVERGE, || async move {
+            TcpStream::connect(imaps).await.map(|_| ()).map_err(|e| e.to_string())
+        })
+        .await;
+    }
+
+    /// Applies a mail object (`kind`, `name`, `spec`) in the agency's namespace.
+    pub async fn apply_mail(&self, kind: &str, name: &str, spec: serde_json::Value) {
+        let api: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(self.id.admin.clone(), &self.id.namespace, &mail_resource(kind));
+        let object =
+            json!({"apiVersion": "mail.makonis.lv/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec});
+        api.patch(name, &PatchParams::apply("mail-test").force(), &Patch::Apply(&object))
+            .await
+            .unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
+    }
+
+    /// Waits until the mail object has `Ready` = `status` with `reason`; returns it.
+    pub async fn wait_ready(&self, kind: &str, name: &str, status: &str, reason: &str) -> serde_json::Value {
+        let api: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(self.id.admin.clone(), &self.id.namespace, &mail_resource(kind));
+        wait_until(&format!("{kind} {name} to be Ready={status} ({reason})"), CONVERGE, || async {
+            let object =
+                serde_json::to_value(api.get(name).await.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+            let conditions = object["status"]["conditions"].as_array().cloned().unwrap_or_default();
+            let fresh = object["status"]["observedGeneration"] == object["metadata"]["generation"];
+            match conditions.iter().find(|c| c["type"] == "Ready") {
+                Some(c) if fresh && c["status"] == status && c["reason"] == reason => Ok(object),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await
+    }
+
+    /// The configuration file `name` (under the rendered directory).
+    pub fn rendered(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join("config").join(name)).unwrap_or_default()
+    }
+}
+
+impl Drop for MailRun {
+    fn drop(&mut self) {
+        if self.servers {
+            let postfix = self.dir.join("config/postfix").display().to_string();
+            let _ = Command::new("postfix").args(["-c", &postfix, "stop"]).output();
+            let dovecot = self.dir.join("config/dovecot/dovecot.conf").display().to_string();
+            let _ = Command::new("doveadm").args(["-c", &dovecot, "stop"]).output();
+        }
+    }
+}
+
+fn mail_resource(kind: &str) -> kube::api::ApiResource {
+    let plural = match kind {
+        "MailDomain" => "maildomains",
+        "Mailbox" => "mailboxes",
+        "MailAlias" => "mailaliases",
+        "MailingList" => "mailinglists",
+        other => panic!("{other} is not a mail kind"),
+    };
+    kube::api::ApiResource {
+        group: "mail.makonis.lv".into(),
+        version: "v1alpha1".into(),
+        api_version: "mail.makonis.lv/v1alpha1".into(),
+        kind: kind.into(),
+        plural: plural.into(),
+    }
+}
+
+fn run(program: &str, args: &[&str]) {
+    let output = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs a command that leaves a daemon behind: its output goes to a file (a pipe would be
+/// held open by the daemon, and reading it would never end).
+fn start_daemon(program: &str, args: &[&str], dir: &Path) {
+    let log = dir.join(format!("{program}.start.log"));
+    let file = std::fs::File::create(&log).expect("a start log");
+    let status = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(file.try_clone().expect("the start log"))
+        .stderr(file)
+        .status()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(status.success(), "{program} {args:?}: {}", std::fs::read_to_string(&log).unwrap_or_default());
+}
+
+/// A CA and a certificate for 127.0.0.1 signed by it, written as `tls.crt` and `tls.key`;
+/// returns the CA's PEM.
+fn write_tls(dir: &Path) -> String {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    std::fs::write(dir.join("tls.crt"), cert.pem()).unwrap();
+    std::fs::write(dir.join("tls.key"), key.serialize_pem()).unwrap();
+    ca_cert.pem()
+}
+
+/// Sets `password` for the account at `dn` as the person would at their first sign-in
+/// (the domain's administrator resets it and clears "must change").
+pub fn set_own_password(dn: &str, password: &str) {
+    let utf16: Vec<u8> = format!("\"{password}\"").encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let value = base64::engine::general_purpose::STANDARD.encode(utf16);
+    ldap_modify(&format!(
+        "dn: {dn}\nchangetype: modify\nreplace: unicodePwd\nunicodePwd:: {value}\n-\nreplace: pwdLastSet\npwdLastSet: -1\n-\n"
+    ));
+}
+
+/// An SMTP conversation, as an outside mail server would have it (no TLS, no sign-in).
+pub struct Smtp {
+    reader: BufReader<TcpStream>,
+}
+
+impl Smtp {
+    /// Connects, reads the greeting and says EHLO.
+    pub async fn connect(address: SocketAddr) -> Self {
+        let stream = TcpStream::connect(address).await.expect("SMTP connects");
+        let mut smtp = Self { reader: BufReader::new(stream) };
+        let (code, _) = smtp.reply().await;
+        assert_eq!(code, 220, "the greeting");
+        let (code, text) = smtp.command("EHLO sender.example.org").await;
+        assert_eq!(code, 250, "EHLO: {text}");
+        smtp
+    }
+
+    /// Sends one command line; returns the reply code and text.
+    pub async fn command(&mut self, line: &str) -> (u16, String) {
+        self.reader.get_mut().write_all(format!("{line}\r\n").as_bytes()).await.expect("SMTP write");
+        self.reply().await
+    }
+
+    async fn reply(&mut self) -> (u16, String) {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).await.expect("SMTP read");
+            assert!(line.len() >= 4, "SMTP reply cut short: {text}{line:?}");
+            text.push_str(&line);
+            if line.as_bytes()[3] == b' ' {
+                return (line[..3].parse().expect("a reply code"), text);
+            }
+        }
+    }
+
+    /// Sends one message from `from` to `to`; returns the reply to the first refused
+    /// step, or the final reply (250 when queued).
+    pub async fn send(&mut self, from: &str, to: &[&str], message: &str) -> (u16, String) {
+        let (code, text) = self.command(&format!("MAIL FROM:<{from}>")).await;
+        if code != 250 {
+            return (code, text);
+        }
+        for recipient in to {
+            let (code, text) = self.command(&format!("RCPT TO:<{recipient}>")).await;
+            if code != 250 {
+                let _ = self.command("RSET").await;
+                return (code, text);
+            }
+        }
+        let (code, text) = self.command("DATA").await;
+        if code != 354 {
+            return (code, text);
+        }
+        let body = message.replace("\r\n", "\n").replace('\n', "\r\n").replace("\r\n.", "\r\n..");
+        self.reader.get_mut().write_all(body.as_bytes()).await.expect("SMTP write");
+        self.command("\r\n.").await
+    }
+}
+
+/// A message with a Latvian subject (RFC 2047) and body (UTF-8, 8 bit).
+pub fn latvian_message(from: &str, to: &str, subject: &str, body: &str) -> String {
+    let subject = base64::engine::general_purpose::STANDARD.encode(subject);
+    format!(
+        "From: <{from}>\nTo: <{to}>\nSubject: =?UTF-8?B?{subject}?=\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n{body}\n"
+    )
+}
+
+/// An IMAP session over TLS, signed in with AUTHENTICATE PLAIN (UTF-8 safe).
+pub struct Imap {
+    stream: BufReader<tokio_rustls::client::TlsStream<TcpStream>>,
+    tag: u32,
+}
+
+impl Imap {
+    /// Connects over TLS (verifying the server against `ca_pem`) and signs in; `Err`
+    /// holds the server's refusal.
+    pub async fn login(address: SocketAddr, ca_pem: &str, user: &str, password: &str) -> Result<Self, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+            roots.add(cert.expect("CA PEM")).expect("a CA certificate");
+        }
+        let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let tcp = TcpStream::connect(address).await.map_err(|e| e.to_string())?;
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let tls = connector.connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))?;
+        let mut imap = Self { stream: BufReader::new(tls), tag: 0 };
+        let mut greeting = String::new();
+        imap.stream.read_line(&mut greeting).await.map_err(|e| e.to_string())?;
+        let plain = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        let (ok, text) = imap.command(&format!("AUTHENTICATE PLAIN {plain}")).await;
+        match ok {
+            true => Ok(imap),
+            false => Err(text),
+        }
+    }
+
+    /// Runs one command; returns whether it ended OK and everything the server sent.
+    pub async fn command(&mut self, command: &str) -> (bool, String) {
+        self.tag += 1;
+        let tag = format!("a{}", self.tag);
+        self.stream.get_mut().write_all(format!("{tag} {command}\r\n").as_bytes()).await.expect("IMAP write");
+        let mut text = String::new();
+        loop {
+            let mut line = Vec::new();
+            self.stream.read_until(b'\n', &mut line).await.expect("IMAP read");
+            assert!(!line.is_empty(), "the IMAP server closed the connection: {text}");
+            let line = String::from_utf8_lossy(&line).into_owned();
+            text.push_str(&line);
+            if let Some(size) = literal_size(&line) {
+                let mut literal = vec![0; size];
+                self.stream.read_exact(&mut literal).await.expect("IMAP literal");
+                text.push_str(&String::from_utf8_lossy(&literal));
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix(&format!("{tag} ")) {
+                return (rest.starts_with("OK"), text);
+            }
+        }
+    }
+
+    /// How many messages INBOX holds.
+    pub async fn count(&mut self) -> usize {
+        let (ok, text) = self.command("SELECT INBOX").await;
+        assert!(ok, "SELECT INBOX: {text}");
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix("* ").and_then(|l| l.strip_suffix(" EXISTS")).and_then(|n| n.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// Message `n` of INBOX, whole.
+    pub async fn fetch(&mut self, n: usize) -> String {
+        let (ok, text) = self.command(&format!("FETCH {n} BODY.PEEK[]")).await;
+        assert!(ok, "FETCH: {text}");
+        text
+    }
+}
+
+fn literal_size(line: &str) -> Option<usize> {
+    let line = line.trim_end();
+    line.strip_suffix('}')?.rsplit_once('{')?.1.parse().ok()
+}
+
+/// Waits until `user`'s INBOX holds `count` messages; returns the session.
+pub async fn wait_inbox(mail: &MailRun, user: &str, password: &str, count: usize) -> Imap {
+    wait_until(&format!("{user}'s INBOX to hold {count}"), Duration::from_secs(30), || async {
+        let mut imap = Imap::login(mail.imaps, &mail.ca_pem, user, password).await?;
+        match imap.count().await {
+            n if n == count => Ok(imap),
+            n => Err(format!("{n} messages")),
+        }
+    })
+    .await
+}
