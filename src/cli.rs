@@ -461,6 +461,7 @@ impl ControllerName {
                 "directoryusers.identity.makonis.lv",
                 "directorygroups.identity.makonis.lv",
                 "directoryserviceaccounts.identity.makonis.lv",
+                "mailboxes.mail.makonis.lv",
             ],
             ControllerName::Mail => &[
                 "agencies.tenancy.makonis.lv",

@@ -5,10 +5,15 @@
 
 mod support;
 
+use kube::{
+    Api,
+    api::{ApiResource, DeleteParams, DynamicObject},
+};
 use makonis_api::identity::{DirectoryGroup, DirectoryUser};
 use serde_json::json;
 use support::{
     CONVERGE,
+    identity::{read, search},
     mail::{Imap, MailRun, Smtp, latvian_message, set_own_password, wait_inbox},
     wait_until,
 };
@@ -48,7 +53,7 @@ async fn mail_is_delivered_read_refused_and_never_relayed_as_declared() {
         let ready = t.id.wait_condition("directoryusers", name, "Ready", "True").await;
         set_own_password(ready["status"]["dn"].as_str().expect("a DN"), PASSWORD);
     }
-    t.apply_mail("Mailbox", &anna, json!({"user": anna})).await;
+    t.apply_mail("Mailbox", &anna, json!({"user": anna, "aliases": [t.address("anna")]})).await;
     t.apply_mail("Mailbox", &janis, json!({"user": janis})).await;
     t.apply_mail("Mailbox", &pilna, json!({"user": pilna, "quota": "1Mi"})).await;
     t.apply_mail("MailAlias", "info", json!({"address": t.address("info"), "to": [anna_at, janis_at]})).await;
@@ -70,6 +75,22 @@ async fn mail_is_delivered_read_refused_and_never_relayed_as_declared() {
     for name in [&anna, &janis, &pilna] {
         t.wait_ready("Mailbox", name, "True", "Delivering").await;
     }
+    // The addresses live in the directory too, for every client that reads it.
+    let anna_dn = t.id.wait_condition("directoryusers", &anna, "Ready", "True").await["status"]["dn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let wanted = vec![format!("SMTP:{anna_at}"), format!("smtp:{}", t.address("anna"))];
+    wait_until("Anna's proxyAddresses", CONVERGE, || async {
+        let entry = read(&anna_dn, &["proxyAddresses"]).ok_or("no entry")?;
+        let mut live = entry.get("proxyaddresses").cloned().unwrap_or_default();
+        live.sort();
+        match live == wanted {
+            true => Ok(()),
+            false => Err(format!("{live:?}")),
+        }
+    })
+    .await;
     let list = t.wait_ready("MailingList", "finanses", "True", "Delivering").await;
     assert_eq!(list["status"]["recipients"], 2, "Anna as a member, Jānis through his groups");
     t.wait_ready("MailAlias", "info", "True", "Delivering").await;
@@ -149,4 +170,36 @@ async fn mail_is_delivered_read_refused_and_never_relayed_as_declared() {
     .await;
     assert!(Imap::login(t.imaps, &t.ca_pem, &janis_at, PASSWORD).await.is_err(), "a disabled account signs in");
     t.wait_ready("Mailbox", &janis, "False", "AccountDisabled").await;
+
+    // A leaver with a mailbox stays in the directory, disabled, until the mailbox goes.
+    let users = t.id.users();
+    users.delete(&pilna, &DeleteParams::default()).await.expect("Pilna leaves");
+    let held = t.id.wait_false("directoryusers", &pilna, "Ready", "Leaving").await;
+    assert_eq!(held["status"]["leaving"]["heldBy"], format!("Mailbox {pilna}"), "{held}");
+    let (code, text) = Smtp::connect(t.smtp).await.send("zanis@example.org", &[&pilna_at], "x").await;
+    assert_eq!(code, 550, "mail to a leaver: {text}");
+    let mailboxes: Api<DynamicObject> = Api::namespaced_with(
+        t.id.admin.clone(),
+        &t.id.namespace,
+        &ApiResource {
+            group: "mail.makonis.lv".into(),
+            version: "v1alpha1".into(),
+            api_version: "mail.makonis.lv/v1alpha1".into(),
+            kind: "Mailbox".into(),
+            plural: "mailboxes".into(),
+        },
+    );
+    mailboxes.delete(&pilna, &DeleteParams::default()).await.expect("the agency lets the mailbox go");
+    wait_until("the leaver's account to be deleted", CONVERGE, || async {
+        match users.get_opt(&pilna).await.map_err(|e| e.to_string())? {
+            None => Ok(()),
+            Some(user) => Err(format!("{:?}", user.status)),
+        }
+    })
+    .await;
+    assert!(search(&t.id.subtree, &format!("(sAMAccountName={pilna})"), &["dn"]).is_empty(), "the account left AD");
+    assert!(
+        t.dir.join("mail").read_dir().unwrap().count() >= 3,
+        "deleting a Mailbox keeps its stored mail (one directory per mailbox)"
+    );
 }

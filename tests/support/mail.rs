@@ -62,7 +62,9 @@ impl MailRun {
     /// directory Secret (a read-only account) and starts the mail operator; the servers
     /// start once the operator has rendered their configuration.
     pub async fn start() -> Self {
-        let id = IdentityRun::start(30, "Correct", 300).await;
+        // No grace period: a leaver is due for deletion at once, so that only a mailbox
+        // can keep the account.
+        let id = IdentityRun::start(0, "Correct", 300).await;
         let domain = format!("{}.lv", id.code);
         let agencies: Api<Agency> = Api::all(id.admin.clone());
         agencies

@@ -99,4 +99,8 @@ pub struct MailboxStatus {
     /// The quota in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_bytes: Option<i64>,
+    /// The aliases in use (lower case); the directory's `proxyAddresses` holds them with
+    /// the address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 }

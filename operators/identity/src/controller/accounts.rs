@@ -52,6 +52,8 @@ pub struct Departure<'a> {
     pub leaving: Option<&'a Leaving>,
     /// How long a leaver waits before deletion.
     pub grace: SignedDuration,
+    /// What keeps the account after its grace period (a mailbox whose mail is kept).
+    pub held_by: Option<String>,
 }
 
 /// One step of an account's way out, for `entry` as found.
@@ -61,19 +63,20 @@ pub async fn leave(
     departure: Departure<'_>,
     now: Timestamp,
 ) -> Result<Leave, Error> {
-    let Departure { marker, guid, leavers_ou, leaving, grace } = departure;
+    let Departure { marker, guid, leavers_ou, leaving, grace, held_by } = departure;
     let Some(entry) = entry else { return Ok(Leave::Gone) };
     if ownership(&entry, marker, guid) != Ownership::Ours {
         tracing::info!(dn = %entry.dn, "the entry at the account's place is not the platform's; left untouched");
         return Ok(Leave::Gone);
     }
-    let leaving = match leaving {
+    let mut leaving = match leaving {
         Some(leaving) => leaving.clone(),
         None => {
             let delete_after = now.checked_add(grace).unwrap_or(now);
             Leaving { since: now.to_string(), delete_after: delete_after.to_string(), held_by: None }
         }
     };
+    leaving.held_by = held_by;
     let parent_is_leavers = entry.dn.split_once(',').is_some_and(|(_, parent)| same_dn(parent, leavers_ou));
     if !parent_is_leavers {
         let uac = entry.number("userAccountControl").unwrap_or(0) as u32;
@@ -96,7 +99,7 @@ pub async fn leave(
         tracing::info!(from = %entry.dn, to = %leaver_dn, "disabled the account and moved it to the leavers");
     }
     let due: Timestamp = leaving.delete_after.parse().unwrap_or(now);
-    if now >= due {
+    if now >= due && leaving.held_by.is_none() {
         let dn = if parent_is_leavers {
             entry.dn.clone()
         } else {

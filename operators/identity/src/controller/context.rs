@@ -11,6 +11,7 @@ use k8s_openapi::{ByteString, api::core::v1::Secret};
 use kube::{Api, Client, ResourceExt, runtime::reflector::Store};
 use makonis_api::{
     identity::{Directory, DirectoryGroup, DirectoryServiceAccount, DirectoryUser},
+    mail::Mailbox,
     tenancy::Agency,
 };
 use makonis_operator_kit::{apply::ApiCallError, events::EventPublisher, metrics::ReconcileMetrics};
@@ -42,6 +43,9 @@ pub struct Stores {
     pub groups: Store<DirectoryGroup>,
     /// Every DirectoryServiceAccount.
     pub accounts: Store<DirectoryServiceAccount>,
+    /// Every Mailbox: a person's `proxyAddresses` come from it, and it keeps a leaver's
+    /// account from deletion.
+    pub mailboxes: Store<Mailbox>,
 }
 
 /// Everything a reconcile needs, passed explicitly.
@@ -154,6 +158,15 @@ impl Context {
     /// a deleted object.
     pub fn unmanaged(&self, namespace: &str) -> bool {
         self.agency_of(namespace).and_then(|agency| self.directory_of(&agency)).is_none()
+    }
+
+    /// The Mailbox of the DirectoryUser `user` in `namespace`, unless it is being deleted.
+    pub fn mailbox_of(&self, namespace: &str, user: &str) -> Option<std::sync::Arc<Mailbox>> {
+        self.stores.mailboxes.state().into_iter().find(|m| {
+            m.namespace().as_deref() == Some(namespace)
+                && m.spec.user == user
+                && m.metadata.deletion_timestamp.is_none()
+        })
     }
 
     /// The agency whose namespace is `namespace`.

@@ -28,6 +28,7 @@ use kube::{
 };
 use makonis_api::{
     identity::{Directory, DirectoryGroup, DirectoryServiceAccount, DirectoryUser},
+    mail::Mailbox,
     tenancy::Agency,
 };
 use makonis_operator_kit::{
@@ -93,6 +94,12 @@ pub async fn run(
         cached_guarded(Api::all(client.clone()), all(), Writer::default(), report("DirectoryGroup", identity));
     let (accounts, accounts_stream) =
         cached_guarded(Api::all(client.clone()), all(), Writer::default(), report("DirectoryServiceAccount", identity));
+    let (mailboxes, mailboxes_stream) = cached_guarded(
+        Api::all(client.clone()),
+        all(),
+        Writer::default(),
+        report("Mailbox", "mail.makonis.lv/v1alpha1"),
+    );
     let (nudges, receivers) = nudge::Nudges::channel();
     let stores = Stores {
         agencies,
@@ -100,6 +107,7 @@ pub async fn run(
         users: users.clone(),
         groups: groups.clone(),
         accounts: accounts.clone(),
+        mailboxes,
     };
     let ctx = Arc::new(Context::new(client, config, stores.clone(), events, metrics, nudges, ldap_metrics));
     let shutdown = shutdown.shared();
@@ -115,8 +123,10 @@ pub async fn run(
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile_directory, error_policy, ctx.clone())
         .for_each(log_result);
+    let owner = |mailbox: Mailbox| Some(ObjectRef::new(&mailbox.spec.user).within(&mailbox.namespace()?));
     let user_controller = Controller::for_stream(users_stream, users)
         .with_config(controller::Config::default().concurrency(CONCURRENCY))
+        .watches_stream(mailboxes_stream, owner)
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile_user, error_policy, ctx.clone())
         .for_each(log_result);

@@ -223,7 +223,14 @@ async fn depart(account: &DirectoryServiceAccount, ctx: &Context, place: &Place)
     let now = Timestamp::now();
     let leavers = place.unit(LEAVERS);
     let guid = status.object_guid.as_deref();
-    let departure = Departure { marker: &marker, guid, leavers_ou: &leavers, leaving: status.leaving.as_ref(), grace };
+    let departure = Departure {
+        marker: &marker,
+        guid,
+        leavers_ou: &leavers,
+        leaving: status.leaving.as_ref(),
+        grace,
+        held_by: None,
+    };
     match accounts::leave(&place.connection, entry, departure, now).await? {
         Leave::Gone => {
             remove_finalizer(&api(ctx, &namespace), account, FINALIZER, MANAGER, &ctx.metrics).await?;

@@ -25,7 +25,7 @@ use crate::{
     plan::{
         attributes::{Difference, changes, differences, names, present},
         ownership::{Ownership, marker, ownership},
-        user::{new_user_uac, principal_name, user_attributes, user_cn, user_dn},
+        user::{Linked, new_user_uac, principal_name, proxy_addresses, user_attributes, user_cn, user_dn},
     },
 };
 
@@ -33,7 +33,7 @@ use crate::{
 pub const FINALIZER: &str = "identity.makonis.lv/leaver";
 
 /// The attributes read from a person's account.
-const USER_ATTRIBUTES: [&str; 14] = [
+const USER_ATTRIBUTES: [&str; 15] = [
     ACCOUNT_ATTRIBUTES[0],
     ACCOUNT_ATTRIBUTES[1],
     ACCOUNT_ATTRIBUTES[2],
@@ -43,6 +43,7 @@ const USER_ATTRIBUTES: [&str; 14] = [
     "displayName",
     "userPrincipalName",
     "mail",
+    "proxyAddresses",
     "title",
     "department",
     "manager",
@@ -154,6 +155,17 @@ fn announce(user: &DirectoryUser, ctx: &Context, namespace: &str) {
     }
 }
 
+/// What the account takes from other objects: the manager's DN and the mailbox's
+/// addresses.
+fn linked(user: &DirectoryUser, ctx: &Context, namespace: &str) -> Result<Linked, Error> {
+    let manager_dn = manager_dn(user, ctx, namespace)?;
+    let mailbox = ctx.mailbox_of(namespace, &user.name_any());
+    let status = mailbox.as_ref().and_then(|m| m.status.as_ref());
+    let proxy_addresses =
+        proxy_addresses(status.and_then(|s| s.address.as_deref()), status.map_or(&[][..], |s| &s.aliases));
+    Ok(Linked { manager_dn, proxy_addresses })
+}
+
 /// The manager's DN, from their DirectoryUser's status.
 fn manager_dn(user: &DirectoryUser, ctx: &Context, namespace: &str) -> Result<Option<String>, Error> {
     let Some(manager) = &user.spec.manager else { return Ok(None) };
@@ -175,11 +187,11 @@ async fn keep(user: &DirectoryUser, ctx: &Context, place: &Place) -> Result<Acti
     let people = place.unit(PEOPLE);
     let dn = user_dn(&user.spec, &people);
     let status = user.status.clone().unwrap_or_default();
-    let manager = manager_dn(user, ctx, &namespace)?;
+    let linked = linked(user, ctx, &namespace)?;
     let base = &place.directory.spec.base_dn;
     let entry = accounts::find(&place.connection, base, status.object_guid.as_deref(), &dn, &USER_ATTRIBUTES).await?;
     let report = match entry {
-        None => create(user, ctx, place, &dn, &marker, manager.as_deref()).await?,
+        None => create(user, ctx, place, &dn, &marker, &linked).await?,
         Some(entry) => match ownership(&entry, &marker, status.object_guid.as_deref()) {
             Ownership::Theirs(owner) => {
                 let whose = owner.map_or_else(|| "someone outside the platform".to_string(), |m| format!("{m:?}"));
@@ -189,7 +201,7 @@ async fn keep(user: &DirectoryUser, ctx: &Context, place: &Place) -> Result<Acti
                     entry.dn
                 )));
             }
-            Ownership::Ours => update(user, ctx, place, entry, &dn, &marker, manager.as_deref()).await?,
+            Ownership::Ours => update(user, ctx, place, entry, &dn, &marker, &linked).await?,
         },
     };
     write_status(user, ctx, report).await?;
@@ -203,7 +215,7 @@ async fn create(
     place: &Place,
     dn: &str,
     marker: &str,
-    manager: Option<&str>,
+    linked: &Linked,
 ) -> Result<Report, Error> {
     let namespace = user.namespace().unwrap_or_default();
     let upn = principal_name(&user.spec.username, &place.upn_suffix());
@@ -215,7 +227,7 @@ async fn create(
             (secrets::initial_password(ctx, user, &name, &fields).await?, Some(name))
         }
     };
-    let wanted = user_attributes(&user.spec, &place.upn_suffix(), manager, marker, new_user_uac(&user.spec))
+    let wanted = user_attributes(&user.spec, &place.upn_suffix(), linked, marker, new_user_uac(&user.spec))
         .map_err(Error::InvalidSpec)?;
     let mut attributes = present(&wanted);
     attributes.push(("objectClass".into(), vec![b"user".to_vec()]));
@@ -255,13 +267,13 @@ async fn update(
     entry: Entry,
     dn: &str,
     marker: &str,
-    manager: Option<&str>,
+    linked: &Linked,
 ) -> Result<Report, Error> {
     let namespace = user.namespace().unwrap_or_default();
     let status = user.status.clone().unwrap_or_default();
     let live_uac = entry.number("userAccountControl").unwrap_or(0) as u32;
     let wanted =
-        user_attributes(&user.spec, &place.upn_suffix(), manager, marker, live_uac).map_err(Error::InvalidSpec)?;
+        user_attributes(&user.spec, &place.upn_suffix(), linked, marker, live_uac).map_err(Error::InvalidSpec)?;
     let found = differences(&wanted, &entry);
     let moved = !same_dn(&entry.dn, dn);
     let spec_changed = status.observed_generation != user.metadata.generation;
@@ -352,6 +364,7 @@ async fn depart(user: &DirectoryUser, ctx: &Context, place: &Place) -> Result<Ac
         leavers_ou: &leavers,
         leaving: status.leaving.as_ref(),
         grace,
+        held_by: ctx.mailbox_of(&namespace, &user.name_any()).map(|m| format!("Mailbox {}", m.name_any())),
     };
     let step = accounts::leave(&place.connection, entry, departure, now).await?;
     match step {
@@ -363,16 +376,27 @@ async fn depart(user: &DirectoryUser, ctx: &Context, place: &Place) -> Result<Ac
             Ok(Action::await_change())
         }
         Leave::Waiting(leaving) => {
-            let message = format!(
-                "disabled and moved to {}; deleted from the directory after {}",
-                place.unit(LEAVERS),
-                leaving.delete_after
-            );
+            let message = match &leaving.held_by {
+                None => format!(
+                    "disabled and moved to {}; deleted from the directory after {}",
+                    place.unit(LEAVERS),
+                    leaving.delete_after
+                ),
+                Some(holder) => format!(
+                    "disabled and moved to {}; kept in the directory while {holder} keeps the person's mail \
+                     (delete the Mailbox when its retention allows)",
+                    place.unit(LEAVERS)
+                ),
+            };
             if status.leaving.is_none() {
                 ctx.events.normal(&user.object_ref(&()), "Leaving", "DisableAccount", message.clone()).await;
             }
             let due: Timestamp = leaving.delete_after.parse().unwrap_or(now);
-            let wait = now.duration_until(due).unsigned_abs().min(ctx.config.resync);
+            // A held account waits for its Mailbox to go (whose deletion wakes this reconcile).
+            let wait = match leaving.held_by {
+                Some(_) => ctx.config.resync,
+                None => now.duration_until(due).unsigned_abs().min(ctx.config.resync),
+            };
             write_status(
                 user,
                 ctx,

@@ -14,6 +14,9 @@ pub enum Compare {
     Dn,
     /// As `accountExpires` values (0 and the maximum both mean never).
     Expiry,
+    /// As a set of values (a multi-valued attribute such as `proxyAddresses`); the value
+    /// holds them sorted, one per line.
+    Set,
 }
 
 /// One managed attribute and the value it should have (`None`: absent).
@@ -37,6 +40,24 @@ impl Wanted {
     pub fn dn(name: &'static str, value: Option<impl Into<String>>) -> Self {
         Self { name, value: value.map(Into::into), compare: Compare::Dn }
     }
+
+    /// A multi-valued attribute holding exactly `values` (none: absent).
+    pub fn set(name: &'static str, values: &[String]) -> Self {
+        Self { name, value: joined_set(values), compare: Compare::Set }
+    }
+}
+
+/// A set of values as [`Compare::Set`] holds it: sorted, one per line; `None` when empty.
+fn joined_set(values: &[String]) -> Option<String> {
+    let mut values = values.to_vec();
+    values.sort();
+    values.dedup();
+    (!values.is_empty()).then(|| values.join("\n"))
+}
+
+/// The values of a [`Compare::Set`] value.
+fn split_set(value: &str) -> impl Iterator<Item = &str> {
+    value.split('\n')
 }
 
 /// An attribute whose live value is not the wanted one.
@@ -62,13 +83,17 @@ pub fn differences(wanted: &[Wanted], entry: &Entry) -> Vec<Difference> {
     wanted
         .iter()
         .filter_map(|want| {
-            let live = entry.first(want.name).map(str::to_string);
+            let live = match want.compare {
+                Compare::Set => joined_set(entry.values(want.name)),
+                _ => entry.first(want.name).map(str::to_string),
+            };
             let same = match (&live, &want.value) {
                 (None, None) => true,
                 (Some(live), Some(value)) => match want.compare {
                     Compare::Text => live == value,
                     Compare::Dn => same_dn(live, value),
                     Compare::Expiry => same_expiry(live, value),
+                    Compare::Set => live == value,
                 },
                 (Some(live), None) => want.compare == Compare::Expiry && same_expiry(live, "0"),
                 (None, Some(_)) => false,
@@ -82,13 +107,26 @@ pub fn differences(wanted: &[Wanted], entry: &Entry) -> Vec<Difference> {
 pub fn changes(differences: &[Difference]) -> Vec<Change> {
     differences
         .iter()
-        .map(|d| Change::Replace(d.attribute.to_string(), d.wanted.iter().map(|v| v.clone().into_bytes()).collect()))
+        .map(|d| {
+            let values = d.wanted.iter().flat_map(|v| split_set(v)).map(|v| v.as_bytes().to_vec()).collect();
+            Change::Replace(d.attribute.to_string(), values)
+        })
         .collect()
 }
 
 /// The attributes of an add: every wanted value that is present.
 pub fn present(wanted: &[Wanted]) -> Vec<(String, Vec<Vec<u8>>)> {
-    wanted.iter().filter_map(|w| w.value.as_ref().map(|v| (w.name.to_string(), vec![v.clone().into_bytes()]))).collect()
+    wanted
+        .iter()
+        .filter_map(|w| {
+            let value = w.value.as_ref()?;
+            let values = match w.compare {
+                Compare::Set => split_set(value).map(|v| v.as_bytes().to_vec()).collect(),
+                _ => vec![value.clone().into_bytes()],
+            };
+            Some((w.name.to_string(), values))
+        })
+        .collect()
 }
 
 /// The names of the attributes in `differences`, for a condition or an Event.
@@ -128,6 +166,28 @@ mod tests {
             changes(&found)[1],
             Change::Replace("title".into(), Vec::new()),
             "an attribute not declared is removed"
+        );
+    }
+
+    #[test]
+    fn a_set_compares_whole_and_in_any_order() {
+        let wanted = [Wanted::set("proxyAddresses", &["smtp:info@vsaa.lv".into(), "SMTP:anna@vsaa.lv".into()])];
+        let mut live = Entry::default();
+        live.attributes.insert("proxyaddresses".into(), vec!["SMTP:anna@vsaa.lv".into(), "smtp:info@vsaa.lv".into()]);
+        assert!(differences(&wanted, &live).is_empty());
+        live.attributes.insert("proxyaddresses".into(), vec!["SMTP:anna@vsaa.lv".into(), "smtp:ceo@vsaa.lv".into()]);
+        let found = differences(&wanted, &live);
+        assert_eq!(
+            changes(&found),
+            [Change::Replace(
+                "proxyAddresses".into(),
+                vec![b"SMTP:anna@vsaa.lv".to_vec(), b"smtp:info@vsaa.lv".to_vec()]
+            )]
+        );
+        assert_eq!(present(&wanted)[0].1.len(), 2);
+        assert_eq!(
+            changes(&differences(&[Wanted::set("proxyAddresses", &[])], &live))[0],
+            Change::Replace("proxyAddresses".into(), Vec::new())
         );
     }
 

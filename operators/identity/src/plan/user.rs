@@ -26,13 +26,32 @@ pub fn principal_name(username: &str, suffix: &str) -> String {
     format!("{username}@{suffix}")
 }
 
+/// What a person's account takes from other objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Linked {
+    /// The manager's DN, when the spec names a manager (from their DirectoryUser).
+    pub manager_dn: Option<String>,
+    /// The addresses of the person's mailbox as `proxyAddresses` holds them (from their
+    /// Mailbox's status); none without a mailbox.
+    pub proxy_addresses: Vec<String>,
+}
+
+/// `proxyAddresses` of a mailbox: the primary address as `SMTP:`, each alias as `smtp:`.
+pub fn proxy_addresses(primary: Option<&str>, aliases: &[String]) -> Vec<String> {
+    match primary {
+        Some(primary) => std::iter::once(format!("SMTP:{primary}"))
+            .chain(aliases.iter().filter(|a| a.as_str() != primary).map(|a| format!("smtp:{a}")))
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
 /// What the platform keeps true on a person's account. `live_uac` is the account's
-/// `userAccountControl` (only its disabled bit is managed); `manager_dn` the manager's
-/// DN when the spec names one.
+/// `userAccountControl` (only its disabled bit is managed).
 pub fn user_attributes(
     spec: &DirectoryUserSpec,
     upn_suffix: &str,
-    manager_dn: Option<&str>,
+    linked: &Linked,
     marker: &str,
     live_uac: u32,
 ) -> Result<Vec<Wanted>, String> {
@@ -46,7 +65,8 @@ pub fn user_attributes(
         Wanted::text("mail", spec.email.as_deref()),
         Wanted::text("title", spec.title.as_deref()),
         Wanted::text("department", spec.department.as_deref()),
-        Wanted::dn("manager", manager_dn),
+        Wanted::dn("manager", linked.manager_dn.as_deref()),
+        Wanted::set("proxyAddresses", &linked.proxy_addresses),
         Wanted { name: "accountExpires", value: Some(expires), compare: Compare::Expiry },
         Wanted::text("userAccountControl", Some(with_enabled(live_uac, spec.enabled).to_string())),
         Wanted::text(MARKER_ATTRIBUTE, Some(marker)),
@@ -94,7 +114,7 @@ mod tests {
     fn a_person_is_named_and_placed_from_the_spec() {
         let spec = spec();
         assert_eq!(user_dn(&spec, "OU=People,OU=vsaa,DC=lm"), "CN=Līga Ozoliņa,OU=People,OU=vsaa,DC=lm");
-        let wanted = user_attributes(&spec, "lm.test", None, "m", 512).unwrap();
+        let wanted = user_attributes(&spec, "lm.test", &Linked::default(), "m", 512).unwrap();
         let value = |name: &str| wanted.iter().find(|w| w.name == name).and_then(|w| w.value.clone());
         assert_eq!(value("userPrincipalName").as_deref(), Some("liga.ozolina@lm.test"));
         assert_eq!(value("department").as_deref(), Some("Finanšu nodaļa"));
@@ -107,7 +127,7 @@ mod tests {
     fn disabling_changes_only_the_disabled_bit() {
         let mut spec = spec();
         spec.enabled = false;
-        let wanted = user_attributes(&spec, "lm.test", None, "m", 512 | 0x1_0000).unwrap();
+        let wanted = user_attributes(&spec, "lm.test", &Linked::default(), "m", 512 | 0x1_0000).unwrap();
         let uac = wanted.iter().find(|w| w.name == "userAccountControl").unwrap();
         assert_eq!(uac.value.as_deref(), Some("66050"));
         assert_eq!(new_user_uac(&spec), 514);
@@ -119,7 +139,7 @@ mod tests {
         spec.display_name = Some("Līga Ozoliņa-Kalniņa".into());
         assert_eq!(user_cn(&spec), "Līga Ozoliņa-Kalniņa");
         let live = crate::ldap::Entry::default();
-        let wanted = user_attributes(&spec, "lm.test", None, "m", 512).unwrap();
+        let wanted = user_attributes(&spec, "lm.test", &Linked::default(), "m", 512).unwrap();
         assert!(names(&crate::plan::attributes::differences(&wanted, &live)).contains("displayName"));
     }
 

@@ -16,9 +16,11 @@ use crate::{
     plan::{Key, Kind, Plan, Verdict},
 };
 
-/// Writes every object's status from `plan`; returns how many were written.
+/// Writes every object's status from `plan`; returns how many were written. One refused
+/// write does not keep the others from being written: the first error is returned after
+/// all were tried.
 pub async fn write_all(ctx: &Context, plan: &Plan) -> Result<usize, Error> {
-    let mut written = 0;
+    let mut written = Tally::default();
     let now = Timestamp::now();
     for domain in ctx.stores.domains.state() {
         let Some(verdict) = verdict(plan, Kind::Domain, &*domain).filter(|_| ctx.manages(&*domain)) else {
@@ -36,7 +38,7 @@ pub async fn write_all(ctx: &Context, plan: &Plan) -> Result<usize, Error> {
                 .unwrap_or_default(),
             mailboxes: verdict.count,
         };
-        written += write(ctx, &*domain, domain.status.as_ref(), &desired, &current.conditions, verdict).await?;
+        written.add(write(ctx, &*domain, domain.status.as_ref(), &desired, &current.conditions, verdict).await);
     }
     for mailbox in ctx.stores.mailboxes.state() {
         let Some(verdict) = verdict(plan, Kind::Mailbox, &*mailbox).filter(|_| ctx.manages(&*mailbox)) else {
@@ -52,8 +54,9 @@ pub async fn write_all(ctx: &Context, plan: &Plan) -> Result<usize, Error> {
             observed_generation: mailbox.meta().generation,
             address: verdict.address.clone(),
             quota_bytes: verdict.quota_bytes,
+            aliases: verdict.aliases.clone(),
         };
-        written += write(ctx, &*mailbox, mailbox.status.as_ref(), &desired, &current.conditions, verdict).await?;
+        written.add(write(ctx, &*mailbox, mailbox.status.as_ref(), &desired, &current.conditions, verdict).await);
     }
     for alias in ctx.stores.aliases.state() {
         let Some(verdict) = verdict(plan, Kind::Alias, &*alias).filter(|_| ctx.manages(&*alias)) else {
@@ -64,7 +67,7 @@ pub async fn write_all(ctx: &Context, plan: &Plan) -> Result<usize, Error> {
             conditions: conditions(&current.conditions, verdict, None, alias.meta().generation, now),
             observed_generation: alias.meta().generation,
         };
-        written += write(ctx, &*alias, alias.status.as_ref(), &desired, &current.conditions, verdict).await?;
+        written.add(write(ctx, &*alias, alias.status.as_ref(), &desired, &current.conditions, verdict).await);
     }
     for list in ctx.stores.lists.state() {
         let Some(verdict) = verdict(plan, Kind::List, &*list).filter(|_| ctx.manages(&*list)) else {
@@ -76,9 +79,35 @@ pub async fn write_all(ctx: &Context, plan: &Plan) -> Result<usize, Error> {
             observed_generation: list.meta().generation,
             recipients: verdict.count,
         };
-        written += write(ctx, &*list, list.status.as_ref(), &desired, &current.conditions, verdict).await?;
+        written.add(write(ctx, &*list, list.status.as_ref(), &desired, &current.conditions, verdict).await);
     }
-    Ok(written)
+    written.finish()
+}
+
+/// Status writes counted, and the first failure kept.
+#[derive(Default)]
+struct Tally {
+    written: usize,
+    failure: Option<Error>,
+}
+
+impl Tally {
+    fn add(&mut self, result: Result<usize, Error>) {
+        match result {
+            Ok(written) => self.written += written,
+            Err(error) => {
+                tracing::warn!(error = %makonis_operator_kit::error::error_chain(&error), "a status write failed");
+                self.failure.get_or_insert(error);
+            }
+        }
+    }
+
+    fn finish(self) -> Result<usize, Error> {
+        match self.failure {
+            Some(error) => Err(error),
+            None => Ok(self.written),
+        }
+    }
 }
 
 fn verdict<'p, K: Resource>(plan: &'p Plan, kind: Kind, object: &K) -> Option<&'p Verdict> {

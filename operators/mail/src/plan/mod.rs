@@ -256,18 +256,20 @@ impl Claims<'_> {
             }
             Err(verdict) => (None, verdict),
         };
-        let mut refused = Vec::new();
-        if address.is_some() {
+        let mut verdict = verdict;
+        if let Some(primary) = &address {
             for alias in &mailbox.aliases {
-                let taken =
-                    self.own_address(&key.namespace, alias).and_then(|a| self.take(&a, (Kind::Mailbox, key.clone())));
-                if let Err(why) = taken {
-                    refused.push(why.message);
+                let taken = self.own_address(&key.namespace, alias).and_then(|a| {
+                    self.take(&a, (Kind::Mailbox, key.clone()))?;
+                    Ok(a)
+                });
+                match taken {
+                    Ok(alias) if alias != *primary => verdict.aliases.push(alias.to_string()),
+                    Ok(_) => {}
+                    Err(why) => verdict.refused_routes.push(why.message),
                 }
             }
         }
-        let mut verdict = verdict;
-        verdict.refused_routes = refused;
         self.plan.verdicts.insert((Kind::Mailbox, key), verdict);
         address
     }

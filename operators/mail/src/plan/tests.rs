@@ -177,6 +177,7 @@ fn the_older_claim_keeps_an_address_whatever_its_kind() {
     assert!(late.message.contains("Mailbox agency-vsaa/janis"), "{}", late.message);
     assert_eq!(verdict(&plan, Kind::Alias, "agency-vsaa", "info2").reason, "AddressTaken");
     assert_eq!(plan.routes[&address("info@vsaa.gov.lv")], vec![address("anna.berzina@vsaa.gov.lv")]);
+    assert_eq!(verdict(&plan, Kind::Mailbox, "agency-vsaa", "anna").aliases, ["info@vsaa.gov.lv"]);
 }
 
 #[test]

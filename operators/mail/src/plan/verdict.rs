@@ -40,6 +40,8 @@ pub struct Verdict {
     pub quota_bytes: Option<i64>,
     /// A domain's mailboxes, a list's recipients, an alias's targets.
     pub count: u32,
+    /// A mailbox's aliases that it holds.
+    pub aliases: Vec<String>,
     /// A mailbox's aliases and forwarding targets that were refused, and why.
     pub refused_routes: Vec<String>,
 }
@@ -47,7 +49,16 @@ pub struct Verdict {
 impl Verdict {
     /// A ready verdict.
     pub fn ready(reason: &'static str, message: String) -> Self {
-        Self { ready: true, reason, message, address: None, quota_bytes: None, count: 0, refused_routes: Vec::new() }
+        Self {
+            ready: true,
+            reason,
+            message,
+            address: None,
+            quota_bytes: None,
+            count: 0,
+            aliases: Vec::new(),
+            refused_routes: Vec::new(),
+        }
     }
 
     /// A refusal.
