@@ -184,6 +184,9 @@ fn plan_domains(inputs: &Inputs, agencies: &HashMap<&str, &AgencyInput>, plan: &
     }
 }
 
+/// Why a claim was refused: a reason for the `Ready` condition and what it means.
+struct Refusal(&'static str, String);
+
 /// The first pass: addresses claimed in seniority order.
 struct Claims<'p> {
     plan: &'p mut Plan,
@@ -192,11 +195,11 @@ struct Claims<'p> {
 
 impl Claims<'_> {
     /// Checks that `text` is an address in a domain the namespace's agency is served for.
-    fn own_address(&self, namespace: &str, text: &str) -> Result<Address, Verdict> {
-        let address = Address::parse(text).map_err(|e| Verdict::refused("InvalidAddress", e.0))?;
+    fn own_address(&self, namespace: &str, text: &str) -> Result<Address, Refusal> {
+        let address = Address::parse(text).map_err(|e| Refusal("InvalidAddress", e.0))?;
         match self.plan.domains.get(address.domain()) {
             Some(domain) if domain.namespace == namespace => Ok(address),
-            _ => Err(Verdict::refused(
+            _ => Err(Refusal(
                 "DomainNotReady",
                 format!("{address}: {} is not a ready MailDomain in this namespace", address.domain()),
             )),
@@ -204,10 +207,10 @@ impl Claims<'_> {
     }
 
     /// Takes `address` for `owner`, or says who has it.
-    fn take(&mut self, address: &Address, owner: (Kind, Key)) -> Result<(), Verdict> {
+    fn take(&mut self, address: &Address, owner: (Kind, Key)) -> Result<(), Refusal> {
         match self.owners.get(address) {
             Some((kind, key)) if (kind, key) != (&owner.0, &owner.1) => {
-                Err(Verdict::refused("AddressTaken", format!("{address} already belongs to {} {key}", kind.name())))
+                Err(Refusal("AddressTaken", format!("{address} already belongs to {} {key}", kind.name())))
             }
             _ => {
                 self.owners.insert(address.clone(), owner);
@@ -221,19 +224,16 @@ impl Claims<'_> {
         let key = mailbox.seniority.key.clone();
         let result = (|| {
             let user = users.get(&(key.namespace.as_str(), mailbox.user.as_str())).ok_or_else(|| {
-                Verdict::refused(
-                    "UserNotFound",
-                    format!("DirectoryUser {} does not exist in this namespace", mailbox.user),
-                )
+                Refusal("UserNotFound", format!("DirectoryUser {} does not exist in this namespace", mailbox.user))
             })?;
             let email = user.email.as_deref().ok_or_else(|| {
-                Verdict::refused(
+                Refusal(
                     "NoAddress",
                     format!("DirectoryUser {} has no email: the mailbox's address is the user's email", mailbox.user),
                 )
             })?;
             let address = self.own_address(&key.namespace, email)?;
-            let quota_bytes = mailbox.quota_bytes.clone().map_err(|e| Verdict::refused("InvalidQuota", e))?;
+            let quota_bytes = mailbox.quota_bytes.clone().map_err(|e| Refusal("InvalidQuota", e))?;
             self.take(&address, (Kind::Mailbox, key.clone()))?;
             self.plan.mailboxes.insert(address.clone(), StoredMailbox { uid: mailbox.uid.clone(), quota_bytes });
             let verdict = match user.active {
@@ -254,7 +254,7 @@ impl Claims<'_> {
                 verdict.quota_bytes = Some(quota_bytes);
                 (Some(address), verdict)
             }
-            Err(verdict) => (None, verdict),
+            Err(Refusal(reason, message)) => (None, Verdict::refused(reason, message)),
         };
         let mut verdict = verdict;
         if let Some(primary) = &address {
@@ -266,7 +266,7 @@ impl Claims<'_> {
                 match taken {
                     Ok(alias) if alias != *primary => verdict.aliases.push(alias.to_string()),
                     Ok(_) => {}
-                    Err(why) => verdict.refused_routes.push(why.message),
+                    Err(Refusal(_, why)) => verdict.refused_routes.push(why),
                 }
             }
         }
@@ -278,7 +278,7 @@ impl Claims<'_> {
     fn single(&mut self, kind: Kind, key: &Key, text: &str) {
         let verdict = match self.own_address(&key.namespace, text).and_then(|a| self.take(&a, (kind, key.clone()))) {
             Ok(()) => Verdict::ready("Delivering", String::new()),
-            Err(verdict) => verdict,
+            Err(Refusal(reason, message)) => Verdict::refused(reason, message),
         };
         self.plan.verdicts.insert((kind, key.clone()), verdict);
     }
