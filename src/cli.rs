@@ -472,6 +472,7 @@ impl ControllerName {
                 "mailboxes.mail.makonis.lv",
                 "mailaliases.mail.makonis.lv",
                 "mailinglists.mail.makonis.lv",
+                "mailboxmigrations.mail.makonis.lv",
             ],
         }
     }

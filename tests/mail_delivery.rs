@@ -1,20 +1,22 @@
 //! One mail system for the agencies, against real Postfix, Dovecot and Samba AD: mail to
 //! a mailbox made from a `Mailbox` object is read over IMAP with the person's directory
 //! password, Latvian subject and body intact; aliases and lists deliver; a full mailbox
-//! refuses at RCPT; a disabled account stops receiving and signing in; nobody relays.
+//! refuses at RCPT; a disabled account stops receiving and signing in; nobody relays; and
+//! an agency's mailboxes move in from its old IMAP server (a second Dovecot).
 
 mod support;
 
+use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api,
-    api::{ApiResource, DeleteParams, DynamicObject},
+    api::{ApiResource, DeleteParams, DynamicObject, PostParams},
 };
 use makonis_api::identity::{DirectoryGroup, DirectoryUser};
 use serde_json::json;
 use support::{
     CONVERGE,
     identity::{read, search},
-    mail::{Imap, MailRun, Smtp, latvian_message, set_own_password, wait_inbox},
+    mail::{Imap, MailRun, OLD_MASTER, OldServer, Smtp, latvian_message, set_own_password, wait_inbox},
     wait_until,
 };
 
@@ -202,4 +204,91 @@ async fn mail_is_delivered_read_refused_and_never_relayed_as_declared() {
         t.dir.join("mail").read_dir().unwrap().count() >= 3,
         "deleting a Mailbox keeps its stored mail (one directory per mailbox)"
     );
+}
+
+#[tokio::test]
+async fn mailboxes_move_from_the_old_server_with_their_folders_and_counts() {
+    let mut t = MailRun::start().await;
+    let run = t.id.run.clone();
+    t.apply_mail("MailDomain", "domain", json!({"domain": t.domain})).await;
+    let (ilze, karlis) = (format!("ilze{run}"), format!("karlis{run}"));
+    let (ilze_at, karlis_at) = (t.address("ilze.ozola"), t.address("karlis.liepa"));
+    for (name, given, surname, email) in [(&ilze, "Ilze", "Ozola", &ilze_at), (&karlis, "Kārlis", "Liepa", &karlis_at)]
+    {
+        t.id.apply::<DirectoryUser>(user(name, given, surname, email, &[])).await;
+        let ready = t.id.wait_condition("directoryusers", name, "Ready", "True").await;
+        set_own_password(ready["status"]["dn"].as_str().expect("a DN"), PASSWORD);
+        t.apply_mail("Mailbox", name, json!({"user": name})).await;
+        t.wait_ready("Mailbox", name, "True", "Delivering").await;
+    }
+    t.start_servers().await;
+
+    // The old server: Ilze has two messages in INBOX and one in a Latvian-named folder.
+    let old = OldServer::start(&t, &[("ilze.old", "x-Parole-1"), ("karlis.old", "x-Parole-2")]);
+    let old_mail =
+        |n: u32| latvian_message("vecais@old.example", "ilze@old.example", &format!("Vēstule {n}"), "Sena ziņa");
+    old.store("ilze.old", "INBOX", &old_mail(1));
+    old.store("ilze.old", "INBOX", &old_mail(2));
+    old.store("ilze.old", "Arhīvs", &old_mail(3));
+    old.store("karlis.old", "INBOX", &old_mail(4));
+    // Mail already arriving at the platform before the move must stay.
+    let mut smtp = Smtp::connect(t.smtp).await;
+    let (code, text) = smtp
+        .send("zanis@example.org", &[&ilze_at], &latvian_message("zanis@example.org", &ilze_at, "Jauna", "ā"))
+        .await;
+    assert_eq!(code, 250, "{text}");
+    wait_inbox(&t, &ilze_at, PASSWORD, 1).await;
+
+    // The source is prepared by platform administrators, for this agency only.
+    let secrets: Api<Secret> = Api::namespaced(t.id.admin.clone(), support::cluster::MAIL_NAMESPACE);
+    for (name, agency) in [(format!("old-{run}"), t.id.code.clone()), (format!("foreign-{run}"), "vsaa".to_string())] {
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": name, "annotations": {"mail.makonis.lv/agency": agency}},
+            "stringData": {"host": "127.0.0.1", "port": old.imaps.port().to_string(), "masterUser": OLD_MASTER.0,
+                           "password": OLD_MASTER.1, "ca.crt": t.ca_pem}
+        }))
+        .unwrap();
+        secrets.create(&PostParams::default(), &secret).await.expect("the migration source");
+    }
+    let mailboxes =
+        json!([{"mailbox": ilze, "sourceUser": "ilze.old"}, {"mailbox": karlis, "sourceUser": "karlis.old"}]);
+    t.apply_mail("MailboxMigration", "foreign", json!({"source": format!("foreign-{run}"), "mailboxes": mailboxes}))
+        .await;
+    t.apply_mail("MailboxMigration", "move", json!({"source": format!("old-{run}"), "mailboxes": mailboxes})).await;
+
+    let done = t.wait_condition_of("MailboxMigration", "move", "Complete", "True", "Copied").await;
+    let progress = done["status"]["mailboxes"].as_array().unwrap().clone();
+    assert_eq!(done["status"]["done"], 2, "{progress:?}");
+    assert_eq!(
+        (progress[0]["sourceMessages"].as_u64(), progress[0]["copiedMessages"].as_u64()),
+        (Some(3), Some(4)),
+        "{progress:?}"
+    );
+    assert_eq!(
+        (progress[1]["sourceMessages"].as_u64(), progress[1]["copiedMessages"].as_u64()),
+        (Some(1), Some(1)),
+        "{progress:?}"
+    );
+    let refused = t.wait_condition_of("MailboxMigration", "foreign", "Complete", "False", "SourceRefused").await;
+    assert!(refused["status"]["conditions"].to_string().contains("not given to this agency"), "{refused}");
+    assert!(!refused["status"]["mailboxes"].to_string().contains("Done"), "nothing was copied from a foreign source");
+
+    // Read back over IMAP: the old INBOX beside the new mail, the folder under its name.
+    let mut imap = wait_inbox(&t, &ilze_at, PASSWORD, 3).await;
+    let (ok, text) = imap.command("SELECT \"Arh&ASs-vs\"").await;
+    assert!(ok && text.contains("* 1 EXISTS"), "the folder Arhīvs: {text}");
+    let message = imap.fetch(1).await;
+    let subject = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "Vēstule 3");
+    assert!(message.contains(&subject), "{message}");
+    wait_inbox(&t, &karlis_at, PASSWORD, 1).await;
+
+    // Running it again copies nothing twice.
+    t.apply_mail(
+        "MailboxMigration",
+        "move",
+        json!({"source": format!("old-{run}"), "mailboxes": [{"mailbox": karlis, "sourceUser": "karlis.old"}]}),
+    )
+    .await;
+    t.wait_condition_of("MailboxMigration", "move", "Complete", "True", "Copied").await;
+    wait_inbox(&t, &karlis_at, PASSWORD, 1).await;
 }

@@ -7,7 +7,7 @@ use crate::{
     catalog::{CatalogItem, ServiceInstance},
     compute::{Backup, BackupPolicy, HostPool, Restore, VirtualMachine, Volume},
     identity::{Directory, DirectoryGroup, DirectoryServiceAccount, DirectoryUser},
-    mail::{MailAlias, MailDomain, Mailbox, MailingList},
+    mail::{MailAlias, MailDomain, Mailbox, MailboxMigration, MailingList},
     security::{ClusterDetectionRule, DetectionRule, LogSource, RetentionPolicy},
     slo::{Probe, ServiceLevelObjective},
     tenancy::Agency,
@@ -43,6 +43,7 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         Mailbox::crd(),
         MailAlias::crd(),
         MailingList::crd(),
+        MailboxMigration::crd(),
     ]
 }
 

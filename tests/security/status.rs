@@ -101,6 +101,10 @@ fn fixture(kind: &str, run: &str) -> (Value, Value) {
             json!({"address": "forged@example.lv", "group": "forged"}),
             json!({"conditions": [ready_condition()], "recipients": 1000}),
         ),
+        "MailboxMigration" => (
+            json!({"source": "forged", "mailboxes": [{"mailbox": "forged", "sourceUser": "forged"}]}),
+            json!({"conditions": [ready_condition()], "done": 1}),
+        ),
         other => panic!("no fixture for kind {other}: add one so that its status is tested too"),
     }
 }

@@ -188,14 +188,27 @@ impl MailRun {
 
     /// Waits until the mail object has `Ready` = `status` with `reason`; returns it.
     pub async fn wait_ready(&self, kind: &str, name: &str, status: &str, reason: &str) -> serde_json::Value {
+        self.wait_condition_of(kind, name, "Ready", status, reason).await
+    }
+
+    /// Waits until the mail object's condition `type_` is `status` with `reason`, for its
+    /// current generation; returns the object.
+    pub async fn wait_condition_of(
+        &self,
+        kind: &str,
+        name: &str,
+        type_: &str,
+        status: &str,
+        reason: &str,
+    ) -> serde_json::Value {
         let api: Api<kube::api::DynamicObject> =
             Api::namespaced_with(self.id.admin.clone(), &self.id.namespace, &mail_resource(kind));
-        wait_until(&format!("{kind} {name} to be Ready={status} ({reason})"), CONVERGE, || async {
+        wait_until(&format!("{kind} {name} to be {type_}={status} ({reason})"), CONVERGE, || async {
             let object =
                 serde_json::to_value(api.get(name).await.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
             let conditions = object["status"]["conditions"].as_array().cloned().unwrap_or_default();
             let fresh = object["status"]["observedGeneration"] == object["metadata"]["generation"];
-            match conditions.iter().find(|c| c["type"] == "Ready") {
+            match conditions.iter().find(|c| c["type"] == type_) {
                 Some(c) if fresh && c["status"] == status && c["reason"] == reason => Ok(object),
                 other => Err(format!("{other:?}")),
             }
@@ -226,6 +239,7 @@ fn mail_resource(kind: &str) -> kube::api::ApiResource {
         "Mailbox" => "mailboxes",
         "MailAlias" => "mailaliases",
         "MailingList" => "mailinglists",
+        "MailboxMigration" => "mailboxmigrations",
         other => panic!("{other} is not a mail kind"),
     };
     kube::api::ApiResource {
@@ -268,10 +282,14 @@ fn write_tls(dir: &Path) -> String {
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    // Names of their own: OpenSSL takes a certificate whose subject is its issuer's for
+    // self-signed, and the old server's client (Dovecot's imapc) uses OpenSSL.
+    ca.distinguished_name.push(rcgen::DnType::CommonName, "Makonis mail test CA");
     let ca_cert = ca.self_signed(&ca_key).unwrap();
     let issuer = rcgen::Issuer::new(ca, ca_key);
     let key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    let mut leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    leaf.distinguished_name.push(rcgen::DnType::CommonName, "127.0.0.1");
     let cert = leaf.signed_by(&key, &issuer).unwrap();
     std::fs::write(dir.join("tls.crt"), cert.pem()).unwrap();
     std::fs::write(dir.join("tls.key"), key.serialize_pem()).unwrap();
@@ -444,4 +462,71 @@ pub async fn wait_inbox(mail: &MailRun, user: &str, password: &str, count: usize
         }
     })
     .await
+}
+
+/// A second Dovecot acting as an agency's old IMAP server: IMAPS only, people from a
+/// password file, and a master user that may sign in as any of them.
+pub struct OldServer {
+    dir: PathBuf,
+    /// Its IMAPS address.
+    pub imaps: SocketAddr,
+}
+
+/// The old server's master user and password.
+pub const OLD_MASTER: (&str, &str) = ("migrator", "Migr-Parole-1!");
+
+impl OldServer {
+    /// Starts the old server for `users` (name, password), with the mail run's certificate.
+    pub fn start(mail: &MailRun, users: &[(&str, &str)]) -> Self {
+        let dir = mail.dir.join("old-server");
+        for sub in ["run", "state", "mail"] {
+            std::fs::create_dir_all(dir.join(sub)).expect("the old server's directories");
+        }
+        run("chown", &["mail:mail", &dir.join("mail").display().to_string()]);
+        let imaps = free_local_address();
+        let lines: Vec<String> =
+            users.iter().map(|(user, password)| format!("{user}:{{PLAIN}}{password}::::::")).collect();
+        std::fs::write(dir.join("users"), lines.join("\n") + "\n").unwrap();
+        std::fs::write(dir.join("masters"), format!("{}:{{PLAIN}}{}\n", OLD_MASTER.0, OLD_MASTER.1)).unwrap();
+        let d = dir.display();
+        let tls = mail.dir.join("tls");
+        let config = format!(
+            "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\nprotocols = imap\nlisten = 127.0.0.1\n\
+             ssl = required\nssl_cert = <{cert}\nssl_key = <{key}\ndisable_plaintext_auth = yes\n\
+             mail_location = maildir:~/Maildir\nfirst_valid_uid = 1\n\
+             passdb {{\n  driver = passwd-file\n  args = {d}/masters\n  master = yes\n  pass = yes\n}}\n\
+             passdb {{\n  driver = passwd-file\n  args = {d}/users\n}}\n\
+             userdb {{\n  driver = static\n  args = uid=mail gid=mail home={d}/mail/%u\n}}\n\
+             service imap-login {{\n  inet_listener imap {{\n    port = 0\n  }}\n  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n}}\n",
+            cert = tls.join("tls.crt").display(),
+            key = tls.join("tls.key").display(),
+            port = imaps.port(),
+        );
+        std::fs::write(dir.join("dovecot.conf"), config).unwrap();
+        start_daemon("dovecot", &["-c", &dir.join("dovecot.conf").display().to_string()], &dir);
+        Self { dir, imaps }
+    }
+
+    /// Stores `message` in `user`'s `folder` (created when missing).
+    pub fn store(&self, user: &str, folder: &str, message: &str) {
+        let config = self.dir.join("dovecot.conf").display().to_string();
+        if folder != "INBOX" {
+            let _ = Command::new("doveadm").args(["-c", &config, "mailbox", "create", "-u", user, folder]).output();
+        }
+        let mut child = Command::new("doveadm")
+            .args(["-c", &config, "save", "-u", user, "-m", folder])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("doveadm save");
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), message.as_bytes()).unwrap();
+        drop(child.stdin.take());
+        assert!(child.wait().unwrap().success(), "doveadm save into {user}/{folder}");
+    }
+}
+
+impl Drop for OldServer {
+    fn drop(&mut self) {
+        let config = self.dir.join("dovecot.conf").display().to_string();
+        let _ = Command::new("doveadm").args(["-c", &config, "stop"]).output();
+    }
 }

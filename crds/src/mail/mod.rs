@@ -6,7 +6,8 @@
 //! are shown in its status. A [`Mailbox`] gives a `DirectoryUser` a mailbox at the
 //! address in its `email` (quota, aliases, forwarding). A [`MailAlias`] is an extra
 //! address delivered to mailboxes or lists of the same agency, and a [`MailingList`] is an
-//! address that reaches every member of a `DirectoryGroup`.
+//! address that reaches every member of a `DirectoryGroup`. A [`MailboxMigration`] copies
+//! an agency's mailboxes from its old IMAP server.
 //!
 //! Postfix and Dovecot read the directory (a recipient must be an enabled account whose
 //! `mail` is the address; Dovecot signs people in by binding as them) and the mail
@@ -16,10 +17,12 @@ mod alias;
 mod domain;
 mod list;
 mod mailbox;
+mod migration;
 mod shared;
 
 pub use alias::{MailAlias, MailAliasSpec, MailAliasStatus};
 pub use domain::{DmarcPolicy, DnsRecord, ExternalForwarding, MailDomain, MailDomainSpec, MailDomainStatus};
 pub use list::{MailingList, MailingListSpec, MailingListStatus};
 pub use mailbox::{Forwarding, Mailbox, MailboxSpec, MailboxStatus};
+pub use migration::{MailboxMigration, MailboxMigrationSpec, MailboxMigrationStatus, MailboxProgress, MigratedMailbox};
 pub use shared::{ADDRESS_PATTERN, LOCAL_PART_PATTERN};

@@ -35,6 +35,9 @@ pub enum Error {
         /// What it said.
         detail: String,
     },
+    /// `doveadm` failed (a migration step).
+    #[error("doveadm: {0}")]
+    Doveadm(String),
     /// A call to the Kubernetes API failed (boxed: it is the largest variant by far).
     #[error(transparent)]
     Api(Box<ApiCallError>),
@@ -55,6 +58,7 @@ impl ErrorCategory for Error {
             Error::Dkim(_) => "DkimKey",
             Error::Write { .. } => "WriteFailed",
             Error::Reload { .. } => "ReloadFailed",
+            Error::Doveadm(_) => "DoveadmFailed",
             Error::Api(error) => error.category(),
         }
     }

@@ -14,6 +14,7 @@ pub mod controller;
 pub mod dkim;
 pub mod dns;
 pub mod error;
+pub mod migration;
 pub mod plan;
 pub mod render;
 

@@ -12,20 +12,24 @@ mod files;
 mod inputs;
 mod keys;
 mod metrics;
+mod migration;
 mod reload;
 mod status;
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use futures::{FutureExt, StreamExt, stream::BoxStream};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, ResourceExt,
     runtime::{
+        Controller,
+        controller::Action,
         reflector::{ObjectRef, store::Writer},
         watcher,
     },
 };
+use makonis_api::mail::MailboxMigration;
 use makonis_operator_kit::{
     error::{ErrorCategory, error_chain},
     events::EventPublisher,
@@ -37,6 +41,7 @@ use tracing::Instrument;
 pub use context::{Context, MANAGER};
 pub use keys::{DKIM_LABEL, DOMAIN_ANNOTATION, secret_name as dkim_secret_name};
 pub use metrics::MailMetrics;
+pub use migration::AGENCY_ANNOTATION;
 
 use crate::{
     config::MailConfig,
@@ -90,6 +95,8 @@ pub async fn run(
         aliases: watch!("MailAlias", mail),
         lists: watch!("MailingList", mail),
     };
+    let (migrations, migrations_stream) =
+        cached_guarded(Api::all(client.clone()), all(), Writer::default(), report("MailboxMigration", mail));
     let (secrets, secrets_stream) = cached(
         Api::<Secret>::namespaced(client.clone(), &config.namespace),
         all().labels(&format!("{DKIM_LABEL}=true")),
@@ -97,9 +104,44 @@ pub async fn run(
     );
     triggers.push(secrets_stream.map(|_| ()).boxed());
     let resync = config.resync;
-    let ctx = Context { client, config, stores, keys: keys::DkimKeys { secrets }, events, metrics, mail_metrics };
+    let ctx =
+        Arc::new(Context { client, config, stores, keys: keys::DkimKeys { secrets }, events, metrics, mail_metrics });
+    let shutdown = shutdown.shared();
+    // Migrations run one at a time, beside the passes: a copy may take hours.
+    let migrations = Controller::for_stream(migrations_stream, migrations)
+        .graceful_shutdown_on(shutdown.clone())
+        .run(reconcile_migration, migration_error, ctx.clone())
+        .for_each(|_| std::future::ready(()));
+    futures::join!(migrations, passes(ctx, triggers, resync, shutdown));
+}
+
+async fn reconcile_migration(migration: Arc<MailboxMigration>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("reconcile", controller = "mail-migration", name = %migration.name_any());
+    let result = migration::reconcile(migration, ctx.clone()).instrument(span).await;
+    ctx.metrics.record_reconcile(
+        "mail-migration",
+        started.elapsed(),
+        result.as_ref().err().map(ErrorCategory::category),
+    );
+    result
+}
+
+fn migration_error(_migration: Arc<MailboxMigration>, error: &Error, _ctx: Arc<Context>) -> Action {
+    tracing::warn!(category = error.category(), error = %error_chain(error), "migration failed; retrying");
+    Action::requeue(RETRY_AFTER)
+}
+
+/// The passes over the mail system: after the caches load, on every burst of changes, on
+/// the resync timer, and after a failure.
+async fn passes(
+    ctx: Arc<Context>,
+    triggers: Vec<BoxStream<'static, ()>>,
+    resync: Duration,
+    shutdown: impl Future<Output = ()> + Unpin,
+) {
     let mut triggers = futures::stream::select_all(triggers);
-    let mut shutdown = Box::pin(shutdown.fuse());
+    let mut shutdown = shutdown;
     let ready = async {
         let s = &ctx.stores;
         let _ = futures::join!(

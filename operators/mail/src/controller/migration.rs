@@ -1,0 +1,270 @@
+//! Mailbox migrations: each mailbox of a `MailboxMigration` is copied from the old server
+//! with `doveadm sync` (one way, pulling; resumable, and mail that arrived meanwhile in the
+//! new mailbox stays), then the message counts of both sides are compared. Progress is
+//! written to the status after every step, so an interrupted migration resumes where it
+//! stopped.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use k8s_openapi::{ByteString, jiff::Timestamp};
+use kube::{Api, Resource, ResourceExt, runtime::controller::Action};
+use makonis_api::mail::{MailboxMigration, MailboxMigrationStatus, MailboxProgress};
+use makonis_operator_kit::{
+    conditions::{DesiredCondition, merge_conditions},
+    status::apply_status_if_changed,
+};
+use tokio::process::Command;
+
+use super::context::{Context, MANAGER};
+use crate::{
+    error::Error,
+    migration::{Source, source_config, total_messages},
+};
+
+/// The annotation by which platform administrators give a migration source to an agency.
+pub const AGENCY_ANNOTATION: &str = "mail.makonis.lv/agency";
+
+/// How long to wait before trying failed mailboxes again.
+const RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Runs the migration's remaining mailboxes.
+pub async fn reconcile(migration: Arc<MailboxMigration>, ctx: Arc<Context>) -> Result<Action, Error> {
+    if !ctx.manages(&*migration) {
+        return Ok(Action::await_change());
+    }
+    let namespace = migration.namespace().unwrap_or_default();
+    let current = migration.status.clone().unwrap_or_default();
+    let mut progress: Vec<MailboxProgress> = migration
+        .spec
+        .mailboxes
+        .iter()
+        .map(|wanted| {
+            current.mailboxes.iter().find(|p| p.mailbox == wanted.mailbox).cloned().unwrap_or(MailboxProgress {
+                mailbox: wanted.mailbox.clone(),
+                state: "Pending".into(),
+                ..MailboxProgress::default()
+            })
+        })
+        .collect();
+    if progress.iter().all(|p| p.state == "Done") {
+        write(&migration, &ctx, &progress, complete(&progress)).await?;
+        return Ok(Action::await_change());
+    }
+    let source = match source(&ctx, &migration, &namespace).await {
+        Ok(source) => source,
+        Err(refusal) => {
+            let condition = DesiredCondition::falsy("Complete", "SourceRefused", refusal.clone());
+            write(&migration, &ctx, &progress, condition).await?;
+            ctx.events.warning(&migration.object_ref(&()), "SourceRefused", "Migrate", refusal).await;
+            return Ok(Action::requeue(RETRY_AFTER));
+        }
+    };
+    let files = SourceFiles::write(&ctx, &migration, &source)?;
+    for index in 0..progress.len() {
+        if progress[index].state == "Done" {
+            continue;
+        }
+        let wanted = &migration.spec.mailboxes[index];
+        let address = ctx
+            .stores
+            .mailboxes
+            .state()
+            .into_iter()
+            .find(|m| m.namespace().as_deref() == Some(namespace.as_str()) && m.name_any() == wanted.mailbox)
+            .and_then(|m| m.status.as_ref().and_then(|s| s.address.clone()));
+        let Some(address) = address else {
+            progress[index].state = "Failed".into();
+            progress[index].message = Some(format!("the Mailbox {} has no address yet", wanted.mailbox));
+            continue;
+        };
+        progress[index].state = "Copying".into();
+        progress[index].message = None;
+        write(&migration, &ctx, &progress, DesiredCondition::falsy("Complete", "Copying", copying(&progress))).await?;
+        let outcome = copy(&ctx, &files, &wanted.source_user, &address).await;
+        let entry = &mut progress[index];
+        match outcome {
+            Ok((source_messages, copied)) => {
+                entry.source_messages = Some(source_messages);
+                entry.copied_messages = Some(copied);
+                if copied >= source_messages {
+                    entry.state = "Done".into();
+                    entry.message = Some(format!("{source_messages} messages copied from {}", wanted.source_user));
+                } else {
+                    entry.state = "Failed".into();
+                    entry.message = Some(format!(
+                        "the old server holds {source_messages} messages, the mailbox {copied}: copied again on the next try"
+                    ));
+                }
+            }
+            Err(error) => {
+                entry.state = "Failed".into();
+                entry.message = Some(error.to_string());
+            }
+        }
+    }
+    files.remove();
+    let condition = complete(&progress);
+    let failed = !condition.status;
+    if failed {
+        ctx.events.warning(&migration.object_ref(&()), condition.reason, "Migrate", condition.message.clone()).await;
+    } else {
+        ctx.events.normal(&migration.object_ref(&()), condition.reason, "Migrate", condition.message.clone()).await;
+    }
+    write(&migration, &ctx, &progress, condition).await?;
+    Ok(if failed { Action::requeue(RETRY_AFTER) } else { Action::await_change() })
+}
+
+/// The old server, from the Secret named by the migration, if it was given to this agency.
+async fn source(
+    ctx: &Context,
+    migration: &MailboxMigration,
+    namespace: &str,
+) -> Result<(Source, Option<Vec<u8>>), String> {
+    let name = &migration.spec.source;
+    let secret =
+        ctx.secrets().get_opt(name).await.map_err(|e| format!("reading the Secret {name}: {e}"))?.ok_or_else(|| {
+            format!("no migration source {name}: platform administrators create it in the mail namespace")
+        })?;
+    let code =
+        ctx.stores.agencies.state().into_iter().find(|a| a.namespace_name() == namespace).map(|a| a.spec.code.clone());
+    let given_to = secret.annotations().get(AGENCY_ANNOTATION).cloned();
+    if code.is_none() || given_to != code {
+        return Err(format!(
+            "the migration source {name} is not given to this agency (its annotation {AGENCY_ANNOTATION} must name the agency's code)"
+        ));
+    }
+    let data = secret.data.unwrap_or_default();
+    let text = |key: &str| data.get(key).map(|ByteString(b)| String::from_utf8_lossy(b).into_owned());
+    let need = |key: &str| text(key).ok_or_else(|| format!("the migration source {name} has no key {key}"));
+    let source = Source::new(&need("host")?, text("port").as_deref(), &need("masterUser")?, &need("password")?)
+        .map_err(|e| e.to_string())?;
+    Ok((source, data.get("ca.crt").map(|ByteString(b)| b.clone())))
+}
+
+/// The configuration (with the master password, mode 0600) and CA of one migration run.
+struct SourceFiles {
+    config: PathBuf,
+    ca: PathBuf,
+}
+
+impl SourceFiles {
+    fn write(
+        ctx: &Context,
+        migration: &MailboxMigration,
+        (source, ca): &(Source, Option<Vec<u8>>),
+    ) -> Result<Self, Error> {
+        use std::{io::Write, os::unix::fs::OpenOptionsExt};
+        let dir = ctx.config.state_dir.join("migrations");
+        let uid = migration.uid().unwrap_or_default();
+        let files = Self { config: dir.join(format!("{uid}.conf")), ca: dir.join(format!("{uid}-ca.pem")) };
+        // The configuration holds the master password and is read by doveadm as root; the
+        // CA is public and read after doveadm has become the mail user.
+        let write = |path: &PathBuf, content: &[u8], mode: u32| -> std::io::Result<()> {
+            std::fs::create_dir_all(&dir)?;
+            let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(path)?;
+            file.write_all(content)
+        };
+        let fail = |path: &PathBuf| {
+            let path = path.display().to_string();
+            move |source| Error::Write { path, source }
+        };
+        if let Some(ca) = ca {
+            write(&files.ca, ca, 0o644).map_err(fail(&files.ca))?;
+        }
+        let dovecot = ctx.config.config_dir.join("dovecot/dovecot.conf");
+        let text = source_config(&dovecot, source, ca.as_ref().map(|_| files.ca.as_path()));
+        write(&files.config, text.as_bytes(), 0o600).map_err(fail(&files.config))?;
+        Ok(files)
+    }
+
+    fn remove(self) {
+        let _ = std::fs::remove_file(&self.config);
+        let _ = std::fs::remove_file(&self.ca);
+    }
+}
+
+/// Copies one account into `address`'s mailbox; returns the message counts of the old
+/// server and of the mailbox afterwards.
+async fn copy(ctx: &Context, files: &SourceFiles, source_user: &str, address: &str) -> Result<(u64, u64), Error> {
+    let source = files.config.display().to_string();
+    let local = ctx.config.config_dir.join("dovecot/dovecot.conf").display().to_string();
+    let user = format!("imapc_user={source_user}");
+    let count_source = [
+        "-c",
+        &source,
+        "-o",
+        &user,
+        "-o",
+        "mail_location=imapc:",
+        "-f",
+        "tab",
+        "mailbox",
+        "status",
+        "-u",
+        address,
+        "messages",
+        "*",
+    ];
+    let source_messages = total_messages(&doveadm(ctx, &count_source).await?).map_err(Error::Doveadm)?;
+    doveadm(ctx, &["-c", &source, "-o", &user, "sync", "-1", "-R", "-u", address, "imapc:"]).await?;
+    let count_local = ["-c", &local, "-f", "tab", "mailbox", "status", "-u", address, "messages", "*"];
+    let copied = total_messages(&doveadm(ctx, &count_local).await?).map_err(Error::Doveadm)?;
+    Ok((source_messages, copied))
+}
+
+async fn doveadm(ctx: &Context, args: &[&str]) -> Result<String, Error> {
+    let output = Command::new(&ctx.config.doveadm)
+        .args(args)
+        .output()
+        .await
+        .map_err(|e| Error::Doveadm(format!("{}: {e}", ctx.config.doveadm.display())))?;
+    match output.status.success() {
+        true => Ok(String::from_utf8_lossy(&output.stdout).into_owned()),
+        false => Err(Error::Doveadm(String::from_utf8_lossy(&output.stderr).trim().to_owned())),
+    }
+}
+
+fn copying(progress: &[MailboxProgress]) -> String {
+    let done = progress.iter().filter(|p| p.state == "Done").count();
+    format!("{done} of {} mailboxes copied", progress.len())
+}
+
+fn complete(progress: &[MailboxProgress]) -> DesiredCondition {
+    let failed: Vec<String> = progress
+        .iter()
+        .filter(|p| p.state != "Done")
+        .map(|p| format!("{}: {}", p.mailbox, p.message.as_deref().unwrap_or("pending")))
+        .collect();
+    match failed.is_empty() {
+        true => {
+            let messages: u64 = progress.iter().filter_map(|p| p.copied_messages).sum();
+            DesiredCondition::truthy(
+                "Complete",
+                "Copied",
+                format!("{} mailboxes copied, {messages} messages", progress.len()),
+            )
+        }
+        false => {
+            DesiredCondition::falsy("Complete", "Failed", format!("{}; tried again in a minute", failed.join("; ")))
+        }
+    }
+}
+
+async fn write(
+    migration: &MailboxMigration,
+    ctx: &Context,
+    progress: &[MailboxProgress],
+    condition: DesiredCondition,
+) -> Result<(), Error> {
+    let current = migration.status.clone().unwrap_or_default();
+    let generation = migration.meta().generation;
+    let desired = MailboxMigrationStatus {
+        conditions: merge_conditions(&current.conditions, [condition], generation, Timestamp::now()),
+        observed_generation: generation,
+        done: progress.iter().filter(|p| p.state == "Done").count() as u32,
+        mailboxes: progress.to_vec(),
+    };
+    let api: Api<MailboxMigration> = Api::namespaced(ctx.client.clone(), &migration.namespace().unwrap_or_default());
+    apply_status_if_changed(&api, migration, migration.status.as_ref(), &desired, MANAGER, &ctx.metrics).await?;
+    Ok(())
+}
