@@ -292,3 +292,36 @@ async fn mailboxes_move_from_the_old_server_with_their_folders_and_counts() {
     t.wait_condition_of("MailboxMigration", "move", "Complete", "True", "Copied").await;
     wait_inbox(&t, &karlis_at, PASSWORD, 1).await;
 }
+
+#[tokio::test]
+async fn the_examples_are_accepted_by_the_api_server() {
+    let admin = support::cluster::admin_client().await;
+    support::cluster::install_platform(&admin).await;
+    let path = format!("{}/manifests/examples/mail/vsaa-mail.yaml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut kinds = Vec::new();
+    for object in support::cluster::yaml_documents(&text) {
+        let kind = object["kind"].as_str().unwrap().to_string();
+        let plural = match kind.as_str() {
+            "Mailbox" => "mailboxes".to_string(),
+            "MailAlias" => "mailaliases".to_string(),
+            other => format!("{}s", other.to_lowercase()),
+        };
+        let resource = ApiResource {
+            group: "mail.makonis.lv".into(),
+            version: "v1alpha1".into(),
+            api_version: "mail.makonis.lv/v1alpha1".into(),
+            kind: kind.clone(),
+            plural,
+        };
+        // A dry run in the default namespace: the schema and CEL rules judge the example.
+        let api: Api<DynamicObject> = Api::namespaced_with(admin.clone(), "default", &resource);
+        let mut object: DynamicObject = serde_json::from_value(object).unwrap();
+        object.metadata.namespace = None;
+        api.create(&PostParams { dry_run: true, ..PostParams::default() }, &object)
+            .await
+            .unwrap_or_else(|e| panic!("{kind} from {path}: {e}"));
+        kinds.push(kind);
+    }
+    assert_eq!(kinds, ["MailDomain", "Mailbox", "Mailbox", "MailAlias", "MailingList", "MailboxMigration"]);
+}
