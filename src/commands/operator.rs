@@ -7,7 +7,7 @@ use makonis_catalog::render::PlatformVars;
 use makonis_catalog_operator::{CatalogConfig, CatalogController, approval::ApprovalGate};
 use makonis_compute::{ComputeConfig, ComputeController, ComputeMetrics};
 use makonis_identity::{IdentityConfig, ldap::LdapMetrics};
-use makonis_mail::{MailConfig, MailMetrics};
+use makonis_mail::{MailConfig, MailMetrics, render::Layout};
 use makonis_operator_kit::{
     client::{ApiRequestMetrics, counted_client},
     crds::wait_for_crds,
@@ -244,21 +244,23 @@ fn mail_config(args: &OperatorArgs) -> MailConfig {
         namespace: mail.mail_namespace.clone(),
         directory: mail.mail_directory.clone(),
         bind_secret: mail.mail_bind_secret.clone(),
-        hostname: mail.mail_hostname.clone(),
-        listen: mail.mail_listen.clone(),
-        smtp_port: mail.mail_smtp_port,
-        imaps_port: mail.mail_imaps_port,
-        lmtp_port: mail.mail_lmtp_port,
-        quota_status_port: mail.mail_quota_status_port,
-        config_dir: mail.mail_config_dir.clone(),
-        state_dir: mail.mail_state_dir.clone(),
-        mail_root: mail.mail_root.clone(),
-        mail_user: mail.mail_user.clone(),
-        tls_cert: mail.mail_tls_cert.clone(),
-        tls_key: mail.mail_tls_key.clone(),
+        layout: Layout {
+            hostname: mail.mail_hostname.clone(),
+            listen: mail.mail_listen.clone(),
+            smtp_port: mail.mail_smtp_port,
+            imaps_port: mail.mail_imaps_port,
+            lmtp_port: mail.mail_lmtp_port,
+            quota_status_port: mail.mail_quota_status_port,
+            config_dir: mail.mail_config_dir.clone(),
+            state_dir: mail.mail_state_dir.clone(),
+            mail_root: mail.mail_root.clone(),
+            mail_user: mail.mail_user.clone(),
+            tls_cert: mail.mail_tls_cert.clone(),
+            tls_key: mail.mail_tls_key.clone(),
+            dovecot_lda: mail.mail_dovecot_lda.clone(),
+        },
         postfix: mail.mail_postfix.clone(),
         doveadm: mail.mail_doveadm.clone(),
-        dovecot_lda: mail.mail_dovecot_lda.clone(),
         selector: args.agency_selector.clone(),
         resync: Duration::from_secs(args.resync_seconds),
     }

@@ -2,6 +2,8 @@
 
 use std::{path::PathBuf, time::Duration};
 
+use crate::render::Layout;
+
 /// Where the mail system runs and which directory it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailConfig {
@@ -15,36 +17,12 @@ pub struct MailConfig {
     /// `username` (a read-only account's DN or UPN), `password` and `ca.crt` (the CA the
     /// domain controllers' certificates chain to).
     pub bind_secret: String,
-    /// The host name the mail system answers as and the domains' MX points to.
-    pub hostname: String,
-    /// The address SMTP and IMAP listen on.
-    pub listen: String,
-    /// Inbound SMTP port.
-    pub smtp_port: u16,
-    /// IMAPS port.
-    pub imaps_port: u16,
-    /// LMTP port (127.0.0.1).
-    pub lmtp_port: u16,
-    /// Quota policy port (127.0.0.1).
-    pub quota_status_port: u16,
-    /// Where the rendered configuration is written.
-    pub config_dir: PathBuf,
-    /// Postfix's queue, Dovecot's run and state directories, the logs.
-    pub state_dir: PathBuf,
-    /// Where mailboxes are stored.
-    pub mail_root: PathBuf,
-    /// The system user that owns the stored mail.
-    pub mail_user: String,
-    /// TLS certificate chain (PEM) for SMTP and IMAP.
-    pub tls_cert: PathBuf,
-    /// Its key.
-    pub tls_key: PathBuf,
+    /// Where Postfix and Dovecot listen and keep their files.
+    pub layout: Layout,
     /// The `postfix` command (reload).
     pub postfix: PathBuf,
     /// The `doveadm` command (reload).
     pub doveadm: PathBuf,
-    /// Dovecot's delivery agent (quota warnings).
-    pub dovecot_lda: PathBuf,
     /// When set, only Agencies and Directories whose labels match are read, and objects in
     /// other namespaces are left alone (several mail systems, or test runs, side by side).
     pub selector: Option<String>,

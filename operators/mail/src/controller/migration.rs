@@ -154,7 +154,7 @@ impl SourceFiles {
         (source, ca): &(Source, Option<Vec<u8>>),
     ) -> Result<Self, Error> {
         use std::{io::Write, os::unix::fs::OpenOptionsExt};
-        let dir = ctx.config.state_dir.join("migrations");
+        let dir = ctx.config.layout.state_dir.join("migrations");
         let uid = migration.uid().unwrap_or_default();
         let files = Self { config: dir.join(format!("{uid}.conf")), ca: dir.join(format!("{uid}-ca.pem")) };
         // The configuration holds the master password and is read by doveadm as root; the
@@ -171,7 +171,7 @@ impl SourceFiles {
         if let Some(ca) = ca {
             write(&files.ca, ca, 0o644).map_err(fail(&files.ca))?;
         }
-        let dovecot = ctx.config.config_dir.join("dovecot/dovecot.conf");
+        let dovecot = ctx.config.layout.config_dir.join("dovecot/dovecot.conf");
         let text = source_config(&dovecot, source, ca.as_ref().map(|_| files.ca.as_path()));
         write(&files.config, text.as_bytes(), 0o600).map_err(fail(&files.config))?;
         Ok(files)
@@ -187,7 +187,7 @@ impl SourceFiles {
 /// server and of the mailbox afterwards.
 async fn copy(ctx: &Context, files: &SourceFiles, source_user: &str, address: &str) -> Result<(u64, u64), Error> {
     let source = files.config.display().to_string();
-    let local = ctx.config.config_dir.join("dovecot/dovecot.conf").display().to_string();
+    let local = ctx.config.layout.config_dir.join("dovecot/dovecot.conf").display().to_string();
     let user = format!("imapc_user={source_user}");
     let count_source = [
         "-c",

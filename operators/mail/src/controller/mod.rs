@@ -206,7 +206,7 @@ async fn pass(ctx: &Context) -> Result<(), Error> {
         for domain in plan.domains.values().filter(|d| d.dkim_public_key.is_none()) {
             keys::create(&ctx.secrets(), &domain.domain, MANAGER).await?;
         }
-        let files = render(&plan, &settings(&ctx.config, access))?;
+        let files = render(&plan, &Settings { layout: ctx.config.layout.clone(), directory: access })?;
         let changed = files::write_changed(&files)?;
         for server in changed {
             let name = match server {
@@ -232,23 +232,4 @@ async fn pass(ctx: &Context) -> Result<(), Error> {
     .await;
     ctx.metrics.record_reconcile("mail", started.elapsed(), result.as_ref().err().map(ErrorCategory::category));
     result
-}
-
-fn settings(config: &MailConfig, directory: crate::render::DirectoryAccess) -> Settings {
-    Settings {
-        hostname: config.hostname.clone(),
-        listen: config.listen.clone(),
-        smtp_port: config.smtp_port,
-        imaps_port: config.imaps_port,
-        lmtp_port: config.lmtp_port,
-        quota_status_port: config.quota_status_port,
-        config_dir: config.config_dir.clone(),
-        state_dir: config.state_dir.clone(),
-        mail_root: config.mail_root.clone(),
-        mail_user: config.mail_user.clone(),
-        tls_cert: config.tls_cert.clone(),
-        tls_key: config.tls_key.clone(),
-        dovecot_lda: config.dovecot_lda.clone(),
-        directory,
-    }
 }

@@ -21,15 +21,19 @@ pub async fn reload(config: &MailConfig, server: Server) -> Result<Reloaded, Err
     let (name, pid_file, command, args): (&'static str, PathBuf, &Path, Vec<String>) = match server {
         Server::Postfix => (
             "Postfix",
-            config.state_dir.join("postfix/spool/pid/master.pid"),
+            config.layout.state_dir.join("postfix/spool/pid/master.pid"),
             &config.postfix,
-            vec!["-c".into(), config.config_dir.join("postfix").display().to_string(), "reload".into()],
+            vec!["-c".into(), config.layout.config_dir.join("postfix").display().to_string(), "reload".into()],
         ),
         Server::Dovecot => (
             "Dovecot",
-            config.state_dir.join("dovecot/run/master.pid"),
+            config.layout.state_dir.join("dovecot/run/master.pid"),
             &config.doveadm,
-            vec!["-c".into(), config.config_dir.join("dovecot/dovecot.conf").display().to_string(), "reload".into()],
+            vec![
+                "-c".into(),
+                config.layout.config_dir.join("dovecot/dovecot.conf").display().to_string(),
+                "reload".into(),
+            ],
         ),
     };
     if !running(&pid_file) {

@@ -34,7 +34,7 @@ pub async fn write_all(ctx: &Context, plan: &Plan) -> Result<usize, Error> {
             observed_generation: domain.meta().generation,
             dkim_selector: served.and_then(|d| d.dkim_public_key.as_ref()).map(|_| DKIM_SELECTOR.to_owned()),
             dns_records: served
-                .map(|d| records(&d.domain, &ctx.config.hostname, d.dmarc, d.dkim_public_key.as_deref()))
+                .map(|d| records(&d.domain, &ctx.config.layout.hostname, d.dmarc, d.dkim_public_key.as_deref()))
                 .unwrap_or_default(),
             mailboxes: verdict.count,
         };

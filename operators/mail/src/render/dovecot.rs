@@ -9,7 +9,7 @@ use super::{HEADER, RenderedFile, Server, Settings, server_dir};
 use crate::plan::Plan;
 
 pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
-    let dir = server_dir(settings, Server::Dovecot);
+    let dir = server_dir(&settings.layout, Server::Dovecot);
     let file = |name: &str, content: String, mode: u32| RenderedFile {
         path: dir.join(name),
         content,
@@ -22,7 +22,7 @@ pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
         file("users", users(plan, settings), 0o644),
         file("quota-warning.sh", quota_warning(settings), 0o755),
         RenderedFile {
-            path: settings.config_dir.join("directory-ca.pem"),
+            path: settings.layout.config_dir.join("directory-ca.pem"),
             content: settings.directory.ca_pem.clone(),
             mode: 0o644,
             server: Server::Dovecot,
@@ -31,9 +31,9 @@ pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
 }
 
 fn dovecot_conf(settings: &Settings) -> String {
-    let dir = server_dir(settings, Server::Dovecot);
+    let dir = server_dir(&settings.layout, Server::Dovecot);
     let dir = dir.display();
-    let state = settings.state_dir.join("dovecot");
+    let state = settings.layout.state_dir.join("dovecot");
     let state = state.display();
     format!(
         "{HEADER}\
@@ -109,14 +109,14 @@ plugin {{
   quota_warning2 = storage=80%% quota-warning 80 %u
 }}
 ",
-        listen = settings.listen,
-        cert = settings.tls_cert.display(),
-        key = settings.tls_key.display(),
-        imaps = settings.imaps_port,
-        lmtp = settings.lmtp_port,
-        quota = settings.quota_status_port,
-        mail_user = settings.mail_user,
-        hostname = settings.hostname,
+        listen = settings.layout.listen,
+        cert = settings.layout.tls_cert.display(),
+        key = settings.layout.tls_key.display(),
+        imaps = settings.layout.imaps_port,
+        lmtp = settings.layout.lmtp_port,
+        quota = settings.layout.quota_status_port,
+        mail_user = settings.layout.mail_user,
+        hostname = settings.layout.hostname,
     )
 }
 
@@ -139,7 +139,7 @@ pass_filter = {filter}
 pass_attrs = mail=user
 ",
         url = directory.url,
-        ca = settings.config_dir.join("directory-ca.pem").display(),
+        ca = settings.layout.config_dir.join("directory-ca.pem").display(),
         bind_dn = directory.bind_dn,
         bind_password = directory.bind_password,
         base = directory.base_dn,
@@ -152,11 +152,11 @@ pass_attrs = mail=user
 fn users(plan: &Plan, settings: &Settings) -> String {
     let mut out = String::from(HEADER);
     for (address, mailbox) in &plan.mailboxes {
-        let home = settings.mail_root.join(&mailbox.uid);
+        let home = settings.layout.mail_root.join(&mailbox.uid);
         let _ = writeln!(
             out,
             "{address}::{user}:{user}::{home}::userdb_quota_rule=*:storage={bytes}B",
-            user = settings.mail_user,
+            user = settings.layout.mail_user,
             home = home.display(),
             bytes = mailbox.quota_bytes,
         );
@@ -169,7 +169,7 @@ fn users(plan: &Plan, settings: &Settings) -> String {
 /// (its stderr) and skips the statistics socket, both of which only Dovecot's own users
 /// may open.
 fn quota_warning(settings: &Settings) -> String {
-    let config = server_dir(settings, Server::Dovecot).join("dovecot.conf");
+    let config = server_dir(&settings.layout, Server::Dovecot).join("dovecot.conf");
     format!(
         "#!/bin/sh
 {HEADER}\
@@ -188,8 +188,8 @@ case \"$percent\" in 80|95) ;; *) exit 64 ;; esac
 }} | exec {lda} -c {config} -d \"$address\" -o 'plugin/quota=maildir:User quota:noenforcing' \\
     -o log_path=/dev/stderr -o stats_writer_socket_path=
 ",
-        hostname = settings.hostname,
-        lda = settings.dovecot_lda.display(),
+        hostname = settings.layout.hostname,
+        lda = settings.layout.dovecot_lda.display(),
         config = config.display(),
     )
 }

@@ -13,7 +13,7 @@ mod settings;
 
 use std::path::PathBuf;
 
-pub use settings::{DirectoryAccess, Settings};
+pub use settings::{DirectoryAccess, Layout, Settings};
 
 use crate::plan::Plan;
 
@@ -54,8 +54,8 @@ pub fn render(plan: &Plan, settings: &Settings) -> Result<Vec<RenderedFile>, Ren
 }
 
 /// The directory that holds a server's files.
-pub fn server_dir(settings: &Settings, server: Server) -> PathBuf {
-    settings.config_dir.join(match server {
+pub fn server_dir(layout: &Layout, server: Server) -> PathBuf {
+    layout.config_dir.join(match server {
         Server::Postfix => "postfix",
         Server::Dovecot => "dovecot",
     })
@@ -67,9 +67,9 @@ const HEADER: &str =
 
 fn check_settings(settings: &Settings) -> Result<(), RenderError> {
     let texts = [
-        ("hostname", settings.hostname.as_str()),
-        ("listen address", settings.listen.as_str()),
-        ("mail user", settings.mail_user.as_str()),
+        ("hostname", settings.layout.hostname.as_str()),
+        ("listen address", settings.layout.listen.as_str()),
+        ("mail user", settings.layout.mail_user.as_str()),
         ("directory URL", settings.directory.url.as_str()),
         ("directory base DN", settings.directory.base_dn.as_str()),
         ("directory bind DN", settings.directory.bind_dn.as_str()),
@@ -82,8 +82,8 @@ fn check_settings(settings: &Settings) -> Result<(), RenderError> {
             )));
         }
     }
-    if !crate::address::is_domain(&settings.hostname) {
-        return Err(RenderError(format!("{:?} is not a host name", settings.hostname)));
+    if !crate::address::is_domain(&settings.layout.hostname) {
+        return Err(RenderError(format!("{:?} is not a host name", settings.layout.hostname)));
     }
     if !(settings.directory.url.starts_with("ldaps://") || settings.directory.url.starts_with("ldap://")) {
         return Err(RenderError(format!(
@@ -92,12 +92,12 @@ fn check_settings(settings: &Settings) -> Result<(), RenderError> {
         )));
     }
     let paths = [
-        &settings.config_dir,
-        &settings.state_dir,
-        &settings.mail_root,
-        &settings.tls_cert,
-        &settings.tls_key,
-        &settings.dovecot_lda,
+        &settings.layout.config_dir,
+        &settings.layout.state_dir,
+        &settings.layout.mail_root,
+        &settings.layout.tls_cert,
+        &settings.layout.tls_key,
+        &settings.layout.dovecot_lda,
     ];
     for path in paths {
         let text = path.to_string_lossy();

@@ -14,7 +14,7 @@ pub(super) const ENABLED_ACCOUNT_FILTER: &str =
     "(&(objectClass=user)(mail=%s)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))";
 
 pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
-    let dir = server_dir(settings, Server::Postfix);
+    let dir = server_dir(&settings.layout, Server::Postfix);
     let file = |name: &str, content: String, mode: u32| RenderedFile {
         path: dir.join(name),
         content,
@@ -31,9 +31,9 @@ pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
 }
 
 fn main_cf(plan: &Plan, settings: &Settings) -> String {
-    let dir = server_dir(settings, Server::Postfix);
+    let dir = server_dir(&settings.layout, Server::Postfix);
     let dir = dir.display();
-    let state = settings.state_dir.join("postfix");
+    let state = settings.layout.state_dir.join("postfix");
     let state = state.display();
     let domains: Vec<&str> = plan.domains.keys().map(String::as_str).collect();
     format!(
@@ -78,13 +78,13 @@ smtpd_tls_protocols = >=TLSv1.2
 smtpd_tls_received_header = yes
 smtp_tls_security_level = may
 ",
-        hostname = settings.hostname,
-        listen = settings.listen,
+        hostname = settings.layout.hostname,
+        listen = settings.layout.listen,
         domains = domains.join(", "),
-        lmtp = settings.lmtp_port,
-        quota = settings.quota_status_port,
-        cert = settings.tls_cert.display(),
-        key = settings.tls_key.display(),
+        lmtp = settings.layout.lmtp_port,
+        quota = settings.layout.quota_status_port,
+        cert = settings.layout.tls_cert.display(),
+        key = settings.layout.tls_key.display(),
     )
 }
 
@@ -116,7 +116,7 @@ fn master_cf(settings: &Settings) -> String {
         ("postlog", "unix-dgram", "n", "-", "-", "1", "postlogd"),
     ];
     let mut out = String::from(HEADER);
-    let _ = writeln!(out, "{}:{} inet n - n - - smtpd", settings.listen, settings.smtp_port);
+    let _ = writeln!(out, "{}:{} inet n - n - - smtpd", settings.layout.listen, settings.layout.smtp_port);
     for (name, kind, private, unprivileged, wakeup, limit, command) in services {
         let _ = writeln!(out, "{name} {kind} {private} {unprivileged} n {wakeup} {limit} {command}");
     }
@@ -142,7 +142,7 @@ query_filter = {filter}
 result_attribute = mail
 ",
         url = directory.url,
-        ca = settings.config_dir.join("directory-ca.pem").display(),
+        ca = settings.layout.config_dir.join("directory-ca.pem").display(),
         bind_dn = directory.bind_dn,
         bind_password = directory.bind_password,
         base = directory.base_dn,

@@ -3,9 +3,18 @@
 
 use std::path::PathBuf;
 
-/// How Postfix and Dovecot run.
+/// What Postfix and Dovecot are rendered from besides the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
+    /// Where they listen and keep their files.
+    pub layout: Layout,
+    /// How they read the directory.
+    pub directory: DirectoryAccess,
+}
+
+/// Where Postfix and Dovecot listen and keep their files (from the controller's flags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
     /// The host name the mail system answers as and the domains' MX record names,
     /// e.g. `mail.lm.gov.lv`.
     pub hostname: String,
@@ -33,8 +42,6 @@ pub struct Settings {
     pub tls_key: PathBuf,
     /// Dovecot's delivery agent, which the quota warnings use.
     pub dovecot_lda: PathBuf,
-    /// How the mail system reads the directory.
-    pub directory: DirectoryAccess,
 }
 
 /// The directory the mail system reads: the same domain the identity operator manages,

@@ -8,19 +8,21 @@ use crate::{
 
 fn settings() -> Settings {
     Settings {
-        hostname: "mail.lm.gov.lv".into(),
-        listen: "127.0.0.1".into(),
-        smtp_port: 2525,
-        imaps_port: 9933,
-        lmtp_port: 2424,
-        quota_status_port: 12340,
-        config_dir: PathBuf::from("/etc/makonis-mail"),
-        state_dir: PathBuf::from("/var/lib/makonis-mail"),
-        mail_root: PathBuf::from("/srv/mail"),
-        mail_user: "mail".into(),
-        tls_cert: PathBuf::from("/etc/tls/tls.crt"),
-        tls_key: PathBuf::from("/etc/tls/tls.key"),
-        dovecot_lda: PathBuf::from("/usr/lib/dovecot/dovecot-lda"),
+        layout: Layout {
+            hostname: "mail.lm.gov.lv".into(),
+            listen: "127.0.0.1".into(),
+            smtp_port: 2525,
+            imaps_port: 9933,
+            lmtp_port: 2424,
+            quota_status_port: 12340,
+            config_dir: PathBuf::from("/etc/makonis-mail"),
+            state_dir: PathBuf::from("/var/lib/makonis-mail"),
+            mail_root: PathBuf::from("/srv/mail"),
+            mail_user: "mail".into(),
+            tls_cert: PathBuf::from("/etc/tls/tls.crt"),
+            tls_key: PathBuf::from("/etc/tls/tls.key"),
+            dovecot_lda: PathBuf::from("/usr/lib/dovecot/dovecot-lda"),
+        },
         directory: DirectoryAccess {
             url: "ldaps://dc1.lm.gov.lv:636".into(),
             base_dn: "DC=lm,DC=gov,DC=lv".into(),
@@ -107,10 +109,10 @@ fn settings_that_could_inject_a_line_are_refused() {
     for change in [
         (|s: &mut Settings| s.directory.bind_password = "x\nrelayhost = evil".into()) as fn(&mut Settings),
         |s| s.directory.base_dn = "DC=lm\r\nbind = no".into(),
-        |s| s.hostname = "mail lm".into(),
+        |s| s.layout.hostname = "mail lm".into(),
         |s| s.directory.url = "ldapi:///".into(),
-        |s| s.mail_root = PathBuf::from("relative/mail"),
-        |s| s.tls_key = PathBuf::from("/etc/tls/a key"),
+        |s| s.layout.mail_root = PathBuf::from("relative/mail"),
+        |s| s.layout.tls_key = PathBuf::from("/etc/tls/a key"),
     ] {
         let mut settings = settings();
         change(&mut settings);
