@@ -15,7 +15,7 @@ use makonis_api::identity::{DirectoryGroup, DirectoryUser};
 use serde_json::json;
 use support::{
     CONVERGE,
-    identity::{read, search},
+    identity::{ldap_modify, read, search},
     mail::{Imap, MailRun, OLD_MASTER, OldServer, Smtp, latvian_message, set_own_password, wait_inbox},
     wait_until,
 };
@@ -172,6 +172,24 @@ async fn mail_is_delivered_read_refused_and_never_relayed_as_declared() {
     .await;
     assert!(Imap::login(t.imaps, &t.ca_pem, &janis_at, PASSWORD).await.is_err(), "a disabled account signs in");
     t.wait_ready("Mailbox", &janis, "False", "AccountDisabled").await;
+
+    // An enabled entry elsewhere in the domain claiming Jānis's address (another agency's
+    // person, or one made by hand) neither receives his mail nor signs in as him.
+    let impostor = format!("CN=impostor{run},{}", t.id.subtree);
+    let password = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        "\"Viltus-Parole-2026!\"".encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>(),
+    );
+    ldap_modify(&format!(
+        "dn: {impostor}\nchangetype: add\nobjectClass: user\nsAMAccountName: imp{run}\nmail: {janis_at}\n\
+         unicodePwd:: {password}\nuserAccountControl: 512\n"
+    ));
+    let (code, text) = Smtp::connect(t.smtp).await.send("zanis@example.org", &[&janis_at], "x").await;
+    assert_eq!(code, 550, "mail to a disabled person reached an impostor: {text}");
+    assert!(
+        Imap::login(t.imaps, &t.ca_pem, &janis_at, "Viltus-Parole-2026!").await.is_err(),
+        "an impostor signed in to a disabled person's mailbox"
+    );
 
     // A leaver with a mailbox stays in the directory, disabled, until the mailbox goes.
     let users = t.id.users();

@@ -160,13 +160,22 @@ impl Context {
         self.agency_of(namespace).and_then(|agency| self.directory_of(&agency)).is_none()
     }
 
-    /// The Mailbox of the DirectoryUser `user` in `namespace`, unless it is being deleted.
+    /// The Mailbox of the DirectoryUser `user` in `namespace`, unless it is being deleted:
+    /// the one the mail controller gave an address when several name the person.
     pub fn mailbox_of(&self, namespace: &str, user: &str) -> Option<std::sync::Arc<Mailbox>> {
-        self.stores.mailboxes.state().into_iter().find(|m| {
-            m.namespace().as_deref() == Some(namespace)
-                && m.spec.user == user
-                && m.metadata.deletion_timestamp.is_none()
-        })
+        let mut mailboxes: Vec<_> = self
+            .stores
+            .mailboxes
+            .state()
+            .into_iter()
+            .filter(|m| {
+                m.namespace().as_deref() == Some(namespace)
+                    && m.spec.user == user
+                    && m.metadata.deletion_timestamp.is_none()
+            })
+            .collect();
+        mailboxes.sort_by_key(|m| m.status.as_ref().and_then(|s| s.address.as_ref()).is_none());
+        mailboxes.into_iter().next()
     }
 
     /// The agency whose namespace is `namespace`.

@@ -5,7 +5,7 @@ use kube::{Api, Client, Resource, ResourceExt};
 use makonis_api::identity::Directory;
 use makonis_operator_kit::{apply::ApiCallError, events::EventPublisher, metrics::ReconcileMetrics};
 
-use super::{MailMetrics, inputs::Stores, keys::DkimKeys};
+use super::{MailMetrics, inputs::Stores, keys::DkimKeys, migration::Attempts};
 use crate::{config::MailConfig, error::Error, render::DirectoryAccess};
 
 /// The field manager and Event source of the mail controller.
@@ -27,6 +27,8 @@ pub struct Context {
     pub metrics: ReconcileMetrics,
     /// The mail system's metrics.
     pub mail_metrics: MailMetrics,
+    /// When each migration last ran.
+    pub migration_attempts: Attempts,
 }
 
 impl Context {

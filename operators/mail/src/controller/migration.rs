@@ -4,7 +4,12 @@
 //! written to the status after every step, so an interrupted migration resumes where it
 //! stopped.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use k8s_openapi::{ByteString, jiff::Timestamp};
 use kube::{Api, Resource, ResourceExt, runtime::controller::Action};
@@ -27,19 +32,46 @@ pub const AGENCY_ANNOTATION: &str = "mail.makonis.lv/agency";
 /// How long to wait before trying failed mailboxes again.
 const RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// When each migration last ran, so that a failed one is tried again after
+/// [`RETRY_AFTER`] and not on every watch event its own status writes cause. A change of
+/// the spec runs it at once.
+#[derive(Default)]
+pub struct Attempts(Mutex<HashMap<String, (Option<i64>, Instant)>>);
+
+impl Attempts {
+    /// How long the migration `uid` at `generation` must still wait, if at all.
+    fn wait(&self, uid: &str, generation: Option<i64>) -> Option<Duration> {
+        let attempts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (tried, when) = attempts.get(uid)?;
+        (*tried == generation).then(|| RETRY_AFTER.saturating_sub(when.elapsed())).filter(|w| !w.is_zero())
+    }
+
+    fn record(&self, uid: &str, generation: Option<i64>) {
+        let mut attempts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        attempts.insert(uid.to_owned(), (generation, Instant::now()));
+    }
+}
+
 /// Runs the migration's remaining mailboxes.
 pub async fn reconcile(migration: Arc<MailboxMigration>, ctx: Arc<Context>) -> Result<Action, Error> {
     if !ctx.manages(&*migration) {
         return Ok(Action::await_change());
     }
     let namespace = migration.namespace().unwrap_or_default();
-    let current = migration.status.clone().unwrap_or_default();
+    let generation = migration.meta().generation;
+    let uid = migration.uid().unwrap_or_default();
+    // The status as the API server holds it, kept current as this reconcile writes.
+    let mut written = migration.status.clone();
+    let current = written.clone().unwrap_or_default();
+    // A changed spec copies every mailbox again (the sync is incremental: only what is new).
+    let same_spec = current.observed_generation == generation;
     let mut progress: Vec<MailboxProgress> = migration
         .spec
         .mailboxes
         .iter()
         .map(|wanted| {
-            current.mailboxes.iter().find(|p| p.mailbox == wanted.mailbox).cloned().unwrap_or(MailboxProgress {
+            let earlier = current.mailboxes.iter().find(|p| same_spec && p.mailbox == wanted.mailbox).cloned();
+            earlier.unwrap_or(MailboxProgress {
                 mailbox: wanted.mailbox.clone(),
                 state: "Pending".into(),
                 ..MailboxProgress::default()
@@ -47,14 +79,18 @@ pub async fn reconcile(migration: Arc<MailboxMigration>, ctx: Arc<Context>) -> R
         })
         .collect();
     if progress.iter().all(|p| p.state == "Done") {
-        write(&migration, &ctx, &progress, complete(&progress)).await?;
+        write(&migration, &ctx, &mut written, &progress, complete(&progress)).await?;
         return Ok(Action::await_change());
     }
+    if let Some(wait) = ctx.migration_attempts.wait(&uid, generation) {
+        return Ok(Action::requeue(wait));
+    }
+    ctx.migration_attempts.record(&uid, generation);
     let source = match source(&ctx, &migration, &namespace).await {
         Ok(source) => source,
         Err(refusal) => {
             let condition = DesiredCondition::falsy("Complete", "SourceRefused", refusal.clone());
-            write(&migration, &ctx, &progress, condition).await?;
+            write(&migration, &ctx, &mut written, &progress, condition).await?;
             ctx.events.warning(&migration.object_ref(&()), "SourceRefused", "Migrate", refusal).await;
             return Ok(Action::requeue(RETRY_AFTER));
         }
@@ -79,7 +115,8 @@ pub async fn reconcile(migration: Arc<MailboxMigration>, ctx: Arc<Context>) -> R
         };
         progress[index].state = "Copying".into();
         progress[index].message = None;
-        write(&migration, &ctx, &progress, DesiredCondition::falsy("Complete", "Copying", copying(&progress))).await?;
+        let copying = DesiredCondition::falsy("Complete", "Copying", copying(&progress));
+        write(&migration, &ctx, &mut written, &progress, copying).await?;
         let outcome = copy(&ctx, &files, &wanted.source_user, &address).await;
         let entry = &mut progress[index];
         match outcome {
@@ -98,11 +135,11 @@ pub async fn reconcile(migration: Arc<MailboxMigration>, ctx: Arc<Context>) -> R
             }
             Err(error) => {
                 entry.state = "Failed".into();
-                entry.message = Some(error.to_string());
+                entry.message = Some(one_line(&error.to_string()));
             }
         }
     }
-    files.remove();
+    drop(files);
     let condition = complete(&progress);
     let failed = !condition.status;
     if failed {
@@ -110,8 +147,16 @@ pub async fn reconcile(migration: Arc<MailboxMigration>, ctx: Arc<Context>) -> R
     } else {
         ctx.events.normal(&migration.object_ref(&()), condition.reason, "Migrate", condition.message.clone()).await;
     }
-    write(&migration, &ctx, &progress, condition).await?;
+    write(&migration, &ctx, &mut written, &progress, condition).await?;
     Ok(if failed { Action::requeue(RETRY_AFTER) } else { Action::await_change() })
+}
+
+/// `text` on one line (a status message holds no control characters), at most 1,000
+/// characters: doveadm's errors span lines.
+fn one_line(text: &str) -> String {
+    let words: Vec<&str> =
+        text.split(|c: char| c.is_control() || c.is_whitespace()).filter(|w| !w.is_empty()).collect();
+    words.join(" ").chars().take(1000).collect()
 }
 
 /// The old server, from the Secret named by the migration, if it was given to this agency.
@@ -153,7 +198,10 @@ impl SourceFiles {
         migration: &MailboxMigration,
         (source, ca): &(Source, Option<Vec<u8>>),
     ) -> Result<Self, Error> {
-        use std::{io::Write, os::unix::fs::OpenOptionsExt};
+        use std::{
+            io::Write,
+            os::unix::fs::{OpenOptionsExt, PermissionsExt},
+        };
         let dir = ctx.config.layout.state_dir.join("migrations");
         let uid = migration.uid().unwrap_or_default();
         let files = Self { config: dir.join(format!("{uid}.conf")), ca: dir.join(format!("{uid}-ca.pem")) };
@@ -162,6 +210,8 @@ impl SourceFiles {
         let write = |path: &PathBuf, content: &[u8], mode: u32| -> std::io::Result<()> {
             std::fs::create_dir_all(&dir)?;
             let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(path)?;
+            // The mode above applies only to a new file; a left-over one gets it too.
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
             file.write_all(content)
         };
         let fail = |path: &PathBuf| {
@@ -176,8 +226,12 @@ impl SourceFiles {
         write(&files.config, text.as_bytes(), 0o600).map_err(fail(&files.config))?;
         Ok(files)
     }
+}
 
-    fn remove(self) {
+/// The files go however the run ends (an error, a cancelled reconcile): the configuration
+/// holds the master password.
+impl Drop for SourceFiles {
+    fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.config);
         let _ = std::fs::remove_file(&self.ca);
     }
@@ -253,10 +307,11 @@ fn complete(progress: &[MailboxProgress]) -> DesiredCondition {
 async fn write(
     migration: &MailboxMigration,
     ctx: &Context,
+    written: &mut Option<MailboxMigrationStatus>,
     progress: &[MailboxProgress],
     condition: DesiredCondition,
 ) -> Result<(), Error> {
-    let current = migration.status.clone().unwrap_or_default();
+    let current = written.clone().unwrap_or_default();
     let generation = migration.meta().generation;
     let desired = MailboxMigrationStatus {
         conditions: merge_conditions(&current.conditions, [condition], generation, Timestamp::now()),
@@ -265,6 +320,7 @@ async fn write(
         mailboxes: progress.to_vec(),
     };
     let api: Api<MailboxMigration> = Api::namespaced(ctx.client.clone(), &migration.namespace().unwrap_or_default());
-    apply_status_if_changed(&api, migration, migration.status.as_ref(), &desired, MANAGER, &ctx.metrics).await?;
+    apply_status_if_changed(&api, migration, written.as_ref(), &desired, MANAGER, &ctx.metrics).await?;
+    *written = Some(desired);
     Ok(())
 }

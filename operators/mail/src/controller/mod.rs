@@ -16,7 +16,7 @@ mod migration;
 mod reload;
 mod status;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{collections::BTreeSet, future::Future, sync::Arc, time::Duration};
 
 use futures::{FutureExt, StreamExt, stream::BoxStream};
 use k8s_openapi::api::core::v1::Secret;
@@ -24,7 +24,7 @@ use kube::{
     Api, Client, ResourceExt,
     runtime::{
         Controller,
-        controller::Action,
+        controller::{self, Action},
         reflector::{ObjectRef, store::Writer},
         watcher,
     },
@@ -104,11 +104,20 @@ pub async fn run(
     );
     triggers.push(secrets_stream.map(|_| ()).boxed());
     let resync = config.resync;
-    let ctx =
-        Arc::new(Context { client, config, stores, keys: keys::DkimKeys { secrets }, events, metrics, mail_metrics });
+    let ctx = Arc::new(Context {
+        client,
+        config,
+        stores,
+        keys: keys::DkimKeys { secrets },
+        events,
+        metrics,
+        mail_metrics,
+        migration_attempts: Default::default(),
+    });
     let shutdown = shutdown.shared();
     // Migrations run one at a time, beside the passes: a copy may take hours.
     let migrations = Controller::for_stream(migrations_stream, migrations)
+        .with_config(controller::Config::default().concurrency(1))
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile_migration, migration_error, ctx.clone())
         .for_each(|_| std::future::ready(()));
@@ -170,7 +179,9 @@ async fn passes(
         () = &mut shutdown => return,
     }
     tracing::info!("mail caches loaded");
-    let mut wait = Duration::ZERO;
+    // The first pass runs at once: the servers wait for their files.
+    let mut unreloaded = BTreeSet::new();
+    let mut wait = after(pass(&ctx, &mut unreloaded).await, resync);
     loop {
         tokio::select! {
             () = &mut shutdown => return,
@@ -179,20 +190,27 @@ async fn passes(
                 let until = tokio::time::Instant::now() + DEBOUNCE;
                 while let Ok(Some(())) = tokio::time::timeout_at(until, triggers.next()).await {}
             }
-            () = tokio::time::sleep(if wait.is_zero() { resync } else { wait }) => {}
+            () = tokio::time::sleep(wait) => {}
         }
-        wait = match pass(&ctx).await {
-            Ok(()) => Duration::ZERO,
-            Err(error) => {
-                tracing::warn!(category = error.category(), error = %error_chain(&error), "mail pass failed; retrying");
-                RETRY_AFTER
-            }
-        };
+        wait = after(pass(&ctx, &mut unreloaded).await, resync);
     }
 }
 
-/// One pass over the whole mail system.
-async fn pass(ctx: &Context) -> Result<(), Error> {
+/// How long to wait for the next pass after one that ended with `result`.
+fn after(result: Result<(), Error>, resync: Duration) -> Duration {
+    match result {
+        Ok(()) => resync,
+        Err(error) => {
+            tracing::warn!(category = error.category(), error = %error_chain(&error), "mail pass failed; retrying");
+            RETRY_AFTER
+        }
+    }
+}
+
+/// One pass over the whole mail system. `unreloaded` holds the servers whose files
+/// changed but whose reload has not succeeded yet: they are reloaded on every pass until
+/// it does, since their files no longer differ from what is rendered.
+async fn pass(ctx: &Context, unreloaded: &mut BTreeSet<Server>) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let span = tracing::info_span!("reconcile", controller = "mail", directory = %ctx.config.directory);
     let result = async {
@@ -207,8 +225,9 @@ async fn pass(ctx: &Context) -> Result<(), Error> {
             keys::create(&ctx.secrets(), &domain.domain, MANAGER).await?;
         }
         let files = render(&plan, &Settings { layout: ctx.config.layout.clone(), directory: access })?;
-        let changed = files::write_changed(&files)?;
-        for server in changed {
+        unreloaded.extend(files::write_changed(&files)?);
+        let mut failure = None;
+        for server in unreloaded.clone() {
             let name = match server {
                 Server::Postfix => "postfix",
                 Server::Dovecot => "dovecot",
@@ -221,12 +240,17 @@ async fn pass(ctx: &Context) -> Result<(), Error> {
             };
             ctx.mail_metrics.record_reload(name, label);
             tracing::info!(server = name, outcome = label, "configuration changed");
-            outcome?;
+            match outcome {
+                Ok(_) => {
+                    unreloaded.remove(&server);
+                }
+                Err(error) => failure = failure.or(Some(error)),
+            }
         }
         let written = status::write_all(ctx, &plan).await?;
         ctx.mail_metrics.record_served(plan.domains.len(), plan.mailboxes.len(), plan.routes.len());
         tracing::debug!(written, "statuses written");
-        Ok(())
+        failure.map_or(Ok(()), Err)
     }
     .instrument(span)
     .await;

@@ -16,6 +16,8 @@ pub use inputs::{
 use makonis_api::mail::{DmarcPolicy, ExternalForwarding};
 pub use verdict::{Kind, Verdict};
 
+use makonis_identity::plan::ownership::marker;
+
 use crate::address::Address;
 
 /// A domain the mail system receives mail for.
@@ -33,11 +35,15 @@ pub struct ServedDomain {
     pub dkim_public_key: Option<String>,
 }
 
-/// Where a mailbox keeps its mail and how much.
+/// Where a mailbox keeps its mail and how much, and whose account may use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMailbox {
     /// The Mailbox object's UID, which names its storage.
     pub uid: String,
+    /// The marker (`adminDescription`) of the one directory account the mailbox belongs
+    /// to: the identity controller writes it on the DirectoryUser's account, so no other
+    /// entry with the same `mail` is taken for the owner.
+    pub account_marker: String,
     /// The quota in bytes.
     pub quota_bytes: i64,
 }
@@ -235,7 +241,14 @@ impl Claims<'_> {
             let address = self.own_address(&key.namespace, email)?;
             let quota_bytes = mailbox.quota_bytes.clone().map_err(|e| Refusal("InvalidQuota", e))?;
             self.take(&address, (Kind::Mailbox, key.clone()))?;
-            self.plan.mailboxes.insert(address.clone(), StoredMailbox { uid: mailbox.uid.clone(), quota_bytes });
+            self.plan.mailboxes.insert(
+                address.clone(),
+                StoredMailbox {
+                    uid: mailbox.uid.clone(),
+                    account_marker: marker("DirectoryUser", &key.namespace, &mailbox.user),
+                    quota_bytes,
+                },
+            );
             let verdict = match user.active {
                 true => Verdict::ready("Delivering", format!("mail to {address} is delivered")),
                 false => Verdict::refused(

@@ -1,11 +1,13 @@
 //! Dovecot: IMAP over TLS only, people signed in by binding to the directory as
-//! themselves (AD keeps no hash anyone can read), mailboxes and quotas from the rendered
-//! user list, the quota policy service Postfix asks at RCPT, and warnings at 80 % and
+//! themselves (AD keeps no hash anyone can read), looked up only among their own agency's
+//! accounts; mailboxes and quotas from the rendered user list, the quota policy service Postfix asks at RCPT, and warnings at 80 % and
 //! 95 %.
 
 use std::fmt::Write;
 
 use super::{HEADER, RenderedFile, Server, Settings, server_dir};
+use makonis_identity::plan::ownership::marker;
+
 use crate::plan::Plan;
 
 pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
@@ -16,9 +18,9 @@ pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
         mode,
         server: Server::Dovecot,
     };
-    vec![
-        file("dovecot.conf", dovecot_conf(settings), 0o644),
-        file("ldap-passdb.conf.ext", passdb(settings), 0o600),
+    let mut files = vec![
+        file("dovecot.conf", dovecot_conf(plan, settings), 0o644),
+        file("no-one", HEADER.to_string(), 0o644),
         file("users", users(plan, settings), 0o644),
         file("quota-warning.sh", quota_warning(settings), 0o755),
         RenderedFile {
@@ -27,11 +29,41 @@ pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
             mode: 0o644,
             server: Server::Dovecot,
         },
-    ]
+    ];
+    for domain in plan.domains.values() {
+        files.push(file(&passdb_file(&domain.domain), passdb(settings, &domain.namespace), 0o600));
+    }
+    files
 }
 
-fn dovecot_conf(settings: &Settings) -> String {
+/// The passdb settings of one served domain.
+fn passdb_file(domain: &str) -> String {
+    format!("ldap-passdb-{domain}.conf.ext")
+}
+
+/// One passdb per served domain: a sign-in as `<someone>@<domain>` is looked up only among
+/// the accounts the identity controller keeps for that domain's agency, so an entry of
+/// another agency (or of nobody) holding the same `mail` never signs in as the owner. With
+/// no domain, an empty password file: nobody signs in.
+fn passdbs(plan: &Plan, dir: &std::path::Path) -> String {
+    if plan.domains.is_empty() {
+        return format!("passdb {{\n  driver = passwd-file\n  args = {}\n}}\n", dir.join("no-one").display());
+    }
+    plan.domains
+        .values()
+        .map(|domain| {
+            format!(
+                "passdb {{\n  driver = ldap\n  username_filter = *@{}\n  args = {}\n}}\n",
+                domain.domain,
+                dir.join(passdb_file(&domain.domain)).display()
+            )
+        })
+        .collect()
+}
+
+fn dovecot_conf(plan: &Plan, settings: &Settings) -> String {
     let dir = server_dir(&settings.layout, Server::Dovecot);
+    let passdbs = passdbs(plan, &dir);
     let dir = dir.display();
     let state = settings.layout.state_dir.join("dovecot");
     let state = state.display();
@@ -53,11 +85,7 @@ first_valid_uid = 1
 mail_location = maildir:~/Maildir
 mail_plugins = $mail_plugins quota
 
-passdb {{
-  driver = ldap
-  args = {dir}/ldap-passdb.conf.ext
-}}
-userdb {{
+{passdbs}userdb {{
   driver = passwd-file
   args = username_format=%Lu {dir}/users
 }}
@@ -120,9 +148,14 @@ plugin {{
     )
 }
 
-fn passdb(settings: &Settings) -> String {
+fn passdb(settings: &Settings, namespace: &str) -> String {
     let directory = &settings.directory;
     let tls = if directory.url.starts_with("ldap://") { "yes" } else { "no" };
+    let account_filter = format!(
+        "(&(objectClass=user)(mail=%u)(adminDescription={}){})",
+        marker("DirectoryUser", namespace, "*"),
+        super::postfix::ENABLED
+    );
     format!(
         "{HEADER}\
 uris = {url}
@@ -143,7 +176,7 @@ pass_attrs = mail=user
         bind_dn = directory.bind_dn,
         bind_password = directory.bind_password,
         base = directory.base_dn,
-        filter = super::postfix::ENABLED_ACCOUNT_FILTER.replace("%s", "%u"),
+        filter = account_filter,
     )
 }
 

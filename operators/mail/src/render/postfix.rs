@@ -8,10 +8,8 @@ use std::fmt::Write;
 use super::{HEADER, RenderedFile, Server, Settings, server_dir};
 use crate::plan::Plan;
 
-/// The directory filter for a mailbox that may receive: an account whose `mail` is the
-/// address and that is not disabled (`userAccountControl` bit 2, matched bitwise).
-pub(super) const ENABLED_ACCOUNT_FILTER: &str =
-    "(&(objectClass=user)(mail=%s)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))";
+/// Not disabled: `userAccountControl` without bit 2, matched bitwise.
+pub(super) const ENABLED: &str = "(!(userAccountControl:1.2.840.113556.1.4.803:=2))";
 
 pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
     let dir = server_dir(&settings.layout, Server::Postfix);
@@ -43,7 +41,7 @@ myhostname = {hostname}
 myorigin = $myhostname
 mydestination =
 mynetworks = 127.0.0.1/32
-inet_interfaces = {listen}
+inet_interfaces = {interfaces}
 inet_protocols = ipv4
 queue_directory = {state}/spool
 data_directory = {state}/data
@@ -59,8 +57,8 @@ smtpd_banner = $myhostname ESMTP
 smtpd_helo_required = yes
 message_size_limit = 36700160
 
-# Served domains, mailboxes (rendered, then asked of the directory: enabled accounts only)
-# and routes (aliases, lists, forwarding).
+# Served domains, mailboxes (rendered with their account, then asked of the directory:
+# that account, enabled) and routes (aliases, lists, forwarding).
 virtual_mailbox_domains = {domains}
 virtual_mailbox_maps = pipemap:{{texthash:{dir}/mailboxes, ldap:{dir}/ldap-mailbox.cf}}
 virtual_alias_maps = texthash:{dir}/routes
@@ -79,7 +77,7 @@ smtpd_tls_received_header = yes
 smtp_tls_security_level = may
 ",
         hostname = settings.layout.hostname,
-        listen = settings.layout.listen,
+        interfaces = if settings.layout.listen == "0.0.0.0" { "all" } else { settings.layout.listen.as_str() },
         domains = domains.join(", "),
         lmtp = settings.layout.lmtp_port,
         quota = settings.layout.quota_status_port,
@@ -126,6 +124,7 @@ fn master_cf(settings: &Settings) -> String {
 fn ldap_cf(settings: &Settings) -> String {
     let directory = &settings.directory;
     let start_tls = if directory.url.starts_with("ldap://") { "yes" } else { "no" };
+    let account_filter = format!("(&(objectClass=user)(adminDescription=%s){ENABLED})");
     format!(
         "{HEADER}\
 server_host = {url}
@@ -146,14 +145,16 @@ result_attribute = mail
         bind_dn = directory.bind_dn,
         bind_password = directory.bind_password,
         base = directory.base_dn,
-        filter = ENABLED_ACCOUNT_FILTER,
+        filter = account_filter,
     )
 }
 
+/// Each mailbox's address with the marker of the one account it belongs to: `pipemap`
+/// hands the marker to the directory lookup, which must find that account, enabled.
 fn mailboxes(plan: &Plan) -> String {
     let mut out = String::from(HEADER);
-    for address in plan.mailboxes.keys() {
-        let _ = writeln!(out, "{address} {address}");
+    for (address, mailbox) in &plan.mailboxes {
+        let _ = writeln!(out, "{address} {}", mailbox.account_marker);
     }
     out
 }

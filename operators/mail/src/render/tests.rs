@@ -49,8 +49,22 @@ fn plan() -> Plan {
     }
     let anna = Address::parse("anna.berzina@vsaa.gov.lv").unwrap();
     let janis = Address::parse("janis.kalnins@vsaa.gov.lv").unwrap();
-    plan.mailboxes.insert(anna.clone(), StoredMailbox { uid: "0b6e-uid".into(), quota_bytes: 10 << 20 });
-    plan.mailboxes.insert(janis.clone(), StoredMailbox { uid: "7f3a-uid".into(), quota_bytes: 1 << 30 });
+    plan.mailboxes.insert(
+        anna.clone(),
+        StoredMailbox {
+            uid: "0b6e-uid".into(),
+            account_marker: "makonis:DirectoryUser:agency-x/anna".into(),
+            quota_bytes: 10 << 20,
+        },
+    );
+    plan.mailboxes.insert(
+        janis.clone(),
+        StoredMailbox {
+            uid: "7f3a-uid".into(),
+            account_marker: "makonis:DirectoryUser:agency-x/janis".into(),
+            quota_bytes: 1 << 30,
+        },
+    );
     plan.routes.insert(Address::parse("finanses@vsaa.gov.lv").unwrap(), vec![anna, janis]);
     plan
 }
@@ -80,7 +94,11 @@ fn the_bind_password_is_only_in_files_others_cannot_read() {
             assert!(file.mode & 0o007 == 0, "{} is world-readable", file.path.display());
         }
     }
-    assert_eq!(files.iter().filter(|f| f.content.contains("Parole-123!")).count(), 2);
+    assert_eq!(
+        files.iter().filter(|f| f.content.contains("Parole-123!")).count(),
+        3,
+        "Postfix's map and a passdb per domain"
+    );
 }
 
 #[test]
@@ -94,9 +112,41 @@ fn mailboxes_live_under_their_uid_with_their_quota() {
     );
     let dovecot = &file(&files, "dovecot/dovecot.conf").content;
     assert!(dovecot.contains("ssl = required\n"));
+    assert!(file(&files, "ldap-passdb-vsaa.gov.lv.conf.ext").content.contains("auth_bind = yes"));
+}
+
+#[test]
+fn lookups_are_bound_to_the_mailboxs_own_account_and_agency() {
+    let files = render(&plan(), &settings()).unwrap();
+    // Postfix: the rendered map names the account's marker, and the directory must hold
+    // that very account, enabled; an entry of another agency with the same mail is no match.
     assert!(
-        dovecot.contains("auth_bind = yes") || file(&files, "ldap-passdb.conf.ext").content.contains("auth_bind = yes")
+        file(&files, "postfix/mailboxes")
+            .content
+            .contains("anna.berzina@vsaa.gov.lv makonis:DirectoryUser:agency-x/anna\n")
     );
+    assert!(
+        file(&files, "ldap-mailbox.cf").content.contains("query_filter = (&(objectClass=user)(adminDescription=%s)(!(")
+    );
+    // Dovecot: one passdb per served domain, searching only the owning agency's accounts.
+    let dovecot = &file(&files, "dovecot/dovecot.conf").content;
+    assert!(dovecot.contains("username_filter = *@vsaa.gov.lv"), "{dovecot}");
+    let passdb = &file(&files, "dovecot/ldap-passdb-vsaa.gov.lv.conf.ext").content;
+    assert!(
+        passdb.contains(
+            "pass_filter = (&(objectClass=user)(mail=%u)(adminDescription=makonis:DirectoryUser:agency-x/*)(!("
+        ),
+        "{passdb}"
+    );
+}
+
+#[test]
+fn without_domains_nobody_signs_in() {
+    let files = render(&Plan::default(), &settings()).unwrap();
+    let dovecot = &file(&files, "dovecot/dovecot.conf").content;
+    assert!(!dovecot.contains("driver = ldap"));
+    assert!(dovecot.contains("/dovecot/no-one"), "{dovecot}");
+    assert!(!file(&files, "dovecot/no-one").content.lines().any(|l| !l.starts_with('#')));
 }
 
 #[test]
@@ -126,5 +176,5 @@ fn start_tls_urls_turn_tls_on_in_both_servers() {
     settings.directory.url = "ldap://dc1.lm.gov.lv".into();
     let files = render(&plan(), &settings).unwrap();
     assert!(file(&files, "ldap-mailbox.cf").content.contains("start_tls = yes\n"));
-    assert!(file(&files, "ldap-passdb.conf.ext").content.contains("tls = yes\n"));
+    assert!(file(&files, "ldap-passdb-vdi.gov.lv.conf.ext").content.contains("tls = yes\n"));
 }
