@@ -45,35 +45,28 @@ impl Context {
     }
 
     /// How Postfix and Dovecot read `directory`: its URL and base, and the mail system's
-    /// own read-only account and CA.
+    /// own read-only account and CA, from one read of the bind Secret.
     pub async fn directory_access(&self, directory: &Directory) -> Result<DirectoryAccess, Error> {
-        let secrets = self.secrets();
-        let text = |bytes: Vec<u8>, what: &str| {
-            String::from_utf8(bytes).map_err(|_| Error::Secret(format!("{what} is not UTF-8 text")))
+        let name = &self.config.bind_secret;
+        let secret = self
+            .secrets()
+            .get_opt(name)
+            .await
+            .map_err(|error| ApiCallError { action: "reading", kind: "Secret".into(), name: name.clone(), error })?
+            .ok_or_else(|| Error::Secret(format!("the Secret {name} does not exist in the mail namespace")))?;
+        let data = secret.data.unwrap_or_default();
+        let text = |key: &str| {
+            let ByteString(bytes) =
+                data.get(key).ok_or_else(|| Error::Secret(format!("the Secret {name} has no key {key}")))?;
+            String::from_utf8(bytes.clone())
+                .map_err(|_| Error::Secret(format!("the key {key} of the Secret {name} is not UTF-8 text")))
         };
-        let ca = secret_key(&secrets, &self.config.bind_secret, "ca.crt").await?;
-        let username = secret_key(&secrets, &self.config.bind_secret, "username").await?;
-        let password = secret_key(&secrets, &self.config.bind_secret, "password").await?;
         Ok(DirectoryAccess {
             url: directory.spec.url.clone(),
             base_dn: directory.spec.base_dn.clone(),
-            bind_dn: text(username, "the bind Secret's username")?,
-            bind_password: text(password, "the bind Secret's password")?,
-            ca_pem: text(ca, "the directory's CA")?,
+            bind_dn: text("username")?,
+            bind_password: text("password")?,
+            ca_pem: text("ca.crt")?,
         })
     }
-}
-
-/// The value of `key` in the Secret `name`.
-async fn secret_key(secrets: &Api<Secret>, name: &str, key: &str) -> Result<Vec<u8>, Error> {
-    let secret = secrets
-        .get_opt(name)
-        .await
-        .map_err(|error| ApiCallError { action: "reading", kind: "Secret".into(), name: name.into(), error })?
-        .ok_or_else(|| Error::Secret(format!("the Secret {name} does not exist in the mail namespace")))?;
-    secret
-        .data
-        .and_then(|mut data| data.remove(key))
-        .map(|ByteString(bytes)| bytes)
-        .ok_or_else(|| Error::Secret(format!("the Secret {name} has no key {key}")))
 }

@@ -228,10 +228,7 @@ async fn pass(ctx: &Context, unreloaded: &mut BTreeSet<Server>) -> Result<(), Er
         unreloaded.extend(files::write_changed(&files)?);
         let mut failure = None;
         for server in unreloaded.clone() {
-            let name = match server {
-                Server::Postfix => "postfix",
-                Server::Dovecot => "dovecot",
-            };
+            let name = server.name();
             let outcome = reload::reload(&ctx.config, server).await;
             let label = match &outcome {
                 Ok(reload::Reloaded::Reloaded) => "reloaded",

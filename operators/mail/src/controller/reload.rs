@@ -18,15 +18,14 @@ pub enum Reloaded {
 
 /// Reloads `server` when it runs.
 pub async fn reload(config: &MailConfig, server: Server) -> Result<Reloaded, Error> {
-    let (name, pid_file, command, args): (&'static str, PathBuf, &Path, Vec<String>) = match server {
+    let name = server.name();
+    let (pid_file, command, args): (PathBuf, &Path, Vec<String>) = match server {
         Server::Postfix => (
-            "Postfix",
             config.layout.state_dir.join("postfix/spool/pid/master.pid"),
             &config.postfix,
             vec!["-c".into(), config.layout.config_dir.join("postfix").display().to_string(), "reload".into()],
         ),
         Server::Dovecot => (
-            "Dovecot",
             config.layout.state_dir.join("dovecot/run/master.pid"),
             &config.doveadm,
             vec![

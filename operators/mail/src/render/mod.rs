@@ -26,6 +26,16 @@ pub enum Server {
     Dovecot,
 }
 
+impl Server {
+    /// The server's name, as logs, metrics and errors give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::Postfix => "postfix",
+            Server::Dovecot => "dovecot",
+        }
+    }
+}
+
 /// One rendered file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedFile {
