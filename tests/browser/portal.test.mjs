@@ -246,6 +246,7 @@ async function goto(page, path, status = 200) {
 // Each page: who looks at it, and how they get there (with what the page must show).
 const LATVIAN_PAGES = [
   ['sign-in page', 'anonymous', (page) => goto(page, '/login')],
+  ['password change page', 'anonymous', (page) => goto(page, '/password')],
   [
     'sign-in page after a wrong password',
     'anonymous',

@@ -260,6 +260,63 @@ async fn clients_behind_the_ingress_are_told_apart_and_cannot_forge_their_addres
     assert_eq!(from("liga"), ["203.0.113.50"], "an untrusted peer's forwarding header is ignored");
 }
 
+/// The password form checks a current password, so it is a way to guess one: it takes the
+/// sign-in throttle's slots, needs the sign-in form's CSRF token, and answers a wrong
+/// password, an unknown account and one of the portal's local accounts alike.
+#[tokio::test]
+async fn the_password_form_is_throttled_like_sign_in() {
+    let config = PortalConfig { directory: Some(directory::openldap()), ..PortalConfig::default() };
+    let portal = TestPortal::with_agencies(sqlite_store().await, harness::agencies(), Vec::new(), config).await;
+    let (uid, dn) = new_vdi_admin();
+    let name = portal.cookie_name("makonis_login");
+    let change = |username: &str, current: &str| {
+        vec![
+            ("username", username.to_owned()),
+            ("current_password", current.to_owned()),
+            ("new_password", "Jauna-Parole-7!".to_owned()),
+            ("repeat_password", "Jauna-Parole-7!".to_owned()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let (portal, name) = (&portal, name.clone());
+        async move {
+            let form = portal.get(None, "/password").await;
+            let csrf = cookie_value(&form.headers, &name).expect("the form sets its CSRF cookie");
+            let mut pairs = vec![("_csrf", csrf.clone())];
+            pairs.extend(fields);
+            let body = serde_urlencoded::to_string(&pairs).unwrap();
+            portal.post_raw(Some(&format!("{name}={csrf}")), "/password", &body).await.status
+        }
+    };
+
+    let forged = serde_urlencoded::to_string(change(&uid, PASSWORD)).unwrap();
+    let refused = portal.post_raw(None, "/password", &forged).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "no token, no change: {}", refused.body);
+
+    for (username, current) in [(uid.as_str(), "nepareizi"), ("nobody.here", PASSWORD), ("janis", PASSWORD)] {
+        let status = post(change(username, current)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{username}: the same answer for all three");
+    }
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(post(change(&uid, "nepareizi")).await);
+    }
+    assert_eq!(statuses, [[StatusCode::UNAUTHORIZED; 4].as_slice(), &[StatusCode::TOO_MANY_REQUESTS]].concat());
+    assert_eq!(
+        post(change(&uid, PASSWORD)).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits: nothing is checked"
+    );
+    let kept = makonis_portal::identity::ldap::authenticate(&directory::openldap(), &uid, PASSWORD).await;
+    assert!(kept.is_ok(), "the password was never changed: {kept:?}");
+    assert!(portal.try_sign_in("janis", PASSWORD).await.is_ok(), "janis is a local account, and keeps its password");
+    let base = directory::env("MAKONIS_TEST_OPENLDAP_BASE", "openldap.sh");
+    directory::openldap_modify(&format!(
+        "dn: cn=VDI-Makonis-Admins,ou=vdi,ou=iestades,{base}\nchangetype: modify\ndelete: member\nmember: {dn}\n\n\
+         dn: {dn}\nchangetype: delete\n"
+    ));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_wrong_passwords_get_no_more_password_checks_than_the_limit() {
     let portal = Arc::new(TestPortal::new(sqlite_store().await, Vec::new()).await);

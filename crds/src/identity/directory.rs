@@ -137,3 +137,66 @@ pub struct PasswordPolicy {
     /// Failed sign-ins before the account is locked; 0 never (`lockoutThreshold`).
     pub lockout_threshold: u32,
 }
+
+impl PasswordPolicy {
+    /// The attributes of the domain object (the base DN's entry) that hold the policy.
+    pub const DOMAIN_ATTRIBUTES: [&'static str; 6] =
+        ["minPwdLength", "pwdProperties", "pwdHistoryLength", "maxPwdAge", "minPwdAge", "lockoutThreshold"];
+
+    /// The policy from the domain object's attributes, as `number` reads them (absent
+    /// ones count as 0: no rule).
+    pub fn from_domain(number: impl Fn(&str) -> Option<i64>) -> Self {
+        let count = |name: &str| u32::try_from(number(name).unwrap_or(0)).unwrap_or(0);
+        Self {
+            min_length: count("minPwdLength"),
+            complexity: number("pwdProperties").unwrap_or(0) & DOMAIN_PASSWORD_COMPLEX != 0,
+            history_length: count("pwdHistoryLength"),
+            max_age_days: number("maxPwdAge").and_then(interval_days),
+            min_age_days: number("minPwdAge").and_then(interval_days).unwrap_or(0),
+            lockout_threshold: count("lockoutThreshold"),
+        }
+    }
+}
+
+/// `pwdProperties` bit: passwords must be complex.
+const DOMAIN_PASSWORD_COMPLEX: i64 = 1;
+
+/// Days in an AD interval (negative 100 ns units, as `maxPwdAge` holds); `None` for
+/// "never" (0 or the minimum value).
+fn interval_days(value: i64) -> Option<u32> {
+    if value == 0 || value == i64::MIN {
+        return None;
+    }
+    u32::try_from(value.unsigned_abs() / 10_000_000 / 86_400).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_reads_as_people_say_it() {
+        let domain = |name: &str| match name {
+            "minPwdLength" => Some(7),
+            "pwdProperties" => Some(1),
+            "pwdHistoryLength" => Some(24),
+            "maxPwdAge" => Some(-36_288_000_000_000),
+            "minPwdAge" => Some(-864_000_000_000),
+            _ => None,
+        };
+        let policy = PasswordPolicy::from_domain(domain);
+        assert_eq!(
+            policy,
+            PasswordPolicy {
+                min_length: 7,
+                complexity: true,
+                history_length: 24,
+                max_age_days: Some(42),
+                min_age_days: 1,
+                lockout_threshold: 0
+            }
+        );
+        assert_eq!(interval_days(i64::MIN), None, "never expires");
+        assert_eq!(PasswordPolicy::from_domain(|_| Some(-1)).min_length, 0, "a negative count is no rule");
+    }
+}

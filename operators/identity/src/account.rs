@@ -63,15 +63,6 @@ pub fn functional_level(level: u32) -> String {
     }
 }
 
-/// Days in an AD interval (negative 100 ns units, as `maxPwdAge` holds); `None` for
-/// "never" (0 or the minimum value).
-pub fn interval_days(value: i64) -> Option<u32> {
-    if value == 0 || value == i64::MIN {
-        return None;
-    }
-    u32::try_from(value.unsigned_abs() / 10_000_000 / 86_400).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,10 +87,8 @@ mod tests {
     }
 
     #[test]
-    fn levels_and_intervals_read_as_people_say_them() {
+    fn levels_read_as_people_say_them() {
         assert_eq!(functional_level(4), "2008 R2");
-        assert_eq!(interval_days(-36_288_000_000_000), Some(42));
-        assert_eq!(interval_days(i64::MIN), None);
-        assert_eq!(interval_days(0), None);
+        assert_eq!(functional_level(9), "level 9");
     }
 }

@@ -2,6 +2,8 @@
 
 use makonis_catalog::FieldError;
 
+use crate::identity::ldap::PasswordRefusal;
+
 use crate::store::StoreError;
 
 /// Why an action did not happen.
@@ -28,6 +30,12 @@ pub enum ActionError {
     /// Too many attempts; retry after this many seconds.
     #[error("too many attempts")]
     RateLimited(u64),
+    /// The password is right but must be changed before the account may sign in.
+    #[error("the password must be changed before signing in")]
+    PasswordChangeRequired,
+    /// The directory did not take a new password.
+    #[error("the new password was refused: {}", .0.code())]
+    PasswordRefused(PasswordRefusal),
     /// The directory cannot be asked right now.
     #[error("the directory is unreachable")]
     DirectoryUnavailable,
@@ -59,6 +67,8 @@ impl ActionError {
             Self::Quota(_) => "quota_exceeded",
             Self::Conflict(_) => "conflict",
             Self::RateLimited(_) => "rate_limited",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::PasswordRefused(_) => "password_refused",
             Self::DirectoryUnavailable => "directory_unavailable",
             Self::AuditUnavailable(_) => "audit_unavailable",
             Self::Store(_) => "internal",

@@ -6,6 +6,7 @@
 pub mod decide;
 pub mod error;
 pub mod order;
+pub mod password;
 pub mod retire;
 pub mod sign_in;
 pub mod tokens;

@@ -21,6 +21,31 @@ pub struct SignedIn {
     pub session: Session,
 }
 
+/// The audit record of an attempt by someone not (yet) signed in, claiming to be
+/// `username`; its outcome and detail are filled in once known.
+pub(super) fn attempt_event(
+    username: &str,
+    action: &str,
+    object: &str,
+    source_ip: &str,
+    user_agent: &str,
+    at: i64,
+) -> AuditEvent {
+    let actor: String = username.chars().take(64).collect();
+    AuditEvent {
+        at,
+        actor: if actor.is_empty() { "-".into() } else { actor },
+        agency: None,
+        action: action.into(),
+        object: object.into(),
+        outcome: String::new(),
+        source_ip: source_ip.into(),
+        session_id: String::new(),
+        user_agent: user_agent.into(),
+        detail: String::new(),
+    }
+}
+
 /// Checks `username` and `password` from `source_ip` (with `user_agent`) and, on
 /// success, starts a session. The attempt is audited either way; a session that cannot
 /// be audited is not started.
@@ -34,19 +59,7 @@ pub async fn sign_in(
     let username = username.trim().to_lowercase();
     let now = now_ms();
     let result = check_credentials(context, &username, password, source_ip).await;
-    let actor: String = username.chars().take(64).collect();
-    let mut event = AuditEvent {
-        at: now,
-        actor: if actor.is_empty() { "-".into() } else { actor },
-        agency: None,
-        action: "sign_in".into(),
-        object: "session".into(),
-        outcome: String::new(),
-        source_ip: source_ip.into(),
-        session_id: String::new(),
-        user_agent: user_agent.into(),
-        detail: String::new(),
-    };
+    let mut event = attempt_event(&username, "sign_in", "session", source_ip, user_agent, now);
     let identity = match result {
         Ok(identity) => identity,
         Err(error) => {

@@ -1,5 +1,5 @@
 //! The identity layer's metrics: credential checks, throttled sign-ins, re-checks of tokens
-//! and sessions, live streams. Labels are bounded (fixed words, never a user or address).
+//! and sessions, live streams, password changes. Labels are bounded (fixed words, never a user or address).
 
 use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 
@@ -15,6 +15,9 @@ pub struct IdentityMetrics {
     pub rechecks: IntCounterVec,
     /// Open live (server-sent event) streams.
     pub live_streams: IntGauge,
+    /// Password changes asked of the directory, by `outcome` (`changed`, a refusal's code,
+    /// `invalid_credentials`, `unavailable`).
+    pub password_changes: IntCounterVec,
 }
 
 impl IdentityMetrics {
@@ -40,11 +43,19 @@ impl IdentityMetrics {
             &["credential", "outcome"],
         )?;
         let live_streams = IntGauge::new("makonis_portal_live_streams", "Open live status streams")?;
+        let password_changes = IntCounterVec::new(
+            Opts::new(
+                "makonis_portal_password_changes_total",
+                "People's changes of their own directory password, by outcome",
+            ),
+            &["outcome"],
+        )?;
         registry.register(Box::new(password_checks.clone()))?;
         registry.register(Box::new(sign_ins_throttled.clone()))?;
         registry.register(Box::new(rechecks.clone()))?;
         registry.register(Box::new(live_streams.clone()))?;
-        Ok(Self { registry, password_checks, sign_ins_throttled, rechecks, live_streams })
+        registry.register(Box::new(password_changes.clone()))?;
+        Ok(Self { registry, password_checks, sign_ins_throttled, rechecks, live_streams, password_changes })
     }
 
     /// The current values, for `/metrics`.

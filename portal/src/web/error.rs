@@ -68,6 +68,13 @@ impl From<ActionError> for WebError {
             ActionError::Conflict(m) => Self::Conflict(m),
             ActionError::RateLimited(s) => Self::RateLimited(s),
             ActionError::DirectoryUnavailable => Self::DirectoryUnavailable,
+            ActionError::PasswordChangeRequired => {
+                Self::Forbidden("the password must be changed before signing in: change it at /password".into())
+            }
+            ActionError::PasswordRefused(refusal) => Self::Invalid(vec![makonis_catalog::FieldError::new(
+                "new_password",
+                format!("the directory refused the new password ({})", refusal.code()),
+            )]),
             ActionError::AuditUnavailable(e) | ActionError::Store(e) => e.into(),
         }
     }

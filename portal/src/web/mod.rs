@@ -45,6 +45,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::catalog::home))
         .route("/login", get(pages::session::login_form).post(pages::session::login))
         .route("/logout", post(pages::session::logout))
+        .route("/password", get(pages::password::form).post(pages::password::post))
         .route("/language", post(pages::session::language))
         .route("/catalog", get(pages::catalog::list))
         .route("/catalog/{item}", get(pages::catalog::item))

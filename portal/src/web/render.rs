@@ -12,6 +12,7 @@ use tera::{Context as TeraContext, Tera};
 
 use super::{error::WebError, viewer::Viewer};
 use crate::i18n::{self, Messages};
+use crate::identity::IdentitySource;
 
 macro_rules! templates {
     ($($name:literal),* $(,)?) => {
@@ -26,6 +27,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "macros/security.html",
     "error.html",
     "login.html",
+    "password.html",
     "catalog.html",
     "item.html",
     "order.html",
@@ -68,6 +70,8 @@ struct Nav {
     sla_report: bool,
     security: bool,
     security_incidents: bool,
+    /// The viewer signs in with the directory, so may change their password here.
+    changes_password: bool,
 }
 
 impl Templates {
@@ -99,6 +103,7 @@ impl Templates {
             sla_report: access.is_some_and(super::pages::reports::reads_reports),
             security: access.is_some_and(|a| a.reads_security_logs()),
             security_incidents: access.is_some_and(|a| a.sees_security_incidents()),
+            changes_password: viewer.actor.as_ref().is_some_and(|a| a.identity.source == IdentitySource::Directory),
         };
         context.insert("lang", viewer.lang.code());
         context.insert("nav", &nav);

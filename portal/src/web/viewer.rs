@@ -43,6 +43,9 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The longest `User-Agent` kept.
 const MAX_USER_AGENT: usize = 256;
 
+/// The forms that sign a person in without a session: signing in, and changing a password
+/// that must be changed first.
+const SIGN_IN_FORMS: [&str; 2] = ["/login", "/password"];
 /// The shortest CSRF token that can match (the portal's own are 32 characters).
 const MIN_CSRF_TOKEN: usize = 16;
 
@@ -283,10 +286,11 @@ pub async fn resolve(State(state): State<AppState>, request: Request, next: Next
     }
     let via_token = matches!(credential, Some(Credential::Token(_)));
     // Forms posted with a session cookie (ambient authority a forged form could borrow)
-    // and the sign-in form (so no one can sign a victim in as themselves) need a token;
-    // API tokens are never ambient, and anonymous posts elsewhere have nothing to abuse.
+    // and the forms that sign in (so no one can sign a victim in as themselves) need a
+    // token; API tokens are never ambient, and anonymous posts elsewhere have nothing to
+    // abuse.
     let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-    let needs_token = unsafe_method && !via_token && (csrf.is_some() || parts.uri.path() == "/login");
+    let needs_token = unsafe_method && !via_token && (csrf.is_some() || SIGN_IN_FORMS.contains(&parts.uri.path()));
     let mut body = body;
     if needs_token {
         let bytes = match to_bytes(body, MAX_FORM_BYTES).await {

@@ -18,7 +18,7 @@ use makonis_operator_kit::{
 
 use super::context::{Context, MANAGER};
 use crate::{
-    account::{functional_level, interval_days},
+    account::functional_level,
     error::Error,
     layout::{self, GROUPS, SUB_UNITS},
     ldap::{Change, Connection, Entry, Scope},
@@ -28,9 +28,6 @@ use crate::{
         ownership::{MARKER_ATTRIBUTE, Ownership, agency_marker, ownership},
     },
 };
-
-/// `pwdProperties` bit: passwords must be complex.
-const DOMAIN_PASSWORD_COMPLEX: i64 = 1;
 
 /// One reconcile of a Directory.
 pub async fn reconcile(directory: &Directory, ctx: &Context) -> Result<Action, Error> {
@@ -44,12 +41,7 @@ pub async fn reconcile(directory: &Directory, ctx: &Context) -> Result<Action, E
     };
     let read = async {
         let root = connection.read("", &["domainFunctionality"]).await?;
-        let domain = connection
-            .read(
-                &directory.spec.base_dn,
-                &["minPwdLength", "pwdProperties", "pwdHistoryLength", "maxPwdAge", "minPwdAge", "lockoutThreshold"],
-            )
-            .await?;
+        let domain = connection.read(&directory.spec.base_dn, &PasswordPolicy::DOMAIN_ATTRIBUTES).await?;
         Ok::<_, Error>((root, domain))
     };
     let (root, domain) = match read.await {
@@ -66,14 +58,7 @@ pub async fn reconcile(directory: &Directory, ctx: &Context) -> Result<Action, E
         return Err(error);
     };
     let level = root.and_then(|r| r.number("domainFunctionality")).map(|l| functional_level(l as u32));
-    let policy = PasswordPolicy {
-        min_length: domain.number("minPwdLength").unwrap_or(0) as u32,
-        complexity: domain.number("pwdProperties").unwrap_or(0) & DOMAIN_PASSWORD_COMPLEX != 0,
-        history_length: domain.number("pwdHistoryLength").unwrap_or(0) as u32,
-        max_age_days: domain.number("maxPwdAge").and_then(interval_days),
-        min_age_days: domain.number("minPwdAge").and_then(interval_days).unwrap_or(0),
-        lockout_threshold: domain.number("lockoutThreshold").unwrap_or(0) as u32,
-    };
+    let policy = PasswordPolicy::from_domain(|name| domain.number(name));
 
     let mut units = Vec::new();
     let mut agencies: Vec<Arc<Agency>> = ctx

@@ -5,6 +5,8 @@ use std::fmt;
 
 use ldap3::LdapError;
 
+use super::refusal::PasswordRefusal;
+
 /// Why the directory did not confirm who a user is.
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
 pub enum DirectoryError {
@@ -12,6 +14,15 @@ pub enum DirectoryError {
     /// error for all, so that nobody can find out which accounts exist.
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// The password is right, but the account must change it before it may sign in: Active
+    /// Directory's "must change at next sign-in" (`data 773`) or an expired password
+    /// (`data 532`). Only a caller who knew the password learns this.
+    #[error("the password must be changed before signing in")]
+    PasswordChangeRequired,
+    /// The directory did not take a new password, for this reason (the current one was
+    /// right: a wrong one is [`DirectoryError::InvalidCredentials`]).
+    #[error("the directory refused the new password: {}", .0.code())]
+    PasswordRefused(PasswordRefusal),
     /// The directory could not be asked: connection refused, TLS failure (such as a
     /// certificate that does not verify), timeout, server busy or unavailable.
     #[error("the directory is unreachable: {0}")]
@@ -23,10 +34,13 @@ pub enum DirectoryError {
 }
 
 impl DirectoryError {
-    /// A stable label for metrics: `invalid_credentials`, `unreachable` or `misconfigured`.
+    /// A stable label for metrics: `invalid_credentials`, `password_change_required`,
+    /// `password_refused`, `unreachable` or `misconfigured`.
     pub fn category(&self) -> &'static str {
         match self {
             Self::InvalidCredentials => "invalid_credentials",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::PasswordRefused(_) => "password_refused",
             Self::Unreachable(_) => "unreachable",
             Self::Misconfigured(_) => "misconfigured",
         }
@@ -46,6 +60,10 @@ pub(super) enum Step {
     UserBind,
     /// The search for the user's groups.
     GroupSearch,
+    /// Reading the domain's password policy.
+    PolicyRead,
+    /// Changing the user's password.
+    PasswordChange,
 }
 
 impl fmt::Display for Step {
@@ -56,6 +74,8 @@ impl fmt::Display for Step {
             Self::UserSearch => "user search",
             Self::UserBind => "user bind",
             Self::GroupSearch => "group search",
+            Self::PolicyRead => "password policy read",
+            Self::PasswordChange => "password change",
         })
     }
 }
@@ -86,6 +106,7 @@ pub(super) fn classify(step: Step, error: LdapError) -> DirectoryError {
 pub(super) fn classify_code(step: Step, rc: u32, text: &str) -> DirectoryError {
     let said = if text.is_empty() { String::new() } else { format!(": {text}") };
     match (step, rc) {
+        (Step::UserBind, code::INVALID_CREDENTIALS) if must_change(text) => DirectoryError::PasswordChangeRequired,
         (Step::UserBind, code::INVALID_CREDENTIALS) => DirectoryError::InvalidCredentials,
         (Step::ServiceBind, code::INVALID_CREDENTIALS) => {
             DirectoryError::Misconfigured(format!("{step} refused: invalid credentials{said}"))
@@ -98,6 +119,20 @@ pub(super) fn classify_code(step: Step, rc: u32, text: &str) -> DirectoryError {
         }
         _ => DirectoryError::Misconfigured(format!("{step}: result code {rc}{said}")),
     }
+}
+
+/// Whether Active Directory's answer to a bind with the right password says that the
+/// password must be changed first: `data 773` (must change at next sign-in) or `data 532`
+/// (expired). Any other sub-code (`52e` wrong password, `533` disabled, `775` locked) is
+/// not.
+fn must_change(text: &str) -> bool {
+    let mut words = text.split(|c: char| c == ',' || c.is_whitespace()).filter(|w| !w.is_empty());
+    while let Some(word) = words.next() {
+        if word == "data" {
+            return matches!(words.next(), Some("773" | "532"));
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -116,6 +151,21 @@ mod tests {
         assert_eq!(classify_code(Step::UserBind, 49, "80090308: data 52e"), DirectoryError::InvalidCredentials);
         let service = classify_code(Step::ServiceBind, 49, "");
         assert_eq!(service, DirectoryError::Misconfigured("service account bind refused: invalid credentials".into()));
+    }
+
+    #[test]
+    fn a_right_password_that_must_be_changed_says_so() {
+        let said = |data: &str| {
+            format!("80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data {data}, v1db1")
+        };
+        assert_eq!(classify_code(Step::UserBind, 49, &said("773")), DirectoryError::PasswordChangeRequired);
+        assert_eq!(classify_code(Step::UserBind, 49, &said("532")), DirectoryError::PasswordChangeRequired);
+        for other in ["52e", "533", "775", "7730"] {
+            assert_eq!(classify_code(Step::UserBind, 49, &said(other)), DirectoryError::InvalidCredentials, "{other}");
+        }
+        assert_eq!(classify_code(Step::UserBind, 49, "data"), DirectoryError::InvalidCredentials);
+        let service = classify_code(Step::ServiceBind, 49, &said("773"));
+        assert_eq!(service.category(), "misconfigured", "only the user's own bind can ask for a change");
     }
 
     #[test]

@@ -5,21 +5,27 @@
 //! (nested ones too) as the service account again. Wrong passwords, unknown users and
 //! disabled accounts are one and the same [`DirectoryError::InvalidCredentials`].
 //! [`lookup`] does the same without the password, to re-check who a token or session
-//! stands for; [`find_groups`] finds groups by name, to resolve role groups to DNs.
+//! stands for; [`find_groups`] finds groups by name, to resolve role groups to DNs;
+//! [`change_password`] lets people change their own password, and [`password_policy`]
+//! reads the rules to show them.
 
+mod change;
 mod config;
 mod entry;
 mod error;
 mod filter;
 mod find;
 mod groups;
+mod refusal;
 mod session;
 pub(crate) mod tls;
 
+pub use change::{change_password, password_policy};
 pub use config::{DirectoryConfig, DirectoryFlavour};
 pub use error::DirectoryError;
 pub use find::find_groups;
 pub use makonis_api::dn::{cn_of_dn, normalize_dn};
+pub use refusal::PasswordRefusal;
 
 use ldap3::SearchEntry;
 use tracing::Instrument;

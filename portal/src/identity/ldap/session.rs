@@ -3,7 +3,11 @@
 
 use std::time::Duration;
 
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOptions};
+use std::collections::HashSet;
+
+use ldap3::{
+    Ldap, LdapConnAsync, LdapConnSettings, LdapResult, Mod, Scope, SearchEntry, SearchOptions, exop::PasswordModify,
+};
 use tracing::Instrument;
 
 use super::config::{DirectoryConfig, Transport};
@@ -12,6 +16,13 @@ use super::tls;
 
 /// The result code of a search that hit its size limit (RFC 4511 `sizeLimitExceeded`).
 const SIZE_LIMIT_EXCEEDED: u32 = 4;
+/// The result code of a read of an entry that does not exist (RFC 4511 `noSuchObject`).
+const NO_SUCH_OBJECT: u32 = 32;
+
+/// A password as `unicodePwd` takes it: in double quotes, UTF-16 little-endian.
+fn unicode_pwd(password: &str) -> Vec<u8> {
+    format!("\"{password}\"").encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
 
 /// An open connection; [`Session::close`] unbinds it.
 pub(super) struct Session {
@@ -87,6 +98,55 @@ impl Session {
             entries.into_iter().filter(|e| !e.is_ref() && !e.is_intermediate()).map(SearchEntry::construct).collect();
         tracing::debug!(%step, found = entries.len(), "searched the directory");
         Ok(entries)
+    }
+
+    /// Reads the entry at `dn` itself (`""`: the root DSE), if it exists and is readable.
+    pub(super) async fn read(
+        &mut self,
+        step: Step,
+        dn: &str,
+        attributes: &[&str],
+    ) -> Result<Option<SearchEntry>, DirectoryError> {
+        let result = self
+            .ldap
+            .with_timeout(self.timeout)
+            .search(dn, Scope::Base, "(objectClass=*)", attributes)
+            .await
+            .map_err(|e| classify(step, e))?;
+        match result.1.rc {
+            0 => Ok(result.0.into_iter().map(SearchEntry::construct).next()),
+            NO_SUCH_OBJECT => Ok(None),
+            rc => Err(classify_code(step, rc, &result.1.text)),
+        }
+    }
+
+    /// Active Directory's password change on the entry at `dn`: removes the value
+    /// `current` from `unicodePwd` and adds `new`, in one modification, so that the
+    /// server checks the current password and its policy. The server's result, whatever
+    /// its code, is returned for the caller to read.
+    pub(super) async fn replace_unicode_pwd(
+        &mut self,
+        dn: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<LdapResult, DirectoryError> {
+        let mods = vec![
+            Mod::Delete(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(current)])),
+            Mod::Add(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(new)])),
+        ];
+        self.ldap.with_timeout(self.timeout).modify(dn, mods).await.map_err(|e| classify(Step::PasswordChange, e))
+    }
+
+    /// The Password Modify extended operation (RFC 3062) for the bound user, with the
+    /// current password; the server's result, whatever its code, is returned.
+    pub(super) async fn password_modify(&mut self, current: &str, new: &str) -> Result<LdapResult, DirectoryError> {
+        let operation = PasswordModify { user_id: None, old_pass: Some(current), new_pass: Some(new) };
+        self.ldap
+            .with_timeout(self.timeout)
+            .extended(operation)
+            .await
+            .map(|ldap3::result::ExopResult(_, result)| result)
+            .map_err(|e| classify(Step::PasswordChange, e))
     }
 
     /// Unbinds and closes the connection; failures only matter to the debug log.

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod catalog;
 pub mod order;
+pub mod password;
 pub mod reports;
 pub mod requests;
 pub mod security;

@@ -11,7 +11,10 @@ use tera::Context as TeraContext;
 
 use super::{local_path, see_other};
 use crate::{
-    actions::{ActionError, sign_in::sign_in},
+    actions::{
+        ActionError,
+        sign_in::{SignedIn, sign_in},
+    },
     i18n::Lang,
     store::random_id,
     web::{
@@ -24,7 +27,7 @@ use crate::{
 /// `?next=` of the sign-in page.
 #[derive(Debug, Deserialize)]
 pub struct Next {
-    next: Option<String>,
+    pub(super) next: Option<String>,
 }
 
 /// The sign-in form's fields.
@@ -43,21 +46,13 @@ fn login_page(
     next: &str,
     problem: Option<(&str, String)>,
 ) -> Response {
-    let token = random_id(16);
     let mut context = TeraContext::new();
     context.insert("username", username);
     context.insert("next", next);
-    context.insert("login_csrf", &token);
-    context.insert("csrf_field", CSRF_FIELD);
     context.insert("problem", &problem.as_ref().map(|(code, _)| *code));
     context.insert("problem_detail", &problem.map(|(_, detail)| detail).unwrap_or_default());
     context.insert("directory", &state.context.config.directory.is_some());
-    let mut response = state.templates.page(viewer, status, "login.html", context);
-    let cookie = cookies::set(cookies::LOGIN_CSRF, &token, 3600, state.context.config.secure_cookies);
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
+    page_with_login_csrf(state, viewer, status, "login.html", context)
 }
 
 /// `GET /login`.
@@ -85,6 +80,10 @@ pub async fn login(State(state): State<AppState>, viewer: Viewer, Form(form): Fo
                 ActionError::DirectoryUnavailable => {
                     (StatusCode::SERVICE_UNAVAILABLE, "directory_unavailable", String::new())
                 }
+                ActionError::PasswordChangeRequired => {
+                    let username: String = form.username.trim().to_lowercase().chars().take(256).collect();
+                    return super::password::required(&state, &viewer, &username, &next).await;
+                }
                 ActionError::Store(_) | ActionError::AuditUnavailable(_) => {
                     return WebError::from(error).into_response();
                 }
@@ -94,10 +93,17 @@ pub async fn login(State(state): State<AppState>, viewer: Viewer, Form(form): Fo
             return login_page(&state, &viewer, status, &username, &next, Some((code, detail)));
         }
     };
+    signed_in_response(&state, signed_in, &next).await
+}
+
+/// After a sign-in: the session cookie, the sign-in form's CSRF cookie cleared, the
+/// remembered language, and on to `next`.
+pub(super) async fn signed_in_response(state: &AppState, signed_in: SignedIn, next: &str) -> Response {
+    let context = &state.context;
     let (token, identity) = (signed_in.token, signed_in.session.identity);
     let ttl = context.config.session_ttl;
     let secure = context.config.secure_cookies;
-    let mut response = see_other(&next);
+    let mut response = see_other(next);
     let headers = response.headers_mut();
     let mut add = |cookie: String| {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -108,6 +114,27 @@ pub async fn login(State(state): State<AppState>, viewer: Viewer, Form(form): Fo
     add(cookies::set(cookies::LOGIN_CSRF, "", 0, secure));
     if let Ok(Some(lang)) = context.store.language(&identity.username).await {
         add(cookies::set(cookies::LANGUAGE, &lang, 365 * 24 * 3600, secure));
+    }
+    response
+}
+
+/// Renders `template` with a fresh token for a form posted without a session (signing in,
+/// changing a password that must be changed): the token goes into the form as
+/// `login_csrf` and into the sign-in CSRF cookie.
+pub(super) fn page_with_login_csrf(
+    state: &AppState,
+    viewer: &Viewer,
+    status: StatusCode,
+    template: &str,
+    mut context: TeraContext,
+) -> Response {
+    let token = random_id(16);
+    context.insert("login_csrf", &token);
+    context.insert("csrf_field", CSRF_FIELD);
+    let mut response = state.templates.page(viewer, status, template, context);
+    let cookie = cookies::set(cookies::LOGIN_CSRF, &token, 3600, state.context.config.secure_cookies);
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
 }
