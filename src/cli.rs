@@ -179,9 +179,11 @@ pub struct OperatorArgs {
     #[arg(long, env = "MAKONIS_IDENTITY_SERVICE_ACCOUNT", default_value = "makonis-identity-operator")]
     pub identity_service_account: String,
 
-    /// Catalog webhook: the portal's ServiceAccount in the platform namespace, the one
-    /// caller (besides platform administrators) that may order or change instances of
-    /// items that need approval; it applies them once their approval chain is complete.
+    /// Catalog webhook and tenancy: the portal's ServiceAccount in the platform namespace.
+    /// The webhook lets it (besides platform administrators) order or change instances of
+    /// items that need approval, once their approval chain is complete; the tenancy
+    /// operator grants it, in each agency namespace only, the creation of the first
+    /// passwords of people added in the portal.
     #[arg(long, env = "MAKONIS_PORTAL_SERVICE_ACCOUNT", default_value = "makonis-portal")]
     pub portal_service_account: String,
 

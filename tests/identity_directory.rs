@@ -5,12 +5,26 @@
 
 mod support;
 
+#[path = "../portal/tests/support/mod.rs"]
+mod portal_support;
+
+use std::sync::Arc;
+
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, api::DeleteParams};
 use makonis_api::identity::{Directory, DirectoryGroup, DirectoryUser};
+use makonis_portal::{
+    cluster::ClusterView,
+    context::{Context, PortalConfig},
+    identity::password::hash_password,
+    store::{accounts::Account, audit::AuditQuery},
+};
+use portal_support::portal::{Browser, TestPortal, cookie_value};
 use serde_json::json;
 use support::{
     CONVERGE,
+    cluster::portal_client,
+    directory,
     identity::{IdentityRun, bind, first, read, search},
     wait_until,
 };
@@ -408,4 +422,163 @@ async fn the_sectors_twelve_agencies_get_their_units_and_role_groups() {
             groups.iter().all(|(_, g)| first(g, "adminDescription") == Some(format!("makonis:Agency:{code}").as_str()))
         );
     }
+}
+
+/// The portal as the platform runs it: its own ServiceAccount's view of the cluster, the
+/// Samba domain to sign in against, and the local account `admin` in the agency's
+/// administrators group.
+async fn portal_over(t: &IdentityRun) -> (TestPortal, tokio::task::JoinHandle<()>) {
+    let client = portal_client().await;
+    let (view, drive) = ClusterView::watch(&client);
+    let watch = tokio::spawn(drive);
+    let store = portal_support::sqlite_store().await;
+    let admin = Account {
+        username: "admin".into(),
+        password_hash: hash_password(portal_support::portal::PASSWORD),
+        display_name: "Administratore".into(),
+        email: None,
+        groups: vec![format!("{}-admins", t.code), "bez-lomas".into()],
+    };
+    store.put_account(&admin, 0).await.unwrap();
+    let outsider = Account { username: "outsider".into(), groups: vec!["bez-lomas".into()], ..admin };
+    store.put_account(&outsider, 0).await.unwrap();
+    let config = PortalConfig { directory: Some(directory::samba()), ..PortalConfig::default() };
+    let portal = TestPortal::over(Arc::new(Context::new(store, view, Some(client), config)));
+    wait_until("the portal to see the agency", CONVERGE, || async {
+        portal.context.view.agency(&t.code).map(|_| ()).ok_or_else(|| "not yet".to_string())
+    })
+    .await;
+    (portal, watch)
+}
+
+/// Posts `fields` to `/password` as someone not signed in (with the form's own token).
+async fn change_password(portal: &TestPortal, fields: &[(&str, &str)]) -> portal_support::portal::Answer {
+    let name = portal.cookie_name(makonis_portal::web::cookies::LOGIN_CSRF);
+    let form = portal.get(None, "/password").await;
+    let csrf = cookie_value(&form.headers, &name).expect("the form sets its CSRF cookie");
+    let mut pairs = vec![("_csrf", csrf.as_str())];
+    pairs.extend_from_slice(fields);
+    portal.post_raw(Some(&format!("{name}={csrf}")), "/password", &serde_urlencoded::to_string(&pairs).unwrap()).await
+}
+
+/// The whole life of a person added in the portal: the agency's administrator adds them
+/// (the first password shown once), the identity operator creates the account, the person
+/// signs in with the first password, is asked for their own, and from then on signs in
+/// with the password they set; the one-time Secret is gone; the administrator disables
+/// them and they no longer get in. Someone without the agency's administrator role gets
+/// nothing of it. Every step is in the audit trail.
+#[tokio::test]
+async fn a_person_added_in_the_portal_signs_in_with_the_password_they_set() {
+    let t = IdentityRun::start(30, "Correct", 300).await;
+    let (portal, watch) = portal_over(&t).await;
+    let admin = portal.try_sign_in("admin", portal_support::portal::PASSWORD).await.expect("the admin signs in");
+    let people = format!("/agencies/{}/people", t.code);
+
+    let outsider = portal.try_sign_in("outsider", portal_support::portal::PASSWORD).await.unwrap();
+    assert_eq!(portal.get(Some(&outsider), &people).await.status.as_u16(), 404, "another's people are not there");
+    let username = format!("pp{}", t.run);
+    let fields = [
+        ("username", username.as_str()),
+        ("given_name", "Dārta"),
+        ("surname", "Kļaviņa"),
+        ("email", "darta.klavina@example.lv"),
+        ("roles", "requesters"),
+    ];
+    let refused = portal.post(&outsider, &people, &fields).await;
+    assert_eq!(refused.status.as_u16(), 404, "nor can anybody else add any");
+
+    let page = portal.get(Some(&admin), &people).await;
+    assert_eq!(page.status.as_u16(), 200, "{}", page.body);
+    let invalid =
+        portal.post(&admin, &people, &[("username", "Ne Derīgs!"), ("given_name", ""), ("surname", "X")]).await;
+    assert_eq!(invalid.status.as_u16(), 422, "{}", invalid.body);
+    assert!(invalid.body.contains(r#"id="username-error""#) && invalid.body.contains(r#"id="given_name-error""#));
+
+    let added = portal.post(&admin, &people, &fields).await;
+    assert_eq!(added.status.as_u16(), 200, "{}", added.body);
+    let start = added.body.find(r#"id="first-password-value">"#).expect("the first password is shown") + 26;
+    let first_password = added.body[start..].split('<').next().unwrap().to_string();
+    assert!(first_password.len() >= 16, "{first_password:?}");
+    let again = portal.get(Some(&admin), &people).await;
+    assert!(!again.body.contains(&first_password), "shown once only");
+    assert!(again.body.contains("Dārta Kļaviņa"), "listed");
+
+    let ready = t.wait_condition("directoryusers", &username, "Ready", "True").await;
+    let secret = ready["spec"]["password"]["secretRef"].as_str().expect("the first password's Secret").to_string();
+    let dn = t.dn("Dārta Kļaviņa", "People");
+    assert_eq!(first(&read(&dn, &["pwdLastSet"]).expect("the account"), "pwdLastSet"), Some("0"));
+
+    let first_sign_in =
+        portal.try_sign_in(&username, &first_password).await.expect_err("a new password is wanted first");
+    assert!(first_sign_in.body.contains(r#"id="password-required""#), "{}", first_sign_in.body);
+    let own = "Manis-Izvēlēta-9!";
+    let changed = change_password(
+        &portal,
+        &[
+            ("username", &username),
+            ("current_password", &first_password),
+            ("new_password", own),
+            ("repeat_password", own),
+        ],
+    )
+    .await;
+    assert_eq!(changed.status.as_u16(), 303, "{}", changed.body);
+    let person: Browser =
+        portal.try_sign_in(&username, own).await.expect("the person signs in with their own password");
+    let mine = portal.get(Some(&person), "/password").await;
+    assert!(mine.body.contains(&format!(r#"value="{username}" readonly"#)), "signed in as themselves");
+    assert_eq!(portal.get(Some(&person), &people).await.status.as_u16(), 404, "a requester does not manage people");
+
+    let edit = format!("{people}/{username}");
+    let form = portal.get(Some(&admin), &edit).await;
+    assert!(form.body.contains(r#"name="enabled" value="on" checked"#), "{}", form.body);
+    let disabled =
+        portal.post(&admin, &edit, &[("given_name", "Dārta"), ("surname", "Kļaviņa"), ("roles", "requesters")]).await;
+    assert_eq!(disabled.status.as_u16(), 303, "{}", disabled.body);
+    wait_until("the account to be disabled", CONVERGE, || async {
+        match first(&read(&dn, &["userAccountControl"]).unwrap_or_default(), "userAccountControl") {
+            Some("514") => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let shut = portal.try_sign_in(&username, own).await.expect_err("a disabled person cannot sign in");
+    assert_eq!(shut.status.as_u16(), 401);
+    // The directory is read at each reconcile (the change above is one): the person has set
+    // their own password, so the one-time Secret has done its job.
+    let secrets: Api<Secret> = Api::namespaced(t.admin.clone(), &t.namespace);
+    wait_until("the one-time Secret to be deleted", CONVERGE, || async {
+        match secrets.get_opt(&secret).await {
+            Ok(None) => Ok(()),
+            Ok(Some(_)) => Err("still there".to_string()),
+            Err(error) => Err(error.to_string()),
+        }
+    })
+    .await;
+
+    let group = portal
+        .post(
+            &admin,
+            &format!("/agencies/{}/groups", t.code),
+            &[("name", &format!("{}-Darbs", t.code)), ("kind", "Security")],
+        )
+        .await;
+    assert_eq!(group.status.as_u16(), 303, "{}", group.body);
+    t.wait_condition("directorygroups", &format!("{}-darbs", t.code), "Ready", "True").await;
+
+    let query = AuditQuery { agencies: Some(vec![t.code.clone()]), actor: None, before: None, limit: 100 };
+    let rows = portal.context.store.audit_events(&query).await.unwrap();
+    let seen: Vec<(String, String, String)> =
+        rows.iter().map(|r| (r.event.actor.clone(), r.event.action.clone(), r.event.outcome.clone())).collect();
+    for (actor, action, outcome) in [
+        ("outsider", "add_person", "denied"),
+        ("admin", "add_person", "started"),
+        ("admin", "add_person", "success"),
+        ("admin", "change_person", "success"),
+        ("admin", "add_group", "success"),
+    ] {
+        assert!(seen.contains(&(actor.into(), action.into(), outcome.into())), "{actor} {action} {outcome}: {seen:?}");
+    }
+    assert!(rows.iter().all(|r| !r.event.detail.contains(&first_password)), "no password in the trail");
+    watch.abort();
 }

@@ -99,6 +99,21 @@ async fn agencies_cannot_reach_each_other_and_roles_do_what_they_say() {
         let got = allowed(&admin, &catalog, &sa_groups, verb, "", "secrets", namespace).await;
         assert_eq!(got, expected, "catalog operator: {verb} secrets in {namespace:?}");
     }
+    // The portal creates Secrets (people's first passwords) only in agency namespaces, and
+    // never reads one there.
+    let portal = format!("system:serviceaccount:{OPERATOR_NAMESPACE}:makonis-portal");
+    for (verb, namespace, expected) in [
+        ("create", Some(ns_a.as_str()), true),
+        ("create", Some(ns_b.as_str()), true),
+        ("get", Some(ns_a.as_str()), false),
+        ("list", Some(ns_a.as_str()), false),
+        ("delete", Some(ns_a.as_str()), false),
+        ("create", Some("kube-system"), false),
+        ("create", Some(OPERATOR_NAMESPACE), false),
+    ] {
+        let got = allowed(&admin, &portal, &sa_groups, verb, "", "secrets", namespace).await;
+        assert_eq!(got, expected, "portal: {verb} secrets in {namespace:?}");
+    }
     // Its leader-election Lease, in its own namespace only.
     for (namespace, expected) in [(OPERATOR_NAMESPACE, true), ("default", false)] {
         let got =

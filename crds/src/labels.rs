@@ -23,3 +23,9 @@ pub const INSTANCE: &str = "makonis.lv/instance";
 pub const CATALOG_ITEM: &str = "makonis.lv/catalog-item";
 /// `"true"` on a resource kept after its ServiceInstance was retired.
 pub const RETAINED: &str = "makonis.lv/retained";
+
+/// Label of a Secret named by a DirectoryUser's `password.secretRef` that holds a first
+/// password for one use (`"true"`): the identity operator deletes it, as it does the
+/// initial passwords it generates, once the person has set their own. The portal's
+/// first passwords carry it.
+pub const ONE_TIME_PASSWORD: &str = "identity.makonis.lv/one-time";

@@ -10,6 +10,7 @@ pub mod context;
 pub mod form;
 pub mod i18n;
 pub mod identity;
+pub mod people;
 pub mod siem;
 pub mod store;
 pub mod web;

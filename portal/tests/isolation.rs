@@ -51,7 +51,7 @@ async fn setup() -> (TestPortal, Side, Side) {
 
 /// Every page and API route that names one object of an agency, with `{request}`,
 /// `{agency}` and `{instance}` to fill in: (method, path, form or JSON body).
-const OBJECT_ROUTES: [(&str, &str, &str); 27] = [
+const OBJECT_ROUTES: [(&str, &str, &str); 33] = [
     ("GET", "/requests/{request}", ""),
     ("POST", "/requests/{request}/approve", "comment=x"),
     ("POST", "/requests/{request}/reject", "comment=x"),
@@ -76,6 +76,12 @@ const OBJECT_ROUTES: [(&str, &str, &str); 27] = [
     ("POST", "/api/v1/services/{agency}/{instance}/retire", r#"{"confirmation":"{instance}"}"#),
     ("GET", "/api/v1/audit?agency={agency}", ""),
     ("GET", "/agencies/{agency}/tokens", ""),
+    ("GET", "/agencies/{agency}/people", ""),
+    ("POST", "/agencies/{agency}/people", "username=sneaky&given_name=A&surname=B"),
+    ("GET", "/agencies/{agency}/new-person", ""),
+    ("GET", "/agencies/{agency}/people/{instance}", ""),
+    ("POST", "/agencies/{agency}/people/{instance}", "given_name=A&surname=B"),
+    ("POST", "/agencies/{agency}/groups", "name=sneaky"),
     ("POST", "/agencies/{agency}/tokens/{request}/revoke", ""),
     ("GET", "/api/v1/agencies/{agency}/tokens", ""),
     ("POST", "/api/v1/agencies/{agency}/tokens/{request}/revoke", ""),
@@ -238,6 +244,8 @@ fn this_file_covers_every_route_of_the_router() {
         // Only one's own password: the signed-in person's name, never the form's (tested
         // in directory.rs against Samba).
         "/password",
+        // Lists only the agencies the viewer administers (each one's pages are above).
+        "/people",
         "/catalog",
         "/catalog/{item}",
         "/catalog/{item}/order",

@@ -162,6 +162,7 @@ fn start_controllers(
                     group_prefix: args.group_prefix.clone(),
                     catalog_service_account: args.catalog_service_account.clone(),
                     identity_service_account: args.identity_service_account.clone(),
+                    portal_service_account: args.portal_service_account.clone(),
                 };
                 let ctx = Arc::new(makonis_tenancy::Context::new(
                     client.clone(),

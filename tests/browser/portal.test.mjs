@@ -307,6 +307,8 @@ const LATVIAN_PAGES = [
     },
   ],
   ['agencies (admin)', 'admin', (page) => goto(page, '/admin/agencies')],
+  ['an agency\u2019s people and groups (admin)', 'admin', (page) => goto(page, '/agencies/vdi/people')],
+  ['adding a person (admin)', 'admin', (page) => goto(page, '/agencies/vdi/new-person')],
   ['published catalog (admin)', 'admin', (page) => goto(page, '/admin/items')],
   ['audit trail (admin)', 'admin', (page) => goto(page, '/audit')],
   ['all requests (admin)', 'admin', (page) => goto(page, '/requests')],

@@ -5,7 +5,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::shared::{DriftPolicy, EMAIL_PATTERN, OBJECT_NAME_PATTERN, TEXT_PATTERN};
+use super::shared::{DriftPolicy, EMAIL_PATTERN, GROUP_NAME_PATTERN, OBJECT_NAME_PATTERN, TEXT_PATTERN};
 
 /// A group in the `Groups` OU of the agency whose namespace holds the object.
 ///
@@ -34,7 +34,7 @@ use super::shared::{DriftPolicy, EMAIL_PATTERN, OBJECT_NAME_PATTERN, TEXT_PATTER
 pub struct DirectoryGroupSpec {
     /// The group's name (`CN` and `sAMAccountName`), unique in the domain, e.g.
     /// `VSAA-Finanses`. Immutable.
-    #[schemars(length(min = 1, max = 64), regex(pattern = r#"^[^"/\\\[\]:;|=,+*?<>@\x00-\x1F\x7F]+$"#))]
+    #[schemars(length(min = 1, max = 64), regex(pattern = GROUP_NAME_PATTERN))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("name is immutable"))]
     pub name: String,
 

@@ -18,5 +18,7 @@ mod user;
 pub use directory::{AgencyUnit, Directory, DirectorySpec, DirectoryStatus, PasswordPolicy};
 pub use group::{DirectoryGroup, DirectoryGroupSpec, DirectoryGroupStatus, GroupKind, GroupMember};
 pub use service_account::{DirectoryServiceAccount, DirectoryServiceAccountSpec, DirectoryServiceAccountStatus};
-pub use shared::{ACCOUNT_PATTERN, DriftPolicy, EMAIL_PATTERN, Leaving, OBJECT_NAME_PATTERN, TEXT_PATTERN};
+pub use shared::{
+    ACCOUNT_PATTERN, DriftPolicy, EMAIL_PATTERN, GROUP_NAME_PATTERN, Leaving, OBJECT_NAME_PATTERN, TEXT_PATTERN,
+};
 pub use user::{AgencyRole, DirectoryUser, DirectoryUserSpec, DirectoryUserStatus, PasswordSource};

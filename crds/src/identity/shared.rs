@@ -38,5 +38,8 @@ pub const ACCOUNT_PATTERN: &str = r"^[a-z0-9][a-z0-9._-]*$";
 /// An e-mail address.
 pub const EMAIL_PATTERN: &str = r"^[^@\s]+@[^@\s]+\.[^@\s]+$";
 
+/// A directory group's name (`CN` and `sAMAccountName`): no control characters and none of
+/// the characters Active Directory refuses in them.
+pub const GROUP_NAME_PATTERN: &str = r#"^[^"/\\\[\]:;|=,+*?<>@\x00-\x1F\x7F]+$"#;
 /// The name of a Kubernetes object in the same namespace (a DNS subdomain).
 pub const OBJECT_NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";

@@ -136,7 +136,8 @@ pub enum AgencyRole {
 #[serde(rename_all = "camelCase")]
 pub struct PasswordSource {
     /// A Secret in this namespace whose key `password` holds the initial password. The
-    /// person must still change it at the first sign-in.
+    /// person must still change it at the first sign-in; a Secret labelled
+    /// `identity.makonis.lv/one-time: "true"` is deleted once they have.
     #[schemars(length(min = 1, max = 253), regex(pattern = OBJECT_NAME_PATTERN))]
     pub secret_ref: String,
 }

@@ -16,6 +16,9 @@ pub struct TenancyConfig {
     /// The identity operator's ServiceAccount (in the platform namespace), granted in each
     /// agency namespace the Secrets rights of initial passwords and service accounts.
     pub identity_service_account: String,
+    /// The portal's ServiceAccount (in the platform namespace), granted in each agency
+    /// namespace the creation of Secrets: the first passwords of people added in the portal.
+    pub portal_service_account: String,
 }
 
 impl Default for TenancyConfig {
@@ -25,6 +28,7 @@ impl Default for TenancyConfig {
             group_prefix: String::new(),
             catalog_service_account: "makonis-catalog-operator".into(),
             identity_service_account: "makonis-identity-operator".into(),
+            portal_service_account: "makonis-portal".into(),
         }
     }
 }

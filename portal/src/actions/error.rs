@@ -36,6 +36,10 @@ pub enum ActionError {
     /// The directory did not take a new password.
     #[error("the new password was refused: {}", .0.code())]
     PasswordRefused(PasswordRefusal),
+    /// The Kubernetes API cannot be asked right now (or the portal runs without it); the
+    /// words are logged, never shown.
+    #[error("the cluster is unavailable: {0}")]
+    ClusterUnavailable(String),
     /// The directory cannot be asked right now.
     #[error("the directory is unreachable")]
     DirectoryUnavailable,
@@ -69,6 +73,7 @@ impl ActionError {
             Self::RateLimited(_) => "rate_limited",
             Self::PasswordChangeRequired => "password_change_required",
             Self::PasswordRefused(_) => "password_refused",
+            Self::ClusterUnavailable(_) => "cluster_unavailable",
             Self::DirectoryUnavailable => "directory_unavailable",
             Self::AuditUnavailable(_) => "audit_unavailable",
             Self::Store(_) => "internal",

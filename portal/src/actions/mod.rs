@@ -7,6 +7,7 @@ pub mod decide;
 pub mod error;
 pub mod order;
 pub mod password;
+pub mod people;
 pub mod retire;
 pub mod sign_in;
 pub mod tokens;
@@ -106,5 +107,17 @@ impl Actor {
             None => (None, format!("{what} all")),
         };
         self.audit(context, agency, action, &object, "success", detail).await
+    }
+}
+
+/// Whether `actor` administers `agency` (its administrators and platform administrators),
+/// for managing its `what`; [`ActionError::NotFound`] when they cannot even see it.
+pub(crate) fn administers(actor: &Actor, agency: &str, what: &str) -> Result<(), ActionError> {
+    if actor.access.may_administer(agency) {
+        Ok(())
+    } else if actor.access.sees(agency) {
+        Err(ActionError::Forbidden(format!("only the agency's administrators manage its {what}")))
+    } else {
+        Err(ActionError::NotFound)
     }
 }

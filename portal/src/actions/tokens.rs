@@ -1,33 +1,22 @@
 //! API tokens seen from an agency: its administrators (and platform administrators) list
 //! the tokens of the people who hold a role in it, with their last use, and revoke them.
 
-use super::{ActionError, Actor};
+use super::{ActionError, Actor, administers};
 use crate::{
     context::Context,
     store::{now_ms, tokens::TokenInfo},
 };
 
-/// Whether `actor` administers `agency`'s tokens; `NotFound` when they cannot even see it.
-fn administers(actor: &Actor, agency: &str) -> Result<(), ActionError> {
-    if actor.access.may_administer(agency) {
-        Ok(())
-    } else if actor.access.sees(agency) {
-        Err(ActionError::Forbidden("only the agency's administrators manage its API tokens".into()))
-    } else {
-        Err(ActionError::NotFound)
-    }
-}
-
 /// The tokens listed under `agency`, newest first.
 pub async fn agency_tokens(context: &Context, actor: &Actor, agency: &str) -> Result<Vec<TokenInfo>, ActionError> {
-    administers(actor, agency)?;
+    administers(actor, agency, "API tokens")?;
     Ok(context.store.agency_tokens(agency).await?)
 }
 
 /// Revokes token `id` listed under `agency`, in one transaction with its audit record.
 pub async fn revoke_agency_token(context: &Context, actor: &Actor, agency: &str, id: &str) -> Result<(), ActionError> {
     let object = format!("token {id}");
-    if let Err(error) = administers(actor, agency) {
+    if let Err(error) = administers(actor, agency, "API tokens") {
         actor.audit(context, Some(agency), "revoke_token", &object, "denied", error.code()).await?;
         return Err(error);
     }

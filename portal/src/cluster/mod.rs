@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod follow;
 pub mod guarded;
+pub mod people;
 pub mod view;
 
 pub use view::{ClusterView, InstanceKey, InstanceSummary, Outputs};

@@ -128,6 +128,12 @@ impl Access {
         self.is_platform_admin() || self.has(agency, &[AgencyRole::AgencyAdmin])
     }
 
+    /// Whether the user administers any agency (or all of them, as a platform
+    /// administrator): the navigation then offers the people pages.
+    pub fn administers_any_agency(&self) -> bool {
+        self.is_platform_admin() || self.agencies.values().any(|roles| roles.contains(&AgencyRole::AgencyAdmin))
+    }
+
     fn has(&self, agency: &str, roles: &[AgencyRole]) -> bool {
         self.agencies.get(agency).is_some_and(|held| roles.iter().any(|role| held.contains(role)))
     }

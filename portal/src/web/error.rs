@@ -68,6 +68,7 @@ impl From<ActionError> for WebError {
             ActionError::Conflict(m) => Self::Conflict(m),
             ActionError::RateLimited(s) => Self::RateLimited(s),
             ActionError::DirectoryUnavailable => Self::DirectoryUnavailable,
+            ActionError::ClusterUnavailable(words) => Self::Internal(words),
             ActionError::PasswordChangeRequired => {
                 Self::Forbidden("the password must be changed before signing in: change it at /password".into())
             }

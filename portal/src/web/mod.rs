@@ -76,6 +76,11 @@ pub fn app(state: AppState) -> Router {
         .route("/security/incidents", get(pages::alerts::incidents))
         .route("/tokens", get(pages::tokens::list).post(pages::tokens::create))
         .route("/tokens/{id}/revoke", post(pages::tokens::revoke))
+        .route("/people", get(pages::people::agencies))
+        .route("/agencies/{agency}/people", get(pages::people::list).post(pages::people::add))
+        .route("/agencies/{agency}/new-person", get(pages::people::new_form))
+        .route("/agencies/{agency}/people/{name}", get(pages::people::show).post(pages::people::change))
+        .route("/agencies/{agency}/groups", post(pages::people::add_group))
         .route("/agencies/{agency}/tokens", get(pages::tokens::agency_list))
         .route("/agencies/{agency}/tokens/{id}/revoke", post(pages::tokens::agency_revoke))
         .fallback(pages::not_found);

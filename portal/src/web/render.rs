@@ -51,6 +51,9 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "security_incidents.html",
     "tokens.html",
     "agency_tokens.html",
+    "people_agencies.html",
+    "people.html",
+    "person.html",
 );
 
 /// The compiled templates and the messages they use.
@@ -72,6 +75,8 @@ struct Nav {
     security_incidents: bool,
     /// The viewer signs in with the directory, so may change their password here.
     changes_password: bool,
+    /// The viewer administers an agency's people.
+    people: bool,
 }
 
 impl Templates {
@@ -104,6 +109,7 @@ impl Templates {
             security: access.is_some_and(|a| a.reads_security_logs()),
             security_incidents: access.is_some_and(|a| a.sees_security_incidents()),
             changes_password: viewer.actor.as_ref().is_some_and(|a| a.identity.source == IdentitySource::Directory),
+            people: access.is_some_and(|a| a.administers_any_agency()),
         };
         context.insert("lang", viewer.lang.code());
         context.insert("nav", &nav);

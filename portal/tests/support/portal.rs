@@ -145,7 +145,11 @@ impl TestPortal {
             store.put_account(&account, 0).await.unwrap();
         }
         let view = ClusterView::of_objects(agencies, items(), instances);
-        let context = Arc::new(Context::new(store, view, None, config));
+        Self::over(Arc::new(Context::new(store, view, None, config)))
+    }
+
+    /// The portal's routers over `context` (one that watches a real cluster, say).
+    pub fn over(context: Arc<Context>) -> Self {
         let state = AppState {
             context: Arc::clone(&context),
             templates: Arc::new(Templates::embedded().expect("the templates compile")),

@@ -37,14 +37,18 @@ pub fn value(secret: &Secret, key: &str) -> Option<String> {
     secret.data.as_ref()?.get(key).and_then(|ByteString(bytes)| String::from_utf8(bytes.clone()).ok())
 }
 
-/// The password in the Secret `name` (key `password`) an object points to.
-pub async fn referenced_password(ctx: &Context, namespace: &str, name: &str) -> Result<String, Error> {
+/// The password in the Secret `name` (key `password`) an object points to, and whether
+/// the Secret is for one use ([`labels::ONE_TIME_PASSWORD`]).
+pub async fn referenced_password(ctx: &Context, namespace: &str, name: &str) -> Result<(String, bool), Error> {
     let secret = read(ctx, namespace, name)
         .await?
         .ok_or_else(|| Error::Secret(format!("password.secretRef: the Secret {name} does not exist")))?;
-    value(&secret, PASSWORD_KEY).filter(|p| !p.is_empty()).ok_or_else(|| {
+    let password = value(&secret, PASSWORD_KEY).filter(|p| !p.is_empty()).ok_or_else(|| {
         Error::Secret(format!("password.secretRef: the Secret {name} has no (UTF-8) key {PASSWORD_KEY}"))
-    })
+    })?;
+    let one_time =
+        secret.metadata.labels.as_ref().and_then(|l| l.get(labels::ONE_TIME_PASSWORD)).is_some_and(|v| v == "true");
+    Ok((password, one_time))
 }
 
 /// The initial password of `owner` kept in the Secret `name`: the one already there, or a

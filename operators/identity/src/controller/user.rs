@@ -220,7 +220,12 @@ async fn create(
     let namespace = user.namespace().unwrap_or_default();
     let upn = principal_name(&user.spec.username, &place.upn_suffix());
     let (password, secret) = match &user.spec.password {
-        Some(source) => (secrets::referenced_password(ctx, &namespace, &source.secret_ref).await?, None),
+        Some(source) => {
+            // A one-time Secret is deleted like a generated one once the person has set
+            // their own password; any other stays the agency's.
+            let (password, one_time) = secrets::referenced_password(ctx, &namespace, &source.secret_ref).await?;
+            (password, one_time.then(|| source.secret_ref.clone()))
+        }
         None => {
             let name = initial_password_secret(user);
             let fields = [("username", user.spec.username.clone()), ("userPrincipalName", upn.clone())];

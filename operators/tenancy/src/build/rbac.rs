@@ -42,8 +42,15 @@ pub const IDENTITY_SECRETS_ROLE: &str = "makonis-identity-secrets";
 /// The RoleBinding of [`IDENTITY_SECRETS_ROLE`] in each agency namespace.
 pub const IDENTITY_SECRETS_BINDING: &str = "makonis-identity-operator";
 
+/// The ClusterRole with the portal's one right on Secrets: creating the first password of
+/// a person an agency administrator adds in the portal. Bound in agency namespaces only.
+pub const PORTAL_SECRETS_ROLE: &str = "makonis-portal-first-passwords";
+/// The RoleBinding of [`PORTAL_SECRETS_ROLE`] in each agency namespace.
+pub const PORTAL_SECRETS_BINDING: &str = "makonis-portal";
+
 /// One RoleBinding per role, granting the ClusterRole in the agency namespace only, and
-/// the catalog and identity operators' bindings for the Secrets they keep there.
+/// the catalog and identity operators' and the portal's bindings for the Secrets they
+/// keep there.
 pub fn build_role_bindings(agency: &Agency, config: &TenancyConfig) -> Vec<RoleBinding> {
     let operator = |binding: &str, role: &str, account: &str| RoleBinding {
         metadata: child_meta(agency, binding),
@@ -61,6 +68,7 @@ pub fn build_role_bindings(agency: &Agency, config: &TenancyConfig) -> Vec<RoleB
     };
     let catalog = operator(CATALOG_SECRETS_BINDING, CATALOG_SECRETS_ROLE, &config.catalog_service_account);
     let identity = operator(IDENTITY_SECRETS_BINDING, IDENTITY_SECRETS_ROLE, &config.identity_service_account);
+    let portal = operator(PORTAL_SECRETS_BINDING, PORTAL_SECRETS_ROLE, &config.portal_service_account);
     AGENCY_ROLES
         .iter()
         .map(|role| RoleBinding {
@@ -77,7 +85,7 @@ pub fn build_role_bindings(agency: &Agency, config: &TenancyConfig) -> Vec<RoleB
                 namespace: None,
             }]),
         })
-        .chain([catalog, identity])
+        .chain([catalog, identity, portal])
         .collect()
 }
 
@@ -107,6 +115,7 @@ mod tests {
                 ("makonis-viewers", "makonis-agency-viewer", "ad:VDI-Makonis-Viewers"),
                 ("makonis-catalog-operator", "makonis-catalog-instance-secrets", "makonis-catalog-operator"),
                 ("makonis-identity-operator", "makonis-identity-secrets", "makonis-identity-operator"),
+                ("makonis-portal", "makonis-portal-first-passwords", "makonis-portal"),
             ]
         );
         assert!(bindings[..5].iter().all(|b| b.subjects.as_ref().unwrap()[0].kind == "Group"));

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalog;
 pub mod order;
 pub mod password;
+pub mod people;
 pub mod reports;
 pub mod requests;
 pub mod security;
