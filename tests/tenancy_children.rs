@@ -85,8 +85,8 @@ async fn agency_gets_every_child_and_children_follow_changes() {
     assert_eq!(admins.subjects.unwrap()[0].name, format!("{}-Admins", code.to_uppercase()));
     assert_eq!(
         bindings.list(&ListParams::default()).await.unwrap().items.len(),
-        7,
-        "five roles and the catalog and identity operators"
+        8,
+        "five roles, the catalog and identity operators and the portal"
     );
 
     // Change quota, a group and the network allow-list: the children follow.

@@ -69,7 +69,7 @@ async fn kill_and_restart_mid_reconcile_leaves_exactly_one_of_each_child() {
         assert_eq!(count::<ResourceQuota>(&admin, code).await, 1, "quotas of {code}");
         assert_eq!(count::<LimitRange>(&admin, code).await, 1, "limit ranges of {code}");
         assert_eq!(count::<NetworkPolicy>(&admin, code).await, 3, "network policies of {code}");
-        assert_eq!(count::<RoleBinding>(&admin, code).await, 7, "role bindings of {code}");
+        assert_eq!(count::<RoleBinding>(&admin, code).await, 8, "role bindings of {code}");
         let agency = agencies.get(code).await.unwrap();
         let finalizers = agency.metadata.finalizers.unwrap_or_default();
         assert_eq!(finalizers, ["tenancy.makonis.lv/namespace-protection"], "finalizers of {code}");
