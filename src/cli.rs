@@ -447,6 +447,7 @@ impl ControllerName {
                 "backuppolicies.compute.makonis.lv",
                 "probes.slo.makonis.lv",
                 "servicelevelobjectives.slo.makonis.lv",
+                "directoryserviceaccounts.identity.makonis.lv",
             ],
             ControllerName::Compute => &[
                 "agencies.tenancy.makonis.lv",

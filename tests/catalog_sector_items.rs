@@ -15,6 +15,7 @@ use kube::{
 use makonis_api::{
     catalog::{CatalogItem, Phase, ServiceInstance},
     compute::{HostPool, VirtualMachine},
+    identity::DirectoryServiceAccount,
     labels,
 };
 use serde_json::json;
@@ -97,6 +98,14 @@ async fn every_catalog_item_can_be_ordered_and_becomes_ready() {
         let status = ready.status.unwrap();
         println!("{name}: {} resources Ready; outputs: {:?}", status.children.len(), status.outputs);
         assert!(!status.outputs.is_empty(), "{name} shows its user something");
+    }
+    // The applications that read the directory get their own account there, named by the
+    // platform; the identity operator (tests/identity_*.rs) makes it in the agency's OU.
+    let accounts: Api<DirectoryServiceAccount> = Api::namespaced(run.admin.clone(), &namespace);
+    for name in ["dms-1", "vdi-is-1"] {
+        let account = accounts.get(name).await.unwrap_or_else(|e| panic!("{name}'s directory account: {e}"));
+        assert_eq!(account.spec.username, makonis_catalog::item::directory_account_name(&namespace, name));
+        assert_eq!(account.spec.secret_name, None, "its credentials go to {name}-directory");
     }
     // Retiring the machine's instance removes the machine (and its domain) before the
     // compute operator stops.

@@ -275,6 +275,7 @@ impl CompiledItem {
                 namespace: instance.namespace.to_string(),
                 host: format!("{}.{}.{}", instance.name, instance.agency.code, platform.apps_domain),
                 credentials_secret: credentials_secret_name(instance.name),
+                directory_account: directory_account_name(instance.namespace, instance.name),
                 labels: instance_labels(&instance.agency.code, instance.name, &self.name),
             },
             agency: instance.agency.clone(),
@@ -351,6 +352,15 @@ impl CompiledItem {
 /// Name of the per-instance Secret with a generated password.
 pub fn credentials_secret_name(instance: &str) -> String {
     format!("{instance}-credentials")
+}
+
+/// The directory account of the instance `instance` in `namespace` (see
+/// [`InstanceVars::directory_account`](crate::render::InstanceVars)).
+pub fn directory_account_name(namespace: &str, instance: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{namespace}/{instance}").as_bytes());
+    let hex: String = digest.iter().take(8).map(|byte| format!("{byte:02x}")).collect();
+    format!("svc-{hex}")
 }
 
 /// The labels on every resource of an instance.

@@ -851,6 +851,7 @@ fn rendered_objects_are_valid_kubernetes_objects() {
                 "BackupPolicy" => round_trip::<compute::BackupPolicy>(value),
                 "Probe" => round_trip::<makonis_api::slo::Probe>(value),
                 "ServiceLevelObjective" => round_trip::<makonis_api::slo::ServiceLevelObjective>(value),
+                "DirectoryServiceAccount" => round_trip::<makonis_api::identity::DirectoryServiceAccount>(value),
                 other => Err(format!("no typed check for {other}")),
             };
             let what = format!("{}: {} {}", case.label, kind(object), object.name);

@@ -17,8 +17,11 @@
 //! - Storage and machines (`storage`, `compute`): claims of the platform's storage class
 //!   that bind no chosen volume and clone nothing; virtual machines, volumes and backups
 //!   in the platform's host pool, using the instance's own volumes and Secrets.
+//! - Directory accounts (`directory`): only the instance's own account name, with its
+//!   credentials in the Secret the identity operator names after the object.
 
 mod compute;
+mod directory;
 mod hosts;
 mod network;
 mod pods;
@@ -50,6 +53,8 @@ pub struct Scope<'a> {
     /// Names the instance renders, by kind: the only claims, Services, service accounts
     /// and volumes its objects may name.
     rendered: Vec<(&'static str, String)>,
+    /// The only directory account name its `DirectoryServiceAccount` may have.
+    pub directory_account: String,
 }
 
 impl<'a> Scope<'a> {
@@ -74,10 +79,14 @@ impl<'a> Scope<'a> {
                 "Secret" => {
                     secrets.insert(name.clone());
                 }
+                "DirectoryServiceAccount" => {
+                    secrets.insert(directory::credentials_secret(name));
+                }
                 _ => {}
             }
         }
-        Self { instance, namespace, platform, host_domains, secrets, rendered }
+        let directory_account = crate::item::directory_account_name(namespace, instance);
+        Self { instance, namespace, platform, host_domains, secrets, rendered, directory_account }
     }
 
     /// Whether the instance renders a `kind` called `name`.
@@ -163,6 +172,7 @@ pub fn check(objects: &mut [RenderedObject], scope: &Scope<'_>) -> Vec<Problem> 
             "VirtualMachine" | "Volume" | "BackupPolicy" => {
                 compute::check(value, object.kind.kind, scope, &mut findings)
             }
+            "DirectoryServiceAccount" => directory::service_account(value, scope, &mut findings),
             _ => {}
         }
         if object.kind.kind == "StatefulSet" {

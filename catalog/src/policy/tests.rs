@@ -304,3 +304,35 @@ spec:
         ],
     );
 }
+
+#[test]
+fn a_directory_account_has_the_instances_own_name_and_secret() {
+    let account = crate::item::directory_account_name("agency-vdi", "web");
+    assert_eq!(account.len(), 20, "Active Directory's longest sAMAccountName");
+    assert!(account.starts_with("svc-") && account[4..].chars().all(|c| c.is_ascii_hexdigit()));
+    assert_ne!(account, crate::item::directory_account_name("agency-lm", "web"), "each agency's own");
+    let own = format!(
+        "apiVersion: identity.makonis.lv/v1alpha1\nkind: DirectoryServiceAccount\nmetadata: {{name: web}}\nspec: {{username: {account}}}"
+    );
+    let reader = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-reader}
+spec:
+  template:
+    metadata: {labels: {makonis.lv/instance: web}}
+    spec:
+      containers:
+        - name: app
+          image: registry.makonis.lv/app:1
+          env:
+            - {name: BIND, valueFrom: {secretKeyRef: {name: web-directory, key: password}}}";
+    assert_eq!(problems(&format!("{own}\n---\n{reader}")), [], "its workloads read its credentials");
+    assert_refused(
+        "apiVersion: identity.makonis.lv/v1alpha1\nkind: DirectoryServiceAccount\nmetadata: {name: web}\nspec: {username: administrator, secretName: web-credentials}",
+        &[
+            &format!("/spec/username: must be the instance's directory account `{account}`"),
+            "/spec/secretName: must be left out",
+        ],
+    );
+    assert_refused(reader, &["web-directory"]);
+}

@@ -37,6 +37,10 @@ pub struct InstanceVars {
     /// Name of the Secret the controller creates once per instance, holding a generated
     /// `password`; templates refer to it (`secretKeyRef`) instead of rendering secrets.
     pub credentials_secret: String,
+    /// The directory account (`sAMAccountName`) the instance's `DirectoryServiceAccount`
+    /// must have: `svc-` and 16 hex digits of the SHA-256 of `<namespace>/<name>`, so that
+    /// it fits Active Directory's 20 characters and no order chooses an account's name.
+    pub directory_account: String,
     /// The labels the controller puts on every resource of the instance; use them as
     /// Pod labels and selectors.
     pub labels: BTreeMap<String, String>,

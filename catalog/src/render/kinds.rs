@@ -61,7 +61,14 @@ pub const ALLOWED_KINDS: &[AllowedKind] = &[
     kind(COMPUTE, "v1alpha1", "BackupPolicy", "backuppolicies", Readiness::ReadyCondition),
     kind(SLO, "v1alpha1", "Probe", "probes", Readiness::Exists),
     kind(SLO, "v1alpha1", "ServiceLevelObjective", "servicelevelobjectives", Readiness::Exists),
+    kind(IDENTITY, "v1alpha1", "DirectoryServiceAccount", "directoryserviceaccounts", Readiness::Exists),
 ];
+
+/// The API group of directory accounts: an application's own account in its agency's OU.
+/// Its readiness is its existence: the workloads that read its credentials Secret cannot
+/// start before the identity operator has written it, so they hold the instance back where
+/// it matters, while a platform without a directory (a local demo) still provisions.
+const IDENTITY: &str = makonis_api::identity::GROUP;
 
 /// The API group of virtual machines, their disks and backups.
 const COMPUTE: &str = makonis_api::compute::GROUP;
@@ -124,7 +131,7 @@ mod tests {
     fn makonis_kinds_match_their_crds() {
         let crds = makonis_api::all_crds();
         let ours = ALLOWED_KINDS.iter().filter(|k| k.group.ends_with("makonis.lv")).collect::<Vec<_>>();
-        assert_eq!(ours.len(), 5);
+        assert_eq!(ours.len(), 6);
         for kind in ours {
             let crd = crds
                 .iter()

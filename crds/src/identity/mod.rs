@@ -15,6 +15,9 @@ mod service_account;
 mod shared;
 mod user;
 
+/// The API group of the directory kinds.
+pub const GROUP: &str = "identity.makonis.lv";
+
 pub use directory::{AgencyUnit, Directory, DirectorySpec, DirectoryStatus, PasswordPolicy};
 pub use group::{DirectoryGroup, DirectoryGroupSpec, DirectoryGroupStatus, GroupKind, GroupMember};
 pub use service_account::{DirectoryServiceAccount, DirectoryServiceAccountSpec, DirectoryServiceAccountStatus};
