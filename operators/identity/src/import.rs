@@ -12,7 +12,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use makonis_api::identity::{
-    ACCOUNT_PATTERN, AgencyRole, DirectoryUser, DirectoryUserSpec, EMAIL_PATTERN, OBJECT_NAME_PATTERN, TEXT_PATTERN,
+    ACCOUNT_PATTERN, AgencyRole, DirectoryUser, DirectoryUserSpec, EMAIL_PATTERN, GROUP_NAME_PATTERN,
+    OBJECT_NAME_PATTERN, TEXT_PATTERN,
 };
 use regex::Regex;
 
@@ -66,22 +67,38 @@ pub fn object_name(username: &str) -> String {
     username.replace('_', "-")
 }
 
-struct Rules {
-    account: Regex,
-    text: Regex,
-    email: Regex,
-    name: Regex,
+/// The API crate's patterns for people and groups, compiled: what the API server checks,
+/// checked before anything is sent (here and by the portal's forms).
+pub struct Rules {
+    /// A sign-in name (`sAMAccountName`).
+    pub account: Regex,
+    /// Names and other text: no control characters.
+    pub text: Regex,
+    /// An e-mail address.
+    pub email: Regex,
+    /// A Kubernetes object name.
+    pub name: Regex,
+    /// A directory group's name.
+    pub group: Regex,
 }
 
 impl Rules {
-    fn new() -> Self {
+    /// Compiles the patterns.
+    pub fn new() -> Self {
         let compile = |pattern: &str| Regex::new(pattern).expect("the API crate's patterns compile");
         Self {
             account: compile(ACCOUNT_PATTERN),
             text: compile(TEXT_PATTERN),
             email: compile(EMAIL_PATTERN),
             name: compile(OBJECT_NAME_PATTERN),
+            group: compile(GROUP_NAME_PATTERN),
         }
+    }
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -124,10 +124,7 @@ pub async fn add_person(
     form: &PersonForm,
 ) -> Result<Added, PeopleError> {
     let object = format!("person {}", form.username.trim());
-    if let Err(error) = administers(actor, agency, WHAT) {
-        actor.audit(context, Some(agency), "add_person", &object, "denied", error.code()).await?;
-        return Err(error.into());
-    }
+    admitted(context, actor, agency, "add_person", &object).await?;
     let (users, groups, _) = read(context, agency).await?;
     let usernames: BTreeSet<String> = users.iter().map(|u| u.spec.username.clone()).collect();
     let group_names: BTreeSet<String> = groups.iter().filter_map(|g| g.metadata.name.clone()).collect();
@@ -162,10 +159,7 @@ pub async fn change_person(
     form: &PersonForm,
 ) -> Result<(), PeopleError> {
     let object = format!("person {name}");
-    if let Err(error) = administers(actor, agency, WHAT) {
-        actor.audit(context, Some(agency), "change_person", &object, "denied", error.code()).await?;
-        return Err(error.into());
-    }
+    admitted(context, actor, agency, "change_person", &object).await?;
     let (users, groups, _) = read(context, agency).await?;
     let current =
         users.iter().find(|u| u.metadata.name.as_deref() == Some(name)).ok_or(ActionError::NotFound)?.spec.clone();
@@ -182,10 +176,7 @@ pub async fn change_person(
 /// Adds the group `form` describes to `agency`.
 pub async fn add_group(context: &Context, actor: &Actor, agency: &str, form: &GroupForm) -> Result<(), PeopleError> {
     let object = format!("group {}", form.name.trim());
-    if let Err(error) = administers(actor, agency, WHAT) {
-        actor.audit(context, Some(agency), "add_group", &object, "denied", error.code()).await?;
-        return Err(error.into());
-    }
+    admitted(context, actor, agency, "add_group", &object).await?;
     let (_, groups, _) = read(context, agency).await?;
     let names: BTreeSet<String> = groups.iter().filter_map(|g| g.metadata.name.clone()).collect();
     let (name, spec) = check_group(form, &names).map_err(PeopleError::Form)?;
@@ -193,6 +184,21 @@ pub async fn add_group(context: &Context, actor: &Actor, agency: &str, form: &Gr
     actor.audit(context, Some(agency), "add_group", &object, "started", &detail).await?;
     let result = cluster::apply_group(client(context)?, &namespace_for_code(agency), &name, spec).await;
     finish(context, actor, agency, "add_group", &object, result, &detail).await?;
+    Ok(())
+}
+
+/// Whether `actor` may change `agency`'s people; a refusal is audited as `denied`.
+async fn admitted(
+    context: &Context,
+    actor: &Actor,
+    agency: &str,
+    action: &str,
+    object: &str,
+) -> Result<(), PeopleError> {
+    if let Err(error) = administers(actor, agency, WHAT) {
+        actor.audit(context, Some(agency), action, object, "denied", error.code()).await?;
+        return Err(error.into());
+    }
     Ok(())
 }
 

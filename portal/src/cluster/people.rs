@@ -96,15 +96,7 @@ pub async fn apply_person(
     if let Some(secret_ref) = first_password {
         spec.password = Some(PasswordSource { secret_ref });
     }
-    let object = json!({
-        "apiVersion": "identity.makonis.lv/v1alpha1",
-        "kind": "DirectoryUser",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
-    });
-    let api: Api<DirectoryUser> = Api::namespaced(client.clone(), namespace);
-    api.patch(name, &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(object)).await?;
-    Ok(())
+    apply::<DirectoryUser>(client, namespace, name, json!(spec)).await
 }
 
 /// Creates the group `name` in `namespace` with `spec`.
@@ -114,13 +106,24 @@ pub async fn apply_group(
     name: &str,
     spec: DirectoryGroupSpec,
 ) -> Result<(), kube::Error> {
+    apply::<DirectoryGroup>(client, namespace, name, json!(spec)).await
+}
+
+/// Server-side applies the `K` called `name` in `namespace` with `spec`, as the portal.
+async fn apply<K>(client: &Client, namespace: &str, name: &str, spec: serde_json::Value) -> Result<(), kube::Error>
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + DeserializeOwned
+        + Clone
+        + std::fmt::Debug,
+{
     let object = json!({
-        "apiVersion": "identity.makonis.lv/v1alpha1",
-        "kind": "DirectoryGroup",
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
         "metadata": {"name": name, "namespace": namespace},
         "spec": spec,
     });
-    let api: Api<DirectoryGroup> = Api::namespaced(client.clone(), namespace);
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
     api.patch(name, &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(object)).await?;
     Ok(())
 }

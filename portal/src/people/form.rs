@@ -5,12 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use makonis_api::identity::{
-    ACCOUNT_PATTERN, AgencyRole, DirectoryGroupSpec, DirectoryUserSpec, EMAIL_PATTERN, GROUP_NAME_PATTERN, GroupKind,
-    OBJECT_NAME_PATTERN, TEXT_PATTERN,
-};
-use makonis_identity::import::object_name;
-use regex::Regex;
+use makonis_api::identity::{AgencyRole, DirectoryGroupSpec, DirectoryUserSpec, GroupKind};
+use makonis_identity::import::{Rules, object_name};
 use serde::Deserialize;
 
 /// What is wrong with one field, as a stable code (`people.error.<code>` in the messages).
@@ -63,9 +59,6 @@ impl PersonForm {
 
     /// The form as the person is now, for the edit page.
     pub fn of(spec: &DirectoryUserSpec) -> Self {
-        let role = |r: &AgencyRole| {
-            serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-        };
         Self {
             username: spec.username.clone(),
             given_name: spec.given_name.clone(),
@@ -74,7 +67,7 @@ impl PersonForm {
             title: spec.title.clone().unwrap_or_default(),
             department: spec.department.clone().unwrap_or_default(),
             groups: spec.groups.clone(),
-            roles: spec.roles.iter().map(role).collect(),
+            roles: spec.roles.iter().map(role_name).collect(),
             enabled: spec.enabled.then(|| "on".to_owned()),
         }
     }
@@ -94,38 +87,21 @@ pub struct GroupForm {
     pub description: String,
 }
 
-/// The API crate's patterns, compiled.
-struct Rules {
-    account: Regex,
-    text: Regex,
-    email: Regex,
-    name: Regex,
-    group: Regex,
+/// Optional text of at most `max` characters: `None` when blank.
+fn optional_text(rules: &Rules, value: &str, max: usize) -> Result<Option<String>, FieldCode> {
+    let value = value.trim();
+    if value.is_empty() {
+        Ok(None)
+    } else if value.chars().count() > max || !rules.text.is_match(value) {
+        Err("invalid_text")
+    } else {
+        Ok(Some(value.to_owned()))
+    }
 }
 
-impl Rules {
-    fn new() -> Self {
-        let compile = |pattern: &str| Regex::new(pattern).expect("the API crate's patterns compile");
-        Self {
-            account: compile(ACCOUNT_PATTERN),
-            text: compile(TEXT_PATTERN),
-            email: compile(EMAIL_PATTERN),
-            name: compile(OBJECT_NAME_PATTERN),
-            group: compile(GROUP_NAME_PATTERN),
-        }
-    }
-
-    /// Optional text of at most `max` characters: `None` when blank.
-    fn text(&self, value: &str, max: usize) -> Result<Option<String>, FieldCode> {
-        let value = value.trim();
-        if value.is_empty() {
-            Ok(None)
-        } else if value.chars().count() > max || !self.text.is_match(value) {
-            Err("invalid_text")
-        } else {
-            Ok(Some(value.to_owned()))
-        }
-    }
+/// The API's name of `role` (`securityOfficers`).
+pub fn role_name(role: &AgencyRole) -> String {
+    serde_json::to_value(role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// The role names of the form, as the API spells them.
@@ -165,17 +141,18 @@ pub fn check_person(
             username
         }
     };
-    let mut text = |field: &'static str, value: &str, max: usize, required: bool| match rules.text(value, max) {
-        Ok(None) if required => {
-            problems.insert(field, "required");
-            None
-        }
-        Ok(value) => value,
-        Err(code) => {
-            problems.insert(field, code);
-            None
-        }
-    };
+    let mut text =
+        |field: &'static str, value: &str, max: usize, required: bool| match optional_text(&rules, value, max) {
+            Ok(None) if required => {
+                problems.insert(field, "required");
+                None
+            }
+            Ok(value) => value,
+            Err(code) => {
+                problems.insert(field, code);
+                None
+            }
+        };
     let given_name = text("given_name", &form.given_name, 64, true);
     let surname = text("surname", &form.surname, 64, true);
     let title = text("title", &form.title, 128, false);
@@ -263,7 +240,7 @@ pub fn check_group(
             GroupKind::Security
         }
     };
-    let description = rules.text(&form.description, 1024).unwrap_or_else(|code| {
+    let description = optional_text(&rules, &form.description, 1024).unwrap_or_else(|code| {
         problems.insert("description", code);
         None
     });

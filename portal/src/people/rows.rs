@@ -58,16 +58,13 @@ impl PersonRow {
         let spec = &user.spec;
         let status = user.status.clone().unwrap_or_default();
         let (ready, message) = ready(&status.conditions);
-        let role = |r: &makonis_api::identity::AgencyRole| {
-            serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-        };
         Self {
             name: user.metadata.name.clone().unwrap_or_default(),
             username: spec.username.clone(),
             display_name: spec.display_name.clone().unwrap_or_else(|| format!("{} {}", spec.given_name, spec.surname)),
             email: spec.email.clone(),
             enabled: spec.enabled,
-            roles: spec.roles.iter().map(role).collect(),
+            roles: spec.roles.iter().map(super::form::role_name).collect(),
             groups: spec.groups.clone(),
             ready,
             message,

@@ -17,7 +17,22 @@ pub mod tokens;
 use axum::http::StatusCode;
 
 pub use crate::web::redirect::{local_path, see_other};
-use crate::{actions::ActionError, web::error::WebError};
+use crate::{
+    actions::{ActionError, Actor},
+    web::{AppState, error::WebError},
+};
+
+/// The codes of the agencies `actor` administers (every one, for a platform administrator).
+pub fn administered(state: &AppState, actor: &Actor) -> Vec<String> {
+    state
+        .context
+        .view
+        .agency_groups()
+        .into_iter()
+        .map(|agency| agency.code)
+        .filter(|code| actor.access.may_administer(code))
+        .collect()
+}
 
 /// Any path the portal does not have: the 404 page (JSON under `/api/`).
 pub async fn not_found() -> WebError {

@@ -59,14 +59,7 @@ async fn list_page(
 /// there is one).
 pub async fn agencies(State(state): State<AppState>, viewer: Viewer) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
-    let administered: Vec<String> = state
-        .context
-        .view
-        .agency_groups()
-        .into_iter()
-        .map(|agency| agency.code)
-        .filter(|code| actor.access.may_administer(code))
-        .collect();
+    let administered = super::administered(&state, actor);
     if let [one] = administered.as_slice() {
         return Ok(see_other(&format!("/agencies/{one}/people")));
     }

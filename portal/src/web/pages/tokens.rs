@@ -30,14 +30,7 @@ async fn page(
 ) -> Result<Response, WebError> {
     let actor = viewer.signed_in()?;
     let tokens = state.context.store.tokens_of(&actor.identity.username).await?;
-    let administered: Vec<String> = state
-        .context
-        .view
-        .agency_groups()
-        .into_iter()
-        .map(|agency| agency.code)
-        .filter(|code| actor.access.may_administer(code))
-        .collect();
+    let administered = super::administered(state, actor);
     let mut context = TeraContext::new();
     context.insert("tokens", &tokens);
     context.insert("secret", &secret);
