@@ -104,7 +104,7 @@ async fn every_catalog_item_can_be_ordered_and_becomes_ready() {
     let accounts: Api<DirectoryServiceAccount> = Api::namespaced(run.admin.clone(), &namespace);
     for name in ["dms-1", "vdi-is-1"] {
         let account = accounts.get(name).await.unwrap_or_else(|e| panic!("{name}'s directory account: {e}"));
-        assert_eq!(account.spec.username, makonis_catalog::item::directory_account_name(&namespace, name));
+        assert_eq!(account.spec.username, makonis_catalog::names::directory_account_name(&namespace, name));
         assert_eq!(account.spec.secret_name, None, "its credentials go to {name}-directory");
     }
     // Retiring the machine's instance removes the machine (and its domain) before the

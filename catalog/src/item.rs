@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::{
     error::FieldError,
     measure::{Measured, measurement},
+    names::{credentials_secret_name, directory_account_name},
     policy::{self, Breach, Scope},
     render::{
         AgencyVars, Engine, InstanceVars, ItemVars, PlanVars, PlatformVars, RenderContext, RenderedObject,
@@ -347,20 +348,6 @@ impl CompiledItem {
             .map(|(i, o)| (format!("output `{}`", o.name), format!("/spec/outputs/{i}/value")));
         templates.chain(outputs).find(|(needle, _)| message.starts_with(needle.as_str())).map(|(_, path)| path)
     }
-}
-
-/// Name of the per-instance Secret with a generated password.
-pub fn credentials_secret_name(instance: &str) -> String {
-    format!("{instance}-credentials")
-}
-
-/// The directory account of the instance `instance` in `namespace` (see
-/// [`InstanceVars::directory_account`](crate::render::InstanceVars)).
-pub fn directory_account_name(namespace: &str, instance: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{namespace}/{instance}").as_bytes());
-    let hex: String = digest.iter().take(8).map(|byte| format!("{byte:02x}")).collect();
-    format!("svc-{hex}")
 }
 
 /// The labels on every resource of an instance.

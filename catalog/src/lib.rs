@@ -9,6 +9,7 @@ pub mod compiled;
 pub mod error;
 pub mod item;
 pub mod measure;
+pub mod names;
 pub mod policy;
 pub mod quota;
 pub mod render;

@@ -69,8 +69,8 @@ impl<'a> Scope<'a> {
         objects: &[RenderedObject],
     ) -> Self {
         let rendered: Vec<(&'static str, String)> = objects.iter().map(|o| (o.kind.kind, o.name.clone())).collect();
-        let mut secrets = BTreeSet::from([crate::item::credentials_secret_name(instance)]);
-        secrets.extend(referenced.iter().map(|other| crate::item::credentials_secret_name(other)));
+        let mut secrets = BTreeSet::from([crate::names::credentials_secret_name(instance)]);
+        secrets.extend(referenced.iter().map(|other| crate::names::credentials_secret_name(other)));
         for (kind, name) in &rendered {
             match *kind {
                 "Ingress" => {
@@ -85,7 +85,7 @@ impl<'a> Scope<'a> {
                 _ => {}
             }
         }
-        let directory_account = crate::item::directory_account_name(namespace, instance);
+        let directory_account = crate::names::directory_account_name(namespace, instance);
         Self { instance, namespace, platform, host_domains, secrets, rendered, directory_account }
     }
 

@@ -307,10 +307,10 @@ spec:
 
 #[test]
 fn a_directory_account_has_the_instances_own_name_and_secret() {
-    let account = crate::item::directory_account_name("agency-vdi", "web");
+    let account = crate::names::directory_account_name("agency-vdi", "web");
     assert_eq!(account.len(), 20, "Active Directory's longest sAMAccountName");
     assert!(account.starts_with("svc-") && account[4..].chars().all(|c| c.is_ascii_hexdigit()));
-    assert_ne!(account, crate::item::directory_account_name("agency-lm", "web"), "each agency's own");
+    assert_ne!(account, crate::names::directory_account_name("agency-lm", "web"), "each agency's own");
     let own = format!(
         "apiVersion: identity.makonis.lv/v1alpha1\nkind: DirectoryServiceAccount\nmetadata: {{name: web}}\nspec: {{username: {account}}}"
     );

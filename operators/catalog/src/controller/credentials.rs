@@ -9,10 +9,7 @@ use std::{
 use k8s_openapi::{ByteString, api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::ObjectMeta};
 use kube::{Api, ResourceExt, api::PostParams};
 use makonis_api::catalog::ServiceInstance;
-use makonis_catalog::{
-    MANAGER,
-    item::{credentials_secret_name, instance_labels},
-};
+use makonis_catalog::{MANAGER, item::instance_labels, names::credentials_secret_name};
 use makonis_operator_kit::apply::ApiCallError;
 
 use super::Context;

@@ -19,7 +19,7 @@ use makonis_api::{
     catalog::{ChildStatus, ServiceInstance},
     labels,
 };
-use makonis_catalog::{MANAGER, item::credentials_secret_name, render::AllowedKind};
+use makonis_catalog::{MANAGER, names::credentials_secret_name, render::AllowedKind};
 use makonis_operator_kit::{apply::ApiCallError, finalizers::remove_finalizer};
 use serde_json::json;
 
