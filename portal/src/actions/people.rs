@@ -17,7 +17,7 @@ use super::{ActionError, Actor, administers};
 use crate::{
     cluster::{apply::api_message, people as cluster},
     context::Context,
-    people::{FieldCode, GroupForm, GroupRow, PersonForm, PersonRow, check_group, check_person},
+    people::{FieldCode, GroupForm, GroupRow, PersonForm, PersonRow, check_group, check_person, form::role_name},
 };
 
 /// What the people page lists.
@@ -229,6 +229,6 @@ async fn finish(
 /// What the audit trail says about a person's spec: enabled, roles and groups (names and
 /// contact details are the person's data, kept out of the trail).
 fn describe(spec: &DirectoryUserSpec) -> String {
-    let roles: Vec<String> = spec.roles.iter().map(|r| format!("{r:?}")).collect();
+    let roles: Vec<String> = spec.roles.iter().map(role_name).collect();
     format!("enabled={} roles=[{}] groups=[{}]", spec.enabled, roles.join(","), spec.groups.join(","))
 }
