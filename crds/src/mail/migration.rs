@@ -74,14 +74,29 @@ pub struct MailboxMigrationStatus {
     pub mailboxes: Vec<MailboxProgress>,
 }
 
+/// Where the copy of one mailbox stands.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CopyState {
+    /// Not tried yet.
+    #[default]
+    Pending,
+    /// Being copied now.
+    Copying,
+    /// Copied, with at least as many messages as the old server holds.
+    Done,
+    /// The last try failed; tried again later (the message says why).
+    Failed,
+}
+
 /// One mailbox's progress.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct MailboxProgress {
     /// The `Mailbox`.
     pub mailbox: String,
-    /// `Pending`, `Copying`, `Done` or `Failed`.
-    pub state: String,
+    /// Where the copy of this mailbox stands.
+    #[serde(default)]
+    pub state: CopyState,
     /// Messages on the old server, all folders.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_messages: Option<u64>,

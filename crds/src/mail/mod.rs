@@ -24,5 +24,7 @@ pub use alias::{MailAlias, MailAliasSpec, MailAliasStatus};
 pub use domain::{DmarcPolicy, DnsRecord, ExternalForwarding, MailDomain, MailDomainSpec, MailDomainStatus};
 pub use list::{MailingList, MailingListSpec, MailingListStatus};
 pub use mailbox::{Forwarding, Mailbox, MailboxSpec, MailboxStatus};
-pub use migration::{MailboxMigration, MailboxMigrationSpec, MailboxMigrationStatus, MailboxProgress, MigratedMailbox};
+pub use migration::{
+    CopyState, MailboxMigration, MailboxMigrationSpec, MailboxMigrationStatus, MailboxProgress, MigratedMailbox,
+};
 pub use shared::{ADDRESS_PATTERN, LOCAL_PART_PATTERN};

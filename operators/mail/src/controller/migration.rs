@@ -13,7 +13,7 @@ use std::{
 
 use k8s_openapi::{ByteString, jiff::Timestamp};
 use kube::{Api, Resource, ResourceExt, runtime::controller::Action};
-use makonis_api::mail::{MailboxMigration, MailboxMigrationStatus, MailboxProgress};
+use makonis_api::mail::{CopyState, MailboxMigration, MailboxMigrationStatus, MailboxProgress};
 use makonis_operator_kit::{
     conditions::{DesiredCondition, merge_conditions},
     status::apply_status_if_changed,
@@ -73,12 +73,12 @@ pub async fn reconcile(migration: Arc<MailboxMigration>, ctx: Arc<Context>) -> R
             let earlier = current.mailboxes.iter().find(|p| same_spec && p.mailbox == wanted.mailbox).cloned();
             earlier.unwrap_or(MailboxProgress {
                 mailbox: wanted.mailbox.clone(),
-                state: "Pending".into(),
+                state: CopyState::Pending,
                 ..MailboxProgress::default()
             })
         })
         .collect();
-    if progress.iter().all(|p| p.state == "Done") {
+    if progress.iter().all(|p| p.state == CopyState::Done) {
         write(&migration, &ctx, &mut written, &progress, complete(&progress)).await?;
         return Ok(Action::await_change());
     }
@@ -97,7 +97,7 @@ pub async fn reconcile(migration: Arc<MailboxMigration>, ctx: Arc<Context>) -> R
     };
     let files = SourceFiles::write(&ctx, &migration, &source)?;
     for index in 0..progress.len() {
-        if progress[index].state == "Done" {
+        if progress[index].state == CopyState::Done {
             continue;
         }
         let wanted = &migration.spec.mailboxes[index];
@@ -109,11 +109,11 @@ pub async fn reconcile(migration: Arc<MailboxMigration>, ctx: Arc<Context>) -> R
             .find(|m| m.namespace().as_deref() == Some(namespace.as_str()) && m.name_any() == wanted.mailbox)
             .and_then(|m| m.status.as_ref().and_then(|s| s.address.clone()));
         let Some(address) = address else {
-            progress[index].state = "Failed".into();
+            progress[index].state = CopyState::Failed;
             progress[index].message = Some(format!("the Mailbox {} has no address yet", wanted.mailbox));
             continue;
         };
-        progress[index].state = "Copying".into();
+        progress[index].state = CopyState::Copying;
         progress[index].message = None;
         let copying = DesiredCondition::falsy("Complete", "Copying", copying(&progress));
         write(&migration, &ctx, &mut written, &progress, copying).await?;
@@ -124,17 +124,17 @@ pub async fn reconcile(migration: Arc<MailboxMigration>, ctx: Arc<Context>) -> R
                 entry.source_messages = Some(source_messages);
                 entry.copied_messages = Some(copied);
                 if copied >= source_messages {
-                    entry.state = "Done".into();
+                    entry.state = CopyState::Done;
                     entry.message = Some(format!("{source_messages} messages copied from {}", wanted.source_user));
                 } else {
-                    entry.state = "Failed".into();
+                    entry.state = CopyState::Failed;
                     entry.message = Some(format!(
                         "the old server holds {source_messages} messages, the mailbox {copied}: copied again on the next try"
                     ));
                 }
             }
             Err(error) => {
-                entry.state = "Failed".into();
+                entry.state = CopyState::Failed;
                 entry.message = Some(one_line(&error.to_string()));
             }
         }
@@ -221,8 +221,7 @@ impl SourceFiles {
         if let Some(ca) = ca {
             write(&files.ca, ca, 0o644).map_err(fail(&files.ca))?;
         }
-        let dovecot = ctx.config.layout.config_dir.join("dovecot/dovecot.conf");
-        let text = source_config(&dovecot, source, ca.as_ref().map(|_| files.ca.as_path()));
+        let text = source_config(&ctx.config.layout.dovecot_conf(), source, ca.as_ref().map(|_| files.ca.as_path()));
         write(&files.config, text.as_bytes(), 0o600).map_err(fail(&files.config))?;
         Ok(files)
     }
@@ -241,7 +240,7 @@ impl Drop for SourceFiles {
 /// server and of the mailbox afterwards.
 async fn copy(ctx: &Context, files: &SourceFiles, source_user: &str, address: &str) -> Result<(u64, u64), Error> {
     let source = files.config.display().to_string();
-    let local = ctx.config.layout.config_dir.join("dovecot/dovecot.conf").display().to_string();
+    let local = ctx.config.layout.dovecot_conf().display().to_string();
     let user = format!("imapc_user={source_user}");
     let count_source = [
         "-c",
@@ -279,14 +278,14 @@ async fn doveadm(ctx: &Context, args: &[&str]) -> Result<String, Error> {
 }
 
 fn copying(progress: &[MailboxProgress]) -> String {
-    let done = progress.iter().filter(|p| p.state == "Done").count();
+    let done = progress.iter().filter(|p| p.state == CopyState::Done).count();
     format!("{done} of {} mailboxes copied", progress.len())
 }
 
 fn complete(progress: &[MailboxProgress]) -> DesiredCondition {
     let failed: Vec<String> = progress
         .iter()
-        .filter(|p| p.state != "Done")
+        .filter(|p| p.state != CopyState::Done)
         .map(|p| format!("{}: {}", p.mailbox, p.message.as_deref().unwrap_or("pending")))
         .collect();
     match failed.is_empty() {
@@ -316,7 +315,7 @@ async fn write(
     let desired = MailboxMigrationStatus {
         conditions: merge_conditions(&current.conditions, [condition], generation, Timestamp::now()),
         observed_generation: generation,
-        done: progress.iter().filter(|p| p.state == "Done").count() as u32,
+        done: progress.iter().filter(|p| p.state == CopyState::Done).count() as u32,
         mailboxes: progress.to_vec(),
     };
     let api: Api<MailboxMigration> = Api::namespaced(ctx.client.clone(), &migration.namespace().unwrap_or_default());

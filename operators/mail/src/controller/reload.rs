@@ -5,7 +5,11 @@ use std::path::{Path, PathBuf};
 
 use tokio::process::Command;
 
-use crate::{config::MailConfig, error::Error, render::Server};
+use crate::{
+    config::MailConfig,
+    error::Error,
+    render::{Server, server_dir},
+};
 
 /// What a reload did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,16 +27,12 @@ pub async fn reload(config: &MailConfig, server: Server) -> Result<Reloaded, Err
         Server::Postfix => (
             config.layout.state_dir.join("postfix/spool/pid/master.pid"),
             &config.postfix,
-            vec!["-c".into(), config.layout.config_dir.join("postfix").display().to_string(), "reload".into()],
+            vec!["-c".into(), server_dir(&config.layout, Server::Postfix).display().to_string(), "reload".into()],
         ),
         Server::Dovecot => (
             config.layout.state_dir.join("dovecot/run/master.pid"),
             &config.doveadm,
-            vec![
-                "-c".into(),
-                config.layout.config_dir.join("dovecot/dovecot.conf").display().to_string(),
-                "reload".into(),
-            ],
+            vec!["-c".into(), config.layout.dovecot_conf().display().to_string(), "reload".into()],
         ),
     };
     if !running(&pid_file) {

@@ -202,7 +202,7 @@ fn users(plan: &Plan, settings: &Settings) -> String {
 /// (its stderr) and skips the statistics socket, both of which only Dovecot's own users
 /// may open.
 fn quota_warning(settings: &Settings) -> String {
-    let config = server_dir(&settings.layout, Server::Dovecot).join("dovecot.conf");
+    let config = settings.layout.dovecot_conf();
     format!(
         "#!/bin/sh
 {HEADER}\

@@ -65,10 +65,7 @@ pub fn render(plan: &Plan, settings: &Settings) -> Result<Vec<RenderedFile>, Ren
 
 /// The directory that holds a server's files.
 pub fn server_dir(layout: &Layout, server: Server) -> PathBuf {
-    layout.config_dir.join(match server {
-        Server::Postfix => "postfix",
-        Server::Dovecot => "dovecot",
-    })
+    layout.config_dir.join(server.name())
 }
 
 /// The first line of every rendered file.

@@ -44,6 +44,13 @@ pub struct Layout {
     pub dovecot_lda: PathBuf,
 }
 
+impl Layout {
+    /// Dovecot's main configuration file, which `doveadm` is pointed at.
+    pub fn dovecot_conf(&self) -> PathBuf {
+        super::server_dir(self, super::Server::Dovecot).join("dovecot.conf")
+    }
+}
+
 /// The directory the mail system reads: the same domain the identity operator manages,
 /// signed in to with a read-only account.
 #[derive(Clone, PartialEq, Eq)]
