@@ -23,7 +23,8 @@ pub struct PortalConfig {
     pub directory: Option<DirectoryConfig>,
     /// The groups that hold the platform roles.
     pub platform_groups: PlatformGroups,
-    /// How often the role groups' names are resolved to DNs again.
+    /// How often the role groups' names are resolved to DNs again, and the domain's
+    /// password policy the password form shows is read again.
     pub group_refresh: Duration,
     /// How long a session lasts.
     pub session_ttl: Duration,
@@ -106,6 +107,8 @@ pub struct Context {
     pub password_checks: Semaphore,
     /// The identity layer's metrics.
     pub identity_metrics: IdentityMetrics,
+    /// The domain's password policy, as the password form last read it.
+    pub password_policy: crate::identity::policy::PolicyCache,
     /// Shipping the audit trail to the SIEM (zero while it is not shipped).
     pub audit_shipping: crate::siem::ship::ShippingMetrics,
     /// Opening security incidents from the SIEM's alerts (zero without a SIEM).
@@ -129,6 +132,7 @@ impl Context {
             role_groups,
             password_checks: Semaphore::new(config.password_checks.max(1)),
             identity_metrics: IdentityMetrics::new().expect("the identity metrics register once in their own registry"),
+            password_policy: Default::default(),
             audit_shipping: crate::siem::ship::ShippingMetrics::new()
                 .expect("the shipping metrics register once in their own registry"),
             incident_feed: crate::siem::incidents::IncidentFeedMetrics::new()

@@ -556,6 +556,14 @@ async fn a_new_account_changes_its_first_password_in_the_portal_and_signs_in_wit
         assert!(changes.contains(&("failure".into(), detail.into())), "{detail} audited: {changes:?}");
     }
     assert!(changes.contains(&("success".into(), String::new())), "the change audited: {changes:?}");
+    let started = changes.iter().filter(|(outcome, _)| outcome == "started").count();
+    let asked = changes
+        .iter()
+        .filter(|(outcome, detail)| {
+            outcome != "started" && !detail.contains("mismatch") && !detail.contains("unchanged")
+        })
+        .count();
+    assert_eq!(started, asked, "every change the directory was asked for is audited before it is asked: {changes:?}");
     assert!(
         rows.iter().any(|row| row.event.action == "sign_in" && row.event.detail == "password_change_required"),
         "the first sign-in's turn to the form audited"

@@ -39,9 +39,10 @@ impl PasswordChange<'_> {
 }
 
 /// Changes the password as `change` asks, from `source_ip` with `user_agent`, and signs the
-/// person in with the new one. The change's audit record is written whatever happens; a
-/// change that cannot be recorded is still done by the directory, so its record is written
-/// before the new session is started (which is audited on its own).
+/// person in with the new one. The attempt is audited as `started` before the directory is
+/// asked (a change that cannot be recorded is not made), then with its outcome; the new
+/// session is audited on its own. A form refused before the directory is asked (the two
+/// new passwords differ, or equal the current one) is audited once, as a failure.
 pub async fn change_password(
     context: &Context,
     change: PasswordChange<'_>,
@@ -49,22 +50,25 @@ pub async fn change_password(
     user_agent: &str,
 ) -> Result<SignedIn, ActionError> {
     let username = change.username.trim().to_lowercase();
+    let event = |outcome: &str, detail: String| {
+        let mut event = attempt_event(&username, "change_password", "password", source_ip, user_agent, now_ms());
+        event.outcome = outcome.into();
+        event.detail = detail;
+        event
+    };
     let result = match change.check() {
         Err(refusal) => Err(ActionError::PasswordRefused(refusal)),
-        Ok(()) => change_credentials(context, &username, change.current, change.new, source_ip).await,
-    };
-    let mut event = attempt_event(&username, "change_password", "password", source_ip, user_agent, now_ms());
-    match &result {
-        Ok(()) => event.outcome = "success".into(),
-        Err(error) => {
-            event.outcome = "failure".into();
-            event.detail = match error {
-                ActionError::PasswordRefused(refusal) => format!("password_refused: {}", refusal.code()),
-                other => other.code().to_string(),
-            };
+        Ok(()) => {
+            context.store.audit(&event("started", String::new())).await?;
+            change_credentials(context, &username, change.current, change.new, source_ip).await
         }
-    }
-    context.store.audit(&event).await?;
+    };
+    let outcome = match &result {
+        Ok(()) => event("success", String::new()),
+        Err(ActionError::PasswordRefused(refusal)) => event("failure", format!("password_refused: {}", refusal.code())),
+        Err(other) => event("failure", other.code().to_string()),
+    };
+    context.store.audit(&outcome).await?;
     result?;
     sign_in(context, &username, change.new, source_ip, user_agent).await
 }

@@ -6,6 +6,7 @@ pub mod ldap;
 pub mod login;
 pub mod metrics;
 pub mod password;
+pub mod policy;
 pub mod ratelimit;
 pub mod recheck;
 pub mod role_groups;

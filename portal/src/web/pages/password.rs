@@ -21,7 +21,7 @@ use crate::{
         ActionError,
         password::{PasswordChange, change_password},
     },
-    identity::{IdentitySource, ldap::password_policy},
+    identity::IdentitySource,
     web::{AppState, error::WebError, viewer::Viewer},
 };
 
@@ -54,10 +54,7 @@ struct Shown<'a> {
 async fn page(state: &AppState, viewer: &Viewer, status: StatusCode, shown: Shown<'_>) -> Response {
     let directory = state.context.config.directory.as_ref();
     let policy = match directory {
-        Some(directory) => password_policy(directory).await.unwrap_or_else(|error| {
-            tracing::warn!(%error, "the domain's password policy could not be read; the form shows no rules");
-            None
-        }),
+        Some(directory) => state.context.password_policy.get(directory, state.context.config.group_refresh).await,
         None => None,
     };
     let signed_in = viewer.actor.as_ref();
