@@ -147,9 +147,21 @@ impl OperatorProcess {
     }
 }
 
-/// An unused port on 127.0.0.1.
+/// An unused port on 127.0.0.1, never one this test process was given before: the
+/// kernel may hand a port it just gave out (and that was released at once) to the next
+/// bind to port 0, so two addresses asked for one after the other (a server's intake and
+/// its operations endpoint) could otherwise be the same, and the server fail to start with
+/// "Address already in use".
 pub fn free_local_address() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free local port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let address = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free local port");
+        if !given.contains(&address.port()) {
+            given.push(address.port());
+            return address;
+        }
+    }
 }
 
 /// A GET against a local endpoint (an operator's `/metrics`, `/readyz`): the status and

@@ -7,7 +7,7 @@
 
 use std::{
     fs,
-    net::{SocketAddr, TcpListener},
+    net::SocketAddr,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::atomic::{AtomicUsize, Ordering},
@@ -18,6 +18,8 @@ use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
+
+use super::operator::free_local_address;
 
 const PROMETHEUS: &str = "/usr/bin/prometheus";
 const BLACKBOX_EXPORTER: &str = "/usr/bin/prometheus-blackbox-exporter";
@@ -83,7 +85,7 @@ impl PrometheusStack {
             SystemTime::now().duration_since(UNIX_EPOCH).expect("the clock is after 1970").as_nanos()
         ));
         fs::create_dir_all(dir.join("data")).expect("create the Prometheus directory");
-        let [exporter, prometheus] = free_local_addresses();
+        let [exporter, prometheus] = [free_local_address(), free_local_address()];
         let mut stack = Self { dir, prometheus, scrape_interval: probe_interval, servers: Vec::new() };
 
         let blackbox_config = stack.dir.join("blackbox.yml");
@@ -349,13 +351,6 @@ const BLACKBOX_CONFIG: &str = "modules:
       ip_protocol_fallback: false
       follow_redirects: false
 ";
-
-/// Two distinct free ports on 127.0.0.1 (both held until both are known).
-fn free_local_addresses() -> [SocketAddr; 2] {
-    let bind = || TcpListener::bind("127.0.0.1:0").expect("bind a free local port");
-    let listeners = [bind(), bind()];
-    listeners.map(|listener| listener.local_addr().expect("a local address"))
-}
 
 /// Unix milliseconds as the seconds Prometheus's API takes, e.g. `1700000000.123`.
 fn seconds(unix_ms: i64) -> String {
