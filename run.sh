@@ -5,11 +5,16 @@
 # the engine probes the demo services through the control plane's stand-in ingress and
 # judges agencies' Probes at admission), creates the twelve demo agencies, publishes the
 # sector's catalog, orders a few services and waits until they are Ready, creates a host
-# pool on libvirt's test hypervisor with a demo virtual machine, starts the SIEM (the
-# API server sends it its audit events; with the test packages installed, a Samba AD
-# domain controller and an sshd on this machine send theirs through rsyslog), then
-# starts the self-service portal with demo users (shipping its audit trail to the SIEM),
-# measures it as the platform's own objective, and prints its URL and their passwords.
+# pool on libvirt's test hypervisor with a demo virtual machine, makes a Samba AD domain
+# controller the sector's directory (the identity operator gives each agency its OU, role
+# groups and a demo person) and starts the mail system (the mail operator renders real
+# Postfix and Dovecot that read that directory; each demo person gets a mailbox), starts
+# the SIEM (the API server sends it its audit events; the domain controller and an sshd on
+# this machine send theirs through rsyslog), then starts the self-service portal with
+# demo users (shipping its audit trail to the SIEM), measures it as the platform's own
+# objective, and prints its URL, their passwords, and the commands that send a demo
+# person a mail and read it over IMAP. The directory, mail and log senders need root;
+# without it they are left out, with a note.
 # Everything stays in the foreground; Ctrl-C stops it and the control plane (their data
 # stays in target/cluster/dev for the next run).
 #
@@ -21,6 +26,9 @@
 #              MAKONIS_PORTAL_ADDRESS (default 127.0.0.1:8080),
 #              MAKONIS_PORTAL_METRICS_ADDRESS (the portal's /metrics, default 127.0.0.1:9468),
 #              MAKONIS_SIEM_METRICS_ADDRESS (default 127.0.0.1:9469),
+#              MAKONIS_IDENTITY_METRICS_ADDRESS (default 127.0.0.1:9470),
+#              MAKONIS_MAIL_METRICS_ADDRESS (default 127.0.0.1:9471),
+#              MAKONIS_MAIL_SMTP_PORT (default 2525), MAKONIS_MAIL_IMAPS_PORT (default 9993),
 #              MAKONIS_LOG (default info). The catalog's webhook listens on
 #              127.0.0.1:9443, the compute one on 127.0.0.1:9444, the SLO
 #              engine's on 127.0.0.1:9445 and the SIEM's on 127.0.0.1:9446, where
@@ -28,7 +36,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-tests/setup.sh
+tests/setup.sh --demo
 export MAKONIS_CLUSTER_DIR="target/cluster/dev"
 export MAKONIS_CLUSTER_PORT="${MAKONIS_CLUSTER_PORT:-6443}"
 metrics_address="${MAKONIS_METRICS_ADDRESS:-127.0.0.1:9464}"
@@ -38,6 +46,8 @@ slo_metrics_address="${MAKONIS_SLO_METRICS_ADDRESS:-127.0.0.1:9467}"
 portal_address="${MAKONIS_PORTAL_ADDRESS:-127.0.0.1:8080}"
 portal_metrics_address="${MAKONIS_PORTAL_METRICS_ADDRESS:-127.0.0.1:9468}"
 siem_metrics_address="${MAKONIS_SIEM_METRICS_ADDRESS:-127.0.0.1:9469}"
+identity_metrics_address="${MAKONIS_IDENTITY_METRICS_ADDRESS:-127.0.0.1:9470}"
+mail_metrics_address="${MAKONIS_MAIL_METRICS_ADDRESS:-127.0.0.1:9471}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -68,6 +78,7 @@ step "starting the SLO engine as ServiceAccount makonis-system/makonis-slo"
 platform_slo "$slo_metrics_address"
 
 step "creating the twelve demo agencies and publishing the sector's catalog"
+platform_directory_possible || true
 platform_agencies_and_catalog
 kubectl get agencies
 kubectl get catalogitems
@@ -81,6 +92,17 @@ step "creating a host pool on the test hypervisor and a demo virtual machine"
 platform_demo_compute
 kubectl get hostpools
 kubectl get vm,volume,backup -A
+
+if [[ -n "$platform_directory_base" ]]; then
+    step "the sector's directory: Samba AD as Directory demo, the identity operator, every agency's OU and role groups"
+    platform_directory "$identity_metrics_address"
+    kubectl get directories
+    step "the mail system: the mail operator, a demo person with a mailbox in every agency, Postfix and Dovecot"
+    platform_mail "$mail_metrics_address"
+    platform_demo_people
+    platform_mail_servers
+    kubectl get directoryusers,maildomains,mailboxes -A
+fi
 
 step "starting the SIEM as ServiceAccount makonis-system/makonis-siem"
 platform_demo_log_sources
@@ -118,11 +140,14 @@ Mākonis is running.
                          kubectl get vm,volume,backup -A       # virtual machines, disks, backups
                          kubectl get probes,slo -A             # what is measured, availability, state
                          kubectl get logsources -A             # security-log sources, last event, state
+                         kubectl get directories,directoryusers,directorygroups -A   # the sector's directory
+                         kubectl get maildomains,mailboxes -A  # mail: domains (DNS records in status), mailboxes
   Order a service:       docs/agency-guide.md ("Ordering a service"); the catalog: docs/catalog/
   Operator metrics:      http://$metrics_address/metrics (tenancy), http://$catalog_metrics_address/metrics (catalog),
                          http://$compute_metrics_address/metrics (compute), http://$slo_metrics_address/metrics (SLO engine),
-                         http://$portal_metrics_address/metrics (portal), http://$siem_metrics_address/metrics (SIEM)
-  Operator logs:         $MAKONIS_CLUSTER_DIR/{tenancy,catalog,compute}-operator.log, slo.log
+                         http://$portal_metrics_address/metrics (portal), http://$siem_metrics_address/metrics (SIEM),
+                         http://$identity_metrics_address/metrics (identity), http://$mail_metrics_address/metrics (mail)
+  Operator logs:         $MAKONIS_CLUSTER_DIR/{tenancy,catalog,compute,identity,mail}-operator.log, slo.log
   SLA report:            http://$portal_address/reports/sla
   API server audit log:  $MAKONIS_CLUSTER_DIR/audit.log
   Portal log:            $MAKONIS_CLUSTER_DIR/portal.log
@@ -133,6 +158,8 @@ Mākonis is running.
                            --checkpoint-log $MAKONIS_CLUSTER_DIR/siem/checkpoints/checkpoints.jsonl \\
                            --public-key \$(cat $MAKONIS_CLUSTER_DIR/siem/checkpoint.pub) --from \$(date -u +%F)
   Demo log senders:      $(printf '%s\n' "${platform_demo_notes[@]}" | sed '2,$s/^/                         /')
+
+$(platform_mail_summary)
 
 The self-service portal: http://$portal_address/
 Demo users (also in $accounts; new passwords on every start):

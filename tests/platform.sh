@@ -9,8 +9,12 @@
 platform_pids=()
 # What platform_demo_senders started or left out, for run.sh's summary.
 platform_demo_notes=()
-# Set when platform_demo_senders started the Samba fixture (platform_stop then stops it).
+# Set when platform_demo_samba started the Samba fixture (platform_stop then stops it),
+# and once it runs.
 platform_samba_started=""
+platform_samba_ready=""
+# shellcheck source=tests/platform-mail.sh
+. tests/platform-mail.sh
 
 # platform_install: CRDs, the platform namespace, RBAC and the webhook registration at
 # 127.0.0.1:9443 (manifests/local).
@@ -25,13 +29,15 @@ platform_install() {
 }
 
 # platform_start NAME SERVICE_ACCOUNT ARGS...: runs `makonis ARGS` in the background as
-# the ServiceAccount makonis-system/SERVICE_ACCOUNT, logging to $MAKONIS_CLUSTER_DIR/NAME.log.
+# the ServiceAccount SERVICE_ACCOUNT (`NAME` in makonis-system, or `NAMESPACE/NAME`),
+# logging to $MAKONIS_CLUSTER_DIR/NAME.log.
 platform_start() {
     : "${makonis:?tests/platform.sh needs \$makonis, the path of the built makonis binary}"
-    local name="$1" account="$2"
+    local name="$1" account="$2" namespace=makonis-system
     shift 2
+    [[ "$account" != */* ]] || { namespace="${account%%/*}" && account="${account#*/}"; }
     local kubeconfig="$MAKONIS_CLUSTER_DIR/$name.kubeconfig"
-    tests/cluster/cluster.sh sa-kubeconfig makonis-system "$account" "$kubeconfig"
+    tests/cluster/cluster.sh sa-kubeconfig "$namespace" "$account" "$kubeconfig"
     KUBECONFIG="$kubeconfig" "$makonis" "$@" > "$MAKONIS_CLUSTER_DIR/$name.log" 2>&1 &
     platform_pids+=("$!")
 }
@@ -97,8 +103,12 @@ platform_demo_compute() {
 }
 
 # platform_agencies_and_catalog: the twelve demo agencies (until Ready) and the catalog.
+# With platform_directory_base set (platform_directory_possible), the agencies' OUs are
+# in the demo's domain instead of the examples' (tests/platform-mail.sh).
 platform_agencies_and_catalog() {
-    kubectl apply --server-side -k manifests/examples/agencies
+    kubectl kustomize manifests/examples/agencies |
+        sed "s/,$platform_example_base\(\"\?\)\$/,${platform_directory_base:-$platform_example_base}\1/" |
+        kubectl apply --server-side -f -
     kubectl wait --for=condition=Ready --timeout=120s agency --all
     kubectl apply --server-side -f catalog/items/
 }
@@ -273,7 +283,9 @@ platform_samba_env() {
 # platform_demo_samba: starts the Samba fixture (LDAPS on 127.0.0.1:636, its JSON audit
 # in a file), or uses the one running already (and leaves it running at the end). Fails,
 # with a note, when samba is not installed or cannot start (port 636 another server's).
+# Once it has succeeded, it only succeeds again.
 platform_demo_samba() {
+    [[ -z "$platform_samba_ready" ]] || return 0
     if ! command -v samba > /dev/null; then
         platform_demo_notes+=("Samba AD DC: left out, samba is not installed (tests/setup.sh --tests installs it)")
         return 1
@@ -284,6 +296,7 @@ platform_demo_samba() {
         platform_demo_notes+=("Samba AD DC: left out, it did not start (is port 636 another server's? see above)")
         return 1
     fi
+    platform_samba_ready=1
     platform_demo_notes+=("Samba AD DC, realm LM.TEST, ldaps://127.0.0.1:636 (tests/directory/README.md), JSON audit $(platform_samba_env MAKONIS_TEST_SAMBA_AUDIT_LOG)")
 }
 
@@ -431,10 +444,11 @@ platform_siem_stored() {
     curl -fsS "http://$1/metrics" | grep -Eq "^makonis_siem_events_total\{source=\"$2\"\} [1-9]"
 }
 
-# platform_stop: stops every component started here (SIGTERM, then waits), and the Samba
-# fixture when platform_demo_senders started it.
+# platform_stop: stops every component started here (SIGTERM, then waits), the demo's
+# Postfix and Dovecot, and the Samba fixture when platform_demo_samba started it.
 platform_stop() {
     local pid
+    platform_mail_stop
     for pid in "${platform_pids[@]}"; do
         if kill -0 "$pid" 2> /dev/null; then
             kill -TERM "$pid" 2> /dev/null || true
@@ -444,6 +458,6 @@ platform_stop() {
     platform_pids=()
     if [[ -n "$platform_samba_started" ]]; then
         tests/directory/samba.sh stop || true
-        platform_samba_started=""
+        platform_samba_started="" platform_samba_ready=""
     fi
 }

@@ -5,15 +5,16 @@
 # Needs: Rust (cargo with rustfmt and clippy, 1.89 or newer) and Go (1.26 or newer; the
 # Kubernetes modules require it). Both come with our machines. Installs, from Debian's
 # packages when missing, libvirt's development files (the compute operator links
-# libvirt). With --tests it also installs the real servers the tests talk to (PostgreSQL,
-# Samba AD, OpenLDAP, libvirt's daemon with QEMU, Prometheus with the blackbox exporter,
-# rsyslog with RELP and TLS as the SIEM's sender, OpenSSH's server as a sender's sshd,
-# Postfix and Dovecot with their LDAP modules as the mail system),
-# Chromium for the browser tests, wrk for the benchmarks and genisoimage (to read
-# cloud-init seed images back); Node.js and npm must be there (they come with our
-# machines).
+# libvirt). With --demo (./run.sh) it also installs the servers of the demo: Samba AD as
+# the sector's domain, Postfix and Dovecot with their LDAP modules as the mail system,
+# rsyslog with RELP and TLS and OpenSSH's server as the SIEM's log senders, and the
+# clients the demo prints (ldap-utils, curl). With --tests it installs those and the
+# other real servers the tests talk to (PostgreSQL, OpenLDAP, libvirt's daemon with QEMU,
+# Prometheus with the blackbox exporter), Chromium for the browser tests, wrk for the
+# benchmarks and genisoimage (to read cloud-init seed images back); Node.js and npm must
+# be there (they come with our machines).
 #
-# Usage: tests/setup.sh [--tests]
+# Usage: tests/setup.sh [--demo | --tests]
 set -euo pipefail
 
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
@@ -51,24 +52,16 @@ need /usr/bin/pkg-config pkg-config
 need /usr/include/libvirt/libvirt.h libvirt-dev
 install
 
-[[ "${1:-}" == "--tests" ]] || exit 0
+case "${1:-}" in
+    "") exit 0 ;;
+    --demo | --tests) ;;
+    *) die "usage: tests/setup.sh [--demo | --tests]" ;;
+esac
 
 need /usr/sbin/samba samba winbind krb5-user ldb-tools
 need /usr/bin/ldapsearch ldap-utils
-need /usr/sbin/slapd slapd
 need /usr/bin/openssl openssl
-need /usr/bin/chromium chromium chromium-driver
-need /usr/bin/wrk wrk
 need /usr/bin/curl curl
-need /usr/sbin/libvirtd libvirt-daemon libvirt-daemon-driver-qemu
-need /usr/bin/virsh libvirt-clients
-need /usr/bin/qemu-system-x86_64 qemu-system-x86
-need /usr/bin/qemu-img qemu-utils
-need /usr/bin/isoinfo genisoimage
-need /usr/bin/prometheus prometheus
-need /usr/bin/promtool prometheus
-need /usr/bin/prometheus-blackbox-exporter prometheus-blackbox-exporter
-need /usr/bin/prometheus-alertmanager prometheus-alertmanager
 need /usr/bin/logger bsdutils
 need /usr/sbin/rsyslogd rsyslog
 need /usr/sbin/sshd openssh-server
@@ -82,6 +75,22 @@ need /usr/lib/dovecot/lmtp dovecot-lmtpd
 need /usr/lib/dovecot/modules/auth/libauthdb_ldap.so dovecot-ldap
 compgen -G "/usr/lib/*/rsyslog/omrelp.so" > /dev/null || packages+=(rsyslog-relp)
 compgen -G "/usr/lib/*/rsyslog/lmnsd_ossl.so" > /dev/null || packages+=(rsyslog-openssl)
+install
+
+[[ "$1" == "--tests" ]] || exit 0
+
+need /usr/sbin/slapd slapd
+need /usr/bin/chromium chromium chromium-driver
+need /usr/bin/wrk wrk
+need /usr/sbin/libvirtd libvirt-daemon libvirt-daemon-driver-qemu
+need /usr/bin/virsh libvirt-clients
+need /usr/bin/qemu-system-x86_64 qemu-system-x86
+need /usr/bin/qemu-img qemu-utils
+need /usr/bin/isoinfo genisoimage
+need /usr/bin/prometheus prometheus
+need /usr/bin/promtool prometheus
+need /usr/bin/prometheus-blackbox-exporter prometheus-blackbox-exporter
+need /usr/bin/prometheus-alertmanager prometheus-alertmanager
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || packages+=(postgresql)
 install
 if ! command -v node > /dev/null || ! command -v npm > /dev/null; then

@@ -3,8 +3,10 @@
 # ci, into tests/browser/node_modules), builds target/debug/makonis if it is missing or
 # older than its sources, starts a fresh local control plane in target/cluster/browser,
 # brings up the operators, the twelve demo agencies, the catalog, a few demo services,
-# the demo accounts and the portal, runs the tests in headless Chromium, and stops
-# everything it started, however it ends.
+# the demo's directory and mail (as root: run.sh's demo person per agency with a mailbox;
+# checked here: the ordered services' directory accounts sign in, and the printed commands
+# send a mail that is read back over IMAP), the demo accounts and the portal, runs the tests in headless Chromium, and
+# stops everything it started, however it ends.
 #
 # Usage: tests/browser/run.sh [ARGS...]   (ARGS go to `node --test`, e.g.
 #        --test-name-pattern=keyboard)
@@ -13,7 +15,9 @@
 #        127.0.0.1:9443 (manifests/local registers it there), so only one platform at a
 #        time can run on a machine; the script refuses to start if the port is taken.
 # Ports: API server 127.0.0.1:16543, operators' metrics 127.0.0.1:19464 and :19465,
-#        portal 127.0.0.1:18080 (its metrics 127.0.0.1:19468).
+#        portal 127.0.0.1:18080 (its metrics 127.0.0.1:19468), identity and mail operators'
+#        metrics 127.0.0.1:19470 and :19471; the demo's Samba AD DC 127.0.0.1:636, Postfix
+#        :2525, Dovecot :9993 (run.sh's: one demo at a time).
 # Prints, last: "browser tests: N passed, M failed"; exits non-zero on any failure.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,6 +41,8 @@ slo_metrics=127.0.0.1:19467
 portal_address=127.0.0.1:18080
 portal_metrics=127.0.0.1:19468
 siem_metrics=127.0.0.1:19469
+identity_metrics=127.0.0.1:19470
+mail_metrics=127.0.0.1:19471
 chromium="${MAKONIS_CHROMIUM:-/usr/bin/chromium}"
 
 # shellcheck source=tests/platform.sh
@@ -70,7 +76,7 @@ command -v npm > /dev/null || die "npm is missing: apt-get install npm"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 ((node_major >= 20)) || die "Node $(node --version) is too old: the tests need Node 20 or newer"
 tests/cluster/cluster.sh stop 2> /dev/null # our own control plane, left by an interrupted run
-for address in 127.0.0.1:9443 127.0.0.1:9444 127.0.0.1:9445 127.0.0.1:9446 "127.0.0.1:$MAKONIS_CLUSTER_PORT" "$tenancy_metrics" "$catalog_metrics" "$compute_metrics" "$slo_metrics" "$portal_address" "$portal_metrics" "$siem_metrics" 127.0.0.1:1601 127.0.0.1:2514 127.0.0.1:6514 "127.0.0.1:$MAKONIS_CLUSTER_INGRESS_PORT"; do
+for address in 127.0.0.1:9443 127.0.0.1:9444 127.0.0.1:9445 127.0.0.1:9446 "127.0.0.1:$MAKONIS_CLUSTER_PORT" "$tenancy_metrics" "$catalog_metrics" "$compute_metrics" "$slo_metrics" "$portal_address" "$portal_metrics" "$siem_metrics" "$identity_metrics" "$mail_metrics" 127.0.0.1:636 127.0.0.1:2525 127.0.0.1:9993 127.0.0.1:2424 127.0.0.1:12340 127.0.0.1:1601 127.0.0.1:2514 127.0.0.1:6514 "127.0.0.1:$MAKONIS_CLUSTER_INGRESS_PORT"; do
     if [[ -n "$(ss -Hltn "sport = :${address##*:}" 2> /dev/null)" ]]; then
         die "port ${address##*:} is in use (another Mākonis platform or test run?); stop it first"
     fi
@@ -114,12 +120,24 @@ kubectl create clusterrolebinding makonis-browser-test-grant --clusterrole=view 
     --dry-run=client -o yaml | kubectl apply --server-side -f -
 
 step "creating the demo agencies and publishing the catalog"
+platform_directory_possible || true
 platform_agencies_and_catalog
 
 step "ordering the demo services (waiting for the quota controller to count them)"
 # Once the demo orders go through, the quota controller counts instances and the tests'
 # own orders are admitted too.
 platform_demo_orders || die "the demo orders were refused"
+if [[ -n "$platform_directory_base" ]]; then
+    step "the demo's directory and mail, and its printed mail commands"
+    platform_directory "$identity_metrics"
+    platform_mail "$mail_metrics"
+    platform_demo_people
+    platform_directory_check
+    platform_mail_servers
+    platform_mail_check lm
+else
+    printf '%s\n' "${platform_demo_notes[@]}"
+fi
 
 step "starting the portal on $portal_address with the demo accounts"
 accounts="$MAKONIS_CLUSTER_DIR/demo-accounts.txt"
