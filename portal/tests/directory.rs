@@ -555,7 +555,10 @@ async fn a_new_account_changes_its_first_password_in_the_portal_and_signs_in_wit
     ] {
         assert!(changes.contains(&("failure".into(), detail.into())), "{detail} audited: {changes:?}");
     }
-    assert!(changes.contains(&("success".into(), String::new())), "the change audited: {changes:?}");
+    assert!(
+        changes.contains(&("success".into(), "sessions_ended: 0".into())),
+        "the change audited (no session could exist before it): {changes:?}"
+    );
     let started = changes.iter().filter(|(outcome, _)| outcome == "started").count();
     let asked = changes
         .iter()
@@ -572,7 +575,7 @@ async fn a_new_account_changes_its_first_password_in_the_portal_and_signs_in_wit
 
 /// On OpenLDAP a person changes their own password with the Password Modify operation,
 /// bound as themselves: a wrong current password is a wrong password, and afterwards only
-/// the new one signs in.
+/// the new one signs in; a change in the portal signs out every session the person had.
 #[tokio::test]
 async fn openldap_people_change_their_own_password() {
     let script = "openldap.sh";
@@ -606,7 +609,45 @@ async fn openldap_people_change_their_own_password() {
     use makonis_portal::identity::ldap::change_password;
     let wrong = change_password(&config, &username, "Nepareiza-Parole-1!", "Jauna-Parole-7!").await;
     assert_eq!(wrong, Err(DirectoryError::InvalidCredentials));
-    change_password(&config, &username, INITIAL_PASSWORD, "Jauna-Parole-7!").await.expect("the change is taken");
+
+    // Through the portal: the person is signed in twice (say, at the office and at home);
+    // changing the password in one browser ends both sessions and starts a new one there.
+    let portal = support::portal::TestPortal::with_config(
+        support::sqlite_store().await,
+        Vec::new(),
+        makonis_portal::context::PortalConfig { directory: Some(config.clone()), ..Default::default() },
+    )
+    .await;
+    let office = portal.try_sign_in(&username, INITIAL_PASSWORD).await.expect("the person signs in");
+    let home = portal.try_sign_in(&username, INITIAL_PASSWORD).await.expect("and again elsewhere");
+    let fields = [
+        ("current_password", INITIAL_PASSWORD),
+        ("new_password", "Jauna-Parole-7!"),
+        ("repeat_password", "Jauna-Parole-7!"),
+    ];
+    let changed = portal.post(&office, "/password", &fields).await;
+    assert_eq!(changed.status, axum::http::StatusCode::SEE_OTHER, "{}", changed.body);
+    let session = portal.cookie_name(makonis_portal::web::cookies::SESSION);
+    let renewed = support::portal::cookie_value(&changed.headers, &session).expect("signed in anew");
+    for (name, browser) in [("the other browser", &home), ("the old cookie of this one", &office)] {
+        let page = portal.get(Some(browser), "/requests").await;
+        assert_eq!(page.status, axum::http::StatusCode::SEE_OTHER, "{name} is signed out: {}", page.body);
+        assert!(page.location().starts_with("/login"), "{name} is sent to sign in: {}", page.location());
+    }
+    assert!(!renewed.is_empty());
+    let query = makonis_portal::store::audit::AuditQuery {
+        agencies: None,
+        actor: Some(username.clone()),
+        before: None,
+        limit: 100,
+    };
+    let rows = portal.context.store.audit_events(&query).await.unwrap();
+    assert!(
+        rows.iter().any(|row| row.event.action == "change_password"
+            && row.event.outcome == "success"
+            && row.event.detail == "sessions_ended: 2"),
+        "the change audited with the two sessions it ended"
+    );
     assert!(authenticate(&config, &username, "Jauna-Parole-7!").await.is_ok(), "the new password signs in");
     assert_invalid(&config, &username, INITIAL_PASSWORD).await;
 

@@ -38,11 +38,13 @@ impl PasswordChange<'_> {
     }
 }
 
-/// Changes the password as `change` asks, from `source_ip` with `user_agent`, and signs the
-/// person in with the new one. The attempt is audited as `started` before the directory is
-/// asked (a change that cannot be recorded is not made), then with its outcome; the new
-/// session is audited on its own. A form refused before the directory is asked (the two
-/// new passwords differ, or equal the current one) is audited once, as a failure.
+/// Changes the password as `change` asks, from `source_ip` with `user_agent`, ends every
+/// session the person had (whoever held one with the old password is signed out), and
+/// signs them in with the new one. The attempt is audited as `started` before the directory
+/// is asked (a change that cannot be recorded is not made), then with its outcome (a
+/// success with the number of sessions ended, in the same transaction); the new session is
+/// audited on its own. A form refused before the directory is asked (the two new passwords
+/// differ, or equal the current one) is audited once, as a failure.
 pub async fn change_password(
     context: &Context,
     change: PasswordChange<'_>,
@@ -63,14 +65,22 @@ pub async fn change_password(
             change_credentials(context, &username, change.current, change.new, source_ip).await
         }
     };
-    let outcome = match &result {
-        Ok(()) => event("success", String::new()),
-        Err(ActionError::PasswordRefused(refusal)) => event("failure", format!("password_refused: {}", refusal.code())),
-        Err(other) => event("failure", other.code().to_string()),
-    };
-    context.store.audit(&outcome).await?;
-    result?;
-    sign_in(context, &username, change.new, source_ip, user_agent).await
+    match result {
+        Ok(()) => {
+            let mut tx = context.store.begin().await?;
+            let ended = tx.end_sessions_of(&username).await?;
+            tx.commit(&event("success", format!("sessions_ended: {ended}"))).await?;
+            sign_in(context, &username, change.new, source_ip, user_agent).await
+        }
+        Err(error) => {
+            let detail = match &error {
+                ActionError::PasswordRefused(refusal) => format!("password_refused: {}", refusal.code()),
+                other => other.code().to_string(),
+            };
+            context.store.audit(&event("failure", detail)).await?;
+            Err(error)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Browser sessions. The cookie carries a random token whose SHA-256 keys the row; the row
 //! also keeps a public id (for the audit trail), the identity it stands for (re-checked
-//! now and then, see [`crate::identity::recheck`]), the session's CSRF token and the
-//! browser that opened it.
+//! now and then, see [`crate::identity::recheck`]) and its login name (a password change
+//! ends them all), the session's CSRF token and the browser that opened it.
 
 use sqlx::Row;
 
@@ -84,7 +84,7 @@ impl Tx {
         let identity = serde_json::to_string(&session.identity).map_err(|e| corrupt("session identity", e))?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, id, identity_json, csrf_token, source_ip, user_agent, created_at, \
-             expires_at, checked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             expires_at, checked_at, username) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(hash_secret(token))
         .bind(&session.id)
@@ -95,9 +95,20 @@ impl Tx {
         .bind(at)
         .bind(session.expires_at)
         .bind(session.checked_at)
+        .bind(session.identity.username.to_lowercase())
         .execute(self.conn())
         .await?;
         Ok(())
+    }
+
+    /// Ends every session of the person signed in as `username` (any case); returns how
+    /// many there were.
+    pub async fn end_sessions_of(&mut self, username: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE username = $1")
+            .bind(username.to_lowercase())
+            .execute(self.conn())
+            .await?
+            .rows_affected())
     }
 
     /// Ends the session of cookie token `token`.
