@@ -13,7 +13,11 @@ use std::{
 };
 
 use base64::Engine;
-use k8s_openapi::{ByteString, api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::ObjectMeta};
+use k8s_openapi::{
+    ByteString,
+    api::core::v1::{ResourceQuota, Secret},
+    apimachinery::pkg::apis::meta::v1::ObjectMeta,
+};
 use kube::{
     Api,
     api::{Patch, PatchParams, PostParams},
@@ -77,6 +81,19 @@ impl MailRun {
             )
             .await
             .expect("the platform confirms the agency's domain");
+        // Until the quota controller has counted the agency's mailboxes (a minute or two
+        // after their kind first appears), the API server refuses them: "status unknown for
+        // quota".
+        let quotas: Api<ResourceQuota> = Api::namespaced(id.admin.clone(), &format!("agency-{}", id.code));
+        wait_until("the quota controller to count mailboxes", Duration::from_secs(180), || async {
+            let quota = quotas.get("makonis-quota").await.map_err(|e| e.to_string())?;
+            let used = quota.status.and_then(|s| s.used).unwrap_or_default();
+            match used.contains_key("count/mailboxes.mail.makonis.lv") {
+                true => Ok(()),
+                false => Err(format!("counted so far: {:?}", used.keys().collect::<Vec<_>>())),
+            }
+        })
+        .await;
 
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/mail/{}", id.run));
         let _ = std::fs::remove_dir_all(&dir);
