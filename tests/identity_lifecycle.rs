@@ -416,7 +416,10 @@ async fn the_examples_are_accepted_by_the_api_server() {
             seen.push(kind);
         }
     }
-    assert_eq!(seen, ["Directory", "DirectoryGroup", "DirectoryUser", "DirectoryUser", "DirectoryServiceAccount"]);
+    assert_eq!(
+        seen,
+        ["Directory", "DirectoryGroup", "DirectoryUser", "DirectoryUser", "DirectoryUser", "DirectoryServiceAccount"]
+    );
 }
 
 #[tokio::test]

@@ -224,6 +224,105 @@ async fn mail_is_delivered_read_refused_and_never_relayed_as_declared() {
     );
 }
 
+/// A shared mailbox: the members of its group open it as themselves under
+/// `Shared/<address>/` with the access the group gives, nobody else does (not even by its
+/// name), narrowing the access takes rights away, and taking the group off closes it.
+#[tokio::test]
+async fn a_shared_mailbox_opens_only_to_its_groups_members_as_declared() {
+    let mut t = MailRun::start().await;
+    let run = t.id.run.clone();
+    let (info, anna, janis) = (format!("info{run}"), format!("anna{run}"), format!("janis{run}"));
+    let (info_at, anna_at, janis_at) = (t.address("info"), t.address("anna.berzina"), t.address("janis.kalnins"));
+    t.apply_mail("MailDomain", "domain", json!({"domain": t.domain})).await;
+    t.id.apply::<DirectoryGroup>(json!({
+        "apiVersion": "identity.makonis.lv/v1alpha1", "kind": "DirectoryGroup", "metadata": {"name": "birojs"},
+        "spec": {"name": format!("{}-Birojs", t.id.code), "members": [{"user": anna.clone()}]}
+    }))
+    .await;
+    for (name, given, surname, email) in [
+        (&info, "Informācija", "Birojs", &info_at),
+        (&anna, "Anna", "Bērziņa", &anna_at),
+        (&janis, "Jānis", "Kalniņš", &janis_at),
+    ] {
+        t.id.apply::<DirectoryUser>(user(name, given, surname, email, &[])).await;
+    }
+    for name in [&anna, &janis] {
+        let ready = t.id.wait_condition("directoryusers", name, "Ready", "True").await;
+        set_own_password(ready["status"]["dn"].as_str().expect("a DN"), PASSWORD);
+    }
+    let shared = |access: &str| json!({"user": info, "sharedWith": [{"group": "birojs", "access": access}]});
+    t.apply_mail("Mailbox", &info, shared("Full")).await;
+    t.apply_mail("Mailbox", &anna, json!({"user": anna})).await;
+    t.apply_mail("Mailbox", &janis, json!({"user": janis})).await;
+    // The access lists live with the mail and change through Dovecot, once it runs.
+    t.wait_ready("Mailbox", &info, "True", "Delivering").await;
+    t.start_servers().await;
+    let status = t.wait_condition_of("Mailbox", &info, "Shared", "True", "Applied").await;
+    assert_eq!(status["status"]["delegates"], json!([{"address": anna_at, "access": "Full"}]), "only Anna: {status}");
+
+    let body = "Sveiki! Šī vēstule ir birojam, ne vienam cilvēkam.";
+    let mut smtp = Smtp::connect(t.smtp).await;
+    let (code, text) = smtp
+        .send("zanis@example.org", &[&info_at], &latvian_message("zanis@example.org", &info_at, "Birojam", body))
+        .await;
+    assert_eq!(code, 250, "{text}");
+    let folder = format!("\"Shared/{info_at}/INBOX\"");
+    let exists = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("* ").and_then(|l| l.strip_suffix(" EXISTS")).map(|n| n.trim().to_owned()))
+    };
+
+    // Anna, a member, sees it in her folder list and reads the mail with her own password.
+    let mut imap = Imap::login(t.imaps, &t.ca_pem, &anna_at, PASSWORD).await.expect("Anna signs in");
+    let (ok, listed) = imap.command("LIST \"\" \"*\"").await;
+    assert!(ok && listed.contains(&format!("Shared/{info_at}")), "the shared mailbox is listed: {listed}");
+    wait_until("the mail in the shared mailbox", CONVERGE, || async {
+        let mut imap = Imap::login(t.imaps, &t.ca_pem, &anna_at, PASSWORD).await?;
+        let (ok, text) = imap.command(&format!("SELECT {folder}")).await;
+        match ok && exists(&text).as_deref() == Some("1") {
+            true => Ok(()),
+            false => Err(text),
+        }
+    })
+    .await;
+    let (ok, text) = imap.command(&format!("SELECT {folder}")).await;
+    assert!(ok, "{text}");
+    assert!(imap.fetch(1).await.contains(body), "Anna reads the shared mail");
+
+    // Jānis is not a member: nothing is listed, and the name does not open it.
+    let mut other = Imap::login(t.imaps, &t.ca_pem, &janis_at, PASSWORD).await.expect("Jānis signs in");
+    let (_, listed) = other.command("LIST \"\" \"*\"").await;
+    assert!(!listed.contains("Shared/"), "nothing shared with Jānis: {listed}");
+    let (ok, text) = other.command(&format!("SELECT {folder}")).await;
+    assert!(!ok, "Jānis opens the shared mailbox: {text}");
+
+    // Read access: what Anna marks for deletion and expunges stays.
+    t.apply_mail("Mailbox", &info, shared("Read")).await;
+    wait_until("Anna's access to be Read", CONVERGE, || async {
+        let object = t.wait_condition_of("Mailbox", &info, "Shared", "True", "Applied").await;
+        match object["status"]["delegates"] == json!([{"address": anna_at, "access": "Read"}]) {
+            true => Ok(()),
+            false => Err(object["status"].to_string()),
+        }
+    })
+    .await;
+    let mut imap = Imap::login(t.imaps, &t.ca_pem, &anna_at, PASSWORD).await.expect("Anna signs in");
+    let (ok, text) = imap.command(&format!("SELECT {folder}")).await;
+    assert!(ok, "{text}");
+    let _ = imap.command("STORE 1 +FLAGS (\\Deleted)").await;
+    let _ = imap.command("EXPUNGE").await;
+    let (ok, text) = imap.command(&format!("SELECT {folder}")).await;
+    assert!(ok && exists(&text).as_deref() == Some("1"), "read access deleted the mail: {text}");
+
+    // Unshared: Anna's access is taken back on the server.
+    t.apply_mail("Mailbox", &info, json!({"user": info})).await;
+    let object = t.wait_condition_of("Mailbox", &info, "Shared", "True", "NotShared").await;
+    assert!(object["status"].get("delegates").is_none(), "{object}");
+    let mut imap = Imap::login(t.imaps, &t.ca_pem, &anna_at, PASSWORD).await.expect("Anna signs in");
+    let (ok, text) = imap.command(&format!("SELECT {folder}")).await;
+    assert!(!ok, "Anna still opens the mailbox after it was unshared: {text}");
+}
+
 #[tokio::test]
 async fn mailboxes_move_from_the_old_server_with_their_folders_and_counts() {
     let mut t = MailRun::start().await;

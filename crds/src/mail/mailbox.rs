@@ -59,6 +59,49 @@ pub struct MailboxSpec {
     /// Where copies of incoming mail go as well (or instead).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forwarding: Option<Forwarding>,
+
+    /// Groups whose members also open this mailbox: a shared mailbox, such as a team's
+    /// `info@` address. Each member of a `DirectoryGroup` of this namespace (nested groups
+    /// included) who has an enabled mailbox of their own finds it under
+    /// `Shared/<address>/` in their mail program, signed in as themselves. The owner's
+    /// account needs no person behind it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["group"]))]
+    pub shared_with: Vec<Delegation>,
+}
+
+/// A group's access to a shared mailbox.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Delegation {
+    /// The `DirectoryGroup` (its object name, in this namespace).
+    #[schemars(length(min = 1, max = 253), regex(pattern = OBJECT_NAME_PATTERN))]
+    pub group: String,
+    /// What its members may do (`Read` by default).
+    #[serde(default)]
+    pub access: MailboxAccess,
+}
+
+/// What a delegate may do in a shared mailbox.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum MailboxAccess {
+    /// See the folders and read the mail (flags such as "seen" stay as they are).
+    #[default]
+    Read,
+    /// Also mark, file, delete and expunge mail and create folders: everything but
+    /// deleting folders and changing who has access.
+    Full,
+}
+
+/// Someone who opens a shared mailbox.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct MailboxDelegate {
+    /// Their own mailbox's address, which they sign in with.
+    pub address: String,
+    /// What they may do (the most any of their groups gives).
+    pub access: MailboxAccess,
 }
 
 /// Forwarding of incoming mail.
@@ -87,7 +130,9 @@ fn keep_copy_by_default() -> bool {
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct MailboxStatus {
-    /// `Ready`: mail to the address is delivered.
+    /// `Ready`: mail to the address is delivered; `Routes`: every alias and forwarding
+    /// address is in use; `Shared` (with `spec.sharedWith`, or while someone still has
+    /// access): the delegates' access is as declared on the mail server.
     #[serde(default)]
     pub conditions: Vec<Condition>,
     /// The generation the conditions describe.
@@ -103,4 +148,8 @@ pub struct MailboxStatus {
     /// the address.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// Who opens the mailbox besides its owner (`spec.sharedWith`, as the mail server has
+    /// it once the `Shared` condition is true).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delegates: Vec<MailboxDelegate>,
 }

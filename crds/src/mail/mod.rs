@@ -6,7 +6,8 @@
 //! are shown in its status. A [`Mailbox`] gives a `DirectoryUser` a mailbox at the
 //! address in its `email` (quota, aliases, forwarding). A [`MailAlias`] is an extra
 //! address delivered to mailboxes or lists of the same agency, and a [`MailingList`] is an
-//! address that reaches every member of a `DirectoryGroup`. A [`MailboxMigration`] copies
+//! address that reaches every member of a `DirectoryGroup`; a Mailbox `sharedWith` groups is a
+//! shared mailbox their members open as themselves. A [`MailboxMigration`] copies
 //! an agency's mailboxes from its old IMAP server.
 //!
 //! Postfix and Dovecot read the directory (a recipient must be an enabled account whose
@@ -23,7 +24,7 @@ mod shared;
 pub use alias::{MailAlias, MailAliasSpec, MailAliasStatus};
 pub use domain::{DmarcPolicy, DnsRecord, ExternalForwarding, MailDomain, MailDomainSpec, MailDomainStatus};
 pub use list::{MailingList, MailingListSpec, MailingListStatus};
-pub use mailbox::{Forwarding, Mailbox, MailboxSpec, MailboxStatus};
+pub use mailbox::{Delegation, Forwarding, Mailbox, MailboxAccess, MailboxDelegate, MailboxSpec, MailboxStatus};
 pub use migration::{
     CopyState, MailboxMigration, MailboxMigrationSpec, MailboxMigrationStatus, MailboxProgress, MigratedMailbox,
 };

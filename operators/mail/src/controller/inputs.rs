@@ -97,6 +97,7 @@ pub fn read(stores: &Stores, directory: &str, keys: &DkimKeys) -> Inputs {
             quota_bytes: quota_bytes(&mailbox.spec.quota.0),
             aliases: mailbox.spec.aliases.clone(),
             forwarding: mailbox.spec.forwarding.as_ref().map(|f| (f.to.clone(), f.keep_copy)),
+            shared_with: mailbox.spec.shared_with.iter().map(|d| (d.group.clone(), d.access)).collect(),
         })
         .collect();
     let aliases = stores

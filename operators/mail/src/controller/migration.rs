@@ -11,19 +11,20 @@ use std::{
     time::{Duration, Instant},
 };
 
+use super::{
+    context::{Context, MANAGER},
+    doveadm::doveadm,
+};
+use crate::{
+    error::Error,
+    migration::{Source, source_config, total_messages},
+};
 use k8s_openapi::{ByteString, jiff::Timestamp};
 use kube::{Api, Resource, ResourceExt, runtime::controller::Action};
 use makonis_api::mail::{CopyState, MailboxMigration, MailboxMigrationStatus, MailboxProgress};
 use makonis_operator_kit::{
     conditions::{DesiredCondition, merge_conditions},
     status::apply_status_if_changed,
-};
-use tokio::process::Command;
-
-use super::context::{Context, MANAGER};
-use crate::{
-    error::Error,
-    migration::{Source, source_config, total_messages},
 };
 
 /// The annotation by which platform administrators give a migration source to an agency.
@@ -263,18 +264,6 @@ async fn copy(ctx: &Context, files: &SourceFiles, source_user: &str, address: &s
     let count_local = ["-c", &local, "-f", "tab", "mailbox", "status", "-u", address, "messages", "*"];
     let copied = total_messages(&doveadm(ctx, &count_local).await?).map_err(Error::Doveadm)?;
     Ok((source_messages, copied))
-}
-
-async fn doveadm(ctx: &Context, args: &[&str]) -> Result<String, Error> {
-    let output = Command::new(&ctx.config.doveadm)
-        .args(args)
-        .output()
-        .await
-        .map_err(|e| Error::Doveadm(format!("{}: {e}", ctx.config.doveadm.display())))?;
-    match output.status.success() {
-        true => Ok(String::from_utf8_lossy(&output.stdout).into_owned()),
-        false => Err(Error::Doveadm(String::from_utf8_lossy(&output.stderr).trim().to_owned())),
-    }
 }
 
 fn copying(progress: &[MailboxProgress]) -> String {

@@ -3,17 +3,19 @@
 //! Mail is one system, not a set of independent objects: an address belongs to whoever
 //! claimed it first, a list follows its group's members, a domain decides its mailboxes.
 //! So there is one pass over everything — read the caches, plan, create missing DKIM
-//! keys, render, write what changed, reload the server whose files changed, write the
-//! statuses — run whenever any watched object changes (changes arriving together make one
+//! keys, render, write what changed, reload the server whose files changed, bring shared
+//! mailboxes' access lists in line, write the statuses — run whenever any watched object changes (changes arriving together make one
 //! pass), on a timer (to put back edited files), and again after a failure.
 
 mod context;
+mod doveadm;
 mod files;
 mod inputs;
 mod keys;
 mod metrics;
 mod migration;
 mod reload;
+mod sharing;
 mod status;
 
 use std::{collections::BTreeSet, future::Future, sync::Arc, time::Duration};
@@ -244,7 +246,12 @@ async fn pass(ctx: &Context, unreloaded: &mut BTreeSet<Server>) -> Result<(), Er
                 Err(error) => failure = failure.or(Some(error)),
             }
         }
-        let written = status::write_all(ctx, &plan).await?;
+        let previously_shared = status::previously_shared(ctx);
+        let sharing = sharing::apply_all(ctx, &plan, previously_shared).await;
+        if let Some(error) = sharing.values().find_map(|outcome| outcome.as_ref().err()) {
+            failure = failure.or(Some(Error::Doveadm(error.clone())));
+        }
+        let written = status::write_all(ctx, &plan, &sharing).await?;
         ctx.mail_metrics.record_served(plan.domains.len(), plan.mailboxes.len(), plan.routes.len());
         tracing::debug!(written, "statuses written");
         failure.map_or(Ok(()), Err)

@@ -23,19 +23,16 @@ pub enum Reloaded {
 /// Reloads `server` when it runs.
 pub async fn reload(config: &MailConfig, server: Server) -> Result<Reloaded, Error> {
     let name = server.name();
-    let (pid_file, command, args): (PathBuf, &Path, Vec<String>) = match server {
+    let (command, args): (&Path, Vec<String>) = match server {
         Server::Postfix => (
-            config.layout.state_dir.join("postfix/spool/pid/master.pid"),
             &config.postfix,
             vec!["-c".into(), server_dir(&config.layout, Server::Postfix).display().to_string(), "reload".into()],
         ),
-        Server::Dovecot => (
-            config.layout.state_dir.join("dovecot/run/master.pid"),
-            &config.doveadm,
-            vec!["-c".into(), config.layout.dovecot_conf().display().to_string(), "reload".into()],
-        ),
+        Server::Dovecot => {
+            (&config.doveadm, vec!["-c".into(), config.layout.dovecot_conf().display().to_string(), "reload".into()])
+        }
     };
-    if !running(&pid_file) {
+    if !is_running(config, server) {
         return Ok(Reloaded::NotRunning);
     }
     let output = Command::new(command)
@@ -49,8 +46,12 @@ pub async fn reload(config: &MailConfig, server: Server) -> Result<Reloaded, Err
     }
 }
 
-/// Whether the process named in `pid_file` is alive.
-fn running(pid_file: &Path) -> bool {
+/// Whether `server`'s master process runs (its pid file names a live process).
+pub fn is_running(config: &MailConfig, server: Server) -> bool {
+    let pid_file: PathBuf = match server {
+        Server::Postfix => config.layout.state_dir.join("postfix/spool/pid/master.pid"),
+        Server::Dovecot => config.layout.state_dir.join("dovecot/run/master.pid"),
+    };
     std::fs::read_to_string(pid_file)
         .ok()
         .and_then(|text| text.trim().parse::<u32>().ok())

@@ -9,17 +9,36 @@ use makonis_operator_kit::{
     status::apply_status_if_changed,
 };
 
-use super::context::{Context, MANAGER};
+use super::{
+    context::{Context, MANAGER},
+    sharing::Outcomes,
+};
 use crate::{
+    address::Address,
     dns::{DKIM_SELECTOR, records},
     error::Error,
     plan::{Key, Kind, Plan, Verdict},
+    sharing::{SharingFacts, shared_status},
 };
 
-/// Writes every object's status from `plan`; returns how many were written. One refused
-/// write does not keep the others from being written: the first error is returned after
-/// all were tried.
-pub async fn write_all(ctx: &Context, plan: &Plan) -> Result<usize, Error> {
+/// The addresses whose Mailbox statuses name delegates: their access lists are checked
+/// even when the plan no longer shares them, so that access is taken back.
+pub fn previously_shared(ctx: &Context) -> std::collections::BTreeSet<Address> {
+    ctx.stores
+        .mailboxes
+        .state()
+        .iter()
+        .filter(|m| ctx.manages(&***m))
+        .filter_map(|m| m.status.as_ref())
+        .filter(|status| !status.delegates.is_empty())
+        .filter_map(|status| status.address.as_deref().and_then(|a| Address::parse(a).ok()))
+        .collect()
+}
+
+/// Writes every object's status from `plan` (and, for shared mailboxes, from how applying
+/// their access lists went); returns how many were written. One refused write does not
+/// keep the others from being written: the first error is returned after all were tried.
+pub async fn write_all(ctx: &Context, plan: &Plan, sharing: &Outcomes) -> Result<usize, Error> {
     let mut written = Tally::default();
     let now = Timestamp::now();
     for domain in ctx.stores.domains.state() {
@@ -49,12 +68,24 @@ pub async fn write_all(ctx: &Context, plan: &Plan) -> Result<usize, Error> {
             true => DesiredCondition::truthy("Routes", "Accepted", "every alias and forwarding address is in use"),
             false => DesiredCondition::falsy("Routes", "Refused", verdict.refused_routes.join("; ")),
         };
+        let address = verdict.address.as_deref().and_then(|a| Address::parse(a).ok());
+        let shared = shared_status(&SharingFacts {
+            address: address.as_ref().filter(|a| plan.mailboxes.contains_key(*a)),
+            declared: !mailbox.spec.shared_with.is_empty(),
+            had_condition: current.conditions.iter().any(|c| c.type_ == "Shared"),
+            missing_groups: &verdict.missing_groups,
+            planned: address.as_ref().and_then(|a| plan.shares.get(a)),
+            outcome: address.as_ref().and_then(|a| sharing.get(a)),
+            current: &current.delegates,
+        });
+        let extra = std::iter::once(routes).chain(shared.condition);
         let desired = MailboxStatus {
-            conditions: conditions(&current.conditions, verdict, Some(routes), mailbox.meta().generation, now),
+            conditions: conditions(&current.conditions, verdict, extra, mailbox.meta().generation, now),
             observed_generation: mailbox.meta().generation,
             address: verdict.address.clone(),
             quota_bytes: verdict.quota_bytes,
             aliases: verdict.aliases.clone(),
+            delegates: shared.delegates,
         };
         written.add(write(ctx, &*mailbox, mailbox.status.as_ref(), &desired, &current.conditions, verdict).await);
     }
@@ -117,7 +148,7 @@ fn verdict<'p, K: Resource>(plan: &'p Plan, kind: Kind, object: &K) -> Option<&'
 fn conditions(
     existing: &[Condition],
     verdict: &Verdict,
-    extra: Option<DesiredCondition>,
+    extra: impl IntoIterator<Item = DesiredCondition>,
     generation: Option<i64>,
     now: Timestamp,
 ) -> Vec<Condition> {

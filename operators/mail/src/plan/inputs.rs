@@ -1,7 +1,7 @@
 //! What the plan is made from: the objects, reduced to the fields that matter, free of
 //! Kubernetes types so that the plan is a pure function with plain tests.
 
-use makonis_api::mail::{DmarcPolicy, ExternalForwarding};
+use makonis_api::mail::{DmarcPolicy, ExternalForwarding, MailboxAccess};
 
 /// A namespaced object: its namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -101,6 +101,8 @@ pub struct MailboxInput {
     pub aliases: Vec<String>,
     /// Forwarding addresses and whether a copy stays.
     pub forwarding: Option<(Vec<String>, bool)>,
+    /// The groups (object names) that open it, and how.
+    pub shared_with: Vec<(String, MailboxAccess)>,
 }
 
 /// A `MailAlias`.

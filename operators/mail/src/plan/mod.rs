@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub use inputs::{
     AgencyInput, AliasInput, DomainInput, GroupInput, Inputs, Key, ListInput, MailboxInput, Seniority, UserInput,
 };
-use makonis_api::mail::{DmarcPolicy, ExternalForwarding};
+use makonis_api::mail::{DmarcPolicy, ExternalForwarding, MailboxAccess};
 pub use verdict::{Kind, Verdict};
 
 use makonis_identity::plan::ownership::marker;
@@ -57,6 +57,8 @@ pub struct Plan {
     pub mailboxes: BTreeMap<Address, StoredMailbox>,
     /// Addresses that deliver elsewhere (aliases, lists, forwarding), with their targets.
     pub routes: BTreeMap<Address, Vec<Address>>,
+    /// Shared mailboxes, by address: who else opens each, and how.
+    pub shares: BTreeMap<Address, BTreeMap<Address, MailboxAccess>>,
     /// Each object's verdict.
     pub verdicts: BTreeMap<(Kind, Key), Verdict>,
 }
@@ -118,6 +120,9 @@ pub fn plan(inputs: &Inputs) -> Plan {
             Claimant::Alias(alias) => route_alias(&mut plan, alias, &owners),
             Claimant::List(list) => route_list(&mut plan, list, inputs, &mailbox_of_user, &users),
         }
+    }
+    for mailbox in &inputs.mailboxes {
+        share_mailbox(&mut plan, mailbox, inputs, &mailbox_of_user, &users);
     }
     let mut per_domain: BTreeMap<String, u32> = BTreeMap::new();
     for address in plan.mailboxes.keys() {
@@ -443,6 +448,48 @@ fn route_list(
         }
     };
     plan.verdicts.insert(key, verdict);
+}
+
+/// Who opens a shared mailbox besides its owner: the enabled members of its groups who
+/// have a mailbox of their own in the plan, each with the most any of their groups gives.
+/// Members come from this namespace's groups only, so a mailbox is never shared with
+/// another agency.
+fn share_mailbox(
+    plan: &mut Plan,
+    mailbox: &MailboxInput,
+    inputs: &Inputs,
+    mailbox_of_user: &HashMap<(String, String), Address>,
+    users: &HashMap<(&str, &str), &UserInput>,
+) {
+    let key = (Kind::Mailbox, mailbox.seniority.key.clone());
+    let namespace = key.1.namespace.as_str();
+    let Some(owner) = plan.verdicts.get(&key).and_then(|v| v.address.as_deref()).and_then(|a| Address::parse(a).ok())
+    else {
+        return;
+    };
+    let mut delegates: BTreeMap<Address, MailboxAccess> = BTreeMap::new();
+    let mut missing = Vec::new();
+    for (group, access) in &mailbox.shared_with {
+        let Some(members) = members(inputs, namespace, group) else {
+            missing.push(group.clone());
+            continue;
+        };
+        let addresses = members
+            .iter()
+            .filter(|user| users.get(&(namespace, user.as_str())).is_some_and(|u| u.active))
+            .filter_map(|user| mailbox_of_user.get(&(namespace.to_owned(), user.clone())))
+            .filter(|address| **address != owner && plan.mailboxes.contains_key(*address));
+        for address in addresses {
+            let held = delegates.entry(address.clone()).or_insert(*access);
+            *held = (*held).max(*access);
+        }
+    }
+    if !delegates.is_empty() {
+        plan.shares.insert(owner, delegates);
+    }
+    if let Some(verdict) = plan.verdicts.get_mut(&key) {
+        verdict.missing_groups = missing;
+    }
 }
 
 /// The users (object names) a group holds, through nested groups; `None` when the group

@@ -42,6 +42,7 @@ fn mailbox(namespace: &str, user: &str, created: &str) -> MailboxInput {
         quota_bytes: Ok(1 << 30),
         aliases: Vec::new(),
         forwarding: None,
+        shared_with: Vec::new(),
     }
 }
 
@@ -296,4 +297,41 @@ fn a_mailbox_without_user_or_address_says_so() {
     assert_eq!(verdict(&plan, Kind::Mailbox, "agency-vsaa", "ghost").reason, "UserNotFound");
     assert_eq!(verdict(&plan, Kind::Mailbox, "agency-vsaa", "janis").reason, "NoAddress");
     assert_eq!(verdict(&plan, Kind::Mailbox, "agency-vsaa", "anna").reason, "InvalidQuota");
+}
+
+#[test]
+fn a_shared_mailbox_opens_to_its_groups_enabled_members_with_the_most_access_any_gives() {
+    use makonis_api::mail::MailboxAccess::{Full, Read};
+    let mut inputs = vsaa();
+    inputs.users.push(user("agency-vsaa", "info", "info@vsaa.gov.lv", true, &[]));
+    inputs.users.push(user("agency-vsaa", "no-mailbox", "nm@vsaa.gov.lv", true, &["finanses"]));
+    inputs.mailboxes.push(mailbox("agency-vsaa", "info", "2026-02-01T00:00:00Z"));
+    inputs.groups = vec![
+        GroupInput { key: Key::new("agency-vsaa", "finanses"), users: Vec::new(), groups: vec!["vadiba".into()] },
+        GroupInput { key: Key::new("agency-vsaa", "vadiba"), users: vec!["janis".into()], groups: Vec::new() },
+        // A group of the same name in another agency never widens the share.
+        GroupInput { key: Key::new("agency-vdi", "finanses"), users: vec!["ilze".into()], groups: Vec::new() },
+    ];
+    let info = inputs.mailboxes.last_mut().unwrap();
+    info.shared_with = vec![("finanses".into(), Read), ("vadiba".into(), Full), ("nope".into(), Full)];
+    let plan = plan(&inputs);
+    // Anna is a member directly, Jānis through vadiba (and so Full); Dace is disabled; the
+    // member without a mailbox cannot open it; nobody of VDI does.
+    assert_eq!(
+        plan.shares[&address("info@vsaa.gov.lv")],
+        BTreeMap::from([(address("anna.berzina@vsaa.gov.lv"), Read), (address("janis.kalnins@vsaa.gov.lv"), Full)])
+    );
+    assert_eq!(verdict(&plan, Kind::Mailbox, "agency-vsaa", "info").missing_groups, ["nope"]);
+    assert_eq!(plan.shares.len(), 1, "only the mailbox that is shared");
+}
+
+#[test]
+fn a_mailbox_is_not_shared_with_its_owner_nor_through_a_group_of_nobody() {
+    let mut inputs = vsaa();
+    inputs.groups =
+        vec![GroupInput { key: Key::new("agency-vsaa", "finanses"), users: Vec::new(), groups: Vec::new() }];
+    inputs.mailboxes[0].shared_with = vec![("finanses".into(), makonis_api::mail::MailboxAccess::Full)];
+    let plan = plan(&inputs);
+    assert!(plan.shares.is_empty(), "Anna is the owner and Dace is disabled: {:?}", plan.shares);
+    assert!(verdict(&plan, Kind::Mailbox, "agency-vsaa", "anna").missing_groups.is_empty());
 }

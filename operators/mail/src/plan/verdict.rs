@@ -44,6 +44,8 @@ pub struct Verdict {
     pub aliases: Vec<String>,
     /// A mailbox's aliases and forwarding targets that were refused, and why.
     pub refused_routes: Vec<String>,
+    /// A shared mailbox's groups that do not exist.
+    pub missing_groups: Vec<String>,
 }
 
 impl Verdict {
@@ -58,6 +60,7 @@ impl Verdict {
             count: 0,
             aliases: Vec::new(),
             refused_routes: Vec::new(),
+            missing_groups: Vec::new(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! Dovecot: IMAP over TLS only, people signed in by binding to the directory as
 //! themselves (AD keeps no hash anyone can read), looked up only among their own agency's
-//! accounts; mailboxes and quotas from the rendered user list, the quota policy service Postfix asks at RCPT, and warnings at 80 % and
-//! 95 %.
+//! accounts; mailboxes and quotas from the rendered user list, the quota policy service
+//! Postfix asks at RCPT, warnings at 80 % and 95 %, and shared mailboxes opened through
+//! access lists (the ACL plugin; the controller keeps the lists, see [`crate::sharing`]).
 
 use std::fmt::Write;
 
@@ -83,7 +84,22 @@ auth_mechanisms = plain login
 auth_username_format = %Lu
 first_valid_uid = 1
 mail_location = maildir:~/Maildir
-mail_plugins = $mail_plugins quota
+mail_plugins = $mail_plugins quota acl
+
+# A person's own folders, and under Shared/<address>/ the shared mailboxes whose access
+# lists (kept by the mail controller) name them; only entries there open a mailbox.
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+namespace shared {{
+  type = shared
+  separator = /
+  prefix = Shared/%%u/
+  location = maildir:%%h/Maildir:INDEXPVT=~/Maildir/shared/%%u
+  subscriptions = no
+  list = children
+}}
 
 {passdbs}userdb {{
   driver = passwd-file
@@ -122,12 +138,14 @@ service quota-warning {{
   }}
 }}
 protocol imap {{
-  mail_plugins = $mail_plugins imap_quota
+  mail_plugins = $mail_plugins imap_quota imap_acl
 }}
 protocol lmtp {{
   postmaster_address = postmaster@{hostname}
 }}
 plugin {{
+  acl = vfile
+  acl_shared_dict = file:{mail_root}/shared-mailboxes.db
   quota = maildir:User quota
   quota_grace = 0
   quota_status_success = DUNNO
@@ -145,6 +163,7 @@ plugin {{
         quota = settings.layout.quota_status_port,
         mail_user = settings.layout.mail_user,
         hostname = settings.layout.hostname,
+        mail_root = settings.layout.mail_root.display(),
     )
 }
 
