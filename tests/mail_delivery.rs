@@ -440,5 +440,5 @@ async fn the_examples_are_accepted_by_the_api_server() {
             .unwrap_or_else(|e| panic!("{kind} from {path}: {e}"));
         kinds.push(kind);
     }
-    assert_eq!(kinds, ["MailDomain", "Mailbox", "Mailbox", "MailAlias", "MailingList", "MailboxMigration"]);
+    assert_eq!(kinds, ["MailDomain", "Mailbox", "Mailbox", "Mailbox", "MailAlias", "MailingList", "MailboxMigration"]);
 }
