@@ -12,6 +12,8 @@
 //!   seen by polling every 2 s);
 //! - the LDAP requests the operator made, by operation, and LDAP requests per second;
 //! - the CPU seconds of the operator and of Samba meanwhile (the operator's share);
+//! - the mean time of an LDAP request by operation (queueing at the domain controller
+//!   included) and of a reconcile by controller, from the operator's histograms;
 //! - after restarting the operator with a resync of 20 s, the LDAP requests of
 //!   `MAKONIS_BENCH_STEADY_SECONDS` (default 60) of steady state: reads only, 0 writes.
 
@@ -61,6 +63,28 @@ async fn ldap_requests(operator: &OperatorProcess) -> Vec<(String, f64)> {
         *by_operation.entry(operation.to_string()).or_default() += value;
     }
     by_operation.into_iter().collect()
+}
+
+/// The mean of each histogram `name` (from `_sum` / `_count`) in the operator's `/metrics`,
+/// by the value of `label`, in milliseconds.
+async fn mean_ms(operator: &OperatorProcess, name: &str, label: &str) -> Vec<(String, f64)> {
+    let text = operator.metrics().await;
+    let mut sums: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
+    for line in text.lines() {
+        let (series, value) = match line.rsplit_once(' ') {
+            Some((series, value)) => (series, value.parse::<f64>().unwrap_or(0.0)),
+            None => continue,
+        };
+        let Some(key) = series.split(&format!("{label}=\"")).nth(1).and_then(|r| r.split('"').next()) else {
+            continue;
+        };
+        if series.starts_with(&format!("{name}_sum{{")) {
+            sums.entry(key.to_owned()).or_default().0 += value;
+        } else if series.starts_with(&format!("{name}_count{{")) {
+            sums.entry(key.to_owned()).or_default().1 += value;
+        }
+    }
+    sums.into_iter().filter(|(_, (_, n))| *n > 0.0).map(|(k, (sum, n))| (k, 1000.0 * sum / n)).collect()
 }
 
 /// The CPU seconds of Samba: its main process and every process descended from it (the
@@ -254,6 +278,17 @@ async fn main() {
     println!(
         "CPU: operator {operator_cpu:.1} s, Samba {samba_cpu:.1} s (operator's share {:.0} %)",
         100.0 * operator_cpu / (operator_cpu + samba_cpu).max(f64::EPSILON)
+    );
+    let show = |means: Vec<(String, f64)>| {
+        means.iter().map(|(k, ms)| format!("{k} {ms:.1} ms")).collect::<Vec<_>>().join(", ")
+    };
+    println!(
+        "mean time per LDAP request (queueing at the domain controller included): {}",
+        show(mean_ms(&operator, "makonis_identity_ldap_request_seconds", "operation").await)
+    );
+    println!(
+        "mean time per reconcile: {}",
+        show(mean_ms(&operator, "makonis_operator_reconcile_duration_seconds", "controller").await)
     );
     operator.stop().await;
 
