@@ -421,11 +421,8 @@ fn route_list(
             Verdict::refused("GroupNotFound", format!("DirectoryGroup {} does not exist in this namespace", list.group))
         }
         Some(members) => {
-            let recipients: Vec<Address> = members
-                .iter()
-                .filter(|user| users.get(&(namespace, user.as_str())).is_some_and(|u| u.active))
-                .filter_map(|user| mailbox_of_user.get(&(namespace.to_owned(), user.clone())).cloned())
-                .filter(|recipient| plan.mailboxes.contains_key(recipient))
+            let recipients: Vec<Address> = member_mailboxes(plan, namespace, &members, mailbox_of_user, users)
+                .cloned()
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
@@ -474,11 +471,10 @@ fn share_mailbox(
             missing.push(group.clone());
             continue;
         };
-        let addresses = members
-            .iter()
-            .filter(|user| users.get(&(namespace, user.as_str())).is_some_and(|u| u.active))
-            .filter_map(|user| mailbox_of_user.get(&(namespace.to_owned(), user.clone())))
-            .filter(|address| **address != owner && plan.mailboxes.contains_key(*address));
+        let addresses = member_mailboxes(plan, namespace, &members, mailbox_of_user, users)
+            .filter(|address| **address != owner)
+            .cloned()
+            .collect::<Vec<_>>();
         for address in addresses {
             let held = delegates.entry(address.clone()).or_insert(*access);
             *held = (*held).max(*access);
@@ -490,6 +486,21 @@ fn share_mailbox(
     if let Some(verdict) = plan.verdicts.get_mut(&key) {
         verdict.missing_groups = missing;
     }
+}
+
+/// The mailboxes of the enabled users among `members` (object names in `namespace`).
+fn member_mailboxes<'a>(
+    plan: &'a Plan,
+    namespace: &'a str,
+    members: &'a BTreeSet<String>,
+    mailbox_of_user: &'a HashMap<(String, String), Address>,
+    users: &'a HashMap<(&str, &str), &UserInput>,
+) -> impl Iterator<Item = &'a Address> + 'a {
+    members
+        .iter()
+        .filter(move |user| users.get(&(namespace, user.as_str())).is_some_and(|u| u.active))
+        .filter_map(move |user| mailbox_of_user.get(&(namespace.to_owned(), user.clone())))
+        .filter(move |address| plan.mailboxes.contains_key(*address))
 }
 
 /// The users (object names) a group holds, through nested groups; `None` when the group
