@@ -21,7 +21,8 @@ platform_mail_imaps="${MAKONIS_MAIL_IMAPS_PORT:-9993}"
 platform_mail_people=""
 
 # platform_directory_possible: true when this machine can run the demo's directory and
-# mail (root and the servers installed); otherwise notes why not.
+# mail (root, the servers installed, and the Samba fixture started); otherwise notes why
+# not, and the demo goes on without them.
 platform_directory_possible() {
     local missing=() binary
     for binary in /usr/sbin/samba /usr/bin/ldapmodify /usr/sbin/postfix /usr/lib/postfix/postfix-ldap.so \
@@ -37,6 +38,7 @@ platform_directory_possible() {
         platform_demo_notes+=("directory and mail: left out, missing ${missing[*]} (tests/setup.sh --demo installs them)")
         return 1
     fi
+    platform_demo_samba || return 1
     platform_directory_base="$(platform_samba_env MAKONIS_TEST_SAMBA_BASE)"
 }
 
@@ -46,7 +48,6 @@ platform_directory_possible() {
 # until every agency's OU is in place. Needs platform_directory_possible and the agencies.
 platform_directory() {
     local metrics="$1" code
-    platform_demo_samba || return 1
     platform_secret makonis-system demo-directory-ca "ca.crt=$(platform_samba_env MAKONIS_TEST_SAMBA_CA)"
     platform_secret makonis-system demo-directory-bind "username=$(platform_samba_env MAKONIS_TEST_SAMBA_ADMIN_DN)" \
         "password=$(platform_samba_env MAKONIS_TEST_SAMBA_ADMIN_PASSWORD)"

@@ -4,8 +4,9 @@
 //! claimed it first, a list follows its group's members, a domain decides its mailboxes.
 //! So there is one pass over everything — read the caches, plan, create missing DKIM
 //! keys, render, write what changed, reload the server whose files changed, bring shared
-//! mailboxes' access lists in line, write the statuses — run whenever any watched object changes (changes arriving together make one
-//! pass), on a timer (to put back edited files), and again after a failure.
+//! mailboxes' access lists in line, write the statuses — run whenever any watched object
+//! changes (changes arriving together make one pass), on a timer (to put back edited
+//! files), and again after a failure.
 
 mod context;
 mod doveadm;
