@@ -479,3 +479,41 @@ async fn a_leaver_waits_while_the_domain_cannot_be_reached() {
     assert!(read(&dn, &["cn"]).is_none());
     assert!(read(&format!("CN={username},OU=Leavers,{}", t.agency_ou), &["cn"]).is_none());
 }
+
+/// A domain restored from an older backup (or entries deleted by hand) has lost accounts
+/// that the statuses still name: the agency's role group is made again with the members
+/// that exist, so the agency stays usable; the person's account is made again, and then
+/// they hold their role once more.
+#[tokio::test]
+async fn accounts_lost_in_the_directory_are_made_again_and_regain_their_roles() {
+    let t = IdentityRun::start(0, "Correct", 2).await;
+    t.apply::<DirectoryUser>(object(
+        "DirectoryUser",
+        "ilze",
+        json!({"username": format!("ilze{}", t.run), "givenName": "Ilze", "surname": "Ozola", "roles": ["requesters"]}),
+    ))
+    .await;
+    let ready = t.wait_condition("directoryusers", "ilze", "Ready", "True").await;
+    let account = ready["status"]["dn"].as_str().expect("a DN").to_string();
+    let group = t.dn(&format!("{}-requesters", t.code), "Groups");
+    wait_attribute(&group, "member", Some(&account)).await;
+
+    // The domain loses the group and the People OU with the account in it, as a restore to
+    // a point before them would. The OU comes back first, with the role group, which then
+    // names an account that is not there yet.
+    let people = format!("OU=People,{}", t.agency_ou);
+    for (dn, tree) in [(&group, false), (&people, true)] {
+        let mut args = vec![dn.as_str()];
+        if tree {
+            args.splice(0..0, ["-e", "!1.2.840.113556.1.4.805"]);
+        }
+        let (ok, _, stderr) = support::identity::ldap_tool("ldapdelete", &args, None);
+        assert!(ok, "deleting {dn}: {stderr}");
+    }
+    wait_until("the account made again", CONVERGE, || async {
+        read(&account, &["objectClass"]).map(|_| ()).ok_or_else(|| "not yet".to_string())
+    })
+    .await;
+    wait_attribute(&group, "member", Some(&account)).await;
+    t.wait_condition("directoryusers", "ilze", "Ready", "True").await;
+}

@@ -169,9 +169,6 @@ async fn ensure_agency(
                 let mut attributes = present(&role_group_attributes(&marker));
                 attributes.push(("objectClass".into(), vec![b"group".to_vec()]));
                 attributes.push(("sAMAccountName".into(), vec![group_name.clone().into_bytes()]));
-                if !members.is_empty() {
-                    attributes.push(("member".into(), members.iter().map(|m| m.clone().into_bytes()).collect()));
-                }
                 connection.add(&dn, attributes).await?;
                 ctx.events
                     .normal(
@@ -181,15 +178,13 @@ async fn ensure_agency(
                         format!("created the role group {dn}"),
                     )
                     .await;
+                notes.extend(write_members(connection, &dn, Vec::new(), &members).await?.1);
             }
             [group] => match ownership(group, &marker, None) {
                 Ownership::Ours => {
                     let drift = differences(&role_group_attributes(&marker), group);
                     let mut changes = crate::plan::attributes::changes(&drift);
                     let member_diff = member_changes(group.values("member"), &members);
-                    if !member_diff.add.is_empty() {
-                        changes.push(Change::Add("member".into(), bytes(&member_diff.add)));
-                    }
                     let report_only = directory.spec.drift == makonis_api::identity::DriftPolicy::Report;
                     if !member_diff.remove.is_empty() && !report_only {
                         changes.push(Change::Delete("member".into(), bytes(&member_diff.remove)));
@@ -199,12 +194,12 @@ async fn ensure_agency(
                             member_diff.remove.join("; ")
                         ));
                     }
-                    if !changes.is_empty() {
-                        connection.modify(&group.dn, changes).await?;
+                    if !changes.is_empty() || !member_diff.add.is_empty() {
+                        let (added, missing) = write_members(connection, &group.dn, changes, &member_diff.add).await?;
+                        notes.extend(missing);
                         let note = format!(
-                            "{}: added {}, removed {}",
+                            "{}: added {added}, removed {}",
                             group.dn,
-                            member_diff.add.len(),
                             if report_only { 0 } else { member_diff.remove.len() }
                         );
                         ctx.events.normal(&directory.object_ref(&()), "Updated", "UpdateRoleGroup", note).await;
@@ -228,6 +223,43 @@ async fn ensure_agency(
         }
     }
     Ok(notes.join(" "))
+}
+
+/// Writes `changes` to the group at `dn` together with adding the members `add`. When the
+/// directory refuses because a member is not there (a person's account is being made
+/// again, say after the domain was restored from a backup), the members that exist are
+/// added without them and a note names the others: the agency's OU stays usable, so their
+/// accounts can be made, and a later reconcile adds them. Returns how many members were
+/// added, and the note.
+async fn write_members(
+    connection: &Connection,
+    dn: &str,
+    changes: Vec<Change>,
+    add: &[String],
+) -> Result<(usize, Option<String>), Error> {
+    let with = |members: &[String]| {
+        let mut all = changes.clone();
+        if !members.is_empty() {
+            all.push(Change::Add("member".into(), bytes(members)));
+        }
+        all
+    };
+    match connection.modify(dn, with(add)).await {
+        Err(crate::ldap::DirectoryError::NoSuchObject(_)) if !add.is_empty() => {
+            let mut present = Vec::new();
+            let mut missing = Vec::new();
+            for member in add {
+                match connection.read(member, &["objectClass"]).await? {
+                    Some(_) => present.push(member.clone()),
+                    None => missing.push(member.clone()),
+                }
+            }
+            connection.modify(dn, with(&present)).await?;
+            let note = format!("{dn}: not yet added, their accounts are not in the directory: {}", missing.join("; "));
+            Ok((present.len(), (!missing.is_empty()).then_some(note)))
+        }
+        result => result.map(|()| (add.len(), None)).map_err(Error::from),
+    }
 }
 
 fn bytes(values: &[String]) -> Vec<Vec<u8>> {
