@@ -83,6 +83,14 @@ platform_agencies_and_catalog
 kubectl get agencies
 kubectl get catalogitems
 
+if [[ -n "$platform_directory_base" ]]; then
+    # Before the orders: the DMS and VDI IS get their directory service accounts, and an
+    # order is Ready only once its account is.
+    step "the sector's directory: Samba AD as Directory demo, the identity operator, every agency's OU and role groups"
+    platform_directory "$identity_metrics_address"
+    kubectl get directories
+fi
+
 step "ordering demo services"
 platform_demo_orders
 kubectl wait --for=jsonpath='{.status.phase}'=Ready --timeout=180s -A serviceinstances --all
@@ -94,9 +102,6 @@ kubectl get hostpools
 kubectl get vm,volume,backup -A
 
 if [[ -n "$platform_directory_base" ]]; then
-    step "the sector's directory: Samba AD as Directory demo, the identity operator, every agency's OU and role groups"
-    platform_directory "$identity_metrics_address"
-    kubectl get directories
     step "the mail system: the mail operator, a demo person with a mailbox in every agency, Postfix and Dovecot"
     platform_mail "$mail_metrics_address"
     platform_demo_people
