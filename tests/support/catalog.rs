@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::{admissionregistration::v1::ValidatingWebhookConfiguration, core::v1::ResourceQuota};
+use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use kube::{
     Api, Client,
     api::{DeleteParams, ObjectMeta, PostParams},
@@ -20,7 +20,7 @@ use super::{
     agencies::{TEST_LABEL, test_agency, unique_id},
     cluster::{OPERATOR_NAMESPACE, admin_client, install_platform, service_account_kubeconfig},
     operator::{OperatorOptions, OperatorProcess, free_local_address},
-    tenancy::{start_operator, wait_ready},
+    tenancy::{start_operator, wait_quota_counts, wait_ready},
     wait_until,
     webhook::register_webhook,
 };
@@ -89,13 +89,7 @@ impl CatalogRun {
         adjust(&mut agency);
         agencies.create(&PostParams::default(), &agency).await.expect("create agency");
         let namespace = wait_ready(&agencies, &code).await.namespace_name();
-        let quotas: Api<ResourceQuota> = Api::namespaced(self.admin.clone(), &namespace);
-        wait_until("the quota controller to count service instances", Duration::from_secs(90), || async {
-            let quota = quotas.get("makonis-quota").await.map_err(|e| e.to_string())?;
-            let counted = quota.status.and_then(|s| s.used).is_some_and(|used| used.contains_key(COUNT_KEY));
-            if counted { Ok(()) } else { Err("not counted yet".into()) }
-        })
-        .await;
+        wait_quota_counts(&self.admin, &namespace, COUNT_KEY).await;
         namespace
     }
 

@@ -13,11 +13,7 @@ use std::{
 };
 
 use base64::Engine;
-use k8s_openapi::{
-    ByteString,
-    api::core::v1::{ResourceQuota, Secret},
-    apimachinery::pkg::apis::meta::v1::ObjectMeta,
-};
+use k8s_openapi::{ByteString, api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::ObjectMeta};
 use kube::{
     Api,
     api::{Patch, PatchParams, PostParams},
@@ -36,6 +32,7 @@ use super::{
     directory::env,
     identity::{IdentityRun, ldap_modify},
     operator::{OperatorOptions, OperatorProcess, free_local_address},
+    tenancy::wait_quota_counts,
     wait_until,
 };
 
@@ -81,19 +78,7 @@ impl MailRun {
             )
             .await
             .expect("the platform confirms the agency's domain");
-        // Until the quota controller has counted the agency's mailboxes (a minute or two
-        // after their kind first appears), the API server refuses them: "status unknown for
-        // quota".
-        let quotas: Api<ResourceQuota> = Api::namespaced(id.admin.clone(), &format!("agency-{}", id.code));
-        wait_until("the quota controller to count mailboxes", Duration::from_secs(180), || async {
-            let quota = quotas.get("makonis-quota").await.map_err(|e| e.to_string())?;
-            let used = quota.status.and_then(|s| s.used).unwrap_or_default();
-            match used.contains_key("count/mailboxes.mail.makonis.lv") {
-                true => Ok(()),
-                false => Err(format!("counted so far: {:?}", used.keys().collect::<Vec<_>>())),
-            }
-        })
-        .await;
+        wait_quota_counts(&id.admin, &format!("agency-{}", id.code), "count/mailboxes.mail.makonis.lv").await;
 
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/mail/{}", id.run));
         let _ = std::fs::remove_dir_all(&dir);

@@ -1,6 +1,8 @@
 //! Steps most tenancy tests share: start an operator for one test run, wait for Ready.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use std::time::Duration;
+
+use k8s_openapi::{api::core::v1::ResourceQuota, apimachinery::pkg::apis::meta::v1::Condition};
 use kube::{Api, Client};
 use makonis_api::tenancy::Agency;
 
@@ -22,6 +24,23 @@ pub async fn start_operator(admin: &Client, run: &str, resync_seconds: u64) -> O
         run,
         resync_seconds,
         extra_args: &[],
+    })
+    .await
+}
+
+/// Waits until the quota controller counts `resource` (e.g.
+/// `count/mailboxes.mail.makonis.lv`) in the agency quota of `namespace`: until then, a
+/// minute or two after the kind first appears, the API server refuses such objects with
+/// "status unknown for quota".
+pub async fn wait_quota_counts(admin: &Client, namespace: &str, resource: &str) {
+    let quotas: Api<ResourceQuota> = Api::namespaced(admin.clone(), namespace);
+    wait_until(&format!("the quota controller to count {resource}"), Duration::from_secs(180), || async {
+        let quota = quotas.get("makonis-quota").await.map_err(|e| e.to_string())?;
+        let used = quota.status.and_then(|s| s.used).unwrap_or_default();
+        match used.contains_key(resource) {
+            true => Ok(()),
+            false => Err(format!("counted so far: {:?}", used.keys().collect::<Vec<_>>())),
+        }
     })
     .await
 }

@@ -23,6 +23,10 @@ pub fn rights(access: MailboxAccess) -> &'static [&'static str] {
     }
 }
 
+/// Where other people's shared mailboxes appear in a person's folder list (Dovecot's
+/// shared namespace prefix, followed by the owner's address).
+pub const SHARED_PREFIX: &str = "Shared/";
+
 /// The identifier Dovecot knows a delegate by (they sign in with their address).
 pub fn identifier(address: &str) -> String {
     format!("user={address}")
@@ -92,9 +96,16 @@ pub fn acl_changes(
     changes
 }
 
-/// The folders `doveadm mailbox list` printed, one per line.
+/// The owner's own folders among those `doveadm mailbox list` printed, one per line: the
+/// ones under [`SHARED_PREFIX`] are other people's mailboxes shared with the owner, whose
+/// lists are their owners' business.
 pub fn parse_folders(text: &str) -> Vec<String> {
-    text.lines().map(str::trim_end).filter(|line| !line.is_empty()).map(str::to_owned).collect()
+    text.lines()
+        .map(str::trim_end)
+        .filter(|line| !line.is_empty() && *line != SHARED_PREFIX.trim_end_matches('/'))
+        .filter(|line| !line.starts_with(SHARED_PREFIX))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// What a mailbox's status says about its sharing.
@@ -293,7 +304,9 @@ mod tests {
     }
 
     #[test]
-    fn folders_are_one_per_line() {
+    fn only_the_owners_own_folders_are_listed() {
         assert_eq!(parse_folders("INBOX\nSent\nArhīvs/2026\n\n"), ["INBOX", "Sent", "Arhīvs/2026"]);
+        let with_shared = "INBOX\nShared\nShared/kanceleja@vsaa.gov.lv\nShared/kanceleja@vsaa.gov.lv/INBOX\nSent\n";
+        assert_eq!(parse_folders(with_shared), ["INBOX", "Sent"], "another owner's folders are not ours to change");
     }
 }

@@ -11,6 +11,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+use k8s_openapi::{ByteString, jiff::Timestamp};
+use kube::{Api, Resource, ResourceExt, runtime::controller::Action};
+use makonis_api::mail::{CopyState, MailboxMigration, MailboxMigrationStatus, MailboxProgress};
+use makonis_operator_kit::{
+    conditions::{DesiredCondition, merge_conditions},
+    status::apply_status_if_changed,
+};
+
 use super::{
     context::{Context, MANAGER},
     doveadm::doveadm,
@@ -18,13 +26,6 @@ use super::{
 use crate::{
     error::Error,
     migration::{Source, source_config, total_messages},
-};
-use k8s_openapi::{ByteString, jiff::Timestamp};
-use kube::{Api, Resource, ResourceExt, runtime::controller::Action};
-use makonis_api::mail::{CopyState, MailboxMigration, MailboxMigrationStatus, MailboxProgress};
-use makonis_operator_kit::{
-    conditions::{DesiredCondition, merge_conditions},
-    status::apply_status_if_changed,
 };
 
 /// The annotation by which platform administrators give a migration source to an agency.

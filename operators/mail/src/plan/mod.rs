@@ -471,13 +471,11 @@ fn share_mailbox(
             missing.push(group.clone());
             continue;
         };
-        let addresses = member_mailboxes(plan, namespace, &members, mailbox_of_user, users)
-            .filter(|address| **address != owner)
-            .cloned()
-            .collect::<Vec<_>>();
-        for address in addresses {
-            let held = delegates.entry(address.clone()).or_insert(*access);
-            *held = (*held).max(*access);
+        for address in member_mailboxes(plan, namespace, &members, mailbox_of_user, users) {
+            if *address != owner {
+                let held = delegates.entry(address.clone()).or_insert(*access);
+                *held = (*held).max(*access);
+            }
         }
     }
     if !delegates.is_empty() {

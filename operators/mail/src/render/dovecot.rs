@@ -95,7 +95,7 @@ namespace inbox {{
 namespace shared {{
   type = shared
   separator = /
-  prefix = Shared/%%u/
+  prefix = {shared}%%u/
   location = maildir:%%h/Maildir:INDEXPVT=~/Maildir/shared/%%u
   subscriptions = no
   list = children
@@ -164,6 +164,7 @@ plugin {{
         mail_user = settings.layout.mail_user,
         hostname = settings.layout.hostname,
         mail_root = settings.layout.mail_root.display(),
+        shared = crate::sharing::SHARED_PREFIX,
     )
 }
 
