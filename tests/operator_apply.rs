@@ -2,7 +2,8 @@
 //! a map key (a ConfigMap's data, a quota's entry) dropped from the desired object is gone
 //! from the live one, while fields other managers set stay. Against the real control
 //! plane, through the operator kit's applier (typed, and dynamic with a watch cache) and
-//! through the catalog controller re-rendering an instance.
+//! through the catalog controller re-rendering an instance. A status merged over the
+//! server's keeps what earlier writes recorded.
 
 mod support;
 
@@ -20,10 +21,14 @@ use kube::{
         watcher,
     },
 };
-use makonis_api::catalog::{CatalogItem, Phase, Template};
+use makonis_api::{
+    catalog::{CatalogItem, Phase, Template},
+    identity::{Directory, DirectoryStatus},
+};
 use makonis_operator_kit::{
     apply::{Applier, Outcome},
     metrics::ReconcileMetrics,
+    status::apply_status_merged,
     watch::{cached_with_own_fields, drain},
 };
 use serde_json::{Value, json};
@@ -31,7 +36,7 @@ use support::{
     CONVERGE,
     agencies::unique_id,
     catalog::{CatalogRun, test_item, wait_phase},
-    cluster::admin_client,
+    cluster::{admin_client, status_writer},
     wait_until,
 };
 
@@ -160,6 +165,53 @@ async fn fields_dropped_are_removed_when_comparing_with_a_watch_cache() {
 
     driver.abort();
     Api::<Namespace>::all(admin).delete(&namespace, &DeleteParams::default()).await.unwrap();
+}
+
+/// A status merged over what the API server holds keeps the facts an earlier write
+/// recorded, even when the reconcile ran on a copy of the object older than that write (a
+/// watch cache can hand a controller one); merged over that stale copy, they were lost.
+#[tokio::test]
+async fn a_status_written_from_a_stale_copy_keeps_what_the_last_write_recorded() {
+    let admin = admin_client().await;
+    let metrics = ReconcileMetrics::register(&prometheus::Registry::new()).unwrap();
+    let directories: Api<Directory> = Api::all(admin.clone());
+    // Statuses are written by their operator only (the status-writers policy).
+    let writer: Api<Directory> = Api::all(status_writer("identity.makonis.lv").await);
+    let name = format!("stale-status-{}", unique_id());
+    let object: Directory = serde_json::from_value(json!({
+        "apiVersion": "identity.makonis.lv/v1alpha1", "kind": "Directory",
+        "metadata": {"name": name},
+        "spec": {"url": "ldaps://dc.invalid:636", "caSecret": "none", "bindSecret": "none", "baseDn": "DC=invalid"},
+    }))
+    .unwrap();
+    let stale = directories.create(&PostParams::default(), &object).await.unwrap();
+    assert!(stale.status.is_none());
+
+    let record = |current: Option<&DirectoryStatus>| DirectoryStatus {
+        functional_level: Some("2008 R2".into()),
+        ..current.cloned().unwrap_or_default()
+    };
+    assert!(apply_status_merged(&writer, &stale, None, record, MANAGER, &metrics).await.unwrap());
+    let fresh = directories.get_status(&name).await.unwrap();
+    assert!(
+        !apply_status_merged(&writer, &fresh, fresh.status.as_ref(), record, MANAGER, &metrics).await.unwrap(),
+        "nothing to write when the status already holds it"
+    );
+
+    // A later reconcile that still sees the object as created observes something else.
+    let observe = |current: Option<&DirectoryStatus>| DirectoryStatus {
+        observed_generation: Some(1),
+        ..current.cloned().unwrap_or_default()
+    };
+    assert!(apply_status_merged(&writer, &stale, None, observe, MANAGER, &metrics).await.unwrap());
+    let status = directories.get_status(&name).await.unwrap().status.unwrap();
+    assert_eq!(
+        (status.functional_level.as_deref(), status.observed_generation),
+        (Some("2008 R2"), Some(1)),
+        "both writes' facts are kept"
+    );
+
+    directories.delete(&name, &DeleteParams::default()).await.unwrap();
 }
 
 /// The cached object `key` once its labels are `labels`.

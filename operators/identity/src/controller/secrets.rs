@@ -46,9 +46,12 @@ pub async fn referenced_password(ctx: &Context, namespace: &str, name: &str) -> 
     let password = value(&secret, PASSWORD_KEY).filter(|p| !p.is_empty()).ok_or_else(|| {
         Error::Secret(format!("password.secretRef: the Secret {name} has no (UTF-8) key {PASSWORD_KEY}"))
     })?;
-    let one_time =
-        secret.metadata.labels.as_ref().and_then(|l| l.get(labels::ONE_TIME_PASSWORD)).is_some_and(|v| v == "true");
-    Ok((password, one_time))
+    Ok((password, is_one_time(&secret)))
+}
+
+/// Whether `secret` holds a password for one use ([`labels::ONE_TIME_PASSWORD`]).
+pub fn is_one_time(secret: &Secret) -> bool {
+    secret.metadata.labels.as_ref().and_then(|l| l.get(labels::ONE_TIME_PASSWORD)).is_some_and(|v| v == "true")
 }
 
 /// The initial password of `owner` kept in the Secret `name`: the one already there, or a
@@ -100,12 +103,12 @@ where
     Ok(())
 }
 
-/// Deletes the Secret `name`; one already gone is fine.
-pub async fn delete(ctx: &Context, namespace: &str, name: &str) -> Result<(), Error> {
+/// Deletes the Secret `name`, and says whether it was there (one already gone is fine).
+pub async fn delete(ctx: &Context, namespace: &str, name: &str) -> Result<bool, Error> {
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     match api.delete(name, &DeleteParams::default()).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
         Err(error) => Err(api_error("deleting", name, error)),
     }
 }

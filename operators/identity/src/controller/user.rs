@@ -9,7 +9,7 @@ use makonis_operator_kit::{
     conditions::{DesiredCondition, merge_conditions},
     error::ErrorCategory,
     finalizers::{add_finalizer, has_finalizer, remove_finalizer},
-    status::apply_status_if_changed,
+    status::apply_status_merged,
 };
 
 use super::{
@@ -321,23 +321,52 @@ async fn update(
         ..Report::default()
     };
     // The person changed the initial password: the Secret has done its job.
-    if let Some(secret) = &status.initial_password_secret
-        && entry.first("pwdLastSet").is_some_and(|v| v != "0")
-    {
-        secrets::delete(ctx, &namespace, secret).await?;
-        ctx.events
-            .normal(
-                &reference,
-                "PasswordChanged",
-                "DeleteInitialPassword",
-                format!("the person set their own password; the Secret {secret} with the initial one was deleted"),
-            )
-            .await;
+    if entry.first("pwdLastSet").is_some_and(|v| v != "0") && !changed_by_person(&status) {
+        if let Some(secret) = one_time_secret(user, ctx, &namespace, &status).await?
+            && secrets::delete(ctx, &namespace, &secret).await?
+        {
+            ctx.events
+                .normal(
+                    &reference,
+                    "PasswordChanged",
+                    "DeleteInitialPassword",
+                    format!("the person set their own password; the Secret {secret} with the initial one was deleted"),
+                )
+                .await;
+        }
         report.initial_secret = Some(None);
         report.password =
             Some(DesiredCondition::truthy("PasswordSet", "ChangedByPerson", "the person has set their own password"));
     }
     Ok(report)
+}
+
+/// Whether the status already records that the person set their own password.
+fn changed_by_person(status: &DirectoryUserStatus) -> bool {
+    status.conditions.iter().any(|c| c.type_ == "PasswordSet" && c.reason == "ChangedByPerson")
+}
+
+/// The Secret holding the person's initial password for one use: the one the status names
+/// or, when the status does not (it was written from a copy of the object older than the
+/// controller's own last write, which a cache can hand a reconcile), the one the spec leads
+/// to: the generated Secret, or a referenced Secret labelled for one use. A Secret the
+/// agency keeps for itself is never one.
+async fn one_time_secret(
+    user: &DirectoryUser,
+    ctx: &Context,
+    namespace: &str,
+    status: &DirectoryUserStatus,
+) -> Result<Option<String>, Error> {
+    if let Some(name) = &status.initial_password_secret {
+        return Ok(Some(name.clone()));
+    }
+    Ok(match &user.spec.password {
+        None => Some(initial_password_secret(user)),
+        Some(source) => secrets::read(ctx, namespace, &source.secret_ref)
+            .await?
+            .filter(secrets::is_one_time)
+            .map(|_| source.secret_ref.clone()),
+    })
 }
 
 /// The differences (and a move from `moved_from`) in words, each attribute named.
@@ -417,19 +446,25 @@ async fn depart(user: &DirectoryUser, ctx: &Context, place: &Place) -> Result<Ac
     }
 }
 
-/// Writes the status: the report's parts over the current status.
+/// Writes the status: the report's parts over the current status (read fresh before the
+/// write, so what an earlier reconcile recorded is kept even when this one ran on an
+/// older cached copy).
 async fn write_status(user: &DirectoryUser, ctx: &Context, report: Report) -> Result<(), Error> {
-    let current = user.status.clone().unwrap_or_default();
-    let conditions = [report.ready, report.in_sync, report.password].into_iter().flatten();
-    let desired = DirectoryUserStatus {
-        conditions: merge_conditions(&current.conditions, conditions, user.metadata.generation, Timestamp::now()),
-        observed_generation: if report.settled { user.metadata.generation } else { current.observed_generation },
-        dn: report.dn.or(current.dn),
-        object_guid: report.guid.or(current.object_guid),
-        initial_password_secret: report.initial_secret.unwrap_or(current.initial_password_secret),
-        leaving: report.leaving.unwrap_or(current.leaving),
+    let generation = user.metadata.generation;
+    let now = Timestamp::now();
+    let merge = |current: Option<&DirectoryUserStatus>| {
+        let current = current.cloned().unwrap_or_default();
+        let conditions = [&report.ready, &report.in_sync, &report.password].into_iter().flatten().cloned();
+        DirectoryUserStatus {
+            conditions: merge_conditions(&current.conditions, conditions, generation, now),
+            observed_generation: if report.settled { generation } else { current.observed_generation },
+            dn: report.dn.clone().or(current.dn),
+            object_guid: report.guid.clone().or(current.object_guid),
+            initial_password_secret: report.initial_secret.clone().unwrap_or(current.initial_password_secret),
+            leaving: report.leaving.clone().unwrap_or(current.leaving),
+        }
     };
     let api = api(ctx, &user.namespace().unwrap_or_default());
-    apply_status_if_changed(&api, user, user.status.as_ref(), &desired, MANAGER, &ctx.metrics).await?;
+    apply_status_merged(&api, user, user.status.as_ref(), merge, MANAGER, &ctx.metrics).await?;
     Ok(())
 }
