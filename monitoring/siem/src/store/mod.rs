@@ -82,6 +82,11 @@ pub enum StoreError {
     /// A block could not be encoded (a bug: encoding events cannot fail otherwise).
     #[error("a block of events could not be encoded: {0}")]
     Encode(#[source] makonis_siem_core::block::BlockError),
+    /// SQLite keeps a file in another journal mode than WAL, which the store needs.
+    #[error(
+        "SQLite keeps a store file in journal mode {0}, not WAL: keep the store on a local filesystem that supports shared memory (not a network one)"
+    )]
+    Journal(String),
     /// A checkpoint was to be signed by a store opened without the key.
     #[error("the store was opened without the checkpoint key, so it cannot sign")]
     NoKey,
@@ -97,6 +102,7 @@ impl StoreError {
             StoreError::HeadMoved { .. } => "head_moved",
             StoreError::Encode(_) => "encode",
             StoreError::NoKey => "no_key",
+            StoreError::Journal(_) => "journal",
         }
     }
 }
