@@ -272,6 +272,10 @@ pub struct MailArgs {
     #[arg(long, env = "MAKONIS_MAIL_SMTP_PORT", default_value_t = 25)]
     pub mail_smtp_port: u16,
 
+    /// Submission port: people's mail programs send here, signed in over STARTTLS.
+    #[arg(long, env = "MAKONIS_MAIL_SUBMISSION_PORT", default_value_t = 587)]
+    pub mail_submission_port: u16,
+
     /// IMAP over TLS port.
     #[arg(long, env = "MAKONIS_MAIL_IMAPS_PORT", default_value_t = 993)]
     pub mail_imaps_port: u16,
@@ -283,6 +287,16 @@ pub struct MailArgs {
     /// Port of Dovecot's quota policy service for Postfix (127.0.0.1 only).
     #[arg(long, env = "MAKONIS_MAIL_QUOTA_STATUS_PORT", default_value_t = 12340)]
     pub mail_quota_status_port: u16,
+
+    /// Port of Dovecot's authentication service, which checks submission's sign-ins for
+    /// Postfix (127.0.0.1 only).
+    #[arg(long, env = "MAKONIS_MAIL_AUTH_PORT", default_value_t = 12345)]
+    pub mail_auth_port: u16,
+
+    /// A smart host all outgoing mail goes through (`[host]:port`, e.g. the ministry's mail
+    /// gateway); unset, Postfix delivers to the recipients' MX.
+    #[arg(long, env = "MAKONIS_MAIL_RELAYHOST")]
+    pub mail_relayhost: Option<String>,
 
     /// Where the rendered configuration is written (`postfix/`, `dovecot/`).
     #[arg(long, env = "MAKONIS_MAIL_CONFIG_DIR", default_value = "/etc/makonis-mail")]

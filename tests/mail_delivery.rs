@@ -1,8 +1,9 @@
 //! One mail system for the agencies, against real Postfix, Dovecot and Samba AD: mail to
 //! a mailbox made from a `Mailbox` object is read over IMAP with the person's directory
 //! password, Latvian subject and body intact; aliases and lists deliver; a full mailbox
-//! refuses at RCPT; a disabled account stops receiving and signing in; nobody relays; and
-//! an agency's mailboxes move in from its old IMAP server (a second Dovecot).
+//! refuses at RCPT; a disabled account stops receiving, sending and signing in; nobody
+//! relays; people send through submission signed in, as themselves only; and an agency's
+//! mailboxes move in from its old IMAP server (a second Dovecot).
 
 mod support;
 
@@ -136,6 +137,32 @@ async fn mail_is_delivered_read_refused_and_never_relayed_as_declared() {
     let (code, _) = smtp.send("zanis@example.org", &[&t.address("leak")], "x").await;
     assert_eq!(code, 550, "a refused alias receives nothing");
 
+    // Submission: a person signed in sends to a colleague and out, as their own address or
+    // alias; never as someone else, never without TLS or a password.
+    let reply = "Paldies, Jāni! Iesniegums saņemts.";
+    let to_janis = latvian_message(&anna_at, &janis_at, "Atbilde", reply);
+    t.submit(&anna_at, PASSWORD, &anna_at, &janis_at, &to_janis).await.expect("Anna sends to Jānis");
+    let mut inbox = wait_inbox(&t, &janis_at, PASSWORD, 3).await;
+    assert!(inbox.fetch(3).await.contains(reply), "Jānis reads Anna's mail");
+    let anna_alias = t.address("anna");
+    for (from, to) in [(&anna_at, "kolega@example.net"), (&anna_alias, "kolega@example.net")] {
+        let out = latvian_message(from, to, "Uz āru", "ā");
+        t.submit(&anna_at, PASSWORD, from, to, &out).await.unwrap_or_else(|e| panic!("{from} to {to}: {e}"));
+    }
+    for from in [janis_at.as_str(), "prezidents@example.org", &t.address("info")] {
+        let refused = t.submit(&anna_at, PASSWORD, from, &janis_at, "x").await.expect_err(from);
+        assert!(refused.contains("553 5.7.1") && refused.contains("not owned by user"), "{from}: {refused}");
+    }
+    let wrong = t.submit(&anna_at, "nepareiza-parole", &anna_at, &janis_at, "x").await.expect_err("wrong password");
+    assert!(wrong.contains("535 5.7.8"), "{wrong}");
+    let mut plain = Smtp::connect(t.submission).await;
+    let (code, text) = plain.command("EHLO klients.example.org").await;
+    assert!(code == 250 && text.contains("STARTTLS") && !text.contains("AUTH"), "no sign-in offered: {text}");
+    let (code, text) = plain.command("AUTH PLAIN AGFubmEAcGFyb2xl").await;
+    assert_eq!(code, 530, "no sign-in before TLS: {text}");
+    let (code, text) = plain.command(&format!("MAIL FROM:<{anna_at}>")).await;
+    assert_eq!(code, 530, "nothing before TLS: {text}");
+
     // A mailbox filling up: a warning at 80 %, then the next message refused at RCPT.
     let big = "x".repeat(76) + "\n";
     let filler = latvian_message("zanis@example.org", &pilna_at, "Liels", &big.repeat(11_500));
@@ -172,6 +199,8 @@ async fn mail_is_delivered_read_refused_and_never_relayed_as_declared() {
     .await;
     assert!(Imap::login(t.imaps, &t.ca_pem, &janis_at, PASSWORD).await.is_err(), "a disabled account signs in");
     t.wait_ready("Mailbox", &janis, "False", "AccountDisabled").await;
+    let sent = t.submit(&janis_at, PASSWORD, &janis_at, &anna_at, "x").await.expect_err("a disabled account sends");
+    assert!(sent.contains("535 5.7.8"), "{sent}");
 
     // An enabled entry elsewhere in the domain claiming Jānis's address (another agency's
     // person, or one made by hand) neither receives his mail nor signs in as him.
@@ -225,8 +254,9 @@ async fn mail_is_delivered_read_refused_and_never_relayed_as_declared() {
 }
 
 /// A shared mailbox: the members of its group open it as themselves under
-/// `Shared/<address>/` with the access the group gives, nobody else does (not even by its
-/// name), narrowing the access takes rights away, and taking the group off closes it.
+/// `Shared/<address>/` with the access the group gives (full access also sends as it),
+/// nobody else does (not even by its name), narrowing the access takes rights away, and
+/// taking the group off closes it.
 #[tokio::test]
 async fn a_shared_mailbox_opens_only_to_its_groups_members_as_declared() {
     let mut t = MailRun::start().await;
@@ -288,6 +318,11 @@ async fn a_shared_mailbox_opens_only_to_its_groups_members_as_declared() {
     let (ok, text) = imap.command(&format!("SELECT {folder}")).await;
     assert!(ok, "{text}");
     assert!(imap.fetch(1).await.contains(body), "Anna reads the shared mail");
+    // Full access sends as the office too; Jānis, without access, does not.
+    let answer = latvian_message(&info_at, "zanis@example.org", "Re: Birojam", "Saņemts.");
+    t.submit(&anna_at, PASSWORD, &info_at, "zanis@example.org", &answer).await.expect("Anna sends as the office");
+    let refused = t.submit(&janis_at, PASSWORD, &info_at, "zanis@example.org", &answer).await;
+    assert!(refused.is_err_and(|e| e.contains("not owned by user")), "Jānis sent as the office");
 
     // Jānis is not a member: nothing is listed, and the name does not open it.
     let mut other = Imap::login(t.imaps, &t.ca_pem, &janis_at, PASSWORD).await.expect("Jānis signs in");
@@ -313,6 +348,13 @@ async fn a_shared_mailbox_opens_only_to_its_groups_members_as_declared() {
     let _ = imap.command("EXPUNGE").await;
     let (ok, text) = imap.command(&format!("SELECT {folder}")).await;
     assert!(ok && exists(&text).as_deref() == Some("1"), "read access deleted the mail: {text}");
+    wait_until("read access to stop sending as the office", CONVERGE, || async {
+        match t.submit(&anna_at, PASSWORD, &info_at, "zanis@example.org", &answer).await {
+            Err(refused) if refused.contains("not owned by user") => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
 
     // Unshared: Anna's access is taken back on the server.
     t.apply_mail("Mailbox", &info, json!({"user": info})).await;

@@ -12,10 +12,11 @@
 # into the demo domain when platform_directory_base is set.
 platform_example_base="DC=lm,DC=gov,DC=lv"
 platform_directory_base=""
-# Where the demo's mail system lives, and its ports on 127.0.0.1 (MAKONIS_MAIL_SMTP_PORT
-# and MAKONIS_MAIL_IMAPS_PORT override the two people use).
+# Where the demo's mail system lives, and its ports on 127.0.0.1 (MAKONIS_MAIL_SMTP_PORT,
+# MAKONIS_MAIL_SUBMISSION_PORT and MAKONIS_MAIL_IMAPS_PORT override the three people use).
 platform_mail_dir=""
 platform_mail_smtp="${MAKONIS_MAIL_SMTP_PORT:-2525}"
+platform_mail_submission="${MAKONIS_MAIL_SUBMISSION_PORT:-5587}"
 platform_mail_imaps="${MAKONIS_MAIL_IMAPS_PORT:-9993}"
 # The demo people's table (agency, address, password), written by platform_demo_people.
 platform_mail_people=""
@@ -188,8 +189,9 @@ platform_mail() {
     platform_start mail-operator makonis-mail/makonis-mail-operator operator --controllers mail \
         --metrics-address "$metrics" --mail-directory demo --mail-namespace makonis-mail \
         --mail-bind-secret demo-mail-directory --mail-hostname mail.lm.test --mail-listen 127.0.0.1 \
-        --mail-smtp-port "$platform_mail_smtp" --mail-imaps-port "$platform_mail_imaps" \
-        --mail-lmtp-port "${MAKONIS_MAIL_LMTP_PORT:-2424}" --mail-quota-status-port "${MAKONIS_MAIL_QUOTA_STATUS_PORT:-12340}" \
+        --mail-smtp-port "$platform_mail_smtp" --mail-submission-port "$platform_mail_submission" \
+        --mail-imaps-port "$platform_mail_imaps" --mail-lmtp-port "${MAKONIS_MAIL_LMTP_PORT:-2424}" \
+        --mail-quota-status-port "${MAKONIS_MAIL_QUOTA_STATUS_PORT:-12340}" --mail-auth-port "${MAKONIS_MAIL_AUTH_PORT:-12345}" \
         --mail-config-dir "$dir/config" --mail-state-dir "$dir/state" --mail-root "$dir/mail" \
         --mail-tls-cert "$dir/tls/tls.crt" --mail-tls-key "$dir/tls/tls.key"
     platform_mail_pid="${platform_pids[-1]}"
@@ -277,7 +279,8 @@ platform_mail_summary() {
         return 0
     fi
     printf '%s\n' "Directory and mail: Samba AD (realm LM.TEST, ldaps://127.0.0.1:636) as Directory demo; Postfix" \
-        "  (SMTP 127.0.0.1:$platform_mail_smtp) and Dovecot (IMAP over TLS 127.0.0.1:$platform_mail_imaps) read it;" \
+        "  (SMTP 127.0.0.1:$platform_mail_smtp; submission 127.0.0.1:$platform_mail_submission, STARTTLS, signed in" \
+        "  with the address and password) and Dovecot (IMAP over TLS 127.0.0.1:$platform_mail_imaps) read it;" \
         "  configuration $platform_mail_dir/config, logs $platform_mail_dir/state/*/log." \
         "Demo people, one per agency, each with a mailbox (also in $platform_mail_people):"
     sed 's/^/  /' "$platform_mail_people"

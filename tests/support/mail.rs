@@ -2,7 +2,8 @@
 //! operator), the agency's mail domain confirmed by the platform, the mail operator under
 //! its own ServiceAccount rendering into a directory of the run's own, and real Postfix and
 //! Dovecot started on that configuration, on free ports of 127.0.0.1. The clients here
-//! (SMTP, IMAP over TLS) are written from the protocols, not taken from the product.
+//! (SMTP, IMAP over TLS) are written from the protocols, not taken from the product;
+//! submission (STARTTLS and a sign-in) goes through curl, a mail program's SMTP client.
 
 use std::{
     net::SocketAddr,
@@ -49,6 +50,8 @@ pub struct MailRun {
     pub dir: PathBuf,
     /// Inbound SMTP.
     pub smtp: SocketAddr,
+    /// Submission (people sending, signed in over STARTTLS).
+    pub submission: SocketAddr,
     /// IMAP over TLS.
     pub imaps: SocketAddr,
     /// The CA (PEM) the servers' certificate chains to.
@@ -111,9 +114,8 @@ impl MailRun {
         };
         secrets.create(&PostParams::default(), &secret).await.expect("the mail system's directory Secret");
 
-        let smtp = free_local_address();
-        let imaps = free_local_address();
-        let (lmtp, quota) = (free_local_address(), free_local_address());
+        let (smtp, submission, imaps) = (free_local_address(), free_local_address(), free_local_address());
+        let (lmtp, quota, auth) = (free_local_address(), free_local_address(), free_local_address());
         let path = |sub: &str| dir.join(sub).display().to_string();
         let kubeconfig = service_account_kubeconfig(&id.admin, MAIL_NAMESPACE, MAIL_SERVICE_ACCOUNT).await;
         let args = [
@@ -123,9 +125,14 @@ impl MailRun {
             ("--mail-hostname", format!("mail.{domain}")),
             ("--mail-listen", "127.0.0.1".to_string()),
             ("--mail-smtp-port", smtp.port().to_string()),
+            ("--mail-submission-port", submission.port().to_string()),
             ("--mail-imaps-port", imaps.port().to_string()),
             ("--mail-lmtp-port", lmtp.port().to_string()),
             ("--mail-quota-status-port", quota.port().to_string()),
+            ("--mail-auth-port", auth.port().to_string()),
+            // Outgoing mail waits in the queue (nothing listens there) rather than bouncing
+            // back into the test's mailboxes when a test domain does not resolve.
+            ("--mail-relayhost", format!("[127.0.0.1]:{}", free_local_address().port())),
             ("--mail-config-dir", path("config")),
             ("--mail-state-dir", path("state")),
             ("--mail-root", path("mail")),
@@ -142,7 +149,7 @@ impl MailRun {
             extra_args: &args,
         })
         .await;
-        Self { id, domain, dir, smtp, imaps, ca_pem, operator, servers: false }
+        Self { id, domain, dir, smtp, submission, imaps, ca_pem, operator, servers: false }
     }
 
     /// An address in the run's domain.
@@ -216,6 +223,38 @@ impl MailRun {
             }
         })
         .await
+    }
+
+    /// Sends `message` through submission as a mail program would: STARTTLS (the server
+    /// checked against the run's CA), signed in as `login`, with the envelope sender `from`.
+    /// `Err` holds the conversation's refusal (curl's trace of the server's replies).
+    pub async fn submit(&self, login: &str, password: &str, from: &str, to: &str, message: &str) -> Result<(), String> {
+        let ca = self.dir.join("tls/ca.crt");
+        std::fs::write(&ca, &self.ca_pem).expect("the CA for curl");
+        let mut curl = tokio::process::Command::new("curl")
+            .args(["--silent", "--show-error", "--verbose", "--ssl-reqd", "--max-time", "30", "--cacert"])
+            .arg(&ca)
+            .arg("--url")
+            .arg(format!("smtp://{}", self.submission))
+            .args(["--user", &format!("{login}:{password}"), "--mail-from", from, "--mail-rcpt", to])
+            .args(["--upload-file", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("curl runs (tests/setup.sh installs it)");
+        let mut stdin = curl.stdin.take().expect("curl's input");
+        stdin.write_all(message.as_bytes()).await.expect("the message to curl");
+        drop(stdin);
+        let output = curl.wait_with_output().await.expect("curl ends");
+        match output.status.success() {
+            true => Ok(()),
+            false => Err(String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .filter(|l| l.starts_with("< ") || l.starts_with("curl:"))
+                .collect::<Vec<_>>()
+                .join("\n")),
+        }
     }
 
     /// The configuration file `name` (under the rendered directory).

@@ -89,8 +89,8 @@ pub enum MailboxAccess {
     /// See the folders and read the mail (flags such as "seen" stay as they are).
     #[default]
     Read,
-    /// Also mark, file, delete and expunge mail and create folders: everything but
-    /// deleting folders and changing who has access.
+    /// Also mark, file, delete and expunge mail, create folders, and send as the shared
+    /// mailbox's address: everything but deleting folders and changing who has access.
     Full,
 }
 

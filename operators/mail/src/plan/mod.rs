@@ -59,6 +59,10 @@ pub struct Plan {
     pub routes: BTreeMap<Address, Vec<Address>>,
     /// Shared mailboxes, by address: who else opens each, and how.
     pub shares: BTreeMap<Address, BTreeMap<Address, MailboxAccess>>,
+    /// Who may send as each address through submission: the sign-in names (mailbox
+    /// addresses) Postfix takes it from as envelope sender. A mailbox's owner for its
+    /// address and aliases, and those with full access to a shared mailbox for its address.
+    pub senders: BTreeMap<Address, BTreeSet<Address>>,
     /// Each object's verdict.
     pub verdicts: BTreeMap<(Kind, Key), Verdict>,
 }
@@ -346,12 +350,14 @@ fn route_mailbox(
     let active = users.get(&(key.1.namespace.as_str(), mailbox.user.as_str())).is_some_and(|u| u.active);
     let mut refused = Vec::new();
     if active {
+        plan.senders.entry(primary.clone()).or_default().insert(primary.clone());
         for alias in &mailbox.aliases {
             if let Ok(alias) = Address::parse(alias)
                 && owners.get(&alias) == Some(&key)
                 && alias != primary
             {
-                plan.routes.insert(alias, vec![primary.clone()]);
+                plan.routes.insert(alias.clone(), vec![primary.clone()]);
+                plan.senders.entry(alias).or_default().insert(primary.clone());
             }
         }
         if let Some((to, keep_copy)) = &mailbox.forwarding {
@@ -477,6 +483,10 @@ fn share_mailbox(
                 *held = (*held).max(*access);
             }
         }
+    }
+    // Full access includes sending as the shared mailbox, while its owner may send at all.
+    if let Some(senders) = plan.senders.get_mut(&owner) {
+        senders.extend(delegates.iter().filter(|(_, a)| **a == MailboxAccess::Full).map(|(d, _)| d.clone()));
     }
     if !delegates.is_empty() {
         plan.shares.insert(owner, delegates);

@@ -335,3 +335,36 @@ fn a_mailbox_is_not_shared_with_its_owner_nor_through_a_group_of_nobody() {
     assert!(plan.shares.is_empty(), "Anna is the owner and Dace is disabled: {:?}", plan.shares);
     assert!(verdict(&plan, Kind::Mailbox, "agency-vsaa", "anna").missing_groups.is_empty());
 }
+
+#[test]
+fn people_send_as_their_own_addresses_and_full_delegates_as_the_shared_mailbox() {
+    use makonis_api::mail::MailboxAccess::{Full, Read};
+    let mut inputs = vsaa();
+    inputs.mailboxes[0].aliases = vec!["anna@vsaa.gov.lv".into()];
+    inputs.mailboxes[2].aliases = vec!["dace@vsaa.gov.lv".into()];
+    inputs.users.push(user("agency-vsaa", "info", "info@vsaa.gov.lv", true, &[]));
+    inputs.mailboxes.push(mailbox("agency-vsaa", "info", "2026-02-01T00:00:00Z"));
+    inputs.groups = vec![
+        GroupInput { key: Key::new("agency-vsaa", "lasa"), users: vec!["anna".into()], groups: Vec::new() },
+        GroupInput { key: Key::new("agency-vsaa", "raksta"), users: vec!["janis".into()], groups: Vec::new() },
+    ];
+    inputs.mailboxes.last_mut().unwrap().shared_with = vec![("lasa".into(), Read), ("raksta".into(), Full)];
+    inputs.aliases.push(alias(
+        "agency-vsaa",
+        "kopa",
+        "kopa@vsaa.gov.lv",
+        &["janis.kalnins@vsaa.gov.lv"],
+        "2026-03-01T00:00:00Z",
+    ));
+    let plan = plan(&inputs);
+    let senders = |sender: &str| plan.senders.get(&address(sender)).map(|s| s.iter().map(Address::as_str).collect());
+    let anna = "anna.berzina@vsaa.gov.lv";
+    assert_eq!(senders(anna), Some(vec![anna]));
+    assert_eq!(senders("anna@vsaa.gov.lv"), Some(vec![anna]), "a mailbox's alias is its owner's");
+    // Full access sends as the shared mailbox; read access does not.
+    assert_eq!(senders("info@vsaa.gov.lv"), Some(vec!["info@vsaa.gov.lv", "janis.kalnins@vsaa.gov.lv"]));
+    // A disabled person sends as nothing; an alias object is nobody's to send as.
+    assert_eq!(senders("dace.liepina@vsaa.gov.lv"), None);
+    assert_eq!(senders("dace@vsaa.gov.lv"), None);
+    assert_eq!(senders("kopa@vsaa.gov.lv"), None);
+}

@@ -122,6 +122,12 @@ service lmtp {{
     port = {lmtp}
   }}
 }}
+service auth {{
+  inet_listener {{
+    address = 127.0.0.1
+    port = {auth}
+  }}
+}}
 service quota-status {{
   executable = quota-status -p postfix
   inet_listener {{
@@ -161,6 +167,7 @@ plugin {{
         imaps = settings.layout.imaps_port,
         lmtp = settings.layout.lmtp_port,
         quota = settings.layout.quota_status_port,
+        auth = settings.layout.auth_port,
         mail_user = settings.layout.mail_user,
         hostname = settings.layout.hostname,
         mail_root = settings.layout.mail_root.display(),

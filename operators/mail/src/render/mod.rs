@@ -89,6 +89,11 @@ fn check_settings(settings: &Settings) -> Result<(), RenderError> {
             )));
         }
     }
+    if let Some(relayhost) = &settings.layout.relayhost
+        && (relayhost.is_empty() || !relayhost.chars().all(|c| c.is_ascii_alphanumeric() || ".-[]:".contains(c)))
+    {
+        return Err(RenderError(format!("{relayhost:?}: the relay host must be host, [host] or [host]:port")));
+    }
     if !crate::address::is_domain(&settings.layout.hostname) {
         return Err(RenderError(format!("{:?} is not a host name", settings.layout.hostname)));
     }

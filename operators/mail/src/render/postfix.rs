@@ -2,6 +2,9 @@
 //! that are mailboxes of enabled directory accounts (asked of the directory at RCPT time)
 //! or routes (aliases, lists, forwarding), refuses what would not fit the mailbox before
 //! the data is sent, relays for nobody, and hands mail to Dovecot over LMTP.
+//!
+//! Submission is where people send from: only over TLS, only signed in (Dovecot checks
+//! the password against the directory), and only as an address the person may send as.
 
 use std::fmt::Write;
 
@@ -25,6 +28,7 @@ pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
         file("ldap-mailbox.cf", ldap_cf(settings), 0o640),
         file("mailboxes", mailboxes(plan), 0o644),
         file("routes", routes(plan), 0o644),
+        file("senders", senders(plan), 0o644),
     ]
 }
 
@@ -75,12 +79,14 @@ smtpd_tls_security_level = may
 smtpd_tls_protocols = >=TLSv1.2
 smtpd_tls_received_header = yes
 smtp_tls_security_level = may
+relayhost = {relayhost}
 ",
         hostname = settings.layout.hostname,
         interfaces = if settings.layout.listen == "0.0.0.0" { "all" } else { settings.layout.listen.as_str() },
         domains = domains.join(", "),
         lmtp = settings.layout.lmtp_port,
         quota = settings.layout.quota_status_port,
+        relayhost = settings.layout.relayhost.as_deref().unwrap_or_default(),
         cert = settings.layout.tls_cert.display(),
         key = settings.layout.tls_key.display(),
     )
@@ -89,6 +95,7 @@ smtp_tls_security_level = may
 /// Debian's services, none chrooted (the queue lives outside `/var/spool`), and smtpd
 /// on the MX address only.
 fn master_cf(settings: &Settings) -> String {
+    let dir = server_dir(&settings.layout, Server::Postfix);
     let services = [
         ("pickup", "unix", "n", "-", "60", "1", "pickup"),
         ("cleanup", "unix", "n", "-", "-", "0", "cleanup"),
@@ -115,6 +122,30 @@ fn master_cf(settings: &Settings) -> String {
     ];
     let mut out = String::from(HEADER);
     let _ = writeln!(out, "{}:{} inet n - n - - smtpd", settings.layout.listen, settings.layout.smtp_port);
+    // Submission: TLS before anything else, a sign-in before any mail, and the envelope
+    // sender one the person may send as (`senders`); then local and outside recipients.
+    let _ = write!(
+        out,
+        "{listen}:{port} inet n - n - - smtpd
+  -o syslog_name=postfix/submission
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_sasl_type=dovecot
+  -o smtpd_sasl_path=inet:127.0.0.1:{auth}
+  -o smtpd_sasl_security_options=noanonymous
+  -o smtpd_sender_login_maps=texthash:{dir}/senders
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_sender_restrictions=reject_sender_login_mismatch,permit_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+  -o {{smtpd_recipient_restrictions = reject_unlisted_recipient, check_policy_service inet:127.0.0.1:{quota}, permit_sasl_authenticated, reject}}
+",
+        listen = settings.layout.listen,
+        port = settings.layout.submission_port,
+        auth = settings.layout.auth_port,
+        dir = dir.display(),
+        quota = settings.layout.quota_status_port,
+    );
     for (name, kind, private, unprivileged, wakeup, limit, command) in services {
         let _ = writeln!(out, "{name} {kind} {private} {unprivileged} n {wakeup} {limit} {command}");
     }
@@ -155,6 +186,17 @@ fn mailboxes(plan: &Plan) -> String {
     let mut out = String::from(HEADER);
     for (address, mailbox) in &plan.mailboxes {
         let _ = writeln!(out, "{address} {}", mailbox.account_marker);
+    }
+    out
+}
+
+/// Who may send as each address: the sign-in names (mailbox addresses) Postfix takes that
+/// envelope sender from. An address not listed is nobody's to send as.
+fn senders(plan: &Plan) -> String {
+    let mut out = String::from(HEADER);
+    for (address, logins) in &plan.senders {
+        let logins: Vec<&str> = logins.iter().map(|l| l.as_str()).collect();
+        let _ = writeln!(out, "{address} {}", logins.join(", "));
     }
     out
 }

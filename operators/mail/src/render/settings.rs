@@ -22,12 +22,19 @@ pub struct Layout {
     pub listen: String,
     /// Inbound SMTP (the domains' MX), 25 in production.
     pub smtp_port: u16,
+    /// Submission: people's mail programs send here, signed in over STARTTLS (587).
+    pub submission_port: u16,
     /// IMAP over TLS, 993 in production.
     pub imaps_port: u16,
     /// LMTP from Postfix to Dovecot (127.0.0.1 only).
     pub lmtp_port: u16,
     /// Dovecot's quota policy service for Postfix (127.0.0.1 only).
     pub quota_status_port: u16,
+    /// Dovecot's authentication service for Postfix's submission (127.0.0.1 only).
+    pub auth_port: u16,
+    /// Where outgoing mail goes: a smart host such as the ministry's mail gateway
+    /// (`[host]:port`, Postfix's `relayhost`), or the recipients' MX when unset.
+    pub relayhost: Option<String>,
     /// Where the rendered configuration goes (`postfix/` and `dovecot/` under it).
     pub config_dir: PathBuf,
     /// Postfix's queue, Dovecot's run and state directories, the logs.

@@ -12,9 +12,12 @@ fn settings() -> Settings {
             hostname: "mail.lm.gov.lv".into(),
             listen: "127.0.0.1".into(),
             smtp_port: 2525,
+            submission_port: 5870,
             imaps_port: 9933,
             lmtp_port: 2424,
             quota_status_port: 12340,
+            auth_port: 12345,
+            relayhost: None,
             config_dir: PathBuf::from("/etc/makonis-mail"),
             state_dir: PathBuf::from("/var/lib/makonis-mail"),
             mail_root: PathBuf::from("/srv/mail"),
@@ -84,6 +87,35 @@ fn postfix_serves_the_plans_domains_and_relays_for_nobody() {
     assert!(file(&files, "postfix/master.cf").content.contains("127.0.0.1:2525 inet n - n - - smtpd\n"));
     let routes = &file(&files, "postfix/routes").content;
     assert!(routes.ends_with("finanses@vsaa.gov.lv anna.berzina@vsaa.gov.lv, janis.kalnins@vsaa.gov.lv\n"));
+}
+
+#[test]
+fn submission_wants_tls_a_sign_in_and_a_sender_the_person_may_use() {
+    let mut plan = plan();
+    let anna = Address::parse("anna.berzina@vsaa.gov.lv").unwrap();
+    let info = Address::parse("info@vsaa.gov.lv").unwrap();
+    plan.senders.insert(anna.clone(), [anna.clone()].into());
+    plan.senders.insert(info, [anna, Address::parse("janis.kalnins@vsaa.gov.lv").unwrap()].into());
+    let files = render(&plan, &settings()).unwrap();
+    let master = &file(&files, "postfix/master.cf").content;
+    let submission = master.split("127.0.0.1:5870 inet n - n - - smtpd\n").nth(1).expect("the submission service");
+    for option in [
+        "smtpd_tls_security_level=encrypt",
+        "smtpd_tls_auth_only=yes",
+        "smtpd_sasl_path=inet:127.0.0.1:12345",
+        "smtpd_sender_login_maps=texthash:/etc/makonis-mail/postfix/senders",
+        "smtpd_sender_restrictions=reject_sender_login_mismatch,permit_sasl_authenticated,reject",
+        "smtpd_relay_restrictions=permit_sasl_authenticated,reject",
+    ] {
+        assert!(submission.contains(&format!("  -o {option}\n")), "{option}: {submission}");
+    }
+    let senders = &file(&files, "postfix/senders").content;
+    assert!(senders.contains("\nanna.berzina@vsaa.gov.lv anna.berzina@vsaa.gov.lv\n"), "{senders}");
+    assert!(senders.contains("\ninfo@vsaa.gov.lv anna.berzina@vsaa.gov.lv, janis.kalnins@vsaa.gov.lv\n"));
+    let dovecot = &file(&files, "dovecot/dovecot.conf").content;
+    assert!(dovecot.contains("service auth {\n  inet_listener {\n    address = 127.0.0.1\n    port = 12345\n"));
+    let main = &file(&files, "postfix/main.cf").content;
+    assert!(!main.contains("sasl"), "port 25 takes no sign-ins: {main}");
 }
 
 #[test]
@@ -163,6 +195,8 @@ fn settings_that_could_inject_a_line_are_refused() {
         |s| s.directory.url = "ldapi:///".into(),
         |s| s.layout.mail_root = PathBuf::from("relative/mail"),
         |s| s.layout.tls_key = PathBuf::from("/etc/tls/a key"),
+        |s| s.layout.relayhost = Some("[gw.lm.gov.lv]:25\nrelay_domains = *".into()),
+        |s| s.layout.relayhost = Some("gw, evil".into()),
     ] {
         let mut settings = settings();
         change(&mut settings);
