@@ -29,7 +29,8 @@
 #              MAKONIS_IDENTITY_METRICS_ADDRESS (default 127.0.0.1:9470),
 #              MAKONIS_MAIL_METRICS_ADDRESS (default 127.0.0.1:9471),
 #              MAKONIS_MAIL_SMTP_PORT (default 2525), MAKONIS_MAIL_SUBMISSION_PORT
-#              (default 5587), MAKONIS_MAIL_IMAPS_PORT (default 9993),
+#              (default 5587), MAKONIS_MAIL_IMAPS_PORT (default 9993), MAKONIS_MAIL_DKIM_PORT
+#              (default 8891),
 #              MAKONIS_LOG (default info). The catalog's webhook listens on
 #              127.0.0.1:9443, the compute one on 127.0.0.1:9444, the SLO
 #              engine's on 127.0.0.1:9445 and the SIEM's on 127.0.0.1:9446, where

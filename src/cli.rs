@@ -293,6 +293,10 @@ pub struct MailArgs {
     #[arg(long, env = "MAKONIS_MAIL_AUTH_PORT", default_value_t = 12345)]
     pub mail_auth_port: u16,
 
+    /// Port of OpenDKIM's milter, which signs submission's mail for Postfix (127.0.0.1 only).
+    #[arg(long, env = "MAKONIS_MAIL_DKIM_PORT", default_value_t = 8891)]
+    pub mail_dkim_port: u16,
+
     /// A smart host all outgoing mail goes through (`[host]:port`, e.g. the ministry's mail
     /// gateway); unset, Postfix delivers to the recipients' MX.
     #[arg(long, env = "MAKONIS_MAIL_RELAYHOST")]

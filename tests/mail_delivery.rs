@@ -15,7 +15,7 @@ use kube::{
 use makonis_api::identity::{DirectoryGroup, DirectoryUser};
 use serde_json::json;
 use support::{
-    CONVERGE,
+    CONVERGE, dkim,
     identity::{ldap_modify, read, search},
     mail::{Imap, MailRun, OLD_MASTER, OldServer, Smtp, latvian_message, set_own_password, wait_inbox},
     wait_until,
@@ -143,7 +143,19 @@ async fn mail_is_delivered_read_refused_and_never_relayed_as_declared() {
     let to_janis = latvian_message(&anna_at, &janis_at, "Atbilde", reply);
     t.submit(&anna_at, PASSWORD, &anna_at, &janis_at, &to_janis).await.expect("Anna sends to Jānis");
     let mut inbox = wait_inbox(&t, &janis_at, PASSWORD, 3).await;
-    assert!(inbox.fetch(3).await.contains(reply), "Jānis reads Anna's mail");
+    let sent = inbox.message(3).await;
+    assert!(sent.contains(reply), "Jānis reads Anna's mail: {sent}");
+    // Signed with the domain's key, as its published record lets any receiver check; the
+    // same check fails on a changed body. Mail that came in on port 25 is not signed here.
+    let dkim = records.iter().find(|r| r["name"] == format!("makonis._domainkey.{}", t.domain)).unwrap();
+    let verified = dkim::verify(&sent, dkim["value"].as_str().unwrap()).unwrap_or_else(|e| panic!("{e}: {sent}"));
+    assert_eq!((verified.domain.as_str(), verified.selector.as_str()), (t.domain.as_str(), "makonis"));
+    assert!(verified.headers.iter().filter(|h| *h == "from").count() == 2, "From is oversigned: {verified:?}");
+    assert!(
+        dkim::verify(&sent.replace(reply, "Paldies, Jāni! Iesniegums noraidīts."), dkim["value"].as_str().unwrap())
+            .is_err_and(|e| e.contains("body hash"))
+    );
+    assert!(!wait_inbox(&t, &anna_at, PASSWORD, 3).await.message(1).await.contains("DKIM-Signature"));
     let anna_alias = t.address("anna");
     for (from, to) in [(&anna_at, "kolega@example.net"), (&anna_alias, "kolega@example.net")] {
         let out = latvian_message(from, to, "Uz āru", "ā");

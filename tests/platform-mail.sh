@@ -28,7 +28,7 @@ platform_directory_possible() {
     local missing=() binary
     for binary in /usr/sbin/samba /usr/bin/ldapmodify /usr/sbin/postfix /usr/lib/postfix/postfix-ldap.so \
         /usr/sbin/dovecot /usr/lib/dovecot/imap /usr/lib/dovecot/lmtp /usr/lib/dovecot/modules/auth/libauthdb_ldap.so \
-        /usr/bin/openssl /usr/bin/curl /usr/bin/iconv; do
+        /usr/sbin/opendkim /usr/bin/openssl /usr/bin/curl /usr/bin/iconv; do
         [[ -e "$binary" ]] || missing+=("$binary")
     done
     if ((EUID != 0)); then
@@ -178,7 +178,7 @@ platform_set_password() {
 platform_mail() {
     local metrics="$1" dir="$MAKONIS_CLUSTER_DIR/mail" sub
     platform_mail_dir="$dir"
-    for sub in config state/postfix/data state/postfix/log state/postfix/spool state/dovecot/log mail tls; do
+    for sub in config state/postfix/data state/postfix/log state/postfix/spool state/dovecot/log state/opendkim mail tls; do
         mkdir -p "$dir/$sub"
     done
     chown postfix "$dir/state/postfix/data"
@@ -192,6 +192,7 @@ platform_mail() {
         --mail-smtp-port "$platform_mail_smtp" --mail-submission-port "$platform_mail_submission" \
         --mail-imaps-port "$platform_mail_imaps" --mail-lmtp-port "${MAKONIS_MAIL_LMTP_PORT:-2424}" \
         --mail-quota-status-port "${MAKONIS_MAIL_QUOTA_STATUS_PORT:-12340}" --mail-auth-port "${MAKONIS_MAIL_AUTH_PORT:-12345}" \
+        --mail-dkim-port "${MAKONIS_MAIL_DKIM_PORT:-8891}" \
         --mail-config-dir "$dir/config" --mail-state-dir "$dir/state" --mail-root "$dir/mail" \
         --mail-tls-cert "$dir/tls/tls.crt" --mail-tls-key "$dir/tls/tls.key"
     platform_mail_pid="${platform_pids[-1]}"
@@ -218,17 +219,20 @@ platform_mail_tls() {
     )
 }
 
-# platform_mail_servers: starts Postfix and Dovecot on the configuration the mail operator
-# rendered (waiting for it), and waits until both answer; platform_stop stops them.
+# platform_mail_servers: starts Postfix, Dovecot and OpenDKIM on the configuration the mail
+# operator rendered (waiting for it), and waits until Postfix and Dovecot answer;
+# platform_stop stops them.
 platform_mail_servers() {
     local dir="$platform_mail_dir"
     platform_wait_until mail-operator "$platform_mail_pid" "the mail configuration" \
-        test -s "$dir/config/postfix/main.cf" -a -s "$dir/config/dovecot/dovecot.conf"
+        test -s "$dir/config/postfix/main.cf" -a -s "$dir/config/dovecot/dovecot.conf" -a -s "$dir/config/opendkim/opendkim.conf"
     postfix -c "$dir/config/postfix" start > "$dir/postfix.start.log" 2>&1 ||
         { cat "$dir/postfix.start.log"; return 1; }
     platform_mail_started=1
     dovecot -c "$dir/config/dovecot/dovecot.conf" > "$dir/dovecot.start.log" 2>&1 ||
         { cat "$dir/dovecot.start.log"; return 1; }
+    opendkim -x "$dir/config/opendkim/opendkim.conf" > "$dir/opendkim.start.log" 2>&1 ||
+        { cat "$dir/opendkim.start.log"; return 1; }
     platform_wait_until mail-operator "$platform_mail_pid" "Postfix on 127.0.0.1:$platform_mail_smtp" \
         platform_port_open "$platform_mail_smtp"
     platform_wait_until mail-operator "$platform_mail_pid" "Dovecot on 127.0.0.1:$platform_mail_imaps" \
@@ -240,11 +244,14 @@ platform_port_open() {
     (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null
 }
 
-# platform_mail_stop: stops Postfix and Dovecot when platform_mail_servers started them.
+# platform_mail_stop: stops Postfix, Dovecot and OpenDKIM when platform_mail_servers
+# started them.
 platform_mail_stop() {
     [[ -n "${platform_mail_started:-}" ]] || return 0
     postfix -c "$platform_mail_dir/config/postfix" stop > /dev/null 2>&1 || true
     doveadm -c "$platform_mail_dir/config/dovecot/dovecot.conf" stop > /dev/null 2>&1 || true
+    [[ -s "$platform_mail_dir/state/opendkim/opendkim.pid" ]] &&
+        kill "$(< "$platform_mail_dir/state/opendkim/opendkim.pid")" 2> /dev/null || true
     platform_mail_started=""
 }
 

@@ -6,7 +6,7 @@
 # Kubernetes modules require it). Both come with our machines. Installs, from Debian's
 # packages when missing, libvirt's development files (the compute operator links
 # libvirt). With --demo (./run.sh) it also installs the servers of the demo: Samba AD as
-# the sector's domain, Postfix and Dovecot with their LDAP modules as the mail system,
+# the sector's domain, Postfix and Dovecot with their LDAP modules and OpenDKIM as the mail system,
 # rsyslog with RELP and TLS and OpenSSH's server as the SIEM's log senders, and the
 # clients the demo prints (ldap-utils, curl). With --tests it installs those and the
 # other real servers the tests talk to (PostgreSQL, OpenLDAP, libvirt's daemon with QEMU,
@@ -73,6 +73,7 @@ need /usr/sbin/dovecot dovecot-core
 need /usr/lib/dovecot/imap dovecot-imapd
 need /usr/lib/dovecot/lmtp dovecot-lmtpd
 need /usr/lib/dovecot/modules/auth/libauthdb_ldap.so dovecot-ldap
+need /usr/sbin/opendkim opendkim
 compgen -G "/usr/lib/*/rsyslog/omrelp.so" > /dev/null || packages+=(rsyslog-relp)
 compgen -G "/usr/lib/*/rsyslog/lmnsd_ossl.so" > /dev/null || packages+=(rsyslog-openssl)
 install

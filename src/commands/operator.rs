@@ -254,6 +254,7 @@ fn mail_config(args: &OperatorArgs) -> MailConfig {
             lmtp_port: mail.mail_lmtp_port,
             quota_status_port: mail.mail_quota_status_port,
             auth_port: mail.mail_auth_port,
+            dkim_port: mail.mail_dkim_port,
             relayhost: mail.mail_relayhost.clone(),
             config_dir: mail.mail_config_dir.clone(),
             state_dir: mail.mail_state_dir.clone(),

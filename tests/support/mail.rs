@@ -52,6 +52,8 @@ pub struct MailRun {
     pub smtp: SocketAddr,
     /// Submission (people sending, signed in over STARTTLS).
     pub submission: SocketAddr,
+    /// OpenDKIM's milter.
+    dkim: SocketAddr,
     /// IMAP over TLS.
     pub imaps: SocketAddr,
     /// The CA (PEM) the servers' certificate chains to.
@@ -91,6 +93,7 @@ impl MailRun {
             "state/postfix/log",
             "state/postfix/spool",
             "state/dovecot/log",
+            "state/opendkim",
             "mail",
             "tls",
         ] {
@@ -116,6 +119,7 @@ impl MailRun {
 
         let (smtp, submission, imaps) = (free_local_address(), free_local_address(), free_local_address());
         let (lmtp, quota, auth) = (free_local_address(), free_local_address(), free_local_address());
+        let dkim = free_local_address();
         let path = |sub: &str| dir.join(sub).display().to_string();
         let kubeconfig = service_account_kubeconfig(&id.admin, MAIL_NAMESPACE, MAIL_SERVICE_ACCOUNT).await;
         let args = [
@@ -130,6 +134,7 @@ impl MailRun {
             ("--mail-lmtp-port", lmtp.port().to_string()),
             ("--mail-quota-status-port", quota.port().to_string()),
             ("--mail-auth-port", auth.port().to_string()),
+            ("--mail-dkim-port", dkim.port().to_string()),
             // Outgoing mail waits in the queue (nothing listens there) rather than bouncing
             // back into the test's mailboxes when a test domain does not resolve.
             ("--mail-relayhost", format!("[127.0.0.1]:{}", free_local_address().port())),
@@ -149,7 +154,7 @@ impl MailRun {
             extra_args: &args,
         })
         .await;
-        Self { id, domain, dir, smtp, submission, imaps, ca_pem, operator, servers: false }
+        Self { id, domain, dir, smtp, submission, dkim, imaps, ca_pem, operator, servers: false }
     }
 
     /// An address in the run's domain.
@@ -157,12 +162,14 @@ impl MailRun {
         format!("{local}@{}", self.domain)
     }
 
-    /// Starts Postfix and Dovecot once the operator has written their configuration.
+    /// Starts Postfix, Dovecot and OpenDKIM once the operator has written their
+    /// configuration.
     pub async fn start_servers(&mut self) {
         let main_cf = self.dir.join("config/postfix/main.cf");
         let dovecot_conf = self.dir.join("config/dovecot/dovecot.conf");
+        let opendkim_conf = self.dir.join("config/opendkim/opendkim.conf");
         wait_until("the mail operator to render the configuration", CONVERGE, || async {
-            match main_cf.exists() && dovecot_conf.exists() {
+            match main_cf.exists() && dovecot_conf.exists() && opendkim_conf.exists() {
                 true => Ok(()),
                 false => Err(self.operator.log().lines().rev().take(5).collect::<Vec<_>>().join("\n")),
             }
@@ -171,17 +178,14 @@ impl MailRun {
         let postfix = self.dir.join("config/postfix").display().to_string();
         start_daemon("postfix", &["-c", &postfix, "start"], &self.dir);
         start_daemon("dovecot", &["-c", &dovecot_conf.display().to_string()], &self.dir);
+        start_daemon("opendkim", &["-x", &opendkim_conf.display().to_string()], &self.dir);
         self.servers = true;
-        let smtp = self.smtp;
-        wait_until("Postfix to answer", CONVERGE, || async move {
-            TcpStream::connect(smtp).await.map(|_| ()).map_err(|e| e.to_string())
-        })
-        .await;
-        let imaps = self.imaps;
-        wait_until("Dovecot to answer", CONVERGE, || async move {
-            TcpStream::connect(imaps).await.map(|_| ()).map_err(|e| e.to_string())
-        })
-        .await;
+        for (server, address) in [("Postfix", self.smtp), ("Dovecot", self.imaps), ("OpenDKIM", self.dkim)] {
+            wait_until(&format!("{server} to answer"), CONVERGE, || async move {
+                TcpStream::connect(address).await.map(|_| ()).map_err(|e| e.to_string())
+            })
+            .await;
+        }
     }
 
     /// Applies a mail object (`kind`, `name`, `spec`) in the agency's namespace.
@@ -270,6 +274,9 @@ impl Drop for MailRun {
             let _ = Command::new("postfix").args(["-c", &postfix, "stop"]).output();
             let dovecot = self.dir.join("config/dovecot/dovecot.conf").display().to_string();
             let _ = Command::new("doveadm").args(["-c", &dovecot, "stop"]).output();
+            if let Ok(pid) = std::fs::read_to_string(self.dir.join("state/opendkim/opendkim.pid")) {
+                let _ = Command::new("kill").arg(pid.trim()).output();
+            }
         }
     }
 }
@@ -478,6 +485,14 @@ impl Imap {
                 l.strip_prefix("* ").and_then(|l| l.strip_suffix(" EXISTS")).and_then(|n| n.trim().parse().ok())
             })
             .unwrap_or(0)
+    }
+
+    /// Message `n` of INBOX exactly as stored (CRLF line ends).
+    pub async fn message(&mut self, n: usize) -> String {
+        let text = self.fetch(n).await;
+        let (head, rest) = text.split_once("}\r\n").expect("FETCH returns the message as a literal");
+        let size: usize = head.rsplit_once('{').and_then(|(_, n)| n.parse().ok()).expect("the literal's size");
+        rest.get(..size).expect("the whole literal").to_owned()
     }
 
     /// Message `n` of INBOX, whole.

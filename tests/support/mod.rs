@@ -16,6 +16,7 @@ pub mod cluster;
 pub mod cluster_portal;
 pub mod compute;
 pub mod directory;
+pub mod dkim;
 pub mod events;
 pub mod flapping;
 pub mod identity;

@@ -12,7 +12,7 @@ use kube::{
 };
 use makonis_operator_kit::apply::ApiCallError;
 
-use crate::{dkim, dns::DKIM_SELECTOR, error::Error};
+use crate::{dkim, dns::DKIM_SELECTOR, error::Error, render::SigningKeys};
 
 /// The label that marks the platform's DKIM Secrets (the controller watches only those).
 pub const DKIM_LABEL: &str = "mail.makonis.lv/dkim";
@@ -27,6 +27,21 @@ pub struct DkimKeys {
 }
 
 impl DkimKeys {
+    /// Every domain's private key, for signing.
+    pub fn signing_keys(&self) -> SigningKeys {
+        let keys = self
+            .secrets
+            .state()
+            .iter()
+            .filter_map(|s| {
+                let domain = s.annotations().get(DOMAIN_ANNOTATION)?.clone();
+                let ByteString(pem) = s.data.as_ref()?.get("private.pem")?;
+                Some((domain, String::from_utf8(pem.clone()).ok()?))
+            })
+            .collect();
+        SigningKeys(keys)
+    }
+
     /// The public key (the record's `p=`) of `domain`, once its Secret exists.
     pub fn public_key(&self, domain: &str) -> Option<String> {
         self.secrets

@@ -227,7 +227,9 @@ async fn pass(ctx: &Context, unreloaded: &mut BTreeSet<Server>) -> Result<(), Er
         for domain in plan.domains.values().filter(|d| d.dkim_public_key.is_none()) {
             keys::create(&ctx.secrets(), &domain.domain, MANAGER).await?;
         }
-        let files = render(&plan, &Settings { layout: ctx.config.layout.clone(), directory: access })?;
+        let settings =
+            Settings { layout: ctx.config.layout.clone(), directory: access, signing_keys: ctx.keys.signing_keys() };
+        let files = render(&plan, &settings)?;
         unreloaded.extend(files::write_changed(&files)?);
         let mut failure = None;
         for server in unreloaded.clone() {

@@ -1,5 +1,5 @@
-//! Reloading Postfix and Dovecot after their files changed. A server that is not running
-//! yet is left alone: it reads the files when it starts.
+//! Reloading Postfix, Dovecot and OpenDKIM after their files changed. A server that is not
+//! running yet is left alone: it reads the files when it starts.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +31,10 @@ pub async fn reload(config: &MailConfig, server: Server) -> Result<Reloaded, Err
         Server::Dovecot => {
             (&config.doveadm, vec!["-c".into(), config.layout.dovecot_conf().display().to_string(), "reload".into()])
         }
+        // OpenDKIM rereads its configuration, tables and keys on SIGUSR1.
+        Server::OpenDkim => {
+            (Path::new("kill"), vec!["-USR1".into(), running_pid(config, server).unwrap_or(0).to_string()])
+        }
     };
     if !is_running(config, server) {
         return Ok(Reloaded::NotRunning);
@@ -48,12 +52,18 @@ pub async fn reload(config: &MailConfig, server: Server) -> Result<Reloaded, Err
 
 /// Whether `server`'s master process runs (its pid file names a live process).
 pub fn is_running(config: &MailConfig, server: Server) -> bool {
+    running_pid(config, server).is_some()
+}
+
+/// The process id of `server`'s master process, when it runs.
+fn running_pid(config: &MailConfig, server: Server) -> Option<u32> {
     let pid_file: PathBuf = match server {
         Server::Postfix => config.layout.state_dir.join("postfix/spool/pid/master.pid"),
         Server::Dovecot => config.layout.state_dir.join("dovecot/run/master.pid"),
+        Server::OpenDkim => config.layout.state_dir.join("opendkim/opendkim.pid"),
     };
     std::fs::read_to_string(pid_file)
         .ok()
         .and_then(|text| text.trim().parse::<u32>().ok())
-        .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+        .filter(|pid| Path::new(&format!("/proc/{pid}")).exists())
 }

@@ -1,4 +1,5 @@
-//! Postfix's and Dovecot's configuration, rendered from the plan and the settings. Pure:
+//! Postfix's, Dovecot's and OpenDKIM's configuration, rendered from the plan and the
+//! settings. Pure:
 //! the same plan gives the same bytes, so the controller writes and reloads only when
 //! something changed.
 //!
@@ -8,12 +9,13 @@
 //! are refused when they hold a character that could end a line or a value.
 
 mod dovecot;
+mod opendkim;
 mod postfix;
 mod settings;
 
 use std::path::PathBuf;
 
-pub use settings::{DirectoryAccess, Layout, Settings};
+pub use settings::{DirectoryAccess, Layout, Settings, SigningKeys};
 
 use crate::plan::Plan;
 
@@ -24,6 +26,8 @@ pub enum Server {
     Postfix,
     /// Dovecot.
     Dovecot,
+    /// OpenDKIM, which signs what people send.
+    OpenDkim,
 }
 
 impl Server {
@@ -32,6 +36,7 @@ impl Server {
         match self {
             Server::Postfix => "postfix",
             Server::Dovecot => "dovecot",
+            Server::OpenDkim => "opendkim",
         }
     }
 }
@@ -43,8 +48,8 @@ pub struct RenderedFile {
     pub path: PathBuf,
     /// Its content.
     pub content: String,
-    /// Its permission bits: 0640 for files with the bind password, 0644 otherwise, 0755
-    /// for scripts.
+    /// Its permission bits: 0640 for files with the bind password, 0600 for DKIM private
+    /// keys, 0644 otherwise, 0755 for scripts.
     pub mode: u32,
     /// Which server reads it.
     pub server: Server,
@@ -60,6 +65,7 @@ pub fn render(plan: &Plan, settings: &Settings) -> Result<Vec<RenderedFile>, Ren
     check_settings(settings)?;
     let mut files = postfix::files(plan, settings);
     files.extend(dovecot::files(plan, settings));
+    files.extend(opendkim::files(plan, settings));
     Ok(files)
 }
 

@@ -124,6 +124,7 @@ fn master_cf(settings: &Settings) -> String {
     let _ = writeln!(out, "{}:{} inet n - n - - smtpd", settings.layout.listen, settings.layout.smtp_port);
     // Submission: TLS before anything else, a sign-in before any mail, and the envelope
     // sender one the person may send as (`senders`); then local and outside recipients.
+    // OpenDKIM signs it; when it cannot, the mail is deferred rather than sent unsigned.
     let _ = write!(
         out,
         "{listen}:{port} inet n - n - - smtpd
@@ -135,6 +136,9 @@ fn master_cf(settings: &Settings) -> String {
   -o smtpd_sasl_path=inet:127.0.0.1:{auth}
   -o smtpd_sasl_security_options=noanonymous
   -o smtpd_sender_login_maps=texthash:{dir}/senders
+  -o smtpd_milters=inet:127.0.0.1:{dkim}
+  -o milter_macro_daemon_name=ORIGINATING
+  -o milter_default_action=tempfail
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
   -o smtpd_sender_restrictions=reject_sender_login_mismatch,permit_sasl_authenticated,reject
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
@@ -145,6 +149,7 @@ fn master_cf(settings: &Settings) -> String {
         auth = settings.layout.auth_port,
         dir = dir.display(),
         quota = settings.layout.quota_status_port,
+        dkim = settings.layout.dkim_port,
     );
     for (name, kind, private, unprivileged, wakeup, limit, command) in services {
         let _ = writeln!(out, "{name} {kind} {private} {unprivileged} n {wakeup} {limit} {command}");

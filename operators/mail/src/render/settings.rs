@@ -1,15 +1,27 @@
 //! The mail system's settings that do not come from the objects: where it listens and
-//! keeps its files, its certificate, and how it reads the directory.
+//! keeps its files, its certificate, how it reads the directory, and the DKIM keys.
 
-use std::path::PathBuf;
+use std::{collections::BTreeMap, path::PathBuf};
 
-/// What Postfix and Dovecot are rendered from besides the plan.
+/// What Postfix, Dovecot and OpenDKIM are rendered from besides the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// Where they listen and keep their files.
     pub layout: Layout,
     /// How they read the directory.
     pub directory: DirectoryAccess,
+    /// The domains' DKIM private keys.
+    pub signing_keys: SigningKeys,
+}
+
+/// The DKIM private keys (PKCS#8 PEM) by domain, from their Secrets; never printed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SigningKeys(pub BTreeMap<String, String>);
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 /// Where Postfix and Dovecot listen and keep their files (from the controller's flags).
@@ -32,6 +44,8 @@ pub struct Layout {
     pub quota_status_port: u16,
     /// Dovecot's authentication service for Postfix's submission (127.0.0.1 only).
     pub auth_port: u16,
+    /// OpenDKIM's milter, which signs submission's mail (127.0.0.1 only).
+    pub dkim_port: u16,
     /// Where outgoing mail goes: a smart host such as the ministry's mail gateway
     /// (`[host]:port`, Postfix's `relayhost`), or the recipients' MX when unset.
     pub relayhost: Option<String>,

@@ -17,6 +17,7 @@ fn settings() -> Settings {
             lmtp_port: 2424,
             quota_status_port: 12340,
             auth_port: 12345,
+            dkim_port: 8891,
             relayhost: None,
             config_dir: PathBuf::from("/etc/makonis-mail"),
             state_dir: PathBuf::from("/var/lib/makonis-mail"),
@@ -33,6 +34,11 @@ fn settings() -> Settings {
             bind_password: "Parole-123!".into(),
             ca_pem: "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n".into(),
         },
+        signing_keys: SigningKeys(
+            [("vsaa.gov.lv", "VSAA KEY"), ("nav.gov.lv", "NOT SERVED")]
+                .map(|(d, k)| (d.to_owned(), format!("-----BEGIN PRIVATE KEY-----\n{k}\n-----END PRIVATE KEY-----\n")))
+                .into(),
+        ),
     }
 }
 
@@ -116,6 +122,34 @@ fn submission_wants_tls_a_sign_in_and_a_sender_the_person_may_use() {
     assert!(dovecot.contains("service auth {\n  inet_listener {\n    address = 127.0.0.1\n    port = 12345\n"));
     let main = &file(&files, "postfix/main.cf").content;
     assert!(!main.contains("sasl"), "port 25 takes no sign-ins: {main}");
+}
+
+#[test]
+fn submission_is_signed_with_the_key_of_each_served_domain_that_has_one() {
+    let files = render(&plan(), &settings()).unwrap();
+    let key = file(&files, "opendkim/keys/vsaa.gov.lv.private");
+    assert_eq!(key.mode, 0o600, "only its owner reads a private key");
+    assert!(key.content.contains("VSAA KEY"));
+    assert!(!files.iter().any(|f| f.content.contains("NOT SERVED")), "a key of a domain not served is left out");
+    let keys = &file(&files, "opendkim/key-table").content;
+    assert!(keys.ends_with(
+        "\nmakonis._domainkey.vsaa.gov.lv vsaa.gov.lv:makonis:/etc/makonis-mail/opendkim/keys/vsaa.gov.lv.private\n"
+    ));
+    let signing = &file(&files, "opendkim/signing-table").content;
+    assert!(signing.ends_with("\n*@vsaa.gov.lv makonis._domainkey.vsaa.gov.lv\n"), "{signing}");
+    assert!(!signing.contains("vdi.gov.lv"), "vdi.gov.lv has no key yet: {signing}");
+    let conf = &file(&files, "opendkim/opendkim.conf").content;
+    for line in ["Mode s\n", "MTA ORIGINATING\n", "Socket inet:8891@127.0.0.1\n", "OversignHeaders From\n"] {
+        assert!(conf.contains(line), "{line:?}: {conf}");
+    }
+    let master = &file(&files, "postfix/master.cf").content;
+    for option in
+        ["smtpd_milters=inet:127.0.0.1:8891", "milter_macro_daemon_name=ORIGINATING", "milter_default_action=tempfail"]
+    {
+        assert!(master.contains(&format!("  -o {option}\n")), "{option}: {master}");
+    }
+    assert!(!file(&files, "postfix/main.cf").content.contains("milter"), "port 25 is not signed");
+    assert!(!format!("{:?}", settings()).contains("VSAA KEY"), "keys are never printed");
 }
 
 #[test]
