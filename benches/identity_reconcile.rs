@@ -15,7 +15,10 @@
 //! - the mean time of an LDAP request by operation (queueing at the domain controller
 //!   included) and of a reconcile by controller, from the operator's histograms;
 //! - after restarting the operator with a resync of 20 s, the LDAP requests of
-//!   `MAKONIS_BENCH_STEADY_SECONDS` (default 60) of steady state: reads only, 0 writes.
+//!   `MAKONIS_BENCH_STEADY_SECONDS` (default 60) of steady state: reads only, 0 writes;
+//! - the domain controller's own floor: the same number of accounts, with their passwords,
+//!   added straight over one connection as the domain's administrator, as many at once as
+//!   the operator sends, with nothing else asked (no searches, groups or Kubernetes).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -31,6 +34,10 @@ use makonis_api::{
     identity::{DirectoryGroup, DirectoryUser},
     tenancy::Agency,
 };
+use makonis_identity::{
+    ldap::{Connection, LdapMetrics, Settings},
+    password::unicode_pwd,
+};
 use proc_stat::process_cpu_seconds;
 use serde_json::json;
 use support::{
@@ -38,6 +45,7 @@ use support::{
     cluster::{
         OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, admin_client, install_platform, service_account_kubeconfig,
     },
+    directory::env,
     identity::{IDENTITY_SERVICE_ACCOUNT, base, create_directory, identity_agency, ldap_tool},
     operator::{OperatorOptions, OperatorProcess},
     tenancy::wait_ready,
@@ -310,7 +318,63 @@ async fn main() {
         describe(&requests)
     );
     steady_operator.stop().await;
+
+    let floor = domain_controller_floor(&subtree, users_total).await;
+    println!(
+        "the domain controller alone: {users_total} accounts with passwords added in {floor:.1} s ({:.0}/s), \
+         {} at a time over one connection",
+        users_total as f64 / floor,
+        makonis_identity::controller::CONCURRENCY
+    );
     let _ = ldap_tool("ldapdelete", &["-e", "!1.2.840.113556.1.4.805", &subtree], None);
+}
+
+/// Seconds the domain controller takes to add `count` accounts like the operator's (names,
+/// e-mail, a password that must be changed at the first sign-in) under `subtree`, sent
+/// straight over one LDAPS connection as the domain's administrator, as many at once as
+/// the operator reconciles: what the directory costs without the operator.
+async fn domain_controller_floor(subtree: &str, count: usize) -> f64 {
+    let settings = Settings {
+        url: env("MAKONIS_TEST_SAMBA_URL", "samba.sh"),
+        ca_pem: std::fs::read(env("MAKONIS_TEST_SAMBA_CA", "samba.sh")).expect("the Samba CA"),
+        username: env("MAKONIS_TEST_SAMBA_ADMIN_DN", "samba.sh"),
+        password: env("MAKONIS_TEST_SAMBA_ADMIN_PASSWORD", "samba.sh"),
+        timeout: Duration::from_secs(120),
+    };
+    let metrics = LdapMetrics::register(&prometheus::Registry::new()).expect("metrics");
+    let connection = Connection::open(&settings, metrics).await.expect("signed in as the domain's administrator");
+    let unit = format!("OU=Floor,{subtree}");
+    let value = |text: &str| vec![text.as_bytes().to_vec()];
+    connection
+        .add(&unit, vec![("objectClass".into(), value("organizationalUnit")), ("ou".into(), value("Floor"))])
+        .await
+        .expect("the floor's OU");
+    let started = Instant::now();
+    futures::stream::iter(0..count)
+        .map(|i| {
+            let (connection, unit) = (&connection, &unit);
+            async move {
+                let name = format!("floor{i}");
+                let attributes = vec![
+                    ("objectClass".into(), value("user")),
+                    ("sAMAccountName".into(), value(&name)),
+                    ("userPrincipalName".into(), value(&format!("{name}@lm.test"))),
+                    ("givenName".into(), value("Līga")),
+                    ("sn".into(), value(&format!("Ozoliņa {i}"))),
+                    ("displayName".into(), value(&format!("Līga Ozoliņa {i}"))),
+                    ("mail".into(), value(&format!("{name}@lm.gov.lv"))),
+                    ("userAccountControl".into(), value("512")),
+                    ("unicodePwd".into(), vec![unicode_pwd(&format!("Sākum-Parole-{i}!"))]),
+                    ("pwdLastSet".into(), value("0")),
+                ];
+                connection.add(&format!("CN=Līga Ozoliņa {i},{unit}"), attributes).await
+            }
+        })
+        .buffer_unordered(usize::from(makonis_identity::controller::CONCURRENCY))
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("the accounts are added");
+    started.elapsed().as_secs_f64()
 }
 
 fn describe(requests: &[(String, f64)]) -> String {

@@ -51,7 +51,7 @@ use crate::{config::IdentityConfig, error::Error, ldap::LdapMetrics};
 /// thousands at once only queue there until they time out. Measured with the identity
 /// benchmark (3,000 people against one Samba worker): 32 took 136 s, 96 took 111 s with a
 /// mean LDAP request time (queueing included) of 0.5 s, far below the 10 s timeout.
-const CONCURRENCY: u16 = 96;
+pub const CONCURRENCY: u16 = 96;
 
 /// How long a group or a Directory waits for more changes before it reconciles: people
 /// arriving one after another then join their groups in one modify, not one each.
