@@ -9,7 +9,7 @@
 use std::fmt::Write;
 
 use super::{HEADER, RenderedFile, Server, Settings, server_dir};
-use crate::plan::Plan;
+use crate::{address::Address, plan::Plan};
 
 /// Not disabled: `userAccountControl` without bit 2, matched bitwise.
 pub(super) const ENABLED: &str = "(!(userAccountControl:1.2.840.113556.1.4.803:=2))";
@@ -198,19 +198,22 @@ fn mailboxes(plan: &Plan) -> String {
 /// Who may send as each address: the sign-in names (mailbox addresses) Postfix takes that
 /// envelope sender from. An address not listed is nobody's to send as.
 fn senders(plan: &Plan) -> String {
-    let mut out = String::from(HEADER);
-    for (address, logins) in &plan.senders {
-        let logins: Vec<&str> = logins.iter().map(|l| l.as_str()).collect();
-        let _ = writeln!(out, "{address} {}", logins.join(", "));
-    }
-    out
+    address_map(&plan.senders)
 }
 
 fn routes(plan: &Plan) -> String {
+    address_map(&plan.routes)
+}
+
+/// A map file: each address with its values, comma separated.
+fn address_map<'a, V>(entries: impl IntoIterator<Item = (&'a Address, V)>) -> String
+where
+    V: IntoIterator<Item = &'a Address>,
+{
     let mut out = String::from(HEADER);
-    for (address, targets) in &plan.routes {
-        let targets: Vec<&str> = targets.iter().map(|t| t.as_str()).collect();
-        let _ = writeln!(out, "{address} {}", targets.join(", "));
+    for (address, values) in entries {
+        let values: Vec<&str> = values.into_iter().map(Address::as_str).collect();
+        let _ = writeln!(out, "{address} {}", values.join(", "));
     }
     out
 }
