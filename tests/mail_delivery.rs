@@ -10,9 +10,12 @@ mod support;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api,
-    api::{ApiResource, DeleteParams, DynamicObject, PostParams},
+    api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams},
 };
-use makonis_api::identity::{DirectoryGroup, DirectoryUser};
+use makonis_api::{
+    identity::{DirectoryGroup, DirectoryUser},
+    tenancy::Agency,
+};
 use serde_json::json;
 use support::{
     CONVERGE, dkim,
@@ -156,6 +159,39 @@ async fn mail_is_delivered_read_refused_and_never_relayed_as_declared() {
             .is_err_and(|e| e.contains("body hash"))
     );
     assert!(!wait_inbox(&t, &anna_at, PASSWORD, 3).await.message(1).await.contains("DKIM-Signature"));
+
+    // A domain added while the mail system runs: its key is made, OpenDKIM rereads its
+    // tables and signs for it too, and Anna sends as her alias there.
+    let second = format!("pasts.{}", t.domain);
+    Api::<Agency>::all(t.id.admin.clone())
+        .patch(
+            &t.id.code,
+            &PatchParams::apply("mail-test").force(),
+            &Patch::Apply(json!({
+                "apiVersion": "tenancy.makonis.lv/v1alpha1", "kind": "Agency",
+                "spec": {"domains": [t.domain, second]}
+            })),
+        )
+        .await
+        .expect("the platform confirms the second domain");
+    t.apply_mail("MailDomain", "second", json!({"domain": second})).await;
+    let served = t.wait_ready("MailDomain", "second", "True", "Serving").await;
+    let second_dkim = served["status"]["dnsRecords"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == format!("makonis._domainkey.{second}")))
+        .and_then(|r| r["value"].as_str())
+        .expect("the second domain's DKIM record")
+        .to_owned();
+    let anna_second = format!("anna@{second}");
+    t.apply_mail("Mailbox", &anna, json!({"user": anna, "aliases": [t.address("anna"), anna_second]})).await;
+    let from_second = latvian_message(&anna_second, &janis_at, "No jaunās adreses", "ā");
+    wait_until("Anna to send as her new alias", CONVERGE, || async {
+        t.submit(&anna_at, PASSWORD, &anna_second, &janis_at, &from_second).await
+    })
+    .await;
+    let sent = wait_inbox(&t, &janis_at, PASSWORD, 4).await.message(4).await;
+    let verified = dkim::verify(&sent, &second_dkim).unwrap_or_else(|e| panic!("{e}: {sent}"));
+    assert_eq!(verified.domain, second, "signed with the new domain's key");
     let anna_alias = t.address("anna");
     for (from, to) in [(&anna_at, "kolega@example.net"), (&anna_alias, "kolega@example.net")] {
         let out = latvian_message(from, to, "Uz āru", "ā");
