@@ -23,6 +23,11 @@ pub enum Reloaded {
 /// Reloads `server` when it runs.
 pub async fn reload(config: &MailConfig, server: Server) -> Result<Reloaded, Error> {
     let name = server.name();
+    // Read once: the signal below goes to exactly this process, never to a pid of 0 (the
+    // whole process group, the controller included).
+    let Some(pid) = running_pid(config, server) else {
+        return Ok(Reloaded::NotRunning);
+    };
     let (command, args): (&Path, Vec<String>) = match server {
         Server::Postfix => (
             &config.postfix,
@@ -32,13 +37,8 @@ pub async fn reload(config: &MailConfig, server: Server) -> Result<Reloaded, Err
             (&config.doveadm, vec!["-c".into(), config.layout.dovecot_conf().display().to_string(), "reload".into()])
         }
         // OpenDKIM rereads its configuration, tables and keys on SIGUSR1.
-        Server::OpenDkim => {
-            (Path::new("kill"), vec!["-USR1".into(), running_pid(config, server).unwrap_or(0).to_string()])
-        }
+        Server::OpenDkim => (Path::new("kill"), vec!["-USR1".into(), pid.to_string()]),
     };
-    if !is_running(config, server) {
-        return Ok(Reloaded::NotRunning);
-    }
     let output = Command::new(command)
         .args(&args)
         .output()
