@@ -36,7 +36,7 @@ where
         return Ok(false);
     }
     let writer = Writer::new(api, object);
-    let want = serde_json::to_value(desired).map_err(|e| writer.fail("encoding the status of", e))?;
+    let want = serde_json::to_value(desired).map_err(|e| writer.fail_json("encoding the status of", e))?;
     if writer.fresh_status().await?.as_ref() == Some(&want) {
         return Ok(false);
     }
@@ -72,14 +72,14 @@ where
     }
     let writer = Writer::new(api, object);
     let fresh: Option<S> = match writer.fresh_status().await? {
-        Some(value) => Some(serde_json::from_value(value).map_err(|e| writer.fail("decoding the status of", e))?),
+        Some(value) => Some(serde_json::from_value(value).map_err(|e| writer.fail_json("decoding the status of", e))?),
         None => None,
     };
     let desired = merge(fresh.as_ref());
     if fresh.as_ref() == Some(&desired) {
         return Ok(false);
     }
-    let want = serde_json::to_value(&desired).map_err(|e| writer.fail("encoding the status of", e))?;
+    let want = serde_json::to_value(&desired).map_err(|e| writer.fail_json("encoding the status of", e))?;
     writer.apply(want, field_manager, metrics).await
 }
 
@@ -97,14 +97,19 @@ where
         Self { api, name: object.meta().name.clone().unwrap_or_default() }
     }
 
-    fn fail(&self, action: &'static str, error: impl Into<ErrorSource>) -> ApiCallError {
-        ApiCallError { action, kind: K::kind(&()).into_owned(), name: self.name.clone(), error: error.into().0 }
+    fn fail(&self, action: &'static str, error: kube::Error) -> ApiCallError {
+        ApiCallError { action, kind: K::kind(&()).into_owned(), name: self.name.clone(), error }
+    }
+
+    /// The same for a JSON (de)serialisation.
+    fn fail_json(&self, action: &'static str, error: serde_json::Error) -> ApiCallError {
+        self.fail(action, kube::Error::SerdeError(error))
     }
 
     /// The status on the API server now (`None` when it has none).
     async fn fresh_status(&self) -> Result<Option<Value>, ApiCallError> {
         let fresh = self.api.get_status(&self.name).await.map_err(|e| self.fail("reading the status of", e))?;
-        let fresh = serde_json::to_value(&fresh).map_err(|e| self.fail("encoding the status of", e))?;
+        let fresh = serde_json::to_value(&fresh).map_err(|e| self.fail_json("encoding the status of", e))?;
         Ok(fresh.get("status").filter(|s| !s.is_null()).cloned())
     }
 
@@ -127,20 +132,5 @@ where
             .map_err(|e| self.fail("updating the status of", e))?;
         metrics.record_write(field_manager, &K::kind(&()));
         Ok(true)
-    }
-}
-
-/// A `kube::Error` from either an API call or a JSON (de)serialisation.
-struct ErrorSource(kube::Error);
-
-impl From<kube::Error> for ErrorSource {
-    fn from(error: kube::Error) -> Self {
-        Self(error)
-    }
-}
-
-impl From<serde_json::Error> for ErrorSource {
-    fn from(error: serde_json::Error) -> Self {
-        Self(kube::Error::SerdeError(error))
     }
 }

@@ -336,14 +336,17 @@ async fn update(
         }
         report.initial_secret = Some(None);
         report.password =
-            Some(DesiredCondition::truthy("PasswordSet", "ChangedByPerson", "the person has set their own password"));
+            Some(DesiredCondition::truthy("PasswordSet", CHANGED_BY_PERSON, "the person has set their own password"));
     }
     Ok(report)
 }
 
+/// The `PasswordSet` reason once the person has set their own password.
+const CHANGED_BY_PERSON: &str = "ChangedByPerson";
+
 /// Whether the status already records that the person set their own password.
 fn changed_by_person(status: &DirectoryUserStatus) -> bool {
-    status.conditions.iter().any(|c| c.type_ == "PasswordSet" && c.reason == "ChangedByPerson")
+    status.conditions.iter().any(|c| c.type_ == "PasswordSet" && c.reason == CHANGED_BY_PERSON)
 }
 
 /// The Secret holding the person's initial password for one use: the one the status names

@@ -60,7 +60,7 @@ fn running_pid(config: &MailConfig, server: Server) -> Option<u32> {
     let pid_file: PathBuf = match server {
         Server::Postfix => config.layout.state_dir.join("postfix/spool/pid/master.pid"),
         Server::Dovecot => config.layout.state_dir.join("dovecot/run/master.pid"),
-        Server::OpenDkim => config.layout.state_dir.join("opendkim/opendkim.pid"),
+        Server::OpenDkim => config.layout.opendkim_pid(),
     };
     std::fs::read_to_string(pid_file)
         .ok()

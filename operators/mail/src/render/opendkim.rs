@@ -16,19 +16,15 @@ pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
         mode,
         server: Server::OpenDkim,
     };
-    let signed: Vec<(&str, &str)> = plan
-        .domains
-        .keys()
-        .filter_map(|domain| settings.signing_keys.0.get(domain).map(|key| (domain.as_str(), key.as_str())))
-        .collect();
     let (mut key_table, mut signing_table) = (String::from(HEADER), String::from(HEADER));
     let mut files = Vec::new();
-    for (domain, key) in &signed {
+    let signed = plan.domains.keys().filter_map(|domain| Some((domain, settings.signing_keys.0.get(domain)?)));
+    for (domain, key) in signed {
         let key_file = dir.join("keys").join(format!("{domain}.private"));
         let _ =
             writeln!(key_table, "{DKIM_SELECTOR}._domainkey.{domain} {domain}:{DKIM_SELECTOR}:{}", key_file.display());
         let _ = writeln!(signing_table, "*@{domain} {DKIM_SELECTOR}._domainkey.{domain}");
-        files.push(file(format!("keys/{domain}.private"), (*key).to_owned(), 0o600));
+        files.push(file(format!("keys/{domain}.private"), key.clone(), 0o600));
     }
     files.push(file("opendkim.conf".into(), conf(settings), 0o644));
     files.push(file("key-table".into(), key_table, 0o644));
@@ -41,7 +37,6 @@ pub(super) fn files(plan: &Plan, settings: &Settings) -> Vec<RenderedFile> {
 /// once more than it occurs so that none can be added after signing.
 fn conf(settings: &Settings) -> String {
     let dir = server_dir(&settings.layout, Server::OpenDkim);
-    let state = settings.layout.state_dir.join("opendkim");
     format!(
         "{HEADER}\
 Mode s
@@ -51,12 +46,12 @@ Canonicalization relaxed/relaxed
 SignatureAlgorithm rsa-sha256
 OversignHeaders From
 Socket inet:{port}@127.0.0.1
-PidFile {state}/opendkim.pid
+PidFile {pid}
 KeyTable file:{dir}/key-table
 SigningTable refile:{dir}/signing-table
 ",
         port = settings.layout.dkim_port,
-        state = state.display(),
+        pid = settings.layout.opendkim_pid().display(),
         dir = dir.display(),
     )
 }

@@ -66,6 +66,11 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// Where OpenDKIM writes its process id (the controller signals that process).
+    pub fn opendkim_pid(&self) -> PathBuf {
+        self.state_dir.join("opendkim/opendkim.pid")
+    }
+
     /// Dovecot's main configuration file, which `doveadm` is pointed at.
     pub fn dovecot_conf(&self) -> PathBuf {
         super::server_dir(self, super::Server::Dovecot).join("dovecot.conf")
