@@ -149,15 +149,17 @@ async fn mail_is_delivered_read_refused_and_never_relayed_as_declared() {
     let sent = inbox.message(3).await;
     assert!(sent.contains(reply), "Jānis reads Anna's mail: {sent}");
     // Signed with the domain's key, as its published record lets any receiver check; the
-    // same check fails on a changed body. Mail that came in on port 25 is not signed here.
+    // same check fails on a changed body or signed header. Mail that came in on port 25 is
+    // not signed here.
     let dkim = records.iter().find(|r| r["name"] == format!("makonis._domainkey.{}", t.domain)).unwrap();
-    let verified = dkim::verify(&sent, dkim["value"].as_str().unwrap()).unwrap_or_else(|e| panic!("{e}: {sent}"));
+    let record = dkim["value"].as_str().unwrap();
+    let verified = dkim::verify(&sent, record).unwrap_or_else(|e| panic!("{e}: {sent}"));
     assert_eq!((verified.domain.as_str(), verified.selector.as_str()), (t.domain.as_str(), "makonis"));
     assert!(verified.headers.iter().filter(|h| *h == "from").count() == 2, "From is oversigned: {verified:?}");
-    assert!(
-        dkim::verify(&sent.replace(reply, "Paldies, Jāni! Iesniegums noraidīts."), dkim["value"].as_str().unwrap())
-            .is_err_and(|e| e.contains("body hash"))
-    );
+    let changed_body = sent.replace(reply, "Paldies, Jāni! Iesniegums noraidīts.");
+    assert!(dkim::verify(&changed_body, record).is_err_and(|e| e.contains("body hash")));
+    let changed_header = sent.replace("To: <", "To: <kopija@example.org>, <");
+    assert!(dkim::verify(&changed_header, record).is_err_and(|e| e.contains("does not verify")), "a changed To");
     assert!(!wait_inbox(&t, &anna_at, PASSWORD, 3).await.message(1).await.contains("DKIM-Signature"));
 
     // A domain added while the mail system runs: its key is made, OpenDKIM rereads its

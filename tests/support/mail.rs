@@ -234,7 +234,6 @@ impl MailRun {
     /// `Err` holds the conversation's refusal (curl's trace of the server's replies).
     pub async fn submit(&self, login: &str, password: &str, from: &str, to: &str, message: &str) -> Result<(), String> {
         let ca = self.dir.join("tls/ca.crt");
-        std::fs::write(&ca, &self.ca_pem).expect("the CA for curl");
         let mut curl = tokio::process::Command::new("curl")
             .args(["--silent", "--show-error", "--verbose", "--ssl-reqd", "--max-time", "30", "--cacert"])
             .arg(&ca)
@@ -324,8 +323,8 @@ fn start_daemon(program: &str, args: &[&str], dir: &Path) {
     assert!(status.success(), "{program} {args:?}: {}", std::fs::read_to_string(&log).unwrap_or_default());
 }
 
-/// A CA and a certificate for 127.0.0.1 signed by it, written as `tls.crt` and `tls.key`;
-/// returns the CA's PEM.
+/// A CA and a certificate for 127.0.0.1 signed by it, written as `ca.crt`, `tls.crt` and
+/// `tls.key`; returns the CA's PEM.
 fn write_tls(dir: &Path) -> String {
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -341,6 +340,7 @@ fn write_tls(dir: &Path) -> String {
     let cert = leaf.signed_by(&key, &issuer).unwrap();
     std::fs::write(dir.join("tls.crt"), cert.pem()).unwrap();
     std::fs::write(dir.join("tls.key"), key.serialize_pem()).unwrap();
+    std::fs::write(dir.join("ca.crt"), ca_cert.pem()).unwrap();
     ca_cert.pem()
 }
 
